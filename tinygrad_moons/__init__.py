@@ -1,0 +1,24 @@
+"""tinygrad_moons: a small reverse-mode autodiff framework on numpy, built around the
+2-H-2 network that classifies scikit-learn's two moons.
+
+``import tinygrad_moons`` loads numpy and the numpy-only layers; the layers that need
+scipy, scikit-learn or matplotlib (data, plot, estimator, cli) are imported on use.
+"""
+
+from tinygrad_moons import functional, ops, reference
+from tinygrad_moons.gradcheck import GradcheckError, gradcheck
+from tinygrad_moons.tensor import Function, Tensor, no_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "__version__",
+    "functional",
+    "gradcheck",
+    "no_grad",
+    "ops",
+    "reference",
+]

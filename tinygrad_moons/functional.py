@@ -1,0 +1,192 @@
+"""What users call: activations, softmax, log_softmax, the fused losses and the L2 penalty.
+
+Inputs may be Tensors, arrays or numbers. The losses validate their inputs here, at the
+edge, so a wrong label or shape is a ValueError that names it, never a silent NaN.
+
+>>> import numpy as np
+>>> from tinygrad_moons import Tensor
+>>> import tinygrad_moons.functional as F
+>>> logits = Tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
+>>> loss = F.softmax_cross_entropy(logits, np.array([0, 1]), reduction="sum")
+>>> round(loss.item(), 6)
+0.253856
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_moons import ops
+from tinygrad_moons.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ---------------------------------------------------------------------- activations
+def tanh(x: Any) -> Tensor:
+    """tanh(x); d/dx tanh(x) = 1 - tanh(x)^2."""
+    return ops.Tanh.apply(_tensor(x))
+
+
+def sigmoid(x: Any) -> Tensor:
+    """1 / (1 + e^-x), finite for any input; d/dx = s (1 - s)."""
+    return ops.Sigmoid.apply(_tensor(x))
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+    return ops.ReLU.apply(_tensor(x))
+
+
+def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
+    """x for x > 0, else slope * x (PyTorch's ``negative_slope``)."""
+    return ops.LeakyReLU.apply(_tensor(x), float(slope))
+
+
+def softplus(x: Any) -> Tensor:
+    """ln(1 + e^x), finite for any input; d/dx = sigmoid(x)."""
+    return ops.Softplus.apply(_tensor(x))
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
+    return ops.Softmax.apply(_tensor(x), axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1.
+
+    >>> log_softmax([1000.0, 0.0]).data
+    array([    0., -1000.])
+    """
+    return ops.LogSoftmax.apply(_tensor(x), axis)
+
+
+# ---------------------------------------------------------------------- validation
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _check_finite(values: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(values)):
+        position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+        raise ValueError(
+            f"{what} must be finite; found {values[position]} at position {position}"
+        )
+
+
+def _class_labels(labels: Any, n_rows: int, n_classes: int) -> np.ndarray:
+    """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes)."""
+    if isinstance(labels, Tensor):
+        labels = labels.data
+    raw = np.asarray(labels)
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(
+            f"labels must be integer class indices, got dtype {raw.dtype} "
+            f"(first value {raw.flat[0]!r})"
+            if raw.size
+            else f"labels must be integer class indices, got dtype {raw.dtype}"
+        )
+    if raw.shape != (n_rows,):
+        raise ValueError(
+            f"labels must have shape ({n_rows},), one per row of the logits; got shape "
+            f"{raw.shape}"
+        )
+    if raw.dtype.kind == "f":
+        whole = np.isfinite(raw) & (raw == np.round(raw))
+        if not np.all(whole):
+            i = int(np.argmin(whole))
+            raise ValueError(
+                f"labels must be whole numbers; label {raw[i]!r} at position {i} is not"
+            )
+    outside = (raw < 0) | (raw >= n_classes)
+    if np.any(outside):
+        i = int(np.argmax(outside))
+        raise ValueError(
+            f"labels must lie in [0, {n_classes}) for {n_classes} classes; label "
+            f"{raw[i].item()!r} at position {i} does not"
+        )
+    return raw.astype(np.int64)
+
+
+# ---------------------------------------------------------------------- losses
+def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of softmax(logits) against integer labels, fused and stable.
+
+    Per row n: l_n = logsumexp(z_n) - z_n[y_n]; its gradient is softmax(z_n) - onehot(y_n).
+    ``logits`` has shape (N, C); ``labels`` shape (N,), integers in [0, C) (floats with
+    whole values are accepted). ``reduction``: "mean" (PyTorch's default), "sum" (the
+    write-up's summed objective) or "none" (shape (N,)).
+    """
+    _check_reduction(reduction)
+    logits = _tensor(logits)
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape (N, C); got shape {logits.shape}")
+    _check_finite(logits.data, "logits")
+    y = _class_labels(labels, logits.shape[0], logits.shape[1])
+    return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    logits: Any, targets: Any, reduction: str = "mean"
+) -> Tensor:
+    """Elementwise -[t ln s(x) + (1 - t) ln(1 - s(x))] with s the sigmoid, stable for any x.
+
+    ``targets`` in [0, 1] with the logits' shape. "mean" averages over all elements, as
+    PyTorch does: the Coursera port's cost (summed over outputs, averaged over m) is
+    ``binary_cross_entropy_with_logits(z, Y, reduction="sum") / m``.
+    """
+    _check_reduction(reduction)
+    logits = _tensor(logits)
+    targets = targets if isinstance(targets, Tensor) else Tensor(targets)
+    if targets.shape != logits.shape:
+        raise ValueError(
+            f"targets must have the logits' shape {logits.shape}; got {targets.shape}"
+        )
+    _check_finite(logits.data, "logits")
+    t = targets.data
+    bad = ~((t >= 0.0) & (t <= 1.0))
+    if np.any(bad):
+        position = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"targets must lie in [0, 1]; found {t[position]} at {position}")
+    return ops.BinaryCrossEntropyWithLogits.apply(logits, targets, reduction)
+
+
+def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Squared error (pred - target)^2, mean over all elements by default, no factor 1/2.
+
+    Shapes must be equal: (N,) against (N, 1) is a ValueError, never a silent (N, N).
+    """
+    _check_reduction(reduction)
+    pred = _tensor(pred)
+    target = _tensor(target)
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"mse needs pred and target of the same shape; got {pred.shape} and "
+            f"{target.shape}"
+        )
+    _check_finite(target.data, "target")
+    diff = pred - target
+    squared = diff * diff
+    if reduction == "sum":
+        return squared.sum()
+    if reduction == "mean":
+        return squared.mean()
+    return squared
+
+
+def l2(*tensors: Tensor) -> Tensor:
+    """Sum of the squares of every element of every tensor, no factor 1/2.
+
+    The write-up's penalty is ``reg / 2 * l2(W1, W2)``; d l2 / dW = 2 W.
+    """
+    if not tensors:
+        raise ValueError("l2 needs at least one tensor")
+    return ops.SumOfSquares.apply(*[_tensor(t) for t in tensors])

@@ -1,0 +1,154 @@
+"""Finite-difference gradient checks, with PyTorch's defaults and pass rule.
+
+For every input x that requires grad and every element x_i, the central difference
+
+    (f(x + eps e_i) - f(x - eps e_i)) / (2 eps)
+
+is one column of the numeric Jacobian of f; the analytic Jacobian comes from one backward
+pass per output element. They agree where |analytic - numeric| <= atol + rtol * |numeric|.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tinygrad_moons.tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """Raised by ``gradcheck`` when an analytic gradient disagrees with finite differences."""
+
+
+def _as_input_list(inputs: Tensor | Sequence[Tensor]) -> list[Tensor]:
+    if isinstance(inputs, Tensor):
+        return [inputs]
+    inputs = list(inputs)
+    for position, item in enumerate(inputs):
+        if not isinstance(item, Tensor):
+            raise TypeError(
+                f"gradcheck inputs must be Tensors; input {position} is "
+                f"{type(item).__name__}"
+            )
+    return inputs
+
+
+def _validate(inputs: list[Tensor]) -> None:
+    for position, t in enumerate(inputs):
+        if t.data.dtype != np.float64:
+            raise ValueError(
+                f"gradcheck needs float64 inputs; input {position} has dtype {t.data.dtype} "
+                f"(finite differences in lower precision are mostly rounding error)"
+            )
+        if not np.all(np.isfinite(t.data)):
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(t.data))[0])
+            raise ValueError(
+                f"gradcheck needs finite inputs; input {position} holds {t.data[index]} "
+                f"at index {index}"
+            )
+    if not any(t.requires_grad for t in inputs):
+        raise ValueError("gradcheck needs at least one input with requires_grad=True")
+
+
+def _evaluate(fn: Callable[..., Tensor], inputs: list[Tensor]) -> np.ndarray:
+    out = fn(*inputs)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck's fn must return a Tensor, got {type(out).__name__}")
+    return out.data.copy()
+
+
+def numeric_jacobian(
+    fn: Callable[..., Tensor], inputs: list[Tensor], position: int, eps: float
+) -> np.ndarray:
+    """d fn / d inputs[position] by central differences, shape (out.size, input.size)."""
+    x = inputs[position].data
+    flat = x.reshape(-1)  # a view: perturbing it perturbs the input in place
+    columns = []
+    with no_grad():
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = _evaluate(fn, inputs)
+            flat[i] = original - eps
+            minus = _evaluate(fn, inputs)
+            flat[i] = original
+            columns.append(((plus - minus) / (2.0 * eps)).reshape(-1))
+    return np.stack(columns, axis=1)
+
+
+def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[np.ndarray]:
+    """d fn / d input for every input, shape (out.size, input.size), by backward passes.
+
+    The inputs' own ``.grad`` are put back as they were afterwards.
+    """
+    saved = [t.grad for t in inputs]
+    try:
+        out = fn(*inputs)
+        jacobians = [np.zeros((out.data.size, t.data.size)) for t in inputs]
+        if not out.requires_grad:
+            return jacobians
+        for row in range(out.data.size):
+            for t in inputs:
+                t.grad = None
+            seed = np.zeros(out.data.size)
+            seed[row] = 1.0
+            out.backward(seed.reshape(out.shape))
+            for jacobian, t in zip(jacobians, inputs):
+                if t.grad is not None:
+                    jacobian[row] = t.grad.reshape(-1)
+        return jacobians
+    finally:
+        for t, grad in zip(inputs, saved):
+            t.grad = grad
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Compare the autodiff Jacobian of ``fn(*inputs)`` with central finite differences.
+
+    Only inputs with ``requires_grad`` are perturbed. Returns True when every element
+    passes |analytic - numeric| <= atol + rtol * |numeric|; otherwise raises
+    ``GradcheckError`` naming the input, the element, and both values (or returns False
+    with ``raise_exception=False``).
+
+    >>> import numpy as np
+    >>> from tinygrad_moons import Tensor
+    >>> x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    >>> gradcheck(lambda t: (t * t).tanh(), [x])
+    True
+    """
+    inputs = _as_input_list(inputs)
+    _validate(inputs)
+    analytic = analytic_jacobians(fn, inputs)
+    for position, t in enumerate(inputs):
+        if not t.requires_grad:
+            continue
+        numeric = numeric_jacobian(fn, inputs, position, eps)
+        bad = np.abs(analytic[position] - numeric) > atol + rtol * np.abs(numeric)
+        if np.any(bad):
+            out_index, in_index = (int(i) for i in np.argwhere(bad)[0])
+            if not raise_exception:
+                return False
+            with no_grad():
+                out_shape = _evaluate(fn, inputs).shape
+            raise GradcheckError(
+                f"Jacobian mismatch for input {position} (shape {t.shape}) at element "
+                f"{_index(in_index, t.shape)}, output element {_index(out_index, out_shape)}: "
+                f"analytic {analytic[position][out_index, in_index]!r}, "
+                f"numeric {numeric[out_index, in_index]!r} "
+                f"(allowed |difference| {atol + rtol * abs(numeric[out_index, in_index]):.3g}, "
+                f"{int(bad.sum())} of {bad.size} Jacobian entries disagree)"
+            )
+    return True
