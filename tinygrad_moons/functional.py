@@ -78,7 +78,7 @@ def _check_finite(values: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(values)):
         position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
         raise ValueError(
-            f"{what} must be finite; found {values[position]} at position {position}"
+            f"{what} must be finite; found {values[position].item()} at position {position}"
         )
 
 
@@ -96,15 +96,14 @@ def _class_labels(labels: Any, n_rows: int, n_classes: int) -> np.ndarray:
         )
     if raw.shape != (n_rows,):
         raise ValueError(
-            f"labels must have shape ({n_rows},), one per row of the logits; got shape "
-            f"{raw.shape}"
+            f"labels must have shape ({n_rows},), one per row of the logits; got shape {raw.shape}"
         )
     if raw.dtype.kind == "f":
         whole = np.isfinite(raw) & (raw == np.round(raw))
         if not np.all(whole):
             i = int(np.argmin(whole))
             raise ValueError(
-                f"labels must be whole numbers; label {raw[i]!r} at position {i} is not"
+                f"labels must be whole numbers; label {raw[i].item()!r} at position {i} is not"
             )
     outside = (raw < 0) | (raw >= n_classes)
     if np.any(outside):
@@ -134,9 +133,7 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
 
 
-def binary_cross_entropy_with_logits(
-    logits: Any, targets: Any, reduction: str = "mean"
-) -> Tensor:
+def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
     """Elementwise -[t ln s(x) + (1 - t) ln(1 - s(x))] with s the sigmoid, stable for any x.
 
     ``targets`` in [0, 1] with the logits' shape. "mean" averages over all elements, as
@@ -147,15 +144,13 @@ def binary_cross_entropy_with_logits(
     logits = _tensor(logits)
     targets = targets if isinstance(targets, Tensor) else Tensor(targets)
     if targets.shape != logits.shape:
-        raise ValueError(
-            f"targets must have the logits' shape {logits.shape}; got {targets.shape}"
-        )
+        raise ValueError(f"targets must have the logits' shape {logits.shape}; got {targets.shape}")
     _check_finite(logits.data, "logits")
     t = targets.data
     bad = ~((t >= 0.0) & (t <= 1.0))
     if np.any(bad):
         position = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"targets must lie in [0, 1]; found {t[position]} at {position}")
+        raise ValueError(f"targets must lie in [0, 1]; found {t[position].item()} at {position}")
     return ops.BinaryCrossEntropyWithLogits.apply(logits, targets, reduction)
 
 
@@ -169,8 +164,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     target = _tensor(target)
     if pred.shape != target.shape:
         raise ValueError(
-            f"mse needs pred and target of the same shape; got {pred.shape} and "
-            f"{target.shape}"
+            f"mse needs pred and target of the same shape; got {pred.shape} and {target.shape}"
         )
     _check_finite(target.data, "target")
     diff = pred - target

@@ -10,7 +10,7 @@ pass per output element. They agree where |analytic - numeric| <= atol + rtol * 
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -28,8 +28,7 @@ def _as_input_list(inputs: Tensor | Sequence[Tensor]) -> list[Tensor]:
     for position, item in enumerate(inputs):
         if not isinstance(item, Tensor):
             raise TypeError(
-                f"gradcheck inputs must be Tensors; input {position} is "
-                f"{type(item).__name__}"
+                f"gradcheck inputs must be Tensors; input {position} is {type(item).__name__}"
             )
     return inputs
 
@@ -44,7 +43,7 @@ def _validate(inputs: list[Tensor]) -> None:
         if not np.all(np.isfinite(t.data)):
             index = tuple(int(i) for i in np.argwhere(~np.isfinite(t.data))[0])
             raise ValueError(
-                f"gradcheck needs finite inputs; input {position} holds {t.data[index]} "
+                f"gradcheck needs finite inputs; input {position} holds {t.data[index].item()} "
                 f"at index {index}"
             )
     if not any(t.requires_grad for t in inputs):
@@ -146,8 +145,8 @@ def gradcheck(
             raise GradcheckError(
                 f"Jacobian mismatch for input {position} (shape {t.shape}) at element "
                 f"{_index(in_index, t.shape)}, output element {_index(out_index, out_shape)}: "
-                f"analytic {analytic[position][out_index, in_index]!r}, "
-                f"numeric {numeric[out_index, in_index]!r} "
+                f"analytic {float(analytic[position][out_index, in_index])!r}, "
+                f"numeric {float(numeric[out_index, in_index])!r} "
                 f"(allowed |difference| {atol + rtol * abs(numeric[out_index, in_index]):.3g}, "
                 f"{int(bad.sum())} of {bad.size} Jacobian entries disagree)"
             )

@@ -19,6 +19,7 @@ import numpy as np
 from tinygrad_moons import tensor as _tensor_module
 from tinygrad_moons.tensor import Function
 
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the axes that numpy broadcasting added or stretched from ``shape``.
 
@@ -153,8 +154,7 @@ class MatMul(Function):
     def forward(ctx, x, w):
         if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
             raise ValueError(
-                f"matmul needs 2-D operands (n, k) @ (k, m); got shapes {x.shape} and "
-                f"{w.shape}"
+                f"matmul needs 2-D operands (n, k) @ (k, m); got shapes {x.shape} and {w.shape}"
             )
         ctx.save_for_backward(x, w)
         return x @ w

@@ -19,7 +19,8 @@ therefore imports numpy alone, and ``ops.py`` imports ``tensor.py`` the ordinary
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -397,9 +398,7 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
         input_grads = type(ctx).backward(ctx, grad)
         if len(ctx.parents) == 1:
             input_grads = (input_grads,)
-        elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(
-            ctx.parents
-        ):
+        elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(ctx.parents):
             raise ValueError(
                 f"{type(ctx).__name__}.backward must return a tuple of {len(ctx.parents)} "
                 f"gradients (one per forward argument, None where there is none)"

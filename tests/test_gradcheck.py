@@ -1,0 +1,92 @@
+"""gradcheck itself: full Jacobians, PyTorch's pass rule, messages, input validation."""
+
+import numpy as np
+import pytest
+
+from tinygrad_moons import Function, GradcheckError, Tensor, gradcheck
+
+
+def test_checks_every_element_of_a_non_scalar_output():
+    x = Tensor(np.array([[0.1, 0.2], [0.3, 0.4]]), requires_grad=True)
+    w = Tensor(np.array([[1.0, -1.0, 0.5], [2.0, 0.0, 1.0]]), requires_grad=True)
+    assert gradcheck(lambda a, b: (a @ b).tanh(), [x, w])
+
+
+def test_only_inputs_that_require_grad_are_checked():
+    checked = Tensor([1.0, 2.0], requires_grad=True)
+    constant = Tensor([3.0, 4.0])
+    assert gradcheck(lambda a, c: a * c, [checked, constant])
+
+
+def test_a_single_tensor_is_accepted_as_inputs():
+    assert gradcheck(lambda t: t.exp(), Tensor([0.5], requires_grad=True))
+
+
+def test_an_output_independent_of_the_inputs_has_a_zero_jacobian():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    assert gradcheck(lambda t: Tensor([5.0]) * 2, [x])
+
+
+def _wrong_by(delta):
+    class Wrong(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 3.0 * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * (3.0 + delta)
+
+    return Wrong
+
+
+def test_pass_rule_is_atol_plus_rtol_times_numeric():
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    allowed = 1e-5 + 1e-3 * 3.0
+    assert gradcheck(_wrong_by(0.5 * allowed).apply, [x])
+    assert not gradcheck(_wrong_by(2.0 * allowed).apply, [x], raise_exception=False)
+
+
+def test_tolerances_can_be_tightened():
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    assert not gradcheck(_wrong_by(1e-4).apply, [x], atol=1e-7, rtol=1e-7, raise_exception=False)
+
+
+def test_error_names_input_element_analytic_and_numeric_values():
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True)
+    wrong = _wrong_by(1.0)
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda x, y: x.sum() + wrong.apply(y), [a, b])
+    message = str(info.value)
+    assert "input 1" in message and "element (0, 0)" in message
+    assert "analytic 4.0," in message and "numeric 2.99999" in message
+    assert isinstance(info.value, AssertionError)
+
+
+def test_inputs_are_restored_after_the_check():
+    x = Tensor(np.array([0.3, 0.7]), requires_grad=True)
+    x.grad = np.array([10.0, 20.0])
+    before = x.data.copy()
+    gradcheck(lambda t: t.sigmoid(), [x])
+    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x.grad, [10.0, 20.0])
+
+
+def test_float32_data_is_refused():
+    x = Tensor([1.0], requires_grad=True)
+    x.data = x.data.astype(np.float32)
+    with pytest.raises(ValueError, match="float64.*float32"):
+        gradcheck(lambda t: t * 2, [x])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_data_is_refused_naming_the_index(bad):
+    x = Tensor([1.0, bad], requires_grad=True)
+    with pytest.raises(ValueError, match=r"input 0 holds .*at index \(1,\)"):
+        gradcheck(lambda t: t * 2, [x])
+
+
+def test_no_input_requiring_grad_is_refused():
+    with pytest.raises(ValueError, match="requires_grad"):
+        gradcheck(lambda t: t * 2, [Tensor([1.0])])

@@ -1,0 +1,224 @@
+"""Tensor: construction, attributes, backward semantics, no_grad, errors."""
+
+import numpy as np
+import pytest
+
+from tinygrad_moons import Tensor, no_grad
+
+
+# ---------------------------------------------------------------- construction
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1, 2, 3],
+        3,
+        2.5,
+        True,
+        np.array([1, 2], dtype=np.int32),
+        np.array([1.5, 2.5], dtype=np.float32),
+        np.array([True, False]),
+    ],
+)
+def test_data_of_every_numeric_kind_becomes_float64(data):
+    t = Tensor(data)
+    assert t.dtype == np.float64
+    np.testing.assert_array_equal(t.data, np.asarray(data, dtype=np.float64))
+
+
+def test_constructor_copies_so_the_callers_array_is_never_changed():
+    source = np.array([1.0, 2.0])
+    t = Tensor(source, requires_grad=True)
+    t.data -= 10.0
+    np.testing.assert_array_equal(source, [1.0, 2.0])
+
+
+def test_constructor_refuses_non_numeric_data_naming_the_dtype():
+    with pytest.raises(TypeError, match="<U1"):
+        Tensor(["a", "b"])
+
+
+def test_attributes():
+    t = Tensor(np.zeros((2, 3)), requires_grad=True)
+    assert t.shape == (2, 3) and t.ndim == 2 and t.grad is None and t.requires_grad
+    assert Tensor([[4.0]]).item() == 4.0
+    assert t.numpy() is t.data
+
+
+def test_item_of_a_many_element_tensor_names_its_shape():
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        Tensor([1.0, 2.0]).item()
+
+
+def test_detach_shares_data_and_leaves_the_graph():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.is_leaf
+    np.testing.assert_array_equal(d.data, [2.0, 4.0])
+
+
+def test_repr_is_readable():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x) == "Tensor([1., 2.], requires_grad=True)"
+    assert repr(x * 2) == "Tensor([2., 4.], grad_fn=Mul)"
+    assert repr(Tensor(3.0)) == "Tensor(3.)"
+
+
+def test_argmax_is_an_array_without_gradient():
+    t = Tensor([[1.0, 3.0, 2.0], [5.0, 0.0, 1.0]], requires_grad=True)
+    np.testing.assert_array_equal(t.argmax(), [1, 0])
+    np.testing.assert_array_equal(t.argmax(axis=0), [1, 0, 0])
+    assert isinstance(t.argmax(), np.ndarray)
+
+
+# ---------------------------------------------------------------- operands
+def test_arrays_and_numbers_combine_on_either_side():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    a = np.array([10.0, 20.0])
+    for result, expected in [
+        (x + a, [11, 22]),
+        (a + x, [11, 22]),
+        (a - x, [9, 18]),
+        (2 * x, [2, 4]),
+        (x / 2, [0.5, 1]),
+        (2 / x, [2, 1]),
+        (3 - x, [2, 1]),
+        (np.float64(2.0) * x, [2, 4]),
+    ]:
+        assert isinstance(result, Tensor)
+        np.testing.assert_allclose(result.data, expected)
+
+
+def test_matmul_of_incompatible_shapes_names_both():
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(2, 3\)"):
+        Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))
+
+
+def test_matmul_of_non_2d_operands_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(3,\).*\(3, 2\)"):
+        Tensor(np.ones(3)) @ np.ones((3, 2))
+
+
+def test_power_takes_a_number_only():
+    x = Tensor([2.0])
+    with pytest.raises(TypeError, match="exponent"):
+        x ** Tensor([2.0])
+
+
+def test_indexing_with_a_tensor_is_refused():
+    with pytest.raises(TypeError, match="not with a Tensor"):
+        Tensor([1.0, 2.0])[Tensor([0.0])]
+
+
+# ---------------------------------------------------------------- backward
+def test_scalar_backward_is_seeded_with_one():
+    x = Tensor(3.0, requires_grad=True)
+    (x * x).backward()
+    assert x.grad == 6.0
+
+
+def test_backward_on_non_scalar_without_grad_names_the_shape():
+    x = Tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"\(2, 2\)"):
+        (x * 2).backward()
+
+
+def test_backward_with_grad_of_wrong_shape_names_both_shapes():
+    x = Tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"\(3,\).*\(2, 2\)"):
+        (x * 2).backward(np.ones(3))
+
+
+def test_backward_with_explicit_grad_is_a_vector_jacobian_product():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * x).backward(np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [2.0, 40.0])
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad_is_refused():
+    with pytest.raises(ValueError, match="does not require grad"):
+        (Tensor([1.0]) * 2).sum().backward()
+
+
+def test_reused_node_accumulates():
+    x = Tensor(2.0, requires_grad=True)
+    y = x * x * x  # x used three times
+    y.backward()
+    assert x.grad == pytest.approx(12.0)
+
+
+def test_diamond_accumulates_both_paths():
+    x = Tensor(0.5, requires_grad=True)
+    shared = x.tanh()
+    out = shared * 3 + shared.exp()
+    out.backward()
+    d_shared = 3 + np.exp(np.tanh(0.5))
+    assert x.grad == pytest.approx(d_shared * (1 - np.tanh(0.5) ** 2), rel=1e-14)
+
+
+def test_two_backward_calls_add_up():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+
+
+def test_the_same_operand_on_both_sides_of_add_counts_twice():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x + x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_backward_does_not_change_the_seed_the_user_passed():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    seed = np.array([1.0, 1.0])
+    (x + 0).backward(seed)
+    (x + 0).backward(seed)
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_non_leaf_tensors_keep_grad_none():
+    x = Tensor([1.0], requires_grad=True)
+    hidden = x * 2
+    (hidden * 3).sum().backward()
+    assert hidden.grad is None and x.grad is not None
+
+
+def test_inputs_without_requires_grad_get_no_grad():
+    x = Tensor([1.0], requires_grad=True)
+    c = Tensor([5.0])
+    (x * c).sum().backward()
+    assert c.grad is None
+
+
+def test_graph_100000_ops_deep_backpropagates_without_recursion_error():
+    x = Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad == 1.0
+
+
+# ---------------------------------------------------------------- no_grad
+def test_no_grad_records_no_graph_and_restores_afterwards():
+    x = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+
+
+def test_no_grad_as_a_decorator():
+    @no_grad()
+    def double(t):
+        return t * 2
+
+    assert not double(Tensor([1.0], requires_grad=True)).requires_grad
+
+
+def test_no_grad_restores_on_exception():
+    x = Tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError), no_grad():
+        raise RuntimeError
+    assert (x * 2).requires_grad
