@@ -83,3 +83,51 @@ def train(
         if on_pass is not None:
             on_pass(i, losses[i])
     return {name: t.data for name, t in tensors.items()}, losses
+
+
+def finite_difference_gradients(
+    params: reference.Params, X: np.ndarray, y: np.ndarray, reg: float, eps: float = 1e-6
+) -> reference.Params:
+    """Central differences of the summed objective, N * ``reference.loss``: no autodiff."""
+    n = len(X)
+    grads = {}
+    for name in PARAM_NAMES:
+        perturbed = {key: value.copy() for key, value in params.items()}
+        flat = perturbed[name].reshape(-1)
+        grad = np.empty(flat.size)
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = reference.loss(perturbed, X, y, reg)
+            flat[i] = original - eps
+            minus = reference.loss(perturbed, X, y, reg)
+            flat[i] = original
+            grad[i] = n * (plus - minus) / (2.0 * eps)
+        grads[name] = grad.reshape(params[name].shape)
+    return grads
+
+
+def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Normwise relative error max|a - b| / max(max|a|, max|b|, 1e-300)."""
+    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
+    return float(np.max(np.abs(a - b)) / scale)
+
+
+def gradient_agreement(
+    params: reference.Params, X: np.ndarray, y: np.ndarray, reg: float, eps: float = 1e-6
+) -> dict[str, dict[str, float]]:
+    """Per parameter, the relative errors of the three gradients against each other.
+
+    Keys of each row: "autodiff_vs_formulas", "autodiff_vs_fd", "formulas_vs_fd".
+    """
+    autodiff = autodiff_gradients(params, X, y, reg)
+    formulas = reference.gradients(params, X, y, reg)
+    numeric = finite_difference_gradients(params, X, y, reg, eps)
+    return {
+        name: {
+            "autodiff_vs_formulas": relative_error(autodiff[name], formulas[name]),
+            "autodiff_vs_fd": relative_error(autodiff[name], numeric[name]),
+            "formulas_vs_fd": relative_error(formulas[name], numeric[name]),
+        }
+        for name in PARAM_NAMES
+    }

@@ -1,0 +1,11 @@
+"""Collect the Python code blocks of the README and docs/ as tests (sybil), so none rots."""
+
+from sybil import Sybil
+from sybil.parsers.markdown import PythonCodeBlockParser
+
+collect_ignore = ["tinygrad_moons/__main__.py"]
+
+pytest_collect_file = Sybil(
+    parsers=[PythonCodeBlockParser()],
+    patterns=["README.md", "docs/*.md"],
+).pytest()

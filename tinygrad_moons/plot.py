@@ -1,0 +1,72 @@
+"""Figures with matplotlib's object API (no pyplot state, no display needed).
+
+>>> import numpy as np
+>>> X = np.array([[0.0, 0.0], [1.0, 1.0]]); y = np.array([0, 1])
+>>> figure = decision_boundary(lambda P: (P.sum(axis=1) > 1).astype(int), X, y).figure
+>>> len(figure.axes)
+1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+CMAP = "Spectral"
+
+
+def new_axes(width: float = 6.0, height: float = 5.0) -> Axes:
+    """One Axes on a fresh Figure that belongs to no window."""
+    return Figure(figsize=(width, height), layout="constrained").add_subplot()
+
+
+def class_colors(n_classes: int) -> np.ndarray:
+    """One RGBA colour per class, spread over the write-up's Spectral colour map."""
+    return matplotlib.colormaps[CMAP](np.linspace(0.0, 1.0, max(n_classes, 2)))
+
+
+def decision_boundary(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    step: float = 0.01,
+    margin: float = 0.5,
+) -> Axes:
+    """Fill the plane by ``predict``'s class and draw the points of X coloured by y.
+
+    ``predict`` maps an (M, 2) array of points to M class labels, as in the write-up's
+    ``plot_decision_boundary``: a grid of spacing ``step`` covers the data plus ``margin``.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision boundaries are drawn for 2-D points; X has shape {X.shape}")
+    ax = ax if ax is not None else new_axes()
+    x_min, y_min = X.min(axis=0) - margin
+    x_max, y_max = X.max(axis=0) + margin
+    xx, yy = np.meshgrid(np.arange(x_min, x_max, step), np.arange(y_min, y_max, step))
+    classes = np.asarray(predict(np.c_[xx.ravel(), yy.ravel()])).reshape(xx.shape)
+    y = np.asarray(y).astype(int)
+    colors = class_colors(int(max(classes.max(), y.max())) + 1)
+    levels = np.arange(len(colors) + 1) - 0.5
+    ax.contourf(xx, yy, classes, levels=levels, colors=colors, alpha=0.35)
+    ax.scatter(X[:, 0], X[:, 1], c=colors[y], s=25, edgecolors="k", linewidths=0.6)
+    ax.set(xlim=(x_min, x_max), ylim=(y_min, y_max), xlabel="$x_1$", ylabel="$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def save(figure: Figure, path: str | Path, dpi: int = 120) -> Path:
+    """Write ``figure`` as a PNG (parent folders created) and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=dpi)
+    return path
