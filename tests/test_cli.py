@@ -71,3 +71,11 @@ def test_python_dash_m_runs_the_same_command_line(tmp_path):
     )
     assert "Loss after iteration 0:" in result.stdout
     assert (tmp_path / "decision_boundary.png").exists()
+
+
+def test_gradcheck_plot_draws_the_step_size_v_curve(tmp_path, capsys):
+    out = tmp_path / "steps.png"
+    assert cli.main(["gradcheck", "--hidden", "2", "--passes", "5", "--plot", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    image = matplotlib.image.imread(out)
+    assert np.std(image[..., :3]) > 0.05

@@ -93,3 +93,13 @@ def test_bad_data_is_refused(X, y, pattern):
 def test_hidden_size_must_be_a_positive_integer():
     with pytest.raises(ValueError, match="positive integer"):
         reference.init_params(0)
+
+
+def test_finite_difference_error_is_a_v_with_its_floor_near_1e_6():
+    X, y = writeup_moons()
+    steps = np.logspace(-12, -1, 23)
+    errors = writeup.finite_difference_error_by_step(reference.init_params(3), X, y, 0.01, steps)
+    best = int(np.argmin(errors))
+    assert 1e-7 <= steps[best] <= 1e-4
+    assert errors[best] < 1e-8
+    assert errors[0] > 1e3 * errors[best] and errors[-1] > 1e3 * errors[best]

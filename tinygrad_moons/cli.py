@@ -104,6 +104,17 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_step_sizes(args: argparse.Namespace, X: np.ndarray, y: np.ndarray, params) -> None:
+    from tinygrad_moons import plot
+
+    steps = np.logspace(-12, -1, 45)
+    errors = writeup.finite_difference_error_by_step(params, X, y, args.reg, steps)
+    ax = plot.step_size_curve(
+        steps, errors, title=f"Central differences vs autodiff, hidden size {args.hidden}"
+    )
+    print(f"Step-size curve written to {plot.save(ax.figure, args.plot)}")
+
+
 def _gradcheck(args: argparse.Namespace) -> int:
     X, y = writeup_moons()
     bounds = {
@@ -135,6 +146,8 @@ def _gradcheck(args: argparse.Namespace) -> int:
                 if not ok:
                     broken.append(f"{label} {name} {key} {errors[key]:.2e} > {bound:g}")
             print(f"{label:<22}{name:<7}{cells}")
+    if args.plot:
+        _plot_step_sizes(args, X, y, points[0][1])
     if broken:
         print("FAILED: " + "; ".join(broken))
         return 1
@@ -171,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_network_options(check, passes=1000)
     check.add_argument("--eps", type=_positive_float, default=1e-6, help="step (1e-6)")
+    check.add_argument("--plot", metavar="PATH", help="also draw error against step size")
     check.set_defaults(run=_gradcheck)
     return parser
 

@@ -64,6 +64,28 @@ def decision_boundary(
     return ax
 
 
+def step_size_curve(
+    steps: np.ndarray, errors: np.ndarray, *, ax: Axes | None = None, title: str | None = None
+) -> Axes:
+    """Log-log plot of a finite difference's relative error against its step size."""
+    ax = ax if ax is not None else new_axes(6.5, 4.5)
+    ax.loglog(steps, errors, "o-", markersize=3, label="central difference vs autodiff")
+    best = int(np.argmin(errors))
+    ax.axvline(1e-6, color="0.5", linestyle="--", linewidth=1, label="gradcheck's eps = 1e-6")
+    ax.annotate(
+        f"best: eps = {steps[best]:.0e}, error {errors[best]:.0e}",
+        (steps[best], errors[best]),
+        xytext=(0.04, 0.06),
+        textcoords="axes fraction",
+        arrowprops={"arrowstyle": "->", "color": "0.3"},
+    )
+    ax.set(xlabel="step size eps", ylabel="normwise relative error")
+    ax.set_title(title or "Finite-difference error against step size (float64)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="upper center")
+    return ax
+
+
 def save(figure: Figure, path: str | Path, dpi: int = 120) -> Path:
     """Write ``figure`` as a PNG (parent folders created) and return its path."""
     path = Path(path)
