@@ -79,3 +79,13 @@ def test_gradcheck_plot_draws_the_step_size_v_curve(tmp_path, capsys):
     assert str(out) in capsys.readouterr().out
     image = matplotlib.image.imread(out)
     assert np.std(image[..., :3]) > 0.05
+
+
+def test_baseline_shows_the_straight_line_losing_to_the_network(tmp_path, capsys):
+    out = tmp_path / "baseline.png"
+    assert cli.main(["baseline", "--passes", "2000", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    logistic = float(re.search(r"Logistic regression: training accuracy ([\d.]+)%", text)[1])
+    network = float(re.search(r"Network.*: training accuracy ([\d.]+)%", text)[1])
+    assert 75.0 < logistic < 90.0 and network > logistic + 5.0
+    assert np.std(matplotlib.image.imread(out)[..., :3]) > 0.05

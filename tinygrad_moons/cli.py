@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -155,6 +156,33 @@ def _gradcheck(args: argparse.Namespace) -> int:
     return 0
 
 
+def _baseline(args: argparse.Namespace) -> int:
+    from sklearn.linear_model import LogisticRegressionCV
+
+    from tinygrad_moons import plot
+
+    X, y = writeup_moons()
+    with (
+        warnings.catch_warnings()
+    ):  # scikit-learn announces new defaults; the old ones are the write-up's
+        warnings.simplefilter("ignore", FutureWarning)
+        logistic = LogisticRegressionCV().fit(X, y)
+    params, _ = writeup.train(
+        X, y, args.hidden, epsilon=args.lr, reg=args.reg, passes=args.passes, seed=args.seed
+    )
+    models = [
+        ("Logistic regression", logistic.predict),
+        (f"Network, hidden layer size {args.hidden}", lambda P: reference.predict(params, P)),
+    ]
+    figure = plot.new_figure(11.0, 4.6)
+    for ax, (name, predict) in zip(figure.subplots(1, 2), models):
+        accuracy = np.mean(predict(X) == y)
+        print(f"{name}: training accuracy {accuracy:.1%}")
+        plot.decision_boundary(predict, X, y, ax=ax, title=f"{name} ({accuracy:.1%})")
+    print(f"Figure written to {plot.save(figure, args.out)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tinygrad-moons",
@@ -186,6 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--eps", type=_positive_float, default=1e-6, help="step (1e-6)")
     check.add_argument("--plot", metavar="PATH", help="also draw error against step size")
     check.set_defaults(run=_gradcheck)
+
+    baseline = commands.add_parser(
+        "baseline",
+        help="logistic regression's straight boundary beside the network's",
+        description="Fit scikit-learn's LogisticRegressionCV, as the write-up did, and the "
+        "network on the write-up's data; draw both boundaries with their accuracies.",
+        epilog="example: tinygrad-moons baseline --out baseline.png",
+    )
+    _add_network_options(baseline, passes=20000)
+    baseline.add_argument("--out", default="baseline.png", help="PNG path")
+    baseline.set_defaults(run=_baseline)
     return parser
 
 

@@ -20,9 +20,14 @@ from matplotlib.figure import Figure
 CMAP = "Spectral"
 
 
+def new_figure(width: float = 6.0, height: float = 5.0) -> Figure:
+    """A fresh Figure that belongs to no window (no pyplot state, no display)."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
 def new_axes(width: float = 6.0, height: float = 5.0) -> Axes:
-    """One Axes on a fresh Figure that belongs to no window."""
-    return Figure(figsize=(width, height), layout="constrained").add_subplot()
+    """One Axes on a fresh Figure."""
+    return new_figure(width, height).add_subplot()
 
 
 def class_colors(n_classes: int) -> np.ndarray:
