@@ -170,15 +170,15 @@ def _baseline(args: argparse.Namespace) -> int:
     params, _ = writeup.train(
         X, y, args.hidden, epsilon=args.lr, reg=args.reg, passes=args.passes, seed=args.seed
     )
-    models = [
+    panels = []
+    for name, predict in [
         ("Logistic regression", logistic.predict),
         (f"Network, hidden layer size {args.hidden}", lambda P: reference.predict(params, P)),
-    ]
-    figure = plot.new_figure(11.0, 4.6)
-    for ax, (name, predict) in zip(figure.subplots(1, 2), models):
+    ]:
         accuracy = np.mean(predict(X) == y)
         print(f"{name}: training accuracy {accuracy:.1%}")
-        plot.decision_boundary(predict, X, y, ax=ax, title=f"{name} ({accuracy:.1%})")
+        panels.append((f"{name} ({accuracy:.1%})", predict))
+    figure = plot.decision_boundary_grid(panels, X, y)
     print(f"Figure written to {plot.save(figure, args.out)}")
     return 0
 

@@ -69,6 +69,26 @@ def decision_boundary(
     return ax
 
 
+def decision_boundary_grid(
+    panels: list[tuple[str, Callable[[np.ndarray], np.ndarray]]],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    columns: int = 2,
+    panel_size: tuple[float, float] = (5.5, 4.4),
+) -> Figure:
+    """One decision-boundary panel per (title, predict) pair, ``columns`` to a row."""
+    columns = min(columns, len(panels))
+    rows = -(-len(panels) // columns)
+    figure = new_figure(panel_size[0] * columns, panel_size[1] * rows)
+    axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
+    for ax, (title, predict) in zip(axes, panels):
+        decision_boundary(predict, X, y, ax=ax, title=title)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    return figure
+
+
 def step_size_curve(
     steps: np.ndarray, errors: np.ndarray, *, ax: Axes | None = None, title: str | None = None
 ) -> Axes:
