@@ -19,6 +19,7 @@ import numpy as np
 from tinygrad_moons import tensor as _tensor_module
 from tinygrad_moons.tensor import Function
 
+
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the axes that numpy broadcasting added or stretched from ``shape``.
 

@@ -11,7 +11,7 @@ on the summed objective, written as a user would write it::
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
