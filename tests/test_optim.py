@@ -332,3 +332,12 @@ def test_importing_the_package_loads_neither_scipy_nor_scikit_learn():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda o: optim.StepDecay(o, step_size=0), lambda o: optim.CosineDecay(o, t_max=2.5)],
+)
+def test_schedule_periods_must_be_positive_ints(make):
+    with pytest.raises(ValueError, match="must be an int >= 1"):
+        make(sgd(0.1))

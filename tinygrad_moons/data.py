@@ -18,6 +18,7 @@ import sklearn.datasets
 from sklearn.model_selection import train_test_split
 
 from tinygrad_moons.nn import Seed, as_random_state
+from tinygrad_moons.validate import whole
 
 __all__ = ["batches", "make_blobs", "make_moons", "train_test_split"]
 
@@ -74,9 +75,7 @@ def batches(
     """
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-    whole = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
-    if not whole or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = whole("batch_size", batch_size)
     n = len(X)
     order = as_random_state(seed).permutation(n) if shuffle else None
     for start in range(0, n, batch_size):

@@ -28,6 +28,7 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons.checkpoint import load, load_config, save
 from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.validate import whole
 
 Seed = int | np.random.RandomState | None
 
@@ -222,11 +223,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, *, seed: Seed = None) -> None:
         super().__init__()
-        for what, size in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
-                raise ValueError(f"Linear's {what} must be a positive int, got {size!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = whole("in_features", in_features)
+        self.out_features = whole("out_features", out_features)
         rng = as_random_state(seed)
         weight = rng.randn(self.in_features, self.out_features) / np.sqrt(self.in_features)
         self.weight = Tensor(weight, requires_grad=True)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.validate import whole
 
 if TYPE_CHECKING:
     from scipy.optimize import OptimizeResult
@@ -255,9 +256,7 @@ class StepDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if int(step_size) != step_size or step_size < 1:
-            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
-        self.step_size = int(step_size)
+        self.step_size = whole("step_size", step_size)
         self.gamma = _check_hyper("gamma", gamma)
 
     def lr_at(self, t: int) -> float:
@@ -284,9 +283,7 @@ class CosineDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, t_max: int, lr_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if int(t_max) != t_max or t_max < 1:
-            raise ValueError(f"t_max must be a positive int, got {t_max!r}")
-        self.t_max = int(t_max)
+        self.t_max = whole("t_max", t_max)
         self.lr_min = _check_hyper("lr_min", lr_min)
 
     def lr_at(self, t: int) -> float:

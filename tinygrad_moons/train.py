@@ -34,6 +34,7 @@ from tinygrad_moons.data import batches
 from tinygrad_moons.nn import Dropout, Linear, Module, Seed, as_random_state
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.validate import whole
 
 __all__ = ["History", "TrainingDiverged", "fit"]
 
@@ -120,14 +121,6 @@ def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]
             f"{name}y must hold one label per row of {name}X, shape ({len(X)},); got {labels.shape}"
         )
     return Tensor(X), F._class_labels(labels, len(X), _output_width(model, X))
-
-
-def _check_count(name: str, value: Any, allow_zero: bool) -> int:
-    whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not whole or value < (0 if allow_zero else 1):
-        kind = "a non-negative" if allow_zero else "a positive"
-        raise ValueError(f"{name} must be {kind} int, got {value!r}")
-    return int(value)
 
 
 # ---------------------------------------------------------------------- the objective
@@ -275,12 +268,12 @@ def fit(
     A NaN or infinite loss or logits raise ``TrainingDiverged`` naming the epoch and the
     learning rate of the step that broke, with the parameters restored to before it.
     """
-    epochs = _check_count("epochs", epochs, allow_zero=True)
+    epochs = whole("epochs", epochs, minimum=0)
     if not (math.isfinite(reg) and reg >= 0):
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     X_all, labels = _data(X, y, model, "")
     if batch_size is not None:
-        batch_size = _check_count("batch_size", batch_size, allow_zero=False)
+        batch_size = whole("batch_size", batch_size)
     if validation is not None and len(validation) != 2:
         raise ValueError("validation must be a pair (X_val, y_val)")
     val = _data(*validation, model, "validation ") if validation is not None else None
