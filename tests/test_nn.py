@@ -448,3 +448,8 @@ def test_load_refuses_a_damaged_file_or_loads_it_whole(tmp_path_factory, positio
         assert same_state(model, before)
     else:  # a flipped byte the format does not check (zip metadata): every value intact
         assert same_state(model, nn.MLP([2, 3, 2], seed=0).state_dict())
+
+
+def test_dropout_gradchecks_for_a_fixed_mask():
+    x = Tensor(np.random.RandomState(0).randn(3, 4), requires_grad=True)
+    assert gradcheck(lambda x: nn.Dropout(0.4, seed=6)(x), [x])

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from typing import TYPE_CHECKING
@@ -57,14 +56,15 @@ def save(module: Module, path: str | os.PathLike, config: dict | None = None) ->
             raise ValueError(f"config must be JSON-able: {error}") from None
         arrays[CONFIG_KEY] = np.array(text)
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".npz", dir=directory)
+    # Beside the target, so the rename stays on one file system; open() applies the umask.
+    temporary = f"{path}.{os.getpid()}.partial"
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(temporary, "wb") as file:
             np.savez(file, **arrays)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
         raise
 
 
