@@ -2,10 +2,11 @@
 2-H-2 network that classifies scikit-learn's two moons.
 
 ``import tinygrad_moons`` loads numpy and the numpy-only layers; the layers that need
-scipy, scikit-learn or matplotlib (data, plot, estimator, cli) are imported on use.
+scipy, scikit-learn or matplotlib (data, train, plot, estimator, cli) are imported on use;
+``optim`` imports scipy only inside ``minimize``.
 """
 
-from tinygrad_moons import functional, ops, reference
+from tinygrad_moons import functional, nn, ops, optim, reference
 from tinygrad_moons.gradcheck import GradcheckError, gradcheck
 from tinygrad_moons.tensor import Function, Tensor, no_grad
 
@@ -18,7 +19,9 @@ __all__ = [
     "__version__",
     "functional",
     "gradcheck",
+    "nn",
     "no_grad",
     "ops",
+    "optim",
     "reference",
 ]

@@ -68,6 +68,17 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     return ops.LogSoftmax.apply(_tensor(x), axis)
 
 
+def linear(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
+    """x @ weight + bias, the write-up's layer: x (n, in), weight (in, out), bias (out,).
+
+    One fused node; d/dweight = x^T g, d/dbias = sum over rows of g.
+
+    >>> linear([[1.0, 2.0]], Tensor([[1.0], [1.0]]), Tensor([0.5])).data
+    array([[3.5]])
+    """
+    return ops.Linear.apply(_tensor(x), _tensor(weight), _tensor(bias))
+
+
 # ---------------------------------------------------------------------- validation
 def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:

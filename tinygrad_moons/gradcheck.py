@@ -93,12 +93,12 @@ def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[
             seed = np.zeros(out.data.size)
             seed[row] = 1.0
             out.backward(seed.reshape(out.shape))
-            for jacobian, t in zip(jacobians, inputs):
+            for jacobian, t in zip(jacobians, inputs, strict=True):
                 if t.grad is not None:
                     jacobian[row] = t.grad.reshape(-1)
         return jacobians
     finally:
-        for t, grad in zip(inputs, saved):
+        for t, grad in zip(inputs, saved, strict=True):
             t.grad = grad
 
 

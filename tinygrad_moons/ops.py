@@ -167,6 +167,39 @@ class MatMul(Function):
         return dx, dw
 
 
+class Linear(Function):
+    """Z = X @ W + b for X (n, k), W (k, m), b (m,), fused into one node of the graph.
+
+    dX = G W^T, dW = X^T G, db = sum over rows of G: the write-up's layer ``x @ W + b``
+    (weights (in, out)), one graph node instead of a MatMul and an Add.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        if x.ndim != 2 or w.ndim != 2 or b.ndim != 1 or x.shape[1] != w.shape[0]:
+            raise ValueError(
+                f"linear needs x (n, k), weight (k, m) and bias (m,); got shapes {x.shape}, "
+                f"{w.shape} and {b.shape}"
+            )
+        if b.shape[0] != w.shape[1]:
+            raise ValueError(
+                f"linear needs a bias of shape ({w.shape[1]},) for a weight of shape "
+                f"{w.shape}; got {b.shape}"
+            )
+        ctx.save_for_backward(x, w)
+        out = x @ w
+        out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        dx = grad @ w.T if ctx.needs_input_grad[0] else None
+        dw = x.T @ grad if ctx.needs_input_grad[1] else None
+        db = grad.sum(axis=0) if ctx.needs_input_grad[2] else None
+        return dx, dw, db
+
+
 # ---------------------------------------------------------------------- reductions
 class Sum(Function):
     """z = sum of x over ``axis``;  dz/dx = 1 for every summed element."""

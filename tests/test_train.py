@@ -1,0 +1,310 @@
+"""fit: the write-up's training reproduced, mini-batches, validation, divergence, progress."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_moons.functional as F
+from tinygrad_moons import Tensor, data, nn, optim, reference
+from tinygrad_moons.train import History, TrainingDiverged, fit
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return data.make_moons()
+
+
+def as_reference_params(model):
+    """The parameters of an MLP([2, H, 2]) in reference.py's layout."""
+    return {
+        "W1": model[0].weight.data.copy(),
+        "b1": model[0].bias.data.reshape(1, -1).copy(),
+        "W2": model[-1].weight.data.copy(),
+        "b2": model[-1].bias.data.reshape(1, -1).copy(),
+    }
+
+
+def record_params(model):
+    """A callback keeping a copy of the state after every epoch, and the list it fills."""
+    states = []
+
+    def callback(epoch, history):
+        states.append(model.state_dict())
+
+    return callback, states
+
+
+# ---------------------------------------------------------------------- the write-up
+def test_fit_with_defaults_is_the_write_ups_training(moons):
+    """DESIGN's rule for hidden size 3: passes 0-1000 to a relative 1e-9; after 20,000
+    passes the period-2 oscillation's last two losses, as an unordered pair, to 1e-8."""
+    X, y = moons
+    _, expected = reference.train(X, y, 3)
+    history = fit(nn.MLP([2, 3, 2], seed=0), X, y, progress=False)
+    losses = np.array(history.loss)
+    assert len(losses) == 20000
+    np.testing.assert_allclose(losses[:1001], expected[:1001], rtol=1e-9, atol=0)
+    np.testing.assert_allclose(np.sort(losses[-2:]), np.sort(expected[-2:]), rtol=1e-8, atol=0)
+
+
+def test_history_loss_is_the_write_ups_loss_of_the_parameters_after_each_epoch(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    callback, states = record_params(model)
+    history = fit(model, X, y, epochs=5, callbacks=[callback], progress=False)
+    for loss, state in zip(history.loss, states, strict=True):
+        probe = nn.MLP([2, 3, 2], seed=0)
+        probe.load_state_dict(state)
+        assert loss == pytest.approx(
+            reference.loss(as_reference_params(probe), X, y, 0.01), rel=1e-12
+        )
+
+
+@pytest.mark.parametrize(("batch_size", "dropout"), [(32, 0.0), (None, 0.3), (50, 0.3)])
+def test_with_batches_or_dropout_the_loss_is_still_the_full_data_loss_in_eval_mode(
+    moons, batch_size, dropout
+):
+    X, y = moons
+    model = nn.MLP([2, 5, 2], dropout=dropout, seed=0)
+    callback, states = record_params(model)
+    history = fit(
+        model, X, y, epochs=4, batch_size=batch_size, callbacks=[callback], seed=1, progress=False
+    )
+    for loss, accuracy, state in zip(history.loss, history.accuracy, states, strict=True):
+        model.load_state_dict(state)
+        logits = model.eval()(X)
+        expected = F.softmax_cross_entropy(logits, y, reduction="sum").item()
+        expected += (
+            0.01
+            / 2
+            * (np.sum(state["0.weight"] ** 2) + np.sum(state[f"{len(model) - 1}.weight"] ** 2))
+        )
+        assert loss == pytest.approx(expected / len(y), rel=1e-12)
+        assert accuracy == np.mean(logits.argmax() == y)
+
+
+def test_one_mini_batch_epoch_is_sgd_on_each_batch_with_the_penalty_scaled_by_its_share(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    fit(model, X, y, epochs=1, batch_size=64, shuffle=False, lr=0.05, reg=0.1, progress=False)
+    params = reference.init_params(3, seed=0)
+    for start in range(0, 200, 64):
+        rows = slice(start, start + 64)
+        share = len(y[rows]) / len(y)
+        grads = reference.gradients(params, X[rows], y[rows], reg=0.1 * share)
+        for name in params:
+            params[name] -= 0.05 * grads[name]
+    for name, value in as_reference_params(model).items():
+        np.testing.assert_allclose(value, params[name], rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_one_batch_of_all_rows_equals_full_batch_training_exactly(moons, shuffle):
+    X, y = moons
+    full = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=50, progress=False)
+    batched = fit(
+        nn.MLP([2, 3, 2], seed=0), X, y, epochs=50, batch_size=200, shuffle=shuffle, progress=False
+    )
+    assert full.loss == batched.loss
+
+
+def test_mini_batch_shuffling_follows_the_seed(moons):
+    X, y = moons
+    runs = [
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=3, batch_size=20, seed=s, progress=False)
+        for s in (7, 7, 8)
+    ]
+    assert runs[0].loss == runs[1].loss != runs[2].loss
+
+
+def test_fit_leaves_the_callers_arrays_and_the_models_mode_alone(moons):
+    X, y = moons
+    X_before, y_before = X.copy(), y.copy()
+    model = nn.MLP([2, 3, 2], dropout=0.2, seed=0).eval()
+    fit(model, X, y, epochs=2, progress=False)
+    assert np.array_equal(X, X_before) and np.array_equal(y, y_before)
+    assert not any(m.training for m in model.modules())
+
+
+# ---------------------------------------------------------------------- optimisers and schedules
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_adam_reaches_95_percent_on_held_out_moons(seed):
+    X, y = data.make_moons(1000, noise=0.2, seed=seed)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.2, random_state=seed)
+    model = nn.MLP([2, 10, 2], seed=seed)
+    adam = optim.Adam(model.parameters(), lr=0.05)
+    history = fit(
+        model,
+        X_train,
+        y_train,
+        epochs=500,
+        optimizer=adam,
+        validation=(X_test, y_test),
+        progress=False,
+    )
+    assert history.val_accuracy[-1] >= 0.95
+    assert np.mean(model(X_test).argmax() == y_test) == history.val_accuracy[-1]
+
+
+def test_validation_loss_is_the_mean_cross_entropy_on_the_validation_data(moons):
+    X, y = moons
+    X_val, y_val = data.make_moons(60, seed=5)
+    model = nn.MLP([2, 4, 2], seed=0)
+    history = fit(model, X, y, epochs=3, validation=(X_val, y_val), progress=False)
+    assert len(history.val_loss) == len(history.val_accuracy) == 3
+    expected = F.softmax_cross_entropy(model(X_val), y_val, reduction="mean").item()
+    assert history.val_loss[-1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_schedule_is_stepped_once_per_epoch_after_the_optimiser(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    sgd = optim.SGD(model.parameters(), lr=0.04)
+    history = fit(
+        model,
+        X,
+        y,
+        epochs=6,
+        optimizer=sgd,
+        schedule=optim.InverseTimeDecay(sgd, k=0.5),
+        progress=False,
+    )
+    assert history.lr == pytest.approx([0.04 / (1 + 0.5 * t) for t in range(6)], rel=1e-15)
+    assert sgd.lr == pytest.approx(0.04 / (1 + 0.5 * 6), rel=1e-15)
+
+
+def test_a_callback_sees_every_epoch_and_returning_true_stops(moons):
+    X, y = moons
+    seen = []
+
+    def stop_after_three(epoch, history):
+        seen.append((epoch, len(history)))
+        return epoch == 2
+
+    history = fit(
+        nn.MLP([2, 3, 2], seed=0), X, y, epochs=10, callbacks=[stop_after_three], progress=False
+    )
+    assert seen == [(0, 1), (1, 2), (2, 3)]
+    assert isinstance(history, History) and len(history) == 3
+
+
+# ---------------------------------------------------------------------- divergence
+def test_a_learning_rate_of_1000_diverges_and_restores_the_last_finite_parameters(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    callback, states = record_params(model)
+    with pytest.raises(TrainingDiverged) as error:
+        fit(model, X, y, lr=1000, callbacks=[callback], progress=False)
+    epoch = error.value.epoch
+    assert isinstance(error.value, ValueError)
+    assert f"epoch {epoch}" in str(error.value) and "learning rate 1000" in str(error.value)
+    assert error.value.lr == 1000 and epoch == len(states) > 0
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, states[-1][name]), name
+    assert np.isfinite(
+        F.softmax_cross_entropy(model(X), y).item()
+        + 0.01 / 2 * F.l2(model[0].weight, model[2].weight).item()
+    )
+
+
+def test_a_learning_rate_of_10_does_not_diverge(moons):
+    """With the stable loss and tanh, rates up to about 2/reg = 200 stay finite; 2,000 epochs
+    are well past where a rate of 1000 breaks (about 160)."""
+    X, y = moons
+    history = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2000, lr=10, progress=False)
+    assert np.all(np.isfinite(history.loss))
+
+
+def test_logits_that_overflow_raise_training_diverged_not_a_logits_error(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], "relu", seed=0)
+    before = model.state_dict()
+    with pytest.raises(TrainingDiverged, match="epoch 0 .*logits are not finite"):
+        fit(model, X, y, lr=1e200, reg=0.0, progress=False)
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_mini_batch_divergence_restores_finite_parameters(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    with pytest.raises(TrainingDiverged, match="learning rate 10000"):
+        fit(model, X, y, epochs=300, lr=1e4, batch_size=16, seed=0, progress=False)
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+
+
+def test_a_model_that_starts_non_finite_is_reported_before_the_first_step(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    model[0].weight.data[...] = 1e300
+    model[2].weight.data[...] = 1e300
+    with pytest.raises(TrainingDiverged, match="before the first step"):
+        fit(model, X, y, epochs=3, progress=False)
+
+
+# ---------------------------------------------------------------------- progress
+def test_progress_is_off_when_stdout_is_not_a_terminal(moons, capsys):
+    fit(nn.MLP([2, 3, 2], seed=0), *moons, epochs=3)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_progress_true_draws_a_tqdm_bar(moons, capsys):
+    fit(nn.MLP([2, 3, 2], seed=0), *moons, epochs=3, progress=True)
+    assert "3/3" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- input checks
+@pytest.mark.parametrize(
+    ("X", "y", "match"),
+    [
+        (np.zeros(4), np.zeros(4, int), "2-D"),
+        (np.array([["a", "b"]] * 4), np.zeros(4, int), "real numbers"),
+        (np.array([[0.0, np.nan]] * 4), np.zeros(4, int), r"finite; X\[0, 1\] is nan"),
+        (np.zeros((4, 2)), np.zeros(3, int), r"one label per row"),
+        (np.zeros((4, 2)), np.array([0, 1, 2, 0]), r"\[0, 2\).*label 2 at position 2"),
+        (np.zeros((4, 2)), np.array([0.0, 0.5, 1.0, 0.0]), "whole numbers"),
+    ],
+)
+def test_bad_data_is_refused_with_what_is_wrong(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=1, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"epochs": 2.5}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"reg": -0.1}, "reg"),
+        ({"lr": -1.0}, "lr"),
+    ],
+)
+def test_bad_settings_are_refused(moons, arguments, match):
+    with pytest.raises(ValueError, match=match):
+        fit(nn.MLP([2, 3, 2], seed=0), *moons, progress=False, **arguments)
+
+
+def test_bad_validation_data_is_refused(moons):
+    with pytest.raises(ValueError, match="validation y"):
+        fit(nn.MLP([2, 3, 2], seed=0), *moons, epochs=1, validation=(np.zeros((3, 2)), [0, 1]))
+
+
+def test_zero_epochs_give_an_empty_history(moons):
+    model = nn.MLP([2, 3, 2], seed=0)
+    assert len(fit(model, *moons, epochs=0, progress=False)) == 0
+    assert np.array_equal(model[0].weight.data, reference.init_params(3, seed=0)["W1"])
+
+
+def test_a_tensor_as_x_works_like_its_array(moons):
+    X, y = moons
+    a = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=3, progress=False)
+    b = fit(nn.MLP([2, 3, 2], seed=0), Tensor(X), y, epochs=3, progress=False)
+    assert a.loss == b.loss
+
+
+def test_progress_is_on_by_default_when_stdout_is_a_terminal(moons, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    fit(nn.MLP([2, 3, 2], seed=0), *moons, epochs=3)
+    assert "3/3" in capsys.readouterr().err

@@ -1,0 +1,85 @@
+"""Data sets from scikit-learn's generators, its train/test split, and mini-batches.
+
+Nothing here touches numpy's global random state: every generator gets its own
+``RandomState``. The write-up's data, ``np.random.seed(0); make_moons(200, noise=0.20)``,
+is ``make_moons()``:
+
+>>> X, y = make_moons()
+>>> X.shape, y.shape, sorted(set(y.tolist()))
+((200, 2), (200,), [0, 1])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import sklearn.datasets
+from sklearn.model_selection import train_test_split
+
+from tinygrad_moons.nn import Seed, as_random_state
+from tinygrad_moons.validate import whole
+
+__all__ = ["batches", "make_blobs", "make_moons", "train_test_split"]
+
+
+def make_moons(n: int = 200, noise: float = 0.20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles: ``sklearn.datasets.make_moons(n, noise=noise)``.
+
+    Drawn from ``np.random.RandomState(seed)``, which is what seeding numpy's global state
+    with ``seed`` gives scikit-learn, so the defaults are exactly the write-up's data.
+    Returns X (n, 2) float64 and y (n,) int64 labels 0 and 1.
+    """
+    X, y = sklearn.datasets.make_moons(n, noise=noise, random_state=np.random.RandomState(seed))
+    return X.astype(np.float64), y.astype(np.int64)
+
+
+def make_blobs(
+    n: int = 300, classes: int = 3, spread: float = 1.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs in the plane, one per class: ``sklearn.datasets.make_blobs``.
+
+    The write-up's exercise with three classes; ``spread`` is each blob's standard
+    deviation (scikit-learn's ``cluster_std``), the centres are drawn in [-10, 10]^2.
+
+    >>> X, y = make_blobs()
+    >>> X.shape, np.bincount(y).tolist()
+    ((300, 2), [100, 100, 100])
+    """
+    X, y = sklearn.datasets.make_blobs(
+        n_samples=n,
+        n_features=2,
+        centers=classes,
+        cluster_std=spread,
+        random_state=np.random.RandomState(seed),
+    )
+    return X.astype(np.float64), y.astype(np.int64)
+
+
+def batches(
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    seed: Seed = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of ``(X_batch, y_batch)``: every row once, the last batch smaller if need be.
+
+    With ``shuffle`` the order is a permutation drawn from ``seed`` (an int, a RandomState,
+    which then advances, or None for fresh entropy); without, rows come in order.
+
+    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+    >>> [yb.tolist() for _, yb in batches(X, y, 2, shuffle=False)]
+    [[0, 1], [2, 3], [4]]
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    batch_size = whole("batch_size", batch_size)
+    n = len(X)
+    order = as_random_state(seed).permutation(n) if shuffle else None
+    for start in range(0, n, batch_size):
+        rows = (
+            slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        )
+        yield X[rows], y[rows]

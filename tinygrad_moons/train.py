@@ -1,0 +1,325 @@
+"""fit(): the training loop, its History, the divergence guard and the progress bar.
+
+Each batch B of an epoch takes one optimiser step on its own objective,
+
+    sum over B of cross-entropy  +  reg/2 * |W|^2 * |B| / N
+
+(W: the weights of every Linear, biases not penalised), so that one epoch's penalties add
+up to the write-up's reg/2 |W|^2. After each epoch History records the write-up's loss on
+all the data, (summed cross-entropy + reg/2 |W|^2) / N, with the parameters the epoch
+ended with. With the defaults, ``fit(MLP([2, 3, 2], seed=0), *data.make_moons())`` is the
+write-up's training, pass for pass.
+
+>>> from tinygrad_moons import data, nn
+>>> X, y = data.make_moons()
+>>> history = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=3, progress=False)
+>>> [round(loss, 6) for loss in history.loss]
+[0.432387, 0.378749, 0.350494]
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import tinygrad_moons.functional as F
+from tinygrad_moons import ops
+from tinygrad_moons.data import batches
+from tinygrad_moons.nn import Dropout, Linear, Module, Seed, as_random_state
+from tinygrad_moons.optim import SGD, Optimizer, Schedule
+from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.validate import whole
+
+__all__ = ["History", "TrainingDiverged", "fit"]
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite; ``epoch`` and ``lr`` are those of the breaking step.
+
+    ``fit`` raises it after putting the parameters back as they were before that step.
+    """
+
+    def __init__(self, epoch: int, lr: float, what: str) -> None:
+        self.epoch = epoch
+        self.lr = lr
+        super().__init__(
+            f"training diverged at epoch {epoch} with learning rate {lr:g}: {what}; the "
+            f"parameters are back to what they were before the step that broke them (try a "
+            f"smaller learning rate)"
+        )
+
+
+@dataclass
+class History:
+    """Per-epoch records of ``fit``; index i is epoch i (the write-up's pass i).
+
+    ``loss``: the write-up's loss on all the training data after the epoch;
+    ``accuracy``: the fraction of training points classified right after the epoch;
+    ``val_loss`` / ``val_accuracy``: mean cross-entropy and accuracy on the validation
+    data (empty without it); ``lr``: the learning rate the epoch used; ``seconds``: time
+    since ``fit`` started, at the end of the epoch.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+class _NonFinite(Exception):
+    """Internal: a forward pass gave NaN or inf (``what`` says where)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+# ---------------------------------------------------------------------- input checks
+def _features(X: Any, name: str) -> np.ndarray:
+    X = X.data if isinstance(X, Tensor) else np.asarray(X)
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
+    X = np.asarray(X, dtype=np.float64)
+    if not np.all(np.isfinite(X)):
+        row, column = (int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        raise ValueError(f"{name} must be finite; {name}[{row}, {column}] is {X[row, column]}")
+    return X
+
+
+def _output_width(model: Module, X: np.ndarray) -> int:
+    """The number of classes the model scores, from one row in eval mode, no graph."""
+    training = model.training
+    try:
+        with no_grad():
+            out = model.eval()(X[:1])
+    finally:
+        model.train(training)
+    if not isinstance(out, Tensor) or out.ndim != 2:
+        raise ValueError(f"the model must return logits of shape (N, classes), got {out!r}")
+    return out.shape[1]
+
+
+def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]:
+    """X as a float64 Tensor and y as int64 labels in [0, classes), checked at the edge."""
+    X = _features(X, f"{name}X")
+    labels = y.data if isinstance(y, Tensor) else np.asarray(y)
+    if labels.shape != (len(X),):
+        raise ValueError(
+            f"{name}y must hold one label per row of {name}X, shape ({len(X)},); got {labels.shape}"
+        )
+    return Tensor(X), F._class_labels(labels, len(X), _output_width(model, X))
+
+
+# ---------------------------------------------------------------------- the objective
+def penalised_weights(model: Module) -> list[Tensor]:
+    """The weights of every Linear in ``model``: what ``reg`` penalises (biases are not)."""
+    return [m.weight for m in model.modules() if isinstance(m, Linear) and m.weight.requires_grad]
+
+
+def _objective(
+    model: Module, X: Tensor, labels: np.ndarray, weights: list[Tensor], penalty: float
+) -> tuple[Tensor, Tensor]:
+    """(summed cross-entropy + penalty * |W|^2, logits); _NonFinite if either is not finite."""
+    logits = model(X)
+    if not np.all(np.isfinite(logits.data)):
+        raise _NonFinite("the logits are not finite")
+    objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
+    if penalty and weights:
+        objective = objective + penalty * F.l2(*weights)
+    if not math.isfinite(objective.item()):
+        raise _NonFinite(f"the loss became {objective.item()}")
+    return objective, logits
+
+
+def _accuracy(logits: Tensor, labels: np.ndarray) -> float:
+    return np.count_nonzero(logits.data.argmax(axis=1) == labels) / len(labels)
+
+
+@no_grad()
+def _evaluate(model: Module, X: Tensor, labels: np.ndarray, weights: list[Tensor], penalty: float):
+    """``_objective`` in eval mode without a graph (the model is left in training mode)."""
+    model.eval()
+    try:
+        return _objective(model, X, labels, weights, penalty)
+    finally:
+        model.train()
+
+
+# ---------------------------------------------------------------------- progress
+def _progress_bar(progress: bool | None, epochs: int) -> Any:
+    """A tqdm bar when ``progress`` is True, or None and stdout is a terminal; else None."""
+    if progress is None:
+        progress = sys.stdout.isatty()
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, unit="epoch", desc="fit")
+
+
+class _Epochs:
+    """The steps of one epoch, and the full-data objective after them.
+
+    Keeps a copy of the parameters from before the latest step, so that a divergence
+    can put them back.
+    """
+
+    def __init__(
+        self, model: Module, X: Tensor, labels: np.ndarray, reg: float, optimizer: Optimizer
+    ) -> None:
+        self.model, self.X, self.labels, self.reg = model, X, labels, reg
+        self.optimizer = optimizer
+        self.weights = penalised_weights(model)
+        self.params = model.parameters()
+        self.copies = [p.data.copy() for p in self.params]
+        self.last_step: tuple[int, float] | None = None
+
+    def objective(self) -> tuple[Tensor, Tensor]:
+        """The summed objective on all the data (N times the write-up's loss), with a graph."""
+        return _objective(self.model, self.X, self.labels, self.weights, self.reg / 2)
+
+    def evaluate(self) -> tuple[Tensor, Tensor]:
+        """The same in eval mode, without a graph."""
+        return _evaluate(self.model, self.X, self.labels, self.weights, self.reg / 2)
+
+    def step(self, objective: Tensor, epoch: int, lr: float) -> None:
+        self.optimizer.zero_grad()
+        objective.backward()
+        for p, copy in zip(self.params, self.copies, strict=True):
+            np.copyto(copy, p.data)
+        self.last_step = (epoch, lr)
+        self.optimizer.step()
+
+    def full_batch(self, objective: Tensor, epoch: int, lr: float) -> tuple[Tensor, Tensor]:
+        """One step on ``objective``; the objective after it is the next epoch's forward."""
+        self.step(objective, epoch, lr)
+        return self.objective()
+
+    def mini_batches(
+        self, epoch: int, lr: float, batch_size: int, shuffle: bool, rng: np.random.RandomState
+    ) -> tuple[Tensor, Tensor]:
+        """One step per batch, its penalty scaled by its share of the data; then evaluate."""
+        n = len(self.labels)
+        for X_batch, y_batch in batches(
+            self.X.data, self.labels, batch_size, shuffle=shuffle, seed=rng
+        ):
+            penalty = self.reg / 2 * len(y_batch) / n
+            objective, _ = _objective(self.model, Tensor(X_batch), y_batch, self.weights, penalty)
+            self.step(objective, epoch, lr)
+        return self.evaluate()
+
+    def diverged(self, epoch: int, lr: float, what: str) -> TrainingDiverged:
+        """The error to raise, after restoring the parameters from before the last step."""
+        if self.last_step is None:
+            return TrainingDiverged(epoch, lr, f"{what} before the first step")
+        for p, copy in zip(self.params, self.copies, strict=True):
+            p.data[...] = copy
+        return TrainingDiverged(*self.last_step, what)
+
+
+# ---------------------------------------------------------------------- fit
+def fit(
+    model: Module,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int = 20000,
+    lr: float = 0.01,
+    reg: float = 0.01,
+    optimizer: Optimizer | None = None,
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    schedule: Schedule | None = None,
+    validation: tuple[Any, Any] | None = None,
+    callbacks: Sequence[Callable[[int, History], bool | None]] | None = None,
+    progress: bool | None = None,
+    seed: Seed = None,
+) -> History:
+    """Train ``model`` on (X, y) for ``epochs`` passes over the data; return the History.
+
+    - ``optimizer``: defaults to ``SGD(model.parameters(), lr)`` (``lr`` is used for
+      nothing else); ``schedule`` is stepped once per epoch, after the optimiser.
+    - ``batch_size``: None (or N and more) is full-batch gradient descent; otherwise each
+      epoch visits every row once in batches, reshuffled per epoch from ``seed`` when
+      ``shuffle``. A single batch of all rows is never shuffled: its sum does not depend
+      on the order.
+    - ``validation``: (X_val, y_val), scored after every epoch.
+    - ``callbacks``: each is called as ``callback(epoch, history)`` after the epoch is
+      recorded; one returning True stops training. They may read the model but must not
+      change its parameters: the full-batch path reuses the forward pass of the loss
+      after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
+    - ``progress``: a tqdm bar; None means on when stdout is a terminal.
+
+    The loss after an epoch is computed in eval mode; with full batches and no Dropout,
+    training and eval mode agree and the next epoch's forward pass gives it for free.
+    A NaN or infinite loss or logits raise ``TrainingDiverged`` naming the epoch and the
+    learning rate of the step that broke, with the parameters restored to before it.
+    """
+    epochs = whole("epochs", epochs, minimum=0)
+    if not (math.isfinite(reg) and reg >= 0):
+        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+    X_all, labels = _data(X, y, model, "")
+    if batch_size is not None:
+        batch_size = whole("batch_size", batch_size)
+    if validation is not None and len(validation) != 2:
+        raise ValueError("validation must be a pair (X_val, y_val)")
+    val = _data(*validation, model, "validation ") if validation is not None else None
+    full_batch = batch_size is None or batch_size >= len(labels)
+    has_dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
+    optimizer = optimizer if optimizer is not None else SGD(model.parameters(), lr)
+    run = _Epochs(model, X_all, labels, reg, optimizer)
+    rng = as_random_state(seed)
+    history = History()
+    bar = _progress_bar(progress, epochs)
+    was_training = model.training
+    model.train()
+    start = time.perf_counter()
+    epoch = 0
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if full_batch and not has_dropout and epochs:
+                objective, logits = run.objective()
+            for epoch in range(epochs):
+                epoch_lr = optimizer.lr
+                if full_batch and not has_dropout:
+                    objective, logits = run.full_batch(objective, epoch, epoch_lr)
+                elif full_batch:
+                    objective, logits = run.mini_batches(epoch, epoch_lr, len(labels), False, rng)
+                else:
+                    objective, logits = run.mini_batches(epoch, epoch_lr, batch_size, shuffle, rng)
+                history.loss.append(objective.item() / len(labels))
+                history.accuracy.append(_accuracy(logits, labels))
+                if val is not None:
+                    val_objective, val_logits = _evaluate(model, *val, [], 0.0)
+                    history.val_loss.append(val_objective.item() / len(val[1]))
+                    history.val_accuracy.append(_accuracy(val_logits, val[1]))
+                history.lr.append(epoch_lr)
+                history.seconds.append(time.perf_counter() - start)
+                if schedule is not None:
+                    schedule.step()
+                if bar is not None:
+                    bar.update(1)
+                    if epoch % max(1, epochs // 100) == 0:
+                        bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
+                if any([callback(epoch, history) for callback in callbacks or []]):
+                    break
+    except _NonFinite as error:
+        raise run.diverged(epoch, optimizer.lr, error.what) from None
+    finally:
+        if bar is not None:
+            bar.close()
+        model.train(was_training)
+    return history
