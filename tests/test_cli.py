@@ -1,4 +1,4 @@
-"""The command line: the train job, the gradient-check table, clean errors."""
+"""The command line: every command's output, figures, files and clean errors."""
 
 import re
 import subprocess
@@ -11,20 +11,115 @@ import pytest
 from tinygrad_moons import cli
 
 
+def assert_png_not_blank(path):
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 200 and image.shape[1] > 200
+    assert np.std(image[..., :3]) > 0.05
+
+
+def accuracy(pattern, text):
+    return float(re.search(pattern + r" ([\d.]+)%", text).group(1))
+
+
+# ---------------------------------------------------------------- train
 def test_train_prints_the_writeups_log_and_writes_the_figure(tmp_path, capsys):
     out = tmp_path / "boundary.png"
     assert cli.main(["train", "--passes", "1001", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "Loss after iteration 0: 0.432387" in text
     assert "Loss after iteration 1000: 0.068947" in text
-    accuracy = float(re.search(r"Training accuracy: ([\d.]+)%", text).group(1))
-    assert accuracy >= 95.0
+    assert accuracy("Training accuracy:", text) >= 95.0
+    assert accuracy("Held-out accuracy:", text) >= 94.0
     assert str(out) in text
-    image = matplotlib.image.imread(out)
-    assert image.shape[0] > 300 and image.shape[1] > 300
-    assert np.std(image[..., :3]) > 0.05  # not blank
+    assert_png_not_blank(out)
 
 
+def test_train_any_architecture_and_optimiser(tmp_path, capsys):
+    argv = ["train", "--hidden", "10", "10", "--activation", "relu", "--optimizer", "adam"]
+    argv += ["--passes", "300", "--batch-size", "50", "--out", str(tmp_path / "b.png")]
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "[2, 10, 10, 2]" in text and "relu" in text and "adam" in text
+    assert accuracy("Held-out accuracy:", text) >= 90.0
+
+
+def test_train_three_classes_measures_held_out_accuracy_on_fresh_points(tmp_path, capsys):
+    argv = ["train", "--classes", "3", "--passes", "300", "--optimizer", "adam"]
+    assert cli.main([*argv, "--out", str(tmp_path / "b.png")]) == 0
+    text = capsys.readouterr().out
+    assert "[2, 3, 3]" in text and "of 1000 fresh points" in text
+    assert accuracy("Held-out accuracy:", text) >= 80.0
+    assert_png_not_blank(tmp_path / "b.png")
+
+
+def test_a_diverging_run_is_one_line_and_exit_code_1(tmp_path, capsys):
+    argv = ["train", "--lr", "1000", "--passes", "400", "--out", str(tmp_path / "b.png")]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "1000" in err and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- save and predict
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    argv = ["train", "--passes", "1000", "--hidden", "5", "--out", str(folder / "b.png")]
+    assert cli.main([*argv, "--save", str(folder / "model.npz")]) == 0
+    return folder / "model.npz"
+
+
+def test_predict_writes_class_and_probabilities_per_row(saved_model, tmp_path, capsys):
+    points = tmp_path / "points.csv"
+    points.write_text("x1,x2\n-1.0,0.5\n2.0,-0.5\n\n0.0,1.0\n")
+    out = tmp_path / "out.csv"
+    assert cli.main(["predict", "--model", str(saved_model), "--input", str(points),
+                     "--output", str(out)]) == 0  # fmt: skip
+    lines = out.read_text().splitlines()
+    assert lines[0] == "class,p0,p1" and len(lines) == 4
+    rows = np.array([[float(v) for v in line.split(",")] for line in lines[1:]])
+    np.testing.assert_allclose(rows[:, 1:].sum(axis=1), 1.0, atol=3e-6)
+    np.testing.assert_array_equal(rows[:, 0], rows[:, 1:].argmax(axis=1))
+    assert rows[:, 0].tolist() == [0.0, 1.0, 0.0]  # upper-left moon is class 0
+
+
+def test_predict_without_output_prints_the_csv(saved_model, tmp_path, capsys):
+    points = tmp_path / "points.csv"
+    points.write_text("2.0,-0.5\n")
+    assert cli.main(["predict", "--model", str(saved_model), "--input", str(points)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "class,p0,p1"
+
+
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        ("x1,x2\n1.0,2.0\n1.0,oops\n", r"line 3: not numbers: 1.0,oops"),
+        ("1.0,2.0\n1.0,2.0,3.0\n", r"line 2: expected 2 finite numbers"),
+        ("1.0,2.0\nnan,1.0\n", r"line 2: expected 2 finite numbers"),
+        ("x1,x2\n", r"holds no points"),
+    ],
+)
+def test_a_malformed_row_is_reported_by_line_and_nothing_is_written(
+    saved_model, tmp_path, capsys, content, pattern
+):
+    points = tmp_path / "points.csv"
+    points.write_text(content)
+    out = tmp_path / "out.csv"
+    argv = ["predict", "--model", str(saved_model), "--input", str(points), "--output", str(out)]
+    assert cli.main(argv) == 1
+    assert re.search(pattern, capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_predict_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
+    bogus = tmp_path / "model.npz"
+    bogus.write_bytes(b"not a zip file")
+    points = tmp_path / "p.csv"
+    points.write_text("1,2\n")
+    assert cli.main(["predict", "--model", str(bogus), "--input", str(points)]) == 1
+    assert "cannot read model" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- gradcheck
 @pytest.mark.parametrize("hidden", [1, 3, 50])
 def test_gradcheck_command_reports_agreement_and_exits_0(hidden, capsys):
     assert cli.main(["gradcheck", "--hidden", str(hidden)]) == 0
@@ -43,13 +138,51 @@ def test_gradcheck_command_exits_1_when_a_bound_breaks(capsys):
     assert "FAILED" in capsys.readouterr().out
 
 
+def test_gradcheck_plot_draws_the_step_size_v_curve(tmp_path, capsys):
+    out = tmp_path / "steps.png"
+    assert cli.main(["gradcheck", "--hidden", "2", "--passes", "5", "--plot", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    assert_png_not_blank(out)
+
+
+# ---------------------------------------------------------------- baseline and sweep
+def test_baseline_shows_the_straight_line_losing_to_the_network(tmp_path, capsys):
+    out = tmp_path / "baseline.png"
+    assert cli.main(["baseline", "--passes", "2000", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    logistic = accuracy("Logistic regression: training accuracy", text)
+    network = accuracy(r"Network.*: training accuracy", text)
+    assert 75.0 < logistic < 90.0 and network > logistic + 5.0
+    assert_png_not_blank(out)
+
+
+def test_sweep_trains_one_model_per_size_and_draws_the_grid(tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    argv = ["sweep", "--hidden", "1", "3", "--passes", "1500", "--n-jobs", "2"]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)%$", text, re.M)
+    assert [int(r[0]) for r in rows] == [1, 3]
+    assert float(rows[1][2]) > float(rows[0][2]) + 5  # 3 units bend; 1 unit is a line
+    assert_png_not_blank(out)
+
+
+def test_sweep_with_dask_needs_a_scheduler(capsys):
+    assert cli.main(["sweep", "--hidden", "1", "--backend", "dask"]) == 1
+    assert "--scheduler" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the parser
 @pytest.mark.parametrize(
     "argv, pattern",
     [
         (["train", "--hidden", "0"], "positive integer"),
+        (["train", "--hidden", "3", "x"], "positive integer"),
         (["train", "--lr", "fast"], "expected a number"),
         (["train", "--reg", "-1"], ">= 0"),
+        (["train", "--activation", "cosh"], "invalid choice"),
         (["train", "--bogus"], "unrecognized arguments"),
+        (["predict", "--input", "x.csv"], "--model"),
         (["fly"], "invalid choice"),
     ],
 )
@@ -59,6 +192,14 @@ def test_bad_options_get_one_line_and_exit_code_2(argv, pattern, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and re.search(pattern, err)
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "sweep", "baseline", "gradcheck"])
+def test_every_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--help"])
+    assert info.value.code == 0
+    assert "example: tinygrad-moons " + command in capsys.readouterr().out
 
 
 def test_python_dash_m_runs_the_same_command_line(tmp_path):
@@ -71,21 +212,3 @@ def test_python_dash_m_runs_the_same_command_line(tmp_path):
     )
     assert "Loss after iteration 0:" in result.stdout
     assert (tmp_path / "decision_boundary.png").exists()
-
-
-def test_gradcheck_plot_draws_the_step_size_v_curve(tmp_path, capsys):
-    out = tmp_path / "steps.png"
-    assert cli.main(["gradcheck", "--hidden", "2", "--passes", "5", "--plot", str(out)]) == 0
-    assert str(out) in capsys.readouterr().out
-    image = matplotlib.image.imread(out)
-    assert np.std(image[..., :3]) > 0.05
-
-
-def test_baseline_shows_the_straight_line_losing_to_the_network(tmp_path, capsys):
-    out = tmp_path / "baseline.png"
-    assert cli.main(["baseline", "--passes", "2000", "--out", str(out)]) == 0
-    text = capsys.readouterr().out
-    logistic = float(re.search(r"Logistic regression: training accuracy ([\d.]+)%", text)[1])
-    network = float(re.search(r"Network.*: training accuracy ([\d.]+)%", text)[1])
-    assert 75.0 < logistic < 90.0 and network > logistic + 5.0
-    assert np.std(matplotlib.image.imread(out)[..., :3]) > 0.05

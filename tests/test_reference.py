@@ -4,21 +4,7 @@ import numpy as np
 import pytest
 
 from tinygrad_moons import reference, writeup
-from tinygrad_moons.cli import writeup_moons
-
-
-def test_writeup_data_is_seed_0_make_moons():
-    from sklearn.datasets import make_moons
-
-    state = np.random.get_state()
-    try:
-        np.random.seed(0)
-        X_expected, y_expected = make_moons(200, noise=0.20)
-    finally:
-        np.random.set_state(state)
-    X, y = writeup_moons()
-    np.testing.assert_array_equal(X, X_expected)
-    np.testing.assert_array_equal(y, y_expected)
+from tinygrad_moons.data import make_moons
 
 
 @pytest.mark.parametrize("hidden", [1, 3, 50])
@@ -41,7 +27,7 @@ def test_init_params_is_the_writeups_draw_without_touching_global_state(hidden):
 
 
 def test_loss_is_the_mean_cross_entropy_plus_the_scaled_penalty():
-    X, y = writeup_moons()
+    X, y = make_moons()
     params = reference.init_params(4, seed=3)
     _, probs = reference.forward(params, X)
     cross_entropy = -np.log(probs[np.arange(len(y)), y]).sum()
@@ -52,7 +38,7 @@ def test_loss_is_the_mean_cross_entropy_plus_the_scaled_penalty():
 
 
 def test_gradients_are_of_the_summed_objective_with_each_parameters_shape():
-    X, y = writeup_moons()
+    X, y = make_moons()
     params = reference.init_params(5, seed=1)
     grads = reference.gradients(params, X, y, 0.01)
     numeric = writeup.finite_difference_gradients(params, X, y, 0.01)
@@ -62,7 +48,7 @@ def test_gradients_are_of_the_summed_objective_with_each_parameters_shape():
 
 
 def test_gradients_do_not_change_the_parameters():
-    X, y = writeup_moons()
+    X, y = make_moons()
     params = reference.init_params(3)
     copies = {k: v.copy() for k, v in params.items()}
     reference.gradients(params, X, y, 0.01)
@@ -71,7 +57,7 @@ def test_gradients_do_not_change_the_parameters():
 
 
 def test_train_records_the_loss_after_each_update():
-    X, y = writeup_moons()
+    X, y = make_moons()
     params, losses = reference.train(X, y, 3, passes=3)
     assert losses.shape == (3,)
     assert losses[-1] == reference.loss(params, X, y, 0.01)
@@ -96,7 +82,7 @@ def test_hidden_size_must_be_a_positive_integer():
 
 
 def test_finite_difference_error_is_a_v_with_its_floor_near_1e_6():
-    X, y = writeup_moons()
+    X, y = make_moons()
     steps = np.logspace(-12, -1, 23)
     errors = writeup.finite_difference_error_by_step(reference.init_params(3), X, y, 0.01, steps)
     best = int(np.argmin(errors))

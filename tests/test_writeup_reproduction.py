@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tinygrad_moons import reference, writeup
-from tinygrad_moons.cli import writeup_moons
+from tinygrad_moons.data import make_moons
 
 # hidden size -> (passes compared pass by pass, whether all 20,000 passes are compared)
 TABLE = {1: (1000, True), 2: (400, False), 3: (1000, True), 4: (1000, False)}
@@ -21,7 +21,7 @@ FULL_PASSES = 20000
 
 @functools.cache
 def runs(hidden):
-    X, y = writeup_moons()
+    X, y = make_moons()
     compared, full = TABLE[hidden]
     passes = FULL_PASSES if full else compared + 1
     _, ref_losses = reference.train(X, y, hidden, passes=passes)
@@ -64,7 +64,7 @@ def test_printed_six_decimal_values_for_hidden_3():
 
 
 def test_loss_before_any_update_for_hidden_3():
-    X, y = writeup_moons()
+    X, y = make_moons()
     start = reference.loss(reference.init_params(3), X, y, 0.01)
     assert f"{start:f}" == "0.583940"
     objective = writeup.summed_objective(
@@ -76,7 +76,7 @@ def test_loss_before_any_update_for_hidden_3():
 @pytest.mark.parametrize("hidden", [1, 3, 50])
 @pytest.mark.parametrize("passes", [0, 1000])
 def test_hand_derived_gradients_equal_autodiff_to_1e_10(hidden, passes):
-    X, y = writeup_moons()
+    X, y = make_moons()
     params = reference.init_params(hidden)
     if passes:
         params, _ = reference.train(X, y, hidden, passes=passes)
@@ -88,7 +88,7 @@ def test_hand_derived_gradients_equal_autodiff_to_1e_10(hidden, passes):
 
 
 def test_finite_differences_confirm_both_gradients():
-    X, y = writeup_moons()
+    X, y = make_moons()
     params = reference.init_params(3)
     rows = writeup.gradient_agreement(params, X, y, 0.01)
     for errors in rows.values():

@@ -12,6 +12,7 @@ is ``make_moons()``:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import sklearn.datasets
@@ -20,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from tinygrad_moons.nn import Seed, as_random_state
 from tinygrad_moons.validate import whole
 
-__all__ = ["batches", "make_blobs", "make_moons", "train_test_split"]
+__all__ = ["batches", "make_blobs", "make_moons", "ring_centers", "train_test_split"]
 
 
 def make_moons(n: int = 200, noise: float = 0.20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -35,12 +36,18 @@ def make_moons(n: int = 200, noise: float = 0.20, seed: int = 0) -> tuple[np.nda
 
 
 def make_blobs(
-    n: int = 300, classes: int = 3, spread: float = 1.0, seed: int = 0
+    n: int = 300,
+    classes: int = 3,
+    spread: float = 1.0,
+    seed: int = 0,
+    centers: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian blobs in the plane, one per class: ``sklearn.datasets.make_blobs``.
 
     The write-up's exercise with three classes; ``spread`` is each blob's standard
-    deviation (scikit-learn's ``cluster_std``), the centres are drawn in [-10, 10]^2.
+    deviation (scikit-learn's ``cluster_std``). Without ``centers`` the centres are drawn in
+    [-10, 10]^2 from the seed, so another seed is another problem; pass ``centers`` (one
+    row per class) to draw fresh points of the same problem, as ``ring_centers`` gives.
 
     >>> X, y = make_blobs()
     >>> X.shape, np.bincount(y).tolist()
@@ -49,11 +56,21 @@ def make_blobs(
     X, y = sklearn.datasets.make_blobs(
         n_samples=n,
         n_features=2,
-        centers=classes,
+        centers=classes if centers is None else np.asarray(centers, dtype=np.float64),
         cluster_std=spread,
         random_state=np.random.RandomState(seed),
     )
     return X.astype(np.float64), y.astype(np.int64)
+
+
+def ring_centers(classes: int, radius: float = 2.0) -> np.ndarray:
+    """``classes`` points evenly spaced on a circle: blob centres that overlap a little.
+
+    >>> ring_centers(4).round(6).tolist()
+    [[2.0, 0.0], [0.0, 2.0], [-2.0, 0.0], [-0.0, -2.0]]
+    """
+    angles = 2.0 * np.pi * np.arange(classes) / classes
+    return radius * np.column_stack([np.cos(angles), np.sin(angles)])
 
 
 def batches(

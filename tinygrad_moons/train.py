@@ -323,3 +323,28 @@ def fit(
             bar.close()
         model.train(was_training)
     return history
+
+
+# ---------------------------------------------------------------------- inference
+def predict_proba(model: Module, X: Any) -> np.ndarray:
+    """softmax(model(X)) row by row, in eval mode and without a graph, as an (N, C) array.
+
+    The model is handed back in the train/eval mode it came in.
+
+    >>> from tinygrad_moons import nn
+    >>> predict_proba(nn.MLP([2, 3, 2], seed=0), np.zeros((1, 2))).round(3)
+    array([[0.5, 0.5]])
+    """
+    X = _features(X, "X")
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return F.softmax(model(Tensor(X)), axis=-1).data
+    finally:
+        model.train(was_training)
+
+
+def predict(model: Module, X: Any) -> np.ndarray:
+    """The class (column) of the largest output, per row of X, in eval mode."""
+    return predict_proba(model, X).argmax(axis=1)
