@@ -453,3 +453,24 @@ def test_load_refuses_a_damaged_file_or_loads_it_whole(tmp_path_factory, positio
 def test_dropout_gradchecks_for_a_fixed_mask():
     x = Tensor(np.random.RandomState(0).randn(3, 4), requires_grad=True)
     assert gradcheck(lambda x: nn.Dropout(0.4, seed=6)(x), [x])
+
+
+@pytest.mark.parametrize("flip", [0x01])
+def test_every_flipped_byte_is_refused_cleanly_or_changes_nothing(tmp_path_factory, flip):
+    """Regression: zipfile reads some flipped header bits as unsupported features
+    (NotImplementedError) or as encryption (RuntimeError); both must be ValueErrors."""
+    whole = saved_bytes(tmp_path_factory)
+    path = tmp_path_factory.mktemp("every") / "flipped.npz"
+    trained = nn.MLP([2, 3, 2], seed=0).state_dict()
+    for index in range(len(whole)):
+        damaged = bytearray(whole)
+        damaged[index] ^= flip
+        path.write_bytes(bytes(damaged))
+        model = nn.MLP([2, 3, 2], seed=1)
+        before = model.state_dict()
+        try:
+            nn.load(model, path)
+        except ValueError:
+            assert same_state(model, before), index
+        else:
+            assert same_state(model, trained), index

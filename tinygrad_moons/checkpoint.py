@@ -34,7 +34,18 @@ if TYPE_CHECKING:
 CONFIG_KEY = "__config__"
 
 # What reading a truncated or otherwise damaged .npz raises, from zipfile, zlib and numpy.
-_DAMAGE = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
+# zipfile reads flipped header bits as features it lacks (NotImplementedError: "zip file
+# version 10.9", "strong encryption") or as a password-protected entry (RuntimeError).
+_DAMAGE = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    NotImplementedError,
+    RuntimeError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 def save(module: Module, path: str | os.PathLike, config: dict | None = None) -> None:
