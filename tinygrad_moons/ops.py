@@ -554,7 +554,8 @@ class SumOfSquares(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grads = tuple(2.0 * grad * a for a in ctx.saved_tensors)
+        scale = 2.0 * float(grad)  # one number, not a 0-d array per tensor
+        grads = tuple(scale * a for a in ctx.saved_tensors)
         return grads[0] if len(grads) == 1 else grads
 
 
