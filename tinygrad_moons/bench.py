@@ -26,6 +26,7 @@ import statistics
 import time
 import tracemalloc
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -219,10 +220,12 @@ def make_steps(problem: Problem, notes: list[str]) -> dict[str, Any]:
     """The steps that can run here, by method name; ``notes`` gets why any other cannot."""
     steps: dict[str, Any] = {"numpy": NumpyStep(problem), "tensor": TensorStep(problem)}
     nn, optim = _optional("tinygrad_moons.nn"), _optional("tinygrad_moons.optim")
-    if nn is not None and optim is not None:
-        steps["nn"] = ModuleStep(problem, nn, optim)
-    else:
+    if nn is None or optim is None:
         _note(notes, "nn + optim: skipped, tinygrad_moons.nn or tinygrad_moons.optim is absent")
+    elif not (_beside_engine(nn) and _beside_engine(optim)):
+        _note(notes, f"nn + optim: skipped, {nn.__file__} is not beside the engine timed")
+    else:
+        steps["nn"] = ModuleStep(problem, nn, optim)
     steps["replay"] = ReplayStep(problem)
     torch = _optional("torch")
     if torch is not None:
@@ -230,6 +233,12 @@ def make_steps(problem: Problem, notes: list[str]) -> dict[str, Any]:
     else:
         _note(notes, "PyTorch: skipped, torch is not importable")
     return steps
+
+
+def _beside_engine(module: Any) -> bool:
+    """True when ``module`` comes from the same package folder as the engine being timed
+    (an editable install of another checkout can otherwise lend its files)."""
+    return Path(module.__file__).parent == Path(graph.__file__).parent
 
 
 def _note(notes: list[str], text: str) -> None:
