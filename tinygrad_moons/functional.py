@@ -68,14 +68,16 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     return ops.LogSoftmax.apply(_tensor(x), axis)
 
 
-def linear(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
-    """x @ weight + bias, the write-up's layer: x (n, in), weight (in, out), bias (out,).
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """x @ weight + bias as one op, the write-up's layout: x (n, in), weight (in, out),
+    bias (out,) or (1, out) or None. dx = G W^T, dW = x^T G, db = sum over rows of G.
 
-    One fused node; d/dweight = x^T g, d/dbias = sum over rows of g.
-
-    >>> linear([[1.0, 2.0]], Tensor([[1.0], [1.0]]), Tensor([0.5])).data
+    >>> x = Tensor([[1.0, 2.0]])
+    >>> linear(x, Tensor([[1.0], [1.0]]), Tensor([0.5])).data
     array([[3.5]])
     """
+    if bias is None:
+        return ops.MatMul.apply(_tensor(x), _tensor(weight))
     return ops.Linear.apply(_tensor(x), _tensor(weight), _tensor(bias))
 
 
@@ -86,7 +88,7 @@ def _check_reduction(reduction: str) -> None:
 
 
 def _check_finite(values: np.ndarray, what: str) -> None:
-    if not np.all(np.isfinite(values)):
+    if not np.isfinite(values).all():
         position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
         raise ValueError(
             f"{what} must be finite; found {values[position].item()} at position {position}"
@@ -116,8 +118,8 @@ def _class_labels(labels: Any, n_rows: int, n_classes: int) -> np.ndarray:
             raise ValueError(
                 f"labels must be whole numbers; label {raw[i].item()!r} at position {i} is not"
             )
-    outside = (raw < 0) | (raw >= n_classes)
-    if np.any(outside):
+    if raw.size and (raw.min() < 0 or raw.max() >= n_classes):
+        outside = (raw < 0) | (raw >= n_classes)
         i = int(np.argmax(outside))
         raise ValueError(
             f"labels must lie in [0, {n_classes}) for {n_classes} classes; label "

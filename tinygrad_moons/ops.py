@@ -3,7 +3,8 @@
 Each ``backward`` receives ``grad``, d loss / d output, and returns d loss / d input for
 each forward argument: the vector-Jacobian product. Ops that broadcast sum the gradient
 back to each input's shape with ``unbroadcast``. Work for an input that needs no gradient
-is skipped by looking at ``ctx.needs_input_grad``.
+is skipped by looking at ``ctx.needs_input_grad``. A ``backward`` never writes into
+``grad`` or into what ``forward`` saved: one array may be handed to several inputs.
 
 To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a method or
 a function in ``functional.py`` that calls its ``apply``. The graph code never changes.
@@ -147,15 +148,19 @@ class Pow(Function):
         return grad * p * x ** (p - 1.0), None
 
 
+def _check_matmul_shapes(name: str, x: np.ndarray, w: np.ndarray) -> None:
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"{name} needs 2-D operands (n, k) @ (k, m); got shapes {x.shape} and {w.shape}"
+        )
+
+
 class MatMul(Function):
     """Z = X @ W for 2-D X (n, k) and W (k, m);  dX = G W^T, dW = X^T G."""
 
     @staticmethod
     def forward(ctx, x, w):
-        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
-            raise ValueError(
-                f"matmul needs 2-D operands (n, k) @ (k, m); got shapes {x.shape} and {w.shape}"
-            )
+        _check_matmul_shapes("matmul", x, w)
         ctx.save_for_backward(x, w)
         return x @ w
 
@@ -168,27 +173,26 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """Z = X @ W + b for X (n, k), W (k, m), b (m,), fused into one node of the graph.
-
-    dX = G W^T, dW = X^T G, db = sum over rows of G: the write-up's layer ``x @ W + b``
-    (weights (in, out)), one graph node instead of a MatMul and an Add.
+    """Z = X W + b, one op: X (n, k), W (k, m), b (m,) or (1, m);  dX = G W^T, dW = X^T G,
+    db = sum over rows of G. Saves one (n, m) array and one graph node against ``X @ W + b``.
     """
 
     @staticmethod
     def forward(ctx, x, w, b):
-        if x.ndim != 2 or w.ndim != 2 or b.ndim != 1 or x.shape[1] != w.shape[0]:
+        if (
+            x.ndim != 2
+            or w.ndim != 2
+            or x.shape[1] != w.shape[0]
+            or b.shape not in ((w.shape[1],), (1, w.shape[1]))
+        ):
             raise ValueError(
-                f"linear needs x (n, k), weight (k, m) and bias (m,); got shapes {x.shape}, "
-                f"{w.shape} and {b.shape}"
-            )
-        if b.shape[0] != w.shape[1]:
-            raise ValueError(
-                f"linear needs a bias of shape ({w.shape[1]},) for a weight of shape "
-                f"{w.shape}; got {b.shape}"
+                f"linear needs x (n, k), weight (k, m) and bias (m,) or (1, m); got shapes "
+                f"{x.shape}, {w.shape} and {b.shape}"
             )
         ctx.save_for_backward(x, w)
+        ctx.bias_shape = b.shape
         out = x @ w
-        out += b
+        out += b  # out is new: adding in place saves an (n, m) temporary
         return out
 
     @staticmethod
@@ -196,7 +200,7 @@ class Linear(Function):
         x, w = ctx.saved_tensors
         dx = grad @ w.T if ctx.needs_input_grad[0] else None
         dw = x.T @ grad if ctx.needs_input_grad[1] else None
-        db = grad.sum(axis=0) if ctx.needs_input_grad[2] else None
+        db = unbroadcast(grad, ctx.bias_shape) if ctx.needs_input_grad[2] else None
         return dx, dw, db
 
 
@@ -319,7 +323,10 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (1.0 - out * out)
+        dx = np.asarray(out * out)  # one buffer for 1 - a^2 and the product (0-d too)
+        np.subtract(1.0, dx, out=dx)
+        dx *= grad
+        return dx
 
 
 class Sigmoid(Function):
@@ -465,9 +472,9 @@ class LogSoftmax(Function):
 
 def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "sum":
-        return np.sum(losses)
+        return losses.sum()
     if reduction == "mean":
-        return np.mean(losses)
+        return losses.mean()
     return losses
 
 
@@ -480,6 +487,20 @@ def _reduction_grad(grad: np.ndarray, reduction: str, count: int) -> np.ndarray:
     return grad
 
 
+def _row_reduce(ufunc: np.ufunc, x: np.ndarray) -> np.ndarray:
+    """``ufunc.reduce(x, axis=1, keepdims=True)`` for a 2-D x, fast when x has few columns.
+
+    numpy pays a reduction's overhead once per row, which for the moons' two classes is
+    most of the cost; folding the columns one at a time pays it once per column instead.
+    """
+    if x.shape[1] > 16 or x.shape[1] == 0:
+        return ufunc.reduce(x, axis=1, keepdims=True)
+    out = x[:, :1].copy()
+    for j in range(1, x.shape[1]):
+        ufunc(out, x[:, j : j + 1], out=out)
+    return out
+
+
 class SoftmaxCrossEntropy(Function):
     """Per row, l = logsumexp(z) - z[y], fused and stable;  dl/dz = softmax(z) - onehot(y).
 
@@ -489,20 +510,20 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, labels, reduction):
         rows = np.arange(logits.shape[0])
-        shifted = _shifted(logits, 1)
+        shifted = logits - _row_reduce(np.maximum, logits)
         exp = np.exp(shifted)
-        total = np.sum(exp, axis=1)
-        losses = np.log(total) - shifted[rows, labels]
-        exp /= total[:, None]
+        total = _row_reduce(np.add, exp)
+        losses = np.log(total[:, 0]) - shifted[rows, labels]
+        exp /= total
         ctx.save_for_backward(exp, labels)
-        ctx.reduction = reduction
+        ctx.rows, ctx.reduction = rows, reduction
         return _reduce(losses, reduction)
 
     @staticmethod
     def backward(ctx, grad):
         probs, labels = ctx.saved_tensors
         dz = probs.copy()
-        dz[np.arange(len(labels)), labels] -= 1.0
+        dz[ctx.rows, labels] -= 1.0
         scale = _reduction_grad(grad, ctx.reduction, len(labels))
         dz *= scale[:, None] if np.ndim(scale) else scale
         return dz, None, None
@@ -537,7 +558,8 @@ class SumOfSquares(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grads = tuple(2.0 * grad * a for a in ctx.saved_tensors)
+        scale = 2.0 * float(grad)  # one number, not a 0-d array per tensor
+        grads = tuple(scale * a for a in ctx.saved_tensors)
         return grads[0] if len(grads) == 1 else grads
 
 

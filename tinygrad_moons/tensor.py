@@ -1,8 +1,9 @@
 """Tensor, Function and no_grad: the graph, and the one piece of code that walks it.
 
 A ``Tensor`` holds a float64 ndarray, a ``grad`` and, when it was made by an op, the
-``Function`` instance (the *context*) that made it. The context remembers the op's inputs,
-so the outputs link back to the leaves and ``backward()`` can walk the graph in reverse
+``Function`` instance (the *context*) that made it. The context remembers where each
+input's gradient goes (the context that made that input, or the leaf Tensor itself), so
+the outputs link back to the leaves and ``backward()`` can walk the graph in reverse
 topological order, asking each op for its vector-Jacobian product::
 
     grad_input = backward(ctx, grad_output)          # one per input, d loss / d input
@@ -19,6 +20,8 @@ therefore imports numpy alone, and ``ops.py`` imports ``tensor.py`` the ordinary
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -28,7 +31,7 @@ _ops: Any = None  # set to the ops module by ops.py at its import; see the modul
 _grad_enabled = True
 
 
-class no_grad:
+class no_grad:  # noqa: N801 (torch's name, DESIGN's contract)
     """Record no graph inside the block (or the decorated function), as ``torch.no_grad``.
 
     >>> with no_grad():
@@ -159,6 +162,10 @@ class Tensor:
         ``grad`` defaults to 1.0 for a one-element tensor and must have this tensor's shape
         otherwise. The graph is kept, so it may be walked again (gradients add up again).
         """
+        _backpropagate(self, self._seed(grad))
+
+    def _seed(self, grad: Any) -> np.ndarray:
+        """The gradient a backward pass from this tensor starts with, checked."""
         if not self.requires_grad:
             raise ValueError(
                 "backward() was called on a tensor that does not require grad: "
@@ -171,15 +178,14 @@ class Tensor:
                     f"backward() without a gradient needs a one-element tensor; this one "
                     f"has shape {self.shape}: pass grad= of that shape"
                 )
-            seed = np.ones(self.shape)
-        else:
-            seed = _as_float64_array(grad, "the gradient passed to backward()")
-            if seed.shape != self.shape:
-                raise ValueError(
-                    f"backward() got a gradient of shape {seed.shape} for a tensor of "
-                    f"shape {self.shape}"
-                )
-        _backpropagate(self, seed)
+            return np.ones(self.shape)
+        seed = _as_float64_array(grad, "the gradient passed to backward()")
+        if seed.shape != self.shape:
+            raise ValueError(
+                f"backward() got a gradient of shape {seed.shape} for a tensor of "
+                f"shape {self.shape}"
+            )
+        return seed
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
@@ -279,9 +285,18 @@ class Tensor:
 
 
 def _lift(value: Any) -> Tensor:
-    """An operand as a Tensor: Tensors pass through, numbers and arrays become constants."""
+    """An operand as a Tensor: Tensors pass through, numbers and arrays become constants.
+
+    A float64 array is wrapped, not copied: a constant is only ever read, never written.
+    (As with ``torch.from_numpy``, changing that array before ``backward()`` changes the
+    gradient of ops that saved it.)
+    """
     if isinstance(value, Tensor):
         return value
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return Tensor._wrap(value)
+    if type(value) is float or type(value) is int:
+        return Tensor._wrap(np.array(value, dtype=np.float64))
     return Tensor(value)
 
 
@@ -312,11 +327,15 @@ class Function:
                 (x,) = ctx.saved_tensors
                 return 2 * x * grad
 
-    An instance is the context of one application: it keeps the inputs (``parents``), which
-    of them need a gradient (``needs_input_grad``) and whatever ``forward`` saves on it.
+    An instance is the context of one application and a node of the graph. ``parents``
+    holds, per forward argument, where its gradient goes: the context that made it, the
+    leaf Tensor itself, or None when it needs none. The graph links contexts, not the
+    intermediate Tensors, so an intermediate's data is freed once nothing else holds it
+    (only what ``save_for_backward`` keeps stays alive), as in PyTorch. ``needs_input_grad``
+    says which arguments need a gradient; ``forward`` may keep anything else on the context.
     """
 
-    parents: tuple[Tensor | None, ...]
+    parents: tuple[Function | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
 
@@ -339,80 +358,114 @@ class Function:
         and gets no gradient.
         """
         ctx = cls()
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        ctx.needs_input_grad = needs
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        out = cls.forward(ctx, *arrays)
-        if type(out) is not np.ndarray or out.dtype != np.float64:
-            out = np.asarray(out, dtype=np.float64)
-        requires_grad = _grad_enabled and any(needs)
+        arrays = []
+        parents = []
+        for arg in args:
+            if not isinstance(arg, Tensor):
+                arrays.append(arg)
+                parents.append(None)
+                continue
+            arrays.append(arg.data)
+            if not arg.requires_grad:
+                parents.append(None)
+            elif arg._ctx is None:
+                parents.append(arg)
+            else:
+                parents.append(arg._ctx)
+        ctx.needs_input_grad = needs = tuple([parent is not None for parent in parents])
+        out = _as_output(cls.forward(ctx, *arrays))
+        requires_grad = _grad_enabled and True in needs
         result = Tensor._wrap(out, requires_grad)
         if requires_grad:
-            ctx.parents = tuple(a if isinstance(a, Tensor) else None for a in args)
+            ctx.parents = tuple(parents)
+            ctx._shape = out.shape
+            ctx._number = next(_op_numbers)
             result._ctx = ctx
+        if _tape is not None:
+            _tape.append((ctx, args, result))
         return result
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that requires grad and that ``root`` depends on, inputs first.
+def _as_output(out: Any) -> np.ndarray:
+    """What ``forward`` returned as a float64 ndarray (numpy scalars and ints become arrays)."""
+    if type(out) is not np.ndarray or out.dtype != np.float64:
+        out = np.asarray(out, dtype=np.float64)
+    return out
 
-    Iterative depth-first search: a graph's depth is limited by memory, not by Python's
-    recursion limit.
+
+# Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
+_op_numbers = itertools.count()
+_by_number = operator.attrgetter("_number")
+# While graph.capture records a function, every application lands here: (ctx, args, result).
+_tape: list[tuple[Function, tuple[Any, ...], Tensor]] | None = None
+
+
+def _topological_order(root: Function) -> list[Function]:
+    """Every op that ``root`` depends on through tensors requiring grad, outputs first.
+
+    A loop over a stack, not recursion: a graph's depth is limited by memory, not by
+    Python's recursion limit. Sorting by application number, newest first, puts every op
+    after all the ops that consume its output.
     """
-    order: list[Tensor] = []
-    visited: set[int] = {id(root)}
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    found = {root}
+    stack = [root]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        if node._ctx is None:
-            continue
-        for parent in node._ctx.parents:
-            if parent is not None and parent.requires_grad and id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, False))
-    return order
+        for parent in stack.pop().parents:
+            if isinstance(parent, Function) and parent not in found:
+                found.add(parent)
+                stack.append(parent)
+    return sorted(found, key=_by_number, reverse=True)
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
-    """Walk the graph from ``root`` backwards, summing gradients per node.
+def _backpropagate(root: Tensor, seed: np.ndarray, order: list[Function] | None = None) -> None:
+    """Walk the graph from ``root`` backwards, adding each leaf's gradient into ``.grad``.
 
-    Gradients of intermediate tensors live only in a dict during the walk; leaves that
-    require grad get theirs added into ``.grad``.
+    d loss/d input = sum over the ops that use it of their vector-Jacobian products. An
+    op's incoming gradients are summed in ``pending`` (keyed by the context itself) before
+    its backward runs. A leaf's first gradient is copied, since the array may be shared
+    (Add hands one array to both inputs); later ones are added into that copy in place.
+    ``order`` is ``_topological_order(root._ctx)``, passed in when it is known already.
     """
-    grads: dict[int, np.ndarray] = {id(root): seed}
-    for node in reversed(_topological_order(root)):
-        grad = grads.pop(id(node), None)
+    if root._ctx is None:
+        _accumulate(root, seed)
+        return
+    if order is None:
+        order = _topological_order(root._ctx)
+    pending: dict[Function, np.ndarray] = {root._ctx: seed}
+    for ctx in order:
+        grad = pending.pop(ctx, None)
         if grad is None:
             continue
-        ctx = node._ctx
-        if ctx is None:
-            if node.grad is None:
-                node.grad = np.array(grad, dtype=np.float64, copy=True)
-            else:
-                node.grad += grad
-            continue
-        input_grads = type(ctx).backward(ctx, grad)
-        if len(ctx.parents) == 1:
+        input_grads = ctx.backward(ctx, grad)
+        parents = ctx.parents
+        if len(parents) == 1:
             input_grads = (input_grads,)
-        elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(ctx.parents):
+        elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(parents):
             raise ValueError(
-                f"{type(ctx).__name__}.backward must return a tuple of {len(ctx.parents)} "
+                f"{type(ctx).__name__}.backward must return a tuple of {len(parents)} "
                 f"gradients (one per forward argument, None where there is none)"
             )
-        for parent, parent_grad in zip(ctx.parents, input_grads):
-            if parent is None or parent_grad is None or not parent.requires_grad:
+        for parent, parent_grad in zip(parents, input_grads, strict=True):
+            if parent is None or parent_grad is None:
                 continue
-            if np.shape(parent_grad) != parent.data.shape:
+            is_op = isinstance(parent, Function)
+            shape = parent._shape if is_op else parent.data.shape
+            if np.shape(parent_grad) != shape:
                 raise ValueError(
                     f"{type(ctx).__name__}.backward returned a gradient of shape "
-                    f"{np.shape(parent_grad)} for an input of shape {parent.data.shape}"
+                    f"{np.shape(parent_grad)} for an input of shape {shape}"
                 )
-            key = id(parent)
-            if key in grads:
-                grads[key] = grads[key] + parent_grad
+            if not is_op:
+                _accumulate(parent, parent_grad)
+            elif parent in pending:
+                pending[parent] = pending[parent] + parent_grad
             else:
-                grads[key] = parent_grad
+                pending[parent] = parent_grad
+
+
+def _accumulate(leaf: Tensor, grad: Any) -> None:
+    """leaf.grad += grad; the first time, a float64 copy, which the framework then owns."""
+    if leaf.grad is None:
+        leaf.grad = np.array(grad, dtype=np.float64)
+    else:
+        leaf.grad += grad

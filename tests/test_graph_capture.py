@@ -1,0 +1,134 @@
+"""graph.capture: replay equals eager bit for bit, and what is not static is refused."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_moons
+
+from tinygrad_moons import Tensor, reference, writeup
+from tinygrad_moons.graph import GraphChangedError, capture
+
+LR, REG, STEPS = 0.01, 0.01, 300
+
+
+def _trajectory(replayed: bool, hidden: int = 3):
+    """Losses and gradients of every step of full-batch training, eager or replayed."""
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    X = Tensor(X)
+    params = writeup.as_tensors(reference.init_params(hidden, seed=0))
+    graph = capture(lambda: writeup.summed_objective(params, X, y, REG)) if replayed else None
+    losses, grads = [], []
+    for _ in range(STEPS):
+        if replayed:
+            loss = graph.replay()
+        else:
+            loss = writeup.summed_objective(params, X, y, REG)
+            loss.backward()
+        losses.append(loss.item())
+        grads.append([t.grad.copy() for t in params.values()])
+        for t in params.values():
+            t.data -= LR * t.grad
+            t.grad = None
+    return losses, grads, [t.data.copy() for t in params.values()]
+
+
+@pytest.mark.parametrize("hidden", [3, 50])
+def test_replayed_training_equals_eager_training_bit_for_bit(hidden):
+    eager = _trajectory(replayed=False, hidden=hidden)
+    replayed = _trajectory(replayed=True, hidden=hidden)
+    assert eager[0] == replayed[0]
+    for step, (want, got) in enumerate(zip(eager[1], replayed[1], strict=True)):
+        for a, b in zip(want, got, strict=True):
+            assert np.array_equal(a, b), f"gradients differ at step {step}"
+    for a, b in zip(eager[2], replayed[2], strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_replay_adds_into_grad_like_backward():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    graph = capture(lambda: (w * w).sum())
+    graph.replay()
+    graph.replay()
+    np.testing.assert_array_equal(w.grad, [4.0, 8.0])
+
+
+def test_replay_reads_new_leaf_data_of_the_same_shape():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    x = Tensor([3.0, 4.0])
+    graph = capture(lambda: (w * x).sum())
+    x.data = np.array([10.0, 20.0])
+    assert graph.replay(backward=False).item() == 50.0
+    assert w.grad is None
+
+
+def test_replay_recomputes_ops_on_constants_from_a_changed_leaf():
+    w = Tensor([1.0], requires_grad=True)
+    x = Tensor([2.0])
+    graph = capture(lambda: (w * x.exp()).sum())
+    x.data = np.array([0.0])
+    assert graph.replay(backward=False).item() == 1.0
+
+
+def test_a_leaf_whose_shape_changed_is_refused():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    graph = capture(lambda: (w * w).sum())
+    w.data = np.ones(3)
+    with pytest.raises(GraphChangedError, match=r"shape \(2,\).*now has shape \(3,\)"):
+        graph.replay()
+
+
+def test_a_function_that_builds_another_graph_each_call_is_refused():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+
+    def alternating():
+        calls.append(1)
+        return (w * w).sum() if len(calls) % 2 else w.exp().sum()
+
+    with pytest.raises(GraphChangedError, match="different graph"):
+        capture(alternating)
+
+
+def test_a_function_whose_constants_change_between_calls_is_refused():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    rng = np.random.RandomState(0)
+    with pytest.raises(GraphChangedError, match="argument 1 of op 0 .Mul. changed"):
+        capture(lambda: (w * rng.randn(2)).sum())
+
+
+def test_a_data_dependent_shape_is_refused_at_replay():
+    w = Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    mask = np.array([True, False, True])
+    graph = capture(lambda: w[mask].sum())
+    mask[1] = True  # the op reads the mask it was given: now it selects three elements
+    with pytest.raises(GraphChangedError, match=r"GetItem made shape \(3,\).*has \(2,\)"):
+        graph.replay()
+
+
+def test_an_output_made_by_no_op_is_refused():
+    w = Tensor([1.0], requires_grad=True)
+    with pytest.raises(GraphChangedError, match="no op"):
+        capture(lambda: w)
+
+
+def test_capture_needs_a_function_returning_a_tensor():
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        capture(lambda: 1.0)
+
+
+def test_capture_inside_a_captured_function_is_refused():
+    w = Tensor([1.0], requires_grad=True)
+
+    def nested():
+        capture(lambda: w * 2)
+        return w * 3
+
+    with pytest.raises(RuntimeError, match="inside a function being captured"):
+        capture(nested)
+
+
+def test_backward_replay_of_an_output_without_grad_is_a_clear_error():
+    x = Tensor([1.0, 2.0])
+    graph = capture(lambda: (x * x).sum())
+    assert graph.replay(backward=False).item() == 5.0
+    with pytest.raises(ValueError, match="requires grad"):
+        graph.replay()

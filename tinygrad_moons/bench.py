@@ -1,0 +1,475 @@
+"""Benchmark: one full-batch training step of the write-up's network, engine against numpy.
+
+One step is forward, backward and the SGD update of the 2-H-2 tanh network on the summed
+objective (softmax cross-entropy summed over the points + reg/2 |W|^2), float64. The same
+step is written five ways, timed in one process, interleaved and repeated, with medians:
+
+    numpy    the hand-written step of ``reference.py`` (the write-up's delta3/delta2)
+    tensor   Tensors and ``F`` exactly as a user writes it (``writeup.summed_objective``)
+    nn       ``nn.MLP`` + ``optim.SGD``, when those modules are importable
+    replay   the Tensor step recorded once by ``graph.capture`` and replayed
+    torch    PyTorch eager on the CPU, when torch is importable (never a dependency)
+
+Data are ``make_moons(N, noise=0.2)``; the learning rate is 0.01 * 200 / N, so every
+workload takes the write-up's step per point; every repeat starts from the same parameters.
+Peak memory is what one step allocates above what it starts with (``tracemalloc``).
+
+    python -m tinygrad_moons.bench --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import statistics
+import time
+import tracemalloc
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import tinygrad_moons.functional as F  # noqa: N812 (DESIGN's spelling)
+from tinygrad_moons import graph, reference, writeup
+from tinygrad_moons.tensor import Tensor, no_grad
+
+WORKLOADS: tuple[tuple[int, int], ...] = ((200, 3), (200, 50), (10_000, 64), (100_000, 500))
+QUICK_WORKLOADS: tuple[tuple[int, int], ...] = WORKLOADS[:3]
+REG = 0.01
+METHODS: dict[str, str] = {
+    "numpy": "hand-written numpy",
+    "tensor": "Tensor + F",
+    "nn": "nn.MLP + optim.SGD",
+    "replay": "graph replay",
+    "torch": "PyTorch eager",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A ratio to the hand-written numpy step, on one workload, that a method should not pass."""
+
+    method: str
+    workload: tuple[int, int]
+    kind: str  # "time" or "memory"
+    limit: float
+
+    def describe(self) -> str:
+        what = "peak memory" if self.kind == "memory" else "time"
+        n, hidden = self.workload
+        return f"{METHODS[self.method]} {what} on ({n}, {hidden}) <= {self.limit:g}x numpy"
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("tensor", (200, 3), "time", 1.5),
+    Target("nn", (200, 3), "time", 1.7),
+    Target("tensor", (200, 50), "time", 1.3),
+    Target("tensor", (10_000, 64), "time", 1.05),
+    Target("tensor", (100_000, 500), "time", 1.05),
+    Target("tensor", (100_000, 500), "memory", 1.25),
+    Target("replay", (200, 3), "time", 1.15),
+)
+
+
+# ---------------------------------------------------------------------- the problem
+@dataclass(frozen=True)
+class Problem:
+    """One workload: the data, the learning rate and the starting parameters."""
+
+    X: np.ndarray
+    y: np.ndarray
+    hidden: int
+    lr: float
+    start: reference.Params
+
+    @classmethod
+    def make(cls, n: int, hidden: int) -> Problem:
+        from sklearn.datasets import make_moons  # only the benchmark needs scikit-learn here
+
+        X, y = make_moons(n, noise=0.2, random_state=0)
+        return cls(X, y, hidden, 0.01 * 200 / n, reference.init_params(hidden, seed=0))
+
+
+# ---------------------------------------------------------------------- the five steps
+class NumpyStep:
+    """reference.gradients, then params += -lr * grads: the write-up's own loop body."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.params = {name: a.copy() for name, a in problem.start.items()}
+
+    def reset(self) -> None:
+        for name, array in self.params.items():
+            array[...] = self.problem.start[name]
+
+    def __call__(self) -> None:
+        p = self.problem
+        grads = reference.gradients(self.params, p.X, p.y, REG)
+        for name in writeup.PARAM_NAMES:
+            self.params[name] += -p.lr * grads[name]
+
+
+class TensorStep:
+    """The summed objective built from Tensors and F, backward(), then SGD on ``.data``."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.X = Tensor(problem.X)
+        self.params = writeup.as_tensors(problem.start)
+
+    def reset(self) -> None:
+        for name, t in self.params.items():
+            t.data[...] = self.problem.start[name]
+            t.grad = None
+
+    def update(self) -> None:
+        with no_grad():
+            for t in self.params.values():
+                t.data -= self.problem.lr * t.grad
+                t.grad = None
+
+    def objective(self) -> Tensor:
+        return writeup.summed_objective(self.params, self.X, self.problem.y, REG)
+
+    def __call__(self) -> None:
+        self.objective().backward()
+        self.update()
+
+
+class ReplayStep(TensorStep):
+    """The Tensor step captured once with ``graph.capture`` and replayed every step."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem)
+        self.graph = graph.capture(self.objective)
+
+    def __call__(self) -> None:
+        self.graph.replay()
+        self.update()
+
+
+class ModuleStep:
+    """model = nn.MLP([2, H, 2]); opt = optim.SGD(...): zero_grad, loss, backward, step."""
+
+    def __init__(self, problem: Problem, nn: Any, optim: Any) -> None:
+        self.problem = problem
+        self.X = Tensor(problem.X)
+        self.model = nn.MLP([2, problem.hidden, 2], seed=0)
+        named = dict(self.model.named_parameters())
+        self.penalised = (named["0.weight"], named["2.weight"])
+        self.named = named
+        self.start = {name: t.data.copy() for name, t in named.items()}
+        self.optimizer = optim.SGD(self.model.parameters(), lr=problem.lr)
+
+    def reset(self) -> None:
+        for name, t in self.named.items():
+            t.data[...] = self.start[name]
+            t.grad = None
+
+    def __call__(self) -> None:
+        self.optimizer.zero_grad()
+        logits = self.model(self.X)
+        loss = F.softmax_cross_entropy(logits, self.problem.y, reduction="sum")
+        loss = loss + REG / 2 * F.l2(*self.penalised)
+        loss.backward()
+        self.optimizer.step()
+
+
+class TorchStep:
+    """The same step in PyTorch eager, float64 on the CPU, written as a PyTorch user would."""
+
+    def __init__(self, problem: Problem, torch: Any) -> None:
+        self.problem = problem
+        self.torch = torch
+        self.X = torch.from_numpy(problem.X)
+        self.y = torch.from_numpy(problem.y).long()
+        self.params = {
+            name: torch.tensor(a, requires_grad=True) for name, a in problem.start.items()
+        }
+
+    def reset(self) -> None:
+        with self.torch.no_grad():
+            for name, t in self.params.items():
+                t.copy_(self.torch.from_numpy(self.problem.start[name]))
+                t.grad = None
+
+    def __call__(self) -> None:
+        torch, p = self.torch, self.params
+        hidden = torch.tanh(self.X @ p["W1"] + p["b1"])
+        logits = hidden @ p["W2"] + p["b2"]
+        loss = torch.nn.functional.cross_entropy(logits, self.y, reduction="sum")
+        loss = loss + REG / 2 * (p["W1"].pow(2).sum() + p["W2"].pow(2).sum())
+        loss.backward()
+        with torch.no_grad():
+            for t in p.values():
+                t -= self.problem.lr * t.grad
+                t.grad = None
+
+
+def _optional(name: str) -> Any:
+    """The module ``name``, or None when it cannot be imported."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def make_steps(problem: Problem, notes: list[str]) -> dict[str, Any]:
+    """The steps that can run here, by method name; ``notes`` gets why any other cannot."""
+    steps: dict[str, Any] = {"numpy": NumpyStep(problem), "tensor": TensorStep(problem)}
+    nn, optim = _optional("tinygrad_moons.nn"), _optional("tinygrad_moons.optim")
+    if nn is None or optim is None:
+        _note(notes, "nn + optim: skipped, tinygrad_moons.nn or tinygrad_moons.optim is absent")
+    elif not (_beside_engine(nn) and _beside_engine(optim)):
+        _note(notes, f"nn + optim: skipped, {nn.__file__} is not beside the engine timed")
+    else:
+        steps["nn"] = ModuleStep(problem, nn, optim)
+    steps["replay"] = ReplayStep(problem)
+    torch = _optional("torch")
+    if torch is not None:
+        steps["torch"] = TorchStep(problem, torch)
+    else:
+        _note(notes, "PyTorch: skipped, torch is not importable")
+    return steps
+
+
+def _beside_engine(module: Any) -> bool:
+    """True when ``module`` comes from the same package folder as the engine being timed
+    (an editable install of another checkout can otherwise lend its files)."""
+    return Path(module.__file__).parent == Path(graph.__file__).parent
+
+
+def _note(notes: list[str], text: str) -> None:
+    if text not in notes:
+        notes.append(text)
+
+
+# ---------------------------------------------------------------------- measuring
+@dataclass
+class Measurement:
+    """One method on one workload: the median seconds per step and one step's peak bytes."""
+
+    n: int
+    hidden: int
+    method: str
+    seconds: float
+    samples: list[float]
+    peak_bytes: int | None
+
+
+@dataclass
+class TargetCheck:
+    target: Target
+    ratio: float | None  # None when the run did not measure it
+
+    @property
+    def status(self) -> str:
+        if self.ratio is None:
+            return "NOT MEASURED"
+        return "MET" if self.ratio <= self.target.limit else "NOT MET"
+
+
+@dataclass
+class BenchmarkResult:
+    measurements: list[Measurement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def find(self, method: str, workload: tuple[int, int]) -> Measurement | None:
+        for m in self.measurements:
+            if m.method == method and (m.n, m.hidden) == tuple(workload):
+                return m
+        return None
+
+    def ratio(self, method: str, workload: tuple[int, int], to: str = "numpy") -> float | None:
+        """Median step time of ``method`` over that of ``to``, same workload and run."""
+        mine, theirs = self.find(method, workload), self.find(to, workload)
+        if mine is None or theirs is None:
+            return None
+        return mine.seconds / theirs.seconds
+
+    def memory_ratio(self, method: str, workload: tuple[int, int]) -> float | None:
+        mine, theirs = self.find(method, workload), self.find("numpy", workload)
+        if mine is None or theirs is None or not mine.peak_bytes or not theirs.peak_bytes:
+            return None
+        return mine.peak_bytes / theirs.peak_bytes
+
+    def targets(self) -> list[TargetCheck]:
+        checks = []
+        for target in TARGETS:
+            if target.kind == "memory":
+                ratio = self.memory_ratio(target.method, target.workload)
+            else:
+                ratio = self.ratio(target.method, target.workload)
+            checks.append(TargetCheck(target, ratio))
+        return checks
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain dict per measurement, ratios included: for a docs page or a plot."""
+        records = []
+        for m in self.measurements:
+            record = asdict(m)
+            workload = (m.n, m.hidden)
+            record["ratio_numpy"] = self.ratio(m.method, workload)
+            record["ratio_torch"] = self.ratio(m.method, workload, to="torch")
+            record["memory_ratio_numpy"] = self.memory_ratio(m.method, workload)
+            records.append(record)
+        return records
+
+
+def peak_memory(step: Any) -> int | None:
+    """Bytes one step allocates above what is allocated when it starts, by tracemalloc.
+
+    None for PyTorch, whose allocator tracemalloc does not see.
+    """
+    if isinstance(step, TorchStep):
+        return None
+    step.reset()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        step()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def time_steps(steps: dict[str, Any], repeats: int, min_time: float) -> dict[str, list[float]]:
+    """Seconds per step of each method, ``repeats`` samples, the methods interleaved.
+
+    A sample is the mean of as many consecutive steps as make the numpy step last about
+    ``min_time``, from the starting parameters; the order of the methods rotates.
+    """
+    for step in steps.values():  # warm-up: caches, lazy imports, first-touch of memory
+        step.reset()
+        step()
+    steps["numpy"].reset()
+    start = time.perf_counter()
+    steps["numpy"]()
+    inner = max(1, round(min_time / (time.perf_counter() - start)))
+    names = list(steps)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            step = steps[name]
+            step.reset()
+            start = time.perf_counter()
+            for _ in range(inner):
+                step()
+            samples[name].append((time.perf_counter() - start) / inner)
+    return samples
+
+
+def run_benchmark(
+    workloads: tuple[tuple[int, int], ...] = WORKLOADS,
+    repeats: int = 7,
+    min_time: float = 0.05,
+    memory: bool = True,
+) -> BenchmarkResult:
+    """Measure every available method on every workload; the results as data."""
+    result = BenchmarkResult()
+    for n, hidden in workloads:
+        steps = make_steps(Problem.make(n, hidden), result.notes)
+        peaks = {name: peak_memory(step) if memory else None for name, step in steps.items()}
+        samples = time_steps(steps, repeats, min_time)
+        for name in steps:
+            median = statistics.median(samples[name])
+            result.measurements.append(
+                Measurement(n, hidden, name, median, samples[name], peaks[name])
+            )
+    return result
+
+
+# ---------------------------------------------------------------------- reporting
+def _duration(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-6:.3g} us"
+
+
+def _size(n_bytes: int | None) -> str:
+    if n_bytes is None:
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.3g} {unit}"
+    return f"{n_bytes} B"
+
+
+def _times(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}x"
+
+
+def format_table(result: BenchmarkResult) -> str:
+    """The measurements as a text table, then each target with MET or NOT MET."""
+    header = ("workload", "step", "time/step", "/numpy", "/torch", "peak memory", "/numpy")
+    rows = [header]
+    for m in result.measurements:
+        workload = (m.n, m.hidden)
+        rows.append(
+            (
+                f"{m.n} x {m.hidden}",
+                METHODS[m.method],
+                _duration(m.seconds),
+                _times(result.ratio(m.method, workload)),
+                _times(result.ratio(m.method, workload, to="torch")),
+                _size(m.peak_bytes),
+                _times(result.memory_ratio(m.method, workload)),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.append("targets (ratio to hand-written numpy, same run):")
+    for check in result.targets():
+        lines.append(f"  {check.status:<12} {_times(check.ratio):>7}  {check.target.describe()}")
+    lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+def _workload(text: str) -> tuple[int, int]:
+    try:
+        n, hidden = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a workload is NxH, e.g. 200x3; got {text!r}") from None
+    return n, hidden
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``tinygrad-moons bench``: run the benchmark and print the table and the targets."""
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-moons bench",
+        description="Time one training step of the write-up's network: engine against "
+        "hand-written numpy and PyTorch.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="under 30 s: no (100000, 500), fewer repeats"
+    )
+    parser.add_argument("--repeats", type=int, help="interleaved repeats per method")
+    parser.add_argument(
+        "--workloads",
+        type=_workload,
+        nargs="+",
+        metavar="NxH",
+        help="workloads as N points x H hidden units (default: the four of issue 10)",
+    )
+    args = parser.parse_args(argv)
+    workloads = tuple(args.workloads or (QUICK_WORKLOADS if args.quick else WORKLOADS))
+    repeats = args.repeats or (3 if args.quick else 7)
+    if repeats < 1:
+        parser.error("--repeats must be at least 1")
+    result = run_benchmark(workloads, repeats, min_time=0.02 if args.quick else 0.05)
+    print(format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
