@@ -212,3 +212,21 @@ def test_python_dash_m_runs_the_same_command_line(tmp_path):
     )
     assert "Loss after iteration 0:" in result.stdout
     assert (tmp_path / "decision_boundary.png").exists()
+
+
+# ---------------------------------------------------------------- graph and bench
+def test_graph_draws_every_op_and_parameter_with_gradient_norms(tmp_path, capsys):
+    out = tmp_path / "graph.png"
+    assert cli.main(["graph", "--hidden", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "9 ops, 4 parameters" in text
+    for label in ("W1  (2, 3)", "b2  (1, 2)", "Tanh  (200, 3)", "SoftmaxCrossEntropy  ()"):
+        assert label in text
+    assert re.search(r"SumOfSquares  \(\)  \|grad\| 0.005\b", text)  # reg / 2
+    assert_png_not_blank(out)
+
+
+def test_bench_subcommand_hands_its_options_to_the_benchmark(capsys):
+    assert cli.main(["bench", "--quick", "--repeats", "3", "--workloads", "200x3"]) == 0
+    text = capsys.readouterr().out
+    assert "200 x 3" in text and "hand-written numpy" in text and "Tensor + F" in text

@@ -222,3 +222,15 @@ def test_no_grad_restores_on_exception():
     with pytest.raises(RuntimeError), no_grad():
         raise RuntimeError
     assert (x * 2).requires_grad
+
+
+def test_trace_backward_returns_the_gradient_reaching_every_op():
+    from tinygrad_moons.tensor import trace_backward
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    doubled = x * 2.0
+    out = (doubled * doubled).sum()
+    reached = trace_backward(out)
+    np.testing.assert_array_equal(reached[doubled._ctx], 2 * doubled.data)  # d sum(d^2)/dd
+    np.testing.assert_array_equal(x.grad, 8 * x.data)
+    assert doubled.grad is None

@@ -6,6 +6,8 @@
     tinygrad-moons sweep --hidden 1 2 3 4 5 20 50 --n-jobs 2
     tinygrad-moons baseline                       logistic regression beside the network
     tinygrad-moons gradcheck --hidden 3           autodiff vs hand-derived vs differences
+    tinygrad-moons graph                          the 2-H-2 loss's computation graph
+    tinygrad-moons bench --quick                  one training step against numpy, PyTorch
 
 This module only parses; the commands live in ``commands.py``. A bad option or value is
 one line on stderr and exit code 2; an input problem found while running (a malformed
@@ -162,6 +164,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--eps", type=positive_float, default=1e-6, help="step (1e-6)")
     check.add_argument("--plot", metavar="PATH", help="also draw error against step size")
 
+    graph = _command(
+        commands,
+        "graph",
+        "draw the computation graph of the write-up's loss",
+        "Build the 2-H-2 summed objective on the write-up's data, run backward, and draw\n"
+        "its graph: each node with its op, shape and gradient norm (matplotlib only).",
+        "tinygrad-moons graph --hidden 3 --out graph.png",
+    )
+    graph.add_argument("--hidden", type=positive_int, default=3, help="hidden units (3)")
+    graph.add_argument("--reg", type=non_negative_float, default=0.01, help="L2 lambda (0.01)")
+    graph.add_argument("--out", default="graph.png", help="figure path (PNG)")
+
+    bench = commands.add_parser(
+        "bench",
+        help="time one training step against hand-written numpy (and PyTorch)",
+        add_help=False,
+    )
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -169,6 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     from tinygrad_moons import commands
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # bench parses its own options
+        from tinygrad_moons import bench
+
+        return bench.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return getattr(commands, args.command)(args)

@@ -270,3 +270,23 @@ def gradcheck(args: argparse.Namespace) -> int:
         return 1
     print("OK: all three gradients agree within the bounds")
     return 0
+
+
+# ---------------------------------------------------------------------- graph
+def graph(args: argparse.Namespace) -> int:
+    from tinygrad_moons.tensor import trace_backward
+
+    X, y = data.make_moons()
+    params = writeup.as_tensors(reference.init_params(args.hidden, seed=0))
+    objective = writeup.summed_objective(params, X, y, args.reg)
+    gradients = trace_backward(objective)
+    layout = plot.graph_layout(objective, names=params, gradients=gradients)
+    print(
+        f"The summed objective of the 2-{args.hidden}-2 network: {len(gradients)} ops, "
+        f"{len(layout.leaves)} parameters"
+    )
+    for label in layout.labels.values():
+        print("  " + label.replace("\n", "  "))
+    figure = plot.computation_graph(layout, title="Computation graph of the write-up's loss")
+    print(f"Graph written to {plot.save(figure, args.out)}")
+    return 0

@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from tinygrad_moons.tensor import Tensor, _topological_order
 
 CMAP = "Spectral"
 
@@ -109,6 +112,98 @@ def step_size_curve(
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper center")
     return ax
+
+
+@dataclass
+class GraphLayout:
+    """The nodes of a graph in columns, inputs left: ``labels[node]`` and ``position[node]``."""
+
+    labels: dict[object, str]
+    position: dict[object, tuple[float, float]]
+    edges: list[tuple[object, object]]
+    leaves: list[object]
+
+
+def graph_layout(
+    root: Tensor,
+    names: dict[str, Tensor] | None = None,
+    gradients: dict | None = None,
+) -> GraphLayout:
+    """Place every op and leaf that ``root`` depends on: column = longest path from a leaf.
+
+    Each op is labelled with its name, output shape and, when ``gradients`` (from
+    ``trace_backward``) is given, the norm of the gradient that reached it; a leaf with
+    its name from ``names``, its shape and the norm of its ``.grad``.
+    """
+    if root._ctx is None:
+        raise ValueError("draw the graph of a tensor made by ops, not of a leaf")
+    leaf_names = {id(t): name for name, t in (names or {}).items()}
+    ops = _topological_order(root._ctx)[::-1]  # inputs first
+    level: dict[object, int] = {}
+    edges, leaves, labels = [], [], {}
+    for op in ops:
+        parents = [p for p in op.parents if p is not None]
+        for parent in parents:
+            if isinstance(parent, Tensor) and parent not in level:
+                level[parent] = 0
+                leaves.append(parent)
+                norm = "" if parent.grad is None else f"\n|grad| {np.linalg.norm(parent.grad):.3g}"
+                name = leaf_names.get(id(parent), "leaf")
+                labels[parent] = f"{name}\n{parent.shape}{norm}"
+            edges.append((parent, op))
+        level[op] = 1 + max(level[p] for p in parents)
+        norm = "" if gradients is None else f"\n|grad| {np.linalg.norm(gradients[op]):.3g}"
+        labels[op] = f"{type(op).__name__}\n{op._shape}{norm}"
+    for leaf in leaves:  # just left of the first op that uses it
+        level[leaf] = min(level[op] for parent, op in edges if parent is leaf) - 1
+    position: dict[object, tuple[float, float]] = {}
+    for x in range(max(level.values()) + 1):
+        column = [node for node in [*ops, *leaves] if level[node] == x]
+        column.sort(key=lambda node: _mean_parent_height(node, edges, position))
+        for i, node in enumerate(column):
+            position[node] = (float(x), (len(column) - 1) / 2.0 - i)
+    return GraphLayout(labels, position, edges, leaves)
+
+
+def _mean_parent_height(node: object, edges: list, position: dict) -> float:
+    """Minus the mean height of the node's placed inputs: columns sorted by it cross less."""
+    heights = [
+        position[parent][1] for parent, child in edges if child is node and parent in position
+    ]
+    return -float(np.mean(heights)) if heights else 0.0
+
+
+def computation_graph(layout: GraphLayout, *, title: str | None = None) -> Figure:
+    """Draw a ``graph_layout``: leaves in blue, ops in orange, arrows along the data."""
+    width = max(xs for xs, _ in layout.position.values()) + 1
+    height = max(abs(ys) for _, ys in layout.position.values()) * 2 + 1
+    figure = new_figure(2.3 * width + 1, 1.3 * height + 1.5)
+    ax = figure.add_subplot()
+    for parent, child in layout.edges:
+        ax.annotate(
+            "",
+            xy=layout.position[child],
+            xytext=layout.position[parent],
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "0.45",
+                "shrinkA": 28,
+                "shrinkB": 28,
+                "connectionstyle": "arc3,rad=-0.12",  # curved, so long edges clear the boxes
+            },
+            zorder=1,
+        )
+    leaves = set(map(id, layout.leaves))
+    for node, (x, y) in layout.position.items():
+        color = "#cfe2f3" if id(node) in leaves else "#fce5cd"
+        box = {"boxstyle": "round,pad=0.4", "facecolor": color, "edgecolor": "0.3"}
+        ax.text(x, y, layout.labels[node], ha="center", va="center", fontsize=8, bbox=box, zorder=2)
+    ax.set_xlim(-0.6, width - 0.4)
+    ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return figure
 
 
 def save(figure: Figure, path: str | Path, dpi: int = 120) -> Path:

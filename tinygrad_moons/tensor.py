@@ -417,14 +417,32 @@ def _topological_order(root: Function) -> list[Function]:
     return sorted(found, key=_by_number, reverse=True)
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray, order: list[Function] | None = None) -> None:
+def trace_backward(root: Tensor, grad: Any = None) -> dict[Function, np.ndarray]:
+    """``root.backward(grad)``, also returning the gradient that reached every op's output.
+
+    For looking inside a graph (``plot.computation_graph`` draws it): the keys are the
+    contexts of the ops, the values d root / d (that op's output). Leaves get ``.grad`` as
+    with ``backward``.
+    """
+    reached: dict[Function, np.ndarray] = {}
+    _backpropagate(root, root._seed(grad), reached=reached)
+    return reached
+
+
+def _backpropagate(
+    root: Tensor,
+    seed: np.ndarray,
+    order: list[Function] | None = None,
+    reached: dict[Function, np.ndarray] | None = None,
+) -> None:
     """Walk the graph from ``root`` backwards, adding each leaf's gradient into ``.grad``.
 
     d loss/d input = sum over the ops that use it of their vector-Jacobian products. An
     op's incoming gradients are summed in ``pending`` (keyed by the context itself) before
     its backward runs. A leaf's first gradient is copied, since the array may be shared
     (Add hands one array to both inputs); later ones are added into that copy in place.
-    ``order`` is ``_topological_order(root._ctx)``, passed in when it is known already.
+    ``order`` is ``_topological_order(root._ctx)``, passed in when it is known already;
+    ``reached``, when given, collects each op's summed output gradient.
     """
     if root._ctx is None:
         _accumulate(root, seed)
@@ -436,6 +454,8 @@ def _backpropagate(root: Tensor, seed: np.ndarray, order: list[Function] | None 
         grad = pending.pop(ctx, None)
         if grad is None:
             continue
+        if reached is not None:
+            reached[ctx] = grad
         input_grads = ctx.backward(ctx, grad)
         parents = ctx.parents
         if len(parents) == 1:
