@@ -194,7 +194,7 @@ def test_bad_options_get_one_line_and_exit_code_2(argv, pattern, capsys):
     assert len(err.strip().splitlines()) == 1 and re.search(pattern, err)
 
 
-@pytest.mark.parametrize("command", ["train", "predict", "sweep", "baseline", "gradcheck"])
+@pytest.mark.parametrize("command", ["train", "predict", "sweep", "baseline", "gradcheck", "graph"])
 def test_every_command_has_help_with_an_example(command, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main([command, "--help"])

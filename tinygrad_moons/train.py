@@ -36,7 +36,7 @@ from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.tensor import Tensor, no_grad
 from tinygrad_moons.validate import whole
 
-__all__ = ["History", "TrainingDiverged", "fit"]
+__all__ = ["History", "TrainingDiverged", "fit", "predict", "predict_proba"]
 
 
 class TrainingDiverged(ValueError):
