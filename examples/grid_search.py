@@ -1,0 +1,139 @@
+"""GridSearchCV over hidden size and reg for NeuralNetClassifier on 400 noisy moons.
+
+Finding (defaults): 5 hidden units with reg 1 win at 0.960 mean CV accuracy (0.960 on the
+100 held-out points), while one hidden unit never passes 0.863 and reg 10 holds every
+size at 0.853.
+
+    python examples/grid_search.py                      # the full grid, about 10 s
+    python examples/grid_search.py --hidden 1 5 --reg 0.01 10 --passes 200 --points 200
+
+``--n-jobs`` runs the fits in joblib workers; with fits this short (0.2 s) their start-up
+costs more than it saves on 2 cores (measured 15 s with 2 workers against 10 s with one).
+
+Adam (lr 0.02) trains here rather than the write-up's SGD: the objective is summed over
+the points, so plain SGD's step grows with the data, and Adam's does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.inspection import DecisionBoundaryDisplay
+from sklearn.model_selection import GridSearchCV
+
+from tinygrad_moons import data, plot
+from tinygrad_moons.estimator import NeuralNetClassifier
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=400, help="moons drawn (400)")
+    parser.add_argument("--noise", type=float, default=0.20, help="their noise (0.20)")
+    parser.add_argument("--test-size", type=float, default=0.25, help="held out (0.25)")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[1, 2, 3, 5, 10])
+    parser.add_argument("--reg", type=float, nargs="+", default=[0.01, 1.0, 10.0])
+    parser.add_argument("--passes", type=int, default=500, help="passes per fit (500)")
+    parser.add_argument("--lr", type=float, default=0.02, help="Adam's learning rate (0.02)")
+    parser.add_argument("--cv", type=int, default=3, help="cross-validation folds (3)")
+    parser.add_argument("--n-jobs", type=int, default=None, help="joblib workers (1)")
+    parser.add_argument("--seed", type=int, default=0, help="data, split and weights (0)")
+    parser.add_argument("--out", type=Path, default=Path("grid_search.png"))
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the search, print the table and the winner, draw it; return the numbers."""
+    args = parse_args(argv)
+    X, y = data.make_moons(args.points, noise=args.noise, seed=args.seed)
+    X_train, X_test, y_train, y_test = data.train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.seed
+    )
+    network = NeuralNetClassifier(
+        optimizer="adam", lr=args.lr, max_passes=args.passes, random_state=args.seed
+    )
+    search = GridSearchCV(
+        network,
+        {"hidden": args.hidden, "reg": args.reg},
+        cv=args.cv,
+        n_jobs=args.n_jobs,
+        error_score="raise",
+    )
+    search.fit(X_train, y_train)
+
+    results = search.cv_results_
+    table = [
+        {
+            "hidden": params["hidden"],
+            "reg": params["reg"],
+            "cv_accuracy": float(mean),
+            "cv_std": float(std),
+        }
+        for params, mean, std in zip(
+            results["params"], results["mean_test_score"], results["std_test_score"]
+        )
+    ]
+    print(f"{args.cv}-fold CV accuracy on {len(y_train)} training points:")
+    print(f"{'hidden':>6} {'reg':>8} {'accuracy':>9} {'std':>6}")
+    for row in table:
+        hidden, reg, accuracy, std = row.values()
+        print(f"{hidden:>6} {reg:>8g} {accuracy:>9.3f} {std:>6.3f}")
+    test_accuracy = float(search.score(X_test, y_test))
+    best = search.best_params_
+    print(
+        f"winner: hidden {best['hidden']}, reg {best['reg']:g}: CV accuracy "
+        f"{search.best_score_:.3f}, held-out accuracy {test_accuracy:.3f} "
+        f"on {len(y_test)} points"
+    )
+
+    ax = plot.new_axes(6.5, 5.0)
+    display = DecisionBoundaryDisplay.from_estimator(
+        search.best_estimator_,
+        X,
+        response_method="predict_proba",
+        grid_resolution=250,
+        eps=0.5,
+        levels=np.linspace(0.0, 1.0, 11),
+        cmap=plot.CMAP,
+        alpha=0.6,
+        ax=ax,
+    )
+    for points, labels, marker, name in (
+        (X_train, y_train, "o", "train"),
+        (X_test, y_test, "^", "held out"),
+    ):
+        ax.scatter(
+            points[:, 0],
+            points[:, 1],
+            c=plot.class_colors(2)[labels],
+            marker=marker,
+            s=25,
+            edgecolors="k",
+            linewidths=0.6,
+            label=name,
+        )
+    ax.figure.colorbar(display.surface_, ax=ax, label="predicted probability of class 1")
+    legend = ax.legend(loc="lower left")
+    for handle in legend.legend_handles:  # the marker tells the split, not the class
+        handle.set_facecolor("0.8")
+    ax.set(xlabel="$x_1$", ylabel="$x_2$")
+    ax.set_title(
+        f"GridSearchCV winner: hidden {best['hidden']}, reg {best['reg']:g}\n"
+        f"CV accuracy {search.best_score_:.3f}, held-out {test_accuracy:.3f}"
+    )
+    path = plot.save(ax.figure, args.out)
+    print(f"decision boundary written to {path}")
+    return {
+        "results": table,
+        "best_params": dict(best),
+        "best_cv_accuracy": float(search.best_score_),
+        "test_accuracy": test_accuracy,
+        "png": path,
+    }
+
+
+if __name__ == "__main__":
+    main()
