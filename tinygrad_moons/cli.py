@@ -71,7 +71,11 @@ def _command(commands, name: str, summary: str, description: str, example: str):
     )
 
 
-def _add_training_options(parser: argparse.ArgumentParser, passes: int) -> None:
+def _add_training_options(
+    parser: argparse.ArgumentParser, passes: int, one_hidden_layer: bool = False
+) -> None:
+    if one_hidden_layer:
+        parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units (3)")
     parser.add_argument(
         "--passes", type=positive_int, default=passes, help=f"epochs of training ({passes})"
     )
@@ -147,8 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the write-up's data; draw both boundaries with their accuracies.",
         "tinygrad-moons baseline --out baseline.png",
     )
-    baseline.add_argument("--hidden", type=positive_int, default=3, help="hidden units (3)")
-    _add_training_options(baseline, passes=20000)
+    _add_training_options(baseline, passes=20000, one_hidden_layer=True)
     baseline.add_argument("--out", default="baseline.png", help="figure path (PNG)")
 
     check = _command(
@@ -159,8 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "initial parameters and after training; exit 1 if a bound breaks.",
         "tinygrad-moons gradcheck --hidden 3 --plot steps.png",
     )
-    check.add_argument("--hidden", type=positive_int, default=3, help="hidden units (3)")
-    _add_training_options(check, passes=1000)
+    _add_training_options(check, passes=1000, one_hidden_layer=True)
     check.add_argument("--eps", type=positive_float, default=1e-6, help="step (1e-6)")
     check.add_argument("--plot", metavar="PATH", help="also draw error against step size")
 
