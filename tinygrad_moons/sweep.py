@@ -80,7 +80,9 @@ def hidden_size_sweep(
         delayed(train_hidden_size)(int(h), passes=passes, lr=lr, reg=reg, seed=seed) for h in sizes
     ]
     if backend != "dask":
-        with parallel_config(backend=backend, n_jobs=n_jobs):
+        # joblib 1.6 refuses backend=None in parallel_config: leave it out to mean its default.
+        config = {"n_jobs": n_jobs} if backend is None else {"backend": backend, "n_jobs": n_jobs}
+        with parallel_config(**config):
             return Parallel()(jobs)
     if not scheduler:
         raise ValueError("backend 'dask' needs the scheduler's address, e.g. tcp://host:8786")
