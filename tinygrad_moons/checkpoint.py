@@ -33,8 +33,17 @@ if TYPE_CHECKING:
 
 CONFIG_KEY = "__config__"
 
-# What reading a truncated or otherwise damaged .npz raises, from zipfile, zlib and numpy.
-_DAMAGE = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
+# What reading a truncated or otherwise damaged .npz raises, from zipfile, zlib and numpy;
+# zipfile raises NotImplementedError for a compression method it does not know.
+_DAMAGE = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
 
 
 def save(module: Module, path: str | os.PathLike, config: dict | None = None) -> None:
