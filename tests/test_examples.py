@@ -105,7 +105,19 @@ def test_three_classes_come_close_to_the_nearest_centre_rule(tmp_path):
 
 
 def test_deeper_networks_fit_better_but_do_not_generalise_better(tmp_path):
-    result = run(deeper, tmp_path, "--epochs", "1000", "--widths", "10", "--depths", "1", "4")
+    result = run(
+        deeper,
+        tmp_path,
+        "--epochs",
+        "1000",
+        "--widths",
+        "10",
+        "--depths",
+        "1",
+        "4",
+        "--n-jobs",
+        "1",
+    )
     runs = result["runs"]
     shallow, deepest = runs[(10, 1)], runs[(10, 4)]
     assert shallow["diverged"] is None and deepest["diverged"] is None
