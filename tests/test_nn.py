@@ -406,6 +406,22 @@ def test_load_refuses_a_damaged_file_or_loads_it_whole(tmp_path_factory, positio
         assert same_state(model, nn.MLP([2, 3, 2], seed=0).state_dict())
 
 
+def test_load_refuses_a_file_naming_an_unknown_compression_method(tmp_path_factory):
+    # A damaged byte in a zip header's method field made zipfile raise NotImplementedError,
+    # which escaped load instead of becoming its ValueError.
+    whole = bytearray(saved_bytes(tmp_path_factory))
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = whole.find(signature)
+        whole[start + offset : start + offset + 2] = (99).to_bytes(2, "little")
+    path = tmp_path_factory.mktemp("method") / "method.npz"
+    path.write_bytes(bytes(whole))
+    model = nn.MLP([2, 3, 2], seed=1)
+    before = model.state_dict()
+    with pytest.raises(ValueError):
+        nn.load(model, path)
+    assert same_state(model, before)
+
+
 def test_dropout_gradchecks_for_a_fixed_mask():
     x = Tensor(np.random.RandomState(0).randn(3, 4), requires_grad=True)
     assert gradcheck(lambda x: nn.Dropout(0.4, seed=6)(x), [x])

@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -204,6 +205,38 @@ def computation_graph(layout: GraphLayout, *, title: str | None = None) -> Figur
     if title:
         ax.set_title(title)
     return figure
+
+
+def history_curves(
+    histories: Mapping[str, Any],
+    *,
+    key: str = "loss",
+    against: str = "epoch",
+    ax: Axes | None = None,
+    title: str | None = None,
+    log: bool = False,
+) -> Axes:
+    """One line per labelled ``History``: its ``key`` list against epoch or wall time.
+
+    ``key`` is a History field ("loss", "accuracy", "val_loss", "val_accuracy", "lr");
+    ``against`` is "epoch" (1, 2, ...) or "seconds" (time since ``fit`` started).
+    """
+    if against not in ("epoch", "seconds"):
+        raise ValueError(f"against must be 'epoch' or 'seconds', got {against!r}")
+    ax = ax if ax is not None else new_axes(6.5, 4.5)
+    for label, history in histories.items():
+        values = getattr(history, key)
+        x = history.seconds if against == "seconds" else np.arange(1, len(values) + 1)
+        ax.plot(x, values, label=label, linewidth=1.2)
+    if log:
+        ax.set_yscale("log")
+    xlabel = "wall time since fit started (s)" if against == "seconds" else "epoch"
+    ax.set(xlabel=xlabel, ylabel=key.replace("_", " "))
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend()
+    return ax
 
 
 def save(figure: Figure, path: str | Path, dpi: int = 120) -> Path:

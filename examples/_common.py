@@ -1,0 +1,59 @@
+"""What the example scripts share: their command line, held-out data, accuracy, a table.
+
+The scripts import it as ``_common``: running ``python examples/NAME.py`` puts this folder
+first on ``sys.path``, and ``tests/test_examples.py`` puts it there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from tinygrad_moons import data, plot
+from tinygrad_moons.nn import Module
+from tinygrad_moons.sweep import TEST_POINTS, TEST_SEED
+from tinygrad_moons.train import predict
+
+FIGURES = Path(__file__).resolve().parent / "figures"
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """An ArgumentParser described by the script's docstring, with ``--out-dir``."""
+    result = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    result.add_argument(
+        "--out-dir", type=Path, default=FIGURES, help=f"folder for the PNG ({FIGURES})"
+    )
+    return result
+
+
+def held_out_moons(noise: float = 0.20) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh points from the write-up's generator (another seed): the held-out set."""
+    return data.make_moons(TEST_POINTS, noise=noise, seed=TEST_SEED)
+
+
+def accuracy(model: Module, X: np.ndarray, y: np.ndarray) -> float:
+    """The fraction of rows of X the model puts in class y (eval mode, no graph)."""
+    return float(np.mean(predict(model, X) == y))
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows under headers in aligned columns; floats with 4 significant digits."""
+    cells = [[f"{c:.4g}" if isinstance(c, float) else str(c) for c in row] for row in rows]
+    widths = [max(len(str(h)), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    print("  ".join(f"{h:>{w}}" for h, w in zip(headers, widths, strict=True)))
+    for row in cells:
+        print("  ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True)))
+
+
+def save(figure: Figure, out_dir: Path, name: str) -> Path:
+    """Write the figure as out_dir/name, say where, and return the path."""
+    path = plot.save(figure, Path(out_dir) / name)
+    print(f"Figure written to {path}")
+    return path

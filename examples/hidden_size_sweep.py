@@ -1,0 +1,65 @@
+"""The write-up's sweep: hidden layer sizes 1, 2, 3, 4, 5, 20 and 50 in one grid of boundaries.
+
+Finding: 3 hidden units lift training accuracy from 86.5% (1 unit) to 97.5% and held-out
+accuracy from 86.4% to 95.9%; more units fit the training points better (99.0% from 4
+units on) but score lower held-out (94.3% for 20, 94.5% for 50).
+
+Each size is the write-up's network and training (``sweep.hidden_size_sweep``: fit with
+its defaults, 20,000 passes), trained in parallel with joblib; held-out accuracy is on
+1000 fresh points from the same generator.
+
+    python examples/hidden_size_sweep.py
+    python examples/hidden_size_sweep.py --hidden 1 3 50 --passes 2000
+"""
+
+from __future__ import annotations
+
+import _common
+
+from tinygrad_moons import data, plot
+from tinygrad_moons.sweep import hidden_size_sweep
+from tinygrad_moons.train import predict
+
+SIZES = [1, 2, 3, 4, 5, 20, 50]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = _common.parser(__doc__)
+    parser.add_argument("--hidden", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--passes", type=int, default=20000, help="passes per size (20000)")
+    parser.add_argument("--n-jobs", type=int, default=2, help="sizes trained at once (2)")
+    args = parser.parse_args(argv)
+
+    # The largest sizes first, so that the workers finish together.
+    results = hidden_size_sweep(
+        sorted(args.hidden, reverse=True), passes=args.passes, n_jobs=args.n_jobs
+    )
+    results.sort(key=lambda r: r.hidden)
+    print(f"Hidden layer sizes, {args.passes} passes of the write-up's training:")
+    _common.print_table(
+        ["hidden", "loss", "train", "held-out"],
+        [
+            (r.hidden, f"{r.final_loss:.5f}", f"{r.train_accuracy:.1%}", f"{r.test_accuracy:.1%}")
+            for r in results
+        ],
+    )
+    panels = []
+    for r in results:
+        title = f"Hidden layer size {r.hidden}: train {r.train_accuracy:.1%}, "
+        title += f"held-out {r.test_accuracy:.1%}"
+        panels.append((title, lambda P, m=r.model(): predict(m, P)))  # noqa: B008
+    X, y = data.make_moons()
+    path = _common.save(
+        plot.decision_boundary_grid(panels, X, y), args.out_dir, "hidden_size_sweep.png"
+    )
+    return {
+        "by_hidden": {
+            r.hidden: {"train": r.train_accuracy, "test": r.test_accuracy, "loss": r.final_loss}
+            for r in results
+        },
+        "figure": path,
+    }
+
+
+if __name__ == "__main__":
+    main()
