@@ -51,3 +51,37 @@ def test_every_step_starts_from_the_same_parameters():
     tensor_step()
     for name, t in tensor_step.params.items():
         assert abs(t.data - numpy_step.params[name]).max() < 1e-12
+
+
+def small_result():
+    return bench.BenchmarkResult(
+        [
+            bench.Measurement(200, 3, "numpy", 1e-4, [1e-4], 1000),
+            bench.Measurement(200, 3, "tensor", 1.4e-4, [1.4e-4], 3000),
+            bench.Measurement(200, 3, "replay", 1.2e-4, [1.2e-4], 2000),
+            bench.Measurement(200, 50, "numpy", 2e-4, [2e-4], 1000),
+            bench.Measurement(200, 50, "tensor", 2.2e-4, [2.2e-4], 1000),
+        ],
+        ["PyTorch: skipped, torch is not importable"],
+    )
+
+
+def test_markdown_table_has_a_row_per_measurement_and_per_target():
+    lines = bench.markdown_table(small_result()).splitlines()
+    assert lines[0].startswith("| workload | step | time/step |")
+    assert "| 200 x 3 | Tensor + F | 140 us | 1.40x | - | 3 KB | 3.00x |" in lines
+    target_rows = [line for line in lines if "x numpy |" in line]
+    assert len(target_rows) == len(bench.TARGETS)
+    assert "| Tensor + F time on (200, 3) <= 1.5x numpy | 1.40x | MET |" in lines
+
+
+def test_benchmark_ratios_draws_one_bar_per_measured_ratio_and_the_targets():
+    from tinygrad_moons import plot
+
+    ax = plot.benchmark_ratios(small_result())
+    heights = sorted(round(patch.get_height(), 6) for patch in ax.patches)
+    assert heights == [1.1, 1.2, 1.4]  # numpy itself is the line at 1, not a bar
+    labels = ax.get_legend_handles_labels()[1]
+    assert sorted(labels) == ["Tensor + F", "graph replay", "hand-written numpy", "target"]
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["N=200, H=3", "N=200, H=50"]

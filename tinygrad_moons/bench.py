@@ -404,10 +404,9 @@ def _times(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.2f}x"
 
 
-def format_table(result: BenchmarkResult) -> str:
-    """The measurements as a text table, then each target with MET or NOT MET."""
-    header = ("workload", "step", "time/step", "/numpy", "/torch", "peak memory", "/numpy")
-    rows = [header]
+def _table_rows(result: BenchmarkResult) -> list[tuple[str, ...]]:
+    """The header, then one row of cells per measurement: what both tables show."""
+    rows = [("workload", "step", "time/step", "/numpy", "/torch", "peak memory", "/numpy")]
     for m in result.measurements:
         workload = (m.n, m.hidden)
         rows.append(
@@ -421,7 +420,13 @@ def format_table(result: BenchmarkResult) -> str:
                 _times(result.memory_ratio(m.method, workload)),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return rows
+
+
+def format_table(result: BenchmarkResult) -> str:
+    """The measurements as a text table, then each target with MET or NOT MET."""
+    rows = _table_rows(result)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
@@ -432,6 +437,26 @@ def format_table(result: BenchmarkResult) -> str:
     for check in result.targets():
         lines.append(f"  {check.status:<12} {_times(check.ratio):>7}  {check.target.describe()}")
     lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+def markdown_table(result: BenchmarkResult) -> str:
+    """The same measurements and targets as ``format_table``, as two Markdown tables.
+
+    For the docs' benchmarks page: paste the output of a fresh run over the old one.
+
+    >>> result = BenchmarkResult([Measurement(200, 3, "numpy", 1e-4, [1e-4], 2000)])
+    >>> print(markdown_table(result).splitlines()[2])
+    | 200 x 3 | hand-written numpy | 100 us | 1.00x | - | 2 KB | 1.00x |
+    """
+    rows = _table_rows(result)
+    header = list(rows[0])
+    header[-1] = "memory /numpy"
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    lines += ["", "| target | ratio | status |", "| --- | --- | --- |"]
+    for check in result.targets():
+        lines.append(f"| {check.target.describe()} | {_times(check.ratio)} | {check.status} |")
     return "\n".join(lines)
 
 

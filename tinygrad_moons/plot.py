@@ -115,6 +115,66 @@ def step_size_curve(
     return ax
 
 
+def benchmark_ratios(result, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+    """Bars of each method's time per step over hand-written numpy's, one group per workload.
+
+    ``result`` is a ``bench.BenchmarkResult``. The dashed line at 1 is numpy itself, on a
+    log scale so that twice as slow and twice as fast stand equally far from it; a black
+    bar over a method's bar is its time target on that workload (memory targets are not
+    drawn). Methods a run did not measure (PyTorch when torch is absent) have no bars.
+    """
+    from tinygrad_moons.bench import METHODS
+
+    workloads = list(dict.fromkeys((m.n, m.hidden) for m in result.measurements))
+    present = {m.method for m in result.measurements}
+    methods = [name for name in METHODS if name in present and name != "numpy"]
+    ax = ax if ax is not None else new_axes(1.6 + 1.9 * len(workloads), 4.5)
+    width = 0.8 / max(len(methods), 1)
+    limits = {
+        (c.target.method, c.target.workload): c.target.limit
+        for c in result.targets()
+        if c.target.kind == "time"
+    }
+    target_label = "target"
+    for i, method in enumerate(methods):
+        label = METHODS[method]
+        for j, workload in enumerate(workloads):
+            ratio = result.ratio(method, workload)
+            if ratio is None:
+                continue
+            x = j - 0.4 + width * (i + 0.5)
+            ax.bar(x, ratio, width * 0.9, color=f"C{i}", label=label)
+            label = "_"  # one legend entry per method
+            ax.annotate(
+                f"{ratio:.2f}",
+                (x, ratio),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+            limit = limits.get((method, workload))
+            if limit is not None:
+                ax.hlines(
+                    limit,
+                    x - width / 2,
+                    x + width / 2,
+                    colors="k",
+                    linewidth=2.5,
+                    label=target_label,
+                )
+                target_label = "_"
+    ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1, label="hand-written numpy")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(workloads)), [f"N={n}, H={h}" for n, h in workloads])
+    ax.set(xlabel="workload: N points, H hidden units", ylabel="time per step / numpy's")
+    ax.set_title(title or "One training step, time relative to hand-written numpy")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax
+
+
 @dataclass
 class GraphLayout:
     """The nodes of a graph in columns, inputs left: ``labels[node]`` and ``position[node]``."""

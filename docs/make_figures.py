@@ -1,0 +1,159 @@
+"""Regenerate the figures of the docs pages, with the library's own commands and plots.
+
+    PYTHONPATH=. python docs/make_figures.py                  every figure (minutes: the
+                                                              sweep and the benchmark)
+    PYTHONPATH=. python docs/make_figures.py benchmark.png    one figure by name
+    PYTHONPATH=. python docs/make_figures.py --quick --out /tmp/figures
+
+The decision boundaries, the sweep grid, the graph and the step-size curve come from the
+command line (``tinygrad-moons train|baseline|sweep|graph|gradcheck``), exactly as a user
+gets them; the rest from ``plot``. PNGs are then reduced to a 64-colour palette so each
+stays small in the repository. ``benchmark.png`` runs the full benchmark (a few minutes),
+keeps its measurements in ``benchmark.json`` and prints the Markdown tables for
+``benchmarks.md``; ``--reuse-benchmark`` redraws from that file instead. ``--quick`` trains
+for a few passes and times a tiny workload: it checks that every figure can be made (the
+tests use it), it does not make figures for the docs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from tinygrad_moons import bench, cli, data, nn, plot
+from tinygrad_moons.train import fit
+
+FIGURES_DIR = Path(__file__).resolve().parent / "figures"
+DPI = 90
+MAX_WIDTH = 900  # pixels; wider PNGs are scaled down
+WIDE = {"graph.png": 1800}  # a long row of small labels: scaled down less
+
+
+def _moons(out: Path, quick: bool) -> None:
+    """The write-up's 200 points, coloured by class."""
+    X, y = data.make_moons()
+    ax = plot.new_axes(6.0, 4.5)
+    ax.scatter(X[:, 0], X[:, 1], s=30, c=plot.class_colors(2)[y], edgecolors="k", linewidths=0.6)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="make_moons(200, noise=0.20), seed 0")
+    plot.save(ax.figure, out, dpi=DPI)
+
+
+def _loss(out: Path, quick: bool) -> None:
+    """fit's History for hidden size 3: the loss over 20,000 passes, and its last 40."""
+    X, y = data.make_moons()
+    epochs = 60 if quick else 20000
+    history = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=epochs, progress=False)
+    figure = plot.new_figure(9.0, 3.6)
+    whole, tail = figure.subplots(1, 2, width_ratios=[1.6, 1])
+    whole.semilogy(history.loss)
+    whole.set(xlabel="pass", ylabel="loss", title="The write-up's loss, hidden size 3")
+    last = np.arange(len(history))[-40:]
+    tail.plot(last, np.array(history.loss)[last], ".-")
+    tail.set(xlabel="pass", title="The last 40 passes: a period-2 cycle")
+    tail.ticklabel_format(useOffset=False)
+    plot.save(figure, out, dpi=DPI)
+
+
+def _command(argv: Callable[[Path, bool], list[str]]) -> Callable[[Path, bool], None]:
+    """A figure made by ``tinygrad-moons ARGV``; a failing command stops the script."""
+
+    def make(out: Path, quick: bool) -> None:
+        code = cli.main(argv(out, quick))
+        if code != 0:
+            raise SystemExit(f"tinygrad-moons {' '.join(argv(out, quick))} exited with {code}")
+
+    return make
+
+
+def _passes(quick: bool, full: int = 20000) -> list[str]:
+    return ["--passes", "30" if quick else str(full)]
+
+
+def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
+    """The time ratios of one benchmark run; the measurements saved beside the figure."""
+    saved = out.with_suffix(".json")
+    if reuse:
+        record = json.loads(saved.read_text())
+        measurements = [bench.Measurement(**m) for m in record["measurements"]]
+        result = bench.BenchmarkResult(measurements, record["notes"])
+    else:
+        if quick:
+            result = bench.run_benchmark(((20, 3),), repeats=1, min_time=0.0, memory=False)
+        else:
+            result = bench.run_benchmark()
+        record = {
+            "date": datetime.date.today().isoformat(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+            f"{platform.python_implementation()} {platform.python_version()}, "
+            f"numpy {np.__version__}, load average {os.getloadavg()[2]:.1f} (15 min)",
+            "measurements": [vars(m) for m in result.measurements],
+            "notes": result.notes,
+        }
+        saved.write_text(json.dumps(record, indent=1) + "\n")
+    ax = plot.benchmark_ratios(result, title=f"One training step against numpy ({record['date']})")
+    plot.save(ax.figure, out, dpi=DPI)
+    print(f"measured {record['date']} on {record['machine']}")
+    print(bench.markdown_table(result))
+
+
+FIGURES: dict[str, Callable[[Path, bool], None]] = {
+    "moons.png": _moons,
+    "loss.png": _loss,
+    "baseline.png": _command(lambda out, q: ["baseline", "--out", str(out), *_passes(q)]),
+    "hidden_3.png": _command(lambda out, q: ["train", "--out", str(out), *_passes(q)]),
+    "hidden_sizes.png": _command(
+        lambda out, q: ["sweep", "--n-jobs", "1" if q else "2", "--out", str(out), *_passes(q)]
+    ),
+    "graph.png": _command(lambda out, q: ["graph", "--out", str(out)]),
+    "gradcheck_steps.png": _command(
+        lambda out, q: ["gradcheck", "--plot", str(out), *_passes(q, full=1000)]
+    ),
+    "benchmark.png": _benchmark,
+}
+
+
+def shrink(path: Path, max_width: int = MAX_WIDTH) -> None:
+    """Scale a PNG down to ``max_width`` pixels at most and store it with a 64-colour palette."""
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    if image.width > max_width:
+        height = round(image.height * max_width / image.width)
+        image = image.resize((max_width, height), Image.Resampling.LANCZOS)
+    image.quantize(colors=64).save(path, optimize=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Make the named figures (all by default) in ``--out``; return the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"figures to make, of {', '.join(FIGURES)}")
+    parser.add_argument("--out", type=Path, default=FIGURES_DIR, help="folder (docs/figures)")
+    parser.add_argument("--quick", action="store_true", help="tiny settings, for the tests")
+    parser.add_argument(
+        "--reuse-benchmark", action="store_true", help="redraw benchmark.png from its .json"
+    )
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in FIGURES]
+    if unknown:
+        parser.error(f"no figure named {', '.join(unknown)}; the figures are {', '.join(FIGURES)}")
+    for name in args.names or FIGURES:
+        path = args.out / name
+        print(f"--- {path}")
+        if name == "benchmark.png":
+            _benchmark(path, args.quick, reuse=args.reuse_benchmark)
+        else:
+            FIGURES[name](path, args.quick)
+        shrink(path, WIDE.get(name, MAX_WIDTH))
+        print(f"{path}: {path.stat().st_size / 1000:.0f} KB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
