@@ -28,6 +28,7 @@ API_MODULES = [
     "tinygrad_moons.graph",
     "tinygrad_moons.plot",
     "tinygrad_moons.sweep",
+    "tinygrad_moons.estimator",
 ]
 MAX_FIGURE_BYTES = 150_000
 
