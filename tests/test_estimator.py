@@ -1,10 +1,6 @@
 """NeuralNetClassifier: the write-up through scikit-learn's interface, labels, randomness,
 scikit-learn's own estimator checks, and the grid-search example."""
 
-import importlib.util
-from pathlib import Path
-
-import matplotlib.image
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
@@ -16,8 +12,6 @@ from writeup_table import assert_table_holds
 from tinygrad_moons import data
 from tinygrad_moons.estimator import NeuralNetClassifier
 from tinygrad_moons.train import History, TrainingDiverged
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -184,29 +178,3 @@ def test_bad_hyperparameters_are_named_at_fit(moons, params, message):
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
-
-
-# ---------------------------------------------------------------------- the example
-def load_example(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_grid_search_example_finds_that_one_unit_underfits_and_draws_the_winner(tmp_path):
-    grid_search = load_example("grid_search")
-    png = tmp_path / "grid.png"
-    result = grid_search.main(
-        f"--points 200 --hidden 1 5 --reg 0.01 10 --passes 200 --n-jobs 1 --out {png}".split()
-    )
-    scores = {(row["hidden"], row["reg"]): row["cv_accuracy"] for row in result["results"]}
-    assert len(scores) == 4
-    assert result["best_params"] == {"hidden": 5, "reg": 0.01}
-    assert result["best_cv_accuracy"] == max(scores.values())
-    assert max(scores[1, 0.01], scores[1, 10]) < result["best_cv_accuracy"] - 0.05
-    assert scores[5, 10] < result["best_cv_accuracy"] - 0.05
-    assert result["test_accuracy"] >= 0.9
-    image = matplotlib.image.imread(result["png"])
-    assert png.exists() and image.ndim == 3
-    assert image[..., :3].std() > 0.05

@@ -21,6 +21,7 @@ import activations  # noqa: E402
 import annealing  # noqa: E402
 import coursera_cg  # noqa: E402
 import deeper  # noqa: E402
+import grid_search  # noqa: E402
 import hidden_size_sweep  # noqa: E402
 import logistic_regression  # noqa: E402
 import minibatch  # noqa: E402
@@ -241,6 +242,7 @@ TESTED = [
     annealing,
     coursera_cg,
     deeper,
+    grid_search,
     hidden_size_sweep,
     logistic_regression,
     minibatch,
@@ -260,3 +262,20 @@ def test_the_penalty_is_fits_on_every_linear():
     expected = F.softmax_cross_entropy(model(Tensor(X)), y, reduction="sum").item()
     expected += 0.01 / 2 * sum(float(np.sum(m.weight.data**2)) for m in (model[0], model[2]))
     assert activations.objective(model, X, y).item() == pytest.approx(expected, rel=1e-14)
+
+
+def test_grid_search_finds_that_one_unit_underfits_and_draws_the_winner(tmp_path):
+    png = tmp_path / "grid.png"
+    result = grid_search.main(
+        f"--points 200 --hidden 1 5 --reg 0.01 10 --passes 200 --n-jobs 1 --out {png}".split()
+    )
+    scores = {(row["hidden"], row["reg"]): row["cv_accuracy"] for row in result["results"]}
+    assert len(scores) == 4
+    assert result["best_params"] == {"hidden": 5, "reg": 0.01}
+    assert result["best_cv_accuracy"] == max(scores.values())
+    assert max(scores[1, 0.01], scores[1, 10]) < result["best_cv_accuracy"] - 0.05
+    assert scores[5, 10] < result["best_cv_accuracy"] - 0.05
+    assert result["test_accuracy"] >= 0.9
+    image = matplotlib.image.imread(result["png"])
+    assert png.exists() and image.ndim == 3
+    assert image[..., :3].std() > 0.05
