@@ -525,7 +525,10 @@ class SoftmaxCrossEntropy(Function):
         dz = probs.copy()
         dz[ctx.rows, labels] -= 1.0
         scale = _reduction_grad(grad, ctx.reduction, len(labels))
-        dz *= scale[:, None] if np.ndim(scale) else scale
+        if np.ndim(scale):
+            dz *= scale[:, None]
+        elif scale != 1.0:  # backward() of a summed loss seeds 1.0: nothing to scale
+            dz *= scale
         return dz, None, None
 
 

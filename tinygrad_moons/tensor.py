@@ -468,9 +468,12 @@ def _backpropagate(
         for parent, parent_grad in zip(parents, input_grads, strict=True):
             if parent is None or parent_grad is None:
                 continue
-            is_op = isinstance(parent, Function)
+            is_op = type(parent) is not Tensor
             shape = parent._shape if is_op else parent.data.shape
-            if np.shape(parent_grad) != shape:
+            grad_shape = getattr(parent_grad, "shape", None)
+            if grad_shape is None:  # a Python number from a user's backward
+                grad_shape = np.shape(parent_grad)
+            if grad_shape != shape:
                 raise ValueError(
                     f"{type(ctx).__name__}.backward returned a gradient of shape "
                     f"{np.shape(parent_grad)} for an input of shape {shape}"
