@@ -184,6 +184,8 @@ def test_sweep_with_dask_needs_a_scheduler(capsys):
         (["train", "--bogus"], "unrecognized arguments"),
         (["predict", "--input", "x.csv"], "--model"),
         (["fly"], "invalid choice"),
+        (["bench", "--workloads", "200by3"], "a workload is NxH"),
+        (["bench", "--repeats", "0"], "positive integer"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(argv, pattern, capsys):
@@ -194,7 +196,9 @@ def test_bad_options_get_one_line_and_exit_code_2(argv, pattern, capsys):
     assert len(err.strip().splitlines()) == 1 and re.search(pattern, err)
 
 
-@pytest.mark.parametrize("command", ["train", "predict", "sweep", "baseline", "gradcheck", "graph"])
+@pytest.mark.parametrize(
+    "command", ["train", "predict", "sweep", "baseline", "gradcheck", "graph", "bench"]
+)
 def test_every_command_has_help_with_an_example(command, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main([command, "--help"])

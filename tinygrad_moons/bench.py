@@ -19,7 +19,6 @@ Peak memory is what one step allocates above what it starts with (``tracemalloc`
 
 from __future__ import annotations
 
-import argparse
 import gc
 import importlib
 import statistics
@@ -460,40 +459,16 @@ def markdown_table(result: BenchmarkResult) -> str:
     return "\n".join(lines)
 
 
-def _workload(text: str) -> tuple[int, int]:
-    try:
-        n, hidden = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a workload is NxH, e.g. 200x3; got {text!r}") from None
-    return n, hidden
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``tinygrad-moons bench``: run the benchmark and print the table and the targets."""
-    parser = argparse.ArgumentParser(
-        prog="tinygrad-moons bench",
-        description="Time one training step of the write-up's network: engine against "
-        "hand-written numpy and PyTorch.",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="under 30 s: no (100000, 500), fewer repeats"
-    )
-    parser.add_argument("--repeats", type=int, help="interleaved repeats per method")
-    parser.add_argument(
-        "--workloads",
-        type=_workload,
-        nargs="+",
-        metavar="NxH",
-        help="workloads as N points x H hidden units (default: the four of issue 10)",
-    )
-    args = parser.parse_args(argv)
-    workloads = tuple(args.workloads or (QUICK_WORKLOADS if args.quick else WORKLOADS))
-    repeats = args.repeats or (3 if args.quick else 7)
-    if repeats < 1:
-        parser.error("--repeats must be at least 1")
-    result = run_benchmark(workloads, repeats, min_time=0.02 if args.quick else 0.05)
-    print(format_table(result))
-    return 0
+    """``tinygrad-moons bench``: run the benchmark and print the table and the targets.
+
+    The options are parsed by the command line (``cli.py``), like every other command's.
+    """
+    import sys
+
+    from tinygrad_moons.cli import main as cli_main
+
+    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

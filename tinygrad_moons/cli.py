@@ -61,6 +61,17 @@ def non_negative_float(text: str) -> float:
     return _number(text, float, 0.0, strict=False)
 
 
+def workload(text: str) -> tuple[int, int]:
+    """A benchmark workload "NxH": N points, H hidden units."""
+    try:
+        n, hidden = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        n = hidden = 0
+    if n < 1 or hidden < 1:
+        raise argparse.ArgumentTypeError(f"a workload is NxH, e.g. 200x3; got {text!r}")
+    return n, hidden
+
+
 def _command(commands, name: str, summary: str, description: str, example: str):
     return commands.add_parser(
         name,
@@ -178,12 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--reg", type=non_negative_float, default=0.01, help="L2 lambda (0.01)")
     graph.add_argument("--out", default="graph.png", help="figure path (PNG)")
 
-    bench = commands.add_parser(
+    bench = _command(
+        commands,
         "bench",
-        help="time one training step against hand-written numpy (and PyTorch)",
-        add_help=False,
+        "time one training step against hand-written numpy (and PyTorch)",
+        "Time, interleaved and repeated, one full-batch step of the write-up's network:\n"
+        "Tensor + F, nn.MLP + optim.SGD, graph replay, hand-written numpy and PyTorch\n"
+        "(when importable); print each one's ratio to numpy, peak memory and the targets.",
+        "tinygrad-moons bench --quick --workloads 200x3 10000x64",
     )
-    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.add_argument("--quick", action="store_true", help="under 30 s: small workloads")
+    bench.add_argument("--repeats", type=positive_int, help="interleaved repeats (7; 3 quick)")
+    bench.add_argument(
+        "--workloads", type=workload, nargs="+", metavar="NxH", help="N points x H hidden units"
+    )
     return parser
 
 
@@ -191,11 +210,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     from tinygrad_moons import commands
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:  # bench parses its own options
-        from tinygrad_moons import bench
-
-        return bench.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return getattr(commands, args.command)(args)

@@ -290,3 +290,16 @@ def graph(args: argparse.Namespace) -> int:
     figure = plot.computation_graph(layout, title="Computation graph of the write-up's loss")
     print(f"Graph written to {plot.save(figure, args.out)}")
     return 0
+
+
+# ---------------------------------------------------------------------- bench
+def bench(args: argparse.Namespace) -> int:
+    from tinygrad_moons import bench as benchmark
+
+    workloads = args.workloads or (benchmark.QUICK_WORKLOADS if args.quick else benchmark.WORKLOADS)
+    repeats = args.repeats or (3 if args.quick else 7)
+    result = benchmark.run_benchmark(
+        tuple(workloads), repeats, min_time=0.02 if args.quick else 0.05
+    )
+    print(benchmark.format_table(result))
+    return 0
