@@ -21,32 +21,26 @@ import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot, reference
 from tinygrad_moons.train import fit, predict
-
-# hidden size -> (last pass compared pass by pass, whether the last pair is compared)
-TABLE = {1: (1000, True), 2: (400, False), 3: (1000, True), 4: (1000, False)}
-TABLE.update({5: (1000, True), 20: (1000, True), 50: (1000, True)})
-EARLY_RTOL, LAST_RTOL = 1e-9, 1e-8
+from tinygrad_moons.writeup import COMPARED_PASSES, EARLY_RTOL, LAST_RTOL, SETTLED, table_gaps
 
 
 def run(hidden: int, passes: int) -> dict:
     """Train both ways; the gaps DESIGN's table bounds, the curves and the trained model."""
     X, y = data.make_moons()
-    compared, last_pair = TABLE[hidden]
-    if not last_pair:  # the runs part ways later by design: train only what is compared
+    compared = COMPARED_PASSES[hidden]
+    if hidden not in SETTLED:  # the runs part ways later by design: train only what is compared
         passes = min(passes, compared + 1)
     model = nn.MLP([2, hidden, 2], seed=0)
     history = fit(model, X, y, epochs=passes, optimizer=optim.SGD(model.parameters(), lr=0.01))
     ours = np.array(history.loss)
     _, theirs = reference.train(X, y, hidden, passes=passes)
     gap = np.abs(ours - theirs) / np.abs(theirs)
-    last_gap = None
-    if last_pair and passes >= 2:
-        last_gap = float(np.max(np.abs(np.sort(ours[-2:]) - np.sort(theirs[-2:])) / theirs[-2:]))
+    early_gap, last_gap = table_gaps(hidden, ours, theirs)
     return {
         "hidden": hidden,
         "passes": passes,
         "compared": min(compared, passes - 1),
-        "early_gap": float(gap[: compared + 1].max()),
+        "early_gap": early_gap,
         "last_gap": last_gap,
         "final_loss": float(ours[-1]),
         "accuracy": history.accuracy[-1],
@@ -57,7 +51,9 @@ def run(hidden: int, passes: int) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--hidden", type=int, nargs="+", default=sorted(TABLE), choices=TABLE)
+    parser.add_argument(
+        "--hidden", type=int, nargs="+", default=sorted(COMPARED_PASSES), choices=COMPARED_PASSES
+    )
     parser.add_argument("--passes", type=int, default=20000, help="passes of training (20000)")
     parser.add_argument("--n-jobs", type=int, default=2, help="sizes trained at once (2)")
     args = parser.parse_args(argv)
@@ -65,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
     from joblib import Parallel, delayed
 
     # The costly sizes first, so two workers finish together.
-    order = sorted(args.hidden, key=lambda h: (not TABLE[h][1], -h))
+    order = sorted(args.hidden, key=lambda h: (h not in SETTLED, -h))
     results = Parallel(n_jobs=args.n_jobs)(delayed(run)(h, args.passes) for h in order)
     results = sorted(results, key=lambda r: r["hidden"])
 

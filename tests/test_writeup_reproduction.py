@@ -9,7 +9,7 @@ import functools
 
 import numpy as np
 import pytest
-from writeup_table import EARLY, assert_table_holds, passes_needed, reference_losses
+from writeup_table import assert_table_holds, passes_needed, reference_losses
 
 from tinygrad_moons import reference, writeup
 from tinygrad_moons.data import make_moons
@@ -22,7 +22,7 @@ def autodiff_losses(hidden):
     return losses
 
 
-@pytest.mark.parametrize("hidden", sorted(EARLY))
+@pytest.mark.parametrize("hidden", sorted(writeup.COMPARED_PASSES))
 def test_autodiff_training_holds_designs_table(hidden):
     assert_table_holds(hidden, autodiff_losses(hidden))
 
@@ -75,3 +75,19 @@ def test_finite_differences_confirm_both_gradients():
     rows = writeup.gradient_agreement(params, X, y, 0.01)
     for errors in rows.values():
         assert errors["autodiff_vs_fd"] <= 1e-6 and errors["formulas_vs_fd"] <= 1e-6
+
+
+def test_table_gaps_see_an_early_slip_and_a_late_one_but_not_a_swapped_phase():
+    expected = reference_losses(3)
+    early_gap, last_gap = writeup.table_gaps(3, expected, expected)
+    assert early_gap == 0.0 and last_gap == 0.0
+    slipped = expected.copy()
+    slipped[500] *= 1 + 1e-8
+    assert writeup.table_gaps(3, slipped, expected)[0] == pytest.approx(1e-8, rel=1e-3)
+    swapped = expected.copy()
+    swapped[-2:] = expected[-2:][::-1]  # the other phase of the period-2 cycle
+    assert writeup.table_gaps(3, swapped, expected)[1] == 0.0
+    late = expected.copy()
+    late[-1] *= 1 + 1e-7
+    assert writeup.table_gaps(3, late, expected)[1] == pytest.approx(1e-7, rel=1e-3)
+    assert writeup.table_gaps(2, expected[:401], expected[:401])[1] is None
