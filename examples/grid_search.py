@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+import _common
 import numpy as np
 from sklearn.inspection import DecisionBoundaryDisplay
 from sklearn.model_selection import GridSearchCV
@@ -30,7 +30,7 @@ from tinygrad_moons.estimator import NeuralNetClassifier
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _common.parser(__doc__)
     parser.add_argument("--points", type=int, default=400, help="moons drawn (400)")
     parser.add_argument("--noise", type=float, default=0.20, help="their noise (0.20)")
     parser.add_argument("--test-size", type=float, default=0.25, help="held out (0.25)")
@@ -41,7 +41,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cv", type=int, default=3, help="cross-validation folds (3)")
     parser.add_argument("--n-jobs", type=int, default=None, help="joblib workers (1)")
     parser.add_argument("--seed", type=int, default=0, help="data, split and weights (0)")
-    parser.add_argument("--out", type=Path, default=Path("grid_search.png"))
     return parser.parse_args(argv)
 
 
@@ -124,14 +123,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"GridSearchCV winner: hidden {best['hidden']}, reg {best['reg']:g}\n"
         f"CV accuracy {search.best_score_:.3f}, held-out {test_accuracy:.3f}"
     )
-    path = plot.save(ax.figure, args.out)
-    print(f"decision boundary written to {path}")
+    path = _common.save(ax.figure, args.out_dir, "grid_search.png")
     return {
         "results": table,
         "best_params": dict(best),
         "best_cv_accuracy": float(search.best_score_),
         "test_accuracy": test_accuracy,
-        "png": path,
+        "figure": path,
     }
 
 
