@@ -17,6 +17,7 @@ import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot, reference, writeup
 from tinygrad_moons.train import History, TrainingDiverged, fit, predict_proba
+from tinygrad_moons.train import predict as predict_model  # `predict` is the command below
 
 TEST_POINTS = 1000
 TEST_SEED = 1  # held-out points: the same generator as the training data, another seed
@@ -77,12 +78,12 @@ def train(args: argparse.Namespace) -> int:
         )
     except TrainingDiverged as error:
         raise UserError(str(error)) from None
-    test_accuracy = np.mean(predict_proba(model, X_test).argmax(axis=1) == y_test)
+    test_accuracy = np.mean(predict_model(model, X_test) == y_test)
     print(f"Final loss after {len(history)} passes: {history.loss[-1]:f}")
     print(f"Training accuracy: {history.accuracy[-1]:.1%} of {len(y)} points")
     print(f"Held-out accuracy: {test_accuracy:.1%} of {len(y_test)} fresh points")
     ax = plot.decision_boundary(
-        lambda P: predict_proba(model, P).argmax(axis=1),
+        lambda P: predict_model(model, P),
         X,
         y,
         title=f"Decision boundary, hidden layers {args.hidden}, {args.activation}",
@@ -195,7 +196,7 @@ def sweep(args: argparse.Namespace) -> int:
             f"Hidden layer size {r.hidden}: train {r.train_accuracy:.1%}, "
             f"held-out {r.test_accuracy:.1%}"
         )
-        panels.append((title, lambda P, m=model: predict_proba(m, P).argmax(axis=1)))
+        panels.append((title, lambda P, m=model: predict_model(m, P)))
     figure = plot.decision_boundary_grid(panels, X, y)
     print(f"Grid written to {plot.save(figure, args.out)}")
     return 0
