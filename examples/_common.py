@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinygrad_moons import data, plot
+from tinygrad_moons import plot
 from tinygrad_moons.nn import Module
-from tinygrad_moons.sweep import TEST_POINTS, TEST_SEED
 from tinygrad_moons.train import predict
 
 FIGURES = Path(__file__).resolve().parent / "figures"
@@ -31,11 +30,6 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
         "--out-dir", type=Path, default=FIGURES, help=f"folder for the PNG ({FIGURES})"
     )
     return result
-
-
-def held_out_moons(noise: float = 0.20) -> tuple[np.ndarray, np.ndarray]:
-    """Fresh points from the write-up's generator (another seed): the held-out set."""
-    return data.make_moons(TEST_POINTS, noise=noise, seed=TEST_SEED)
 
 
 def accuracy(model: Module, X: np.ndarray, y: np.ndarray) -> float:

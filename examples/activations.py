@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     X, y = data.make_moons()
-    X_test, y_test = _common.held_out_moons()
+    X_test, y_test = data.held_out_moons()
     results, panels, rows = {}, [], []
     for activation in args.activations:
         model = nn.MLP([2, args.hidden, 2], activation, seed=0)

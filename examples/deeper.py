@@ -24,7 +24,7 @@ from tinygrad_moons.train import TrainingDiverged, fit, predict
 def train(width: int, depth: int, epochs: int) -> dict:
     """One network of ``depth`` hidden layers of ``width`` units; its loss and accuracies."""
     X, y = data.make_moons()
-    X_test, y_test = _common.held_out_moons()
+    X_test, y_test = data.held_out_moons()
     model = nn.MLP([2] + [width] * depth + [2], seed=0)
     try:
         history = fit(model, X, y, epochs=epochs)

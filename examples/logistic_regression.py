@@ -23,7 +23,7 @@ from tinygrad_moons import data, plot
 def main(argv: list[str] | None = None) -> dict:
     args = _common.parser(__doc__).parse_args(argv)
     X, y = data.make_moons()
-    X_test, y_test = _common.held_out_moons()
+    X_test, y_test = data.held_out_moons()
     with warnings.catch_warnings():  # new defaults announced; the old ones are the write-up's
         warnings.simplefilter("ignore", FutureWarning)
         classifier = LogisticRegressionCV().fit(X, y)

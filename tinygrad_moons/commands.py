@@ -19,8 +19,6 @@ from tinygrad_moons import data, nn, optim, plot, reference, writeup
 from tinygrad_moons.train import History, TrainingDiverged, fit, predict_proba
 from tinygrad_moons.train import predict as predict_model  # `predict` is the command below
 
-TEST_POINTS = 1000
-TEST_SEED = 1  # held-out points: the same generator as the training data, another seed
 TRAIN_BLOBS = 300
 
 
@@ -32,11 +30,11 @@ class UserError(Exception):
 def _data_sets(classes: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Training and held-out data: the write-up's moons, or blobs around a ring."""
     if classes == 2:
-        return data.make_moons(), data.make_moons(TEST_POINTS, seed=TEST_SEED)
+        return data.make_moons(), data.held_out_moons()
     centers = data.ring_centers(classes)
     return (
         data.make_blobs(TRAIN_BLOBS, classes, seed=0, centers=centers),
-        data.make_blobs(TEST_POINTS, classes, seed=TEST_SEED, centers=centers),
+        data.make_blobs(data.HELD_OUT_POINTS, classes, seed=data.HELD_OUT_SEED, centers=centers),
     )
 
 

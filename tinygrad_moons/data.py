@@ -21,7 +21,20 @@ from sklearn.model_selection import train_test_split
 from tinygrad_moons.nn import Seed, as_random_state
 from tinygrad_moons.validate import whole
 
-__all__ = ["batches", "make_blobs", "make_moons", "ring_centers", "train_test_split"]
+__all__ = [
+    "HELD_OUT_POINTS",
+    "HELD_OUT_SEED",
+    "batches",
+    "held_out_moons",
+    "make_blobs",
+    "make_moons",
+    "ring_centers",
+    "train_test_split",
+]
+
+# Held-out points: the write-up's generator with another seed, never a slice of its 200.
+HELD_OUT_POINTS = 1000
+HELD_OUT_SEED = 1
 
 
 def make_moons(n: int = 200, noise: float = 0.20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -33,6 +46,16 @@ def make_moons(n: int = 200, noise: float = 0.20, seed: int = 0) -> tuple[np.nda
     """
     X, y = sklearn.datasets.make_moons(n, noise=noise, random_state=np.random.RandomState(seed))
     return X.astype(np.float64), y.astype(np.int64)
+
+
+def held_out_moons(noise: float = 0.20) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh points from the write-up's generator, another seed: the held-out set.
+
+    >>> X_test, y_test = held_out_moons()
+    >>> X_test.shape
+    (1000, 2)
+    """
+    return make_moons(HELD_OUT_POINTS, noise=noise, seed=HELD_OUT_SEED)
 
 
 def make_blobs(

@@ -19,9 +19,6 @@ import numpy as np
 from tinygrad_moons import data, nn
 from tinygrad_moons.train import fit, predict
 
-TEST_POINTS = 1000
-TEST_SEED = 1  # held-out points: the write-up's generator with another seed
-
 
 @dataclass(frozen=True)
 class SweepResult:
@@ -45,7 +42,7 @@ def train_hidden_size(
 ) -> SweepResult:
     """Train one write-up network of ``hidden`` units and score it on held-out points."""
     X, y = data.make_moons()
-    X_test, y_test = data.make_moons(TEST_POINTS, seed=TEST_SEED)
+    X_test, y_test = data.held_out_moons()
     model = nn.MLP([2, hidden, 2], seed=seed)
     history = fit(model, X, y, epochs=passes, lr=lr, reg=reg, progress=False)
     return SweepResult(
