@@ -22,7 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "softplus")
+from tinygrad_moons.nn import ACTIVATIONS
+from tinygrad_moons.optim import OPTIMIZERS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--hidden", type=positive_int, nargs="+", default=[3], help="hidden layer sizes (3)"
     )
-    train.add_argument("--activation", choices=ACTIVATIONS, default="tanh", help="(tanh)")
-    train.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd", help="(sgd)")
+    train.add_argument("--activation", choices=list(ACTIVATIONS), default="tanh", help="(tanh)")
+    train.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd", help="(sgd)")
     _add_training_options(train, passes=20000)
     train.add_argument("--batch-size", type=positive_int, help="mini-batch size (full batch)")
     train.add_argument("--classes", type=positive_int, default=2, help="2: moons; 3+: blobs")

@@ -54,11 +54,7 @@ def train(args: argparse.Namespace) -> int:
     (X, y), (X_test, y_test) = _data_sets(args.classes)
     sizes = [X.shape[1], *args.hidden, args.classes]
     model = nn.MLP(sizes, args.activation, seed=args.seed)
-    optimizer = (
-        optim.Adam(model.parameters(), lr=args.lr)
-        if args.optimizer == "adam"
-        else optim.SGD(model.parameters(), lr=args.lr)
-    )
+    optimizer = optim.OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr)
     on_terminal = sys.stdout.isatty()
     print(f"Training {model.__class__.__name__} {sizes} ({args.activation}, {args.optimizer})")
     try:

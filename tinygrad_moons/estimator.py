@@ -27,8 +27,6 @@ from tinygrad_moons.validate import whole
 
 __all__ = ["NeuralNetClassifier"]
 
-OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam}
-
 
 class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     """A multilayer perceptron trained by full- or mini-batch gradient descent.
@@ -138,9 +136,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         """
         self._unfit()
         hidden = self._hidden_sizes()
-        if self.optimizer not in OPTIMIZERS:
+        if self.optimizer not in optim.OPTIMIZERS:
             raise ValueError(
-                f"optimizer must be one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}"
+                f"optimizer must be one of {sorted(optim.OPTIMIZERS)}, got {self.optimizer!r}"
             )
         if not (isinstance(self.lr, numbers.Real) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
@@ -155,7 +153,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             )
         rng = check_random_state(self.random_state)
         model = nn.MLP([X.shape[1], *hidden, len(classes)], self.activation, seed=rng)
-        optimizer = OPTIMIZERS[self.optimizer](model.parameters(), lr=self.lr)
+        optimizer = optim.OPTIMIZERS[self.optimizer](model.parameters(), lr=self.lr)
         try:
             history = fit(
                 model,

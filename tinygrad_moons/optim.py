@@ -298,6 +298,10 @@ class CosineDecay(Schedule):
 GRADIENT_METHODS = ("CG", "BFGS", "L-BFGS-B", "TNC", "SLSQP", "Newton-CG", "trust-constr")
 
 
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+"""The optimisers by the names the command line and the estimator take."""
+
+
 def minimize(
     loss_fn: Callable[[], Tensor],
     params: Sequence[Tensor],
