@@ -21,8 +21,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import nn, optim
-from tinygrad_moons.tensor import Tensor, no_grad
-from tinygrad_moons.train import fit
+from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.train import evaluating, fit
 from tinygrad_moons.validate import whole
 
 __all__ = ["NeuralNetClassifier"]
@@ -197,13 +197,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X: Any) -> Tensor:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        model = self.model_
-        training = model.training
-        try:
-            with no_grad(), np.errstate(over="ignore", invalid="ignore"):
-                logits = model.eval()(X)
-        finally:
-            model.train(training)
+        with evaluating(self.model_) as model, np.errstate(over="ignore", invalid="ignore"):
+            logits = model(X)
         if not np.all(np.isfinite(logits.data)):
             row = int(np.argmin(np.all(np.isfinite(logits.data), axis=1)))
             raise ValueError(

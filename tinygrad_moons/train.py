@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,7 @@ from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.tensor import Tensor, no_grad
 from tinygrad_moons.validate import whole
 
-__all__ = ["History", "TrainingDiverged", "fit", "predict", "predict_proba"]
+__all__ = ["History", "TrainingDiverged", "evaluating", "fit", "predict", "predict_proba"]
 
 
 class TrainingDiverged(ValueError):
@@ -85,6 +86,28 @@ class _NonFinite(Exception):
         self.what = what
 
 
+# ---------------------------------------------------------------------- eval mode
+@contextmanager
+def evaluating(model: Module) -> Iterator[Module]:
+    """Eval mode and no graph inside the block; afterwards the model has its mode back.
+
+    >>> from tinygrad_moons import nn
+    >>> model = nn.MLP([2, 3, 2], dropout=0.5, seed=0)
+    >>> with evaluating(model):
+    ...     model.training
+    False
+    >>> model.training
+    True
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
 # ---------------------------------------------------------------------- input checks
 def _features(X: Any, name: str) -> np.ndarray:
     X = X.data if isinstance(X, Tensor) else np.asarray(X)
@@ -101,12 +124,8 @@ def _features(X: Any, name: str) -> np.ndarray:
 
 def _output_width(model: Module, X: np.ndarray) -> int:
     """The number of classes the model scores, from one row in eval mode, no graph."""
-    training = model.training
-    try:
-        with no_grad():
-            out = model.eval()(X[:1])
-    finally:
-        model.train(training)
+    with evaluating(model):
+        out = model(X[:1])
     if not isinstance(out, Tensor) or out.ndim != 2:
         raise ValueError(f"the model must return logits of shape (N, classes), got {out!r}")
     return out.shape[1]
@@ -148,14 +167,10 @@ def _accuracy(logits: Tensor, labels: np.ndarray) -> float:
     return np.count_nonzero(logits.data.argmax(axis=1) == labels) / len(labels)
 
 
-@no_grad()
 def _evaluate(model: Module, X: Tensor, labels: np.ndarray, weights: list[Tensor], penalty: float):
-    """``_objective`` in eval mode without a graph (the model is left in training mode)."""
-    model.eval()
-    try:
+    """``_objective`` in eval mode without a graph."""
+    with evaluating(model):
         return _objective(model, X, labels, weights, penalty)
-    finally:
-        model.train()
 
 
 # ---------------------------------------------------------------------- progress
@@ -336,13 +351,8 @@ def predict_proba(model: Module, X: Any) -> np.ndarray:
     array([[0.5, 0.5]])
     """
     X = _features(X, "X")
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            return F.softmax(model(Tensor(X)), axis=-1).data
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        return F.softmax(model(Tensor(X)), axis=-1).data
 
 
 def predict(model: Module, X: Any) -> np.ndarray:
