@@ -93,7 +93,9 @@ def test_activation_networks_loss_passes_gradcheck(activation):
 
 
 def test_every_activation_separates_the_moons(tmp_path):
-    result = run(activations, tmp_path, "--epochs", "1000")
+    # 2000, not 1000: softplus is still crossing over to the separating solution near epoch
+    # 1000 (its loss jumps there), so the accuracy at exactly 1000 is set by rounding.
+    result = run(activations, tmp_path, "--epochs", "2000")
     for numbers in result["by_activation"].values():
         assert numbers["train_accuracy"] >= 0.95
         assert numbers["test_accuracy"] >= 0.93
