@@ -1,5 +1,8 @@
 """Data sets from scikit-learn's generators, its train/test split, and mini-batches.
 
+``batches`` lives in ``batching.py`` (``fit`` uses it without scikit-learn) and is
+re-exported here.
+
 Nothing here touches numpy's global random state: every generator gets its own
 ``RandomState``. The write-up's data, ``np.random.seed(0); make_moons(200, noise=0.20)``,
 is ``make_moons()``:
@@ -11,15 +14,13 @@ is ``make_moons()``:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import sklearn.datasets
 from sklearn.model_selection import train_test_split
 
-from tinygrad_moons.nn import Seed, as_random_state
-from tinygrad_moons.validate import whole
+from tinygrad_moons.batching import batches
 
 __all__ = [
     "HELD_OUT_POINTS",
@@ -94,32 +95,3 @@ def ring_centers(classes: int, radius: float = 2.0) -> np.ndarray:
     """
     angles = 2.0 * np.pi * np.arange(classes) / classes
     return radius * np.column_stack([np.cos(angles), np.sin(angles)])
-
-
-def batches(
-    X: np.ndarray,
-    y: np.ndarray,
-    batch_size: int,
-    *,
-    shuffle: bool = True,
-    seed: Seed = None,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """One epoch of ``(X_batch, y_batch)``: every row once, the last batch smaller if need be.
-
-    With ``shuffle`` the order is a permutation drawn from ``seed`` (an int, a RandomState,
-    which then advances, or None for fresh entropy); without, rows come in order.
-
-    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
-    >>> [yb.tolist() for _, yb in batches(X, y, 2, shuffle=False)]
-    [[0, 1], [2, 3], [4]]
-    """
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-    batch_size = whole("batch_size", batch_size)
-    n = len(X)
-    order = as_random_state(seed).permutation(n) if shuffle else None
-    for start in range(0, n, batch_size):
-        rows = (
-            slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-        )
-        yield X[rows], y[rows]

@@ -27,10 +27,9 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons.checkpoint import load, load_config, save
+from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import whole
-
-Seed = int | np.random.RandomState | None
 
 __all__ = [
     "MLP",
@@ -48,21 +47,6 @@ __all__ = [
     "load_config",
     "save",
 ]
-
-
-def as_random_state(seed: Seed) -> np.random.RandomState:
-    """An int seeds a new RandomState; a RandomState is used as given; None: fresh entropy.
-
-    >>> as_random_state(0).randn() == np.random.RandomState(0).randn()
-    True
-    """
-    if isinstance(seed, np.random.RandomState):
-        return seed
-    if seed is None:
-        return np.random.RandomState()
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.RandomState(int(seed))
-    raise TypeError(f"seed must be an int, a numpy RandomState or None, got {type(seed).__name__}")
 
 
 class Module:

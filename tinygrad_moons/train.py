@@ -31,9 +31,10 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import ops
-from tinygrad_moons.data import batches
-from tinygrad_moons.nn import Dropout, Linear, Module, Seed, as_random_state
+from tinygrad_moons.batching import batches
+from tinygrad_moons.nn import Dropout, Linear, Module
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
+from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, no_grad
 from tinygrad_moons.validate import whole
 
