@@ -83,7 +83,9 @@ def test_float32_data_is_refused():
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_data_is_refused_naming_the_index(bad):
     x = Tensor([1.0, bad], requires_grad=True)
-    with pytest.raises(ValueError, match=r"input 0 holds .*at index \(1,\)"):
+    with pytest.raises(
+        ValueError, match=r"input 0 must be finite; found -?(inf|nan) at index \(1,\)"
+    ):
         gradcheck(lambda t: t * 2, [x])
 
 

@@ -257,7 +257,11 @@ def test_progress_true_draws_a_tqdm_bar(moons, capsys):
     [
         (np.zeros(4), np.zeros(4, int), "2-D"),
         (np.array([["a", "b"]] * 4), np.zeros(4, int), "real numbers"),
-        (np.array([[0.0, np.nan]] * 4), np.zeros(4, int), r"finite; X\[0, 1\] is nan"),
+        (
+            np.array([[0.0, np.nan]] * 4),
+            np.zeros(4, int),
+            r"X must be finite; found nan at index \(0, 1\)",
+        ),
         (np.zeros((4, 2)), np.zeros(3, int), r"one label per row"),
         (np.zeros((4, 2)), np.array([0, 1, 2, 0]), r"\[0, 2\).*label 2 at position 2"),
         (np.zeros((4, 2)), np.array([0.0, 0.5, 1.0, 0.0]), "whole numbers"),

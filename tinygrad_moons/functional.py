@@ -20,6 +20,7 @@ import numpy as np
 
 from tinygrad_moons import ops
 from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.validate import finite
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -87,14 +88,6 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _check_finite(values: np.ndarray, what: str) -> None:
-    if not np.isfinite(values).all():
-        position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
-        raise ValueError(
-            f"{what} must be finite; found {values[position].item()} at position {position}"
-        )
-
-
 def _class_labels(labels: Any, n_rows: int, n_classes: int) -> np.ndarray:
     """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes)."""
     if isinstance(labels, Tensor):
@@ -141,7 +134,7 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     logits = _tensor(logits)
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (N, C); got shape {logits.shape}")
-    _check_finite(logits.data, "logits")
+    finite("logits", logits.data)
     y = _class_labels(labels, logits.shape[0], logits.shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
 
@@ -158,7 +151,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
     targets = targets if isinstance(targets, Tensor) else Tensor(targets)
     if targets.shape != logits.shape:
         raise ValueError(f"targets must have the logits' shape {logits.shape}; got {targets.shape}")
-    _check_finite(logits.data, "logits")
+    finite("logits", logits.data)
     t = targets.data
     bad = ~((t >= 0.0) & (t <= 1.0))
     if np.any(bad):
@@ -179,7 +172,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
         raise ValueError(
             f"mse needs pred and target of the same shape; got {pred.shape} and {target.shape}"
         )
-    _check_finite(target.data, "target")
+    finite("target", target.data)
     diff = pred - target
     squared = diff * diff
     if reduction == "sum":

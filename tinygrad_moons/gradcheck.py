@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.validate import finite
 
 
 class GradcheckError(AssertionError):
@@ -40,12 +41,7 @@ def _validate(inputs: list[Tensor]) -> None:
                 f"gradcheck needs float64 inputs; input {position} has dtype {t.data.dtype} "
                 f"(finite differences in lower precision are mostly rounding error)"
             )
-        if not np.all(np.isfinite(t.data)):
-            index = tuple(int(i) for i in np.argwhere(~np.isfinite(t.data))[0])
-            raise ValueError(
-                f"gradcheck needs finite inputs; input {position} holds {t.data[index].item()} "
-                f"at index {index}"
-            )
+        finite(f"gradcheck's input {position}", t.data)
     if not any(t.requires_grad for t in inputs):
         raise ValueError("gradcheck needs at least one input with requires_grad=True")
 

@@ -36,7 +36,7 @@ from tinygrad_moons.nn import Dropout, Linear, Module
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, no_grad
-from tinygrad_moons.validate import whole
+from tinygrad_moons.validate import finite, whole
 
 __all__ = ["History", "TrainingDiverged", "evaluating", "fit", "predict", "predict_proba"]
 
@@ -116,11 +116,7 @@ def _features(X: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must hold real numbers, got dtype {X.dtype}")
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
-    X = np.asarray(X, dtype=np.float64)
-    if not np.all(np.isfinite(X)):
-        row, column = (int(i) for i in np.argwhere(~np.isfinite(X))[0])
-        raise ValueError(f"{name} must be finite; {name}[{row}, {column}] is {X[row, column]}")
-    return X
+    return finite(name, np.asarray(X, dtype=np.float64))
 
 
 def _output_width(model: Module, X: np.ndarray) -> int:

@@ -1,4 +1,5 @@
-"""Argument checks shared by nn, optim, data and train, so each kind has one message."""
+"""Argument checks shared by functional, gradcheck, nn, optim, data and train, so each
+kind of bad value has one message. numpy only: the engine uses it too."""
 
 from __future__ import annotations
 
@@ -21,3 +22,19 @@ def whole(name: str, value: Any, minimum: int = 1) -> int:
     if not is_int or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def finite(name: str, values: np.ndarray) -> np.ndarray:
+    """``values`` unchanged when every element is finite; else a ValueError naming the first
+    NaN or infinity and its index.
+
+    >>> finite("logits", np.array([[0.0, 1.0], [np.inf, 2.0]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: logits must be finite; found inf at index (1, 0)
+    """
+    bad = ~np.isfinite(values)
+    if np.any(bad):
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must be finite; found {values[index].item()} at index {index}")
+    return values
