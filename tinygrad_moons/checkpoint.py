@@ -24,12 +24,10 @@ import json
 import os
 import zipfile
 import zlib
-from typing import TYPE_CHECKING
+from collections.abc import Collection
+from typing import Any, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from tinygrad_moons.nn import Module
 
 CONFIG_KEY = "__config__"
 
@@ -46,6 +44,19 @@ _DAMAGE = (
     zipfile.BadZipFile,
     zlib.error,
 )
+
+
+class Module(Protocol):
+    """What saving and loading need of a module: ``nn.Module`` has it. Naming the interface
+    here, not importing nn, keeps the imports one way: nn uses checkpoint, never back."""
+
+    def state_dict(self) -> dict[str, np.ndarray]: ...
+
+    def state_problems(
+        self, state: dict[str, Any], *, unreadable: Collection[str] = ()
+    ) -> list[str]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 def save(module: Module, path: str | os.PathLike, config: dict | None = None) -> None:

@@ -14,7 +14,7 @@ without being told. ``MLP([2, H, 2], seed=0)`` draws exactly the write-up's star
 True
 
 Saving and loading (``save``, ``load``, ``load_config``) live in ``checkpoint.py`` and are
-re-exported here.
+re-exported here; checkpoint needs only a module's state methods and does not import nn.
 """
 
 from __future__ import annotations
