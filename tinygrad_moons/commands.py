@@ -204,13 +204,12 @@ def baseline(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # new defaults announced; the old ones are the write-up's
         warnings.simplefilter("ignore", FutureWarning)
         logistic = LogisticRegressionCV().fit(X, y)
-    params, _ = writeup.train(
-        X, y, args.hidden, epsilon=args.lr, reg=args.reg, passes=args.passes, seed=args.seed
-    )
+    model = nn.MLP([2, args.hidden, 2], seed=args.seed)  # the write-up's network and training
+    fit(model, X, y, epochs=args.passes, lr=args.lr, reg=args.reg, progress=False)
     panels = []
     for name, classify in [
         ("Logistic regression", logistic.predict),
-        (f"Network, hidden layer size {args.hidden}", lambda P: reference.predict(params, P)),
+        (f"Network, hidden layer size {args.hidden}", lambda P: predict_model(model, P)),
     ]:
         accuracy = np.mean(classify(X) == y)
         print(f"{name}: training accuracy {accuracy:.1%}")

@@ -11,6 +11,7 @@ pass per output element. They agree where |analytic - numeric| <= atol + rtol * 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,23 +54,41 @@ def _evaluate(fn: Callable[..., Tensor], inputs: list[Tensor]) -> np.ndarray:
     return out.data.copy()
 
 
+def central_differences(f: Callable[[], Any], x: np.ndarray, eps: float) -> np.ndarray:
+    """d f / d x by central differences, shape (f's size, x.size): column i is
+
+        (f(x + eps e_i) - f(x - eps e_i)) / (2 eps),
+
+    with ``x`` perturbed in place, one element at a time, and put back after each.
+
+    >>> x = np.array([1.0, 2.0])
+    >>> central_differences(lambda: x**2, x, 1e-6).round(6)
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    flat = x.reshape(-1)  # a view: perturbing it perturbs x, which f reads
+    if not np.shares_memory(flat, x):
+        raise ValueError(
+            "central_differences needs a contiguous x: perturbing a copy changes nothing"
+        )
+    columns = []
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + eps
+        plus = np.array(f(), dtype=np.float64)
+        flat[i] = original - eps
+        minus = np.array(f(), dtype=np.float64)
+        flat[i] = original
+        columns.append(((plus - minus) / (2.0 * eps)).reshape(-1))
+    return np.stack(columns, axis=1)
+
+
 def numeric_jacobian(
     fn: Callable[..., Tensor], inputs: list[Tensor], position: int, eps: float
 ) -> np.ndarray:
     """d fn / d inputs[position] by central differences, shape (out.size, input.size)."""
-    x = inputs[position].data
-    flat = x.reshape(-1)  # a view: perturbing it perturbs the input in place
-    columns = []
     with no_grad():
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = _evaluate(fn, inputs)
-            flat[i] = original - eps
-            minus = _evaluate(fn, inputs)
-            flat[i] = original
-            columns.append(((plus - minus) / (2.0 * eps)).reshape(-1))
-    return np.stack(columns, axis=1)
+        return central_differences(lambda: _evaluate(fn, inputs), inputs[position].data, eps)
 
 
 def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[np.ndarray]:

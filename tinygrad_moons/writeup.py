@@ -1,23 +1,25 @@
-"""The write-up's training, written with the autodiff engine instead of hand-derived backprop.
+"""The write-up's objective written with the autodiff engine, and three gradients of it.
 
-The same network and update as ``reference.py``, but the gradient comes from ``backward()``
-on the summed objective, written as a user would write it::
+The summed objective of ``reference.py``'s network, written as a user would write it::
 
     loss = F.softmax_cross_entropy(tanh(X W1 + b1) W2 + b2, y, reduction="sum")
            + reg / 2 * F.l2(W1, W2)
 
-``reference.py`` is the oracle this is compared with, pass by pass.
+Its gradient by ``backward()``, by the write-up's hand-derived formulas
+(``reference.gradients``) and by central differences are compared here
+(``gradient_agreement``, behind ``tinygrad-moons gradcheck``). The write-up's training with
+autodiff is ``train.fit(nn.MLP([2, H, 2], seed=0), X, y)``: the table at the end says how
+closely it follows ``reference.train``, pass by pass.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import reference
-from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.gradcheck import central_differences
+from tinygrad_moons.tensor import Tensor
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -50,61 +52,24 @@ def autodiff_gradients(
     return {name: tensors[name].grad for name in PARAM_NAMES}
 
 
-def train(
-    X: np.ndarray,
-    y: np.ndarray,
-    hidden: int,
-    *,
-    epsilon: float = 0.01,
-    reg: float = 0.01,
-    passes: int = 20000,
-    seed: int = 0,
-    on_pass: Callable[[int, float], None] | None = None,
-) -> tuple[reference.Params, np.ndarray]:
-    """Full-batch gradient descent with autodiff gradients, from ``reference.init_params``.
-
-    Returns the final parameters (arrays) and ``losses[i]``, the write-up's loss after the
-    update of pass i. ``on_pass(i, losses[i])`` is called after every pass.
-    """
-    X = Tensor(X)
-    n = len(X)
-    tensors = as_tensors(reference.init_params(hidden, seed))
-    objective = summed_objective(tensors, X, y, reg)
-    losses = np.empty(passes)
-    for i in range(passes):
-        objective.backward()
-        with no_grad():
-            for t in tensors.values():
-                t.data -= epsilon * t.grad
-                t.grad = None
-        # The next pass's forward is the loss after this update: computed once, used twice.
-        objective = summed_objective(tensors, X, y, reg)
-        losses[i] = objective.item() / n
-        if on_pass is not None:
-            on_pass(i, losses[i])
-    return {name: t.data for name, t in tensors.items()}, losses
-
-
 def finite_difference_gradients(
     params: reference.Params, X: np.ndarray, y: np.ndarray, reg: float, eps: float = 1e-6
 ) -> reference.Params:
-    """Central differences of the summed objective, N * ``reference.loss``: no autodiff."""
+    """Central differences of the summed objective, N * ``reference.loss``: no autodiff.
+
+    The differences are gradcheck's own (``central_differences``), taken of the write-up's
+    formulas rather than of a Tensor graph.
+    """
     n = len(X)
-    grads = {}
-    for name in PARAM_NAMES:
-        perturbed = {key: value.copy() for key, value in params.items()}
-        flat = perturbed[name].reshape(-1)
-        grad = np.empty(flat.size)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = reference.loss(perturbed, X, y, reg)
-            flat[i] = original - eps
-            minus = reference.loss(perturbed, X, y, reg)
-            flat[i] = original
-            grad[i] = n * (plus - minus) / (2.0 * eps)
-        grads[name] = grad.reshape(params[name].shape)
-    return grads
+    perturbed = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+
+    def summed() -> float:
+        return n * reference.loss(perturbed, X, y, reg)
+
+    return {
+        name: central_differences(summed, perturbed[name], eps).reshape(params[name].shape)
+        for name in PARAM_NAMES
+    }
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
