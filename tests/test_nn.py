@@ -207,7 +207,7 @@ def test_mlp_gradient_matches_the_write_ups_backprop():
     assert np.allclose(model[2].bias.grad, expected["b2"].ravel(), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "relu", "leaky_relu", "softplus"])
+@pytest.mark.parametrize("activation", list(nn.ACTIVATIONS))
 def test_mlp_gradchecks_with_each_activation(activation):
     model = nn.MLP([2, 3, 3, 2], activation, seed=1)
     X = np.random.RandomState(3).randn(4, 2)

@@ -19,7 +19,8 @@ re-exported here; checkpoint needs only a module's state methods and does not im
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+import inspect
+from collections.abc import Callable, Collection, Iterator, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -32,8 +33,10 @@ from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import whole
 
 __all__ = [
+    "ACTIVATIONS",
     "MLP",
     "Dropout",
+    "Identity",
     "LeakyReLU",
     "Linear",
     "Module",
@@ -45,6 +48,7 @@ __all__ = [
     "as_random_state",
     "load",
     "load_config",
+    "register_activation",
     "save",
 ]
 
@@ -263,6 +267,13 @@ class Softplus(Module):
         return F.softplus(x)
 
 
+class Identity(Module):
+    """x unchanged: with it, an MLP's hidden layers are linear (the model is a linear one)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return x if isinstance(x, Tensor) else Tensor(x)
+
+
 class Dropout(Module):
     """Inverted dropout: in training, zero each unit with probability p and scale the kept
     ones by 1 / (1 - p), so eval mode (the identity) needs no rescaling.
@@ -320,13 +331,101 @@ class Sequential(Module):
             yield module
 
 
-ACTIVATIONS: dict[str, type[Module]] = {
-    "tanh": Tanh,
-    "sigmoid": Sigmoid,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "softplus": Softplus,
-}
+# ---------------------------------------------------------------------- activations by name
+ACTIVATIONS: dict[str, type[Module]] = {}
+"""The one registry of activations by name: MLP, the command line and the estimator read it.
+Add to it with ``register_activation``, never by assignment."""
+
+
+def _wrap(name: str, function: Callable[[Tensor], Tensor]) -> type[Module]:
+    """A Module class whose forward is ``function``, named after ``name`` ("my_act": MyAct)."""
+
+    def forward(self: Module, x: Any) -> Tensor:
+        out = function(x)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"activation {name!r} must return a Tensor, got {type(out).__name__}")
+        return out
+
+    class_name = "".join(part.capitalize() for part in name.split("_")) or "Activation"
+    attributes = {
+        "forward": forward,
+        "__doc__": function.__doc__,
+        "__module__": function.__module__,
+    }
+    return type(class_name, (Module,), attributes)
+
+
+def _constructible(module: type[Module]) -> type[Module]:
+    """``module`` itself, once it is known to construct without arguments, as MLP calls it."""
+    try:
+        inspect.signature(module).bind()
+    except TypeError:
+        raise TypeError(
+            f"activation {module.__name__}() must construct without arguments (MLP makes "
+            f"one per hidden layer so); give its arguments defaults"
+        ) from None
+    return module
+
+
+def register_activation(
+    name: str, activation: type[Module] | Callable[[Tensor], Tensor]
+) -> type[Module]:
+    """Make ``activation`` usable by ``name`` in ``MLP``, ``tinygrad-moons train --activation``
+    and the estimator; returns the Module class registered.
+
+    ``activation`` is a Module subclass that constructs without arguments, or a plain
+    function Tensor -> Tensor, which is wrapped into one. A name already registered, a name
+    that is not a non-empty word, or anything else as ``activation`` is refused.
+
+    >>> import tinygrad_moons.functional as F
+    >>> Swish = register_activation("swish", lambda x: x * F.sigmoid(x))
+    >>> MLP([2, 3, 2], "swish", seed=0)[1]
+    Swish()
+    >>> register_activation("swish", Tanh)
+    Traceback (most recent call last):
+    ...
+    ValueError: activation 'swish' is already registered (as Swish); pick another name
+    >>> del ACTIVATIONS["swish"]  # (only so that this example can run again)
+    """
+    if not isinstance(name, str) or not name or not name.replace("_", "a").isalnum():
+        raise ValueError(
+            f"an activation's name must be a word of letters, digits and _, got {name!r}"
+        )
+    if name in ACTIVATIONS:
+        raise ValueError(
+            f"activation {name!r} is already registered (as {ACTIVATIONS[name].__name__}); "
+            f"pick another name"
+        )
+    if isinstance(activation, type):
+        if not issubclass(activation, Module):
+            raise TypeError(f"activation {name!r} must subclass nn.Module; {activation!r} does not")
+        module = _constructible(activation)
+    elif isinstance(activation, Module):
+        raise TypeError(
+            f"activation {name!r}: register the class {type(activation).__name__}, not an "
+            f"instance of it (MLP makes one per hidden layer)"
+        )
+    elif callable(activation):
+        module = _wrap(name, activation)
+    else:
+        raise TypeError(
+            f"activation {name!r} must be an nn.Module subclass or a function Tensor -> "
+            f"Tensor, got {type(activation).__name__}"
+        )
+    ACTIVATIONS[name] = module
+    return module
+
+
+for _name, _module in [
+    ("tanh", Tanh),
+    ("sigmoid", Sigmoid),
+    ("relu", ReLU),
+    ("leaky_relu", LeakyReLU),
+    ("softplus", Softplus),
+    ("identity", Identity),
+]:
+    register_activation(_name, _module)
+del _name, _module
 
 
 class MLP(Sequential):
@@ -336,6 +435,9 @@ class MLP(Sequential):
     layer first, so ``MLP([2, H, 2], seed=0)`` starts at ``reference.init_params(H, 0)``.
     With ``dropout`` > 0 a Dropout follows each hidden activation; the Dropouts share a
     stream of their own, seeded from the weight stream after every weight is drawn.
+    ``activation`` is a name in ``ACTIVATIONS``, looked up as the MLP is built (so a name
+    added by ``register_activation`` works), or a Module class; each hidden layer gets its
+    own instance.
 
     >>> MLP([2, 3, 2], seed=0)
     MLP(
@@ -348,7 +450,7 @@ class MLP(Sequential):
     def __init__(
         self,
         sizes: Sequence[int],
-        activation: str = "tanh",
+        activation: str | type[Module] = "tanh",
         *,
         dropout: float = 0.0,
         seed: Seed = None,
@@ -356,8 +458,7 @@ class MLP(Sequential):
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least [inputs, outputs] sizes, got {sizes}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        module = _activation_module(activation)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
         rng = as_random_state(seed)
@@ -367,7 +468,7 @@ class MLP(Sequential):
             dropout_rng = np.random.RandomState(rng.randint(0, 2**32, dtype=np.int64))
         layers: list[Module] = []
         for linear in linears[:-1]:
-            layers += [linear, ACTIVATIONS[activation]()]
+            layers += [linear, module()]
             if dropout_rng is not None:
                 layers.append(Dropout(dropout, seed=dropout_rng))
         layers.append(linears[-1])
@@ -375,3 +476,15 @@ class MLP(Sequential):
         self.sizes = sizes
         self.activation = activation
         self.dropout = float(dropout)
+
+
+def _activation_module(activation: str | type[Module]) -> type[Module]:
+    """The Module class ``activation`` names (read from ``ACTIVATIONS`` now), or is."""
+    if isinstance(activation, type) and issubclass(activation, Module):
+        return _constructible(activation)
+    if isinstance(activation, str) and activation in ACTIVATIONS:
+        return ACTIVATIONS[activation]
+    raise ValueError(
+        f"activation must be one of {list(ACTIVATIONS)} (names registered with "
+        f"nn.register_activation) or an nn.Module subclass, got {activation!r}"
+    )

@@ -1,0 +1,140 @@
+"""nn.ACTIVATIONS, the one registry of activations by name: registering, refusing, and a
+registered activation at work by name in MLP, the command line and the estimator."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_moons.functional as F
+from tinygrad_moons import Tensor, cli, gradcheck, nn
+
+API_PAGE = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+
+
+def scaled_tanh(x):
+    """2 tanh(x / 2): a plain function, registered below by name."""
+    return 2 * F.tanh(x * 0.5)
+
+
+class Cube(nn.Module):
+    """x^3, as a Module subclass."""
+
+    def forward(self, x):
+        return x * x * x
+
+
+@pytest.fixture
+def registry():
+    """nn.ACTIVATIONS, put back as it was after the test."""
+    before = dict(nn.ACTIVATIONS)
+    yield nn.ACTIVATIONS
+    nn.ACTIVATIONS.clear()
+    nn.ACTIVATIONS.update(before)
+
+
+def builtin_names():
+    """The registered names whose Module classes nn itself defines."""
+    return [name for name, module in nn.ACTIVATIONS.items() if module.__module__ == nn.__name__]
+
+
+def test_the_builtin_activations_are_registered_once_each_with_identity():
+    assert builtin_names() == ["tanh", "sigmoid", "relu", "leaky_relu", "softplus", "identity"]
+    assert nn.ACTIVATIONS["identity"] is nn.Identity
+    assert all(issubclass(module, nn.Module) for module in nn.ACTIVATIONS.values())
+
+
+def test_the_api_page_lists_exactly_the_builtin_names():
+    text = API_PAGE.read_text()
+    bullet = re.search(r"^- `ACTIVATIONS`: (.*?)(?=^- |^\s*$)", text, re.M | re.S)
+    assert bullet, "docs/api.md has no `ACTIVATIONS` entry"
+    listed = re.findall(r'"(\w+)"\s+\(`\w+`\)', bullet.group(1))
+    assert listed == builtin_names()
+
+
+@pytest.mark.parametrize("activation", builtin_names())
+def test_each_builtin_builds_an_mlp_by_name_and_by_class(activation):
+    X = np.random.RandomState(4).randn(5, 2)
+    by_name = nn.MLP([2, 3, 2], activation, seed=0)
+    by_class = nn.MLP([2, 3, 2], nn.ACTIVATIONS[activation], seed=0)
+    assert type(by_name[1]) is nn.ACTIVATIONS[activation]
+    assert np.array_equal(by_name(X).data, by_class(X).data)
+
+
+def test_identity_makes_the_mlp_a_linear_model():
+    X = np.random.RandomState(5).randn(6, 2)
+    model = nn.MLP([2, 4, 2], "identity", seed=0)
+    expected = (X @ model[0].weight.data + model[0].bias.data) @ model[2].weight.data
+    np.testing.assert_allclose(model(X).data, expected + model[2].bias.data, rtol=1e-14)
+    assert nn.Identity()(Tensor([1.0, -2.0])).data.tolist() == [1.0, -2.0]
+
+
+def test_a_registered_function_works_by_name_in_mlp_and_gradchecks(registry):
+    module = nn.register_activation("scaled_tanh", scaled_tanh)
+    assert registry["scaled_tanh"] is module and module.__name__ == "ScaledTanh"
+    model = nn.MLP([2, 3, 2], "scaled_tanh", seed=0)
+    assert repr(model[1]) == "ScaledTanh()"
+    X = np.random.RandomState(6).randn(4, 2)
+    hidden = 2 * np.tanh((X @ model[0].weight.data + model[0].bias.data) / 2)
+    expected = hidden @ model[2].weight.data + model[2].bias.data
+    np.testing.assert_allclose(model(X).data, expected, rtol=1e-14)
+    assert gradcheck(lambda *_: model(X), model.parameters())
+
+
+def test_a_registered_module_subclass_works_by_name(registry):
+    assert nn.register_activation("cube", Cube) is Cube
+    model = nn.MLP([2, 3, 2], "cube", seed=1)
+    assert type(model[1]) is Cube
+    X = np.random.RandomState(7).randn(3, 2)
+    z = X @ model[0].weight.data + model[0].bias.data
+    np.testing.assert_allclose(
+        model(X).data, z**3 @ model[2].weight.data + model[2].bias.data, rtol=1e-13
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "activation", "error", "match"),
+    [
+        ("tanh", Cube, ValueError, r"'tanh' is already registered \(as Tanh\)"),
+        ("", Cube, ValueError, "a word"),
+        ("two words", Cube, ValueError, "a word"),
+        (3, Cube, ValueError, "a word"),
+        ("cube", Cube(), TypeError, "the class Cube, not an instance"),
+        ("cube", int, TypeError, "must subclass nn.Module"),
+        ("cube", 3.0, TypeError, "Module subclass or a function.*got float"),
+        ("cube", nn.Linear, TypeError, r"Linear\(\) must construct without arguments"),
+    ],
+    ids=["duplicate", "empty", "spaces", "not_text", "instance", "other_class", "number", "args"],
+)
+def test_a_duplicate_name_or_a_bad_value_is_refused_and_nothing_is_registered(
+    registry, name, activation, error, match
+):
+    before = dict(registry)
+    with pytest.raises(error, match=match):
+        nn.register_activation(name, activation)
+    assert registry == before
+
+
+def test_an_unknown_name_is_refused_listing_the_registered_ones(registry):
+    with pytest.raises(ValueError, match=r"register_activation.*got 'swish'") as failure:
+        nn.MLP([2, 3, 2], "swish")
+    assert all(repr(name) in str(failure.value) for name in registry)
+    nn.register_activation("swish", lambda x: x * F.sigmoid(x))
+    assert type(nn.MLP([2, 3, 2], "swish", seed=0)[1]).__name__ == "Swish"
+
+
+def test_a_wrapped_function_that_returns_no_tensor_is_a_type_error(registry):
+    nn.register_activation("broken", lambda x: x.data)
+    with pytest.raises(TypeError, match="'broken' must return a Tensor, got ndarray"):
+        nn.MLP([2, 3, 2], "broken", seed=0)(np.zeros((1, 2)))
+
+
+def test_the_command_line_trains_a_registered_activation_by_name(registry, tmp_path, capsys):
+    nn.register_activation("scaled_tanh", scaled_tanh)
+    argv = ["train", "--activation", "scaled_tanh", "--passes", "200"]
+    assert (
+        cli.main([*argv, "--out", str(tmp_path / "b.png"), "--save", str(tmp_path / "m.npz")]) == 0
+    )
+    assert "scaled_tanh" in capsys.readouterr().out
+    assert nn.load_config(tmp_path / "m.npz")["activation"] == "scaled_tanh"
