@@ -1,14 +1,15 @@
-"""The write-up's network through MLP + SGD + fit, held to DESIGN's table against reference.py.
+"""The write-up's network through MLP + SGD + fit, held to the reproduction table.
 
 Finding: fit() retraces the write-up's hand-derived training pass for pass: the largest
 relative gap over the compared passes is 8.6e-12 across the table (size 2; 1.0e-15 for
 size 3), under the bound 1e-9, and after 20,000 passes the last two losses of sizes 1, 3,
 5, 20 and 50 agree as an unordered pair to 7.3e-10 (size 3; bound 1e-8).
 
-DESIGN's rule, per hidden size: compare passes 0-1000 (0-400 for size 2, whose runs turn
-chaotic from pass ~460) at a relative 1e-9, and, where the runs settle, the last two
-losses after all passes as an unordered pair at a relative 1e-8 (size 3 ends in a period-2
-oscillation whose phase rounding decides). Sizes 2 and 4 are only compared early.
+The reproduction table's rule (docs/api.md), per hidden size, against reference.py:
+compare passes 0-1000 (0-400 for size 2, whose runs turn chaotic from pass ~460) at a
+relative 1e-9, and, where the runs settle, the last two losses after all passes as an
+unordered pair at a relative 1e-8 (size 3 ends in a period-2 oscillation whose phase
+rounding decides). Sizes 2 and 4 are only compared early.
 
     python examples/writeup_network.py                 # the whole table, 20,000 passes
     python examples/writeup_network.py --hidden 3 --passes 2000
@@ -25,7 +26,7 @@ from tinygrad_moons.writeup import COMPARED_PASSES, EARLY_RTOL, LAST_RTOL, SETTL
 
 
 def run(hidden: int, passes: int) -> dict:
-    """Train both ways; the gaps DESIGN's table bounds, the curves and the trained model."""
+    """Train both ways; the gaps the reproduction table bounds, the curves and the trained model."""
     X, y = data.make_moons()
     compared = COMPARED_PASSES[hidden]
     if hidden not in SETTLED:  # the runs part ways later by design: train only what is compared
@@ -80,7 +81,9 @@ def main(argv: list[str] | None = None) -> dict:
     lasts = [r["last_gap"] for r in results if r["last_gap"] is not None]
     last = max(lasts) if lasts else None
     holds = early <= EARLY_RTOL and (last is None or last <= LAST_RTOL)
-    print(f"DESIGN's table {'holds' if holds else 'does NOT hold'}: early gaps <= {early:.1e}")
+    print(
+        f"The reproduction table {'holds' if holds else 'does NOT hold'}: early gaps <= {early:.1e}"
+    )
 
     figure = plot.new_figure(13.0, 5.0)
     left, right = figure.subplots(1, 2)
@@ -103,11 +106,11 @@ def main(argv: list[str] | None = None) -> dict:
             label=f"hidden {r['hidden']}{pair}",
             lw=1.2,
         )
-    right.axhline(EARLY_RTOL, color="k", ls="--", lw=1, label="DESIGN's bound 1e-9")
+    right.axhline(EARLY_RTOL, color="k", ls="--", lw=1, label="the table's bound 1e-9")
     right.set(
         xlabel="pass",
         ylabel="largest |fit - reference| / reference so far",
-        title="fit() against the write-up's formulas (passes DESIGN compares)",
+        title="fit() against the write-up's formulas (the passes the table compares)",
     )
     right.grid(True, alpha=0.3)
     right.legend(fontsize=8, ncol=2)

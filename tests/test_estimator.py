@@ -28,8 +28,8 @@ def quick(**params):
 
 # ---------------------------------------------------------------------- the write-up
 def test_random_state_0_and_defaults_train_the_write_ups_network(moons):
-    """DESIGN's rule for hidden size 3: passes 0-1000 to a relative 1e-9; the last two of
-    20,000 (a period-2 oscillation) as an unordered pair to 1e-8."""
+    """The reproduction table's rule for hidden size 3: passes 0-1000 to a relative 1e-9;
+    the last two of 20,000 (a period-2 oscillation) as an unordered pair to 1e-8."""
     X, y = moons
     clf = NeuralNetClassifier(random_state=0).fit(X, y)
     assert_table_holds(3, clf.loss_curve_)

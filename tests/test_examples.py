@@ -48,7 +48,7 @@ def test_every_script_is_tested():
     assert scripts == {m.__name__ for m in TESTED}
 
 
-def test_writeup_network_holds_designs_table(tmp_path):
+def test_writeup_network_holds_the_reproduction_table(tmp_path):
     result = run(
         writeup_network, tmp_path, "--hidden", "1", "2", "3", "--passes", "1001", "--n-jobs", "1"
     )

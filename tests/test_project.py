@@ -42,3 +42,81 @@ def test_core_engine_files_import_numpy_alone():
         imports = set(re.findall(r"^(?:from|import) (\w+)", source, re.M))
         third_party = imports - set(sys.stdlib_module_names) - {"__future__"}
         assert third_party <= {"numpy", "tinygrad_moons"}, (name, third_party)
+
+
+# ---------------------------------------------------------------------- self-contained docs
+# The design notes the project grew from are not shipped; users have the repository only.
+# The name is assembled here so that this file does not mention it itself.
+UNSHIPPED = "DES" + "IGN"
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def repository_files(root: Path) -> list[Path]:
+    """The files git tracks under ``root`` (every file, outside a git checkout)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=False
+    )
+    if listed.returncode == 0:
+        return [root / name for name in listed.stdout.split("\0") if name]
+    return [path for path in root.rglob("*") if path.is_file() and ".venv" not in path.parts]
+
+
+def mentions_of_the_design_notes(root: Path) -> list[str]:
+    """ "file:line" for every line of a text file that names the unshipped design notes."""
+    found = []
+    for path in repository_files(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # figures and other binary files
+        for number, line in enumerate(text.splitlines(), 1):
+            if re.search(rf"\b{UNSHIPPED}\b", line):
+                found.append(f"{path.relative_to(root)}:{number}")
+    return found
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def broken_links(root: Path) -> list[str]:
+    """Relative links of README.md and docs/*.md whose file or #anchor does not exist."""
+    broken = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for target in MARKDOWN_LINK.findall(page.read_text()):
+            if re.match(r"[a-z]+://", target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            linked = (page.parent / file_part).resolve() if file_part else page
+            if not linked.is_file():
+                broken.append(f"{page.name} -> {target} (no such file)")
+            elif anchor and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.*)$", linked.read_text(), re.M)
+                if anchor not in {slug(heading) for heading in headings}:
+                    broken.append(f"{page.name} -> {target} (no such heading)")
+    return broken
+
+
+def test_no_repository_file_mentions_the_unshipped_design_notes():
+    assert mentions_of_the_design_notes(ROOT) == []
+
+
+def test_the_design_notes_check_finds_a_planted_mention(tmp_path):
+    (tmp_path / "notes.md").write_text(f"ok\nsee {UNSHIPPED}.md for the contract\n")
+    (tmp_path / "figure.png").write_bytes(b"\x89PNG\xff\xfe")
+    assert mentions_of_the_design_notes(tmp_path) == ["notes.md:2"]
+
+
+def test_the_docs_and_readme_link_only_to_files_and_headings_in_the_repository():
+    assert broken_links(ROOT) == []
+
+
+def test_the_link_check_finds_a_missing_file_and_a_missing_heading(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "README.md").write_text("[a](docs/a.md#the-part) [b](docs/gone.md)")
+    (tmp_path / "docs" / "a.md").write_text("# A\n\n## The part\n[back](a.md#nowhere)\n")
+    assert broken_links(tmp_path) == [
+        "README.md -> docs/gone.md (no such file)",
+        "a.md -> a.md#nowhere (no such heading)",
+    ]

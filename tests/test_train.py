@@ -38,8 +38,9 @@ def record_params(model):
 
 # ---------------------------------------------------------------------- the write-up
 def test_fit_with_defaults_is_the_write_ups_training(moons):
-    """DESIGN's rule for hidden size 3: passes 0-1000 to a relative 1e-9; after 20,000
-    passes the period-2 oscillation's last two losses, as an unordered pair, to 1e-8."""
+    """The reproduction table's rule for hidden size 3: passes 0-1000 to a relative 1e-9;
+    after 20,000 passes the period-2 oscillation's last two losses, as an unordered pair,
+    to 1e-8."""
     X, y = moons
     history = fit(nn.MLP([2, 3, 2], seed=0), X, y, progress=False)
     assert_table_holds(3, history.loss)

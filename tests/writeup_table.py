@@ -1,5 +1,6 @@
-"""DESIGN's table for reproducing the write-up (``writeup.COMPARED_PASSES`` and friends), as
-one check the test files share, with reference.py's runs computed once per test process."""
+"""The table for reproducing the write-up (docs/api.md; ``writeup.COMPARED_PASSES`` and
+friends), as one check the test files share, with reference.py's runs computed once per
+test process."""
 
 import functools
 
@@ -29,7 +30,7 @@ def reference_losses(hidden: int) -> np.ndarray:
 
 
 def assert_table_holds(hidden: int, losses) -> None:
-    """The autodiff run ``losses`` against reference.py, as DESIGN's table says."""
+    """The autodiff run ``losses`` against reference.py, as the reproduction table says."""
     losses = np.asarray(losses)
     assert len(losses) == passes_needed(hidden)
     early_gap, last_gap = table_gaps(hidden, losses, reference_losses(hidden))

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-import tinygrad_moons.functional as F  # noqa: N812 (DESIGN's spelling)
+import tinygrad_moons.functional as F  # noqa: N812 (the documented spelling)
 from tinygrad_moons import graph, reference, writeup
 from tinygrad_moons.tensor import Tensor, no_grad
 

@@ -31,7 +31,7 @@ _ops: Any = None  # set to the ops module by ops.py at its import; see the modul
 _grad_enabled = True
 
 
-class no_grad:  # noqa: N801 (torch's name, DESIGN's contract)
+class no_grad:  # noqa: N801 (torch's name, the documented API)
     """Record no graph inside the block (or the decorated function), as ``torch.no_grad``.
 
     >>> with no_grad():

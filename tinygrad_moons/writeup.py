@@ -116,10 +116,10 @@ def finite_difference_error_by_step(
     return np.array(errors)
 
 
-# ---------------------------------------------------------------------- DESIGN's table
-# How closely a correct implementation follows reference.py, as measured for DESIGN.md:
-# passes 0..COMPARED_PASSES[H] agree to a relative EARLY_RTOL; for the SETTLED sizes the
-# last two losses of FULL_PASSES agree, as an unordered pair (a period-2 cycle's phase is
+# ---------------------------------------------------------------------- the reproduction table
+# How closely a correct implementation follows reference.py (docs/api.md, "Reproducing the
+# write-up"): passes 0..COMPARED_PASSES[H] agree to a relative EARLY_RTOL; for the SETTLED
+# sizes the last two losses of FULL_PASSES agree, as an unordered pair (a period-2 cycle's phase is
 # set by rounding), to LAST_RTOL. Size 2 turns chaotic from pass ~460 and size 4 depends
 # on the implementation after ~1050, so only their early passes are compared.
 FULL_PASSES = 20000
@@ -129,7 +129,7 @@ EARLY_RTOL, LAST_RTOL = 1e-9, 1e-8
 
 
 def table_gaps(hidden: int, losses: np.ndarray, expected: np.ndarray) -> tuple[float, float | None]:
-    """The gaps DESIGN's table bounds between a run's ``losses`` and reference's ``expected``.
+    """The gaps the reproduction table bounds between ``losses`` and reference's ``expected``.
 
     Returns the largest relative gap over the compared early passes, and the relative gap
     of the last two losses as unordered pairs (None for sizes whose end is not compared).
