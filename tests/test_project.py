@@ -1,4 +1,6 @@
-"""The project's promises about itself: the README's commands, CI, the import layering."""
+"""The project's promises about itself: the README's commands, CI, self-contained docs.
+
+The import layering is tests/test_layers.py."""
 
 import re
 import subprocess
@@ -24,24 +26,6 @@ def test_readme_opens_with_three_lines_then_the_two_commands():
 def test_ci_runs_the_readmes_test_command_verbatim():
     test_command = readme_bash_commands()[1]
     assert test_command in (ROOT / ".ci" / "run").read_text()
-
-
-def test_importing_the_package_loads_numpy_layers_only():
-    code = (
-        "import sys, tinygrad_moons;"
-        "heavy = [m for m in ('scipy', 'sklearn', 'matplotlib', 'tqdm') if m in sys.modules];"
-        "print(heavy)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
-def test_core_engine_files_import_numpy_alone():
-    for name in ("tensor.py", "ops.py"):
-        source = (ROOT / "tinygrad_moons" / name).read_text()
-        imports = set(re.findall(r"^(?:from|import) (\w+)", source, re.M))
-        third_party = imports - set(sys.stdlib_module_names) - {"__future__"}
-        assert third_party <= {"numpy", "tinygrad_moons"}, (name, third_party)
 
 
 # ---------------------------------------------------------------------- self-contained docs
