@@ -4,7 +4,6 @@ The import layering is tests/test_layers.py."""
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
