@@ -2,8 +2,9 @@
 2-H-2 network that classifies scikit-learn's two moons.
 
 ``import tinygrad_moons`` loads numpy and the numpy-only layers; the layers that need
-scipy, scikit-learn or matplotlib (data, train, plot, estimator, cli) are imported on use;
-``optim`` imports scipy only inside ``minimize``.
+scikit-learn, matplotlib or tqdm (data, train, plot, estimator, cli) are imported on use;
+``optim`` imports scipy only inside ``minimize``. The layers are listed, and checked, in
+``tests/test_layers.py``.
 """
 
 from tinygrad_moons import functional, nn, ops, optim, reference
