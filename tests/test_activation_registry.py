@@ -2,6 +2,7 @@
 registered activation at work by name in MLP, the command line and the estimator."""
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +139,20 @@ def test_the_command_line_trains_a_registered_activation_by_name(registry, tmp_p
     )
     assert "scaled_tanh" in capsys.readouterr().out
     assert nn.load_config(tmp_path / "m.npz")["activation"] == "scaled_tanh"
+
+
+def test_the_estimator_takes_a_registered_activation_by_name(registry):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from tinygrad_moons import data
+    from tinygrad_moons.estimator import NeuralNetClassifier
+
+    nn.register_activation("cube", Cube)
+    clf = NeuralNetClassifier(activation="cube", random_state=0)
+    # the epoch budget's name follows scikit-learn's MLPClassifier where it has one
+    budget = "max_iter" if "max_iter" in clf.get_params() else "max_passes"
+    X, y = data.make_moons(40)
+    with warnings.catch_warnings():  # five epochs do not converge, and need not here
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.set_params(**{budget: 5}).fit(X, y)
+    assert type(clf.model_[1]) is Cube

@@ -378,14 +378,14 @@ def register_activation(
     that is not a non-empty word, or anything else as ``activation`` is refused.
 
     >>> import tinygrad_moons.functional as F
-    >>> Swish = register_activation("swish", lambda x: x * F.sigmoid(x))
-    >>> MLP([2, 3, 2], "swish", seed=0)[1]
-    Swish()
-    >>> register_activation("swish", Tanh)
+    >>> Silu = register_activation("silu", lambda x: x * F.sigmoid(x))
+    >>> MLP([2, 3, 2], "silu", seed=0)[1]
+    Silu()
+    >>> register_activation("silu", Tanh)
     Traceback (most recent call last):
     ...
-    ValueError: activation 'swish' is already registered (as Swish); pick another name
-    >>> del ACTIVATIONS["swish"]  # (only so that this example can run again)
+    ValueError: activation 'silu' is already registered (as Silu); pick another name
+    >>> del ACTIVATIONS["silu"]  # (only so that this example can run again)
     """
     if not isinstance(name, str) or not name or not name.replace("_", "a").isalnum():
         raise ValueError(
