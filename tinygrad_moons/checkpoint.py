@@ -1,10 +1,13 @@
 """Saving a module's parameters to ``.npz`` and loading them back, without running code.
 
 A file holds one array per parameter name and, optionally, the architecture as JSON text
-under ``CONFIG_KEY``. It is read with ``allow_pickle=False``: an entry holding Python
-objects is refused, never unpickled. Every problem with a file (damage, pickled entries,
-names or shapes that do not match) is collected first and reported in one ValueError;
-the module changes only when there is none.
+under ``CONFIG_KEY``. Loading trusts nothing in the file: it first reads the .npy header of
+each entry it needs (names, dtypes and shapes, a few hundred bytes each) and checks them
+against the module; only a file that matches has its data read, so an entry declaring
+10**10 numbers is refused without allocating them, and unexpected names are never read.
+Entries holding Python objects are refused from their header, never unpickled. Every
+problem (damage, pickled entries, names, dtypes or shapes that do not match) is collected
+and reported in one ValueError; the module changes only when there is none.
 
 >>> import os, tempfile
 >>> from tinygrad_moons import nn
@@ -20,20 +23,34 @@ True
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import os
 import zipfile
 import zlib
-from collections.abc import Collection
-from typing import Any, Protocol
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, NamedTuple, Protocol
 
 import numpy as np
 
 CONFIG_KEY = "__config__"
 
+# The longest config accepted, in characters: an architecture is a few dozen. The bound
+# is checked on the entry's declared dtype before its text is read.
+MAX_CONFIG_CHARS = 2**20
+
+# numpy's own bound on a .npy header (np.load's max_header_size): the header is a Python
+# literal that ast.literal_eval parses, and a long one can be slow or exhaust the stack.
+_MAX_HEADER_BYTES = 10_000
+
+# Data is checked in pieces of this size where it is read only to be verified.
+_CHUNK_BYTES = 2**20
+
 # What reading a truncated or otherwise damaged .npz raises, from zipfile, zlib and numpy.
 # zipfile reads flipped header bits as features it lacks (NotImplementedError: "zip file
-# version 10.9", "strong encryption") or as a password-protected entry (RuntimeError).
+# version 10.9", "strong encryption") or as a password-protected entry (RuntimeError);
 _DAMAGE = (
     OSError,
     EOFError,
@@ -45,10 +62,15 @@ _DAMAGE = (
     zlib.error,
 )
 
+_NPY_MAGIC = b"\x93NUMPY"
+
 
 class Module(Protocol):
     """What saving and loading need of a module: ``nn.Module`` has it. Naming the interface
-    here, not importing nn, keeps the imports one way: nn uses checkpoint, never back."""
+    here, not importing nn, keeps the imports one way: nn uses checkpoint, never back.
+    ``named_parameters`` gives the names and shapes headers are checked against."""
+
+    def named_parameters(self) -> Iterator[tuple[str, Any]]: ...
 
     def state_dict(self) -> dict[str, np.ndarray]: ...
 
@@ -59,12 +81,25 @@ class Module(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
+class _Header(NamedTuple):
+    """What an .npy entry declares about its data, before any of the data is read."""
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+
+    @property
+    def size_bytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+# ---------------------------------------------------------------------- save
 def save(module: Module, path: str | os.PathLike, config: dict | None = None) -> None:
     """Write ``module.state_dict()`` (and ``config`` as JSON text) to the .npz ``path``.
 
     The file is written whole under a temporary name, then renamed: an interrupted save
     never leaves a half-written file at ``path``. The name is used as given (no ".npz"
-    is appended).
+    is appended). ``config``'s JSON text may hold at most ``MAX_CONFIG_CHARS`` characters.
     """
     arrays = module.state_dict()
     if CONFIG_KEY in arrays:
@@ -74,8 +109,12 @@ def save(module: Module, path: str | os.PathLike, config: dict | None = None) ->
             raise ValueError(f"config must be a dict, got {type(config).__name__}")
         try:
             text = json.dumps(config, allow_nan=False)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, RecursionError) as error:
             raise ValueError(f"config must be JSON-able: {error}") from None
+        if len(text) > MAX_CONFIG_CHARS:
+            raise ValueError(
+                f"config must be at most {MAX_CONFIG_CHARS} characters of JSON, got {len(text)}"
+            )
         arrays[CONFIG_KEY] = np.array(text)
     path = os.fspath(path)
     # Beside the target, so the rename stays on one file system; open() applies the umask.
@@ -90,73 +129,270 @@ def save(module: Module, path: str | os.PathLike, config: dict | None = None) ->
         raise
 
 
-def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], list[str], set[str]]:
-    """The entries of the file that read cleanly, what went wrong, and the names that did not.
+# ---------------------------------------------------------------------- reading entries
+class _Unreadable(Exception):
+    """Internal: the file as a whole cannot be read as an .npz archive (``str`` says why)."""
 
-    A file that cannot be opened as an archive at all gives no entries and one problem.
+
+@contextmanager
+def _archive(
+    path: str | os.PathLike,
+) -> Iterator[tuple[zipfile.ZipFile, dict[str, list[zipfile.ZipInfo]]]]:
+    """The open archive and its entries by name (".npy" dropped, as np.load does).
+
+    A name listed more than once maps to all its entries. A missing file raises
+    FileNotFoundError; anything else that is not an .npz archive raises _Unreadable.
     """
-    arrays: dict[str, np.ndarray] = {}
-    problems: list[str] = []
-    unreadable: set[str] = set()
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise _Unreadable("it is a directory, not a saved .npz file")
     try:
-        archive = np.load(path, allow_pickle=False)
+        with open(path, "rb") as file:
+            start = file.read(len(_NPY_MAGIC))
     except FileNotFoundError:
         raise
-    except _DAMAGE as error:
-        return arrays, [f"not a readable .npz file (damaged or truncated?): {error}"], unreadable
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        found = type(archive).__name__
-        return arrays, [f"not an .npz archive of named arrays (found a single {found})"], unreadable
-    with archive:
-        for name in archive.files:
-            try:
-                arrays[name] = archive[name]
-            except _DAMAGE as error:
-                unreadable.add(name)
-                if "allow_pickle" in str(error):
-                    problems.append(f"pickled: {name!r} holds Python objects; refused")
-                else:
-                    problems.append(f"damaged: {name!r} cannot be read: {error}")
-    return arrays, problems, unreadable
-
-
-def _config(arrays: dict[str, np.ndarray]) -> dict | None:
-    if CONFIG_KEY not in arrays:
-        return None
-    entry = arrays[CONFIG_KEY]
-    if entry.dtype.kind != "U" or entry.shape != ():
-        raise ValueError(f"the config entry is not JSON text (dtype {entry.dtype})")
+    except OSError as error:
+        raise _Unreadable(f"it cannot be opened: {error.strerror or error}") from None
+    if start == _NPY_MAGIC:
+        raise _Unreadable("not an .npz archive of named arrays (found a single .npy array)")
     try:
-        return json.loads(str(entry[()]))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"the config entry is not valid JSON: {error}") from None
+        archive = zipfile.ZipFile(path)
+    except _DAMAGE as error:
+        raise _Unreadable(f"not a readable .npz file (damaged or truncated?): {error}") from None
+    with archive:
+        entries: dict[str, list[zipfile.ZipInfo]] = {}
+        for info in archive.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            entries.setdefault(name, []).append(info)
+        yield archive, entries
+
+
+def _read_exactly(stream: IO[bytes], size: int, what: str) -> bytes:
+    data = stream.read(size)
+    if len(data) != size:
+        raise ValueError(f"its {what} ends after {len(data)} of {size} bytes (truncated?)")
+    return data
+
+
+def _read_header(stream: IO[bytes]) -> _Header:
+    """The declared shape, order and dtype of the .npy entry ``stream`` starts with.
+
+    Reads the magic string and at most ``_MAX_HEADER_BYTES`` of header, checked for
+    length before they are read; the header is parsed by numpy's reader, which does not
+    evaluate code (it is a literal).
+    """
+    version = np.lib.format.read_magic(stream)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"it is in .npy format version {version[0]}.{version[1]}, not 1.0 or 2.0")
+    length_bytes = _read_exactly(stream, 2 if version == (1, 0) else 4, "header length")
+    length = int.from_bytes(length_bytes, "little")
+    if length > _MAX_HEADER_BYTES:
+        raise ValueError(f"its header declares {length} bytes, more than {_MAX_HEADER_BYTES}")
+    header = io.BytesIO(length_bytes + _read_exactly(stream, length, "header"))
+    parse = np.lib.format.read_array_header_1_0
+    if version == (2, 0):
+        parse = np.lib.format.read_array_header_2_0
+    try:
+        shape, fortran_order, dtype = parse(header)
+    except Exception as error:
+        # numpy's parser is not hardened against damaged literals: fuzzing found
+        # TokenError, SyntaxError, TypeError and IndexError besides its ValueError. It
+        # parses at most _MAX_HEADER_BYTES, so whatever it raises means a damaged header.
+        raise ValueError(f"its header cannot be parsed: {error!r}") from None
+    try:
+        if any(isinstance(n, bool) for n in shape):
+            raise ValueError
+        np.broadcast_to(np.zeros((), np.uint8), shape)  # numpy's bounds on a shape, no data
+    except ValueError:
+        raise ValueError(f"its header declares the shape {shape}, which no array has") from None
+    if dtype.subdtype is not None:
+        raise ValueError(f"its header declares a sub-array dtype {dtype}")
+    return _Header(tuple(shape), fortran_order, dtype)
+
+
+def _check_end(stream: IO[bytes]) -> None:
+    """Reading past the end makes zipfile verify the entry's CRC; nothing may be left."""
+    if stream.read(1):
+        raise ValueError("it holds more data than its header declares")
+
+
+def _read_values(archive: zipfile.ZipFile, info: zipfile.ZipInfo, expected: _Header) -> np.ndarray:
+    """The entry's array, after checking that its header is still ``expected``."""
+    with archive.open(info) as stream:
+        header = _read_header(stream)
+        if header != expected:
+            raise ValueError(f"its header changed while it was read: {header} after {expected}")
+        data = _read_exactly(stream, header.size_bytes, "data")
+        _check_end(stream)
+    if not data:
+        return np.zeros(header.shape, header.dtype)
+    values = np.frombuffer(data, dtype=header.dtype)
+    return values.reshape(header.shape, order="F" if header.fortran_order else "C")
+
+
+def _verify(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: _Header) -> None:
+    """Read the entry's data in pieces, without keeping it, to find truncation or damage."""
+    with archive.open(info) as stream:
+        _read_header(stream)
+        remaining = header.size_bytes
+        while remaining:
+            piece = stream.read(min(remaining, _CHUNK_BYTES))
+            if not piece:
+                raise ValueError(f"its data ends {remaining} bytes short of its header's size")
+            remaining -= len(piece)
+        _check_end(stream)
+
+
+def _header_problem(name: str, header: _Header) -> str | None:
+    """Why an entry may not be read at all, judged from its header alone."""
+    if header.dtype.hasobject:
+        return f"pickled: {name!r} holds Python objects; refused"
+    if name == CONFIG_KEY:
+        if header.dtype.kind != "U" or header.shape != ():
+            return f"the config entry is not JSON text (dtype {header.dtype}, shape {header.shape})"
+        chars = header.dtype.itemsize // 4
+        if chars > MAX_CONFIG_CHARS:
+            return f"the config entry declares {chars} characters, more than {MAX_CONFIG_CHARS}"
+    return None
+
+
+def _parse_config(values: np.ndarray) -> dict:
+    text = str(values[()])
+
+    def refuse_constant(name: str) -> None:
+        raise ValueError(f"it holds {name}, which JSON does not allow")
+
+    try:
+        config = json.loads(text, parse_constant=refuse_constant)
+    except RecursionError:
+        raise ValueError("its JSON is nested too deeply to be a config") from None
+    except ValueError as error:
+        raise ValueError(f"it is not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"it is a JSON {type(config).__name__}, not an object")
+    return config
+
+
+def _stand_in(header: _Header) -> np.ndarray:
+    """An array of the entry's declared dtype and shape that holds no data, for
+    ``Module.state_problems`` to judge: a zero-strided view for real numbers; for other
+    dtypes (whose itemsize a header may declare huge) an empty array, since a wrong dtype
+    is reported before any shape."""
+    if header.dtype.kind not in "biuf":
+        return np.empty(0, dtype=header.dtype)
+    return np.broadcast_to(np.zeros((), dtype=header.dtype), header.shape)
+
+
+def _duplicates(entries: dict[str, list[zipfile.ZipInfo]]) -> list[str]:
+    return [
+        f"damaged: {name!r} is stored {len(infos)} times"
+        for name, infos in entries.items()
+        if len(infos) > 1
+    ]
+
+
+# ---------------------------------------------------------------------- load
+def _checked_state(
+    module: Module, archive: zipfile.ZipFile, entries: dict[str, list[zipfile.ZipInfo]]
+):
+    """(the file's parameters, its problems): headers first, data only if they all pass."""
+    own = {name for name, _ in module.named_parameters()}
+    problems = _duplicates(entries)
+    # Names in `unreadable` count as present, but are neither read nor checked for shape:
+    # unexpected names (never opened), duplicates, and entries whose header is refused.
+    unreadable = {name for name, infos in entries.items() if name not in own or len(infos) > 1}
+    unreadable.discard(CONFIG_KEY)
+    headers: dict[str, _Header] = {}
+    for name, infos in entries.items():
+        if name in unreadable or len(infos) > 1:
+            continue
+        try:
+            with archive.open(infos[0]) as stream:
+                header = _read_header(stream)
+        except _DAMAGE as error:
+            problems.append(f"damaged: {name!r} cannot be read: {error}")
+            unreadable.add(name)
+            continue
+        problem = _header_problem(name, header)
+        if problem is not None:
+            problems.append(problem)
+            unreadable.add(name)
+        else:
+            headers[name] = header
+    stand_ins = {name: _stand_in(h) for name, h in headers.items() if name != CONFIG_KEY}
+    problems += module.state_problems(stand_ins, unreadable=unreadable - {CONFIG_KEY})
+    if problems:
+        return {}, problems
+    state: dict[str, np.ndarray] = {}
+    for name, header in headers.items():
+        try:
+            values = _read_values(archive, entries[name][0], header)
+            if name == CONFIG_KEY:
+                _parse_config(values)
+            else:
+                state[name] = values
+        except _DAMAGE as error:
+            problems.append(f"damaged: {name!r} cannot be read: {error}")
+    return state, problems
 
 
 def load(module: Module, path: str | os.PathLike) -> None:
     """Load the parameters saved at ``path`` into ``module``.
 
-    Refused with one ValueError listing every problem (damage, pickled entries, missing,
-    unexpected or mis-shaped names), and the module unchanged, unless the file matches.
+    The file's names, dtypes and shapes are checked against the module from the entries'
+    headers before any data is read; unexpected names are not read at all. Refused with
+    one ValueError listing every problem (damage, pickled entries, missing, unexpected,
+    mis-typed or mis-shaped names), and the module unchanged, unless the file matches.
     """
-    arrays, problems, unreadable = _read(path)
-    arrays.pop(CONFIG_KEY, None)
-    unreadable.discard(CONFIG_KEY)
-    if arrays or unreadable:
-        problems += module.state_problems(arrays, unreadable=unreadable)
+    try:
+        with _archive(path) as (archive, entries):
+            state, problems = _checked_state(module, archive, entries)
+    except _Unreadable as error:
+        state, problems = {}, [str(error)]
     if problems:
         raise ValueError(
             f"cannot load {os.fspath(path)!r} into {type(module).__name__} "
             f"({len(problems)} problem(s), nothing was changed):\n  " + "\n  ".join(problems)
         )
-    module.load_state_dict(arrays)
+    module.load_state_dict(state)
+
+
+def _read_config(
+    archive: zipfile.ZipFile, entries: dict[str, list[zipfile.ZipInfo]]
+) -> tuple[dict | None, list]:
+    """(the config or None, the file's problems); every entry's data is verified."""
+    problems = _duplicates(entries)
+    config = None
+    for name, infos in entries.items():
+        if len(infos) > 1:
+            continue
+        try:
+            with archive.open(infos[0]) as stream:
+                header = _read_header(stream)
+            problem = _header_problem(name, header)
+            if problem is not None:
+                problems.append(problem)
+            elif name == CONFIG_KEY:
+                config = _parse_config(_read_values(archive, infos[0], header))
+            else:
+                _verify(archive, infos[0], header)
+        except _DAMAGE as error:
+            problems.append(f"damaged: {name!r} cannot be read: {error}")
+    return config, problems
 
 
 def load_config(path: str | os.PathLike) -> dict | None:
     """The config saved with the parameters at ``path``, or None if it was saved without.
 
-    A file that is damaged is refused with a ValueError, whether or not the config is.
+    A file that is damaged (any entry, not only the config), holds a pickled entry, or
+    whose config is too long, too deeply nested or not a JSON object, is refused with a
+    ValueError. The parameters' data is verified in pieces, never held in memory.
     """
-    arrays, problems, _ = _read(path)
+    try:
+        with _archive(path) as (archive, entries):
+            config, problems = _read_config(archive, entries)
+    except _Unreadable as error:
+        problems = [str(error)]
     if problems:
         raise ValueError(f"cannot read {os.fspath(path)!r}:\n  " + "\n  ".join(problems))
-    return _config(arrays)
+    return config
