@@ -1,5 +1,7 @@
 """functional: activations, softmax family, the fused losses, l2; stability and validation."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from scipy.special import expit, log_softmax, logsumexp, softmax
@@ -95,18 +97,109 @@ def test_float_labels_with_whole_values_are_accepted():
 @pytest.mark.parametrize(
     "labels, pattern",
     [
-        (np.array([0, 2, 3, 2, 0]), r"\[0, 3\).*label 3 at position 2"),
-        (np.array([0, 2, -1, 2, 0]), r"label -1 at position 2"),
-        (np.array([0.0, 1.5, 1.0, 2.0, 0.0]), r"whole numbers.*1\.5 at position 1"),
-        (np.array([0.0, 1.0, np.nan, 2.0, 0.0]), r"nan at position 2"),
-        (np.array([0, 1, 2]), r"shape \(5,\).*shape \(3,\)"),
-        (np.array(["a", "b", "c", "a", "b"]), r"integer class indices.*<U1.*'a'"),
+        (np.array([0, 2, 3, 2, 0]), r"\[0, 3\).*label 3 at position 2 is not below 3"),
+        (np.array([0, 2, -1, 2, 0]), r"label -1 at position 2 is negative"),
+        (np.array([0.0, 1.5, 1.0, 2.0, 0.0]), r"whole numbers.*1\.5 at position 1 is not a whole"),
+        (np.array([0.0, 1.0, np.nan, 2.0, 0.0]), r"nan at position 2 is not a number"),
+        (np.array([0.0, 1.0, 2.0, -np.inf, 0.0]), r"-inf at position 3 is not finite"),
+        (np.array([0, 1, 2]), r"shape \(5,\).*shape \(3,\): row 3 has no label"),
+        (np.array([0, 1, 2, 0, 1, 2]), r"shape \(6,\): label 2 at position 5 has no row"),
+        (np.zeros((5, 1), int), r"shape \(5, 1\): it is 2-D"),
+        (np.array(["a", "b", "c", "a", "b"]), r"integer class indices.*<U1.*'a' at position 0"),
+        ([0, 1, "x", 0, 1], r"label 'x' at position 2 is a string"),
+        ([0, 1, 2, None, 1], r"label None at position 3 is None"),
+        (np.array([0, 1, 1, 0, 1], bool), r"label False at position 0 is a boolean"),
+        ([0, 1, 2, 0, 10**30], r"label 10{30} at position 4 is not below 3"),
+        (np.array([0, 2**64 - 1, 0, 0, 0], np.uint64), r"label 18446744073709551615 at position 1"),
+        ([0, 1, 1 + 2j, 0, 1], r"label \(1\+2j\) at position 2 is a complex"),
+        ([0, 1, Fraction(3, 2), 0, 1], r"label Fraction\(3, 2\) at position 2 is not a whole"),
     ],
-    ids=["too_large", "negative", "fractional", "nan", "wrong_length", "strings"],
+    ids=[
+        "too_large",
+        "negative",
+        "fractional",
+        "nan",
+        "infinite",
+        "too_few",
+        "too_many",
+        "two_dimensional",
+        "string_array",
+        "string_in_a_list",
+        "none",
+        "booleans",
+        "huge_python_int",
+        "huge_uint64",
+        "complex",
+        "fraction",
+    ],
 )
 def test_bad_labels_are_value_errors_naming_value_and_position(labels, pattern):
     with pytest.raises(ValueError, match=pattern):
         F.softmax_cross_entropy(Tensor(LOGITS), labels)
+
+
+def test_the_first_bad_label_is_named_whatever_kind_comes_later():
+    with pytest.raises(ValueError, match=r"label 7.0 at position 1 is not below 3"):
+        F.softmax_cross_entropy(Tensor(LOGITS), np.array([0.0, 7.0, 0.5, np.nan, -1.0]))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        LABELS.astype(np.uint8),
+        LABELS.astype(np.float16),
+        LABELS.astype(object),
+        [Fraction(int(v)) for v in LABELS],
+        Tensor(LABELS.astype(float)),
+    ],
+    ids=["uint8", "float16", "object", "fractions", "tensor"],
+)
+def test_labels_of_other_numeric_kinds_give_the_same_loss(labels):
+    expected = F.softmax_cross_entropy(LOGITS, LABELS).item()
+    assert F.softmax_cross_entropy(LOGITS, labels).item() == expected
+
+
+def test_ragged_labels_are_a_value_error():
+    with pytest.raises(ValueError, match="1-D array of class indices"):
+        F.softmax_cross_entropy(LOGITS, [0, [1, 2], 0, 1, 2])
+
+
+def test_logits_without_classes_are_refused():
+    with pytest.raises(ValueError, match=r"at least one class.*\(5, 0\)"):
+        F.softmax_cross_entropy(np.zeros((5, 0)), LABELS)
+
+
+# The three losses on an empty batch: (loss, logits, labels or targets)
+EMPTY_BATCHES = {
+    "softmax_cross_entropy": (F.softmax_cross_entropy, np.zeros((0, 3)), np.zeros(0, int)),
+    "binary_cross_entropy": (
+        F.binary_cross_entropy_with_logits,
+        np.zeros((0, 2)),
+        np.zeros((0, 2)),
+    ),
+    "mse": (F.mse, np.zeros((0, 2)), np.zeros((0, 2))),
+}
+
+
+@pytest.mark.parametrize("name", EMPTY_BATCHES)
+def test_the_mean_of_an_empty_batch_is_a_value_error_naming_n_0(name):
+    loss, logits, target = EMPTY_BATCHES[name]
+    with pytest.raises(ValueError, match=r"empty batch \(N=0"):
+        loss(leaf(logits), target, reduction="mean")
+    with pytest.raises(ValueError, match=r"N=0"):
+        loss(leaf(logits), target)  # "mean" is the default
+
+
+@pytest.mark.parametrize("name", EMPTY_BATCHES)
+def test_an_empty_batch_sums_to_zero_and_has_no_elements_as_torch(name):
+    loss, logits, target = EMPTY_BATCHES[name]
+    x = leaf(logits)
+    total = loss(x, target, reduction="sum")
+    assert total.item() == 0.0
+    total.backward()
+    assert x.grad.shape == logits.shape
+    per_element = loss(leaf(logits), target, reduction="none")
+    assert per_element.size == 0 and per_element.shape[0] == 0
 
 
 def test_cross_entropy_refuses_logits_that_are_not_2d_or_not_finite():

@@ -14,6 +14,8 @@ edge, so a wrong label or shape is a ValueError that names it, never a silent Na
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -88,35 +90,89 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _class_labels(labels: Any, n_rows: int, n_classes: int) -> np.ndarray:
-    """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes)."""
+def _check_not_empty(values: np.ndarray, reduction: str) -> None:
+    """ "mean" over no elements is 0/0: refused rather than a silent NaN."""
+    if reduction == "mean" and values.size == 0:
+        raise ValueError(
+            f"an empty batch (N=0, shape {values.shape}) has no mean; use reduction='sum' "
+            f"(0 for no elements) or 'none' (an empty array)"
+        )
+
+
+def _label_problem(value: Any, n_classes: int) -> str | None:
+    """Why one label is not a class index in [0, n_classes), or None if it is one."""
+    if value is None:
+        return "is None, not a number"
+    if isinstance(value, str):
+        return "is a string, not a number"
+    if isinstance(value, (bool, np.bool_)):
+        return "is a boolean, not a class index"
+    if not isinstance(value, numbers.Real):
+        return f"is a {type(value).__name__}, not a real number"
+    if isinstance(value, numbers.Integral):
+        value = int(value)
+    elif math.isnan(value):
+        return "is not a number"
+    elif not math.isfinite(value):
+        return "is not finite"
+    elif value != math.floor(value):
+        return "is not a whole number"
+    if value < 0:
+        return "is negative"
+    if value >= n_classes:
+        return f"is not below {n_classes}"
+    return None
+
+
+def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
+    """The position of the first label that is not a class index, found without a Python
+    loop for numeric dtypes; None if every label is one."""
+    if raw.dtype.kind in "iu":
+        bad = (raw < 0) | (raw >= n_classes)
+    elif raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.floor(raw)) | (raw < 0) | (raw >= n_classes)
+    else:
+        bad = np.array([_label_problem(v, n_classes) is not None for v in raw.tolist()], bool)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def _class_labels(
+    labels: Any, n_rows: int, n_classes: int, *, name: str = "labels", rows: str = "the logits"
+) -> np.ndarray:
+    """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes).
+
+    Anything else is a ValueError naming the first offending label and its position (a
+    string, bool, NaN, infinity, fraction, negative or too large value), or the lengths.
+    Floats with whole values are accepted. ``name`` and ``rows`` word the messages.
+    """
     if isinstance(labels, Tensor):
         labels = labels.data
-    raw = np.asarray(labels)
-    if raw.dtype.kind not in "iuf":
+    try:
+        raw = np.asarray(labels)
+        if raw.dtype.kind not in "iuf" and not isinstance(labels, np.ndarray):
+            # numpy turns [0, 1, "x"] into the strings "0", "1", "x": keep the user's values.
+            raw = np.asarray(labels, dtype=object)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a 1-D array of class indices: {error}") from None
+    if raw.ndim != 1 or len(raw) != n_rows:
+        if raw.ndim != 1:
+            detail = f"it is {raw.ndim}-D"
+        elif len(raw) > n_rows:
+            detail = f"label {raw[n_rows].item()!r} at position {n_rows} has no row"
+        else:
+            detail = f"row {len(raw)} has no label"
         raise ValueError(
-            f"labels must be integer class indices, got dtype {raw.dtype} "
-            f"(first value {raw.flat[0]!r})"
-            if raw.size
-            else f"labels must be integer class indices, got dtype {raw.dtype}"
+            f"{name} must hold one label per row of {rows}, shape ({n_rows},); got shape "
+            f"{raw.shape}: {detail}"
         )
-    if raw.shape != (n_rows,):
+    position = _first_bad_label(raw, n_classes)
+    if position is not None:
+        value = raw[position]
+        value = value.item() if isinstance(value, np.generic) else value
         raise ValueError(
-            f"labels must have shape ({n_rows},), one per row of the logits; got shape {raw.shape}"
-        )
-    if raw.dtype.kind == "f":
-        whole = np.isfinite(raw) & (raw == np.round(raw))
-        if not np.all(whole):
-            i = int(np.argmin(whole))
-            raise ValueError(
-                f"labels must be whole numbers; label {raw[i].item()!r} at position {i} is not"
-            )
-    if raw.size and (raw.min() < 0 or raw.max() >= n_classes):
-        outside = (raw < 0) | (raw >= n_classes)
-        i = int(np.argmax(outside))
-        raise ValueError(
-            f"labels must lie in [0, {n_classes}) for {n_classes} classes; label "
-            f"{raw[i].item()!r} at position {i} does not"
+            f"{name} must be integer class indices (whole numbers in [0, {n_classes}) for "
+            f"{n_classes} classes), got dtype {raw.dtype}: label {value!r} at position "
+            f"{position} {_label_problem(value, n_classes)}"
         )
     return raw.astype(np.int64)
 
@@ -129,11 +185,17 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     ``logits`` has shape (N, C); ``labels`` shape (N,), integers in [0, C) (floats with
     whole values are accepted). ``reduction``: "mean" (PyTorch's default), "sum" (the
     write-up's summed objective) or "none" (shape (N,)).
+
+    An empty batch (N = 0) gives 0 for "sum" and an empty array for "none", as PyTorch
+    does; its "mean" is a ValueError (PyTorch returns NaN).
     """
     _check_reduction(reduction)
     logits = _tensor(logits)
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (N, C); got shape {logits.shape}")
+    if logits.shape[1] == 0:
+        raise ValueError(f"logits must score at least one class (C >= 1); got shape {logits.shape}")
+    _check_not_empty(logits.data, reduction)
     finite("logits", logits.data)
     y = _class_labels(labels, logits.shape[0], logits.shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
@@ -145,12 +207,16 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
     ``targets`` in [0, 1] with the logits' shape. "mean" averages over all elements, as
     PyTorch does: the Coursera port's cost (summed over outputs, averaged over m) is
     ``binary_cross_entropy_with_logits(z, Y, reduction="sum") / m``.
+
+    No elements (an empty batch, N = 0) give 0 for "sum" and an empty array for "none",
+    as PyTorch does; their "mean" is a ValueError (PyTorch returns NaN).
     """
     _check_reduction(reduction)
     logits = _tensor(logits)
     targets = targets if isinstance(targets, Tensor) else Tensor(targets)
     if targets.shape != logits.shape:
         raise ValueError(f"targets must have the logits' shape {logits.shape}; got {targets.shape}")
+    _check_not_empty(logits.data, reduction)
     finite("logits", logits.data)
     t = targets.data
     bad = ~((t >= 0.0) & (t <= 1.0))
@@ -164,6 +230,8 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error (pred - target)^2, mean over all elements by default, no factor 1/2.
 
     Shapes must be equal: (N,) against (N, 1) is a ValueError, never a silent (N, N).
+    No elements (an empty batch, N = 0) give 0 for "sum" and an empty array for "none",
+    as PyTorch does; their "mean" is a ValueError (PyTorch returns NaN).
     """
     _check_reduction(reduction)
     pred = _tensor(pred)
@@ -172,6 +240,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
         raise ValueError(
             f"mse needs pred and target of the same shape; got {pred.shape} and {target.shape}"
         )
+    _check_not_empty(pred.data, reduction)
     finite("target", target.data)
     diff = pred - target
     squared = diff * diff
