@@ -1,5 +1,7 @@
 """nn: Module registration, layers, MLP, Dropout, state dicts."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -86,6 +88,23 @@ def test_linear_draws_randn_over_sqrt_fan_in_and_zero_bias():
     assert np.array_equal(layer.weight.data, expected)
     assert np.array_equal(layer.bias.data, np.zeros(3))
     assert layer.bias.shape == (3,)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (4, 1), (3,), ()])
+def test_linear_refuses_an_input_of_the_wrong_width_naming_both(shape):
+    with pytest.raises(
+        ValueError, match=rf"in_features=2.*takes inputs of 2 features.*{re.escape(str(shape))}"
+    ):
+        nn.Linear(2, 3, seed=0)(np.ones(shape))
+
+
+def test_mlp_refuses_an_input_of_the_wrong_width_at_its_first_linear():
+    model = nn.MLP([2, 3, 2], seed=0)
+    with pytest.raises(ValueError, match=r"in_features=2, out_features=3.*2 features.*\(5, 4\)"):
+        model(Tensor(np.ones((5, 4))))
+    with pytest.raises(ValueError, match=r"2 features.*\(5, 4\)"):
+        model([[1.0] * 4] * 5)
+    assert model(np.ones((5, 2))).shape == (5, 2)
 
 
 def test_linear_seed_none_draws_fresh_weights():

@@ -8,7 +8,7 @@ from writeup_table import assert_table_holds
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, data, nn, optim, reference
-from tinygrad_moons.train import History, TrainingDiverged, fit
+from tinygrad_moons.train import History, TrainingDiverged, fit, predict, predict_proba
 
 
 @pytest.fixture(scope="module")
@@ -293,10 +293,107 @@ def test_bad_validation_data_is_refused(moons):
         fit(nn.MLP([2, 3, 2], seed=0), *moons, epochs=1, validation=(np.zeros((3, 2)), [0, 1]))
 
 
-def test_zero_epochs_give_an_empty_history(moons):
+def test_zero_epochs_are_refused_and_change_nothing(moons):
     model = nn.MLP([2, 3, 2], seed=0)
-    assert len(fit(model, *moons, epochs=0, progress=False)) == 0
+    with pytest.raises(ValueError, match=r"epochs must be an int >= 1, got 0"):
+        fit(model, *moons, epochs=0, progress=False)
     assert np.array_equal(model[0].weight.data, reference.init_params(3, seed=0)["W1"])
+
+
+def same_state(model, state):
+    return all(np.array_equal(state[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_training_data_of_one_class_is_refused_naming_it(moons, label):
+    X, _ = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=rf"y holds only class {label}: .*two classes"):
+        fit(model, X, np.full(len(X), label), epochs=5, progress=False)
+    assert same_state(model, before)
+
+
+def test_validation_data_of_one_class_is_allowed(moons):
+    X, y = moons
+    history = fit(
+        nn.MLP([2, 3, 2], seed=0), X, y, epochs=2, progress=False, validation=(X[y == 1], y[y == 1])
+    )
+    assert len(history.val_accuracy) == 2
+
+
+def test_x_of_the_wrong_width_names_both_widths_in_fit_and_predict(moons):
+    X, y = moons
+    wide = np.column_stack([X, X[:, :1]])
+    model = nn.MLP([2, 3, 2], seed=0)
+    before = model.state_dict()
+    message = r"X has 3 features \(columns\) per row, but the model takes 2"
+    with pytest.raises(ValueError, match=message):
+        fit(model, wide, y, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="validation " + message):
+        fit(model, X, y, epochs=1, progress=False, validation=(wide, y))
+    with pytest.raises(ValueError, match=message):
+        predict(model, wide)
+    with pytest.raises(ValueError, match=message):
+        predict_proba(model, wide[:, :1].repeat(3, axis=1))
+    assert same_state(model, before)
+
+
+def test_a_model_not_starting_with_a_linear_is_checked_by_its_own_layers(moons):
+    class Custom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = nn.Tanh()
+            self.out = nn.Linear(2, 2, seed=0)
+
+        def forward(self, x):
+            return self.out(self.act(x))
+
+    X, y = moons
+    with pytest.raises(ValueError, match=r"in_features=2.*takes inputs of 2 features.*\(1, 3\)"):
+        fit(Custom(), np.column_stack([X, X[:, 0]]), y, epochs=1, progress=False)
+
+
+def test_a_boolean_x_trains_as_its_zeros_and_ones(moons):
+    X, y = moons
+    bits = X > 0
+    a = fit(nn.MLP([2, 3, 2], seed=0), bits, y, epochs=3, progress=False)
+    b = fit(nn.MLP([2, 3, 2], seed=0), bits.astype(float), y, epochs=3, progress=False)
+    assert a.loss == b.loss
+    assert np.array_equal(
+        predict(nn.MLP([2, 3, 2], seed=0), bits[:5]),
+        predict(nn.MLP([2, 3, 2], seed=0), bits[:5].astype(float)),
+    )
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_x_that_is_not_finite_is_refused_naming_the_position(moons, value):
+    X, y = moons
+    X = X.copy()
+    X[17, 1] = value
+    with pytest.raises(ValueError, match=rf"X must be finite; X\[17, 1\] is {value}"):
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=1, progress=False)
+    with pytest.raises(ValueError, match=rf"X\[17, 1\] is {value}"):
+        predict(nn.MLP([2, 3, 2], seed=0), X)
+
+
+def test_labels_of_a_huge_integer_dtype_train_or_are_named(moons):
+    X, y = moons
+    a = fit(nn.MLP([2, 3, 2], seed=0), X, y.astype(np.uint64), epochs=2, progress=False)
+    b = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2, progress=False)
+    assert a.loss == b.loss
+    bad = y.astype(np.uint64)
+    bad[9] = 2**64 - 1
+    with pytest.raises(ValueError, match=r"y must be integer.*18446744073709551615 at position 9"):
+        fit(nn.MLP([2, 3, 2], seed=0), X, bad, epochs=1, progress=False)
+
+
+def test_a_string_label_in_y_is_named_with_its_position(moons):
+    X, y = moons
+    labels = y.tolist()
+    labels[2] = "one"
+    with pytest.raises(ValueError, match=r"label 'one' at position 2 is a string"):
+        fit(nn.MLP([2, 3, 2], seed=0), X, labels, epochs=1, progress=False)
 
 
 def test_a_tensor_as_x_works_like_its_array(moons):

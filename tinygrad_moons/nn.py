@@ -219,6 +219,13 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(self.out_features), requires_grad=True)
 
     def forward(self, x: Any) -> Tensor:
+        # The one check of the input's width: an MLP's first Linear is the model's edge.
+        shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(
+                f"{self!r} takes inputs of {self.in_features} features (the last axis); "
+                f"got shape {shape}"
+            )
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

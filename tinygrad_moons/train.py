@@ -32,7 +32,7 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons import ops
 from tinygrad_moons.batching import batches
-from tinygrad_moons.nn import Dropout, Linear, Module
+from tinygrad_moons.nn import Dropout, Linear, Module, Sequential
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, no_grad
@@ -119,6 +119,23 @@ def _features(X: Any, name: str) -> np.ndarray:
     return finite(name, np.asarray(X, dtype=np.float64))
 
 
+def _input_width(model: Module) -> int | None:
+    """The features a model takes, when its first layer says so: a Linear, or a Sequential
+    (an MLP) that starts with one. None for other models: their own layers check."""
+    while isinstance(model, Sequential) and len(model):
+        model = model[0]
+    return model.in_features if isinstance(model, Linear) else None
+
+
+def _check_width(model: Module, X: np.ndarray, name: str) -> None:
+    width = _input_width(model)
+    if width is not None and X.shape[1] != width:
+        raise ValueError(
+            f"{name} has {X.shape[1]} features (columns) per row, but the model takes "
+            f"{width}: its first Linear has in_features={width}"
+        )
+
+
 def _output_width(model: Module, X: np.ndarray) -> int:
     """The number of classes the model scores, from one row in eval mode, no graph."""
     with evaluating(model):
@@ -131,12 +148,20 @@ def _output_width(model: Module, X: np.ndarray) -> int:
 def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]:
     """X as a float64 Tensor and y as int64 labels in [0, classes), checked at the edge."""
     X = _features(X, f"{name}X")
-    labels = y.data if isinstance(y, Tensor) else np.asarray(y)
-    if labels.shape != (len(X),):
+    _check_width(model, X, f"{name}X")
+    n_classes = _output_width(model, X)
+    labels = F._class_labels(y, len(X), n_classes, name=f"{name}y", rows=f"{name}X")
+    return Tensor(X), labels
+
+
+def _two_classes(labels: np.ndarray) -> None:
+    """Training data of one class is refused: any model scores 100% on it, meaning nothing."""
+    classes = np.unique(labels)
+    if len(classes) < 2:
         raise ValueError(
-            f"{name}y must hold one label per row of {name}X, shape ({len(X)},); got {labels.shape}"
+            f"y holds only class {classes[0]}: a classifier needs at least two classes to "
+            f"learn to tell apart, and on one its accuracy would be 100% whatever it learnt"
         )
-    return Tensor(X), F._class_labels(labels, len(X), _output_width(model, X))
 
 
 # ---------------------------------------------------------------------- the objective
@@ -279,11 +304,16 @@ def fit(
     training and eval mode agree and the next epoch's forward pass gives it for free.
     A NaN or infinite loss or logits raise ``TrainingDiverged`` naming the epoch and the
     learning rate of the step that broke, with the parameters restored to before it.
+
+    Refused before any step (ValueError): ``epochs`` < 1; ``y`` of one class (any model
+    scores 100% on it); X whose width is not the model's (both named); features or labels
+    that are not finite numbers or class indices (the first bad one named, with its place).
     """
-    epochs = whole("epochs", epochs, minimum=0)
+    epochs = whole("epochs", epochs)
     if not (math.isfinite(reg) and reg >= 0):
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     X_all, labels = _data(X, y, model, "")
+    _two_classes(labels)
     if batch_size is not None:
         batch_size = whole("batch_size", batch_size)
     if validation is not None and len(validation) != 2:
@@ -348,6 +378,7 @@ def predict_proba(model: Module, X: Any) -> np.ndarray:
     array([[0.5, 0.5]])
     """
     X = _features(X, "X")
+    _check_width(model, X, "X")
     with evaluating(model):
         return F.softmax(model(Tensor(X)), axis=-1).data
 
