@@ -3,6 +3,7 @@ allocated, nothing read that the module does not have, the module never changed.
 
 import io
 import json
+import os
 import tracemalloc
 import zipfile
 
@@ -250,6 +251,28 @@ def test_a_big_endian_entry_loads_its_values(tmp_path, model):
     assert model[0].weight.data.dtype == np.float64
 
 
+def test_a_compressed_file_loads_its_values(tmp_path, model):
+    saved = nn.MLP([2, 3, 2], seed=0).state_dict()
+    np.savez_compressed(tmp_path / "compressed.npz", **saved)
+    nn.load(model, tmp_path / "compressed.npz")
+    assert same_state(model, saved)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_parameters_that_are_not_finite_are_refused(tmp_path, model, value):
+    state = nn.MLP([2, 3, 2], seed=0).state_dict()
+    state["2.weight"][1, 0] = value
+    np.savez(tmp_path / "nan.npz", **state)
+    before = model.state_dict()
+    refused(
+        nn.load,
+        model,
+        tmp_path / "nan.npz",
+        match=rf"not finite: '2.weight' holds {value} at \(1, 0\)",
+    )
+    assert same_state(model, before)
+
+
 def test_a_zero_dimensional_entry_is_mis_shaped(tmp_path, model):
     path = write_npz(
         tmp_path / "scalar.npz", model_entries(model, **{"0.bias": npy_of(np.float64(1.0))})
@@ -263,6 +286,18 @@ def test_a_zero_dimensional_entry_is_mis_shaped(tmp_path, model):
 def test_a_directory_is_refused_with_a_value_error(tmp_path, model):
     refused(nn.load, model, tmp_path, match="is a directory")
     refused(nn.load_config, tmp_path, match="is a directory")
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_refused_rather_than_read_forever(model, device):
+    refused(nn.load, model, device, match="not a regular file")
+    refused(nn.load_config, device, match="not a regular file")
+
+
+def test_a_pipe_is_refused_rather_than_waited_on(tmp_path, model):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    refused(nn.load, model, fifo, match="not a regular file")
 
 
 def test_a_file_that_is_not_an_npz_is_refused(tmp_path, model):

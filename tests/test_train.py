@@ -354,6 +354,32 @@ def test_a_model_not_starting_with_a_linear_is_checked_by_its_own_layers(moons):
         fit(Custom(), np.column_stack([X, X[:, 0]]), y, epochs=1, progress=False)
 
 
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        ([[0.0, 1.0], [2.0, "x"]], r"X\[1, 1\] is 'x'"),
+        (np.array([["a", "b"], ["c", "d"]]), r"dtype <U1: X\[0, 0\] is 'a'"),
+        ([[0.0, 1.0], [None, 2.0]], r"X\[1, 0\] is None"),
+        (np.array([[1 + 1j, 0], [0, 0]]), r"complex128: X\[0, 0\] is \(1\+1j\)"),
+        ([[0.0, 1.0], [2.0]], r"X must be a 2-D array \(N, features\)"),
+    ],
+    ids=["string_in_a_list", "string_array", "none", "complex", "ragged"],
+)
+def test_x_that_is_not_numbers_names_the_first_bad_value_and_place(X, match):
+    with pytest.raises(ValueError, match=match):
+        predict(nn.MLP([2, 3, 2], seed=0), X)
+    with pytest.raises(ValueError, match=match):
+        fit(nn.MLP([2, 3, 2], seed=0), X, [0, 1], epochs=1, progress=False)
+
+
+def test_an_object_array_of_numbers_is_read_as_numbers():
+    X = np.array([[0, 1.5], [2, 3]], dtype=object)
+    assert np.array_equal(
+        predict_proba(nn.MLP([2, 3, 2], seed=0), X),
+        predict_proba(nn.MLP([2, 3, 2], seed=0), X.astype(float)),
+    )
+
+
 def test_a_boolean_x_trains_as_its_zeros_and_ones(moons):
     X, y = moons
     bits = X > 0
@@ -371,9 +397,10 @@ def test_x_that_is_not_finite_is_refused_naming_the_position(moons, value):
     X, y = moons
     X = X.copy()
     X[17, 1] = value
-    with pytest.raises(ValueError, match=rf"X must be finite; X\[17, 1\] is {value}"):
+    message = rf"X must be finite; found {value} at index \(17, 1\)"
+    with pytest.raises(ValueError, match=message):
         fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=1, progress=False)
-    with pytest.raises(ValueError, match=rf"X\[17, 1\] is {value}"):
+    with pytest.raises(ValueError, match=message):
         predict(nn.MLP([2, 3, 2], seed=0), X)
 
 

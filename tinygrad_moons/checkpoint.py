@@ -27,6 +27,7 @@ import io
 import json
 import math
 import os
+import stat
 import zipfile
 import zlib
 from collections.abc import Collection, Iterator
@@ -144,9 +145,13 @@ def _archive(
     FileNotFoundError; anything else that is not an .npz archive raises _Unreadable.
     """
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise _Unreadable("it is a directory, not a saved .npz file")
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise _Unreadable("it is a directory, not a saved .npz file")
+        if not stat.S_ISREG(mode):
+            # zipfile would read a device such as /dev/zero, or wait on a pipe, forever.
+            raise _Unreadable("it is not a regular file (a device, pipe or socket?)")
         with open(path, "rb") as file:
             start = file.read(len(_NPY_MAGIC))
     except FileNotFoundError:
@@ -333,6 +338,11 @@ def _checked_state(
                 state[name] = values
         except _DAMAGE as error:
             problems.append(f"damaged: {name!r} cannot be read: {error}")
+            continue
+        if name != CONFIG_KEY and not np.all(np.isfinite(values)):
+            # fit never ends on such parameters (TrainingDiverged restores them).
+            position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+            problems.append(f"not finite: {name!r} holds {values[position]} at {position}")
     return state, problems
 
 

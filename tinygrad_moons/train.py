@@ -20,6 +20,7 @@ write-up's training, pass for pass.
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -110,12 +111,35 @@ def evaluating(model: Module) -> Iterator[Module]:
 
 
 # ---------------------------------------------------------------------- input checks
+def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
+    """Where the first element that is not a real number (a bool counts as one) sits."""
+    for index, value in np.ndenumerate(values):
+        if isinstance(value, str) or not isinstance(value, (numbers.Real, np.bool_)):
+            return index
+    return None
+
+
 def _features(X: Any, name: str) -> np.ndarray:
-    X = X.data if isinstance(X, Tensor) else np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    """X as a float64 (N, features) array, N >= 1, every value finite; else a ValueError
+    naming the first bad value and its place. Booleans are read as 0 and 1."""
+    raw = X.data if isinstance(X, Tensor) else X
+    try:
+        X = np.asarray(raw)
+        if X.dtype.kind not in "biuf" and not isinstance(raw, np.ndarray):
+            # numpy turns [[0, "x"]] into strings: keep the user's values to name the bad one.
+            X = np.asarray(raw, dtype=object)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a 2-D array (N, features): {error}") from None
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
+    if X.dtype.kind not in "biuf":
+        where = _first_non_number(X)
+        if where is not None:
+            value = X[where].item() if isinstance(X[where], np.generic) else X[where]
+            raise ValueError(
+                f"{name} must hold real numbers, got dtype {X.dtype}: "
+                f"{name}[{where[0]}, {where[1]}] is {value!r}"
+            )
     return finite(name, np.asarray(X, dtype=np.float64))
 
 
