@@ -22,7 +22,7 @@ import numpy as np
 
 from tinygrad_moons import ops
 from tinygrad_moons.tensor import Tensor
-from tinygrad_moons.validate import finite
+from tinygrad_moons.validate import as_user_array, finite
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -147,13 +147,7 @@ def _class_labels(
     """
     if isinstance(labels, Tensor):
         labels = labels.data
-    try:
-        raw = np.asarray(labels)
-        if raw.dtype.kind not in "iuf" and not isinstance(labels, np.ndarray):
-            # numpy turns [0, 1, "x"] into the strings "0", "1", "x": keep the user's values.
-            raw = np.asarray(labels, dtype=object)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a 1-D array of class indices: {error}") from None
+    raw = as_user_array(labels, "iuf", f"{name} must be a 1-D array of class indices")
     if raw.ndim != 1 or len(raw) != n_rows:
         if raw.ndim != 1:
             detail = f"it is {raw.ndim}-D"

@@ -37,7 +37,7 @@ from tinygrad_moons.nn import Dropout, Linear, Module, Sequential
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, no_grad
-from tinygrad_moons.validate import finite, whole
+from tinygrad_moons.validate import as_user_array, finite, whole
 
 __all__ = ["History", "TrainingDiverged", "evaluating", "fit", "predict", "predict_proba"]
 
@@ -122,14 +122,8 @@ def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
 def _features(X: Any, name: str) -> np.ndarray:
     """X as a float64 (N, features) array, N >= 1, every value finite; else a ValueError
     naming the first bad value and its place. Booleans are read as 0 and 1."""
-    raw = X.data if isinstance(X, Tensor) else X
-    try:
-        X = np.asarray(raw)
-        if X.dtype.kind not in "biuf" and not isinstance(raw, np.ndarray):
-            # numpy turns [[0, "x"]] into strings: keep the user's values to name the bad one.
-            X = np.asarray(raw, dtype=object)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a 2-D array (N, features): {error}") from None
+    X = X.data if isinstance(X, Tensor) else X
+    X = as_user_array(X, "biuf", f"{name} must be a 2-D array (N, features)")
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
     if X.dtype.kind not in "biuf":

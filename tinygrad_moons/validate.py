@@ -38,3 +38,21 @@ def finite(name: str, values: np.ndarray) -> np.ndarray:
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{name} must be finite; found {values[index].item()} at index {index}")
     return values
+
+
+def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:
+    """``values`` as an array; if they are not all numbers of the dtype ``kinds`` and did
+    not come as an array, an object array of the user's own values, so that an error can
+    name the bad one (numpy turns [0, 1, "x"] into the strings "0", "1", "x"). Ragged
+    values are a ValueError saying ``what`` they must be.
+
+    >>> as_user_array([0, 1, "x"], "iuf", "labels").tolist()
+    [0, 1, 'x']
+    """
+    try:
+        array = np.asarray(values)
+        if array.dtype.kind not in kinds and not isinstance(values, np.ndarray):
+            array = np.asarray(values, dtype=object)
+    except ValueError as error:
+        raise ValueError(f"{what}: {error}") from None
+    return array
