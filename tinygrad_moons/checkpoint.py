@@ -31,7 +31,7 @@ import stat
 import zipfile
 import zlib
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import IO, Any, NamedTuple, Protocol
 
 import numpy as np
@@ -221,31 +221,25 @@ def _check_end(stream: IO[bytes]) -> None:
         raise ValueError("it holds more data than its header declares")
 
 
-def _read_values(archive: zipfile.ZipFile, info: zipfile.ZipInfo, expected: _Header) -> np.ndarray:
-    """The entry's array, after checking that its header is still ``expected``."""
-    with archive.open(info) as stream:
-        header = _read_header(stream)
-        if header != expected:
-            raise ValueError(f"its header changed while it was read: {header} after {expected}")
-        data = _read_exactly(stream, header.size_bytes, "data")
-        _check_end(stream)
+def _read_values(stream: IO[bytes], header: _Header) -> np.ndarray:
+    """The array whose ``header`` was just read from ``stream``: exactly its declared bytes."""
+    data = _read_exactly(stream, header.size_bytes, "data")
+    _check_end(stream)
     if not data:
         return np.zeros(header.shape, header.dtype)
     values = np.frombuffer(data, dtype=header.dtype)
     return values.reshape(header.shape, order="F" if header.fortran_order else "C")
 
 
-def _verify(archive: zipfile.ZipFile, info: zipfile.ZipInfo, header: _Header) -> None:
-    """Read the entry's data in pieces, without keeping it, to find truncation or damage."""
-    with archive.open(info) as stream:
-        _read_header(stream)
-        remaining = header.size_bytes
-        while remaining:
-            piece = stream.read(min(remaining, _CHUNK_BYTES))
-            if not piece:
-                raise ValueError(f"its data ends {remaining} bytes short of its header's size")
-            remaining -= len(piece)
-        _check_end(stream)
+def _verify(stream: IO[bytes], header: _Header) -> None:
+    """Read the data after ``header`` in pieces, without keeping it, to find damage."""
+    remaining = header.size_bytes
+    while remaining:
+        piece = stream.read(min(remaining, _CHUNK_BYTES))
+        if not piece:
+            raise ValueError(f"its data ends {remaining} bytes short of its header's size")
+        remaining -= len(piece)
+    _check_end(stream)
 
 
 def _header_problem(name: str, header: _Header) -> str | None:
@@ -299,50 +293,61 @@ def _duplicates(entries: dict[str, list[zipfile.ZipInfo]]) -> list[str]:
 # ---------------------------------------------------------------------- load
 def _checked_state(
     module: Module, archive: zipfile.ZipFile, entries: dict[str, list[zipfile.ZipInfo]]
-):
-    """(the file's parameters, its problems): headers first, data only if they all pass."""
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """(the file's parameters, its problems): headers first, data only if they all pass.
+
+    Each entry the module needs is opened once and left open after its header, so the
+    data is read from where the checked header ended.
+    """
     own = {name for name, _ in module.named_parameters()}
     problems = _duplicates(entries)
     # Names in `unreadable` count as present, but are neither read nor checked for shape:
     # unexpected names (never opened), duplicates, and entries whose header is refused.
     unreadable = {name for name, infos in entries.items() if name not in own or len(infos) > 1}
     unreadable.discard(CONFIG_KEY)
-    headers: dict[str, _Header] = {}
-    for name, infos in entries.items():
-        if name in unreadable or len(infos) > 1:
-            continue
-        try:
-            with archive.open(infos[0]) as stream:
+    with ExitStack() as open_entries:
+        headers: dict[str, tuple[IO[bytes], _Header]] = {}
+        for name, infos in entries.items():
+            if name in unreadable or len(infos) > 1:
+                continue
+            try:
+                stream = open_entries.enter_context(archive.open(infos[0]))
                 header = _read_header(stream)
-        except _DAMAGE as error:
-            problems.append(f"damaged: {name!r} cannot be read: {error}")
-            unreadable.add(name)
-            continue
-        problem = _header_problem(name, header)
-        if problem is not None:
-            problems.append(problem)
-            unreadable.add(name)
-        else:
-            headers[name] = header
-    stand_ins = {name: _stand_in(h) for name, h in headers.items() if name != CONFIG_KEY}
-    problems += module.state_problems(stand_ins, unreadable=unreadable - {CONFIG_KEY})
-    if problems:
-        return {}, problems
+            except _DAMAGE as error:
+                problems.append(f"damaged: {name!r} cannot be read: {error}")
+                unreadable.add(name)
+                continue
+            problem = _header_problem(name, header)
+            if problem is not None:
+                problems.append(problem)
+                unreadable.add(name)
+            else:
+                headers[name] = stream, header
+        stand_ins = {name: _stand_in(h) for name, (_, h) in headers.items() if name != CONFIG_KEY}
+        problems += module.state_problems(stand_ins, unreadable=unreadable - {CONFIG_KEY})
+        if problems:
+            return {}, problems
+        return _read_state(headers)
+
+
+def _read_state(headers: dict[str, tuple[IO[bytes], _Header]]) -> tuple[dict, list[str]]:
+    """The data after each checked header (the config parsed, not kept), and its problems."""
     state: dict[str, np.ndarray] = {}
-    for name, header in headers.items():
+    problems: list[str] = []
+    for name, (stream, header) in headers.items():
         try:
-            values = _read_values(archive, entries[name][0], header)
+            values = _read_values(stream, header)
             if name == CONFIG_KEY:
                 _parse_config(values)
-            else:
-                state[name] = values
+                continue
         except _DAMAGE as error:
             problems.append(f"damaged: {name!r} cannot be read: {error}")
             continue
-        if name != CONFIG_KEY and not np.all(np.isfinite(values)):
+        if not np.all(np.isfinite(values)):
             # fit never ends on such parameters (TrainingDiverged restores them).
             position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
             problems.append(f"not finite: {name!r} holds {values[position]} at {position}")
+        state[name] = values
     return state, problems
 
 
@@ -379,13 +384,13 @@ def _read_config(
         try:
             with archive.open(infos[0]) as stream:
                 header = _read_header(stream)
-            problem = _header_problem(name, header)
-            if problem is not None:
-                problems.append(problem)
-            elif name == CONFIG_KEY:
-                config = _parse_config(_read_values(archive, infos[0], header))
-            else:
-                _verify(archive, infos[0], header)
+                problem = _header_problem(name, header)
+                if problem is not None:
+                    problems.append(problem)
+                elif name == CONFIG_KEY:
+                    config = _parse_config(_read_values(stream, header))
+                else:
+                    _verify(stream, header)
         except _DAMAGE as error:
             problems.append(f"damaged: {name!r} cannot be read: {error}")
     return config, problems
