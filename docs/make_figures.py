@@ -97,7 +97,11 @@ def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
             "notes": result.notes,
         }
         saved.write_text(json.dumps(record, indent=1) + "\n")
-    ax = plot.benchmark_ratios(result, title=f"One training step against numpy ({record['date']})")
+    ax = plot.benchmark_ratios(
+        result.time_ratios(),
+        result.time_limits(),
+        title=f"One training step against numpy ({record['date']})",
+    )
     plot.save(ax.figure, out, dpi=DPI)
     print(f"measured {record['date']} on {record['machine']}")
     print(bench.markdown_table(result))
