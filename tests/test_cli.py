@@ -185,6 +185,10 @@ def test_sweep_trains_one_model_per_size_and_draws_the_grid(tmp_path, capsys):
     rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)%$", text, re.M)
     assert [int(r[0]) for r in rows] == [1, 3]
     assert float(rows[1][2]) > float(rows[0][2]) + 5  # 3 units bend; 1 unit is a line
+    # A line as each network finishes, before the table: progress, not 30 s of silence.
+    finished = re.findall(r"^hidden size (\d+) trained \([\d.]+ s\): final loss", text, re.M)
+    assert sorted(finished) == ["1", "3"]
+    assert text.index("hidden size") < text.index("final loss  ")
     assert_png_not_blank(out)
 
 

@@ -33,7 +33,6 @@ import readers_validation  # noqa: E402
 import three_classes  # noqa: E402
 import writeup_network  # noqa: E402
 
-
 # Its verdict and exit status are the estimator's part of the work.
 WITHOUT_VERDICT = {"grid_search"}
 

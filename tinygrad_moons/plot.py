@@ -123,8 +123,8 @@ def decision_boundary_grid(
     rows = -(-len(panels) // columns)
     figure = new_figure(panel_size[0] * columns, panel_size[1] * rows)
     axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
-    for ax, (title, predict) in zip(axes, panels):
-        decision_boundary(predict, X, y, ax=ax, title=title)
+    for ax, (panel_title, predict) in zip(axes, panels):
+        decision_boundary(predict, X, y, ax=ax, title=panel_title)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
     if title:
@@ -410,27 +410,51 @@ GRAPH_COLOURS = {
 }
 
 
+# The graph drawing's scale: inches per column and per layer, and the text size in points.
+GRAPH_INCHES = (1.75, 0.95)
+GRAPH_FONT = 9.0
+
+
+def graph_box(label: str) -> tuple[float, float]:
+    """Half the width and height of a node's box, in columns and layers (an estimate)."""
+    lines = label.split("\n")
+    pad = 2 * 0.35 * GRAPH_FONT + 2  # the box's padding and edge, in points
+    width = max(len(line) for line in lines) * 0.6 * GRAPH_FONT + pad
+    height = len(lines) * 1.2 * GRAPH_FONT + pad
+    return width / 72 / GRAPH_INCHES[0] / 2, height / 72 / GRAPH_INCHES[1] / 2
+
+
+def graph_edge_points(layout: GraphLayout, edge: tuple[object, object]) -> list:
+    """The points an edge is drawn through, from the bottom of its start's box to the top
+    of its end's box.
+
+    Within a layer's band (the height of its tallest box) an edge runs straight down, at
+    its node's or its waypoint's place; it turns only between bands, where no box is, so
+    it passes behind no node.
+    """
+    parent, child = edge
+    band = max(graph_box(label)[1] for label in layout.labels.values())
+    (px, py), (cx, cy) = layout.position[parent], layout.position[child]
+    points = [(px, py - graph_box(layout.labels[parent])[1]), (px, py - band)]
+    for x, y in layout.routes.get(edge, []):
+        points += [(x, y + band), (x, y - band)]
+    # The last piece comes straight down from a little above the band: room for the arrow.
+    return [*points, (cx, cy + band + 0.15), (cx, cy + graph_box(layout.labels[child])[1])]
+
+
 def computation_graph(layout: GraphLayout, *, title: str | None = None) -> Figure:
     """Draw a ``graph_layout``: parameters blue, inputs grey, ops orange, arrows downwards.
 
     Each arrow leaves the bottom of its node and enters the top of the next, through its
     route's waypoints; text is 9 points at any size of graph, the figure grows instead.
     """
-    inch_x, inch_y, font = 1.75, 0.95, 9.0
+    inch_x, inch_y = GRAPH_INCHES
     xs = [x for x, _ in layout.position.values()]
     ys = [y for _, y in layout.position.values()]
     figure = new_figure(inch_x * (max(xs) - min(xs) + 1.2), inch_y * (max(ys) - min(ys) + 1.2) + 1)
     ax = figure.add_subplot()
-
-    def half_height(node: object) -> float:  # of the node's box, in layers
-        lines = layout.labels[node].count("\n") + 1
-        return (lines * font * 1.2 + 2 * 0.35 * font + 2) / 72 / 2 / inch_y
-
     for edge in layout.edges:
-        parent, child = edge
-        (px, py), (cx, cy) = layout.position[parent], layout.position[child]
-        points = [(px, py - half_height(parent)), *layout.routes.get(edge, [])]
-        points.append((cx, cy + half_height(child)))
+        points = graph_edge_points(layout, edge)
         ax.plot(*zip(*points[:-1]), color="0.45", linewidth=1.1, zorder=1)
         ax.annotate(
             "",
@@ -452,7 +476,7 @@ def computation_graph(layout: GraphLayout, *, title: str | None = None) -> Figur
             colours[0] if id(node) in leaves else colours[1] if id(node) in inputs else colours[2]
         )
         box = {"boxstyle": "round,pad=0.35", "facecolor": colour, "edgecolor": "0.3"}
-        ax.text(x, y, layout.labels[node], ha="center", va="center", fontsize=font, bbox=box)
+        ax.text(x, y, layout.labels[node], ha="center", va="center", fontsize=GRAPH_FONT, bbox=box)
     ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
     ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.set_axis_off()
