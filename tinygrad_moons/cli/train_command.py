@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         X,
         y,
         title=f"Network {sizes}, {args.activation}, {args.optimizer} lr {args.lr:g}, "
-        f"{len(history)} epochs: train {history.accuracy[-1]:.1%}, held-out {test_accuracy:.1%}",
+        f"{len(history)} epochs\ntrain {history.accuracy[-1]:.1%}, held-out {test_accuracy:.1%}",
     )
     print(f"Decision boundary written to {plot.save(ax.figure, args.out)}")
     if args.save:
