@@ -230,3 +230,18 @@ def test_say_writes_above_a_bar_on_the_stream_asked_for(capsys):
     terminal.say("to stderr", error=True)
     captured = capsys.readouterr()
     assert captured.out == "to stdout\n" and captured.err == "to stderr\n"
+
+
+def test_an_error_of_several_lines_is_reported_on_one(tmp_path, capsys, monkeypatch):
+    def several_lines(path):
+        raise ValueError("cannot load:\n  missing: 0.weight\n  unexpected: w")
+
+    monkeypatch.setattr(cli.predict_command.nn, "load_config", several_lines)
+    model = tmp_path / "m.npz"
+    cli.train_command.nn.save(cli.train_command.nn.MLP([2, 2]), model)
+    points = tmp_path / "p.csv"
+    points.write_text("1,2\n")
+    assert cli.main(["predict", "--model", str(model), "--input", str(points)]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith("cannot load: missing: 0.weight unexpected: w\n")
+    assert len(err.splitlines()) == 1

@@ -42,6 +42,7 @@ from tinygrad_moons.cli.terminal import (
     Parser,
     UsageError,
     UserError,
+    one_line,
     one_line_warnings,
     say,
 )
@@ -89,10 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with one_line_warnings(args.command):
             return COMMANDS[args.command].run(args)
     except UsageError as error:
-        say(f"{name}: error: {error} (see {name} --help)", error=True)
+        say(f"{name}: error: {one_line(error)} (see {name} --help)", error=True)
         return 2
     except UserError as error:
-        say(f"{name}: error: {error}", error=True)
+        say(f"{name}: error: {one_line(error)}", error=True)
         return 1
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)

@@ -57,13 +57,17 @@ def say(line: str, *, error: bool = False) -> None:
     tqdm.write(line, file=sys.stderr if error else sys.stdout)
 
 
+def one_line(message: object) -> str:
+    """A message's text on one line: a multi-line error or warning joined by spaces."""
+    return " ".join(str(message).split())
+
+
 @contextmanager
 def one_line_warnings(command: str) -> Iterator[None]:
     """Inside the block, each warning is one line: ``tinygrad-moons COMMAND: warning: ...``."""
 
     def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
-        text = " ".join(str(message).split())
-        say(f"{PROG} {command}: warning: {text}", error=True)
+        say(f"{PROG} {command}: warning: {one_line(message)}", error=True)
 
     with warnings.catch_warnings():
         warnings.showwarning = show
