@@ -41,7 +41,10 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         unset = action.default is None or action.default is False
         shown = not unset and action.default != argparse.SUPPRESS and "default" not in text
         if shown and (action.option_strings or action.nargs in ("?", "*")):
-            text += " (default: %(default)s)"
+            default = action.default
+            if isinstance(default, list):  # as it is typed: --hidden 1 2 3
+                default = " ".join(map(str, default))
+            text += f" (default: {str(default).replace('%', '%%')})"
         return text
 
 
