@@ -7,8 +7,9 @@ import warnings
 
 import numpy as np
 
-from tinygrad_moons import data, plot, reference, writeup
+from tinygrad_moons import data, nn, plot
 from tinygrad_moons.cli.options import add_out, add_training_options
+from tinygrad_moons.train import fit, predict
 
 SUMMARY = "logistic regression's straight boundary beside the network's"
 DESCRIPTION = (
@@ -30,13 +31,12 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # new defaults announced; the old ones are the write-up's
         warnings.simplefilter("ignore", FutureWarning)
         logistic = LogisticRegressionCV().fit(X, y)
-    params, _ = writeup.train(
-        X, y, args.hidden, epsilon=args.lr, reg=args.reg, passes=args.epochs, seed=args.seed
-    )
+    model = nn.MLP([2, args.hidden, 2], seed=args.seed)  # the write-up's network and training
+    fit(model, X, y, epochs=args.epochs, lr=args.lr, reg=args.reg, progress=False)
     panels = []
     for name, classify in [
         ("Logistic regression", logistic.predict),
-        (f"Network, hidden layer size {args.hidden}", lambda P: reference.predict(params, P)),
+        (f"Network, hidden layer size {args.hidden}", lambda P: predict(model, P)),
     ]:
         accuracy = np.mean(classify(X) == y)
         print(f"{name}: training accuracy {accuracy:.1%}")
