@@ -355,18 +355,16 @@ def test_the_checks_find_a_foreign_import_and_a_global_write(tmp_path):
     assert sorted(global_writes(package)) == [("model", "core", "hook"), ("model", "core", "other")]
 
 
+SUBPACKAGE = {
+    "sub/__init__.py": "from tinygrad_moons.sub import mod\n",
+    "sub/mod.py": "",
+    "app.py": "from tinygrad_moons.sub import main\nimport tinygrad_moons.sub.mod\n",
+}
+
+
 def test_the_checks_read_an_import_of_a_subpackage_as_its_init(tmp_path):
-    package = make_package(
-        tmp_path,
-        {
-            "sub/__init__.py": "from tinygrad_moons.sub import mod\n",
-            "sub/mod.py": "",
-            "app.py": "from tinygrad_moons.sub import main\nimport tinygrad_moons.sub.mod\n",
-        },
-    )
-    graph = import_graph(package)
-    assert graph["app"] == ["sub.__init__", "sub.mod"]
-    assert graph["sub.__init__"] == ["sub.mod"]
+    graph = import_graph(make_package(tmp_path, SUBPACKAGE))
+    assert (graph["app"], graph["sub.__init__"]) == (["sub.__init__", "sub.mod"], ["sub.mod"])
 
 
 @pytest.mark.parametrize("module", ["tensor", "train", "cli.__init__", "__main__"])
