@@ -33,14 +33,13 @@ from tinygrad_moons.train import fit
 FIGURES_DIR = Path(__file__).resolve().parent / "figures"
 DPI = 90
 MAX_WIDTH = 900  # pixels; wider PNGs are scaled down
-WIDE = {"graph.png": 1800}  # a long row of small labels: scaled down less
 
 
 def _moons(out: Path, quick: bool) -> None:
     """The write-up's 200 points, coloured by class."""
     X, y = data.make_moons()
     ax = plot.new_axes(6.0, 4.5)
-    ax.scatter(X[:, 0], X[:, 1], s=30, c=plot.class_colors(2)[y], edgecolors="k", linewidths=0.6)
+    plot.class_scatter(ax, X, y)
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title="make_moons(200, noise=0.20), seed 0")
     plot.save(ax.figure, out, dpi=DPI)
 
@@ -53,7 +52,10 @@ def _loss(out: Path, quick: bool) -> None:
     figure = plot.new_figure(9.0, 3.6)
     whole, tail = figure.subplots(1, 2, width_ratios=[1.6, 1])
     whole.semilogy(history.loss)
-    whole.set(xlabel="pass", ylabel="loss", title="The write-up's loss, hidden size 3")
+    plot.plain_log_ticks(whole.yaxis)
+    whole.set(
+        xlabel="pass", ylabel="loss", title=f"The write-up's loss, hidden size 3, {epochs} passes"
+    )
     last = np.arange(len(history))[-40:]
     tail.plot(last, np.array(history.loss)[last], ".-")
     tail.set(xlabel="pass", title="The last 40 passes: a period-2 cycle")
@@ -72,8 +74,8 @@ def _command(argv: Callable[[Path, bool], list[str]]) -> Callable[[Path, bool], 
     return make
 
 
-def _passes(quick: bool, full: int = 20000) -> list[str]:
-    return ["--passes", "30" if quick else str(full)]
+def _epochs(quick: bool, full: int = 20000) -> list[str]:
+    return ["--epochs", "30" if quick else str(full)]
 
 
 def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
@@ -97,7 +99,11 @@ def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
             "notes": result.notes,
         }
         saved.write_text(json.dumps(record, indent=1) + "\n")
-    ax = plot.benchmark_ratios(result, title=f"One training step against numpy ({record['date']})")
+    ax = plot.benchmark_ratios(
+        result.time_ratios(),
+        result.time_limits(),
+        title=f"One training step against numpy ({record['date']})",
+    )
     plot.save(ax.figure, out, dpi=DPI)
     print(f"measured {record['date']} on {record['machine']}")
     print(bench.markdown_table(result))
@@ -106,14 +112,14 @@ def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
 FIGURES: dict[str, Callable[[Path, bool], None]] = {
     "moons.png": _moons,
     "loss.png": _loss,
-    "baseline.png": _command(lambda out, q: ["baseline", "--out", str(out), *_passes(q)]),
-    "hidden_3.png": _command(lambda out, q: ["train", "--out", str(out), *_passes(q)]),
+    "baseline.png": _command(lambda out, q: ["baseline", "--out", str(out), *_epochs(q)]),
+    "hidden_3.png": _command(lambda out, q: ["train", "--out", str(out), *_epochs(q)]),
     "hidden_sizes.png": _command(
-        lambda out, q: ["sweep", "--n-jobs", "1" if q else "2", "--out", str(out), *_passes(q)]
+        lambda out, q: ["sweep", "--n-jobs", "1" if q else "2", "--out", str(out), *_epochs(q)]
     ),
     "graph.png": _command(lambda out, q: ["graph", "--out", str(out)]),
     "gradcheck_steps.png": _command(
-        lambda out, q: ["gradcheck", "--plot", str(out), *_passes(q, full=1000)]
+        lambda out, q: ["gradcheck", "--plot", str(out), *_epochs(q, full=1000)]
     ),
     "benchmark.png": _benchmark,
 }
@@ -150,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             _benchmark(path, args.quick, reuse=args.reuse_benchmark)
         else:
             FIGURES[name](path, args.quick)
-        shrink(path, WIDE.get(name, MAX_WIDTH))
+        shrink(path, MAX_WIDTH)
         print(f"{path}: {path.stat().st_size / 1000:.0f} KB")
     return 0
 

@@ -1,4 +1,8 @@
-"""What the example scripts share: their command line, held-out data, accuracy, a table.
+"""What the example scripts share: their command line, accuracy, a table, the verdict.
+
+Each script's ``main(argv)`` returns its numbers as a dict, ``finding_holds`` among them:
+whether this run bears out the finding its docstring states. Run as a script, it exits
+with status 1 when the finding does not hold (``exit_with``), so a shell or CI notices.
 
 The scripts import it as ``_common``: running ``python examples/NAME.py`` puts this folder
 first on ``sys.path``, and ``tests/test_examples.py`` puts it there too.
@@ -30,6 +34,27 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
         "--out-dir", type=Path, default=FIGURES, help=f"folder for the PNG ({FIGURES})"
     )
     return result
+
+
+def add_epochs(parser: argparse.ArgumentParser, default: int, help: str, *aliases: str) -> None:
+    """``--epochs`` (fit's word for a pass over the data), with ``aliases`` such as --passes."""
+    parser.add_argument(
+        "--epochs", *aliases, dest="epochs", type=int, default=default, help=f"{help} ({default})"
+    )
+
+
+def verdict(holds: bool, finding: str, why_not: str = "") -> bool:
+    """Print whether this run bears out the finding (and why not); return ``holds``."""
+    if holds:
+        print(f"The finding holds: {finding}")
+    else:
+        print(f"The finding does NOT hold: {finding}" + (f"; {why_not}" if why_not else ""))
+    return holds
+
+
+def exit_with(result: dict) -> None:
+    """End a script run from the command line: status 0 if its finding held, else 1."""
+    raise SystemExit(0 if result["finding_holds"] else 1)
 
 
 def accuracy(model: Module, X: np.ndarray, y: np.ndarray) -> float:

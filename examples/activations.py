@@ -63,9 +63,19 @@ def main(argv: list[str] | None = None) -> dict:
 
     figure = plot.decision_boundary_grid(panels, X, y, columns=3)
     figure.suptitle(f"Hidden layer of {args.hidden} units, {args.epochs} epochs")
+    weakest = min(results, key=lambda a: results[a]["test_accuracy"])
+    holds = all(
+        r["train_accuracy"] >= 0.95 and r["test_accuracy"] >= 0.93 for r in results.values()
+    )
+    _common.verdict(
+        holds,
+        "every activation separates the moons (>= 95% training, >= 93% held-out accuracy)",
+        f"{weakest} reaches {results[weakest]['train_accuracy']:.1%} training, "
+        f"{results[weakest]['test_accuracy']:.1%} held-out",
+    )
     path = _common.save(figure, args.out_dir, "activations.png")
-    return {"by_activation": results, "figure": path}
+    return {"finding_holds": holds, "by_activation": results, "figure": path}
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

@@ -106,8 +106,20 @@ def main(argv: list[str] | None = None) -> dict:
     middle.set_title(middle.get_title() or "Larger fixed rates alone")
     plot.history_curves(finished, key="lr", ax=right, log=True, title="Learning rate per epoch")
     right.legend(loc="center right")
+    holds = (
+        results[annealed]["verdict"] == "settles"
+        and results["fixed 0.01"]["verdict"] == "oscillates"
+        and results[annealed]["final"] < baseline
+    )
+    _common.verdict(
+        holds,
+        f"{annealed} settles below the fixed 0.01, which ends oscillating",
+        f"annealing {results[annealed]['verdict']} at {results[annealed]['final']}, the fixed "
+        f"0.01 {results['fixed 0.01']['verdict']} at {baseline:.5f}",
+    )
     path = _common.save(figure, args.out_dir, "annealing.png")
     return {
+        "finding_holds": holds,
         "fixed_final": baseline,
         "annealed_final": results[annealed]["final"],
         "by_rate": results,
@@ -117,4 +129,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

@@ -77,7 +77,25 @@ def main(argv: list[str] | None = None) -> dict:
         ],
     )
     print(f"scipy: {result.message}")
-    print(f"Minimum reached: {nearest} ({KNOWN_MINIMA[nearest]}), {final_cost:.6f}")
+    if result.success:
+        print(f"Minimum reached: {nearest} ({KNOWN_MINIMA[nearest]}), {final_cost:.6f}")
+    else:
+        print(
+            f"No minimum reached: CG stopped at its limit after {result.nit} iterations, "
+            f"at cost {final_cost:.6f} (nearest known minimum: {nearest}, "
+            f"{KNOWN_MINIMA[nearest]})"
+        )
+    holds = (
+        bool(result.success)
+        and nearest == "the nearby one"
+        and abs(final_cost - KNOWN_MINIMA[nearest]) < 1e-4
+        and abs(accuracy - 0.98) < 0.005
+    )
+    _common.verdict(
+        holds,
+        "CG converges to the nearby minimum, about 0.1342, at 98% accuracy",
+        "CG did not converge" if not result.success else f"it ended at {final_cost:.6f}",
+    )
 
     ax = plot.decision_boundary(
         lambda P: predict(model, P),
@@ -87,6 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     path = _common.save(ax.figure, args.out_dir, "coursera_cg.png")
     return {
+        "finding_holds": holds,
         "start_cost": start_cost,
         "start_accuracy": start_accuracy,
         "cost": final_cost,
@@ -99,4 +118,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

@@ -92,12 +92,35 @@ def main(argv: list[str] | None = None) -> dict:
         title = f"{sizes}\ntrain {r['train']:.1%}, held-out {r['test']:.1%}"
         plot.decision_boundary(lambda P, m=r["model"]: predict(m, P), X, y, ax=ax, title=title)
     path = _common.save(figure, args.out_dir, "deeper.png")
+    holds, why_not = True, []
+    shallow, deep = min(args.depths), max(args.depths)
+    for width in args.widths:
+        first, last = (
+            next(r for r in runs if (r["width"], r["depth"]) == (width, d)) for d in (shallow, deep)
+        )
+        if first["diverged"] or last["diverged"]:
+            holds = False
+            why_not.append(f"width {width} diverged")
+        elif shallow != deep and not (
+            last["train"] >= first["train"] and last["test"] <= first["test"] + 0.01
+        ):
+            holds = False
+            why_not.append(
+                f"width {width}: {deep} layers {last['train']:.1%} train, {last['test']:.1%} "
+                f"held-out against {first['train']:.1%}, {first['test']:.1%} for {shallow}"
+            )
+    _common.verdict(
+        holds,
+        "more layers fit the training points at least as well, held-out accuracy does not rise",
+        "; ".join(why_not),
+    )
     keys = ("diverged", "loss", "train", "test")
     return {
+        "finding_holds": holds,
         "runs": {(r["width"], r["depth"]): {k: r.get(k) for k in keys} for r in runs},
         "figure": path,
     }
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

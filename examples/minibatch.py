@@ -87,9 +87,28 @@ def main(argv: list[str] | None = None) -> dict:
         ax.axhline(args.target, color="0.4", ls=":", lw=1, label=f"loss {args.target:g}")
         ax.legend()
     right.set_xscale("log")
+    plot.plain_log_ticks(right.xaxis)
     path = _common.save(figure, args.out_dir, "minibatch.png")
-    return {"by_batch_size": results, "identical_to_full_batch": identical, "figure": path}
+    epochs = [r["epochs_to_target"] for r in results.values()]
+    reached = None not in epochs
+    alike = reached and max(epochs) <= 1.5 * min(epochs)
+    costly = True
+    if 1 in results and 200 in results:
+        costly = results[1]["seconds_per_epoch"] > 10 * results[200]["seconds_per_epoch"]
+    holds = alike and costly and identical
+    _common.verdict(
+        holds,
+        f"per epoch the batch sizes reach loss {args.target:g} alike (within 1.5x), an epoch "
+        f"of batch size 1 costs over 10x a full-batch one, and batch 200 unshuffled is full batch",
+        f"epochs to {args.target:g}: {epochs}; batch 1 over 10x: {costly}; identical: {identical}",
+    )
+    return {
+        "finding_holds": holds,
+        "by_batch_size": results,
+        "identical_to_full_batch": identical,
+        "figure": path,
+    }
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

@@ -94,8 +94,17 @@ def main(argv: list[str] | None = None) -> dict:
         title = f"dropout {p:g}, seed 0: train {r['train']:.0%}, test {r['test']:.1%}"
         plot.decision_boundary(lambda P, m=r["model"]: predict(m, P), X, y, ax=ax, title=title)
     path = _common.save(figure, args.out_dir, "readers_dropout.png")
-    return {"without": summary[0.0], "with": summary[args.p], "figure": path}
+    without, with_ = summary[0.0], summary[args.p]
+    holds = with_["gap"] < without["gap"] - 0.05 and with_["test"] > without["test"]
+    _common.verdict(
+        holds,
+        f"dropout {args.p:g} shrinks the train-test gap by more than 5 points and lifts test "
+        f"accuracy",
+        f"gap {without['gap']:.1%} -> {with_['gap']:.1%}, test {without['test']:.1%} -> "
+        f"{with_['test']:.1%}",
+    )
+    return {"finding_holds": holds, "without": without, "with": with_, "figure": path}
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> dict:
         title="Loss against evaluations spent",
     )
     left.set_xscale("log")
+    plot.plain_log_ticks(left.xaxis)
+    plot.plain_log_ticks(left.yaxis)
     left.grid(True, alpha=0.3)
     left.legend(fontsize=8)
     shown = [label for label in runs if label != "BFGS"]
@@ -122,8 +124,26 @@ def main(argv: list[str] | None = None) -> dict:
         title = f"{label}: loss {run['final']:.4f}, {results[label]['accuracy']:.1%}"
         plot.decision_boundary(lambda P, m=run["model"]: predict(m, P), X, y, ax=ax, title=title)
     path = _common.save(figure, args.out_dir, "readers_optimizers.png")
-    return {"start_loss": start_loss, "by_method": results, "figure": path}
+    gd = results[f"gradient descent, {args.steps} steps"]
+    why_not = []
+    for method in ("BFGS", "L-BFGS-B"):
+        r, result = results[method], runs[method]["result"]
+        if not result.success:
+            why_not.append(f"{method} stopped at its limit, not converged: {result.message}")
+        if not r["final_loss"] < gd["final_loss"] - 0.01:
+            why_not.append(f"{method} ends at {r['final_loss']:.5f}")
+        reach = r["evaluations_to_gd_loss"]
+        if reach is None or reach >= 100:
+            why_not.append(f"{method} needs {reach or 'more'} evaluations to pass gradient descent")
+    holds = not why_not
+    _common.verdict(
+        holds,
+        f"BFGS and L-BFGS-B converge below {args.steps} gradient-descent steps' loss (by more "
+        f"than 0.01) and pass it within 100 evaluations",
+        "; ".join(why_not),
+    )
+    return {"finding_holds": holds, "start_loss": start_loss, "by_method": results, "figure": path}
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

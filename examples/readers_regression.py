@@ -87,8 +87,17 @@ def main(argv: list[str] | None = None) -> dict:
     right.set(xlabel="Adam step", ylabel="mean squared error", title="Training loss")
     right.legend(fontsize=8)
     right.grid(True, alpha=0.3)
+    plot.plain_log_ticks(right.yaxis)
     path = _common.save(figure, args.out_dir, "readers_regression.png")
+    holds = 0.9 * floor < test_mse < 1.3 * floor and curve_mse < 0.25 * floor
+    _common.verdict(
+        holds,
+        "the test MSE is within 0.9x-1.3x the noise floor and the fit is within a quarter "
+        "of the floor of sin itself",
+        f"test MSE {test_mse:.4f}, against sin {curve_mse:.4f}, floor {floor:.4f}",
+    )
     return {
+        "finding_holds": holds,
         "train_mse": train_mse,
         "test_mse": test_mse,
         "noise_floor": floor,
@@ -98,4 +107,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

@@ -103,8 +103,17 @@ def main(argv: list[str] | None = None) -> dict:
         title=f"Chosen: hidden {winner['hidden']}, reg {winner['reg']:g}; test points ({test:.1%})",
     )
     path = _common.save(figure, args.out_dir, "readers_validation.png")
+    one_unit = [r["val"] for r in runs if r["hidden"] == 1]
+    holds = test >= 0.9 and all(val < winner["val"] - 0.05 for val in one_unit)
+    _common.verdict(
+        holds,
+        "the network validation picks holds up on the untouched test set (>= 90%), and one "
+        "hidden unit trails it on validation by more than 5 points",
+        f"test accuracy {test:.1%}; 1 unit's validation accuracies {one_unit}",
+    )
     keys = ("train", "val", "val_loss")
     return {
+        "finding_holds": holds,
         "chosen": (winner["hidden"], winner["reg"]),
         "test_accuracy": test,
         "candidates": {(r["hidden"], r["reg"]): {k: r[k] for k in keys} for r in runs},
@@ -113,4 +122,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

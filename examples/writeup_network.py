@@ -9,10 +9,12 @@ The reproduction table's rule (docs/api.md), per hidden size, against reference.
 compare passes 0-1000 (0-400 for size 2, whose runs turn chaotic from pass ~460) at a
 relative 1e-9, and, where the runs settle, the last two losses after all passes as an
 unordered pair at a relative 1e-8 (size 3 ends in a period-2 oscillation whose phase
-rounding decides). Sizes 2 and 4 are only compared early.
+rounding decides). Sizes 2 and 4 are only compared early. The last pair is meant for
+20,000 passes: size 3's cycle is still growing at 2000 passes, so
+``--passes 2000`` rightly reports that the table does not hold there and exits with 1.
 
     python examples/writeup_network.py                 # the whole table, 20,000 passes
-    python examples/writeup_network.py --hidden 3 --passes 2000
+    python examples/writeup_network.py --hidden 1 3 --passes 1001   # under a minute
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--hidden", type=int, nargs="+", default=sorted(COMPARED_PASSES), choices=COMPARED_PASSES
     )
-    parser.add_argument("--passes", type=int, default=20000, help="passes of training (20000)")
+    _common.add_epochs(parser, 20000, "passes of training, the write-up's word", "--passes")
     parser.add_argument("--n-jobs", type=int, default=2, help="sizes trained at once (2)")
     args = parser.parse_args(argv)
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # The costly sizes first, so two workers finish together.
     order = sorted(args.hidden, key=lambda h: (h not in SETTLED, -h))
-    results = Parallel(n_jobs=args.n_jobs)(delayed(run)(h, args.passes) for h in order)
+    results = Parallel(n_jobs=args.n_jobs)(delayed(run)(h, args.epochs) for h in order)
     results = sorted(results, key=lambda r: r["hidden"])
 
     rows = []
@@ -81,8 +83,19 @@ def main(argv: list[str] | None = None) -> dict:
     lasts = [r["last_gap"] for r in results if r["last_gap"] is not None]
     last = max(lasts) if lasts else None
     holds = early <= EARLY_RTOL and (last is None or last <= LAST_RTOL)
-    print(
-        f"The reproduction table {'holds' if holds else 'does NOT hold'}: early gaps <= {early:.1e}"
+    why_not = []
+    if early > EARLY_RTOL:
+        why_not.append(f"an early gap is {early:.1e} > {EARLY_RTOL:g}")
+    if last is not None and last > LAST_RTOL:
+        why_not.append(
+            f"the last two losses differ by {last:.1e} > {LAST_RTOL:g} (a period-2 cycle that "
+            f"has not settled? the table compares them after 20,000 passes)"
+        )
+    _common.verdict(
+        holds,
+        f"fit retraces the write-up's training within the table's bounds (measured: early "
+        f"gaps {early:.1e}" + ("" if last is None else f", last pair {last:.1e}") + ")",
+        "; ".join(why_not),
     )
 
     figure = plot.new_figure(13.0, 5.0)
@@ -116,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     right.legend(fontsize=8, ncol=2)
     path = _common.save(figure, args.out_dir, "writeup_network.png")
     return {
+        "finding_holds": holds,
         "table_holds": holds,
         "early_gap": early,
         "last_gap": last,
@@ -128,4 +142,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    _common.exit_with(main())

@@ -92,10 +92,13 @@ def test_predict_without_output_prints_the_csv(saved_model, tmp_path, capsys):
 @pytest.mark.parametrize(
     "content, pattern",
     [
-        ("x1,x2\n1.0,2.0\n1.0,oops\n", r"line 3: not numbers: 1.0,oops"),
-        ("1.0,2.0\n1.0,2.0,3.0\n", r"line 2: expected 2 finite numbers"),
-        ("1.0,2.0\nnan,1.0\n", r"line 2: expected 2 finite numbers"),
+        ("x1,x2\n1.0,2.0\n1.0,oops\n", r"line 3, column 2: 'oops' is not a number"),
+        ("1.0,2.0\n1.0,2.0,3.0\n", r"line 2: expected 2 numbers \(the model's inputs\), got 3"),
+        ("1.0,2.0\nnan,1.0\n", r"line 2, column 1: 'nan' is not a finite number"),
         ("x1,x2\n", r"holds no points"),
+        # A first line with numbers is data, never a header: its bad value is an error.
+        ("1.0,oops\n1.0,2.0\n", r"line 1, column 2: 'oops' is not a number"),
+        ("\n1.5,inf\n", r"line 2, column 2: 'inf' is not a finite number"),
     ],
 )
 def test_a_malformed_row_is_reported_by_line_and_nothing_is_written(
@@ -116,7 +119,25 @@ def test_predict_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
     points = tmp_path / "p.csv"
     points.write_text("1,2\n")
     assert cli.main(["predict", "--model", str(bogus), "--input", str(points)]) == 1
-    assert "cannot read model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is not a model file" in err and len(err.splitlines()) == 1
+
+
+def test_predict_given_the_csv_as_model_says_so_without_numpys_pickle_advice(tmp_path, capsys):
+    points = tmp_path / "points.csv"
+    points.write_text("1,2\n")
+    assert cli.main(["predict", "--model", str(points), "--input", str(points)]) == 1
+    err = capsys.readouterr().err
+    assert f"{points} is not a model file" in err
+    assert "pickle" not in err and len(err.splitlines()) == 1
+
+
+def test_predict_names_a_missing_model_file(tmp_path, capsys):
+    points = tmp_path / "points.csv"
+    points.write_text("1,2\n")
+    missing = tmp_path / "missing.npz"
+    assert cli.main(["predict", "--model", str(missing), "--input", str(points)]) == 1
+    assert f"cannot read model {missing}: no such file" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- gradcheck
@@ -164,12 +185,24 @@ def test_sweep_trains_one_model_per_size_and_draws_the_grid(tmp_path, capsys):
     rows = re.findall(r"^\s+(\d+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.]+)%$", text, re.M)
     assert [int(r[0]) for r in rows] == [1, 3]
     assert float(rows[1][2]) > float(rows[0][2]) + 5  # 3 units bend; 1 unit is a line
+    # A line as each network finishes, before the table: progress, not 30 s of silence.
+    finished = re.findall(r"^hidden size (\d+) trained \([\d.]+ s\): final loss", text, re.M)
+    assert sorted(finished) == ["1", "3"]
+    assert text.index("hidden size") < text.index("final loss  ")
     assert_png_not_blank(out)
 
 
-def test_sweep_with_dask_needs_a_scheduler(capsys):
-    assert cli.main(["sweep", "--hidden", "1", "--backend", "dask"]) == 1
-    assert "--scheduler" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "argv, pattern",
+    [
+        (["--backend", "dask"], "--backend dask needs --scheduler"),
+        (["--scheduler", "tcp://host:8786"], "--scheduler is only used with --backend dask"),
+    ],
+)
+def test_sweep_options_that_do_not_go_together_are_a_usage_error(argv, pattern, capsys):
+    assert cli.main(["sweep", "--hidden", "1", *argv]) == 2
+    err = capsys.readouterr().err
+    assert pattern in err and len(err.strip().splitlines()) == 1
 
 
 # ---------------------------------------------------------------- the parser
@@ -186,6 +219,11 @@ def test_sweep_with_dask_needs_a_scheduler(capsys):
         (["fly"], "invalid choice"),
         (["bench", "--workloads", "200by3"], "a workload is NxH"),
         (["bench", "--repeats", "0"], "positive integer"),
+        (["sweep", "--n-jobs", "0"], "or -1 for every core; got '0'"),
+        (["sweep", "--n-jobs", "-3"], "or -1 for every core; got '-3'"),
+        (["train", "--classes", "1"], "an integer >= 2, got '1'"),
+        (["train", "--epochs", "0"], "positive integer, got '0'"),
+        (["gradcheck", "--passes", "x"], "positive integer, got 'x'"),
     ],
 )
 def test_bad_options_get_one_line_and_exit_code_2(argv, pattern, capsys):

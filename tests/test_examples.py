@@ -4,6 +4,7 @@ Each test calls the script's ``main(argv)`` (the numbers come back as a dict) an
 the finding its docstring states, at a size that keeps this file fast.
 """
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,10 +33,16 @@ import readers_validation  # noqa: E402
 import three_classes  # noqa: E402
 import writeup_network  # noqa: E402
 
+# Its verdict and exit status are the estimator's part of the work.
+WITHOUT_VERDICT = {"grid_search"}
+
 
 def run(module, tmp_path, *argv):
-    """main() with the figure going to tmp_path; the figure must be a drawn PNG."""
+    """main() with the figure going to tmp_path; the figure must be a drawn PNG, and the
+    script must say that its finding holds."""
     result = module.main([*argv, "--out-dir", str(tmp_path)])
+    if module.__name__ not in WITHOUT_VERDICT:
+        assert result["finding_holds"] is True
     image = matplotlib.image.imread(result["figure"])
     assert Path(result["figure"]).parent == tmp_path
     assert image.shape[0] > 300 and image.shape[1] > 300
@@ -46,6 +53,44 @@ def run(module, tmp_path, *argv):
 def test_every_script_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     assert scripts == {m.__name__ for m in TESTED}
+
+
+def test_every_script_run_from_the_shell_exits_1_when_its_finding_does_not_hold():
+    for path in EXAMPLES.glob("*.py"):
+        if path.stem.startswith("_") or path.stem in WITHOUT_VERDICT:
+            continue
+        main_block = path.read_text().split('if __name__ == "__main__":')[1]
+        assert main_block.strip() == "_common.exit_with(main())", path.name
+
+
+def test_exit_with_is_status_1_for_a_finding_that_does_not_hold():
+    import _common
+
+    with pytest.raises(SystemExit) as info:
+        _common.exit_with({"finding_holds": False})
+    assert info.value.code == 1
+    with pytest.raises(SystemExit) as info:
+        _common.exit_with({"finding_holds": True})
+    assert info.value.code == 0
+
+
+def test_writeup_network_at_2000_passes_says_the_table_does_not_hold_and_exits_1(tmp_path):
+    # Size 3's period-2 cycle is still growing at pass 2000: the last pair is compared too
+    # early, so the table's last-pair bound fails, and the script must say so in its status.
+    script = EXAMPLES / "writeup_network.py"
+    argv = ["--hidden", "3", "--passes", "2000", "--n-jobs", "1", "--out-dir", str(tmp_path)]
+    done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert "The finding does NOT hold" in done.stdout
+    assert "the last two losses differ by" in done.stdout
+
+
+def test_coursera_cg_stopped_at_its_iteration_limit_says_no_minimum_was_reached(tmp_path, capsys):
+    result = coursera_cg.main(["--maxiter", "50", "--out-dir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert not result["success"] and result["finding_holds"] is False
+    assert "No minimum reached: CG stopped at its limit after 50 iterations" in out
+    assert "Minimum reached:" not in out
 
 
 def test_writeup_network_holds_the_reproduction_table(tmp_path):

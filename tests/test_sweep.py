@@ -21,18 +21,18 @@ def same_results(a, b):
 
 @pytest.fixture(scope="module")
 def local():
-    return hidden_size_sweep(SIZES, passes=PASSES)
+    return hidden_size_sweep(SIZES, epochs=PASSES)
 
 
 def test_one_result_per_size_in_order_and_each_is_the_writeups_training(local):
     assert [r.hidden for r in local] == SIZES
-    single = train_hidden_size(3, passes=PASSES)
+    single = train_hidden_size(3, epochs=PASSES)
     same_results([local[1]], [single])
     assert 0.0 < local[0].test_accuracy < local[1].test_accuracy
 
 
 def test_processes_in_parallel_give_the_local_results(local):
-    same_results(hidden_size_sweep(SIZES, passes=PASSES, n_jobs=2), local)
+    same_results(hidden_size_sweep(SIZES, epochs=PASSES, n_jobs=2), local)
 
 
 def test_a_dask_cluster_gives_the_local_results(local):
@@ -42,11 +42,11 @@ def test_a_dask_cluster_gives_the_local_results(local):
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         results = hidden_size_sweep(
-            SIZES, passes=PASSES, n_jobs=2, backend="dask", scheduler=cluster.scheduler_address
+            SIZES, epochs=PASSES, n_jobs=2, backend="dask", scheduler=cluster.scheduler_address
         )
     same_results(results, local)
 
 
 def test_dask_without_a_scheduler_address_is_refused():
     with pytest.raises(ValueError, match="scheduler"):
-        hidden_size_sweep([1], passes=1, backend="dask")
+        hidden_size_sweep([1], epochs=1, backend="dask")

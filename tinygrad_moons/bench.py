@@ -19,6 +19,7 @@ Peak memory is what one step allocates above what it starts with (``tracemalloc`
 
 from __future__ import annotations
 
+import argparse
 import gc
 import importlib
 import statistics
@@ -32,6 +33,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F  # noqa: N812 (the documented spelling)
 from tinygrad_moons import graph, reference, writeup
+from tinygrad_moons.arguments import positive_int, workload
 from tinygrad_moons.tensor import Tensor, no_grad
 
 WORKLOADS: tuple[tuple[int, int], ...] = ((200, 3), (200, 50), (10_000, 64), (100_000, 500))
@@ -304,6 +306,23 @@ class BenchmarkResult:
             checks.append(TargetCheck(target, ratio))
         return checks
 
+    def time_ratios(self) -> dict[str, dict[tuple[int, int], float]]:
+        """Each measured method's step time over numpy's: label -> workload -> ratio.
+
+        Plain data for ``plot.benchmark_ratios``; numpy itself (always 1) is left out.
+        """
+        ratios: dict[str, dict[tuple[int, int], float]] = {}
+        for method, label in METHODS.items():
+            for m in self.measurements:
+                ratio = self.ratio(method, (m.n, m.hidden))
+                if method != "numpy" and m.method == method and ratio is not None:
+                    ratios.setdefault(label, {})[(m.n, m.hidden)] = ratio
+        return ratios
+
+    def time_limits(self) -> dict[tuple[str, tuple[int, int]], float]:
+        """The time targets: (method's label, workload) -> the ratio not to pass."""
+        return {(METHODS[t.method], t.workload): t.limit for t in TARGETS if t.kind == "time"}
+
     def to_records(self) -> list[dict[str, Any]]:
         """One plain dict per measurement, ratios included: for a docs page or a plot."""
         records = []
@@ -459,16 +478,52 @@ def markdown_table(result: BenchmarkResult) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------- the command
+SUMMARY = "time one training step against hand-written numpy (and PyTorch)"
+DESCRIPTION = (
+    "Time, interleaved and repeated, one full-batch step of the write-up's network:\n"
+    "Tensor + F, nn.MLP + optim.SGD, graph replay, hand-written numpy and PyTorch\n"
+    "(when importable); print each one's ratio to numpy, peak memory and the targets."
+)
+EXAMPLE = "tinygrad-moons bench --quick --workloads 200x3 10000x64"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``tinygrad-moons bench`` (and ``python -m tinygrad_moons.bench``)."""
+    parser.add_argument("--quick", action="store_true", help="under 30 s: small workloads")
+    parser.add_argument(
+        "--repeats", type=positive_int, help="interleaved repeats (default: 7; 3 with --quick)"
+    )
+    parser.add_argument(
+        "--workloads",
+        type=workload,
+        nargs="+",
+        metavar="NxH",
+        help="N points x H hidden units (default: "
+        + " ".join(f"{n}x{h}" for n, h in WORKLOADS)
+        + "; with --quick the first three)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark the options ask for; print the table and the targets."""
+    workloads = args.workloads or (QUICK_WORKLOADS if args.quick else WORKLOADS)
+    repeats = args.repeats or (3 if args.quick else 7)
+    result = run_benchmark(tuple(workloads), repeats, min_time=0.02 if args.quick else 0.05)
+    print(format_table(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``tinygrad-moons bench``: run the benchmark and print the table and the targets.
-
-    The options are parsed by the command line (``cli.py``), like every other command's.
-    """
-    import sys
-
-    from tinygrad_moons.cli import main as cli_main
-
-    return cli_main(["bench", *(sys.argv[1:] if argv is None else argv)])
+    """``python -m tinygrad_moons.bench``: the same options as ``tinygrad-moons bench``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tinygrad_moons.bench",
+        description=DESCRIPTION,
+        epilog=f"example: {EXAMPLE}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -9,17 +9,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib import ticker
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-from tinygrad_moons.tensor import Tensor, _topological_order
+from tinygrad_moons.files import written_whole
+from tinygrad_moons.tensor import Function, Tensor, _topological_order
 
 CMAP = "Spectral"
 
@@ -37,6 +41,35 @@ def new_axes(width: float = 6.0, height: float = 5.0) -> Axes:
 def class_colors(n_classes: int) -> np.ndarray:
     """One RGBA colour per class, spread over the write-up's Spectral colour map."""
     return matplotlib.colormaps[CMAP](np.linspace(0.0, 1.0, max(n_classes, 2)))
+
+
+def class_scatter(ax: Axes, X: np.ndarray, y: np.ndarray, colors: np.ndarray | None = None) -> None:
+    """The points of X coloured by class y, with a legend naming each class's colour.
+
+    The shaded regions of a decision boundary use the same colours, lighter.
+    """
+    y = np.asarray(y).astype(int)
+    colors = class_colors(int(y.max()) + 1) if colors is None else colors
+    for k in np.unique(y):
+        at = y == k
+        ax.scatter(
+            X[at, 0], X[at, 1], color=colors[k], s=25, edgecolors="k", linewidths=0.6,
+            label=f"class {k}",
+        )  # fmt: skip
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.85, handletextpad=0.2)
+
+
+class _PlainLogFormatter(ticker.LogFormatter):
+    """A log axis's labels as plain numbers: 0.4, 2, 1e-06; never 4x10^-1."""
+
+    def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+        return f"{x:g}"
+
+
+def plain_log_ticks(axis: Axis) -> None:
+    """Label a log axis with plain numbers, its in-between ticks too when it spans little."""
+    axis.set_major_formatter(_PlainLogFormatter())
+    axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
 def decision_boundary(
@@ -66,7 +99,7 @@ def decision_boundary(
     colors = class_colors(int(max(classes.max(), y.max())) + 1)
     levels = np.arange(len(colors) + 1) - 0.5
     ax.contourf(xx, yy, classes, levels=levels, colors=colors, alpha=0.35)
-    ax.scatter(X[:, 0], X[:, 1], c=colors[y], s=25, edgecolors="k", linewidths=0.6)
+    class_scatter(ax, X, y, colors)
     ax.set(xlim=(x_min, x_max), ylim=(y_min, y_max), xlabel="$x_1$", ylabel="$x_2$")
     if title:
         ax.set_title(title)
@@ -80,16 +113,22 @@ def decision_boundary_grid(
     *,
     columns: int = 2,
     panel_size: tuple[float, float] = (5.5, 4.4),
+    title: str | None = None,
 ) -> Figure:
-    """One decision-boundary panel per (title, predict) pair, ``columns`` to a row."""
+    """One decision-boundary panel per (title, predict) pair, ``columns`` to a row.
+
+    ``title`` heads the whole figure: say there what was run (epochs, settings).
+    """
     columns = min(columns, len(panels))
     rows = -(-len(panels) // columns)
     figure = new_figure(panel_size[0] * columns, panel_size[1] * rows)
     axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
-    for ax, (title, predict) in zip(axes, panels):
-        decision_boundary(predict, X, y, ax=ax, title=title)
+    for ax, (panel_title, predict) in zip(axes, panels):
+        decision_boundary(predict, X, y, ax=ax, title=panel_title)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
+    if title:
+        figure.suptitle(title)
     return figure
 
 
@@ -108,6 +147,8 @@ def step_size_curve(
         textcoords="axes fraction",
         arrowprops={"arrowstyle": "->", "color": "0.3"},
     )
+    plain_log_ticks(ax.xaxis)
+    plain_log_ticks(ax.yaxis)
     ax.set(xlabel="step size eps", ylabel="normwise relative error")
     ax.set_title(title or "Finite-difference error against step size (float64)")
     ax.grid(True, which="major", alpha=0.3)
@@ -115,31 +156,31 @@ def step_size_curve(
     return ax
 
 
-def benchmark_ratios(result, *, ax: Axes | None = None, title: str | None = None) -> Axes:
+def benchmark_ratios(
+    ratios: Mapping[str, Mapping[tuple[int, int], float]],
+    limits: Mapping[tuple[str, tuple[int, int]], float] | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """Bars of each method's time per step over hand-written numpy's, one group per workload.
 
-    ``result`` is a ``bench.BenchmarkResult``. The dashed line at 1 is numpy itself, on a
-    log scale so that twice as slow and twice as fast stand equally far from it; a black
-    bar over a method's bar is its time target on that workload (memory targets are not
-    drawn). Methods a run did not measure (PyTorch when torch is absent) have no bars.
+    ``ratios`` maps a method's label to {(N, H): ratio}; ``limits`` maps (label, (N, H))
+    to that method's time target there (``bench.BenchmarkResult.time_ratios()`` and
+    ``time_limits()`` give both). The dashed line at 1 is numpy itself, on a log scale so
+    that twice as slow and twice as fast stand equally far from it; a black bar over a
+    method's bar is its target on that workload. A method without a ratio on a workload
+    has no bar there.
     """
-    from tinygrad_moons.bench import METHODS
-
-    workloads = list(dict.fromkeys((m.n, m.hidden) for m in result.measurements))
-    present = {m.method for m in result.measurements}
-    methods = [name for name in METHODS if name in present and name != "numpy"]
+    limits = limits or {}
+    workloads = list(dict.fromkeys(w for by_workload in ratios.values() for w in by_workload))
     ax = ax if ax is not None else new_axes(1.6 + 1.9 * len(workloads), 4.5)
-    width = 0.8 / max(len(methods), 1)
-    limits = {
-        (c.target.method, c.target.workload): c.target.limit
-        for c in result.targets()
-        if c.target.kind == "time"
-    }
+    width = 0.8 / max(len(ratios), 1)
     target_label = "target"
-    for i, method in enumerate(methods):
-        label = METHODS[method]
+    for i, (method, by_workload) in enumerate(ratios.items()):
+        label = method
         for j, workload in enumerate(workloads):
-            ratio = result.ratio(method, workload)
+            ratio = by_workload.get(workload)
             if ratio is None:
                 continue
             x = j - 0.4 + width * (i + 0.5)
@@ -167,6 +208,7 @@ def benchmark_ratios(result, *, ax: Axes | None = None, title: str | None = None
                 target_label = "_"
     ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1, label="hand-written numpy")
     ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
     ax.set_xticks(range(len(workloads)), [f"N={n}, H={h}" for n, h in workloads])
     ax.set(xlabel="workload: N points, H hidden units", ylabel="time per step / numpy's")
     ax.set_title(title or "One training step, time relative to hand-written numpy")
@@ -175,95 +217,273 @@ def benchmark_ratios(result, *, ax: Axes | None = None, title: str | None = None
     return ax
 
 
+# ---------------------------------------------------------------------- the graph drawing
+@dataclass(eq=False)
+class GraphInput:
+    """An argument of an op that carries no gradient: data (X, y) or a constant."""
+
+    name: str
+    shape: tuple[int, ...]
+
+
 @dataclass
 class GraphLayout:
-    """The nodes of a graph in columns, inputs left: ``labels[node]`` and ``position[node]``."""
+    """A graph in layers, inputs at the top and the loss at the bottom.
+
+    ``labels[node]`` and ``position[node]`` (x, y; y = minus the layer) for every op,
+    parameter (``leaves``) and input carrying no gradient (``inputs``); ``edges`` as
+    (from, to); ``routes[edge]`` the points an edge passes through between its ends, one
+    per layer it crosses, each with a place of its own in that layer's row, so that no
+    edge runs behind a node.
+    """
 
     labels: dict[object, str]
     position: dict[object, tuple[float, float]]
     edges: list[tuple[object, object]]
     leaves: list[object]
+    inputs: list[GraphInput] = field(default_factory=list)
+    routes: dict[tuple[object, object], list[tuple[float, float]]] = field(default_factory=dict)
+
+
+def _input_node(arg: Any, names: Mapping[str, Any]) -> GraphInput | None:
+    """The node for an op's argument without gradient; None for settings (axes, "sum").
+
+    Its name is the one ``names`` gives the same object or, for an array an op converted
+    (labels become int64), an array of equal values; else its value or "input".
+    """
+    if isinstance(arg, (str, bool, int, type(None), tuple, slice)):
+        return None
+    values = arg.data if isinstance(arg, Tensor) else np.asarray(arg)
+    for name, named in names.items():
+        named_values = named.data if isinstance(named, Tensor) else named
+        if named is arg or (
+            isinstance(named_values, np.ndarray)
+            and named_values.shape == values.shape
+            and np.array_equal(named_values, values)
+        ):
+            return GraphInput(name, values.shape)
+    if values.size == 1:
+        return GraphInput(f"constant {values.item():g}", values.shape)
+    return GraphInput("input", values.shape)
 
 
 def graph_layout(
     root: Tensor,
-    names: dict[str, Tensor] | None = None,
-    gradients: dict | None = None,
+    names: Mapping[str, Any] | None = None,
+    gradients: Mapping | None = None,
+    arguments: Mapping[Any, Sequence[Any]] | None = None,
 ) -> GraphLayout:
-    """Place every op and leaf that ``root`` depends on: column = longest path from a leaf.
+    """Place every op and leaf that ``root`` depends on in layers, top to bottom.
 
-    Each op is labelled with its name, output shape and, when ``gradients`` (from
-    ``trace_backward``) is given, the norm of the gradient that reached it; a leaf with
-    its name from ``names``, its shape and the norm of its ``.grad``.
+    An op sits as low as it can: one layer above the highest op that uses its output, the
+    loss at the bottom; a leaf sits just above the first op that uses it. Each op is
+    labelled with its name, output shape and, when
+    ``gradients`` (from ``trace_backward``) is given, the norm of the gradient that reached
+    it; a leaf with its name from ``names``, its shape and the norm of its ``.grad``.
+    ``arguments`` maps an op's context to the arguments it was applied to (graph capture's
+    recording): the ones that carry no gradient (data, labels, constants) are drawn too,
+    named from ``names`` (by identity) or by their value. Within a layer, nodes are
+    ordered by the mean place of their neighbours (sweeps down and up), which keeps
+    crossings few.
     """
     if root._ctx is None:
         raise ValueError("draw the graph of a tensor made by ops, not of a leaf")
-    leaf_names = {id(t): name for name, t in (names or {}).items()}
+    by_id = {id(value): name for name, value in (names or {}).items()}
     ops = _topological_order(root._ctx)[::-1]  # inputs first
     level: dict[object, int] = {}
-    edges, leaves, labels = [], [], {}
+    edges: list[tuple[object, object]] = []
+    leaves: list[object] = []
+    inputs: dict[int, GraphInput] = {}
+    labels: dict[object, str] = {}
     for op in ops:
-        parents = [p for p in op.parents if p is not None]
-        for parent in parents:
-            if isinstance(parent, Tensor) and parent not in level:
-                level[parent] = 0
+        args = arguments.get(op) if arguments is not None else None
+        for i, parent in enumerate(op.parents):
+            if parent is None:
+                if args is None or i >= len(args):
+                    continue
+                node = inputs.get(id(args[i])) or _input_node(args[i], names or {})
+                if node is None:
+                    continue
+                if id(args[i]) not in inputs:
+                    inputs[id(args[i])] = node
+                    labels[node] = f"{node.name}\n{node.shape}"
+                parent = node
+            elif isinstance(parent, Tensor) and parent not in labels:
                 leaves.append(parent)
                 norm = "" if parent.grad is None else f"\n|grad| {np.linalg.norm(parent.grad):.3g}"
-                name = leaf_names.get(id(parent), "leaf")
-                labels[parent] = f"{name}\n{parent.shape}{norm}"
+                labels[parent] = f"{by_id.get(id(parent), 'leaf')}\n{parent.shape}{norm}"
             edges.append((parent, op))
-        level[op] = 1 + max(level[p] for p in parents)
+        level[op] = 1 + max(
+            (level[p] for p, child in edges if child is op and p in level), default=0
+        )
         norm = "" if gradients is None else f"\n|grad| {np.linalg.norm(gradients[op]):.3g}"
         labels[op] = f"{type(op).__name__}\n{op._shape}{norm}"
-    for leaf in leaves:  # just left of the first op that uses it
-        level[leaf] = min(level[op] for parent, op in edges if parent is leaf) - 1
-    position: dict[object, tuple[float, float]] = {}
-    for x in range(max(level.values()) + 1):
-        column = [node for node in [*ops, *leaves] if level[node] == x]
-        column.sort(key=lambda node: _mean_parent_height(node, edges, position))
-        for i, node in enumerate(column):
-            position[node] = (float(x), (len(column) - 1) / 2.0 - i)
-    return GraphLayout(labels, position, edges, leaves)
+    depth = {root._ctx: 0}  # the longest path down to the loss: each op just above its use
+    for op in reversed(ops):
+        for parent, child in edges:
+            if child is op and isinstance(parent, Function):
+                depth[parent] = max(depth.get(parent, 0), depth[op] + 1)
+    for op in ops:
+        level[op] = max(depth.values()) - depth[op] + 1
+    for node in [*leaves, *inputs.values()]:
+        level[node] = min(level[child] for parent, child in edges if parent is node) - 1
+    return _place(labels, level, edges, leaves, list(inputs.values()))
 
 
-def _mean_parent_height(node: object, edges: list, position: dict) -> float:
-    """Minus the mean height of the node's placed inputs: columns sorted by it cross less."""
-    heights = [
-        position[parent][1] for parent, child in edges if child is node and parent in position
-    ]
-    return -float(np.mean(heights)) if heights else 0.0
+def _place(labels, level, edges, leaves, inputs) -> GraphLayout:
+    """Rows of nodes and edge waypoints, ordered and spaced; see ``graph_layout``."""
+    shift = min(level.values())
+    rows: list[list[object]] = [[] for _ in range(max(level.values()) - shift + 1)]
+    for node in labels:
+        rows[level[node] - shift].append(node)
+    waypoints: dict[tuple[object, object], list[object]] = {}
+    for edge in edges:
+        parent, child = edge
+        waypoints[edge] = []
+        for row in range(level[parent] - shift + 1, level[child] - shift):
+            point = ("waypoint", id(parent), id(child), row)
+            rows[row].append(point)
+            waypoints[edge].append(point)
+    above: dict[object, list[object]] = {}
+    below: dict[object, list[object]] = {}
+    for edge in edges:
+        chain = [edge[0], *waypoints[edge], edge[1]]
+        for upper, lower in zip(chain, chain[1:]):
+            below.setdefault(upper, []).append(lower)
+            above.setdefault(lower, []).append(upper)
+    x: dict[object, float] = {}
+    for row in rows:
+        for i, node in enumerate(row):
+            x[node] = float(i)
+    for _ in range(4):  # barycentre sweeps: down, then up
+        for sweep, neighbours in ((rows[1:], above), (rows[::-1][1:], below)):
+            for row in sweep:
+                row.sort(key=lambda n: np.mean([x[m] for m in neighbours.get(n, [])] or [x[n]]))
+                _spread(row, x, labels)
+    for row in rows:  # then centre every row under the widest
+        _spread(row, x, labels)
+    for edge, points in waypoints.items():
+        _straighten(points, x, rows, labels, (x[edge[0]] + x[edge[1]]) / 2)
+    position = {node: (x[node], float(-level[node])) for node in labels}
+    routes = {
+        edge: [(x[point], float(-(point[3] + shift))) for point in points]
+        for edge, points in waypoints.items()
+    }
+    return GraphLayout(labels, position, edges, leaves, inputs, routes)
+
+
+def _straighten(
+    points: list[object], x: dict[object, float], rows: list[list[object]], labels, aim: float
+) -> None:
+    """Give a long edge's waypoints one x, clear of every node in their rows, nearest ``aim``."""
+    if not points:
+        return
+    crossed = [node for point in points for node in rows[point[3]] if node is not point]
+    lanes = np.arange(min(x.values()) - 1.0, max(x.values()) + 1.01, 0.25)
+
+    def clear(lane: float) -> bool:
+        return all(abs(lane - x[n]) >= (0.6 if n in labels else 0.3) for n in crossed)
+
+    free = [lane for lane in lanes if clear(lane)]
+    if free:
+        lane = float(min(free, key=lambda lane: abs(lane - aim)))
+        for point in points:
+            x[point] = lane
+
+
+def _spread(row: list[object], x: dict[object, float], labels: Mapping) -> None:
+    """Keep the row's order; put each node at least its width from its neighbour, centred."""
+    widths = [1.0 if node in labels else 0.35 for node in row]
+    wanted = [x[node] for node in row]
+    placed = [wanted[0]]
+    for i in range(1, len(row)):
+        placed.append(max(wanted[i], placed[-1] + (widths[i - 1] + widths[i]) / 2))
+    offset = float(np.mean(wanted) - np.mean(placed))
+    for node, value in zip(row, placed):
+        x[node] = value + offset
+
+
+GRAPH_COLOURS = {
+    "parameter (gets a gradient)": "#cfe2f3",
+    "input or constant (no gradient)": "#e8e8e8",
+    "op: output shape, |gradient| reaching it": "#fce5cd",
+}
+
+
+# The graph drawing's scale: inches per column and per layer, and the text size in points.
+GRAPH_INCHES = (1.75, 0.95)
+GRAPH_FONT = 9.0
+
+
+def graph_box(label: str) -> tuple[float, float]:
+    """Half the width and height of a node's box, in columns and layers (an estimate)."""
+    lines = label.split("\n")
+    pad = 2 * 0.35 * GRAPH_FONT + 2  # the box's padding and edge, in points
+    width = max(len(line) for line in lines) * 0.6 * GRAPH_FONT + pad
+    height = len(lines) * 1.2 * GRAPH_FONT + pad
+    return width / 72 / GRAPH_INCHES[0] / 2, height / 72 / GRAPH_INCHES[1] / 2
+
+
+def graph_edge_points(layout: GraphLayout, edge: tuple[object, object]) -> list:
+    """The points an edge is drawn through, from the bottom of its start's box to the top
+    of its end's box.
+
+    Within a layer's band (the height of its tallest box) an edge runs straight down, at
+    its node's or its waypoint's place; it turns only between bands, where no box is, so
+    it passes behind no node.
+    """
+    parent, child = edge
+    band = max(graph_box(label)[1] for label in layout.labels.values())
+    (px, py), (cx, cy) = layout.position[parent], layout.position[child]
+    points = [(px, py - graph_box(layout.labels[parent])[1]), (px, py - band)]
+    for x, y in layout.routes.get(edge, []):
+        points += [(x, y + band), (x, y - band)]
+    # The last piece comes straight down from a little above the band: room for the arrow.
+    return [*points, (cx, cy + band + 0.15), (cx, cy + graph_box(layout.labels[child])[1])]
 
 
 def computation_graph(layout: GraphLayout, *, title: str | None = None) -> Figure:
-    """Draw a ``graph_layout``: leaves in blue, ops in orange, arrows along the data."""
-    width = max(xs for xs, _ in layout.position.values()) + 1
-    height = max(abs(ys) for _, ys in layout.position.values()) * 2 + 1
-    figure = new_figure(2.3 * width + 1, 1.3 * height + 1.5)
+    """Draw a ``graph_layout``: parameters blue, inputs grey, ops orange, arrows downwards.
+
+    Each arrow leaves the bottom of its node and enters the top of the next, through its
+    route's waypoints; text is 9 points at any size of graph, the figure grows instead.
+    """
+    inch_x, inch_y = GRAPH_INCHES
+    xs = [x for x, _ in layout.position.values()]
+    ys = [y for _, y in layout.position.values()]
+    figure = new_figure(inch_x * (max(xs) - min(xs) + 1.2), inch_y * (max(ys) - min(ys) + 1.2) + 1)
     ax = figure.add_subplot()
-    for parent, child in layout.edges:
+    for edge in layout.edges:
+        points = graph_edge_points(layout, edge)
+        ax.plot(*zip(*points[:-1]), color="0.45", linewidth=1.1, zorder=1)
         ax.annotate(
             "",
-            xy=layout.position[child],
-            xytext=layout.position[parent],
+            xy=points[-1],
+            xytext=points[-2],
             arrowprops={
                 "arrowstyle": "-|>",
                 "color": "0.45",
-                "shrinkA": 28,
-                "shrinkB": 28,
-                "connectionstyle": "arc3,rad=-0.12",  # curved, so long edges clear the boxes
+                "shrinkA": 0,
+                "shrinkB": 0,
+                "linewidth": 1.1,
             },
             zorder=1,
         )
-    leaves = set(map(id, layout.leaves))
+    colours = list(GRAPH_COLOURS.values())
+    leaves, inputs = set(map(id, layout.leaves)), set(map(id, layout.inputs))
     for node, (x, y) in layout.position.items():
-        color = "#cfe2f3" if id(node) in leaves else "#fce5cd"
-        box = {"boxstyle": "round,pad=0.4", "facecolor": color, "edgecolor": "0.3"}
-        ax.text(x, y, layout.labels[node], ha="center", va="center", fontsize=8, bbox=box, zorder=2)
-    ax.set_xlim(-0.6, width - 0.4)
-    ax.set_ylim(-height / 2 - 0.2, height / 2 + 0.2)
+        colour = (
+            colours[0] if id(node) in leaves else colours[1] if id(node) in inputs else colours[2]
+        )
+        box = {"boxstyle": "round,pad=0.35", "facecolor": colour, "edgecolor": "0.3"}
+        ax.text(x, y, layout.labels[node], ha="center", va="center", fontsize=GRAPH_FONT, bbox=box)
+    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
+    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
     ax.set_axis_off()
+    handles = [Patch(facecolor=c, edgecolor="0.3", label=name) for name, c in GRAPH_COLOURS.items()]
+    figure.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=8, frameon=False)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
     return figure
 
 
@@ -290,6 +510,7 @@ def history_curves(
         ax.plot(x, values, label=label, linewidth=1.2)
     if log:
         ax.set_yscale("log")
+        plain_log_ticks(ax.yaxis)
     xlabel = "wall time since fit started (s)" if against == "seconds" else "epoch"
     ax.set(xlabel=xlabel, ylabel=key.replace("_", " "))
     if title:
@@ -300,8 +521,13 @@ def history_curves(
 
 
 def save(figure: Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Write ``figure`` as a PNG (parent folders created) and return its path."""
+    """Write ``figure`` as a PNG (parent folders created) and return its path.
+
+    The file is written whole under a temporary name and then renamed, so an interrupted
+    save never leaves a half-written figure at ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=dpi)
+    with written_whole(path) as partial:
+        figure.savefig(partial, dpi=dpi, format="png")
     return path

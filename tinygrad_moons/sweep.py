@@ -5,13 +5,13 @@ defaults, the write-up's own training) and is scored on fresh points from the sa
 generator. ``backend="dask"`` sends the same jobs to a Dask cluster through joblib's Dask
 backend; the results are identical to a local run, since every job is seeded.
 
->>> [r.hidden for r in hidden_size_sweep([1, 2], passes=5)]
+>>> [r.hidden for r in hidden_size_sweep([1, 2], epochs=5)]
 [1, 2]
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,13 +38,13 @@ class SweepResult:
 
 
 def train_hidden_size(
-    hidden: int, *, passes: int = 20000, lr: float = 0.01, reg: float = 0.01, seed: int = 0
+    hidden: int, *, epochs: int = 20000, lr: float = 0.01, reg: float = 0.01, seed: int = 0
 ) -> SweepResult:
     """Train one write-up network of ``hidden`` units and score it on held-out points."""
     X, y = data.make_moons()
     X_test, y_test = data.held_out_moons()
     model = nn.MLP([2, hidden, 2], seed=seed)
-    history = fit(model, X, y, epochs=passes, lr=lr, reg=reg, progress=False)
+    history = fit(model, X, y, epochs=epochs, lr=lr, reg=reg, progress=False)
     return SweepResult(
         hidden=hidden,
         train_accuracy=history.accuracy[-1],
@@ -57,28 +57,30 @@ def train_hidden_size(
 def hidden_size_sweep(
     sizes: Sequence[int],
     *,
-    passes: int = 20000,
+    epochs: int = 20000,
     lr: float = 0.01,
     reg: float = 0.01,
     seed: int = 0,
     n_jobs: int = 1,
     backend: str | None = None,
     scheduler: str | None = None,
+    on_result: Callable[[SweepResult], None] | None = None,
 ) -> list[SweepResult]:
     """Train one network per hidden size, ``n_jobs`` at a time; results in ``sizes`` order.
 
     ``backend`` is any joblib backend ("loky", "threading", ...); "dask" connects a
     ``dask.distributed.Client`` to ``scheduler`` (an address such as "tcp://host:8786")
-    and runs the jobs on that cluster.
+    and runs the jobs on that cluster. ``on_result`` is called with each result as soon
+    as its network is trained, in the order they finish (for progress reports).
     """
     from joblib import Parallel, delayed, parallel_config
 
     jobs = [
-        delayed(train_hidden_size)(int(h), passes=passes, lr=lr, reg=reg, seed=seed) for h in sizes
+        delayed(train_hidden_size)(int(h), epochs=epochs, lr=lr, reg=reg, seed=seed) for h in sizes
     ]
     if backend != "dask":
         with parallel_config(backend=backend or "loky", n_jobs=n_jobs):
-            return Parallel()(jobs)
+            return _in_order(sizes, Parallel(return_as="generator_unordered")(jobs), on_result)
     if not scheduler:
         raise ValueError("backend 'dask' needs the scheduler's address, e.g. tcp://host:8786")
     try:
@@ -88,4 +90,21 @@ def hidden_size_sweep(
             "backend 'dask' needs dask.distributed: pip install 'tinygrad_moons[distributed]'"
         ) from None
     with Client(scheduler), parallel_config(backend="dask", n_jobs=n_jobs):
-        return Parallel()(jobs)
+        return _in_order(sizes, Parallel(return_as="generator_unordered")(jobs), on_result)
+
+
+def _in_order(
+    sizes: Sequence[int],
+    finished: Iterable[SweepResult],
+    on_result: Callable[[SweepResult], None] | None,
+) -> list[SweepResult]:
+    """The results as they finish, handed to ``on_result``, then put in ``sizes`` order."""
+    results = []
+    for result in finished:
+        if on_result is not None:
+            on_result(result)
+        results.append(result)
+    by_size: dict[int, list[SweepResult]] = {}
+    for result in results:
+        by_size.setdefault(result.hidden, []).append(result)
+    return [by_size[int(h)].pop() for h in sizes]

@@ -1,0 +1,45 @@
+"""Options that several commands take, with the same names, types and help everywhere.
+
+``--epochs`` is fit's word for one pass over the data; ``--passes``, the write-up's word
+for the same thing, is accepted as its alias.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tinygrad_moons.arguments import non_negative_float, positive_float, positive_int
+
+
+def add_training_options(
+    parser: argparse.ArgumentParser, epochs: int, one_hidden_layer: bool = False
+) -> None:
+    """--hidden (with ``one_hidden_layer``), --epochs/--passes, --lr, --reg and --seed."""
+    if one_hidden_layer:
+        parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units")
+    add_epochs(parser, epochs)
+    parser.add_argument("--lr", type=positive_float, default=0.01, help="learning rate")
+    add_reg(parser)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+
+
+def add_epochs(parser: argparse.ArgumentParser, epochs: int) -> None:
+    parser.add_argument(
+        "--epochs",
+        "--passes",
+        dest="epochs",
+        type=positive_int,
+        default=epochs,
+        metavar="N",
+        help="epochs of training: passes over the data, the write-up's 'passes'",
+    )
+
+
+def add_reg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reg", type=non_negative_float, default=0.01, help="L2 strength, the write-up's lambda"
+    )
+
+
+def add_out(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--out", default=default, metavar="PNG", help="figure to write")

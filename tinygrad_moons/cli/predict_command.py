@@ -1,0 +1,129 @@
+"""``tinygrad-moons predict``: classify the points of a CSV file with a saved model."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from tinygrad_moons import nn
+from tinygrad_moons.cli.terminal import UserError
+from tinygrad_moons.files import written_whole
+from tinygrad_moons.train import predict_proba
+
+SUMMARY = "classify the points of a CSV file with a saved model"
+DESCRIPTION = (
+    "Read rows of numbers, one column per input of the model (a first line that holds no\n"
+    "number is a header), write a header and, per row, the predicted class and the class\n"
+    "probabilities."
+)
+EXAMPLE = "tinygrad-moons predict --model model.npz --input points.csv --output out.csv"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, metavar="NPZ", help="saved by train --save")
+    parser.add_argument("--input", required=True, metavar="CSV", help="the points")
+    parser.add_argument(
+        "--output", metavar="CSV", help="file to write (default: the standard output)"
+    )
+
+
+def load_model(path: str) -> nn.MLP:
+    """The MLP saved at ``path`` by ``train --save``, its architecture from the file."""
+    if not Path(path).is_file():
+        raise UserError(f"cannot read model {path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise UserError(
+            f"{path} is not a model file: train --save writes .npz archives, and this file "
+            f"is not one"
+        )
+    try:
+        config = nn.load_config(path)
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot read model {path}: {error}") from None
+    if not isinstance(config, dict) or "sizes" not in config:
+        raise UserError(f"{path} holds no architecture; save models with train --save")
+    sizes, activation = config.get("sizes"), config.get("activation", "tanh")
+    if not (
+        isinstance(sizes, list)
+        and len(sizes) >= 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)
+    ):
+        raise UserError(f"{path}: the architecture's sizes {sizes!r} are not positive integers")
+    if activation not in nn.ACTIVATIONS:
+        raise UserError(
+            f"{path}: unknown activation {activation!r}; known: {', '.join(nn.ACTIVATIONS)}"
+        )
+    try:
+        model = nn.MLP(sizes, activation)
+        nn.load(model, path)
+    except ValueError as error:
+        raise UserError(f"cannot load model {path}: {error}") from None
+    return model
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def read_points(path: str, n_features: int) -> np.ndarray:
+    """Rows of ``n_features`` finite numbers from a CSV file.
+
+    The first non-empty line is a header when none of its cells is a number; any other
+    line, the first included, must hold ``n_features`` finite numbers. A bad line is a
+    ``UserError`` naming its line number and, for a bad value, its column.
+    """
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read {path}: {error}") from None
+    rows = []
+    first = True
+    for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if all(not cell.strip() for cell in row):
+            continue
+        values = [_number(cell) for cell in row]
+        if first and all(value is None for value in values):
+            first = False
+            continue  # a header
+        first = False
+        where = f"{path}, line {line_number}"
+        for column, (cell, value) in enumerate(zip(row, values), start=1):
+            if value is None or not np.isfinite(value):
+                kind = "not a number" if value is None else "not a finite number"
+                raise UserError(f"{where}, column {column}: {cell.strip()!r} is {kind}")
+        if len(values) != n_features:
+            raise UserError(
+                f"{where}: expected {n_features} numbers (the model's inputs), got "
+                f"{len(values)}: {','.join(row)}"
+            )
+        rows.append(values)
+    if not rows:
+        raise UserError(f"{path} holds no points")
+    return np.array(rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    points = read_points(args.input, model.sizes[0])
+    probabilities = predict_proba(model, points)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["class", *[f"p{k}" for k in range(probabilities.shape[1])]])
+    for row in probabilities:
+        writer.writerow([int(row.argmax()), *[f"{p:.6f}" for p in row]])
+    if args.output:
+        with written_whole(args.output) as partial:
+            partial.write_text(out.getvalue())
+        print(f"{len(points)} predictions written to {args.output}")
+    else:
+        sys.stdout.write(out.getvalue())
+    return 0
