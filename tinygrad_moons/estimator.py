@@ -1,20 +1,33 @@
 """A scikit-learn classifier over the same engine: ``nn.MLP``, ``optim`` and ``train.fit``.
 
-``NeuralNetClassifier`` puts the write-up's network behind scikit-learn's interface, so it
-works in pipelines, ``cross_val_score`` and ``GridSearchCV``. With ``random_state=0`` and its
-other defaults, fitted on the write-up's data, it IS the write-up's training (its
-``loss_curve_`` is ``reference.train``'s loss, pass for pass).
+``NeuralNetClassifier`` is a drop-in for scikit-learn's ``MLPClassifier``: the same parameter
+names and meanings, the same fitted attributes, the same stopping rule, so pipelines,
+``cross_val_score`` and a user's ``GridSearchCV`` run unchanged. Its defaults are the
+write-up's network (one hidden layer of 3 tanh units, full-batch gradient descent, L2
+penalty 0.01). With ``random_state=0, tol=0`` on the write-up's data it IS the write-up's
+training: its ``loss_curve_`` is ``reference.train``'s loss, pass for pass.
+
+The objective is MLPClassifier's: the MEAN cross-entropy plus ``alpha / 2 * |W|^2 / N``. The
+write-up minimises N times that (the summed cross-entropy plus ``reg / 2 * |W|^2``) with
+step ``epsilon``; gradient descent on the sum with step ``epsilon`` is gradient descent on
+the mean with step ``epsilon * N``, so ``alpha = reg`` and ``learning_rate_init = epsilon * N``
+(0.01 * 200 = 2.0 on the write-up's 200 points), and the step no longer grows with N.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -22,59 +35,134 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import tinygrad_moons.functional as F
 from tinygrad_moons import nn, optim
 from tinygrad_moons.tensor import Tensor
-from tinygrad_moons.train import evaluating, fit
+from tinygrad_moons.train import (
+    History,
+    NoProgressWarning,
+    _no_progress,
+    evaluating,
+    fit,
+    penalised_weights,
+)
 from tinygrad_moons.validate import whole
 
 __all__ = ["NeuralNetClassifier"]
 
+SOLVERS = ("sgd", "adam", "lbfgs")
+
 
 class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
-    """A multilayer perceptron trained by full- or mini-batch gradient descent.
+    """A multilayer perceptron classifier with MLPClassifier's parameters and attributes.
 
-    The network is ``nn.MLP([n_features, *hidden, n_classes], activation)``: the input
-    layer is sized from X, the output layer from the classes of y. Training is
-    ``train.fit``: each epoch (pass) minimises the summed cross-entropy plus
-    ``reg / 2`` times the squared weights (biases are not penalised), the write-up's
-    objective.
+    The network is ``nn.MLP([n_features, *hidden_layer_sizes, n_classes], activation)``:
+    the input layer is sized from X, the output layer from the classes of y (softmax over
+    one output per class, two for a binary problem). Training minimises the mean
+    cross-entropy plus ``alpha / 2 * |W|^2 / N`` (W: the weights, biases not penalised).
 
     Parameters
     ----------
-    hidden : int or sequence of int, default=(3,)
+    hidden_layer_sizes : int or sequence of int, default=(3,)
         Units per hidden layer; ``()`` gives multinomial logistic regression.
-    activation : {"tanh", "sigmoid", "relu", "leaky_relu", "softplus"}, default="tanh"
-        The hidden layers' activation.
-    lr : float, default=0.01
-        The learning rate (the write-up's epsilon). The objective is summed over the
-        points, not averaged, so plain SGD's step grows with the number of points.
-    reg : float, default=0.01
-        The L2 penalty on the weights (the write-up's reg_lambda).
-    optimizer : {"sgd", "adam"}, default="sgd"
-        ``optim.SGD`` or ``optim.Adam`` (PyTorch's formulas) with learning rate ``lr``.
-    max_passes : int, default=20000
-        Epochs: passes over the training data. Training always runs them all.
-    batch_size : int or None, default=None
-        None is full-batch gradient descent; otherwise mini-batches, reshuffled per epoch.
+    activation : str, default="tanh"
+        The hidden layers' activation: "identity" (none), "logistic" (sigmoid), "tanh",
+        "relu", or any name in ``nn.ACTIVATIONS``, read at fit time.
+    solver : {"sgd", "adam", "lbfgs"}, default="sgd"
+        ``optim.SGD`` or ``optim.Adam`` over epochs of mini-batches, or scipy's L-BFGS-B
+        through ``optim.minimize`` on all the data.
+    alpha : float, default=0.01
+        The L2 penalty; the write-up's ``reg_lambda`` exactly.
+    batch_size : int, "auto" or None, default=None
+        None is full-batch gradient descent (the write-up's); "auto" is MLPClassifier's
+        ``min(200, n_samples)``. A batch of b points steps on its summed objective scaled
+        by 1 / b, so every point moves the weights equally: a last, smaller batch takes a
+        proportionally smaller step (MLPClassifier averages it over its own size, and
+        divides the penalty by the batch size rather than by N).
+    learning_rate_init : float, default=2.0
+        The step on the mean objective: the write-up's ``epsilon = 0.01`` times its 200
+        points. Used by "sgd" and "adam".
+    max_iter : int, default=20000
+        Epochs (passes over the data) for "sgd" and "adam"; iterations for "lbfgs".
+    shuffle : bool, default=True
+        Reshuffle the mini-batches every epoch.
     random_state : int, RandomState instance or None, default=None
-        Draws the initial weights, then the mini-batch order. An int gives reproducible
-        fits (0 draws the write-up's start); a RandomState is used as given (and advances);
-        None draws fresh entropy at every fit.
+        Draws the initial weights, then the validation split, then the batch order. An int
+        gives reproducible fits (0 draws the write-up's start); a RandomState is used as
+        given (and advances); None draws fresh entropy at every fit.
+    tol : float, default=1e-4
+        "sgd" and "adam" stop when the training loss (or, with ``early_stopping``, the
+        validation accuracy) has not improved by at least ``tol`` for more than
+        ``n_iter_no_change`` epochs in a row, MLPClassifier's rule. ``tol=0`` turns the
+        rule off: every one of the ``max_iter`` epochs runs (MLPClassifier would still
+        stop once the loss stopped falling). For "lbfgs" it is scipy's ``gtol``.
+    verbose : bool, default=False
+        Print the loss after every epoch (and the validation score with early stopping).
+    warm_start : bool, default=False
+        Start from the previous fit's weights (same features, classes and layers), with a
+        fresh optimiser; ``loss_curve_`` and ``t_`` continue.
+    momentum : float, default=0.0
+        SGD's momentum (PyTorch's formula, the same updates as MLPClassifier's for a
+        constant rate). 0 keeps the write-up's plain gradient descent; MLPClassifier's
+        default is 0.9.
+    nesterovs_momentum : bool, default=True
+        Nesterov's momentum when ``momentum > 0``.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the data, stop on its accuracy,
+        and keep the weights of its best epoch.
+    validation_fraction : float, default=0.1
+        The held-out share for ``early_stopping``.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's moment decay rates and its stabiliser, on the mean objective's gradient.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement that the stopping rule tolerates.
+    max_fun : int, default=15000
+        The most loss evaluations "lbfgs" makes.
+
+    Parameters that the chosen configuration does not read (``momentum`` for "adam",
+    ``learning_rate_init`` for "lbfgs", ...) give a UserWarning naming them when set.
+    MLPClassifier's ``learning_rate`` schedules and ``power_t`` are not offered.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The labels seen in ``fit``, sorted; class i is the network's output i.
+    coefs_ : list of ndarray
+        ``coefs_[i]`` is layer i's weight matrix, shape (fan_in, fan_out): the network's
+        own arrays, so changing them in place changes its predictions.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` is layer i's bias vector, shape (fan_out,).
     n_features_in_ : int
         The number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         The column names, when X was a DataFrame with string column names.
-    model_ : nn.MLP
+    n_iter_ : int
+        Epochs ("sgd", "adam") or iterations ("lbfgs") run by the latest fit.
+    n_layers_ : int
+        Layers, input and output included.
+    loss_ : float
+        The training loss at the end of the fit.
+    loss_curve_ : list of float
+        "sgd" and "adam": the training loss after each epoch (MLPClassifier records the
+        average of the batch losses during each epoch; with full batches that is the loss
+        before the epoch's step, ours the loss after it, the write-up's convention).
+    best_loss_ : float or None
+        The lowest ``loss_curve_`` entry; None with ``early_stopping``.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the validation accuracy after each epoch; else None.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, whose weights the fit keeps; else None.
+    t_ : int
+        Training samples seen by "sgd" or "adam": epochs times training points.
+    model_ : nn.Module
         The trained network; it maps X to logits.
     history_ : train.History
-        Per-pass loss (the write-up's definition) and training accuracy, among others.
-    loss_curve_ : list of float
-        ``history_.loss``: the loss after each pass (the name ``MLPClassifier`` uses).
-    n_iter_ : int
-        The number of passes run.
+        "sgd" and "adam": ``train.fit``'s per-epoch records of the latest fit.
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        When a fit stops at ``max_iter`` before the stopping rule is met (``tol > 0``),
+        when "lbfgs" stops without converging, when the loss ends no lower than it
+        started, or when the training accuracy is no better than always predicting the
+        most frequent class: the message says what to change.
 
     Raises
     ------
@@ -86,47 +174,80 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     --------
     >>> from tinygrad_moons import data
     >>> X, y = data.make_moons()
-    >>> clf = NeuralNetClassifier(max_passes=3, random_state=0).fit(X, y)
+    >>> clf = NeuralNetClassifier(max_iter=3, tol=0, random_state=0).fit(X, y)
     >>> [round(loss, 6) for loss in clf.loss_curve_]  # the write-up's first three passes
     [0.432387, 0.378749, 0.350494]
+
+    With the defaults the stopping rule ends the fit once the loss falls by less than
+    ``tol`` per epoch:
+
+    >>> clf = NeuralNetClassifier(random_state=0).fit(X, y)
+    >>> clf.n_iter_ < clf.max_iter, clf.score(X, y) > 0.95
+    (True, True)
 
     Any labels work; ``predict`` returns them, ``predict_proba`` orders its columns by
     ``classes_``:
 
     >>> names = np.where(y == 1, "upper", "lower")
-    >>> clf = NeuralNetClassifier(optimizer="adam", lr=0.05, max_passes=100, random_state=0)
-    >>> clf.fit(X, names).classes_.tolist()
+    >>> clf = NeuralNetClassifier(solver="lbfgs", random_state=0).fit(X, names)
+    >>> clf.classes_.tolist()
     ['lower', 'upper']
     >>> clf.predict(X[:3]).tolist(), names[:3].tolist()
     (['lower', 'upper', 'upper'], ['lower', 'upper', 'upper'])
-    >>> clf.predict_proba(X[:3]).round(2).tolist()
-    [[0.87, 0.13], [0.04, 0.96], [0.38, 0.62]]
-    >>> clf.score(X, names)  # accuracy after 100 Adam passes
-    0.945
+    >>> [w.shape for w in clf.coefs_], [b.shape for b in clf.intercepts_]
+    ([(2, 3), (3, 2)], [(3,), (2,)])
     """
 
     def __init__(
         self,
-        hidden: int | Sequence[int] = (3,),
+        hidden_layer_sizes: int | Sequence[int] = (3,),
         activation: str = "tanh",
-        lr: float = 0.01,
-        reg: float = 0.01,
-        optimizer: str = "sgd",
-        max_passes: int = 20000,
-        batch_size: int | None = None,
+        *,
+        solver: str = "sgd",
+        alpha: float = 0.01,
+        batch_size: int | str | None = None,
+        learning_rate_init: float = 2.0,
+        max_iter: int = 20000,
+        shuffle: bool = True,
         random_state: int | np.random.RandomState | None = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.0,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int = 10,
+        max_fun: int = 15000,
     ) -> None:
-        self.hidden = hidden
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
-        self.lr = lr
-        self.reg = reg
-        self.optimizer = optimizer
-        self.max_passes = max_passes
+        self.solver = solver
+        self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
         self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
 
+    # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
-        """Train a fresh network on (X, y); returns self.
+        """Train on (X, y); returns self. A fresh network unless ``warm_start``.
 
         Parameters
         ----------
@@ -134,16 +255,12 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Labels of any kind (ints, strings, ...), at least two distinct ones.
         """
-        self._unfit()
-        hidden = self._hidden_sizes()
-        if self.optimizer not in optim.OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {sorted(optim.OPTIMIZERS)}, got {self.optimizer!r}"
-            )
-        if not (isinstance(self.lr, numbers.Real) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        passes = whole("max_passes", self.max_passes)
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        sizes_hidden, activation = self._check_params()
+        warm = bool(self.warm_start) and hasattr(self, "model_")
+        previous = (self.loss_curve_, self.t_) if warm and hasattr(self, "t_") else ([], 0)
+        if not warm:
+            self._unfit()
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=not warm)
         check_classification_targets(y)
         classes, labels = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -151,31 +268,136 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes in y; "
                 f"got 1 class: {classes.tolist()[0]!r}"
             )
+        sizes = [X.shape[1], *sizes_hidden, len(classes)]
         rng = check_random_state(self.random_state)
-        model = nn.MLP([X.shape[1], *hidden, len(classes)], self.activation, seed=rng)
-        optimizer = optim.OPTIMIZERS[self.optimizer](model.parameters(), lr=self.lr)
+        if warm:
+            self._check_warm(classes, sizes, activation)
+            model = self.model_
+        else:
+            model = _network(sizes, activation, rng)
         try:
-            history = fit(
-                model,
-                X,
-                labels,
-                epochs=passes,
-                reg=self.reg,
-                optimizer=optimizer,
-                batch_size=self.batch_size,
-                progress=False,
-                seed=rng,
-            )
+            if self.solver == "lbfgs":
+                result = self._fit_lbfgs(model, X, labels)
+            else:
+                result = self._fit_epochs(model, X, labels, rng, *previous)
         except BaseException:
             self._unfit()
             raise
         self.classes_ = classes
         self.model_ = model
-        self.history_ = history
-        self.loss_curve_ = history.loss
-        self.n_iter_ = len(history)
+        self._activation = activation
+        self.n_layers_ = len(sizes)
+        problem = result.pop("_problem")
+        for name, value in result.items():
+            setattr(self, name, value)
+        self._warn_if_not_converged(*problem)
         return self
 
+    def _fit_epochs(
+        self,
+        model: nn.Module,
+        X: np.ndarray,
+        labels: np.ndarray,
+        rng: np.random.RandomState,
+        previous_curve: list[float],
+        previous_t: int,
+    ) -> dict[str, Any]:
+        """ "sgd" or "adam" through ``train.fit``, MLPClassifier's stopping rule a callback."""
+        validation = None
+        if self.early_stopping:
+            X, X_val, labels, labels_val = train_test_split(
+                X, labels, test_size=self.validation_fraction, random_state=rng, stratify=labels
+            )
+            if len(labels_val) < 2:
+                raise ValueError(
+                    f"the validation set for early_stopping has {len(labels_val)} sample; "
+                    f"raise validation_fraction (now {self.validation_fraction:g}) or give "
+                    f"more data"
+                )
+            validation = (X_val, labels_val)
+        start_loss = _mean_loss(model, X, labels, self.alpha)
+        batch = self._batch(len(labels))
+        rule = _StoppingRule(self, model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoProgressWarning)  # the checks below say more
+            history = fit(
+                model,
+                X,
+                labels,
+                epochs=self.max_iter,
+                reg=self.alpha,
+                optimizer=self._optimizer(model, batch),
+                batch_size=None if batch >= len(labels) else batch,
+                shuffle=bool(self.shuffle),
+                validation=validation,
+                callbacks=[rule],
+                progress=False,
+                seed=rng,
+            )
+        if rule.best_state is not None:
+            model.load_state_dict(rule.best_state)
+        curve = [*previous_curve, *history.loss]
+        notes = []
+        if self.tol > 0 and not rule.stopped:
+            watched = "validation accuracy" if self.early_stopping else "training loss"
+            notes.append(
+                (
+                    f"it stopped at max_iter={self.max_iter} epochs while the {watched} was "
+                    f"still improving by more than tol={self.tol:g} within "
+                    f"n_iter_no_change={self.n_iter_no_change} epochs",
+                    f"raise max_iter (now {self.max_iter})",
+                )
+            )
+        if rule.stopped and not self.early_stopping:
+            steps = np.diff(history.loss[-(self.n_iter_no_change + 2) :])
+            rises = int(np.count_nonzero(steps > 0))
+            if rises:
+                notes.append(
+                    (
+                        f"the training loss rose in {rises} of the last {len(steps)} epochs, "
+                        f"so the stopping rule ended an oscillation, not a descent",
+                        self._lower_rate(),
+                    )
+                )
+        return {
+            "history_": history,
+            "n_iter_": len(history),
+            "loss_curve_": curve,
+            "loss_": _mean_loss(model, X, labels, self.alpha),
+            "best_loss_": None if self.early_stopping else min(curve),
+            "validation_scores_": history.val_accuracy if self.early_stopping else None,
+            "best_validation_score_": rule.best if self.early_stopping else None,
+            "t_": previous_t + len(history) * len(labels),
+            "_problem": (notes, start_loss, X, labels),
+        }
+
+    def _fit_lbfgs(self, model: nn.Module, X: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+        """scipy's L-BFGS-B on the mean objective, all the data at once."""
+        start_loss = _mean_loss(model, X, labels, self.alpha)
+        inputs = Tensor(X)
+        result = optim.minimize(
+            lambda: _mean_objective(model, inputs, labels, self.alpha),
+            model.parameters(),
+            "L-BFGS-B",
+            options={"maxiter": self.max_iter, "maxfun": self.max_fun, "gtol": self.tol},
+        )
+        if self.verbose:
+            print(f"lbfgs: {result.nit} iterations, loss = {result.fun:.8f}: {result.message}")
+        notes = []
+        if not result.success:
+            notes.append(
+                (
+                    f"lbfgs stopped ({result.message}) before its gradient fell below tol",
+                    f"raise max_iter (now {self.max_iter}) or max_fun (now {self.max_fun})",
+                )
+            )
+        return {
+            "n_iter_": int(result.nit),
+            "loss_": float(result.fun),
+            "_problem": (notes, start_loss, X, labels),
+        }
+
+    # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
         return F.softmax(self._logits(X), axis=1).data
@@ -185,14 +407,168 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         best = self._logits(X).data.argmax(axis=1)
         return self.classes_[best]
 
-    # ------------------------------------------------------------------ helpers
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Layer i's weight matrix, (fan_in, fan_out), for every layer."""
+        return [layer.weight.data for layer in _linears(self.model_)]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Layer i's bias vector, (fan_out,), for every layer."""
+        return [layer.bias.data for layer in _linears(self.model_)]
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> tuple[list[int], str]:
+        """Every parameter checked (scikit-learn's rule: at fit, not in __init__); returns
+        the hidden sizes and the activation's name in ``nn.ACTIVATIONS`` (or "identity")."""
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {list(SOLVERS)}, got {self.solver!r}")
+        _real("alpha", self.alpha)
+        _real("learning_rate_init", self.learning_rate_init, low_open=True)
+        _real("tol", self.tol)
+        _real("momentum", self.momentum, high=1.0)
+        _real("beta_1", self.beta_1, high=1.0, high_open=True)
+        _real("beta_2", self.beta_2, high=1.0, high_open=True)
+        _real("epsilon", self.epsilon, low_open=True)
+        _real(
+            "validation_fraction", self.validation_fraction, high=1, low_open=True, high_open=True
+        )
+        for name in ("max_iter", "n_iter_no_change", "max_fun"):
+            whole(name, getattr(self, name))
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.verbose, (bool, np.bool_, numbers.Integral)):
+            raise ValueError(f"verbose must be True or False, got {self.verbose!r}")
+        if self.batch_size is not None and self.batch_size != "auto":
+            whole("batch_size", self.batch_size)
+        self._warn_if_ignored()
+        return self._hidden_sizes(), self._activation_name()
+
     def _hidden_sizes(self) -> list[int]:
-        hidden = self.hidden
+        hidden = self.hidden_layer_sizes
         if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
             hidden = [hidden]
-        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
-            raise ValueError(f"hidden must be an int or a sequence of ints, got {hidden!r}")
-        return [whole(f"hidden[{i}]", size) for i, size in enumerate(hidden)]
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
+            raise ValueError(
+                f"hidden_layer_sizes must be an int or a sequence of ints, got {hidden!r}"
+            )
+        return [whole(f"hidden_layer_sizes[{i}]", size) for i, size in enumerate(hidden)]
+
+    def _activation_name(self) -> str:
+        """MLPClassifier's names on the registry's: "logistic" is "sigmoid"; "identity" is
+        no activation (handled here while ``nn.ACTIVATIONS`` has no entry of that name)."""
+        names = {**nn.ACTIVATIONS, "logistic": nn.ACTIVATIONS["sigmoid"], "identity": None}
+        if self.activation not in names:
+            raise ValueError(f"activation must be one of {sorted(names)}, got {self.activation!r}")
+        return "sigmoid" if self.activation == "logistic" else self.activation
+
+    def _warn_if_ignored(self) -> None:
+        """A UserWarning naming every parameter set away from its default that this
+        configuration never reads, so no setting is dropped silently."""
+        stochastic = self.solver != "lbfgs"
+        used = {
+            "batch_size": stochastic,
+            "learning_rate_init": stochastic,
+            "shuffle": stochastic,
+            "early_stopping": stochastic,
+            "n_iter_no_change": stochastic and self.tol > 0,
+            "validation_fraction": stochastic and self.early_stopping,
+            "momentum": self.solver == "sgd",
+            "nesterovs_momentum": self.solver == "sgd" and self.momentum > 0,
+            "beta_1": self.solver == "adam",
+            "beta_2": self.solver == "adam",
+            "epsilon": self.solver == "adam",
+            "max_fun": self.solver == "lbfgs",
+        }
+        defaults = inspect.signature(type(self).__init__).parameters
+        ignored = [
+            f"{name}={getattr(self, name)!r}"
+            for name, is_used in used.items()
+            if not is_used and getattr(self, name) != defaults[name].default
+        ]
+        if ignored:
+            warnings.warn(
+                f"{type(self).__name__} ignores {', '.join(ignored)} with solver="
+                f"{self.solver!r}, momentum={self.momentum!r}, early_stopping="
+                f"{self.early_stopping!r}, tol={self.tol!r}",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _check_warm(self, classes: np.ndarray, sizes: list[int], activation: str) -> None:
+        if not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start needs the classes of the previous fit, {self.classes_.tolist()}; "
+                f"y has {classes.tolist()}"
+            )
+        fitted = [self.coefs_[0].shape[0], *(w.shape[1] for w in self.coefs_)]
+        if fitted != sizes or activation != self._activation:
+            raise ValueError(
+                f"warm_start needs the previous fit's layers, sizes {fitted} with "
+                f"{self._activation!r}; got {sizes} with {activation!r} (set warm_start=False "
+                f"to start afresh)"
+            )
+
+    def _warn_if_not_converged(
+        self, notes: list[tuple[str, str]], start_loss: float, X: np.ndarray, labels: np.ndarray
+    ) -> None:
+        """One ConvergenceWarning listing what went wrong and what to change: ``notes`` are
+        the solver's (problem, advice) pairs; to them come a loss no lower than
+        ``start_loss`` and an accuracy on (X, labels) no better than the most frequent
+        class's share, and, with any problem, badly scaled features."""
+        accuracy = float(np.mean(self._logits(X).data.argmax(axis=1) == labels))
+        learnt_nothing = _no_progress(start_loss, self.loss_, accuracy, labels)
+        if learnt_nothing:
+            rose = self.loss_ >= start_loss and self.solver != "lbfgs"
+            notes.append((learnt_nothing, self._lower_rate() if rose else _MORE_TRAINING))
+        if not notes:
+            return
+        advice = [_scaling_advice(X), *(advice for _, advice in notes)]
+        advice = list(dict.fromkeys(a for a in advice if a))  # in order, each once
+        warnings.warn(
+            f"{type(self).__name__} did not converge: {'; '.join(p for p, _ in notes)}. "
+            f"Try: {'; '.join(advice)}.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    def _lower_rate(self) -> str:
+        rate = self.learning_rate_init
+        return f"a lower learning_rate_init, such as {rate / 4:g} instead of {rate:g}"
+
+    # ------------------------------------------------------------------ helpers
+    def _batch(self, n: int) -> int:
+        """The mini-batch size: n for full batches; "auto" is min(200, n), as MLPClassifier."""
+        if self.batch_size is None:
+            return n
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n} training samples; "
+                f"training on full batches",
+                UserWarning,
+                stacklevel=4,
+            )
+        return min(self.batch_size, n)
+
+    def _optimizer(self, model: nn.Module, batch: int) -> optim.Optimizer:
+        """An optimiser for ``train.fit``'s summed batch objective that steps as one on the
+        batch mean would: SGD's rate divided by the batch size, Adam's epsilon multiplied
+        by it (Adam is otherwise blind to the gradient's scale)."""
+        params = model.parameters()
+        if self.solver == "adam":
+            return optim.Adam(
+                params,
+                lr=self.learning_rate_init,
+                betas=(self.beta_1, self.beta_2),
+                eps=self.epsilon * batch,
+            )
+        nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
+        return optim.SGD(
+            params, self.learning_rate_init / batch, momentum=self.momentum, nesterov=nesterov
+        )
 
     def _logits(self, X: Any) -> Tensor:
         check_is_fitted(self)
@@ -211,3 +587,119 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         """Remove what a previous fit learnt, so a failed fit leaves no stale state."""
         for name in [name for name in vars(self) if name.endswith("_")]:
             delattr(self, name)
+        vars(self).pop("_activation", None)
+
+
+_MORE_TRAINING = "a larger learning_rate_init or max_iter, or solver='lbfgs'"
+
+
+def _scaling_advice(X: np.ndarray) -> str:
+    """Advice to standardise X when its features are far from mean 0 and spread 1 (which
+    saturates tanh and sigmoid units from the first step), else ""."""
+    means, spreads = np.abs(X.mean(axis=0)), X.std(axis=0)
+    if means.max() <= 1.0 and spreads.min() >= 0.2 and spreads.max() <= 5.0:
+        return ""
+    return (
+        f"standardise X, e.g. StandardScaler in a Pipeline (its feature means reach "
+        f"{means.max():.3g}, its standard deviations span {spreads.min():.3g} to "
+        f"{spreads.max():.3g})"
+    )
+
+
+class _StoppingRule:
+    """MLPClassifier's stopping rule as a ``train.fit`` callback, plus ``verbose``.
+
+    An epoch counts as no improvement when the training loss is above the best so far
+    minus tol (with early stopping: the validation accuracy below the best plus tol);
+    more than ``n_iter_no_change`` of them in a row stop the fit, unless tol is 0.
+    With early stopping it keeps a copy of the weights of the best validation accuracy.
+    """
+
+    def __init__(self, estimator: NeuralNetClassifier, model: nn.Module) -> None:
+        self.tol = estimator.tol
+        self.patience = estimator.n_iter_no_change
+        self.early_stopping = bool(estimator.early_stopping)
+        self.verbose = bool(estimator.verbose)
+        self.model = model
+        self.best = -math.inf if self.early_stopping else math.inf
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.no_improvement = 0
+        self.stopped = False
+
+    def __call__(self, epoch: int, history: History) -> bool:
+        if self.verbose:
+            print(f"Iteration {epoch + 1}, loss = {history.loss[-1]:.8f}")
+        if self.early_stopping:
+            score = history.val_accuracy[-1]
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            improved = score >= self.best + self.tol
+            if score > self.best:
+                self.best = score
+                self.best_state = self.model.state_dict()
+        else:
+            improved = history.loss[-1] <= self.best - self.tol
+            self.best = min(self.best, history.loss[-1])
+        self.no_improvement = 0 if improved else self.no_improvement + 1
+        self.stopped = self.tol > 0 and self.no_improvement > self.patience
+        if self.stopped and self.verbose:
+            watched = "Validation score" if self.early_stopping else "Training loss"
+            print(
+                f"{watched} did not improve more than tol={self.tol:f} for "
+                f"{self.patience} consecutive epochs. Stopping."
+            )
+        return self.stopped
+
+
+# ---------------------------------------------------------------------- the network
+def _network(sizes: list[int], activation: str, rng: np.random.RandomState) -> nn.Module:
+    """``nn.MLP(sizes, activation)`` with its weights drawn from ``rng``."""
+    if activation == "identity" and "identity" not in nn.ACTIVATIONS:
+        # nn.ACTIVATIONS has no "identity" (yet): draw the Linears exactly as MLP does, one
+        # stream, first layer first, and chain them with nothing in between.
+        return nn.Sequential(*[nn.Linear(n_in, n_out, seed=rng) for n_in, n_out in pairwise(sizes)])
+    return nn.MLP(sizes, activation, seed=rng)
+
+
+def _linears(model: nn.Module) -> list[nn.Linear]:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def _mean_objective(model: nn.Module, X: Tensor, labels: np.ndarray, alpha: float) -> Tensor:
+    """The mean cross-entropy plus alpha / 2 * |W|^2 / N: MLPClassifier's loss, and the
+    write-up's loss for alpha = reg."""
+    loss = F.softmax_cross_entropy(model(X), labels, reduction="mean")
+    weights = penalised_weights(model)
+    if alpha and weights:
+        loss = loss + alpha / (2 * len(labels)) * F.l2(*weights)
+    return loss
+
+
+def _mean_loss(model: nn.Module, X: np.ndarray, labels: np.ndarray, alpha: float) -> float:
+    """``_mean_objective`` in eval mode without a graph, as a float (inf if not finite)."""
+    with evaluating(model), np.errstate(over="ignore", invalid="ignore"):
+        loss = _mean_objective(model, Tensor(X), labels, alpha).item()
+    return loss if math.isfinite(loss) else math.inf
+
+
+def _real(
+    name: str,
+    value: Any,
+    *,
+    low: float = 0.0,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a finite float in the interval, else a ValueError naming it."""
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    inside = (
+        is_real
+        and math.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (value < high if high_open else value <= high)
+    )
+    if not inside:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return float(value)

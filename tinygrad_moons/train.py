@@ -23,6 +23,7 @@ import math
 import numbers
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,7 +40,15 @@ from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, no_grad
 from tinygrad_moons.validate import as_user_array, finite, whole
 
-__all__ = ["History", "TrainingDiverged", "evaluating", "fit", "predict", "predict_proba"]
+__all__ = [
+    "History",
+    "NoProgressWarning",
+    "TrainingDiverged",
+    "evaluating",
+    "fit",
+    "predict",
+    "predict_proba",
+]
 
 
 class TrainingDiverged(ValueError):
@@ -56,6 +65,11 @@ class TrainingDiverged(ValueError):
             f"parameters are back to what they were before the step that broke them (try a "
             f"smaller learning rate)"
         )
+
+
+class NoProgressWarning(UserWarning):
+    """``fit`` ended no better than it started, or no better than always predicting the
+    most frequent class of y: the run finished, but learnt nothing worth keeping."""
 
 
 @dataclass
@@ -285,6 +299,48 @@ class _Epochs:
         return TrainingDiverged(*self.last_step, what)
 
 
+# ---------------------------------------------------------------------- no progress
+def _loss_before_training(run: _Epochs) -> float:
+    """The write-up's loss of the starting parameters (inf if they give no finite loss)."""
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            objective, _ = run.evaluate()
+    except _NonFinite:
+        return math.inf
+    return objective.item() / len(run.labels)
+
+
+def _no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np.ndarray) -> str:
+    """Why a finished run learnt nothing, or "" when it did: its loss did not fall, or its
+    accuracy is no better than always answering the most frequent label."""
+    if end_loss >= start_loss:
+        return f"the loss ended at {end_loss:.6g}, no lower than its start {start_loss:.6g}"
+    majority = np.bincount(labels).max() / len(labels)
+    if accuracy <= majority:
+        return (
+            f"the training accuracy {accuracy:.3f} is no better than always predicting the "
+            f"most frequent class ({majority:.3f})"
+        )
+    return ""
+
+
+def _warn_if_no_progress(history: History, start_loss: float, labels: np.ndarray) -> None:
+    """One NoProgressWarning line when the finished run learnt nothing (see _no_progress)."""
+    if not len(history):
+        return
+    reason = _no_progress(start_loss, history.loss[-1], history.accuracy[-1], labels)
+    if reason:
+        rose = history.loss[-1] >= start_loss
+        advice = "a smaller one" if rose else "a larger one, more epochs or standardised features"
+        epochs = f"{len(history)} epoch{'s' * (len(history) != 1)}"
+        warnings.warn(
+            f"training made no progress in {epochs} at learning rate {history.lr[-1]:g}: "
+            f"{reason}; try {advice}",
+            NoProgressWarning,
+            stacklevel=3,
+        )
+
+
 # ---------------------------------------------------------------------- fit
 def fit(
     model: Module,
@@ -322,6 +378,8 @@ def fit(
     training and eval mode agree and the next epoch's forward pass gives it for free.
     A NaN or infinite loss or logits raise ``TrainingDiverged`` naming the epoch and the
     learning rate of the step that broke, with the parameters restored to before it.
+    A run that ends with a loss no lower than its start, or a training accuracy no better
+    than always predicting the most frequent class, gives one ``NoProgressWarning``.
 
     Refused before any step (ValueError): ``epochs`` < 1; ``y`` of one class (any model
     scores 100% on it); X whose width is not the model's (both named); features or labels
@@ -343,6 +401,7 @@ def fit(
     run = _Epochs(model, X_all, labels, reg, optimizer)
     rng = as_random_state(seed)
     history = History()
+    start_loss = _loss_before_training(run)
     bar = _progress_bar(progress, epochs)
     was_training = model.training
     model.train()
@@ -382,6 +441,7 @@ def fit(
         if bar is not None:
             bar.close()
         model.train(was_training)
+    _warn_if_no_progress(history, start_loss, labels)
     return history
 
 
