@@ -1,6 +1,7 @@
 """fit: the write-up's training reproduced, mini-batches, validation, divergence, progress."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -8,7 +9,14 @@ from writeup_table import assert_table_holds
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, data, nn, optim, reference
-from tinygrad_moons.train import History, TrainingDiverged, fit, predict, predict_proba
+from tinygrad_moons.train import (
+    History,
+    NoProgressWarning,
+    TrainingDiverged,
+    fit,
+    predict,
+    predict_proba,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +50,9 @@ def test_fit_with_defaults_is_the_write_ups_training(moons):
     after 20,000 passes the period-2 oscillation's last two losses, as an unordered pair,
     to 1e-8."""
     X, y = moons
-    history = fit(nn.MLP([2, 3, 2], seed=0), X, y, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoProgressWarning)  # it learns: no warning
+        history = fit(nn.MLP([2, 3, 2], seed=0), X, y, progress=False)
     assert_table_holds(3, history.loss)
 
 
@@ -210,8 +220,32 @@ def test_a_learning_rate_of_10_does_not_diverge(moons):
     """With the stable loss and tanh, rates up to about 2/reg = 200 stay finite; 2,000 epochs
     are well past where a rate of 1000 breaks (about 160)."""
     X, y = moons
-    history = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2000, lr=10, progress=False)
+    with pytest.warns(NoProgressWarning, match="no lower than its start .*try a smaller one"):
+        history = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2000, lr=10, progress=False)
     assert np.all(np.isfinite(history.loss))
+
+
+# ---------------------------------------------------------------------- no progress
+def test_a_loss_that_ends_above_its_start_warns_in_one_line(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    fit(model, X, y, epochs=300, progress=False)
+    with pytest.warns(NoProgressWarning) as record:
+        history = fit(model, X, y, epochs=1, lr=8, progress=False)  # one step too far
+    assert history.accuracy[-1] > 0.9  # only the loss condition holds
+    (warning,) = record
+    message = str(warning.message)
+    assert "\n" not in message and "in 1 epoch at learning rate 8: the loss ended at" in message
+    assert warning.filename == __file__  # it points at the caller's line
+
+
+def test_an_accuracy_no_better_than_the_most_frequent_class_warns():
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(200, 2), (rng.rand(200) < 0.1).astype(int)  # no signal, 90% zeros
+    with pytest.warns(NoProgressWarning, match="most frequent class.*a larger one") as record:
+        history = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=300, progress=False)
+    assert history.loss[-1] < history.loss[0]  # only the accuracy condition holds
+    assert len(record) == 1
 
 
 def test_logits_that_overflow_raise_training_diverged_not_a_logits_error(moons):

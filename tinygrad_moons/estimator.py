@@ -521,17 +521,24 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         learnt_nothing = _no_progress(start_loss, self.loss_, accuracy, labels)
         if learnt_nothing:
             rose = self.loss_ >= start_loss and self.solver != "lbfgs"
-            notes.append((learnt_nothing, self._lower_rate() if rose else _MORE_TRAINING))
+            notes.append((learnt_nothing, self._lower_rate() if rose else self._more_training()))
         if not notes:
             return
         advice = [_scaling_advice(X), *(advice for _, advice in notes)]
         advice = list(dict.fromkeys(a for a in advice if a))  # in order, each once
+        if self._lower_rate() in advice and self._more_training() in advice:
+            advice.remove(self._more_training())  # the loss rose: more of it will not help
         warnings.warn(
             f"{type(self).__name__} did not converge: {'; '.join(p for p, _ in notes)}. "
             f"Try: {'; '.join(advice)}.",
             ConvergenceWarning,
             stacklevel=3,
         )
+
+    def _more_training(self) -> str:
+        if self.solver == "lbfgs":
+            return "a larger max_iter, more hidden units or a smaller alpha"
+        return "a larger learning_rate_init or max_iter, or solver='lbfgs'"
 
     def _lower_rate(self) -> str:
         rate = self.learning_rate_init
@@ -588,9 +595,6 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         for name in [name for name in vars(self) if name.endswith("_")]:
             delattr(self, name)
         vars(self).pop("_activation", None)
-
-
-_MORE_TRAINING = "a larger learning_rate_init or max_iter, or solver='lbfgs'"
 
 
 def _scaling_advice(X: np.ndarray) -> str:
