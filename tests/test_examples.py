@@ -315,11 +315,11 @@ def test_grid_search_finds_that_one_unit_underfits_and_draws_the_winner(tmp_path
     result = run(
         grid_search,
         tmp_path,
-        *["--points", "200", "--hidden", "1", "5", "--reg", "0.01", "10", "--passes", "200"],
+        *["--points", "200", "--hidden", "1", "5", "--alpha", "0.01", "10", "--max-iter", "200"],
     )
-    scores = {(row["hidden"], row["reg"]): row["cv_accuracy"] for row in result["results"]}
+    scores = {(row["hidden"], row["alpha"]): row["cv_accuracy"] for row in result["results"]}
     assert len(scores) == 4
-    assert result["best_params"] == {"hidden": 5, "reg": 0.01}
+    assert result["best_params"] == {"hidden_layer_sizes": (5,), "alpha": 0.01}
     assert result["best_cv_accuracy"] == max(scores.values())
     assert max(scores[1, 0.01], scores[1, 10]) < result["best_cv_accuracy"] - 0.05
     assert scores[5, 10] < result["best_cv_accuracy"] - 0.05

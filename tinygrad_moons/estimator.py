@@ -92,7 +92,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         validation accuracy) has not improved by at least ``tol`` for more than
         ``n_iter_no_change`` epochs in a row, MLPClassifier's rule. ``tol=0`` turns the
         rule off: every one of the ``max_iter`` epochs runs (MLPClassifier would still
-        stop once the loss stopped falling). For "lbfgs" it is scipy's ``gtol``.
+        stop once the loss stopped falling). With full batches one epoch is one step, so
+        the rule can also stop on a plateau: lower tol or raise n_iter_no_change then.
+        For "lbfgs" it is scipy's ``gtol``.
     verbose : bool, default=False
         Print the loss after every epoch (and the validation score with early stopping).
     warm_start : bool, default=False
