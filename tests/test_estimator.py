@@ -155,7 +155,7 @@ def test_diverging_training_raises_and_leaves_the_estimator_unfitted(moons):
     X, y = moons
     clf = quick().fit(X, y)
     clf.set_params(solver="sgd", learning_rate_init=2e12, max_iter=50)  # fit's lr 2e12 / 200
-    with pytest.raises(TrainingDiverged, match="diverged at epoch 18 with learning rate 1e"):
+    with pytest.raises(TrainingDiverged, match="diverged at epoch 18 with learning rate 2e"):
         clf.fit(X, y)
     assert not hasattr(clf, "classes_") and not hasattr(clf, "n_features_in_")
     with pytest.raises(NotFittedError):
@@ -218,10 +218,8 @@ def defaults(cls):
     return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items()}
 
 
-def test_every_parameter_is_mlpclassifiers_and_only_its_schedules_are_missing():
-    ours, theirs = set(defaults(NeuralNetClassifier)), set(defaults(MLPClassifier))
-    assert ours <= theirs
-    assert theirs - ours == {"learning_rate", "power_t"}
+def test_the_parameters_are_mlpclassifiers_in_its_order():
+    assert list(defaults(NeuralNetClassifier)) == list(defaults(MLPClassifier))
 
 
 def test_defaults_are_the_write_ups_network_with_mlpclassifiers_stopping_rule():
@@ -421,3 +419,25 @@ def test_coefs_and_intercepts_are_the_networks_own_arrays(moons):
     clf.intercepts_[1][...] = [0.0, 1.0]
     assert np.all(clf.predict(X) == 1)
     assert not hasattr(NeuralNetClassifier(), "coefs_")
+
+
+def test_invscaling_steps_with_mlpclassifiers_rate_after_t_samples(moons):
+    X, y = moons
+    clf = NeuralNetClassifier(learning_rate="invscaling", power_t=0.25, max_iter=4, tol=0)
+    clf.set_params(random_state=0).fit(X, y)
+    n = len(y)
+    expected = [2.0] + [2.0 / (epoch * n + 1) ** 0.25 for epoch in range(1, 4)]
+    np.testing.assert_allclose(np.array(clf.history_.lr) * n, expected, rtol=1e-14)
+
+
+def test_adaptive_divides_the_rate_by_5_where_the_rule_would_stop():
+    X, y = make_moons(2000, noise=0.2, random_state=0)  # the default's rule stops at epoch 34
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = NeuralNetClassifier(learning_rate="adaptive", random_state=0).fit(X, y)
+    rates = np.array(clf.history_.lr) * len(y)
+    drops = rates[1:] / rates[:-1]
+    assert rates[0] == 2.0 and set(np.round(drops[drops != 1], 12)) == {0.2}
+    distinct = sorted(set(rates))  # it stops once a rate of 1e-6 or less stalls too
+    assert rates[-1] == distinct[0] <= 1e-6 < distinct[1] and clf.n_iter_ > 34
+    assert clf.score(X, y) > 0.95

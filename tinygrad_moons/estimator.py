@@ -38,6 +38,7 @@ from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.train import (
     History,
     NoProgressWarning,
+    TrainingDiverged,
     _no_progress,
     evaluating,
     fit,
@@ -48,6 +49,7 @@ from tinygrad_moons.validate import whole
 __all__ = ["NeuralNetClassifier"]
 
 SOLVERS = ("sgd", "adam", "lbfgs")
+SCHEDULES = ("constant", "invscaling", "adaptive")
 
 
 class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
@@ -76,9 +78,16 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         by 1 / b, so every point moves the weights equally: a last, smaller batch takes a
         proportionally smaller step (MLPClassifier averages it over its own size, and
         divides the penalty by the batch size rather than by N).
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        "sgd"'s schedule, as MLPClassifier's: "invscaling" steps with
+        ``learning_rate_init / (t + 1) ** power_t`` after t samples seen (set at each
+        epoch's end); "adaptive" divides the rate by 5 where the stopping rule would stop,
+        and stops only once the rate is below 1e-6.
     learning_rate_init : float, default=2.0
         The step on the mean objective: the write-up's ``epsilon = 0.01`` times its 200
         points. Used by "sgd" and "adam".
+    power_t : float, default=0.5
+        The exponent of "invscaling".
     max_iter : int, default=20000
         Epochs (passes over the data) for "sgd" and "adam"; iterations for "lbfgs".
     shuffle : bool, default=True
@@ -120,7 +129,6 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters that the chosen configuration does not read (``momentum`` for "adam",
     ``learning_rate_init`` for "lbfgs", ...) give a UserWarning naming them when set.
-    MLPClassifier's ``learning_rate`` schedules and ``power_t`` are not offered.
 
     Attributes
     ----------
@@ -208,7 +216,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         solver: str = "sgd",
         alpha: float = 0.01,
         batch_size: int | str | None = None,
+        learning_rate: str = "constant",
         learning_rate_init: float = 2.0,
+        power_t: float = 0.5,
         max_iter: int = 20000,
         shuffle: bool = True,
         random_state: int | np.random.RandomState | None = None,
@@ -230,7 +240,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -319,23 +331,28 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             validation = (X_val, labels_val)
         start_loss = _mean_loss(model, X, labels, self.alpha)
         batch = self._batch(len(labels))
-        rule = _StoppingRule(self, model)
+        optimizer = self._optimizer(model, batch)
+        rule = _StoppingRule(self, model, optimizer, batch, len(labels), previous_t)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoProgressWarning)  # the checks below say more
-            history = fit(
-                model,
-                X,
-                labels,
-                epochs=self.max_iter,
-                reg=self.alpha,
-                optimizer=self._optimizer(model, batch),
-                batch_size=None if batch >= len(labels) else batch,
-                shuffle=bool(self.shuffle),
-                validation=validation,
-                callbacks=[rule],
-                progress=False,
-                seed=rng,
-            )
+            try:
+                history = fit(
+                    model,
+                    X,
+                    labels,
+                    epochs=self.max_iter,
+                    reg=self.alpha,
+                    optimizer=optimizer,
+                    batch_size=None if batch >= len(labels) else batch,
+                    shuffle=bool(self.shuffle),
+                    validation=validation,
+                    callbacks=[rule],
+                    progress=False,
+                    seed=rng,
+                )
+            except TrainingDiverged as error:  # name the rate the estimator was given
+                scale = batch if self.solver == "sgd" else 1  # SGD's is divided by it
+                raise TrainingDiverged(error.epoch, error.lr * scale, error.what) from None
         if rule.best_state is not None:
             model.load_state_dict(rule.best_state)
         curve = [*previous_curve, *history.loss]
@@ -425,6 +442,11 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         the hidden sizes and the activation's name in ``nn.ACTIVATIONS`` (or "identity")."""
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {list(SOLVERS)}, got {self.solver!r}")
+        if self.learning_rate not in SCHEDULES:
+            raise ValueError(
+                f"learning_rate must be one of {list(SCHEDULES)}, got {self.learning_rate!r}"
+            )
+        _real("power_t", self.power_t)
         _real("alpha", self.alpha)
         _real("learning_rate_init", self.learning_rate_init, low_open=True)
         _real("tol", self.tol)
@@ -476,6 +498,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             "early_stopping": stochastic,
             "n_iter_no_change": stochastic and self.tol > 0,
             "validation_fraction": stochastic and self.early_stopping,
+            "learning_rate": self.solver == "sgd",
+            "power_t": self.solver == "sgd" and self.learning_rate == "invscaling",
             "momentum": self.solver == "sgd",
             "nesterovs_momentum": self.solver == "sgd" and self.momentum > 0,
             "beta_1": self.solver == "adam",
@@ -613,20 +637,36 @@ def _scaling_advice(X: np.ndarray) -> str:
 
 
 class _StoppingRule:
-    """MLPClassifier's stopping rule as a ``train.fit`` callback, plus ``verbose``.
+    """MLPClassifier's stopping rule and learning-rate schedules as a ``train.fit``
+    callback, plus ``verbose``.
 
     An epoch counts as no improvement when the training loss is above the best so far
     minus tol (with early stopping: the validation accuracy below the best plus tol);
-    more than ``n_iter_no_change`` of them in a row stop the fit, unless tol is 0.
-    With early stopping it keeps a copy of the weights of the best validation accuracy.
+    more than ``n_iter_no_change`` of them in a row stop the fit, unless tol is 0 (or,
+    with "adaptive", the rate is still above 1e-6: it is divided by 5 instead). With
+    early stopping it keeps a copy of the weights of the best validation accuracy.
+    The rate it sets is the mean objective's; the optimiser, stepping on ``train.fit``'s
+    summed batch objective, gets it divided by the batch size.
     """
 
-    def __init__(self, estimator: NeuralNetClassifier, model: nn.Module) -> None:
+    def __init__(
+        self,
+        estimator: NeuralNetClassifier,
+        model: nn.Module,
+        optimizer: optim.Optimizer,
+        batch: int,
+        n_train: int,
+        samples_seen: int,
+    ) -> None:
         self.tol = estimator.tol
         self.patience = estimator.n_iter_no_change
         self.early_stopping = bool(estimator.early_stopping)
         self.verbose = bool(estimator.verbose)
-        self.model = model
+        self.schedule = estimator.learning_rate if estimator.solver == "sgd" else "constant"
+        self.rate0, self.power_t = estimator.learning_rate_init, estimator.power_t
+        self.rate = self.rate0
+        self.model, self.optimizer, self.batch = model, optimizer, batch
+        self.n_train, self.samples_seen = n_train, samples_seen
         self.best = -math.inf if self.early_stopping else math.inf
         self.best_state: dict[str, np.ndarray] | None = None
         self.no_improvement = 0
@@ -647,14 +687,31 @@ class _StoppingRule:
             improved = history.loss[-1] <= self.best - self.tol
             self.best = min(self.best, history.loss[-1])
         self.no_improvement = 0 if improved else self.no_improvement + 1
-        self.stopped = self.tol > 0 and self.no_improvement > self.patience
-        if self.stopped and self.verbose:
+        self.samples_seen += self.n_train
+        if self.schedule == "invscaling":
+            self._set_rate(self.rate0 / (self.samples_seen + 1) ** self.power_t)
+        if self.tol > 0 and self.no_improvement > self.patience:
             watched = "Validation score" if self.early_stopping else "Training loss"
-            print(
+            message = (
                 f"{watched} did not improve more than tol={self.tol:f} for "
-                f"{self.patience} consecutive epochs. Stopping."
+                f"{self.patience} consecutive epochs."
             )
+            if self.schedule == "adaptive" and self.rate > 1e-6:
+                self._set_rate(self.rate / 5)
+                self.no_improvement = 0
+                self._say(f"{message} Setting learning rate to {self.rate:f}")
+            else:
+                self.stopped = True
+                self._say(f"{message} Stopping.")
         return self.stopped
+
+    def _set_rate(self, rate: float) -> None:
+        self.rate = rate
+        self.optimizer.lr = rate / self.batch
+
+    def _say(self, message: str) -> None:
+        if self.verbose:
+            print(message)
 
 
 # ---------------------------------------------------------------------- the network

@@ -52,7 +52,8 @@ __all__ = [
 
 
 class TrainingDiverged(ValueError):
-    """The loss became NaN or infinite; ``epoch`` and ``lr`` are those of the breaking step.
+    """The loss became NaN or infinite; ``epoch`` and ``lr`` are those of the breaking step,
+    ``what`` says what became non-finite.
 
     ``fit`` raises it after putting the parameters back as they were before that step.
     """
@@ -60,6 +61,7 @@ class TrainingDiverged(ValueError):
     def __init__(self, epoch: int, lr: float, what: str) -> None:
         self.epoch = epoch
         self.lr = lr
+        self.what = what
         super().__init__(
             f"training diverged at epoch {epoch} with learning rate {lr:g}: {what}; the "
             f"parameters are back to what they were before the step that broke them (try a "
