@@ -441,3 +441,9 @@ def test_adaptive_divides_the_rate_by_5_where_the_rule_would_stop():
     distinct = sorted(set(rates))  # it stops once a rate of 1e-6 or less stalls too
     assert rates[-1] == distinct[0] <= 1e-6 < distinct[1] and clf.n_iter_ > 34
     assert clf.score(X, y) > 0.95
+
+
+def test_warnings_point_at_the_users_call_to_fit(moons):
+    with pytest.warns(UserWarning) as record:
+        NeuralNetClassifier(max_iter=5, solver="adam", momentum=0.5).fit(*moons)
+    assert {w.filename for w in record} == {__file__}

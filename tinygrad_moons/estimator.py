@@ -519,7 +519,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.solver!r}, momentum={self.momentum!r}, early_stopping="
                 f"{self.early_stopping!r}, tol={self.tol!r}",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _check_warm(self, classes: np.ndarray, sizes: list[int], activation: str) -> None:
