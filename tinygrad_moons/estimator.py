@@ -22,7 +22,7 @@ import numbers
 import warnings
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -301,10 +301,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = model
         self._activation = activation
         self.n_layers_ = len(sizes)
-        problem = result.pop("_problem")
-        for name, value in result.items():
+        for name, value in result.attributes.items():
             setattr(self, name, value)
-        self._warn_if_not_converged(*problem)
+        self._warn_if_not_converged(result)
         return self
 
     def _fit_epochs(
@@ -315,8 +314,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         rng: np.random.RandomState,
         previous_curve: list[float],
         previous_t: int,
-    ) -> dict[str, Any]:
-        """ "sgd" or "adam" through ``train.fit``, MLPClassifier's stopping rule a callback."""
+    ) -> _Fitted:
+        """Train with "sgd" or "adam" through ``train.fit``, the stopping rule a callback."""
         validation = None
         if self.early_stopping:
             X, X_val, labels, labels_val = train_test_split(
@@ -356,6 +355,21 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         if rule.best_state is not None:
             model.load_state_dict(rule.best_state)
         curve = [*previous_curve, *history.loss]
+        attributes = {
+            "history_": history,
+            "n_iter_": len(history),
+            "loss_curve_": curve,
+            "loss_": _mean_loss(model, X, labels, self.alpha),
+            "best_loss_": None if self.early_stopping else min(curve),
+            "validation_scores_": history.val_accuracy if self.early_stopping else None,
+            "best_validation_score_": rule.best if self.early_stopping else None,
+            "t_": previous_t + len(history) * len(labels),
+        }
+        return _Fitted(attributes, self._epoch_notes(rule, history), start_loss, X, labels)
+
+    def _epoch_notes(self, rule: _StoppingRule, history: History) -> list[tuple[str, str]]:
+        """(problem, advice) for a stop at max_iter before the rule was met, and for a
+        rule that stopped an oscillating loss rather than a settled one."""
         notes = []
         if self.tol > 0 and not rule.stopped:
             watched = "validation accuracy" if self.early_stopping else "training loss"
@@ -378,19 +392,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                         self._lower_rate(),
                     )
                 )
-        return {
-            "history_": history,
-            "n_iter_": len(history),
-            "loss_curve_": curve,
-            "loss_": _mean_loss(model, X, labels, self.alpha),
-            "best_loss_": None if self.early_stopping else min(curve),
-            "validation_scores_": history.val_accuracy if self.early_stopping else None,
-            "best_validation_score_": rule.best if self.early_stopping else None,
-            "t_": previous_t + len(history) * len(labels),
-            "_problem": (notes, start_loss, X, labels),
-        }
+        return notes
 
-    def _fit_lbfgs(self, model: nn.Module, X: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    def _fit_lbfgs(self, model: nn.Module, X: np.ndarray, labels: np.ndarray) -> _Fitted:
         """scipy's L-BFGS-B on the mean objective, all the data at once."""
         start_loss = _mean_loss(model, X, labels, self.alpha)
         inputs = Tensor(X)
@@ -404,17 +408,15 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             print(f"lbfgs: {result.nit} iterations, loss = {result.fun:.8f}: {result.message}")
         notes = []
         if not result.success:
+            if result.status == 1:
+                advice = f"raise max_iter (now {self.max_iter}) or max_fun (now {self.max_fun})"
+            else:  # the line search failed: rounding, near a minimum, most often
+                advice = f"a larger tol (now {self.tol:g})"
             notes.append(
-                (
-                    f"lbfgs stopped ({result.message}) before its gradient fell below tol",
-                    f"raise max_iter (now {self.max_iter}) or max_fun (now {self.max_fun})",
-                )
+                (f"lbfgs stopped ({result.message}) before its gradient fell below tol", advice)
             )
-        return {
-            "n_iter_": int(result.nit),
-            "loss_": float(result.fun),
-            "_problem": (notes, start_loss, X, labels),
-        }
+        attributes = {"n_iter_": int(result.nit), "loss_": float(result.fun)}
+        return _Fitted(attributes, notes, start_loss, X, labels)
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -536,17 +538,16 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                 f"to start afresh)"
             )
 
-    def _warn_if_not_converged(
-        self, notes: list[tuple[str, str]], start_loss: float, X: np.ndarray, labels: np.ndarray
-    ) -> None:
-        """One ConvergenceWarning listing what went wrong and what to change: ``notes`` are
-        the solver's (problem, advice) pairs; to them come a loss no lower than
-        ``start_loss`` and an accuracy on (X, labels) no better than the most frequent
-        class's share, and, with any problem, badly scaled features."""
+    def _warn_if_not_converged(self, fitted: _Fitted) -> None:
+        """One ConvergenceWarning listing what went wrong and what to change: the solver's
+        (problem, advice) notes, a loss no lower than at the start, an accuracy on the
+        training data no better than the most frequent class's share, and, with any of
+        these, badly scaled features."""
+        notes, X, labels = list(fitted.notes), fitted.X, fitted.labels
         accuracy = float(np.mean(self._logits(X).data.argmax(axis=1) == labels))
-        learnt_nothing = _no_progress(start_loss, self.loss_, accuracy, labels)
+        learnt_nothing = _no_progress(fitted.start_loss, self.loss_, accuracy, labels)
         if learnt_nothing:
-            rose = self.loss_ >= start_loss and self.solver != "lbfgs"
+            rose = self.loss_ >= fitted.start_loss and self.solver != "lbfgs"
             notes.append((learnt_nothing, self._lower_rate() if rose else self._more_training()))
         if not notes:
             return
@@ -634,6 +635,18 @@ def _scaling_advice(X: np.ndarray) -> str:
         f"{means.max():.3g}, its standard deviations span {spreads.min():.3g} to "
         f"{spreads.max():.3g})"
     )
+
+
+class _Fitted(NamedTuple):
+    """What a solver hands back to ``fit``: the fitted attributes to set, its (problem,
+    advice) notes, and what the convergence checks need (the loss before training, the
+    training data)."""
+
+    attributes: dict[str, Any]
+    notes: list[tuple[str, str]]
+    start_loss: float
+    X: np.ndarray
+    labels: np.ndarray
 
 
 class _StoppingRule:
