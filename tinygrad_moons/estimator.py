@@ -21,7 +21,6 @@ import math
 import numbers
 import warnings
 from collections.abc import Sequence
-from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -161,7 +160,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         The best of ``validation_scores_``, whose weights the fit keeps; else None.
     t_ : int
         Training samples seen by "sgd" or "adam": epochs times training points.
-    model_ : nn.Module
+    model_ : nn.MLP
         The trained network; it maps X to logits.
     history_ : train.History
         "sgd" and "adam": ``train.fit``'s per-epoch records of the latest fit.
@@ -288,7 +287,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             self._check_warm(classes, sizes, activation)
             model = self.model_
         else:
-            model = _network(sizes, activation, rng)
+            model = nn.MLP(sizes, activation, seed=rng)
         try:
             if self.solver == "lbfgs":
                 result = self._fit_lbfgs(model, X, labels)
@@ -482,11 +481,15 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         return [whole(f"hidden_layer_sizes[{i}]", size) for i, size in enumerate(hidden)]
 
     def _activation_name(self) -> str:
-        """MLPClassifier's names on the registry's: "logistic" is "sigmoid"; "identity" is
-        no activation (handled here while ``nn.ACTIVATIONS`` has no entry of that name)."""
-        names = {**nn.ACTIVATIONS, "logistic": nn.ACTIVATIONS["sigmoid"], "identity": None}
+        """The registry's name for ``activation``, read from ``nn.ACTIVATIONS`` now (so a
+        name added by ``nn.register_activation`` works); "logistic" is MLPClassifier's
+        name for "sigmoid"."""
+        names = sorted([*nn.ACTIVATIONS, "logistic"])
         if self.activation not in names:
-            raise ValueError(f"activation must be one of {sorted(names)}, got {self.activation!r}")
+            raise ValueError(
+                f"activation must be one of {names} (names registered with "
+                f"nn.register_activation), got {self.activation!r}"
+            )
         return "sigmoid" if self.activation == "logistic" else self.activation
 
     def _warn_if_ignored(self) -> None:
@@ -728,15 +731,6 @@ class _StoppingRule:
 
 
 # ---------------------------------------------------------------------- the network
-def _network(sizes: list[int], activation: str, rng: np.random.RandomState) -> nn.Module:
-    """``nn.MLP(sizes, activation)`` with its weights drawn from ``rng``."""
-    if activation == "identity" and "identity" not in nn.ACTIVATIONS:
-        # nn.ACTIVATIONS has no "identity" (yet): draw the Linears exactly as MLP does, one
-        # stream, first layer first, and chain them with nothing in between.
-        return nn.Sequential(*[nn.Linear(n_in, n_out, seed=rng) for n_in, n_out in pairwise(sizes)])
-    return nn.MLP(sizes, activation, seed=rng)
-
-
 def _linears(model: nn.Module) -> list[nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
