@@ -74,16 +74,27 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
-    """x @ weight + bias as one op, the write-up's layout: x (n, in), weight (in, out),
-    bias (out,) or (1, out) or None. dx = G W^T, dW = x^T G, db = sum over rows of G.
+    """x @ weight + bias, the write-up's layout: x (n, in), weight (in, out), bias (out,) or
+    (1, out) or None. dx = G W^T, dW = x^T G, db = sum over rows of G. For a 2-D x one
+    fused op; x of more dimensions (..., n, in), such as a batch of sequences, is a batched
+    matmul plus the bias, as torch's ``nn.Linear``.
 
     >>> x = Tensor([[1.0, 2.0]])
     >>> linear(x, Tensor([[1.0], [1.0]]), Tensor([0.5])).data
     array([[3.5]])
     """
+    x, weight = _tensor(x), _tensor(weight)
     if bias is None:
-        return ops.MatMul.apply(_tensor(x), _tensor(weight))
-    return ops.Linear.apply(_tensor(x), _tensor(weight), _tensor(bias))
+        return ops.MatMul.apply(x, weight)
+    bias = _tensor(bias)
+    if x.ndim <= 2:
+        return ops.Linear.apply(x, weight, bias)
+    if weight.ndim != 2 or bias.shape not in ((weight.shape[-1],), (1, weight.shape[-1])):
+        raise ValueError(
+            f"linear needs weight (k, m) and bias (m,) or (1, m) for x (..., n, k); got "
+            f"shapes {x.shape}, {weight.shape} and {bias.shape}"
+        )
+    return ops.Add.apply(ops.MatMul.apply(x, weight), bias)
 
 
 # ---------------------------------------------------------------------- combining, selecting
