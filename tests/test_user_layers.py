@@ -1,12 +1,15 @@
 """Layers a user writes from the ops alone, no Function of their own: LayerNorm, a residual
 block, an attention head and polynomial features, each gradchecked and compared with the
-same layer written in PyTorch."""
+same layer written in PyTorch; and the Conv2d Function of docs/extending.md against torch."""
+
+import re
+from pathlib import Path
 
 import numpy as np
 import torch
 
 import tinygrad_moons.functional as F
-from tinygrad_moons import Tensor, gradcheck, nn
+from tinygrad_moons import Function, Tensor, gradcheck, nn
 
 rng = np.random.default_rng(0)
 
@@ -154,3 +157,20 @@ def test_polynomial_features_match_torch_and_pass_gradcheck_even_at_zero():
 
     agree_with_torch(layer, x, torch_polynomial)
     check_layer(layer, x)
+
+
+def docs_namespace(marker):
+    """Run the code block of docs/extending.md that contains ``marker``; its names."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "extending.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if marker in b]
+    namespace = {"np": np, "Function": Function, "Tensor": Tensor, "nn": nn}
+    namespace["gradcheck"] = gradcheck
+    exec(block, namespace)
+    return namespace
+
+
+def test_the_docs_conv2d_function_matches_torch_conv2d():
+    conv = docs_namespace("class Conv2dFunction")["Conv2d"](3, 2, 2, seed=1)
+    conv.bias.data[:] = [0.5, -0.5]
+    x = Tensor(rng.normal(size=(2, 3, 4, 5)), requires_grad=True)
+    agree_with_torch(conv, x, torch.nn.functional.conv2d)
