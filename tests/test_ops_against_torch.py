@@ -330,10 +330,11 @@ bounds = st.sampled_from(["none", "number", "tensor"])
 def test_clip_matches_numpy_values_and_torch_clamp_gradients(pair, low_kind, high_kind, tied, seed):
     assume(low_kind != "none" or high_kind != "none")
     draw = ties if tied else uniform
-    x = draw(seed, pair.input_shapes[0])
+    x = draw(seed, pair.result_shape)  # torch.clamp keeps x's shape: bounds broadcast to it
     bound_shape = pair.input_shapes[1]
-    low = {"none": None, "number": 0.5, "tensor": draw(seed + 1, bound_shape) - 0.5}[low_kind]
-    high = {"none": None, "number": 1.0, "tensor": draw(seed + 2, bound_shape) + 0.5}[high_kind]
+    # tensor bounds are drawn independently: low > high in about half their elements
+    low = {"none": None, "number": 0.5, "tensor": draw(seed + 1, bound_shape)}[low_kind]
+    high = {"none": None, "number": 1.0, "tensor": draw(seed + 2, bound_shape)}[high_kind]
     tensor_bounds = [b for b in (low, high) if isinstance(b, np.ndarray)]
 
     def split(args):
@@ -362,6 +363,22 @@ def test_clip_matches_numpy_values_and_torch_clamp_gradients(pair, low_kind, hig
         agree_with_torch(ours, theirs, [x, *tensor_bounds], seed)
     else:
         check(ours, theirs, [x, *tensor_bounds], seed)
+
+
+def test_clip_where_low_exceeds_high_is_high_with_its_gradient_as_torch():
+    x, low, high = np.array([-1.0, 0.5, 3.0]), np.array([2.0, 2.0, 2.0]), np.array([1.0])
+    agree_with_torch(F.clip, torch.clamp, [x, low, high])
+    tensors = [Tensor(a, requires_grad=True) for a in (x, low, high)]
+    out = F.clip(*tensors)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal([t.grad.sum() for t in tensors], [0.0, 0.0, 3.0])
+
+
+def test_clip_broadcasts_x_against_larger_bounds_as_numpy():
+    x, low = Tensor([0.0, 3.0], requires_grad=True), Tensor([[1.0], [-1.0]], requires_grad=True)
+    np.testing.assert_array_equal(F.clip(x, low, 2.0).data, np.clip(x.data, low.data, 2.0))
+    assert gradcheck(lambda x, low: F.clip(x, low, 2.0), [x, low])
 
 
 def test_clip_needs_a_bound():
