@@ -6,8 +6,9 @@ back to each input's shape with ``unbroadcast``. Work for an input that needs no
 is skipped by looking at ``ctx.needs_input_grad``. A ``backward`` never writes into
 ``grad`` or into what ``forward`` saved: one array may be handed to several inputs.
 
-To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a method or
-a function in ``functional.py`` that calls its ``apply``. The graph code never changes.
+To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a Tensor
+method in ``tensor_methods.py`` or a function in ``functional.py`` that calls its
+``apply``. The graph code never changes.
 """
 
 from __future__ import annotations
