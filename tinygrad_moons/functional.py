@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons import ops, validate
+from tinygrad_moons import ops
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import as_user_array, finite
+from tinygrad_moons.validate import axes as _axes
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -122,7 +123,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
             f"concatenate needs tensors with the same number of dimensions, at least 1; "
             f"got shapes {shapes}"
         )
-    (axis,) = validate.axes(axis, ndim, shapes[0])
+    (axis,) = _axes(axis, ndim, shapes[0])
     others = {shape[:axis] + shape[axis + 1 :] for shape in shapes}
     if len(others) > 1:
         raise ValueError(
@@ -143,7 +144,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     shapes = [t.shape for t in listed]
     if len(set(shapes)) > 1:
         raise ValueError(f"stack needs tensors of one shape; got shapes {shapes}")
-    (axis,) = validate.axes(axis, listed[0].ndim + 1, shapes[0])
+    (axis,) = _axes(axis, listed[0].ndim + 1, shapes[0])
     return ops.Concatenate.apply(axis, *[t.expand_dims(axis) for t in listed])
 
 
