@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_moons.functional as F
-from tinygrad_moons import Tensor, gradcheck
+from tinygrad_moons import Tensor, gradcheck, nn
 
 
 def random_tensor(rng, *shape):
@@ -90,3 +90,13 @@ def test_linear_refuses_mismatched_shapes_naming_them(x_shape, w_shape, b_shape)
     with pytest.raises(ValueError, match=r"linear needs") as error:
         F.linear(np.ones(x_shape), Tensor(np.ones(w_shape)), Tensor(np.ones(b_shape)))
     assert str(b_shape) in str(error.value)
+
+
+def test_linear_of_a_batch_of_sequences_is_a_batched_matmul_plus_bias():
+    x = Tensor(np.random.default_rng(0).normal(size=(2, 3, 4)), requires_grad=True)
+    layer = nn.Linear(4, 5, seed=0)
+    layer.bias.data[:] = np.arange(5.0)
+    np.testing.assert_allclose(layer(x).data, x.data @ layer.weight.data + layer.bias.data)
+    assert gradcheck(lambda t, *params: layer(t), [x, *layer.parameters()])
+    with pytest.raises(ValueError, match=r"\(2, 3, 4\), \(4, 5\) and \(2, 5\)"):
+        F.linear(x, layer.weight, Tensor(np.ones((2, 5))))

@@ -98,10 +98,11 @@ def test_matmul_of_non_2d_operands_names_both_shapes():
         Tensor(np.ones(3)) @ np.ones((3, 2))
 
 
-def test_power_takes_a_number_only():
-    x = Tensor([2.0])
-    with pytest.raises(TypeError, match="exponent"):
-        x ** Tensor([2.0])
+def test_power_takes_a_number_a_tensor_or_an_array_as_exponent():
+    x = Tensor([2.0, 3.0], requires_grad=True)
+    for exponent in (2, Tensor([2.0, 2.0]), np.array([2.0, 2.0])):
+        np.testing.assert_array_equal((x**exponent).data, [4.0, 9.0])
+    assert type((x ** Tensor(2.0))._ctx).__name__ == "TensorPow"
 
 
 def test_indexing_with_a_tensor_is_refused():

@@ -7,6 +7,9 @@ scikit-learn, matplotlib or tqdm (data, train, plot, estimator, cli) are importe
 ``tests/test_layers.py``.
 """
 
+# tensor_methods first: it attaches Tensor's operators (see its docstring), which every
+# later module uses.
+from tinygrad_moons import tensor_methods  # noqa: F401, I001 (before the rest)
 from tinygrad_moons import functional, nn, ops, optim, reference
 from tinygrad_moons.gradcheck import GradcheckError, gradcheck
 from tinygrad_moons.tensor import Function, Tensor, no_grad

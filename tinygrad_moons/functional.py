@@ -1,4 +1,5 @@
-"""What users call: activations, softmax, log_softmax, the fused losses and the L2 penalty.
+"""What users call: activations, softmax, log_softmax, the ops that combine and select
+tensors (concatenate, stack, where, maximum, minimum, clip), the fused losses and L2.
 
 Inputs may be Tensors, arrays or numbers. The losses validate their inputs here, at the
 edge, so a wrong label or shape is a ValueError that names it, never a silent NaN.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ import numpy as np
 from tinygrad_moons import ops
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import as_user_array, finite
+from tinygrad_moons.validate import axes as _axes
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -72,16 +75,137 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
-    """x @ weight + bias as one op, the write-up's layout: x (n, in), weight (in, out),
-    bias (out,) or (1, out) or None. dx = G W^T, dW = x^T G, db = sum over rows of G.
+    """x @ weight + bias, the write-up's layout: x (n, in), weight (in, out), bias (out,) or
+    (1, out) or None. dx = G W^T, dW = x^T G, db = sum over rows of G. For a 2-D x one
+    fused op; x of more dimensions (..., n, in), such as a batch of sequences, is a batched
+    matmul plus the bias, as torch's ``nn.Linear``.
 
     >>> x = Tensor([[1.0, 2.0]])
     >>> linear(x, Tensor([[1.0], [1.0]]), Tensor([0.5])).data
     array([[3.5]])
     """
+    x, weight = _tensor(x), _tensor(weight)
     if bias is None:
-        return ops.MatMul.apply(_tensor(x), _tensor(weight))
-    return ops.Linear.apply(_tensor(x), _tensor(weight), _tensor(bias))
+        return ops.MatMul.apply(x, weight)
+    bias = _tensor(bias)
+    if x.ndim <= 2:
+        return ops.Linear.apply(x, weight, bias)
+    if weight.ndim != 2 or bias.shape not in ((weight.shape[-1],), (1, weight.shape[-1])):
+        raise ValueError(
+            f"linear needs weight (k, m) and bias (m,) or (1, m) for x (..., n, k); got "
+            f"shapes {x.shape}, {weight.shape} and {bias.shape}"
+        )
+    return ops.Add.apply(ops.MatMul.apply(x, weight), bias)
+
+
+# ---------------------------------------------------------------------- combining, selecting
+def _tensor_list(tensors: Any, what: str) -> list[Tensor]:
+    if isinstance(tensors, (Tensor, np.ndarray)):
+        raise TypeError(f"{what} takes a sequence of tensors, got one {type(tensors).__name__}")
+    listed = [_tensor(t) for t in tensors]
+    if not listed:
+        raise ValueError(f"{what} needs at least one tensor")
+    return listed
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """The tensors joined along an existing ``axis``, as ``np.concatenate``; each gets its
+    own slice of the gradient.
+
+    >>> concatenate([Tensor([[1.0, 2.0]]), Tensor([[3.0, 4.0]])], axis=1).data
+    array([[1., 2., 3., 4.]])
+    """
+    listed = _tensor_list(tensors, "concatenate")
+    shapes = [t.shape for t in listed]
+    ndim = listed[0].ndim
+    if ndim == 0 or any(t.ndim != ndim for t in listed):
+        raise ValueError(
+            f"concatenate needs tensors with the same number of dimensions, at least 1; "
+            f"got shapes {shapes}"
+        )
+    (axis,) = _axes(axis, ndim, shapes[0])
+    others = {shape[:axis] + shape[axis + 1 :] for shape in shapes}
+    if len(others) > 1:
+        raise ValueError(
+            f"concatenate along axis {axis} needs equal sizes on every other axis; "
+            f"got shapes {shapes}"
+        )
+    return ops.Concatenate.apply(axis, *listed)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Tensors of one shape stacked along a new ``axis``, as ``np.stack``.
+
+    >>> stack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])], axis=1).data
+    array([[1., 3.],
+           [2., 4.]])
+    """
+    listed = _tensor_list(tensors, "stack")
+    shapes = [t.shape for t in listed]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"stack needs tensors of one shape; got shapes {shapes}")
+    (axis,) = _axes(axis, listed[0].ndim + 1, shapes[0])
+    return ops.Concatenate.apply(axis, *[t.expand_dims(axis) for t in listed])
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """x where ``condition`` holds, else y, as ``np.where``; all three broadcast.
+
+    ``condition`` is a boolean array (comparisons of Tensors give one); x gets the gradient
+    where it holds, y where it does not.
+
+    >>> t = Tensor([-1.0, 2.0])
+    >>> where(t > 0, t, 0.0).data
+    array([0., 2.])
+    """
+    if isinstance(condition, Tensor):
+        raise TypeError(
+            "where takes its condition as a boolean array, not a Tensor (its float64 data "
+            "are not a mask): compare the Tensor, e.g. where(t > 0, t, 0.0)"
+        )
+    condition = np.asarray(condition)
+    if condition.dtype != np.bool_:
+        raise TypeError(f"where needs a boolean condition, got dtype {condition.dtype}")
+    x, y = _tensor(x), _tensor(y)
+    try:
+        np.broadcast_shapes(condition.shape, x.shape, y.shape)
+    except ValueError:
+        raise ValueError(
+            f"where needs condition, x and y that broadcast together; got shapes "
+            f"{condition.shape}, {x.shape} and {y.shape}"
+        ) from None
+    return ops.Where.apply(condition, x, y)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """max(x, y) elementwise, broadcasting; tied elements share the gradient equally.
+
+    >>> maximum(Tensor([1.0, 5.0]), 3.0).data
+    array([3., 5.])
+    """
+    return ops.Maximum.apply(_tensor(x), _tensor(y))
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """min(x, y) elementwise, broadcasting; tied elements share the gradient equally."""
+    return ops.Minimum.apply(_tensor(x), _tensor(y))
+
+
+def clip(x: Any, low: Any, high: Any) -> Tensor:
+    """x limited to [low, high], as ``np.clip`` (where low > high, every value is high);
+    either bound may be None, and a bound that is a Tensor gets its gradient.
+
+    Gradients as ``torch.clamp``: x gets it where low <= x <= high (bounds included), low
+    where x < low, high where x > high.
+
+    >>> clip(Tensor([-2.0, 0.5, 2.0]), -1.0, 1.0).data
+    array([-1. ,  0.5,  1. ])
+    """
+    if low is None and high is None:
+        raise ValueError("clip needs low or high (or both); got None for both")
+    low = None if low is None else _tensor(low)
+    high = None if high is None else _tensor(high)
+    return ops.Clip.apply(_tensor(x), low, high)
 
 
 # ---------------------------------------------------------------------- validation

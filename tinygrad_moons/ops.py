@@ -6,18 +6,17 @@ back to each input's shape with ``unbroadcast``. Work for an input that needs no
 is skipped by looking at ``ctx.needs_input_grad``. A ``backward`` never writes into
 ``grad`` or into what ``forward`` saved: one array may be handed to several inputs.
 
-To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a method or
-a function in ``functional.py`` that calls its ``apply``. The graph code never changes.
+To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a Tensor
+method in ``tensor_methods.py`` or a function in ``functional.py`` that calls its
+``apply``. The graph code never changes.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 
-from tinygrad_moons import tensor as _tensor_module
 from tinygrad_moons.tensor import Function
 
 
@@ -131,7 +130,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = x ** p for a number p;  dz/dx = p x^(p-1)."""
+    """z = x ** p for a number p;  dz/dx = p x^(p-1), and 0 for p = 0 (x^0 = 1 even at 0)."""
 
     @staticmethod
     def forward(ctx, x, p):
@@ -145,30 +144,75 @@ class Pow(Function):
         p = ctx.p
         if p == 2.0:
             return grad * 2.0 * x, None
+        if p == 0.0:
+            return np.zeros_like(grad), None
         return grad * p * x ** (p - 1.0), None
 
 
-def _check_matmul_shapes(name: str, x: np.ndarray, w: np.ndarray) -> None:
-    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:
-        raise ValueError(
-            f"{name} needs 2-D operands (n, k) @ (k, m); got shapes {x.shape} and {w.shape}"
-        )
+class TensorPow(Function):
+    """z = x ** y elementwise, y a Tensor or array;  dz/dx = y x^(y-1), dz/dy = z ln x.
+
+    As torch: dz/dx is 0 where y = 0, dz/dy is 0 where x = 0 and y >= 0; elsewhere the
+    derivative may be inf (x = 0, y < 1) or NaN (ln x for x < 0), and is returned as such.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = x**y
+        ctx.save_for_backward(x, y, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, out = ctx.saved_tensors
+        dx = dy = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf / NaN are the answer there
+            if ctx.needs_input_grad[0]:
+                slope = np.where(y == 0.0, 0.0, y * x ** (y - 1.0))
+                dx = unbroadcast(grad * slope, x.shape)
+            if ctx.needs_input_grad[1]:
+                slope = np.where((x == 0.0) & (y >= 0.0), 0.0, out * np.log(x))
+                dy = unbroadcast(grad * slope, y.shape)
+        return dx, dy
+
+
+def _check_matmul_shapes(x: np.ndarray, w: np.ndarray) -> None:
+    """Refuse what numpy's matmul would refuse, or treat as a vector, naming both shapes."""
+    if x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]:
+        return
+    if x.ndim >= 2 and w.ndim >= 2 and x.shape[-1] == w.shape[-2]:
+        try:
+            np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
+            return
+        except ValueError:
+            pass
+    raise ValueError(
+        f"matmul needs operands of 2 or more dimensions, (..., n, k) @ (..., k, m) with batch "
+        f"dimensions that broadcast; got shapes {x.shape} and {w.shape}"
+    )
+
+
+def _swap_last(a: np.ndarray) -> np.ndarray:
+    """The matrix transpose of every matrix in a stack: a.T for a 2-D array."""
+    return a.T if a.ndim == 2 else np.swapaxes(a, -1, -2)
 
 
 class MatMul(Function):
-    """Z = X @ W for 2-D X (n, k) and W (k, m);  dX = G W^T, dW = X^T G."""
+    """Z = X @ W, numpy's matmul for 2 or more dimensions: X (..., n, k), W (..., k, m);
+    dX = G W^T, dW = X^T G per matrix of the stack, summed over broadcast batch axes.
+    """
 
     @staticmethod
     def forward(ctx, x, w):
-        _check_matmul_shapes("matmul", x, w)
+        _check_matmul_shapes(x, w)
         ctx.save_for_backward(x, w)
         return x @ w
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        dx = grad @ w.T if ctx.needs_input_grad[0] else None
-        dw = x.T @ grad if ctx.needs_input_grad[1] else None
+        dx = unbroadcast(grad @ _swap_last(w), x.shape) if ctx.needs_input_grad[0] else None
+        dw = unbroadcast(_swap_last(x) @ grad, w.shape) if ctx.needs_input_grad[1] else None
         return dx, dw
 
 
@@ -235,21 +279,70 @@ class Mean(Function):
         return np.broadcast_to(grad / ctx.count, ctx.shape), None, None
 
 
+def _extremum(ctx: Function, x: np.ndarray, axis: Any, keepdims: bool, reduce: Any) -> np.ndarray:
+    """The forward of Max and Min: the extremum, and each element's share of its gradient."""
+    out = reduce(x, axis=axis, keepdims=True)
+    hit = x == out
+    ctx.save_for_backward(hit / hit.sum(axis=axis, keepdims=True))
+    ctx.ndim, ctx.axis, ctx.keepdims = x.ndim, axis, keepdims
+    return out if keepdims else np.squeeze(out, axis=_reduced_axes(x.ndim, axis))
+
+
+def _extremum_grad(ctx: Function, grad: np.ndarray) -> tuple[np.ndarray, None, None]:
+    """The backward of Max and Min: the gradient goes to the extrema, shared on ties."""
+    (share,) = ctx.saved_tensors
+    return share * _expand_reduced(grad, ctx.ndim, ctx.axis, ctx.keepdims), None, None
+
+
 class Max(Function):
     """z = max of x over ``axis``; the gradient goes to the maxima, shared equally on ties."""
 
     @staticmethod
     def forward(ctx, x, axis, keepdims):
-        out = np.max(x, axis=axis, keepdims=True)
-        is_max = x == out
-        ctx.save_for_backward(is_max / is_max.sum(axis=axis, keepdims=True))
-        ctx.ndim, ctx.axis, ctx.keepdims = x.ndim, axis, keepdims
-        return out if keepdims else np.squeeze(out, axis=_reduced_axes(x.ndim, axis))
+        return _extremum(ctx, x, axis, keepdims, np.max)
 
     @staticmethod
     def backward(ctx, grad):
-        (share,) = ctx.saved_tensors
-        return share * _expand_reduced(grad, ctx.ndim, ctx.axis, ctx.keepdims), None, None
+        return _extremum_grad(ctx, grad)
+
+
+class Min(Function):
+    """z = min of x over ``axis``; the gradient goes to the minima, shared equally on ties."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims):
+        return _extremum(ctx, x, axis, keepdims, np.min)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _extremum_grad(ctx, grad)
+
+
+class Var(Function):
+    """v = sum (x - mean)^2 / (n - ddof) over ``axis``, n the number of elements reduced;
+    dv/dx = 2 (x - mean) / (n - ddof) (the mean's own dependence on x sums to zero).
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, ddof):
+        count = int(np.prod([x.shape[a] for a in _reduced_axes(x.ndim, axis)]))
+        if count - ddof <= 0:
+            raise ValueError(
+                f"var over {count} element(s) with ddof={ddof} would divide by "
+                f"{count - ddof}: it needs more than ddof elements along axis {axis} of "
+                f"shape {x.shape}"
+            )
+        centred = x - np.mean(x, axis=axis, keepdims=True)
+        ctx.save_for_backward(centred)
+        ctx.ndim, ctx.axis, ctx.keepdims = x.ndim, axis, keepdims
+        ctx.divisor = count - ddof
+        return np.sum(centred * centred, axis=axis, keepdims=keepdims) / ctx.divisor
+
+    @staticmethod
+    def backward(ctx, grad):
+        (centred,) = ctx.saved_tensors
+        grad = _expand_reduced(grad, ctx.ndim, ctx.axis, ctx.keepdims)
+        return grad * centred * (2.0 / ctx.divisor), None, None, None
 
 
 # ---------------------------------------------------------------------- elementwise
@@ -280,6 +373,63 @@ class Log(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / x
+
+
+class Log1p(Function):
+    """z = ln(1 + x), exact for tiny x;  dz/dx = 1 / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (1.0 + x)
+
+
+class Expm1(Function):
+    """z = e^x - 1, exact for tiny x;  dz/dx = e^x = z + 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1.0)
+
+
+class Sin(Function):
+    """z = sin x;  dz/dx = cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * np.cos(x)
+
+
+class Cos(Function):
+    """z = cos x;  dz/dx = -sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -grad * np.sin(x)
 
 
 class Sqrt(Function):
@@ -389,6 +539,92 @@ class Softplus(Function):
         return grad * 0.5 * (np.tanh(0.5 * x) + 1.0)
 
 
+# ---------------------------------------------------------------------- selection
+def _shared_pick(ctx: Function, grad: np.ndarray, x_share: np.ndarray) -> tuple[Any, Any]:
+    """The backward of Maximum and Minimum: x gets ``x_share`` of each gradient, y the rest."""
+    x_shape, y_shape = ctx.shapes
+    dx = unbroadcast(grad * x_share, x_shape) if ctx.needs_input_grad[0] else None
+    dy = unbroadcast(grad * (1.0 - x_share), y_shape) if ctx.needs_input_grad[1] else None
+    return dx, dy
+
+
+class Maximum(Function):
+    """z = max(x, y) elementwise;  dz/dx = 1 where x > y, 1/2 where x = y (torch's), else 0."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.shapes = (x.shape, y.shape)
+        ctx.save_for_backward((x > y) + 0.5 * (x == y))
+        return np.maximum(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _shared_pick(ctx, grad, ctx.saved_tensors[0])
+
+
+class Minimum(Function):
+    """z = min(x, y) elementwise;  dz/dx = 1 where x < y, 1/2 where x = y (torch's), else 0."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.shapes = (x.shape, y.shape)
+        ctx.save_for_backward((x < y) + 0.5 * (x == y))
+        return np.minimum(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _shared_pick(ctx, grad, ctx.saved_tensors[0])
+
+
+class Clip(Function):
+    """z = min(max(x, low), high), numpy's clip (high wins where low > high); low or high
+    may be None. Gradients as torch's clamp: dz/dx = 1 where low <= x <= high; dz/dlow = 1
+    where x < low < high; dz/dhigh = 1 where x > high or high < low; else 0.
+    """
+
+    @staticmethod
+    def forward(ctx, x, low, high):
+        ctx.save_for_backward(x, low, high)
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, low, high = ctx.saved_tensors
+        inside = True
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        dx = unbroadcast(np.where(inside, grad, 0.0), x.shape) if ctx.needs_input_grad[0] else None
+        dlow = dhigh = None
+        if ctx.needs_input_grad[1]:
+            below = x < low if high is None else (x < low) & (low < high)
+            dlow = unbroadcast(np.where(below, grad, 0.0), np.shape(low))
+        if ctx.needs_input_grad[2]:
+            above = x > high if low is None else (x > high) | (high < low)
+            dhigh = unbroadcast(np.where(above, grad, 0.0), np.shape(high))
+        return dx, dlow, dhigh
+
+
+class Where(Function):
+    """z = x where ``condition``, else y (numpy's where, all three broadcast);
+    dz/dx = condition, dz/dy = not condition, each summed back to its input's shape.
+    """
+
+    @staticmethod
+    def forward(ctx, condition, x, y):
+        ctx.condition, ctx.shapes = condition, (x.shape, y.shape)
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, y_shape = ctx.shapes
+        picked = np.broadcast_to(ctx.condition, grad.shape)
+        dx = unbroadcast(np.where(picked, grad, 0.0), x_shape) if ctx.needs_input_grad[1] else None
+        dy = unbroadcast(np.where(picked, 0.0, grad), y_shape) if ctx.needs_input_grad[2] else None
+        return None, dx, dy
+
+
 # ---------------------------------------------------------------------- shape
 class Reshape(Function):
     """z = x viewed with another shape;  the gradient is reshaped back."""
@@ -404,15 +640,20 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """z = x with its axes reversed (x.T);  the gradient is transposed back."""
+    """z = x with its axes permuted (``axes`` None: reversed, as x.T);  the gradient is
+    permuted back by the inverse permutation.
+    """
 
     @staticmethod
-    def forward(ctx, x):
-        return x.T
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return np.transpose(x, axes)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.T
+        if ctx.axes is None:
+            return grad.T, None
+        return np.transpose(grad, np.argsort(ctx.axes)), None
 
 
 class GetItem(Function):
@@ -428,6 +669,22 @@ class GetItem(Function):
         dx = np.zeros(ctx.shape)
         np.add.at(dx, ctx.index, grad)
         return dx, None
+
+
+class Concatenate(Function):
+    """z = the arrays joined along ``axis``;  each input's gradient is its own slice of dz."""
+
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        ctx.axis = axis
+        ctx.ends = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        slices = np.split(grad, ctx.ends, axis=ctx.axis)
+        needed = ctx.needs_input_grad[1:]
+        return (None, *[part if need else None for part, need in zip(slices, needed)])
 
 
 # ---------------------------------------------------------------------- softmax family
@@ -564,6 +821,3 @@ class SumOfSquares(Function):
         scale = 2.0 * float(grad)  # one number, not a 0-d array per tensor
         grads = tuple(scale * a for a in ctx.saved_tensors)
         return grads[0] if len(grads) == 1 else grads
-
-
-_tensor_module._ops = sys.modules[__name__]  # the methods of Tensor dispatch here; see tensor.py

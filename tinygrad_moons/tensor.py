@@ -8,13 +8,13 @@ topological order, asking each op for its vector-Jacobian product::
 
     grad_input = backward(ctx, grad_output)          # one per input, d loss / d input
 
-No op is special here: ``ops.py`` defines every primitive as a ``Function`` subclass, and
-the operator methods below only dispatch to them.
+No op is special here: ``ops.py`` defines every primitive as a ``Function`` subclass.
 
-How ``tensor.py`` reaches ``ops`` without an import cycle: the methods call ``_ops.Add``
-and friends through the module global ``_ops``, which ``ops.py`` fills in with itself as
-the last line of its import (``tinygrad_moons/__init__.py`` imports both). ``tensor.py``
-therefore imports numpy alone, and ``ops.py`` imports ``tensor.py`` the ordinary way.
+How Tensor's operators reach ``ops`` without an import cycle: ``ops.py`` imports this
+module (every op is a Function), so the operator methods (``+``, ``@``, ``.sum()``,
+``t[i]``, ``+=``, ...) are not written here but in ``tensor_methods.py``, one layer above
+``ops``, which attaches them to ``Tensor`` when the package is imported. This module
+imports numpy alone and knows no op.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-_ops: Any = None  # set to the ops module by ops.py at its import; see the module docstring
 _grad_enabled = True
 
 
@@ -88,6 +87,7 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_ctx")
     # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
     __array_ufunc__ = None
+    # Operators and the other op methods are attached by tensor_methods.py (see above).
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data: np.ndarray = _as_float64_array(data)
@@ -155,6 +155,27 @@ class Tensor:
             extra = ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
+    # ------------------------------------------------------------------ numpy
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)``: the data of a tensor that requires no grad; refused otherwise.
+
+        Without this numpy would treat a Tensor as a sequence and build an object array of
+        0-d Tensors (``np.array([t, t])``), losing the gradient silently.
+        """
+        _refuse_numpy("numpy.array", self)
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            if copy is False:
+                raise ValueError(f"a Tensor's data are float64: no {dtype} view without a copy")
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """``np.dot(t, w)``, ``np.concatenate([t, u])`` ...: numpy on the data of tensors that
+        require no grad (an ndarray results); refused for a tensor that requires grad, whose
+        gradient numpy would drop. Tensor's ops and ``F`` keep it."""
+        _refuse_numpy(f"numpy.{func.__name__}", *_tensors_in((args, kwargs)))
+        return func(*_arrays_in(args), **_arrays_in(kwargs))
+
     # ------------------------------------------------------------------ backward
     def backward(self, grad: Any = None) -> None:
         """Add d(self)/d(leaf), contracted with ``grad``, into ``.grad`` of every leaf.
@@ -187,129 +208,38 @@ class Tensor:
             )
         return seed
 
-    # ------------------------------------------------------------------ arithmetic
-    def __add__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self, _lift(other))
 
-    def __radd__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(_lift(other), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self, _lift(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(_lift(other), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self, _lift(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(_lift(other), self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self, _lift(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(_lift(other), self)
-
-    def __neg__(self) -> Tensor:
-        return _ops.Neg.apply(self)
-
-    def __pow__(self, exponent: float) -> Tensor:
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-            raise TypeError(
-                f"Tensor ** x takes a Python number as the exponent, got "
-                f"{type(exponent).__name__}; write (x * t.log()).exp() for a tensor power"
-            )
-        return _ops.Pow.apply(self, float(exponent))
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self, _lift(other))
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(_lift(other), self)
-
-    # ------------------------------------------------------------------ reductions
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Sum.apply(self, axis, keepdims)
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Mean.apply(self, axis, keepdims)
-
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Maximum; tied maxima share the gradient equally, like ``torch.amax``."""
-        return _ops.Max.apply(self, axis, keepdims)
-
-    def argmax(self, axis: int = -1) -> np.ndarray:
-        """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
-        return np.argmax(self.data, axis=axis)
-
-    # ------------------------------------------------------------------ elementwise
-    def exp(self) -> Tensor:
-        return _ops.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return _ops.Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return _ops.Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        return _ops.Abs.apply(self)
-
-    def tanh(self) -> Tensor:
-        return _ops.Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return _ops.Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return _ops.ReLU.apply(self)
-
-    # ------------------------------------------------------------------ shape
-    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-            shape = tuple(shape[0])
-        return _ops.Reshape.apply(self, shape)
-
-    @property
-    def T(self) -> Tensor:
-        return _ops.Transpose.apply(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return _ops.GetItem.apply(self, _plain_index(index))
-
-    def __iter__(self) -> Iterator[Tensor]:
-        for i in range(len(self)):
-            yield self[i]
-
-
-def _lift(value: Any) -> Tensor:
-    """An operand as a Tensor: Tensors pass through, numbers and arrays become constants.
-
-    A float64 array is wrapped, not copied: a constant is only ever read, never written.
-    (As with ``torch.from_numpy``, changing that array before ``backward()`` changes the
-    gradient of ops that saved it.)
-    """
+def _tensors_in(value: Any) -> list[Tensor]:
+    """The Tensors in ``value``, looking inside tuples, lists and dicts."""
     if isinstance(value, Tensor):
-        return value
-    if type(value) is np.ndarray and value.dtype == np.float64:
-        return Tensor._wrap(value)
-    if type(value) is float or type(value) is int:
-        return Tensor._wrap(np.array(value, dtype=np.float64))
-    return Tensor(value)
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for part in value for t in _tensors_in(part)]
+    if isinstance(value, dict):
+        return _tensors_in(list(value.values()))
+    return []
 
 
-def _plain_index(index: Any) -> Any:
-    """Refuse Tensors as indices: their float64 data cannot tell a mask from positions."""
-    parts = index if isinstance(index, tuple) else (index,)
-    for part in parts:
-        if isinstance(part, Tensor):
-            raise TypeError(
-                "index a Tensor with ints, slices or an ndarray of ints or bools, not with a "
-                "Tensor (its float64 data cannot tell a boolean mask from positions)"
-            )
-    return index
+def _arrays_in(value: Any) -> Any:
+    """``value`` with every Tensor inside tuples, lists and dicts replaced by its data."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (tuple, list)):
+        return type(value)(_arrays_in(part) for part in value)
+    if isinstance(value, dict):
+        return {key: _arrays_in(part) for key, part in value.items()}
+    return value
+
+
+def _refuse_numpy(what: str, *tensors: Tensor) -> None:
+    """A TypeError when numpy is handed a Tensor that requires grad (as torch's numpy())."""
+    if any(t.requires_grad for t in tensors):
+        raise TypeError(
+            f"{what} was given a Tensor that requires grad: numpy would compute without "
+            f"its gradient. Use Tensor ops and tinygrad_moons.functional (t @ w, "
+            f"F.concatenate, F.stack, F.where, ...) to keep it, or pass t.detach() (or "
+            f"t.numpy()) for the values alone"
+        )
 
 
 class Function:

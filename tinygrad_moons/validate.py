@@ -56,3 +56,30 @@ def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:
     except ValueError as error:
         raise ValueError(f"{what}: {error}") from None
     return array
+
+
+def axes(axis: Any, ndim: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """``axis`` (an int or a sequence of ints) as distinct non-negative axes of ``ndim``.
+
+    ``shape`` is named in the message when an axis is out of range or repeated.
+
+    >>> axes(-1, 2, (3, 4))
+    (1,)
+    >>> axes((0, 2), 2, (3, 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: axis 2 is out of range for shape (3, 4) (axes -2 to 1)
+    """
+    parts = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    found = []
+    for part in parts:
+        if not isinstance(part, (int, np.integer)) or isinstance(part, bool):
+            raise ValueError(f"an axis must be an int, got {part!r} for shape {shape}")
+        if not -ndim <= part < ndim:
+            raise ValueError(
+                f"axis {part} is out of range for shape {shape} (axes {-ndim} to {ndim - 1})"
+            )
+        if int(part) % ndim in found:
+            raise ValueError(f"axis {part} is repeated in {axis} for shape {shape}")
+        found.append(int(part) % ndim)
+    return tuple(found)
