@@ -395,3 +395,32 @@ def test_a_crc_mismatch_in_a_parameter_is_found_by_load_config(tmp_path, model):
     with pytest.raises(ValueError, match=r"'2.bias'.*CRC"):
         nn.load(model, path)
     assert same_state(model, before)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_entries_compressed_other_than_stored_or_deflated_are_refused_unread(tmp_path, method):
+    """bzip2 and lzma expand without a useful bound; np.savez never writes them."""
+    model = nn.MLP([2, 3, 2], seed=0)
+    path = tmp_path / "packed.npz"
+    with zipfile.ZipFile(path, "w", compression=method) as archive:
+        for name, array in model.state_dict().items():
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            archive.writestr(f"{name}.npy", buffer.getvalue())
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=f"compression method {method}; saved .npz files are"):
+        nn.load(model, path)
+    with pytest.raises(ValueError, match="stored or deflated"):
+        nn.load_config(path)
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])
+
+
+def test_deflated_entries_as_np_savez_compressed_writes_them_load(tmp_path):
+    model = nn.MLP([2, 3, 2], seed=0)
+    path = tmp_path / "compressed.npz"
+    np.savez_compressed(path, **model.state_dict())
+    other = nn.MLP([2, 3, 2], seed=1)
+    nn.load(other, path)
+    for name, array in other.state_dict().items():
+        np.testing.assert_array_equal(array, model.state_dict()[name])

@@ -132,6 +132,23 @@ def test_predict_given_the_csv_as_model_says_so_without_numpys_pickle_advice(tmp
     assert "pickle" not in err and len(err.splitlines()) == 1
 
 
+def test_predict_refuses_an_architecture_larger_than_the_file_before_building_it(
+    tmp_path, capsys, monkeypatch
+):
+    """A tiny file whose config declares 16 GB of weights is refused, nothing allocated."""
+    from tinygrad_moons import nn
+
+    tiny = tmp_path / "tiny.npz"
+    nn.save(nn.MLP([2, 3, 2], seed=0), tiny, config={"sizes": [2, 10**9, 2]})
+    points = tmp_path / "p.csv"
+    points.write_text("1,2\n")
+    monkeypatch.setattr(nn, "MLP", lambda *args: pytest.fail("the model was built"))
+    assert cli.main(["predict", "--model", str(tiny), "--input", str(points)]) == 1
+    err = capsys.readouterr().err
+    assert "need 40000000016 bytes of weights" in err and "the file is damaged" in err
+    assert len(err.splitlines()) == 1
+
+
 def test_predict_names_a_missing_model_file(tmp_path, capsys):
     points = tmp_path / "points.csv"
     points.write_text("1,2\n")

@@ -64,6 +64,10 @@ _DAMAGE = (
 )
 
 _NPY_MAGIC = b"\x93NUMPY"
+# The zip compression methods an .npz file is written with, and how many bytes of data one
+# byte of each can expand to at the most (deflate's limit is 1032 to 1).
+MAX_EXPANSION = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
+_METHODS = tuple(MAX_EXPANSION)
 
 
 class Module(Protocol):
@@ -167,6 +171,13 @@ def _archive(
     with archive:
         entries: dict[str, list[zipfile.ZipInfo]] = {}
         for info in archive.infolist():
+            if info.compress_type not in _METHODS:
+                # np.savez stores, np.savez_compressed deflates; bzip2 and lzma have no useful
+                # bound on how much a few bytes expand to.
+                raise _Unreadable(
+                    f"entry {info.filename!r} uses zip compression method {info.compress_type}; "
+                    f"saved .npz files are stored or deflated"
+                )
             name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             entries.setdefault(name, []).append(info)
         yield archive, entries

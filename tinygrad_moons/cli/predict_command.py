@@ -7,11 +7,13 @@ import csv
 import io
 import sys
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
 from tinygrad_moons import nn
+from tinygrad_moons.checkpoint import MAX_EXPANSION
 from tinygrad_moons.cli.terminal import UserError
 from tinygrad_moons.files import written_whole
 from tinygrad_moons.train import predict_proba
@@ -55,6 +57,15 @@ def load_model(path: str) -> nn.MLP:
         and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)
     ):
         raise UserError(f"{path}: the architecture's sizes {sizes!r} are not positive integers")
+    # The model is built before its weights are read: a few bytes of JSON must not make it
+    # allocate more than the file can hold, however the archive is compressed.
+    weight_bytes = 8 * sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))
+    file_bytes = Path(path).stat().st_size
+    if weight_bytes > file_bytes * max(MAX_EXPANSION.values()):
+        raise UserError(
+            f"{path}: the architecture's sizes {sizes} need {weight_bytes} bytes of weights, "
+            f"more than a file of {file_bytes} bytes can hold: the file is damaged"
+        )
     if activation not in nn.ACTIVATIONS:
         raise UserError(
             f"{path}: unknown activation {activation!r}; known: {', '.join(nn.ACTIVATIONS)}"
