@@ -260,7 +260,7 @@ def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
     return int(np.argmax(bad)) if bad.any() else None
 
 
-def _class_labels(
+def class_labels(
     labels: Any, n_rows: int, n_classes: int, *, name: str = "labels", rows: str = "the logits"
 ) -> np.ndarray:
     """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes).
@@ -268,6 +268,10 @@ def _class_labels(
     Anything else is a ValueError naming the first offending label and its position (a
     string, bool, NaN, infinity, fraction, negative or too large value), or the lengths.
     Floats with whole values are accepted. ``name`` and ``rows`` word the messages.
+    ``softmax_cross_entropy`` checks its labels with it, and ``fit`` its y.
+
+    >>> class_labels([0.0, 1.0, 1.0], 3, 2)
+    array([0, 1, 1])
     """
     if isinstance(labels, Tensor):
         labels = labels.data
@@ -315,7 +319,7 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
         raise ValueError(f"logits must score at least one class (C >= 1); got shape {logits.shape}")
     _check_not_empty(logits.data, reduction)
     finite("logits", logits.data)
-    y = _class_labels(labels, logits.shape[0], logits.shape[1])
+    y = class_labels(labels, logits.shape[0], logits.shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
 
 

@@ -1,11 +1,12 @@
-"""Graph capture: record a static computation once, then replay it without rebuilding it.
+"""Graph capture: record a static computation once, then replay it as generated numpy.
 
 Full-batch training builds the same graph every step: the same ops on the same parameter
 Tensors, only the numbers change. ``capture(fn)`` calls ``fn`` (twice, to check that it
-builds the same graph both times) and records every op it applies. ``replay()`` then runs
-the recorded ops' ``forward`` on the leaves' current data, in the recorded order, and
-walks the recorded graph backwards: no Tensor, context or topological sort is made again,
-and the gradients are those of a fresh ``fn().backward()``, bit for bit.
+builds the same graph both times), records every op it applies and writes the whole step
+out once as straight-line numpy (``codegen.py``): ``StaticGraph.source`` is that Python.
+``replay()`` runs it: the forward pass into buffers allocated at capture, then the backward
+pass, with no Tensor, context or graph walk made again, and the gradients are those of a
+fresh ``fn().backward()``, bit for bit.
 
 >>> import numpy as np
 >>> from tinygrad_moons import Tensor
@@ -27,107 +28,157 @@ but did not make (parameters, inputs), whose shapes must not change. What it kee
 capture: every other argument of an op as it was passed (numbers, axes, the labels the loss
 validated, an index array) and the Tensors ``fn`` made from numbers and arrays. A shape
 change, or a ``fn`` whose two calls built different graphs, is a ``GraphChangedError``,
-never a silently wrong result. Python control flow that depends on
-values, and arrays computed outside the ops (from ``.data`` or ``.item()``), are not
-recorded: a graph is static when the same ops run on the same Tensors whatever the numbers.
+never a silently wrong result. Python control flow that depends on values, and arrays
+computed outside the ops (from ``.data`` or ``.item()``), are not recorded: a graph is
+static when the same ops run on the same Tensors whatever the numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from tinygrad_moons import tensor as _tensor
-from tinygrad_moons.tensor import Function, Tensor
+from tinygrad_moons import codegen
+from tinygrad_moons.codegen import GraphChangedError
+from tinygrad_moons.tensor import Function, Recorder, Tensor, recording
 
-_Tape = list[tuple[Function, tuple[Any, ...], Tensor]]
-
-
-class GraphChangedError(ValueError):
-    """A captured graph cannot be replayed: its function or its inputs' shapes changed."""
+__all__ = ["GraphChangedError", "StaticGraph", "capture"]
 
 
-def capture(fn: Callable[[], Tensor]) -> StaticGraph:
-    """Record the graph that ``fn()`` builds, for ``replay()``; see the module docstring.
+def capture(
+    fn: Callable[[], Tensor | tuple[Tensor, ...]], names: Mapping[str, Tensor] | None = None
+) -> StaticGraph:
+    """Record the graph that ``fn()`` builds and generate its step; see the module docstring.
 
-    ``fn`` takes no arguments and returns a Tensor; it is called twice.
+    ``fn`` takes no arguments and returns a Tensor (or a tuple of Tensors: the first is
+    the one ``replay`` differentiates, the others are computed along and kept in
+    ``outputs``); it is called twice. ``names`` (name -> Tensor) names the leaves in
+    ``source``; unnamed ones are x1, x2, ...
     """
-    return StaticGraph(fn)
+    return StaticGraph(fn, names)
 
 
 class StaticGraph:
-    """The ops ``fn()`` applied, in order, with the leaves they read; made by ``capture``."""
+    """The generated step of the ops ``fn()`` applied; made by ``capture``."""
 
-    def __init__(self, fn: Callable[[], Tensor]) -> None:
-        first_output, first_tape = _record(fn)
-        output, tape = _record(fn)
-        difference = _first_difference(first_tape, tape, first_output, output)
+    def __init__(
+        self,
+        fn: Callable[[], Tensor | tuple[Tensor, ...]],
+        names: Mapping[str, Tensor] | None = None,
+    ) -> None:
+        first_outputs, first_tape = _record(fn)
+        outputs, tape = _record(fn)
+        difference = _first_difference(first_tape, tape, first_outputs, outputs)
         if difference is not None:
             raise GraphChangedError(
                 f"the function built a different graph on its second call ({difference}): "
                 f"only a static graph can be captured"
             )
-        self.output: Tensor = output
-        self._ops = _ops_reaching(output, tape)
-        if not self._ops:
+        made = {id(result) for _, _, result in tape}
+        if any(id(output) not in made for output in outputs):
             raise GraphChangedError(
                 "the function returned a Tensor that no op of its own made: nothing to replay"
             )
-        made = {id(result) for _, _, result in self._ops}
-        self._leaves = _leaves(self._ops, made)
-        self._order = _tensor._topological_order(output._ctx) if output._ctx is not None else None
+        self.outputs: tuple[Tensor, ...] = outputs
+        self.output: Tensor = outputs[0]
+        self._entries = _ops_reaching(outputs, tape)
+        self._leaves = _leaves(self._entries, made)
+        self.grad_leaves = [leaf for leaf, _ in self._leaves if leaf.requires_grad]
+        self._constants = _constants(first_tape, tape, made)
+        self._names = {id(t): name for name, t in (names or {}).items()}
+        self._fresh = self._generate(accumulate=False)
+        self._accumulating: codegen.Step | None = None
+
+    def _generate(self, accumulate: bool) -> codegen.Step:
+        nodes = [codegen.Node(ctx, args, result) for ctx, args, result in self._entries]
+        leaves = [leaf for leaf, _ in self._leaves]
+        return codegen.generate(
+            nodes, self.outputs, leaves, self._names, self._constants, accumulate
+        )
+
+    @property
+    def source(self) -> str:
+        """The Python that ``replay`` runs: ``forward()``, then ``backward()``."""
+        return self._fresh.source
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the buffers allocated at capture, which every replay reuses."""
+        return self._fresh.nbytes + (self._accumulating.nbytes if self._accumulating else 0)
 
     def replay(self, backward: bool = True) -> Tensor:
-        """Recompute every op from the leaves' current data, then (by default) backward().
+        """Recompute every recorded op from the leaves' current data, then (by default) backward.
 
-        Returns ``output``, the same Tensor every time, with its data updated; gradients
-        are added into the leaves' ``.grad`` as ``fn().backward()`` would add them.
+        Returns ``output``, the same Tensor every time, its data updated; gradients are
+        added into the leaves' ``.grad`` as ``fn().backward()`` would add them.
         """
-        for leaf, shape in self._leaves:
-            if leaf.data.shape != shape or leaf.data.dtype != np.float64:
-                raise GraphChangedError(
-                    f"a leaf of the captured graph had shape {shape}, float64, and now has "
-                    f"shape {leaf.data.shape}, {leaf.data.dtype}: capture the graph again"
-                )
-        for ctx, args, result in self._ops:
-            arrays = [arg.data if isinstance(arg, Tensor) else arg for arg in args]
-            out = _tensor._as_output(type(ctx).forward(ctx, *arrays))
-            if out.shape != result.data.shape:
-                raise GraphChangedError(
-                    f"{type(ctx).__name__} made shape {out.shape} where the captured graph "
-                    f"has {result.data.shape}: the graph is not static"
-                )
-            result.data = out
+        if backward and self._fresh.backward is None:
+            raise ValueError(
+                "replay(backward=True) needs an output that requires grad; use "
+                "replay(backward=False)"
+            )
+        step = self._fresh
+        if backward and any(leaf.grad is not None for leaf in self.grad_leaves):
+            if self._accumulating is None:
+                self._accumulating = self._generate(accumulate=True)
+            step = self._accumulating
+        self._run_forward(step)
         if backward:
-            if self._order is None:
-                raise ValueError(
-                    "replay(backward=True) needs an output that requires grad; use "
-                    "replay(backward=False)"
-                )
-            _tensor._backpropagate(self.output, self.output._seed(None), self._order)
+            step.backward()
         return self.output
 
+    def forward(self) -> Tensor:
+        """Only the forward pass (``replay(backward=False)``), for a ``backward()`` later."""
+        self._run_forward(self._fresh)
+        return self.output
 
-def _record(fn: Callable[[], Tensor]) -> tuple[Tensor, _Tape]:
-    """Call ``fn`` with every op application written to a tape."""
-    if _tensor._tape is not None:
-        raise RuntimeError("capture() was called inside a function being captured")
-    tape: _Tape = []
-    _tensor._tape = tape
-    try:
+    def backward(self) -> None:
+        """The backward pass of the latest ``forward()``, for leaves whose ``.grad`` is None
+        (as after ``zero_grad()``); ``replay()`` handles gradients that add up."""
+        if self._fresh.backward is None:
+            raise ValueError("backward() needs an output that requires grad")
+        held = [i for i, leaf in enumerate(self.grad_leaves) if leaf.grad is not None]
+        if held:
+            raise ValueError(
+                f"backward() after forward() writes the gradients afresh, but leaf {held[0]} "
+                f"of grad_leaves has a .grad: set it to None first, or use replay()"
+            )
+        self._fresh.backward()
+
+    def _run_forward(self, step: codegen.Step) -> None:
+        step.forward()  # checks the leaves' shapes, sets the outputs' data
+
+
+class _Tape(Recorder):
+    """Every op application, in order."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Function, tuple[Any, ...], Tensor]] = []
+
+    def applied(self, ctx: Function, args: tuple[Any, ...], result: Tensor) -> None:
+        self.entries.append((ctx, args, result))
+
+
+_Entries = list[tuple[Function, tuple[Any, ...], Tensor]]
+
+
+def _record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Entries]:
+    """Call ``fn`` with every op application of this thread written to a tape."""
+    with recording(_Tape()) as tape:
         output = fn()
-    finally:
-        _tensor._tape = None
-    if not isinstance(output, Tensor):
-        raise TypeError(f"the captured function must return a Tensor, got {type(output)}")
-    return output, tape
+    outputs = output if isinstance(output, tuple) else (output,)
+    if not outputs or not all(isinstance(t, Tensor) for t in outputs):
+        raise TypeError(
+            f"the captured function must return a Tensor (or a tuple of them), got {type(output)}"
+        )
+    return outputs, tape.entries
 
 
-def _ops_reaching(output: Tensor, tape: _Tape) -> _Tape:
-    """The tape's entries that ``output`` depends on, in their order of application."""
-    needed = {id(output)}
+def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
+    """The tape's entries that the outputs depend on, in their order of application."""
+    needed = {id(output) for output in outputs}
     kept = []
     for entry in reversed(tape):
         _, args, result = entry
@@ -137,25 +188,51 @@ def _ops_reaching(output: Tensor, tape: _Tape) -> _Tape:
     return kept[::-1]
 
 
-def _leaves(ops: _Tape, made: set[int]) -> list[tuple[Tensor, tuple[int, ...]]]:
+def _leaves(entries: _Entries, made: set[int]) -> list[tuple[Tensor, tuple[int, ...]]]:
     """The Tensors the ops read but did not make, each once, with its shape at capture."""
     leaves: dict[int, tuple[Tensor, tuple[int, ...]]] = {}
-    for _, args, _ in ops:
+    for _, args, _ in entries:
         for arg in args:
             if isinstance(arg, Tensor) and id(arg) not in made:
                 leaves[id(arg)] = (arg, arg.data.shape)
     return list(leaves.values())
 
 
+def _constants(first: _Entries, second: _Entries, made: set[int]) -> dict[int, float]:
+    """The 0-d Tensors ``fn`` made anew on each call (numbers it lifted), by value.
+
+    A leaf that is another object on the second call was made by ``fn`` itself: nobody
+    else holds it, so its number is kept from capture and written into the source.
+    """
+    constants = {}
+    for (_, args_a, _), (_, args_b, _) in zip(first, second, strict=True):
+        for a, b in zip(args_a, args_b, strict=True):
+            if (
+                isinstance(b, Tensor)
+                and id(b) not in made
+                and a is not b
+                and not b.requires_grad
+                and b.data.shape == ()
+            ):
+                constants[id(b)] = float(b.data)
+    return constants
+
+
 def _first_difference(
-    first: _Tape, second: _Tape, first_output: Tensor, second_output: Tensor
+    first: _Entries,
+    second: _Entries,
+    first_outputs: tuple[Tensor, ...],
+    second_outputs: tuple[Tensor, ...],
 ) -> str | None:
     """Where two recordings of one function differ, in words; None when they agree."""
     if len(first) != len(second):
         return f"{len(first)} ops, then {len(second)}"
     position_first = {id(result): i for i, (_, _, result) in enumerate(first)}
     position_second = {id(result): i for i, (_, _, result) in enumerate(second)}
-    if position_first.get(id(first_output)) != position_second.get(id(second_output)):
+    if len(first_outputs) != len(second_outputs) or any(
+        position_first.get(id(a)) != position_second.get(id(b))
+        for a, b in zip(first_outputs, second_outputs, strict=True)
+    ):
         return "the output came from another op"
     for i, ((ctx_a, args_a, _), (ctx_b, args_b, _)) in enumerate(zip(first, second, strict=True)):
         name = type(ctx_a).__name__

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from tinygrad_moons.files import written_whole
-from tinygrad_moons.tensor import Function, Tensor, _topological_order
+from tinygrad_moons.tensor import Function, Tensor, backward_order
 
 CMAP = "Spectral"
 
@@ -289,7 +289,7 @@ def graph_layout(
     if root._ctx is None:
         raise ValueError("draw the graph of a tensor made by ops, not of a leaf")
     by_id = {id(value): name for name, value in (names or {}).items()}
-    ops = _topological_order(root._ctx)[::-1]  # inputs first
+    ops = backward_order(root)[::-1]  # inputs first
     level: dict[object, int] = {}
     edges: list[tuple[object, object]] = []
     leaves: list[object] = []

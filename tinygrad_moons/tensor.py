@@ -22,16 +22,68 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-_grad_enabled = True
+
+class Recorder:
+    """What watches the engine at work: subclass it, override either method, install it for
+    the current thread with ``recording(recorder)``. The one hook tools use: graph capture
+    records the ops that ``Function.apply`` applies, the graph drawing the gradients that
+    the backward walk hands to each op.
+    """
+
+    def applied(self, ctx: Function, args: tuple[Any, ...], result: Tensor) -> None:
+        """``Function.apply`` made ``result`` from ``args``; ``ctx`` is its context."""
+
+    def reached(self, ctx: Function, grad: np.ndarray) -> None:
+        """The backward walk is about to call ``ctx``'s backward with ``grad`` (d root/d out)."""
+
+
+class _ThreadState(threading.local):
+    """Grad mode and the recorder, per thread (as torch's grad mode): a ``no_grad()`` block
+    or a capture in one thread leaves every other thread recording as before."""
+
+    grad_enabled = True
+    recorder: Recorder | None = None
+
+
+_state = _ThreadState()
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[Recorder]:
+    """Install ``recorder`` for the current thread inside the block (one at a time).
+
+    >>> class Names(Recorder):
+    ...     def __init__(self):
+    ...         self.ops = []
+    ...     def applied(self, ctx, args, result):
+    ...         self.ops.append(type(ctx).__name__)
+    >>> with recording(Names()) as names:
+    ...     y = (Tensor([1.0, 2.0]) * 3).sum()
+    >>> names.ops
+    ['Mul', 'Sum']
+    """
+    if _state.recorder is not None:
+        raise RuntimeError(
+            "a recorder is already installed in this thread (capture() was called inside a "
+            "function being captured, or inside another recording)"
+        )
+    _state.recorder = recorder
+    try:
+        yield recorder
+    finally:
+        _state.recorder = None
 
 
 class no_grad:  # noqa: N801 (torch's name, the documented API)
-    """Record no graph inside the block (or the decorated function), as ``torch.no_grad``.
+    """Record no graph inside the block (or the decorated function), as ``torch.no_grad``:
+    in the current thread only, so other threads keep recording.
 
     >>> with no_grad():
     ...     y = Tensor([1.0], requires_grad=True) * 2
@@ -40,13 +92,11 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
     """
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = False
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = False
 
     def __exit__(self, *exc_info: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _state.grad_enabled = self._previous
 
     def __call__(self, func: Callable) -> Callable:
         @functools.wraps(func)
@@ -58,8 +108,8 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
 
 
 def is_grad_enabled() -> bool:
-    """True unless a ``no_grad()`` block is active."""
-    return _grad_enabled
+    """True unless a ``no_grad()`` block is active in the current thread."""
+    return _state.grad_enabled
 
 
 def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
@@ -304,15 +354,16 @@ class Function:
                 parents.append(arg._ctx)
         ctx.needs_input_grad = needs = tuple([parent is not None for parent in parents])
         out = _as_output(cls.forward(ctx, *arrays))
-        requires_grad = _grad_enabled and True in needs
+        state = _state
+        requires_grad = state.grad_enabled and True in needs
         result = Tensor._wrap(out, requires_grad)
         if requires_grad:
             ctx.parents = tuple(parents)
             ctx._shape = out.shape
             ctx._number = next(_op_numbers)
             result._ctx = ctx
-        if _tape is not None:
-            _tape.append((ctx, args, result))
+        if state.recorder is not None:
+            state.recorder.applied(ctx, args, result)
         return result
 
 
@@ -326,19 +377,20 @@ def _as_output(out: Any) -> np.ndarray:
 # Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
 _op_numbers = itertools.count()
 _by_number = operator.attrgetter("_number")
-# While graph.capture records a function, every application lands here: (ctx, args, result).
-_tape: list[tuple[Function, tuple[Any, ...], Tensor]] | None = None
 
 
-def _topological_order(root: Function) -> list[Function]:
-    """Every op that ``root`` depends on through tensors requiring grad, outputs first.
+def backward_order(root: Tensor) -> list[Function]:
+    """The contexts of the ops the backward walk from ``root`` visits, in its order.
 
-    A loop over a stack, not recursion: a graph's depth is limited by memory, not by
-    Python's recursion limit. Sorting by application number, newest first, puts every op
-    after all the ops that consume its output.
+    Every op ``root`` depends on through tensors requiring grad, outputs first: sorting by
+    application number, newest first, puts every op after all the ops that consume its
+    output. A loop over a stack, not recursion: a graph's depth is limited by memory, not
+    by Python's recursion limit. Empty for a leaf.
     """
-    found = {root}
-    stack = [root]
+    if root._ctx is None:
+        return []
+    found = {root._ctx}
+    stack = [root._ctx]
     while stack:
         for parent in stack.pop().parents:
             if isinstance(parent, Function) and parent not in found:
@@ -347,73 +399,82 @@ def _topological_order(root: Function) -> list[Function]:
     return sorted(found, key=_by_number, reverse=True)
 
 
+class _Reached(Recorder):
+    def __init__(self) -> None:
+        self.grads: dict[Function, np.ndarray] = {}
+
+    def reached(self, ctx: Function, grad: np.ndarray) -> None:
+        self.grads[ctx] = grad
+
+
 def trace_backward(root: Tensor, grad: Any = None) -> dict[Function, np.ndarray]:
     """``root.backward(grad)``, also returning the gradient that reached every op's output.
 
-    For looking inside a graph (``plot.computation_graph`` draws it): the keys are the
-    contexts of the ops, the values d root / d (that op's output). Leaves get ``.grad`` as
-    with ``backward``.
+    For looking inside a graph (``plot.graph_layout`` draws it): the keys are the contexts
+    of the ops, the values d root / d (that op's output). Leaves get ``.grad`` as with
+    ``backward``. A ``Recorder`` watching the walk, installed for the current thread.
     """
-    reached: dict[Function, np.ndarray] = {}
-    _backpropagate(root, root._seed(grad), reached=reached)
-    return reached
+    seed = root._seed(grad)
+    with recording(_Reached()) as reached:
+        _backpropagate(root, seed)
+    return reached.grads
 
 
-def _backpropagate(
-    root: Tensor,
-    seed: np.ndarray,
-    order: list[Function] | None = None,
-    reached: dict[Function, np.ndarray] | None = None,
-) -> None:
-    """Walk the graph from ``root`` backwards, adding each leaf's gradient into ``.grad``.
+def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
+    """The backward walk: from ``root`` in ``backward_order``, adding into each leaf's ``.grad``.
 
     d loss/d input = sum over the ops that use it of their vector-Jacobian products. An
     op's incoming gradients are summed in ``pending`` (keyed by the context itself) before
     its backward runs. A leaf's first gradient is copied, since the array may be shared
     (Add hands one array to both inputs); later ones are added into that copy in place.
-    ``order`` is ``_topological_order(root._ctx)``, passed in when it is known already;
-    ``reached``, when given, collects each op's summed output gradient.
+    A ``Recorder`` installed for this thread sees each op's summed gradient (``reached``).
     """
     if root._ctx is None:
         _accumulate(root, seed)
         return
-    if order is None:
-        order = _topological_order(root._ctx)
+    recorder = _state.recorder
     pending: dict[Function, np.ndarray] = {root._ctx: seed}
-    for ctx in order:
+    for ctx in backward_order(root):
         grad = pending.pop(ctx, None)
         if grad is None:
             continue
-        if reached is not None:
-            reached[ctx] = grad
-        input_grads = ctx.backward(ctx, grad)
-        parents = ctx.parents
-        if len(parents) == 1:
-            input_grads = (input_grads,)
-        elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(parents):
-            raise ValueError(
-                f"{type(ctx).__name__}.backward must return a tuple of {len(parents)} "
-                f"gradients (one per forward argument, None where there is none)"
-            )
-        for parent, parent_grad in zip(parents, input_grads, strict=True):
+        if recorder is not None:
+            recorder.reached(ctx, grad)
+        for parent, parent_grad in zip(ctx.parents, _input_gradients(ctx, grad), strict=True):
             if parent is None or parent_grad is None:
                 continue
-            is_op = type(parent) is not Tensor
-            shape = parent._shape if is_op else parent.data.shape
-            grad_shape = getattr(parent_grad, "shape", None)
-            if grad_shape is None:  # a Python number from a user's backward
-                grad_shape = np.shape(parent_grad)
-            if grad_shape != shape:
-                raise ValueError(
-                    f"{type(ctx).__name__}.backward returned a gradient of shape "
-                    f"{np.shape(parent_grad)} for an input of shape {shape}"
-                )
-            if not is_op:
+            if type(parent) is Tensor:
                 _accumulate(parent, parent_grad)
             elif parent in pending:
                 pending[parent] = pending[parent] + parent_grad
             else:
                 pending[parent] = parent_grad
+
+
+def _input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
+    """``ctx``'s backward at ``grad``, one entry per forward argument, shapes checked."""
+    input_grads = ctx.backward(ctx, grad)
+    parents = ctx.parents
+    if len(parents) == 1:
+        input_grads = (input_grads,)
+    elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(parents):
+        raise ValueError(
+            f"{type(ctx).__name__}.backward must return a tuple of {len(parents)} "
+            f"gradients (one per forward argument, None where there is none)"
+        )
+    for parent, parent_grad in zip(parents, input_grads, strict=True):
+        if parent is None or parent_grad is None:
+            continue
+        shape = parent._shape if type(parent) is not Tensor else parent.data.shape
+        grad_shape = getattr(parent_grad, "shape", None)
+        if grad_shape is None:  # a Python number from a user's backward
+            grad_shape = np.shape(parent_grad)
+        if grad_shape != shape:
+            raise ValueError(
+                f"{type(ctx).__name__}.backward returned a gradient of shape "
+                f"{np.shape(parent_grad)} for an input of shape {shape}"
+            )
+    return tuple(input_grads)
 
 
 def _accumulate(leaf: Tensor, grad: Any) -> None:

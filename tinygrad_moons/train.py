@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 import tinygrad_moons.functional as F
-from tinygrad_moons import ops
 from tinygrad_moons.batching import batches
+from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
 from tinygrad_moons.nn import Dropout, Linear, Module, Sequential
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
@@ -184,7 +184,7 @@ def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]
     X = _features(X, f"{name}X")
     _check_width(model, X, f"{name}X")
     n_classes = _output_width(model, X)
-    labels = F._class_labels(y, len(X), n_classes, name=f"{name}y", rows=f"{name}X")
+    labels = F.class_labels(y, len(X), n_classes, name=f"{name}y", rows=f"{name}X")
     return Tensor(X), labels
 
 
@@ -209,14 +209,22 @@ def _objective(
 ) -> tuple[Tensor, Tensor]:
     """(summed cross-entropy + penalty * |W|^2, logits); _NonFinite if either is not finite."""
     logits = model(X)
-    if not np.all(np.isfinite(logits.data)):
-        raise _NonFinite("the logits are not finite")
-    objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
+    _check_logits(logits)
+    objective = F.softmax_cross_entropy(logits, labels, reduction="sum")
     if penalty and weights:
         objective = objective + penalty * F.l2(*weights)
+    _check_loss(objective)
+    return objective, logits
+
+
+def _check_logits(logits: Tensor) -> None:
+    if not np.isfinite(logits.data).all():
+        raise _NonFinite("the logits are not finite")
+
+
+def _check_loss(objective: Tensor) -> None:
     if not math.isfinite(objective.item()):
         raise _NonFinite(f"the loss became {objective.item()}")
-    return objective, logits
 
 
 def _accuracy(logits: Tensor, labels: np.ndarray) -> float:
@@ -266,9 +274,10 @@ class _Epochs:
         """The same in eval mode, without a graph."""
         return _evaluate(self.model, self.X, self.labels, self.weights, self.reg / 2)
 
-    def step(self, objective: Tensor, epoch: int, lr: float) -> None:
+    def step(self, backward: Callable[[], None], epoch: int, lr: float) -> None:
+        """Zero the gradients, run ``backward``, keep the parameters, take the step."""
         self.optimizer.zero_grad()
-        objective.backward()
+        backward()
         for p, copy in zip(self.params, self.copies, strict=True):
             np.copyto(copy, p.data)
         self.last_step = (epoch, lr)
@@ -276,8 +285,32 @@ class _Epochs:
 
     def full_batch(self, objective: Tensor, epoch: int, lr: float) -> tuple[Tensor, Tensor]:
         """One step on ``objective``; the objective after it is the next epoch's forward."""
-        self.step(objective, epoch, lr)
+        self.step(objective.backward, epoch, lr)
         return self.objective()
+
+    def compile(self) -> StaticGraph | None:
+        """The full-batch step captured once (objective and logits), or None where it
+        cannot be: a graph that changes between calls, or a leaf requiring grad that the
+        optimiser does not zero (its gradient would pile up, as eagerly)."""
+        try:
+            graph = capture(self.objective)
+        except GraphChangedError:
+            return None
+        zeroed = {id(p) for p in self.optimizer.params}
+        leaves_zeroed = all(id(leaf) in zeroed for leaf in graph.grad_leaves)
+        return graph if graph.grad_leaves and leaves_zeroed else None
+
+    def replayed(self, graph: StaticGraph, epoch: int, lr: float) -> tuple[Tensor, Tensor]:
+        """``full_batch`` as a replay: the captured backward, the step, the forward after it."""
+        self.step(graph.backward, epoch, lr)
+        return self.forward(graph)
+
+    @staticmethod
+    def forward(graph: StaticGraph) -> tuple[Tensor, Tensor]:
+        objective, logits = graph.forward(), graph.outputs[1]
+        _check_logits(logits)
+        _check_loss(objective)
+        return objective, logits
 
     def mini_batches(
         self, epoch: int, lr: float, batch_size: int, shuffle: bool, rng: np.random.RandomState
@@ -289,7 +322,7 @@ class _Epochs:
         ):
             penalty = self.reg / 2 * len(y_batch) / n
             objective, _ = _objective(self.model, Tensor(X_batch), y_batch, self.weights, penalty)
-            self.step(objective, epoch, lr)
+            self.step(objective.backward, epoch, lr)
         return self.evaluate()
 
     def diverged(self, epoch: int, lr: float, what: str) -> TrainingDiverged:
@@ -360,6 +393,7 @@ def fit(
     callbacks: Sequence[Callable[[int, History], bool | None]] | None = None,
     progress: bool | None = None,
     seed: Seed = None,
+    compiled: bool = True,
 ) -> History:
     """Train ``model`` on (X, y) for ``epochs`` passes over the data; return the History.
 
@@ -375,6 +409,11 @@ def fit(
       change its parameters: the full-batch path reuses the forward pass of the loss
       after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
     - ``progress``: a tqdm bar; None means on when stdout is a terminal.
+    - ``compiled``: full-batch epochs without dropout replay the step captured once by
+      ``graph.capture`` (generated numpy, the same numbers bit for bit) when its graph
+      is static; mini-batches and dropout in training run eagerly, as does everything
+      with ``compiled=False``. A model whose forward takes Python branches on values
+      (which capture cannot see) needs ``compiled=False``.
 
     The loss after an epoch is computed in eval mode; with full batches and no Dropout,
     training and eval mode agree and the next epoch's forward pass gives it for free.
@@ -409,13 +448,17 @@ def fit(
     model.train()
     start = time.perf_counter()
     epoch = 0
+    graph = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             if full_batch and not has_dropout and epochs:
-                objective, logits = run.objective()
+                graph = run.compile() if compiled else None
+                objective, logits = run.forward(graph) if graph else run.objective()
             for epoch in range(epochs):
                 epoch_lr = optimizer.lr
-                if full_batch and not has_dropout:
+                if graph is not None:
+                    objective, logits = run.replayed(graph, epoch, epoch_lr)
+                elif full_batch and not has_dropout:
                     objective, logits = run.full_batch(objective, epoch, epoch_lr)
                 elif full_batch:
                     objective, logits = run.mini_batches(epoch, epoch_lr, len(labels), False, rng)
