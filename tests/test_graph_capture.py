@@ -132,3 +132,65 @@ def test_backward_replay_of_an_output_without_grad_is_a_clear_error():
     assert graph.replay(backward=False).item() == 5.0
     with pytest.raises(ValueError, match="requires grad"):
         graph.replay()
+
+
+def test_a_fresh_dropout_mask_is_refused():
+    from tinygrad_moons import nn
+
+    model = nn.MLP([2, 4, 2], dropout=0.5, seed=0)
+    X = Tensor(np.ones((5, 2)))
+    with pytest.raises(GraphChangedError, match="argument 1 of op .* changed"):
+        capture(lambda: model(X).sum())
+
+
+def test_the_source_of_the_write_ups_network_reads_like_its_backprop():
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    X = Tensor(X)
+    params = writeup.as_tensors(reference.init_params(3, seed=0))
+    graph = capture(lambda: writeup.summed_objective(params, X, y, REG), names={"X": X, **params})
+    source = graph.source
+    compile(source, "<source>", "exec")
+    lines = [line.strip() for line in source.splitlines()]
+    for expected in [
+        "np.tanh(z1, out=a1)",
+        "np.subtract(probs, onehot, out=dz2)",  # delta3 = probs - onehot(y)
+        "np.matmul(a1.T, dz2, out=dW2_part)",  # dW2 = a1^T delta3
+        "np.matmul(dz2, W2.T, out=da1)",
+        "np.multiply(dz1, da1, out=dz1)",  # delta2 = (1 - a1^2) * delta3 W2^T
+        "np.matmul(X.T, dz1, out=dW1_part)",  # dW1 = X^T delta2
+        "np.multiply(0.01, W1, out=dW1)",  # + reg W1
+    ]:
+        assert expected in lines, expected
+    assert lines.index("def backward():") > lines.index("np.tanh(z1, out=a1)")
+    assert "Tensor(" not in source and "apply" not in source
+
+
+def test_capture_in_one_thread_records_none_of_another_threads_ops():
+    import threading
+
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    busy = threading.Event()
+    stop = threading.Event()
+
+    def other_thread():
+        while not stop.is_set():
+            (Tensor([3.0], requires_grad=True) * 2.0).exp()
+            busy.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        busy.wait(10)
+
+        def fn():
+            out = w * 3.0
+            busy.clear()
+            busy.wait(10)  # the other thread applies ops inside this call
+            return out.sum()
+
+        graph = capture(fn)
+    finally:
+        stop.set()
+        worker.join()
+    assert graph.replay().item() == 9.0
+    assert "Exp" not in graph.source

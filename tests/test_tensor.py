@@ -235,3 +235,52 @@ def test_trace_backward_returns_the_gradient_reaching_every_op():
     np.testing.assert_array_equal(reached[doubled._ctx], 2 * doubled.data)  # d sum(d^2)/dd
     np.testing.assert_array_equal(x.grad, 8 * x.data)
     assert doubled.grad is None
+
+
+def test_no_grad_in_one_thread_leaves_another_thread_recording():
+    """Both threads are inside their blocks at once: a global flag would fail this."""
+    import threading
+
+    inside = threading.Barrier(2, timeout=10)
+    results = {}
+
+    def without_graph():
+        with no_grad():
+            inside.wait()  # the other thread records while this block is open
+            results["no_grad"] = (Tensor([1.0], requires_grad=True) * 2).requires_grad
+            inside.wait()
+
+    def with_graph():
+        inside.wait()
+        results["recording"] = (Tensor([1.0], requires_grad=True) * 2).requires_grad
+        inside.wait()
+
+    threads = [threading.Thread(target=without_graph), threading.Thread(target=with_graph)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {"no_grad": False, "recording": True}
+
+
+def test_a_recorder_sees_every_op_applied_and_reached_in_the_walks_order():
+    from tinygrad_moons.tensor import Recorder, backward_order, recording
+
+    class Log(Recorder):
+        def __init__(self):
+            self.applied_ops, self.reached_ops = [], []
+
+        def applied(self, ctx, args, result):
+            self.applied_ops.append(ctx)
+
+        def reached(self, ctx, grad):
+            self.reached_ops.append(ctx)
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with recording(Log()) as log:
+        out = ((x * 2.0).exp() + x).sum()
+        out.backward()
+    assert log.reached_ops == backward_order(out) == log.applied_ops[::-1]
+    with pytest.raises(RuntimeError, match="already installed"), recording(Log()):
+        with recording(Log()):
+            pass

@@ -468,3 +468,90 @@ def test_progress_is_on_by_default_when_stdout_is_a_terminal(moons, capsys, monk
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     fit(nn.MLP([2, 3, 2], seed=0), *moons, epochs=3)
     assert "3/3" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- compiled
+def _run(compiled, **options):
+    X, y = data.make_moons()
+    model = options.pop("model", lambda: nn.MLP([2, 3, 2], seed=0))()
+    make_optimizer = options.pop("optimizer", None)
+    make_schedule = options.pop("schedule", None)
+    if make_optimizer is not None:
+        options["optimizer"] = make_optimizer(model.parameters())
+        if make_schedule is not None:
+            options["schedule"] = make_schedule(options["optimizer"])
+    seen = []
+    options["callbacks"] = [lambda epoch, history: seen.append(model.state_dict())]
+    history = fit(model, X, y, progress=False, compiled=compiled, **options)
+    return history, seen, model
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"epochs": 300},
+        {"epochs": 60, "validation": data.held_out_moons(), "reg": 0.1, "lr": 0.02},
+        {
+            "epochs": 60,
+            "optimizer": lambda params: optim.Adam(params, lr=0.01, weight_decay=0.01),
+            "schedule": lambda opt: optim.CosineDecay(opt, t_max=30),
+        },
+        {
+            "epochs": 40,
+            "optimizer": lambda params: optim.SGD(params, lr=0.01, momentum=0.9, nesterov=True),
+            "schedule": lambda opt: optim.InverseTimeDecay(opt, 0.1),
+            "model": lambda: nn.MLP([2, 5, 5, 3], "sigmoid", seed=1),
+        },
+    ],
+)
+def test_compiled_and_eager_fit_give_the_same_history_bit_for_bit(options, monkeypatch):
+    import tinygrad_moons.train as train_module
+
+    captured = []
+    real_capture = train_module.capture
+    monkeypatch.setattr(train_module, "capture", lambda fn: captured.append(1) or real_capture(fn))
+    eager, eager_states, _ = _run(False, **dict(options))
+    assert not captured
+    compiled, compiled_states, _ = _run(True, **dict(options))
+    assert captured == [1]  # the compiled run did replay a captured step
+    assert compiled.loss == eager.loss and compiled.accuracy == eager.accuracy
+    assert compiled.val_loss == eager.val_loss and compiled.lr == eager.lr
+    for a, b in zip(eager_states, compiled_states, strict=True):
+        for name in a:
+            assert np.array_equal(a[name], b[name]), name
+
+
+@pytest.mark.parametrize(
+    ("activation", "lr", "reg"), [("tanh", 1000.0, 0.01), ("relu", 1e200, 0.0)]
+)
+def test_compiled_fit_diverges_like_eager_fit_with_the_parameters_restored(activation, lr, reg):
+    outcomes = []
+    for compiled in (False, True):
+        model = nn.MLP([2, 3, 2], activation, seed=0)
+        X, y = data.make_moons()
+        with pytest.raises(TrainingDiverged) as error:
+            fit(model, X, y, lr=lr, reg=reg, progress=False, compiled=compiled)
+        outcomes.append((str(error.value), model.state_dict()))
+    (eager_message, eager_state), (compiled_message, compiled_state) = outcomes
+    assert compiled_message == eager_message
+    for name in eager_state:
+        assert np.array_equal(eager_state[name], compiled_state[name])
+        assert np.all(np.isfinite(compiled_state[name]))
+
+
+def test_a_model_whose_graph_changes_trains_eagerly_under_compiled():
+    X, y = data.make_moons()
+
+    class Flip(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.MLP([2, 3, 2], seed=0)
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            out = self.inner(x)
+            return out * (1.0 + self.calls % 2)  # a constant that changes every call
+
+    history = fit(Flip(), X, y, epochs=5, progress=False)
+    assert len(history) == 5 and all(np.isfinite(history.loss))
