@@ -102,7 +102,8 @@ def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
     ax = plot.benchmark_ratios(
         result.time_ratios(),
         result.time_limits(),
-        title=f"One training step against numpy ({record['date']})",
+        baseline=bench.METHODS[bench.BASELINE],
+        title=f"One training step against the write-up's ({record['date']})",
     )
     plot.save(ax.figure, out, dpi=DPI)
     print(f"measured {record['date']} on {record['machine']}")

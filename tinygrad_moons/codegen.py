@@ -645,23 +645,31 @@ def _function(
     return "\n".join([f"def {name}():", *(f"    {line}" for line in [*declared, *needed, *body])])
 
 
+_ELEMENTWISE = re.compile(r"np\.(add|subtract|multiply|divide|tanh|exp|log|maximum)\(")
+
+
 def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
     """Give every buffer an array; buffers of one shape whose lives do not overlap share one.
 
     A buffer lives from the first line that names it (or one of its views) to the last;
-    pinned buffers (outputs, leaf gradients, what a called op may keep) live for ever.
-    Returns the bytes allocated.
+    pinned buffers (outputs, leaf gradients, what a called op may keep) live for ever. An
+    elementwise ufunc may write over an input of its own shape that dies on its line
+    (``np.tanh(z1, out=a1)`` with z1 dead after: a1 takes z1's array), which numpy
+    computes in place exactly. Returns the bytes allocated.
     """
     base_of = {name: base for name, (base, _) in p.views.items()}
     first: dict[str, int] = {}
     last: dict[str, int] = {}
+    direct: list[set[str]] = []  # per line, the buffers it names whole (not through a view)
     for i, (text, uses) in enumerate(lines):
-        for token in set(re.findall(r"\w+", text)) | set(uses):
+        tokens = set(re.findall(r"\w+", text))
+        direct.append({t for t in tokens if t in p.buffers} if _ELEMENTWISE.match(text) else set())
+        for token in tokens | set(uses):
             name = base_of.get(token, token)
             if name in p.buffers:
                 first.setdefault(name, i)
                 last[name] = i
-    free: dict[tuple[int, ...], list[np.ndarray]] = {}
+    free: dict[tuple[int, ...], list[str]] = {}
     ending: dict[int, list[str]] = {}
     nbytes = 0
     for name in sorted(p.buffers, key=lambda n: first.get(n, -1)):
@@ -670,12 +678,21 @@ def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
             p.env[name] = np.empty(shape)
             nbytes += p.env[name].nbytes
             continue
-        for i in [k for k in ending if k < first[name]]:
+        line = first[name]
+        for i in [k for k in ending if k < line]:
             for dead in ending.pop(i):
-                free.setdefault(p.buffers[dead], []).append(p.env[dead])
-        pool = free.get(shape)
-        if pool:
-            p.env[name] = pool.pop()
+                free.setdefault(p.buffers[dead], []).append(dead)
+        dying_here = [
+            other
+            for other in ending.get(line, [])
+            if other in direct[line] and p.buffers[other] == shape and other != name
+        ]
+        if name in direct[line] and dying_here:
+            taken = dying_here[0]
+            ending[line].remove(taken)
+            p.env[name] = p.env[taken]
+        elif free.get(shape):
+            p.env[name] = p.env[free[shape].pop()]
         else:
             p.env[name] = np.empty(shape)
             nbytes += p.env[name].nbytes

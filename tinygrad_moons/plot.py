@@ -160,14 +160,16 @@ def benchmark_ratios(
     ratios: Mapping[str, Mapping[tuple[int, int], float]],
     limits: Mapping[tuple[str, tuple[int, int]], float] | None = None,
     *,
+    baseline: str = "hand-written numpy",
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Bars of each method's time per step over hand-written numpy's, one group per workload.
+    """Bars of each method's time per step over a baseline's, one group per workload.
 
     ``ratios`` maps a method's label to {(N, H): ratio}; ``limits`` maps (label, (N, H))
     to that method's time target there (``bench.BenchmarkResult.time_ratios()`` and
-    ``time_limits()`` give both). The dashed line at 1 is numpy itself, on a log scale so
+    ``time_limits()`` give both; ``baseline`` names what the ratios divide by, the
+    benchmark's ``bench.METHODS[bench.BASELINE]``). The dashed line at 1 is the baseline, on a log scale so
     that twice as slow and twice as fast stand equally far from it; a black bar over a
     method's bar is its target on that workload. A method without a ratio on a workload
     has no bar there.
@@ -206,12 +208,12 @@ def benchmark_ratios(
                     label=target_label,
                 )
                 target_label = "_"
-    ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1, label="hand-written numpy")
+    ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1, label=baseline)
     ax.set_yscale("log")
     plain_log_ticks(ax.yaxis)
     ax.set_xticks(range(len(workloads)), [f"N={n}, H={h}" for n, h in workloads])
-    ax.set(xlabel="workload: N points, H hidden units", ylabel="time per step / numpy's")
-    ax.set_title(title or "One training step, time relative to hand-written numpy")
+    ax.set(xlabel="workload: N points, H hidden units", ylabel=f"time / {baseline}'s")
+    ax.set_title(title or f"One training step, time relative to {baseline}")
     ax.grid(True, axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return ax
