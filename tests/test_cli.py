@@ -252,7 +252,7 @@ def test_bad_options_get_one_line_and_exit_code_2(argv, pattern, capsys):
 
 
 @pytest.mark.parametrize(
-    "command", ["train", "predict", "sweep", "baseline", "gradcheck", "graph", "bench"]
+    "command", ["train", "predict", "sweep", "baseline", "gradcheck", "graph", "compile", "bench"]
 )
 def test_every_command_has_help_with_an_example(command, capsys):
     with pytest.raises(SystemExit) as info:
@@ -283,6 +283,20 @@ def test_graph_draws_every_op_and_parameter_with_gradient_norms(tmp_path, capsys
         assert label in text
     assert re.search(r"SumOfSquares  \(\)  \|grad\| 0.005\b", text)  # reg / 2
     assert_png_not_blank(out)
+
+
+def test_compile_prints_the_generated_step_which_is_the_code_replay_runs(capsys):
+    from tinygrad_moons import Tensor, data, reference, writeup
+    from tinygrad_moons.graph import capture
+
+    assert cli.main(["compile", "--hidden", "4", "--reg", "0.02"]) == 0
+    text = capsys.readouterr().out
+    X, y = data.make_moons()
+    X = Tensor(X)
+    params = writeup.as_tensors(reference.init_params(4, seed=0))
+    step = capture(lambda: writeup.summed_objective(params, X, y, 0.02), names={"X": X, **params})
+    assert step.source in text and "np.multiply(0.02, W1, out=dW1)" in text
+    assert text.startswith("# The training step of the 2-4-2 network")
 
 
 def test_bench_subcommand_hands_its_options_to_the_benchmark(capsys):

@@ -578,8 +578,10 @@ def generate(
     for output in outputs:
         tensor = p.bind("output_tensor", output)
         forward_lines.append((f"{tensor}.data = {value[id(output)]}", ()))
-    check = [(line, ()) for line in _leaf_check(p, leaves, value)]
-    forward_source = _function("forward", reads, check + forward_lines, p.globals, every_read=True)
+    used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
+    read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
+    check = [(line, ()) for line in _leaf_check(p, read, value)]
+    forward_source = _function("forward", reads, check + forward_lines, p.globals)
     backward_source = _function("backward", reads, backward_lines, []) if backward_lines else ""
     source = forward_source + ("\n\n" + backward_source if backward_source else "")
     namespace = dict(p.env)
@@ -608,11 +610,13 @@ def _leaf_check(p: Program, leaves: list[Tensor], value: dict[int, str]) -> list
     """Lines refusing leaves whose shape or dtype changed since capture (one comparison)."""
     if not leaves:
         return []
-    got = " ".join(f"{value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves)
+    got = [f"    {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
     expected = p.bind("captured", tuple(x for leaf in leaves for x in (leaf.shape, _FLOAT64)))
     return [
         "# the leaves keep the shapes (and dtype) they had at capture",
-        f"if ({got}) != {expected}:",
+        "if (",
+        *got,
+        f") != {expected}:",
         f"    leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})",
     ]
 
@@ -636,11 +640,10 @@ def _function(
     reads: list[str],
     lines: list[tuple[str, tuple[str, ...]]],
     globals_: list[str],
-    every_read: bool = False,
 ) -> str:
     body = [text for text, _ in lines]
     used = set(re.findall(r"\w+", " ".join(body)))
-    needed = [read for read in reads if every_read or read.split(" = ")[0] in used]
+    needed = [read for read in reads if read.split(" = ")[0] in used]
     declared = [f"global {', '.join(globals_)}"] if globals_ else []
     return "\n".join([f"def {name}():", *(f"    {line}" for line in [*declared, *needed, *body])])
 

@@ -286,6 +286,26 @@ def graph(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- compile
+def compile_step(args: argparse.Namespace) -> int:
+    from tinygrad_moons.graph import capture
+    from tinygrad_moons.tensor import Tensor
+
+    X, y = data.make_moons()
+    X = Tensor(X)
+    params = writeup.as_tensors(reference.init_params(args.hidden, seed=0))
+    step = capture(
+        lambda: writeup.summed_objective(params, X, y, args.reg), names={"X": X, **params}
+    )
+    print(
+        f"# The training step of the 2-{args.hidden}-2 network, as graph.capture generated it "
+        f"from\n# F.softmax_cross_entropy(tanh(X @ W1 + b1) @ W2 + b2, y, 'sum') "
+        f"+ {args.reg:g} / 2 * F.l2(W1, W2)\n"
+    )
+    print(step.source)
+    return 0
+
+
 # ---------------------------------------------------------------------- bench
 def bench(args: argparse.Namespace) -> int:
     from tinygrad_moons import bench as benchmark
