@@ -116,8 +116,8 @@ class Problem:
 
 
 # ---------------------------------------------------------------------- the steps
-class WriteupStep:
-    """The write-up's step as it wrote it: its numpy operations, in its order, on its dict."""
+class _ArrayStep:
+    """A step on plain arrays: its own copy of the starting parameters."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -127,16 +127,27 @@ class WriteupStep:
         for name, array in self.params.items():
             array[...] = self.problem.start[name]
 
+
+def _writeup_forward(X: np.ndarray, model: reference.Params) -> tuple[np.ndarray, np.ndarray]:
+    """The write-up's forward propagation, as in its build_model and calculate_loss."""
+    W1, b1, W2, b2 = model["W1"], model["b1"], model["W2"], model["b2"]
+    z1 = X.dot(W1) + b1
+    a1 = np.tanh(z1)
+    z2 = a1.dot(W2) + b2
+    exp_scores = np.exp(z2)
+    probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+    return a1, probs
+
+
+class WriteupStep(_ArrayStep):
+    """The write-up's step as it wrote it: its numpy operations, in its order, on its dict."""
+
     def __call__(self) -> None:
         X, y, model = self.problem.X, self.problem.y, self.params
         num_examples, epsilon, reg_lambda = len(X), self.problem.lr, REG
         W1, b1, W2, b2 = model["W1"], model["b1"], model["W2"], model["b2"]
         # Forward propagation
-        z1 = X.dot(W1) + b1
-        a1 = np.tanh(z1)
-        z2 = a1.dot(W2) + b2
-        exp_scores = np.exp(z2)
-        probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+        a1, probs = _writeup_forward(X, model)
         # Backpropagation
         delta3 = probs
         delta3[range(num_examples), y] -= 1
@@ -158,26 +169,21 @@ class WriteupStep:
         """The write-up's calculate_loss, as it wrote it."""
         X, y, model = self.problem.X, self.problem.y, self.params
         num_examples, reg_lambda = len(X), REG
-        W1, b1, W2, b2 = model["W1"], model["b1"], model["W2"], model["b2"]
-        z1 = X.dot(W1) + b1
-        a1 = np.tanh(z1)
-        z2 = a1.dot(W2) + b2
-        exp_scores = np.exp(z2)
-        probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+        W1, W2 = model["W1"], model["W2"]
+        _, probs = _writeup_forward(X, model)
         corect_logprobs = -np.log(probs[range(num_examples), y])
         data_loss = np.sum(corect_logprobs)
         data_loss += reg_lambda / 2 * (np.sum(np.square(W1)) + np.sum(np.square(W2)))
         return 1.0 / num_examples * data_loss
 
 
-class FloorStep:
+class FloorStep(_ArrayStep):
     """What a step cannot beat: the engine's maths written by hand as straight-line numpy
     (fused linear, stable softmax cross-entropy with its loss, tanh's backward in one buffer,
     L2, SGD in place) into buffers allocated once, no Python between the numpy calls."""
 
     def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        self.params = {name: a.copy() for name, a in problem.start.items()}
+        super().__init__(problem)
         n, h = len(problem.X), problem.hidden
         self.buffers = [np.empty(shape) for shape in [(n, h)] * 4 + [(n, 2)] * 3 + [(n, 1)] * 2]
         self.rows = [np.empty(n) for _ in range(2)]
@@ -187,8 +193,6 @@ class FloorStep:
         self.onehot[np.arange(n), problem.y] = 1.0
         self.picks = np.arange(n) * 2 + problem.y
         self.loss = np.empty(())
-
-    reset = WriteupStep.reset
 
     def __call__(self) -> None:
         X, lr = self.problem.X, self.problem.lr
@@ -227,16 +231,8 @@ class FloorStep:
             np.subtract(theta, part[name], out=theta)
 
 
-class NumpyStep:
+class NumpyStep(_ArrayStep):
     """reference.gradients, then params += -lr * grads: the write-up's own loop body."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        self.params = {name: a.copy() for name, a in problem.start.items()}
-
-    def reset(self) -> None:
-        for name, array in self.params.items():
-            array[...] = self.problem.start[name]
 
     def __call__(self) -> None:
         p = self.problem

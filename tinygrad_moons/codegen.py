@@ -57,7 +57,7 @@ class Node:
     inputs: list[str | None] = field(default_factory=list)  # per argument: a name, or None
     consts: list[float | None] = field(default_factory=list)  # 0-d constants' values
     out: str = ""
-    saved: dict[str, str] = field(default_factory=dict)  # names forward leaves for backward
+    saved: dict[str, str] = field(default_factory=dict)  # names a forward keeps for backward
 
     @property
     def name(self) -> str:
