@@ -4,8 +4,8 @@ Every module's imports are read from its source (``ast``: imports at the top, in
 functions and under ``if TYPE_CHECKING`` alike, and ``importlib.import_module`` of a
 constant name) and held to one table of layers:
 
-    engine        tensor, ops, tensor_methods, functional, gradcheck, graph (+ validate):
-                  numpy alone
+    engine        tensor, ops, tensor_methods, functional, gradcheck, graph (+ codegen,
+                  validate): numpy alone
     models        nn, optim, train (+ checkpoint, seeding, batching)
     applications  data, plot, estimator, sweep, reference, writeup
     interfaces    cli (a package: one module per command), arguments, bench, __main__
@@ -30,7 +30,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_moons"
 ROOT_MODULE = "__init__"  # the package's front door: it may gather from every layer
 
 LAYERS = {
-    "engine": ["tensor", "ops", "tensor_methods", "functional", "gradcheck", "graph", "validate"],
+    "engine": [
+        *("tensor", "ops", "tensor_methods", "functional", "gradcheck"),
+        *("graph", "codegen", "validate"),
+    ],
     "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching"],
     "applications": ["data", "plot", "files", "estimator", "sweep", "reference", "writeup"],
     "interfaces": [
@@ -48,9 +51,7 @@ HEAVY = ("scipy", "sklearn", "matplotlib", "tqdm")
 # Known edges that other helpers of issue 14 are removing now; the integrator empties these
 # after merging their work. Each maps (importer, imported) to who removes it and why.
 PENDING_IMPORTS: dict[tuple[str, str], str] = {}
-PENDING_GLOBAL_WRITES = {
-    ("graph", "tensor"): "compiled helper: graph.py sets tensor._tape around capture",
-}
+PENDING_GLOBAL_WRITES: dict[tuple[str, str], str] = {}
 
 
 # ---------------------------------------------------------------------- reading imports
