@@ -194,3 +194,13 @@ def test_capture_in_one_thread_records_none_of_another_threads_ops():
         worker.join()
     assert graph.replay().item() == 9.0
     assert "Exp" not in graph.source
+
+
+def test_check_refuses_a_constant_derived_from_the_numbers_after_they_change():
+    w = Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    fn = lambda: (w * (w.data > 0)).sum()  # noqa: E731 (the mask is computed outside the ops)
+    graph = capture(fn)
+    graph.check(fn)  # the same numbers: the same graph
+    w.data = np.array([-1.0, 2.0, 3.0])
+    with pytest.raises(GraphChangedError, match="another graph than the captured one"):
+        graph.check(fn)

@@ -81,6 +81,7 @@ class StaticGraph:
             raise GraphChangedError(
                 "the function returned a Tensor that no op of its own made: nothing to replay"
             )
+        self._tape, self._tape_outputs = first_tape, first_outputs
         self.outputs: tuple[Tensor, ...] = outputs
         self.output: Tensor = outputs[0]
         self._entries = _ops_reaching(outputs, tape)
@@ -90,6 +91,22 @@ class StaticGraph:
         self._names = {id(t): name for name, t in (names or {}).items()}
         self._fresh = self._generate(accumulate=False)
         self._accumulating: codegen.Step | None = None
+
+    def check(self, fn: Callable[[], Tensor | tuple[Tensor, ...]]) -> tuple[Tensor, ...]:
+        """Call ``fn`` once more, eagerly, and raise ``GraphChangedError`` if it builds another
+        graph than the captured one; returns what it returned, as a tuple.
+
+        For after the leaves have new values (a training step later): a constant that
+        ``fn`` derives from the numbers themselves (a mask from ``.data``, a counter) is
+        the same on the two calls of ``capture`` but not on this one.
+        """
+        outputs, tape = _record(fn)
+        difference = _first_difference(self._tape, tape, self._tape_outputs, outputs)
+        if difference is not None:
+            raise GraphChangedError(
+                f"the function built another graph than the captured one ({difference})"
+            )
+        return outputs
 
     def _generate(self, accumulate: bool) -> codegen.Step:
         nodes = [codegen.Node(ctx, args, result) for ctx, args, result in self._entries]

@@ -301,8 +301,15 @@ class _Epochs:
         return graph if graph.grad_leaves and leaves_zeroed else None
 
     def replayed(self, graph: StaticGraph, epoch: int, lr: float) -> tuple[Tensor, Tensor]:
-        """``full_batch`` as a replay: the captured backward, the step, the forward after it."""
+        """``full_batch`` as a replay: the captured backward, the step, the forward after it.
+
+        After the first step the objective is also built once eagerly, at the new
+        parameters, and held to the captured graph (``StaticGraph.check``): a constant the
+        model derives from the numbers changes there, and raises GraphChangedError.
+        """
         self.step(graph.backward, epoch, lr)
+        if epoch == 0:
+            graph.check(self.objective)
         return self.forward(graph)
 
     @staticmethod
@@ -457,7 +464,11 @@ def fit(
             for epoch in range(epochs):
                 epoch_lr = optimizer.lr
                 if graph is not None:
-                    objective, logits = run.replayed(graph, epoch, epoch_lr)
+                    try:
+                        objective, logits = run.replayed(graph, epoch, epoch_lr)
+                    except GraphChangedError:  # a shape that follows the values: go eager
+                        graph = None
+                        objective, logits = run.objective()
                 elif full_batch and not has_dropout:
                     objective, logits = run.full_batch(objective, epoch, epoch_lr)
                 elif full_batch:
