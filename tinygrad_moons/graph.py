@@ -156,12 +156,12 @@ class StaticGraph:
         (as after ``zero_grad()``); ``replay()`` handles gradients that add up."""
         if self._fresh.backward is None:
             raise ValueError("backward() needs an output that requires grad")
-        held = [i for i, leaf in enumerate(self.grad_leaves) if leaf.grad is not None]
-        if held:
-            raise ValueError(
-                f"backward() after forward() writes the gradients afresh, but leaf {held[0]} "
-                f"of grad_leaves has a .grad: set it to None first, or use replay()"
-            )
+        for i, leaf in enumerate(self.grad_leaves):
+            if leaf.grad is not None:
+                raise ValueError(
+                    f"backward() after forward() writes the gradients afresh, but leaf {i} "
+                    f"of grad_leaves has a .grad: set it to None first, or use replay()"
+                )
         self._fresh.backward()
 
     def _run_forward(self, step: codegen.Step) -> None:
