@@ -302,7 +302,10 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
     else:
         p.emit(f"np.maximum.reduce({z}, axis=1, keepdims=True, out={rowmax})")
     p.emit(f"np.subtract({z}, {rowmax}, out={shifted})")
-    p.emit(f"np.exp({shifted}, out={probs})")
+    shifted_flat = p.view(shifted, "flat", lambda a: a.reshape(-1))
+    picks = p.bind("picks", np.arange(n) * classes + labels)
+    p.emit(f"{shifted_flat}.take({picks}, out={picked})", (shifted,))  # z[y] - max, first:
+    p.emit(f"np.exp({shifted}, out={probs})")  # then exp may overwrite the shifted logits
     if 1 < classes <= 16:
         p.emit(f"np.add({exp_columns[0]}, {exp_columns[1]}, out={total})", (probs,))
         for column in exp_columns[2:]:
@@ -310,10 +313,7 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
     else:
         p.emit(f"np.add.reduce({probs}, axis=1, keepdims=True, out={total})")
     total_column = p.view(total, "flat", lambda a: a[:, 0])
-    shifted_flat = p.view(shifted, "flat", lambda a: a.reshape(-1))
-    picks = p.bind("picks", np.arange(n) * classes + labels)
     p.emit(f"np.log({total_column}, out={losses})", (total,))
-    p.emit(f"{shifted_flat}.take({picks}, out={picked})", (shifted,))
     p.emit(f"np.subtract({losses}, {picked}, out={losses})")
     p.emit(f"np.divide({probs}, {total}, out={probs})")
     node.saved["probs"] = probs  # the softmax, for the backward below
@@ -665,7 +665,7 @@ def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
     last: dict[str, int] = {}
     direct: list[set[str]] = []  # per line, the buffers it names whole (not through a view)
     for i, (text, uses) in enumerate(lines):
-        tokens = set(re.findall(r"\w+", text))
+        tokens = set() if text.startswith("#") else set(re.findall(r"\w+", text))
         direct.append({t for t in tokens if t in p.buffers} if _ELEMENTWISE.match(text) else set())
         for token in tokens | set(uses):
             name = base_of.get(token, token)

@@ -219,9 +219,9 @@ def _objective(
 
 def _check_logits(logits: Tensor) -> None:
     # One sum first: it is finite whenever every logit is (unless it overflows: then look).
-    if not math.isfinite(np.add.reduce(logits.data, axis=None)):
-        if not np.isfinite(logits.data).all():
-            raise _NonFinite("the logits are not finite")
+    total = np.add.reduce(logits.data, axis=None)
+    if not math.isfinite(total) and not np.isfinite(logits.data).all():
+        raise _NonFinite("the logits are not finite")
 
 
 def _check_loss(objective: Tensor) -> None:
