@@ -169,8 +169,8 @@ def benchmark_ratios(
     ``ratios`` maps a method's label to {(N, H): ratio}; ``limits`` maps (label, (N, H))
     to that method's time target there (``bench.BenchmarkResult.time_ratios()`` and
     ``time_limits()`` give both; ``baseline`` names what the ratios divide by, the
-    benchmark's ``bench.METHODS[bench.BASELINE]``). The dashed line at 1 is the baseline, on a log scale so
-    that twice as slow and twice as fast stand equally far from it; a black bar over a
+    benchmark's ``bench.METHODS[bench.BASELINE]``). The dashed line at 1 is the baseline,
+    on a log scale so that twice as slow and twice as fast stand equally far from it; a black bar over a
     method's bar is its target on that workload. A method without a ratio on a workload
     has no bar there.
     """

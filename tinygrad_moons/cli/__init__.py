@@ -7,6 +7,7 @@
     tinygrad-moons baseline                       logistic regression beside the network
     tinygrad-moons gradcheck --hidden 3           autodiff vs hand-derived vs differences
     tinygrad-moons graph                          the 2-H-2 loss's computation graph
+    tinygrad-moons compile --hidden 3             the numpy its compiled training step runs
     tinygrad-moons bench --quick                  one training step against numpy, PyTorch
 
 Each command is one module holding its options next to its code: ``SUMMARY``,
@@ -30,6 +31,7 @@ from types import ModuleType
 from tinygrad_moons import bench
 from tinygrad_moons.cli import (
     baseline_command,
+    compile_command,
     gradcheck_command,
     graph_command,
     predict_command,
@@ -54,6 +56,7 @@ COMMANDS: dict[str, ModuleType] = {
     "baseline": baseline_command,
     "gradcheck": gradcheck_command,
     "graph": graph_command,
+    "compile": compile_command,
     "bench": bench,
 }
 
