@@ -170,9 +170,9 @@ def benchmark_ratios(
     to that method's time target there (``bench.BenchmarkResult.time_ratios()`` and
     ``time_limits()`` give both; ``baseline`` names what the ratios divide by, the
     benchmark's ``bench.METHODS[bench.BASELINE]``). The dashed line at 1 is the baseline,
-    on a log scale so that twice as slow and twice as fast stand equally far from it; a black bar over a
-    method's bar is its target on that workload. A method without a ratio on a workload
-    has no bar there.
+    on a log scale so that twice as slow and twice as fast stand equally far from it; a
+    black bar over a method's bar is its target on that workload. A method without a ratio
+    on a workload has no bar there.
     """
     limits = limits or {}
     workloads = list(dict.fromkeys(w for by_workload in ratios.values() for w in by_workload))
