@@ -188,6 +188,15 @@ def test_ops_without_a_rule_are_called_and_still_exact():
     assert_replay_equals_eager(build, [x], ops.Add)
 
 
+def test_a_stack_of_matrices_is_called_not_restated():
+    rng = np.random.RandomState(1)
+    x = leaf(rng.randn(3, 4, 2))
+    w = leaf(rng.randn(2, 5))
+    build = lambda: ((x @ w).tanh() * 2.0).sum()  # noqa: E731
+    assert_replay_equals_eager(build, [x, w], ops.Tanh)
+    assert "MatMul: its own forward()" in capture(build).source
+
+
 def test_gradients_add_into_existing_grads_in_the_walks_order():
     """Three uses of one leaf, onto a .grad already there: (G + g1) + g2 + g3, as eagerly."""
     rng = np.random.RandomState(0)

@@ -381,13 +381,26 @@ class Rule:
     backward: Callable[[Program, Node, Grad], list[Grad | None]]
     maths: str  # the forward's, for a comment
     backward_maths: str
+    applies: Callable[[Node], bool] = lambda node: True  # else the op is called
+
+
+def _two_matrices(node: Node) -> bool:
+    return node.args[0].ndim == 2 and node.args[1].ndim == 2
+
+
+def _rule(node: Node) -> Rule | None:
+    """The restatement of ``node``'s op, or None: then the op's own methods are called."""
+    rule = RULES.get(type(node.ctx))
+    return rule if rule is not None and rule.applies(node) else None
 
 
 RULES: dict[type[Function], Rule] = {
     ops.Linear: Rule(
         _matmul_forward, _matmul_backward, "z = x W + b", "dx = g W^T, dW = x^T g, db = sum g"
     ),
-    ops.MatMul: Rule(_matmul_forward, _matmul_backward, "z = x W", "dx = g W^T, dW = x^T g"),
+    ops.MatMul: Rule(  # stacks of matrices (batch axes) are called
+        _matmul_forward, _matmul_backward, "z = x W", "dx = g W^T, dW = x^T g", _two_matrices
+    ),
     ops.Add: Rule(
         _forward_elementwise("add", "add"), _add_backward, "z = x + y", "dx = dy = g, summed"
     ),
@@ -519,7 +532,7 @@ def generate(
             p.pinned.add(p.leaf_buffer[id(leaf)])
     forward_start = len(p.lines)
     for node in nodes:
-        rule = RULES.get(type(node.ctx))
+        rule = _rule(node)
         for arg in node.args:
             if isinstance(arg, Tensor):
                 node.inputs.append(value[id(arg)])
@@ -547,7 +560,7 @@ def generate(
             if grad is None:
                 continue
             node = by_ctx[id(ctx)]
-            rule = RULES.get(type(ctx))
+            rule = _rule(node)
             p.comment(
                 f"{node.name}: {rule.backward_maths}"
                 if rule
