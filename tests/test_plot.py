@@ -33,7 +33,7 @@ from tinygrad_moons.tensor import Tensor, trace_backward  # noqa: E402
 
 
 def recorded_layout(fn, names):
-    (output,), applications = graph._record(fn)
+    (output,), applications = graph.record(fn)
     gradients = trace_backward(output)
     arguments = {ctx: args for ctx, args, _ in applications}
     return plot.graph_layout(output, names=names, gradients=gradients, arguments=arguments)

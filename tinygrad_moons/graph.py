@@ -68,8 +68,8 @@ class StaticGraph:
         fn: Callable[[], Tensor | tuple[Tensor, ...]],
         names: Mapping[str, Tensor] | None = None,
     ) -> None:
-        first_outputs, first_tape = _record(fn)
-        outputs, tape = _record(fn)
+        first_outputs, first_tape = record(fn)
+        outputs, tape = record(fn)
         difference = _first_difference(first_tape, tape, first_outputs, outputs)
         if difference is not None:
             raise GraphChangedError(
@@ -100,7 +100,7 @@ class StaticGraph:
         ``fn`` derives from the numbers themselves (a mask from ``.data``, a counter) is
         the same on the two calls of ``capture`` but not on this one.
         """
-        outputs, tape = _record(fn)
+        outputs, tape = record(fn)
         difference = _first_difference(self._tape, tape, self._tape_outputs, outputs)
         if difference is not None:
             raise GraphChangedError(
@@ -181,8 +181,18 @@ class _Tape(Recorder):
 _Entries = list[tuple[Function, tuple[Any, ...], Tensor]]
 
 
-def _record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Entries]:
-    """Call ``fn`` with every op application of this thread written to a tape."""
+def record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Entries]:
+    """Call ``fn`` once, eagerly, returning its outputs and every op it applied, in order.
+
+    Each application is ``(ctx, args, result)``: the op's context, the arguments it was
+    applied to (Tensors and the rest, as passed) and the Tensor it made. ``capture`` is
+    built on it; the graph drawing reads the arguments to show X, y and constants.
+
+    >>> from tinygrad_moons import Tensor
+    >>> (out,), applied = record(lambda: (Tensor([1.0, 2.0], requires_grad=True) * 3).sum())
+    >>> [type(ctx).__name__ for ctx, _, _ in applied], out.item()
+    (['Mul', 'Sum'], 9.0)
+    """
     with recording(_Tape()) as tape:
         output = fn()
     outputs = output if isinstance(output, tuple) else (output,)

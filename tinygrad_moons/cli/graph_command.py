@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     X_tensor = Tensor(X)
     # graph capture's recording: each op with the arguments it was applied to, so that
     # the drawing shows the inputs that carry no gradient (X, y, the constant reg/2) too.
-    (objective,), applications = graph._record(
+    (objective,), applications = graph.record(
         lambda: writeup.summed_objective(params, X_tensor, y, args.reg)
     )
     gradients = trace_backward(objective)
