@@ -48,11 +48,6 @@ LAYERS = {
 ENGINE_THIRD_PARTY = {"numpy"}
 HEAVY = ("scipy", "sklearn", "matplotlib", "tqdm")
 
-# Known edges that other helpers of issue 14 are removing now; the integrator empties these
-# after merging their work. Each maps (importer, imported) to who removes it and why.
-PENDING_IMPORTS: dict[tuple[str, str], str] = {}
-PENDING_GLOBAL_WRITES: dict[tuple[str, str], str] = {}
-
 
 # ---------------------------------------------------------------------- reading imports
 def package_modules(package: Path) -> list[str]:
@@ -188,18 +183,18 @@ def unplaced_modules(package: Path, layers: dict[str, list[str]]) -> list[str]:
     return [module for module in package_modules(package) if module not in placed]
 
 
-def upward_imports(graph: dict[str, list[str]], layers: dict[str, list[str]], allowed=()):
+def upward_imports(graph: dict[str, list[str]], layers: dict[str, list[str]]):
     """(importer, imported) pairs where the imported module sits in a higher layer."""
     height = layer_of(layers)
     return [
         (module, target)
         for module, targets in graph.items()
         for target in targets
-        if height.get(target, -1) > height.get(module, -1) and (module, target) not in allowed
+        if height.get(target, -1) > height.get(module, -1)
     ]
 
 
-def find_cycle(graph: dict[str, list[str]], allowed=()) -> list[str] | None:
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
     """One import cycle as a path [a, b, ..., a], or None when the graph has none."""
     state: dict[str, str] = {}
     stack: list[str] = []
@@ -208,8 +203,6 @@ def find_cycle(graph: dict[str, list[str]], allowed=()) -> list[str] | None:
         state[module] = "open"
         stack.append(module)
         for target in graph.get(module, []):
-            if (module, target) in allowed:
-                continue
             if state.get(target) == "open":
                 return stack[stack.index(target) :] + [target]
             if target not in state:
@@ -248,12 +241,12 @@ def test_every_module_of_the_package_has_its_place_in_one_layer():
 
 
 def test_no_module_imports_a_higher_layer():
-    upward = upward_imports(import_graph(PACKAGE), LAYERS, allowed=PENDING_IMPORTS)
+    upward = upward_imports(import_graph(PACKAGE), LAYERS)
     assert upward == [], f"upward imports (importer, imported): {upward}"
 
 
 def test_the_imports_form_no_cycle_deferred_imports_included():
-    cycle = find_cycle(import_graph(PACKAGE), allowed=PENDING_IMPORTS)
+    cycle = find_cycle(import_graph(PACKAGE))
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
@@ -268,18 +261,8 @@ def test_the_engine_imports_numpy_alone():
 
 
 def test_no_module_writes_into_another_modules_globals():
-    writes = [w for w in global_writes(PACKAGE) if (w[0], w[1]) not in PENDING_GLOBAL_WRITES]
+    writes = global_writes(PACKAGE)
     assert writes == [], f"(writer, module, attribute): {writes}"
-
-
-def test_every_pending_allowance_is_still_needed():
-    """Once a pending edge is gone, its entry must go too: the lists stay exact."""
-    graph = import_graph(PACKAGE)
-    edges = {(module, target) for module, targets in graph.items() for target in targets}
-    stale = [edge for edge in PENDING_IMPORTS if edge not in edges]
-    writes = {(writer, module) for writer, module, _ in global_writes(PACKAGE)}
-    stale += [edge for edge in PENDING_GLOBAL_WRITES if edge not in writes]
-    assert stale == [], f"remove {stale} from the pending lists of tests/test_layers.py"
 
 
 def test_importing_the_package_loads_no_heavy_library_and_no_interface():
@@ -321,7 +304,6 @@ def test_the_checks_find_an_upward_import_hidden_in_a_function(tmp_path):
     assert upward_imports(graph, TOY_LAYERS) == [("core", "model")]
     cycle = find_cycle(graph)
     assert cycle[0] == cycle[-1] and sorted(cycle[1:]) == ["core", "model"]
-    assert find_cycle(graph, allowed={("core", "model")}) is None
 
 
 def test_the_checks_find_a_type_checking_cycle_and_an_unplaced_module(tmp_path):
