@@ -49,6 +49,13 @@ def test_item_of_a_many_element_tensor_names_its_shape():
         Tensor([1.0, 2.0]).item()
 
 
+def test_truth_of_a_tensor_is_its_one_value_else_ambiguous_as_in_torch():
+    assert not Tensor([0.0]) and not Tensor(0.0) and Tensor([[2.0]])
+    for many in (Tensor([1.0, 2.0]), Tensor(np.zeros((0,)))):
+        with pytest.raises(ValueError, match=r"truth value of a tensor of shape \(\d?,?\d?\)"):
+            bool(many)
+
+
 def test_detach_shares_data_and_leaves_the_graph():
     x = Tensor([1.0, 2.0], requires_grad=True)
     d = (x * 2).detach()

@@ -180,6 +180,18 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor; any other is ambiguous, as in torch and numpy.
+
+        Without this, ``if t:`` would fall back to ``len(t)``: True for ``Tensor([0.0])``.
+        """
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous: use "
+                f"(t != 0).any() or (t != 0).all(), or t.item() for a one-element tensor"
+            )
+        return bool(self.data.reshape(()))
+
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
         if self.data.size != 1:
