@@ -360,3 +360,25 @@ def test_the_real_graph_reads_known_edges(module):
         "__main__": {"cli.__init__"},
     }
     assert expected[module] <= set(import_graph(PACKAGE)[module])
+
+
+def test_the_package_docstring_lists_the_files_by_the_same_layers():
+    """The map a reader meets first, in ``tinygrad_moons/__init__.py``, is this table."""
+    import tinygrad_moons
+
+    listed: dict[str, set[str]] = {}
+    layer = None
+    for line in tinygrad_moons.__doc__.splitlines():
+        words = line.split()
+        if words and words[0] in LAYERS:
+            layer, words = words[0], words[1:]
+        elif not line.startswith("    "):
+            layer = None
+        if layer:
+            names = {w.removesuffix(".py") for w in words if w.endswith((".py", "/"))}
+            listed.setdefault(layer, set()).update(names)
+    expected = {
+        name: {m.split(".")[0] + ("/" if "." in m else "") for m in modules}
+        for name, modules in LAYERS.items()
+    }
+    assert listed == expected

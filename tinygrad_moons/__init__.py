@@ -1,10 +1,20 @@
 """tinygrad_moons: a small reverse-mode autodiff framework on numpy, built around the
 2-H-2 network that classifies scikit-learn's two moons.
 
-``import tinygrad_moons`` loads numpy and the numpy-only layers; the layers that need
-scikit-learn, matplotlib or tqdm (data, train, plot, estimator, cli) are imported on use;
-``optim`` imports scipy only inside ``minimize``. The layers are listed, and checked, in
-``tests/test_layers.py``.
+The files, by layer; imports flow one way, downwards (``tests/test_layers.py`` checks it):
+
+    engine        tensor.py  tensor_methods.py  ops.py  functional.py  gradcheck.py
+                  graph.py  codegen.py  validate.py                     numpy alone
+    models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
+    applications  data.py  plot.py  estimator.py  sweep.py  reference.py  writeup.py
+                  files.py
+    interfaces    cli/ (one module per command)  arguments.py  bench.py  __main__.py
+
+The modules sit side by side, as their public import paths (``tinygrad_moons.functional``,
+``tinygrad_moons.nn``, ...) have them. ``import tinygrad_moons`` loads numpy and the
+numpy-only layers; the modules that need scikit-learn, matplotlib or tqdm (data, train,
+plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
+``minimize``.
 """
 
 # tensor_methods first: it attaches Tensor's operators (see its docstring), which every
