@@ -149,6 +149,21 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum needs momentum > 0 (as in PyTorch)")
         self.nesterov = bool(nesterov)
 
+    def step(self) -> None:
+        """One update of every parameter that has a gradient."""
+        if self.momentum or self.weight_decay:
+            super().step()
+            return
+        # Speed: plain SGD (fit's default) with no call per parameter; theta -= lr * grad is
+        # _update's own expression for it, so the same bits.
+        lr = self.lr
+        for p in self.params:
+            grad = p.grad
+            if grad is not None:
+                theta = p.data
+                theta -= lr * grad
+        self.steps += 1
+
     def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         g = grad + self.weight_decay * theta if self.weight_decay else grad
         if self.momentum:

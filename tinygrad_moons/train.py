@@ -233,8 +233,13 @@ def _accuracy(logits: Tensor, labels: np.ndarray) -> float:
     z = logits.data
     # argmax over two columns is column 1 exactly where it is larger (ties go to 0): the
     # same for the finite logits this sees, without argmax's loop over rows.
-    predicted = z[:, 1] > z[:, 0] if z.shape[1] == 2 else z.argmax(axis=1)
-    return int(np.add.reduce(predicted == labels)) / len(labels)
+    predicted = np.greater(z[:, 1], z[:, 0]) if z.shape[1] == 2 else z.argmax(axis=1)
+    return np.count_nonzero(predicted == labels) / len(labels)
+
+
+def _scores(objective: Tensor, logits: Tensor, labels: np.ndarray) -> tuple[float, float]:
+    """History's loss (the write-up's: the summed objective over N) and accuracy."""
+    return objective.item() / len(labels), _accuracy(logits, labels)
 
 
 def _evaluate(model: Module, X: Tensor, labels: np.ndarray, weights: list[Tensor], penalty: float):
@@ -306,18 +311,6 @@ class _Epochs:
         leaves_zeroed = all(id(leaf) in zeroed for leaf in graph.grad_leaves)
         return graph if graph.grad_leaves and leaves_zeroed else None
 
-    def replayed(self, graph: StaticGraph, epoch: int, lr: float) -> tuple[Tensor, Tensor]:
-        """``full_batch`` as a replay: the captured backward, the step, the forward after it.
-
-        After the first step the objective is also built once eagerly, at the new
-        parameters, and held to the captured graph (``StaticGraph.check``): a constant the
-        model derives from the numbers changes there, and raises GraphChangedError.
-        """
-        self.step(graph.backward, epoch, lr)
-        if epoch == 0:
-            graph.check(self.objective)
-        return self.forward(graph)
-
     @staticmethod
     def forward(graph: StaticGraph) -> tuple[Tensor, Tensor]:
         objective, logits = graph.forward(), graph.outputs[1]
@@ -345,6 +338,69 @@ class _Epochs:
         for p, copy in zip(self.params, self.copies, strict=True):
             p.data[...] = copy
         return TrainingDiverged(*self.last_step, what)
+
+
+# ---------------------------------------------------------------------- speed
+class _ReplayedEpochs:
+    """Speed machinery: the compiled full-batch epoch (fit's main job) and History's loss
+    and accuracy after it, with what can be prepared once prepared.
+
+    ``_Epochs.full_batch`` as a replay, in the same order, so the same numbers bit for bit
+    as the eager path (tests/test_train.py): zero the gradients, the captured backward, the
+    guard's copies, the optimiser's step, the captured forward, the finiteness checks.
+    After the first step the objective is also built once eagerly, at the new parameters,
+    and held to the captured graph (``StaticGraph.check``): a constant the model derives
+    from the numbers changes there, and raises GraphChangedError. Prepared once: the
+    (parameter, copy) pairs and, for two classes, views of the logits' buffer (taken
+    again if the graph hands out another array) and the labels as booleans.
+    """
+
+    def __init__(self, run: _Epochs, graph: StaticGraph) -> None:
+        self.run, self.graph = run, graph
+        self.objective, self.logits = graph.outputs[0], graph.outputs[1]
+        self.pairs = list(zip(run.params, run.copies, strict=True))
+        self.n = len(run.labels)
+        self.two_classes = self.logits.ndim == 2 and self.logits.shape[1] == 2
+        self.label_is_1 = run.labels == 1
+        self.correct = np.empty(self.n, dtype=bool)
+        self.z: np.ndarray | None = None
+
+    def _views(self, z: np.ndarray) -> None:
+        """Views of the logits' buffer: its columns, and the whole of it flat (with ones)."""
+        self.z, self.z0, self.z1 = z, z[:, 0], z[:, 1]
+        self.flat = z.reshape(-1) if z.flags.c_contiguous else None
+        self.ones = np.ones(z.size)
+
+    def epoch(self, epoch: int, lr: float) -> tuple[float, float]:
+        """One compiled epoch: (the write-up's loss, the accuracy) after it."""
+        run, graph = self.run, self.graph
+        run.optimizer.zero_grad()
+        graph.backward()
+        for p, copy in self.pairs:
+            copy[...] = p.data
+        run.last_step = (epoch, lr)
+        run.optimizer.step()
+        if epoch == 0:
+            graph.check(run.objective)
+        graph.forward()
+        z = self.logits.data
+        if z is not self.z:
+            self._views(z)
+        # finite whenever every logit is: an inf or a NaN anywhere makes it inf or NaN
+        # (inf * 1, NaN * 1, inf + -inf); when it overflows, look at every logit.
+        total = np.dot(self.flat, self.ones) if self.flat is not None else math.inf
+        if not math.isfinite(total) and not np.isfinite(z).all():
+            raise _NonFinite("the logits are not finite")
+        loss = self.objective.item()
+        if not math.isfinite(loss):
+            raise _NonFinite(f"the loss became {loss}")
+        if not self.two_classes:
+            return loss / self.n, _accuracy(self.logits, run.labels)
+        # _accuracy's comparison into one buffer: predicted (column 1 larger) == label
+        correct = np.equal(
+            np.greater(self.z1, self.z0, out=self.correct), self.label_is_1, out=self.correct
+        )
+        return loss / self.n, np.count_nonzero(correct) / self.n
 
 
 # ---------------------------------------------------------------------- no progress
@@ -467,22 +523,30 @@ def fit(
             if full_batch and not has_dropout and epochs:
                 graph = run.compile() if compiled else None
                 objective, logits = run.forward(graph) if graph else run.objective()
+            replayed = _ReplayedEpochs(run, graph) if graph is not None else None
             for epoch in range(epochs):
                 epoch_lr = optimizer.lr
-                if graph is not None:
+                if replayed is not None:
                     try:
-                        objective, logits = run.replayed(graph, epoch, epoch_lr)
+                        loss, accuracy = replayed.epoch(epoch, epoch_lr)
                     except GraphChangedError:  # a shape that follows the values: go eager
-                        graph = None
-                        objective, logits = run.objective()
-                elif full_batch and not has_dropout:
-                    objective, logits = run.full_batch(objective, epoch, epoch_lr)
-                elif full_batch:
-                    objective, logits = run.mini_batches(epoch, epoch_lr, len(labels), False, rng)
+                        replayed = None
+                        objective, logits = run.objective()  # the next epoch steps on it
+                        loss, accuracy = _scores(objective, logits, labels)
                 else:
-                    objective, logits = run.mini_batches(epoch, epoch_lr, batch_size, shuffle, rng)
-                history.loss.append(objective.item() / len(labels))
-                history.accuracy.append(_accuracy(logits, labels))
+                    if full_batch and not has_dropout:
+                        objective, logits = run.full_batch(objective, epoch, epoch_lr)
+                    elif full_batch:
+                        objective, logits = run.mini_batches(
+                            epoch, epoch_lr, len(labels), False, rng
+                        )
+                    else:
+                        objective, logits = run.mini_batches(
+                            epoch, epoch_lr, batch_size, shuffle, rng
+                        )
+                    loss, accuracy = _scores(objective, logits, labels)
+                history.loss.append(loss)
+                history.accuracy.append(accuracy)
                 if val is not None:
                     val_objective, val_logits = _evaluate(model, *val, [], 0.0)
                     history.val_loss.append(val_objective.item() / len(val[1]))
