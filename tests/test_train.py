@@ -575,3 +575,29 @@ def test_a_graph_that_stops_being_static_mid_training_goes_on_eagerly():
         fit(Masked(), X, y, epochs=40, lr=0.05, progress=False, compiled=c) for c in (False, True)
     ]
     assert histories[0].loss == histories[1].loss
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_minus_infinite_logit_with_a_finite_loss_still_diverges(compiled):
+    """-inf in a column other than the label's leaves the loss finite (its softmax is 0),
+    so the loss alone cannot be the finiteness check: the logits are checked too."""
+    X, y = data.make_moons()
+
+    class Shifted(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.MLP([2, 3, 2], seed=0)
+            self.shift = Tensor(np.zeros((len(y), 2)))  # read afresh by the compiled step
+
+        def forward(self, x):
+            return self.inner(x) + self.shift
+
+    model = Shifted()
+
+    def break_logits(epoch, history):
+        if epoch == 2:
+            model.shift.data[y == 0, 1] = -np.inf
+
+    with pytest.raises(TrainingDiverged, match="epoch 3 .*the logits are not finite"):
+        fit(model, X, y, epochs=10, callbacks=[break_logits], progress=False, compiled=compiled)
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())

@@ -559,7 +559,7 @@ def fit(
                     bar.update(1)
                     if epoch % max(1, epochs // 100) == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
-                if any([callback(epoch, history) for callback in callbacks or []]):
+                if callbacks and any([callback(epoch, history) for callback in callbacks]):
                     break
     except _NonFinite as error:
         raise run.diverged(epoch, optimizer.lr, error.what) from None
