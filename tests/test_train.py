@@ -601,3 +601,18 @@ def test_a_minus_infinite_logit_with_a_finite_loss_still_diverges(compiled):
     with pytest.raises(TrainingDiverged, match="epoch 3 .*the logits are not finite"):
         fit(model, X, y, epochs=10, callbacks=[break_logits], progress=False, compiled=compiled)
     assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_tied_logits_count_as_class_0_in_the_accuracy(compiled):
+    """argmax's rule (the first of equal columns wins), compiled or not: zero weights
+    tie every row, and a rate of 0 keeps them tied."""
+    X, y = data.make_moons()
+    y = y.copy()
+    y[:30] = 0  # more zeros than ones: ties counted as 1 would give another fraction
+    model = nn.MLP([2, 3, 2], seed=0)
+    for p in model.parameters():
+        p.data[...] = 0.0
+    with pytest.warns(NoProgressWarning):
+        history = fit(model, X, y, epochs=2, lr=0.0, progress=False, compiled=compiled)
+    assert history.accuracy == [np.mean(y == 0)] * 2
