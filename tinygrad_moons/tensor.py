@@ -134,14 +134,14 @@ class Tensor:
     array([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx")
     # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
     __array_ufunc__ = None
     # Operators and the other op methods are attached by tensor_methods.py (see above).
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data: np.ndarray = _as_float64_array(data)
-        self.grad: np.ndarray | None = None
+        self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
 
@@ -150,7 +150,7 @@ class Tensor:
         """A Tensor around ``array`` itself, no copy, no checks: for ops and the engine."""
         tensor = cls.__new__(cls)
         tensor.data = array
-        tensor.grad = None
+        tensor._grad = None
         tensor.requires_grad = requires_grad
         tensor._ctx = None
         return tensor
@@ -171,6 +171,31 @@ class Tensor:
     @property
     def size(self) -> int:
         return self.data.size
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """d(root)/d(self) summed over the backward passes that reached it, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
+
+        Checked as torch checks it: a gradient of another shape would broadcast in an
+        optimiser's step and update the parameter with the wrong numbers, silently.
+        """
+        if value is None or (
+            type(value) is np.ndarray and value.dtype == np.float64 and value.shape == self.shape
+        ):
+            self._grad = value
+            return
+        grad = _as_float64_array(value, "a tensor's grad")
+        if grad.shape != self.shape:
+            raise ValueError(
+                f"cannot assign a grad of shape {grad.shape} to a tensor of shape "
+                f"{self.shape}: the gradient must have the tensor's shape"
+            )
+        self._grad = grad
 
     @property
     def is_leaf(self) -> bool:
@@ -491,7 +516,7 @@ def _input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
 
 def _accumulate(leaf: Tensor, grad: Any) -> None:
     """leaf.grad += grad; the first time, a float64 copy, which the framework then owns."""
-    if leaf.grad is None:
-        leaf.grad = np.array(grad, dtype=np.float64)
+    if leaf._grad is None:
+        leaf._grad = np.array(grad, dtype=np.float64)
     else:
-        leaf.grad += grad
+        leaf._grad += grad
