@@ -92,3 +92,17 @@ def test_non_finite_data_is_refused_naming_the_index(bad):
 def test_no_input_requiring_grad_is_refused():
     with pytest.raises(ValueError, match="requires_grad"):
         gradcheck(lambda t: t * 2, [Tensor([1.0])])
+
+
+@pytest.mark.parametrize(
+    "fn, named",
+    [
+        (lambda t: t.data * 2.0, "ndarray"),  # .data: the graph is cut
+        (lambda t: 2.0, "float"),
+        (lambda t: (t * 2.0, t * 3.0), "tuple: check each output in its own call"),
+    ],
+)
+def test_an_fn_returning_anything_but_one_tensor_is_a_type_error_naming_it(fn, named):
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=f"must return one Tensor, got {named}"):
+        gradcheck(fn, [x])

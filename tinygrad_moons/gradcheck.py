@@ -47,11 +47,19 @@ def _validate(inputs: list[Tensor]) -> None:
         raise ValueError("gradcheck needs at least one input with requires_grad=True")
 
 
-def _evaluate(fn: Callable[..., Tensor], inputs: list[Tensor]) -> np.ndarray:
+def _output(fn: Callable[..., Tensor], inputs: list[Tensor]) -> Tensor:
+    """``fn(*inputs)``, which must be one Tensor (an array or a tuple has no backward)."""
     out = fn(*inputs)
     if not isinstance(out, Tensor):
-        raise TypeError(f"gradcheck's fn must return a Tensor, got {type(out).__name__}")
-    return out.data.copy()
+        raise TypeError(
+            f"gradcheck's fn must return one Tensor, got {type(out).__name__}"
+            + (": check each output in its own call" if isinstance(out, (tuple, list)) else "")
+        )
+    return out
+
+
+def _evaluate(fn: Callable[..., Tensor], inputs: list[Tensor]) -> np.ndarray:
+    return _output(fn, inputs).data.copy()
 
 
 def central_differences(f: Callable[[], Any], x: np.ndarray, eps: float) -> np.ndarray:
@@ -98,7 +106,7 @@ def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[
     """
     saved = [t.grad for t in inputs]
     try:
-        out = fn(*inputs)
+        out = _output(fn, inputs)
         jacobians = [np.zeros((out.data.size, t.data.size)) for t in inputs]
         if not out.requires_grad:
             return jacobians
