@@ -82,6 +82,16 @@ def test_an_assigned_grad_is_a_float64_array_the_optimiser_and_backward_can_use(
     np.testing.assert_array_equal(w.grad, [[2.0, 3.0]])
 
 
+def test_float_and_int_of_a_one_element_tensor_as_in_torch():
+    assert float(Tensor([[2.5]])) == 2.5 and int(Tensor(-2.7)) == -2
+    assert type(float(Tensor(1.0))) is float and type(int(Tensor([3.0]))) is int
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        float(Tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="0-d tensor"):
+        len(Tensor(1.0))
+    assert len(Tensor(np.zeros((3, 2)))) == 3
+
+
 def test_detach_shares_data_and_leaves_the_graph():
     x = Tensor([1.0, 2.0], requires_grad=True)
     d = (x * 2).detach()

@@ -203,6 +203,9 @@ class Tensor:
         return self._ctx is None
 
     def __len__(self) -> int:
+        """The size of the first axis; a 0-d tensor has none (a TypeError, as torch's)."""
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis (use item())")
         return len(self.data)
 
     def __bool__(self) -> bool:
@@ -224,6 +227,14 @@ class Tensor:
                 f"item() needs a tensor with one element, this one has shape {self.shape}"
             )
         return float(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        """``float(t)``: ``t.item()``, for a one-element tensor only, as in torch."""
+        return self.item()
+
+    def __int__(self) -> int:
+        """``int(t)``: the one element truncated towards zero, as ``int(t.item())``."""
+        return int(self.item())
 
     def numpy(self) -> np.ndarray:
         """The underlying array itself (no copy)."""
