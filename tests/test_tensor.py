@@ -37,6 +37,13 @@ def test_constructor_refuses_non_numeric_data_naming_the_dtype():
         Tensor(["a", "b"])
 
 
+@pytest.mark.parametrize("ragged", [[[1, 2], [3]], [1.0, [2.0, 3.0]]])
+def test_ragged_data_is_refused_in_our_words_not_numpys(ragged):
+    with pytest.raises(ValueError, match="Tensor data must be rectangular") as error:
+        Tensor(ragged)
+    assert "inhomogeneous" not in str(error.value)
+
+
 def test_attributes():
     t = Tensor(np.zeros((2, 3)), requires_grad=True)
     assert t.shape == (2, 3) and t.ndim == 2 and t.grad is None and t.requires_grad

@@ -116,7 +116,13 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """Copy ``data`` into a new float64 array, refusing what is not real numbers."""
     if isinstance(data, Tensor):
         return data.data.copy()
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
+        raise ValueError(
+            f"{what} must be rectangular: nested lists of one length per level (got rows of "
+            f"different lengths, or a mix of numbers and lists)"
+        ) from None
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"{what} must be real numbers (bool, int or float), got dtype {array.dtype}"
