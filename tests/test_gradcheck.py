@@ -106,3 +106,16 @@ def test_an_fn_returning_anything_but_one_tensor_is_a_type_error_naming_it(fn, n
     x = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match=f"must return one Tensor, got {named}"):
         gradcheck(fn, [x])
+
+
+def test_leaves_read_but_not_checked_keep_their_grad():
+    # gradcheck(lambda x: layer(x), [x]): the layer's parameters are walked too, and must
+    # not be left holding the sum of every Jacobian row for the next optimiser step.
+    w = Tensor([2.0, -1.0], requires_grad=True)
+    b = Tensor([0.5, 0.5], requires_grad=True)
+    own = np.array([10.0, 20.0])
+    b.grad = own
+    x = Tensor([1.0, 3.0], requires_grad=True)
+    assert gradcheck(lambda x: (x * w + b).tanh(), [x])
+    assert w.grad is None and b.grad is own
+    np.testing.assert_array_equal(own, [10.0, 20.0])

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.tensor import Tensor, backward_order, no_grad
 from tinygrad_moons.validate import finite
 
 
@@ -102,16 +102,22 @@ def numeric_jacobian(
 def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[np.ndarray]:
     """d fn / d input for every input, shape (out.size, input.size), by backward passes.
 
-    The inputs' own ``.grad`` are put back as they were afterwards.
+    The ``.grad`` of the inputs, and of every other leaf the backward passes reach (a
+    model's parameters that ``fn`` reads without taking them as inputs), are put back as
+    they were afterwards: the check leaves no gradient behind for an optimiser to step on.
     """
-    saved = [t.grad for t in inputs]
+    out = _output(fn, inputs)
+    touched = {id(t): t for t in inputs}
+    for ctx in backward_order(out):
+        touched.update((id(p), p) for p in ctx.parents if isinstance(p, Tensor))
+    leaves = list(touched.values())
+    saved = [t.grad for t in leaves]
     try:
-        out = _output(fn, inputs)
         jacobians = [np.zeros((out.data.size, t.data.size)) for t in inputs]
         if not out.requires_grad:
             return jacobians
         for row in range(out.data.size):
-            for t in inputs:
+            for t in leaves:  # None, not the saved arrays: backward would add into those
                 t.grad = None
             seed = np.zeros(out.data.size)
             seed[row] = 1.0
@@ -121,7 +127,7 @@ def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[
                     jacobian[row] = t.grad.reshape(-1)
         return jacobians
     finally:
-        for t, grad in zip(inputs, saved, strict=True):
+        for t, grad in zip(leaves, saved, strict=True):
             t.grad = grad
 
 
