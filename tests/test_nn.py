@@ -100,6 +100,18 @@ def test_a_torch_layout_weight_is_named_as_transposed():
     assert "transposed" not in " ".join(square.state_problems({"weight": np.ones((3, 4))}))
 
 
+def test_a_slice_of_a_sequential_is_a_sequential_of_those_modules_as_torch():
+    model = nn.MLP([2, 4, 3, 2], seed=0)
+    head = model[0:2]
+    assert type(head) is nn.Sequential and len(head) == 2
+    assert head[0] is model[0] and head[1] is model[1] and model[-1] is model[4]
+    x = np.ones((5, 2))
+    np.testing.assert_array_equal(head(x).data, model[1](model[0](x)).data)
+    assert [type(m).__name__ for m in model[::2]] == ["Linear", "Linear", "Linear"]
+    with pytest.raises(TypeError, match="ints or slices, not str"):
+        model["0"]
+
+
 def test_module_without_super_init_says_so():
     class Forgetful(nn.Module):
         def __init__(self):

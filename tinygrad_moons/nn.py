@@ -360,8 +360,15 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self.named_children())[index][1]
+    def __getitem__(self, index: int | slice) -> Module:
+        """The module at ``index``; a slice is a Sequential of those modules (shared, not
+        copied), as torch's."""
+        modules = [module for _, module in self.named_children()]
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"Sequential indices are ints or slices, not {type(index).__name__}")
+        return modules[index]
 
     def __len__(self) -> int:
         return sum(1 for _ in self.named_children())
