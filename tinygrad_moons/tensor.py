@@ -23,6 +23,7 @@ import functools
 import itertools
 import operator
 import threading
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -372,6 +373,18 @@ class Function:
     parents: tuple[Function | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse, when the class is defined, a forward or backward written without
+        ``@staticmethod``: ``apply`` would pass it one argument too few, and the error
+        would name neither the class nor the missing decorator."""
+        super().__init_subclass__(**kwargs)
+        for name in ("forward", "backward"):
+            if isinstance(cls.__dict__.get(name), types.FunctionType):
+                raise TypeError(
+                    f"{cls.__name__}.{name} must be a @staticmethod, {name}(ctx, ...), as in "
+                    f"torch.autograd.Function: the context is its first argument, not self"
+                )
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
