@@ -119,3 +119,9 @@ def test_leaves_read_but_not_checked_keep_their_grad():
     assert gradcheck(lambda x: (x * w + b).tanh(), [x])
     assert w.grad is None and b.grad is own
     np.testing.assert_array_equal(own, [10.0, 20.0])
+
+
+def test_a_result_whose_shape_depends_on_the_values_is_named_not_a_numpy_broadcast_error():
+    x = Tensor([0.5, 1.0 - 1e-7, 3.0], requires_grad=True)  # 1 - 1e-7 crosses 1 within eps
+    with pytest.raises(ValueError, match=r"shape \(2,\) with element 1 .* \(1,\) with it lowered"):
+        gradcheck(lambda t: t[t.data > 1.0 - 1e-8] * 2.0, [x], eps=1e-6)

@@ -87,6 +87,12 @@ def central_differences(f: Callable[[], Any], x: np.ndarray, eps: float) -> np.n
         flat[i] = original - eps
         minus = np.array(f(), dtype=np.float64)
         flat[i] = original
+        if plus.shape != minus.shape:
+            raise ValueError(
+                f"the function's result has shape {plus.shape} with element {i} of x raised "
+                f"by eps and {minus.shape} with it lowered: a result whose shape depends on "
+                f"the values (a mask from the data) has no derivative"
+            )
         columns.append(((plus - minus) / (2.0 * eps)).reshape(-1))
     return np.stack(columns, axis=1)
 
