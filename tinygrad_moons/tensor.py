@@ -131,6 +131,9 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     return np.array(array, dtype=np.float64, copy=True)
 
 
+_FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
+
+
 class Tensor:
     """An n-dimensional float64 array that records the ops applied to it.
 
@@ -192,7 +195,7 @@ class Tensor:
         optimiser's step and update the parameter with the wrong numbers, silently.
         """
         if value is None or (
-            type(value) is np.ndarray and value.dtype == np.float64 and value.shape == self.shape
+            type(value) is np.ndarray and value.dtype is _FLOAT64 and value.shape == self.data.shape
         ):
             self._grad = value
             return
