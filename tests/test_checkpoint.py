@@ -424,3 +424,16 @@ def test_deflated_entries_as_np_savez_compressed_writes_them_load(tmp_path):
     nn.load(other, path)
     for name, array in other.state_dict().items():
         np.testing.assert_array_equal(array, model.state_dict()[name])
+
+
+def test_the_torch_habits_of_saving_a_state_dict_or_loading_path_first_are_named(tmp_path, model):
+    # torch.save(model.state_dict(), path) and torch.load(path): nn's take the module first.
+    path = tmp_path / "model.npz"
+    with pytest.raises(TypeError, match=r"nn.save.*got dict \(a state dict: pass the module"):
+        nn.save(model.state_dict(), path)
+    assert not path.exists()
+    nn.save(model, path)
+    with pytest.raises(TypeError, match=r"nn.load.*got PosixPath \(a path: the module comes"):
+        nn.load(path, model)
+    with pytest.raises(TypeError, match=r"nn.load.*got str \(a path"):
+        nn.load(str(path), model)

@@ -174,3 +174,29 @@ def test_planted_broadcast_gradient_not_summed_back_is_stopped_by_the_engine():
     b = Tensor(np.ones((4,)), requires_grad=True)
     with pytest.raises(ValueError, match=r"AddWithoutUnbroadcast.*\(3, 4\).*\(4,\)"):
         gradcheck(AddWithoutUnbroadcast.apply, [x, b])
+
+
+@pytest.mark.parametrize("method", ["forward", "backward"])
+def test_a_method_written_without_staticmethod_is_refused_when_the_class_is_defined(method):
+    def plain(self, ctx, x):
+        return x
+
+    with pytest.raises(TypeError, match=f"Forgetful.{method} must be a @staticmethod"):
+        type("Forgetful", (Function,), {method: plain})
+
+
+def test_static_and_class_methods_and_inherited_ones_are_accepted():
+    class Double(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @classmethod
+        def backward(cls, ctx, grad):
+            return 2 * grad
+
+    class Again(Double):  # inherits both
+        pass
+
+    x = Tensor([1.0, -2.0], requires_grad=True)
+    assert gradcheck(lambda t: Again.apply(t), [x])

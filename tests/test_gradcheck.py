@@ -92,3 +92,36 @@ def test_non_finite_data_is_refused_naming_the_index(bad):
 def test_no_input_requiring_grad_is_refused():
     with pytest.raises(ValueError, match="requires_grad"):
         gradcheck(lambda t: t * 2, [Tensor([1.0])])
+
+
+@pytest.mark.parametrize(
+    "fn, named",
+    [
+        (lambda t: t.data * 2.0, "ndarray"),  # .data: the graph is cut
+        (lambda t: 2.0, "float"),
+        (lambda t: (t * 2.0, t * 3.0), "tuple: check each output in its own call"),
+    ],
+)
+def test_an_fn_returning_anything_but_one_tensor_is_a_type_error_naming_it(fn, named):
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=f"must return one Tensor, got {named}"):
+        gradcheck(fn, [x])
+
+
+def test_leaves_read_but_not_checked_keep_their_grad():
+    # gradcheck(lambda x: layer(x), [x]): the layer's parameters are walked too, and must
+    # not be left holding the sum of every Jacobian row for the next optimiser step.
+    w = Tensor([2.0, -1.0], requires_grad=True)
+    b = Tensor([0.5, 0.5], requires_grad=True)
+    own = np.array([10.0, 20.0])
+    b.grad = own
+    x = Tensor([1.0, 3.0], requires_grad=True)
+    assert gradcheck(lambda x: (x * w + b).tanh(), [x])
+    assert w.grad is None and b.grad is own
+    np.testing.assert_array_equal(own, [10.0, 20.0])
+
+
+def test_a_result_whose_shape_depends_on_the_values_is_named_not_a_numpy_broadcast_error():
+    x = Tensor([0.5, 1.0 - 1e-7, 3.0], requires_grad=True)  # 1 - 1e-7 crosses 1 within eps
+    with pytest.raises(ValueError, match=r"shape \(2,\) with element 1 .* \(1,\) with it lowered"):
+        gradcheck(lambda t: t[t.data > 1.0 - 1e-8] * 2.0, [x], eps=1e-6)

@@ -76,6 +76,18 @@ def test_a_leaf_whose_shape_changed_is_refused():
         graph.replay()
 
 
+def test_a_leaf_whose_shape_changed_is_refused_when_gradients_add_up_too():
+    # With a .grad present, replay generates its accumulating step on first use: from the
+    # leaves as they are then, so a changed shape must be refused before it is generated.
+    x = Tensor(np.ones((3, 2)))
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    graph = capture(lambda: (x @ w).sum())
+    w.grad = np.zeros((2, 2))
+    w.data = np.ones((3, 2))
+    with pytest.raises(GraphChangedError, match=r"shape \(2, 2\).*now has shape \(3, 2\)"):
+        graph.replay()
+
+
 def test_a_function_that_builds_another_graph_each_call_is_refused():
     w = Tensor([1.0, 2.0], requires_grad=True)
     calls = []

@@ -50,6 +50,68 @@ def test_a_tensor_shared_by_two_attributes_is_one_parameter():
     assert sum(p is model.scale for p in model.parameters()) == 1
 
 
+@pytest.mark.parametrize(
+    "holder",
+    [
+        lambda: [nn.Linear(2, 2, seed=0), nn.Tanh()],
+        lambda: (nn.Linear(2, 2, seed=0),),
+        lambda: {"first": nn.Linear(2, 2, seed=0)},
+        lambda: [Tensor(np.ones(2), requires_grad=True)],
+    ],
+)
+def test_a_container_of_modules_or_parameters_is_refused_not_silently_unregistered(holder):
+    # torch would drop these from parameters() and state_dict() without a word.
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(2, 2, seed=1)
+            self.layers = holder()
+
+    with pytest.raises(TypeError, match=r"Net.layers is a (list|tuple|dict) holding .*Sequential"):
+        Net()
+
+
+def test_a_container_of_plain_values_is_an_ordinary_attribute():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sizes = [2, 3, 2]
+            self.constants = (Tensor(np.ones(2)),)  # requires no grad: not a parameter
+            self.head = nn.Linear(2, 2, seed=1)
+
+    assert [name for name, _ in Net().named_parameters()] == ["head.weight", "head.bias"]
+
+
+@pytest.mark.parametrize("mode", ["eval", "train", 0, None])
+def test_train_takes_a_bool_not_a_string_that_is_always_true(mode):
+    model = nn.MLP([2, 3, 2], dropout=0.5, seed=0)
+    with pytest.raises(TypeError, match="True or False"):
+        model.train(mode)
+    assert model.training and all(m.training for m in model.modules())
+    assert not model.train(False).training and model.train(np.bool_(True)).training
+
+
+def test_a_torch_layout_weight_is_named_as_transposed():
+    layer = nn.Linear(2, 3, seed=0)
+    state = {"weight": layer.weight.data.T.copy(), "bias": layer.bias.data.copy()}
+    with pytest.raises(ValueError, match=r"'weight' is \(3, 2\).*\(transposed: .*torch's"):
+        layer.load_state_dict(state)
+    square = nn.Linear(3, 3, seed=0)
+    assert "transposed" not in " ".join(square.state_problems({"weight": np.ones((3, 4))}))
+
+
+def test_a_slice_of_a_sequential_is_a_sequential_of_those_modules_as_torch():
+    model = nn.MLP([2, 4, 3, 2], seed=0)
+    head = model[0:2]
+    assert type(head) is nn.Sequential and len(head) == 2
+    assert head[0] is model[0] and head[1] is model[1] and model[-1] is model[4]
+    x = np.ones((5, 2))
+    np.testing.assert_array_equal(head(x).data, model[1](model[0](x)).data)
+    assert [type(m).__name__ for m in model[::2]] == ["Linear", "Linear", "Linear"]
+    with pytest.raises(TypeError, match="ints or slices, not str"):
+        model["0"]
+
+
 def test_module_without_super_init_says_so():
     class Forgetful(nn.Module):
         def __init__(self):

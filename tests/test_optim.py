@@ -341,3 +341,16 @@ def test_importing_the_package_loads_neither_scipy_nor_scikit_learn():
 def test_schedule_periods_must_be_positive_ints(make):
     with pytest.raises(ValueError, match="must be an int >= 1"):
         make(sgd(0.1))
+
+
+def test_the_torch_slips_in_the_parameter_list_are_named():
+    from tinygrad_moons import nn
+
+    model = nn.Linear(2, 2, seed=0)
+    with pytest.raises(TypeError, match=r"not the Linear itself: pass model.parameters\(\)"):
+        optim.SGD(model, lr=0.1)
+    made = model.weight * 2.0
+    with pytest.raises(ValueError, match=r"parameter 1 was made by an op \(Mul\).*leaf"):
+        optim.Adam([model.bias, made], lr=0.1)
+    w = Tensor(np.ones(2), requires_grad=True)
+    assert optim.SGD(w, lr=0.1).params == [w]  # one Tensor is a list of one, as torch's

@@ -37,6 +37,13 @@ def test_constructor_refuses_non_numeric_data_naming_the_dtype():
         Tensor(["a", "b"])
 
 
+@pytest.mark.parametrize("ragged", [[[1, 2], [3]], [1.0, [2.0, 3.0]]])
+def test_ragged_data_is_refused_in_our_words_not_numpys(ragged):
+    with pytest.raises(ValueError, match="Tensor data must be rectangular") as error:
+        Tensor(ragged)
+    assert "inhomogeneous" not in str(error.value)
+
+
 def test_attributes():
     t = Tensor(np.zeros((2, 3)), requires_grad=True)
     assert t.shape == (2, 3) and t.ndim == 2 and t.grad is None and t.requires_grad
@@ -54,6 +61,42 @@ def test_truth_of_a_tensor_is_its_one_value_else_ambiguous_as_in_torch():
     for many in (Tensor([1.0, 2.0]), Tensor(np.zeros((0,)))):
         with pytest.raises(ValueError, match=r"truth value of a tensor of shape \(\d?,?\d?\)"):
             bool(many)
+
+
+def test_assigning_a_grad_of_another_shape_is_refused_naming_both_shapes():
+    # As torch: a (3,) grad on a (2, 3) weight would broadcast in SGD's step and move
+    # every row by the same numbers, silently.
+    w = Tensor(np.zeros((2, 3)), requires_grad=True)
+    for wrong in (np.ones(3), np.ones((1, 3)), np.ones((3, 2)), Tensor(np.ones(6))):
+        with pytest.raises(ValueError, match=r"grad of shape \(.*\) to a tensor of shape \(2, 3\)"):
+            w.grad = wrong
+        assert w.grad is None
+
+
+def test_an_assigned_grad_is_a_float64_array_the_optimiser_and_backward_can_use():
+    from tinygrad_moons import optim
+
+    w = Tensor(np.zeros((1, 2)), requires_grad=True)
+    own = np.ones((1, 2))
+    w.grad = own
+    assert w.grad is own  # an array of the right kind is kept itself, as torch keeps it
+    w.grad = Tensor([[1.0, 2.0]])  # a Tensor or a list: its float64 copy
+    assert type(w.grad) is np.ndarray and w.grad.dtype == np.float64
+    w.grad = [[1, 2]]
+    optim.SGD([w], lr=0.5).step()
+    np.testing.assert_array_equal(w.data, [[-0.5, -1.0]])
+    (w * 1.0).sum().backward()  # adds into the assigned gradient
+    np.testing.assert_array_equal(w.grad, [[2.0, 3.0]])
+
+
+def test_float_and_int_of_a_one_element_tensor_as_in_torch():
+    assert float(Tensor([[2.5]])) == 2.5 and int(Tensor(-2.7)) == -2
+    assert type(float(Tensor(1.0))) is float and type(int(Tensor([3.0]))) is int
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        float(Tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="0-d tensor"):
+        len(Tensor(1.0))
+    assert len(Tensor(np.zeros((3, 2)))) == 3
 
 
 def test_detach_shares_data_and_leaves_the_graph():

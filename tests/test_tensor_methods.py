@@ -172,6 +172,28 @@ def test_the_tensor_ops_are_what_keeps_the_gradient():
 
 
 # ---------------------------------------------------------------- layering
+# ---------------------------------------------------------------- axis arguments
+@pytest.mark.parametrize(
+    "reduce",
+    [
+        lambda t: t.sum(axis=2),
+        lambda t: t.mean(axis=(0, 5)),
+        lambda t: t.max(axis=-3),
+        lambda t: t.min(axis=2),
+        lambda t: t.var(axis=2),
+        lambda t: t.std(axis=2),
+        lambda t: t.argmax(axis=2),
+        lambda t: F.softmax(t, axis=2),
+        lambda t: F.log_softmax(t, axis=-3),
+    ],
+)
+def test_an_axis_out_of_range_is_a_value_error_naming_the_shape_not_numpys_axis_error(reduce):
+    t = Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"out of range for shape \(2, 3\)") as error:
+        reduce(t)
+    assert type(error.value) is ValueError  # numpy's AxisError is a ValueError subclass
+
+
 def test_tensor_imported_alone_has_its_operators():
     code = (
         "import tinygrad_moons.tensor as m;"

@@ -616,3 +616,31 @@ def test_tied_logits_count_as_class_0_in_the_accuracy(compiled):
     with pytest.warns(NoProgressWarning):
         history = fit(model, X, y, epochs=2, lr=0.0, progress=False, compiled=compiled)
     assert history.accuracy == [np.mean(y == 0)] * 2
+
+
+# ---------------------------------------------------------------------- the optimiser given
+def test_an_optimizer_of_another_models_parameters_is_refused_before_training(moons):
+    # It would step tensors the loss never reads: a run that changes nothing.
+    X, y = moons
+    model, other = nn.MLP([2, 3, 2], seed=0), nn.MLP([2, 3, 2], seed=1)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"updates none of the model's parameters \(0.weight"):
+        fit(model, X, y, epochs=2, optimizer=optim.SGD(other.parameters(), lr=0.1), progress=False)
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_parameters_left_out_of_the_optimizer_and_an_unused_lr_are_warned_of(moons):
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    frozen = model[0].weight.data.copy()
+    subset = optim.SGD(model.parameters()[1:], lr=0.01)
+    with pytest.warns(UserWarning, match=r"does not update 0.weight: they stay") as caught:
+        fit(model, X, y, epochs=2, optimizer=subset, progress=False)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    np.testing.assert_array_equal(model[0].weight.data, frozen)
+    adam = optim.Adam(model.parameters(), lr=0.01)
+    with pytest.warns(UserWarning, match=r"lr=0.5 is unused: the optimizer given has its own lr"):
+        fit(model, X, y, epochs=2, lr=0.5, optimizer=adam, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(model, X, y, epochs=2, optimizer=adam, progress=False)  # the ordinary call: silent

@@ -98,6 +98,20 @@ class _Header(NamedTuple):
         return math.prod(self.shape) * self.dtype.itemsize
 
 
+def _require_module(verb: str, module: Any) -> None:
+    """A TypeError for what is not a module, the torch habits named: ``torch.save`` takes
+    the state dict and ``torch.load`` the path first; ``nn.save`` and ``nn.load`` take the
+    module first."""
+    if all(callable(getattr(module, name, None)) for name in ("state_dict", "state_problems")):
+        return
+    given = type(module).__name__
+    if isinstance(module, dict):
+        given += " (a state dict: pass the module itself, whose state_dict() is saved)"
+    elif isinstance(module, (str, os.PathLike)):
+        given += " (a path: the module comes first)"
+    raise TypeError(f"nn.{verb}(module, path, ...) needs a Module first, got {given}")
+
+
 # ---------------------------------------------------------------------- save
 def save(module: Module, path: str | os.PathLike, config: dict | None = None) -> None:
     """Write ``module.state_dict()`` (and ``config`` as JSON text) to the .npz ``path``.
@@ -106,6 +120,7 @@ def save(module: Module, path: str | os.PathLike, config: dict | None = None) ->
     never leaves a half-written file at ``path``. The name is used as given (no ".npz"
     is appended). ``config``'s JSON text may hold at most ``MAX_CONFIG_CHARS`` characters.
     """
+    _require_module("save", module)
     arrays = module.state_dict()
     if CONFIG_KEY in arrays:
         raise ValueError(f"a parameter may not be named {CONFIG_KEY!r}: the config uses it")
@@ -370,6 +385,7 @@ def load(module: Module, path: str | os.PathLike) -> None:
     one ValueError listing every problem (damage, pickled entries, missing, unexpected,
     mis-typed or mis-shaped names), and the module unchanged, unless the file matches.
     """
+    _require_module("load", module)
     try:
         with _archive(path) as (archive, entries):
             state, problems = _checked_state(module, archive, entries)

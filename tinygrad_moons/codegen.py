@@ -482,11 +482,11 @@ def needed_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
 
 def add_grad(leaf: Tensor, grad: np.ndarray, buffer: np.ndarray) -> None:
     """leaf.grad += grad as ``tensor._accumulate`` does, the first copy into ``buffer``."""
-    if leaf.grad is None:
+    if leaf._grad is None:  # the slot itself: the buffer has the leaf's shape, by capture
         np.copyto(buffer, grad)
-        leaf.grad = buffer
+        leaf._grad = buffer
     else:
-        leaf.grad += grad
+        leaf._grad += grad
 
 
 # ---------------------------------------------------------------------- generating
@@ -585,7 +585,9 @@ def generate(
         if not accumulate:
             for leaf in leaves:
                 if id(leaf) in contributed:
-                    p.emit(f"{leaf_tensor[id(leaf)]}.grad = {p.leaf_buffer[id(leaf)]}")
+                    # The slot, not the checked .grad setter: the buffer was allocated in
+                    # the leaf's shape and the leaf check above holds it to that shape.
+                    p.emit(f"{leaf_tensor[id(leaf)]}._grad = {p.leaf_buffer[id(leaf)]}")
         backward_lines = p.lines
     nbytes = _allocate(p, forward_lines + backward_lines)
     for output in outputs:

@@ -62,7 +62,9 @@ def softplus(x: Any) -> Tensor:
 
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
-    return ops.Softmax.apply(_tensor(x), axis)
+    x = _tensor(x)
+    _axes(axis, x.ndim, x.shape)
+    return ops.Softmax.apply(x, axis)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
@@ -71,7 +73,9 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     >>> log_softmax([1000.0, 0.0]).data
     array([    0., -1000.])
     """
-    return ops.LogSoftmax.apply(_tensor(x), axis)
+    x = _tensor(x)
+    _axes(axis, x.ndim, x.shape)
+    return ops.LogSoftmax.apply(x, axis)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:

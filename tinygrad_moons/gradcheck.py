@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.tensor import Tensor, backward_order, no_grad
 from tinygrad_moons.validate import finite
 
 
@@ -47,11 +47,19 @@ def _validate(inputs: list[Tensor]) -> None:
         raise ValueError("gradcheck needs at least one input with requires_grad=True")
 
 
-def _evaluate(fn: Callable[..., Tensor], inputs: list[Tensor]) -> np.ndarray:
+def _output(fn: Callable[..., Tensor], inputs: list[Tensor]) -> Tensor:
+    """``fn(*inputs)``, which must be one Tensor (an array or a tuple has no backward)."""
     out = fn(*inputs)
     if not isinstance(out, Tensor):
-        raise TypeError(f"gradcheck's fn must return a Tensor, got {type(out).__name__}")
-    return out.data.copy()
+        raise TypeError(
+            f"gradcheck's fn must return one Tensor, got {type(out).__name__}"
+            + (": check each output in its own call" if isinstance(out, (tuple, list)) else "")
+        )
+    return out
+
+
+def _evaluate(fn: Callable[..., Tensor], inputs: list[Tensor]) -> np.ndarray:
+    return _output(fn, inputs).data.copy()
 
 
 def central_differences(f: Callable[[], Any], x: np.ndarray, eps: float) -> np.ndarray:
@@ -79,6 +87,12 @@ def central_differences(f: Callable[[], Any], x: np.ndarray, eps: float) -> np.n
         flat[i] = original - eps
         minus = np.array(f(), dtype=np.float64)
         flat[i] = original
+        if plus.shape != minus.shape:
+            raise ValueError(
+                f"the function's result has shape {plus.shape} with element {i} of x raised "
+                f"by eps and {minus.shape} with it lowered: a result whose shape depends on "
+                f"the values (a mask from the data) has no derivative"
+            )
         columns.append(((plus - minus) / (2.0 * eps)).reshape(-1))
     return np.stack(columns, axis=1)
 
@@ -94,16 +108,22 @@ def numeric_jacobian(
 def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[np.ndarray]:
     """d fn / d input for every input, shape (out.size, input.size), by backward passes.
 
-    The inputs' own ``.grad`` are put back as they were afterwards.
+    The ``.grad`` of the inputs, and of every other leaf the backward passes reach (a
+    model's parameters that ``fn`` reads without taking them as inputs), are put back as
+    they were afterwards: the check leaves no gradient behind for an optimiser to step on.
     """
-    saved = [t.grad for t in inputs]
+    out = _output(fn, inputs)
+    touched = {id(t): t for t in inputs}
+    for ctx in backward_order(out):
+        touched.update((id(p), p) for p in ctx.parents if isinstance(p, Tensor))
+    leaves = list(touched.values())
+    saved = [t.grad for t in leaves]
     try:
-        out = fn(*inputs)
         jacobians = [np.zeros((out.data.size, t.data.size)) for t in inputs]
         if not out.requires_grad:
             return jacobians
         for row in range(out.data.size):
-            for t in inputs:
+            for t in leaves:  # None, not the saved arrays: backward would add into those
                 t.grad = None
             seed = np.zeros(out.data.size)
             seed[row] = 1.0
@@ -113,7 +133,7 @@ def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[
                     jacobian[row] = t.grad.reshape(-1)
         return jacobians
     finally:
-        for t, grad in zip(inputs, saved, strict=True):
+        for t, grad in zip(leaves, saved, strict=True):
             t.grad = grad
 
 

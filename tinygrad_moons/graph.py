@@ -91,6 +91,10 @@ class StaticGraph:
         self._names = {id(t): name for name, t in (names or {}).items()}
         self._fresh = self._generate(accumulate=False)
         self._accumulating: codegen.Step | None = None
+        # What the leaves were at capture, for the accumulating step generated later.
+        self._captured_leaves = tuple(
+            x for leaf, _ in self._leaves for x in (leaf.shape, np.dtype(np.float64))
+        )
 
     def check(self, fn: Callable[[], Tensor | tuple[Tensor, ...]]) -> tuple[Tensor, ...]:
         """Call ``fn`` once more, eagerly, and raise ``GraphChangedError`` if it builds another
@@ -139,6 +143,9 @@ class StaticGraph:
         step = self._fresh
         if backward and any(leaf.grad is not None for leaf in self.grad_leaves):
             if self._accumulating is None:
+                # Generated from the leaves as they are now: first refuse any whose shape
+                # changed since capture, or the step would be built for the new shapes.
+                codegen.leaves_changed([leaf for leaf, _ in self._leaves], self._captured_leaves)
                 self._accumulating = self._generate(accumulate=True)
             step = self._accumulating
         self._run_forward(step)

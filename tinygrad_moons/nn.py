@@ -53,6 +53,29 @@ __all__ = [
 ]
 
 
+def _refuse_hidden_parts(module: Module, name: str, value: Any) -> None:
+    """A TypeError for a list, tuple or dict holding Modules or parameters: they would not
+    be registered, so their parameters would be missing from ``parameters()`` (never
+    trained) and from ``state_dict()`` (never saved), silently."""
+    if isinstance(value, dict):
+        parts = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        return
+    hidden = [
+        part
+        for part in parts
+        if isinstance(part, Module) or (isinstance(part, Tensor) and part.requires_grad)
+    ]
+    if hidden:
+        raise TypeError(
+            f"{type(module).__name__}.{name} is a {type(value).__name__} holding "
+            f"{type(hidden[0]).__name__}s: their parameters would not be registered (not "
+            f"trained, not saved). Assign nn.Sequential(*modules), or each to its own attribute"
+        )
+
+
 class Module:
     """Base class: assign parameters (Tensors) and submodules to attributes; define forward.
 
@@ -75,6 +98,7 @@ class Module:
         if isinstance(value, (Tensor, Module)):
             registered[name] = None  # a re-assigned name keeps its place in the order
         else:
+            _refuse_hidden_parts(self, name, value)
             registered.pop(name, None)
         object.__setattr__(self, name, value)
 
@@ -129,6 +153,9 @@ class Module:
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> Module:
         """Set ``.training`` on this module and every submodule; returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            # bool("eval") is True: a string or a number would set training mode silently.
+            raise TypeError(f"train(mode) takes True or False, got {mode!r}")
         for module in self.modules():
             object.__setattr__(module, "training", bool(mode))
         return self
@@ -163,8 +190,14 @@ class Module:
             if value.dtype.kind not in "biuf":
                 problems.append(f"not real numbers: {name!r} has dtype {value.dtype}")
             elif value.shape != tensor.shape:
+                transposed = value.ndim == 2 and value.shape == tensor.shape[::-1]
                 problems.append(
                     f"mis-shaped: {name!r} is {value.shape}, the module's is {tensor.shape}"
+                    + (
+                        " (transposed: a Linear's weight is (in, out), torch's (out, in))"
+                        if transposed
+                        else ""
+                    )
                 )
         return problems
 
@@ -327,8 +360,15 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self.named_children())[index][1]
+    def __getitem__(self, index: int | slice) -> Module:
+        """The module at ``index``; a slice is a Sequential of those modules (shared, not
+        copied), as torch's."""
+        modules = [module for _, module in self.named_children()]
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"Sequential indices are ints or slices, not {type(index).__name__}")
+        return modules[index]
 
     def __len__(self) -> int:
         return sum(1 for _ in self.named_children())

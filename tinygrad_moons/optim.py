@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 
 
 def _parameter_list(params: Iterable[Tensor]) -> list[Tensor]:
+    if callable(getattr(params, "parameters", None)):
+        raise TypeError(
+            f"the optimiser takes the parameters, not the {type(params).__name__} itself: "
+            f"pass model.parameters()"
+        )
+    if isinstance(params, Tensor):
+        params = [params]
     params = list(params)
     if not params:
         raise ValueError("the optimiser got an empty list of parameters")
@@ -39,6 +46,11 @@ def _parameter_list(params: Iterable[Tensor]) -> list[Tensor]:
             raise TypeError(f"parameter {position} is a {type(p).__name__}, not a Tensor")
         if not p.requires_grad:
             raise ValueError(f"parameter {position} does not require grad: it would never move")
+        if not p.is_leaf:
+            raise ValueError(
+                f"parameter {position} was made by an op ({type(p._ctx).__name__}): only "
+                f"a leaf tensor can be optimised, as in torch (use the tensor it was made from)"
+            )
         if id(p) in seen:
             raise ValueError(f"parameter {position} appears twice in the list")
         seen.add(id(p))

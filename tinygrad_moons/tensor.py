@@ -23,6 +23,7 @@ import functools
 import itertools
 import operator
 import threading
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -116,12 +117,21 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """Copy ``data`` into a new float64 array, refusing what is not real numbers."""
     if isinstance(data, Tensor):
         return data.data.copy()
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
+        raise ValueError(
+            f"{what} must be rectangular: nested lists of one length per level (got rows of "
+            f"different lengths, or a mix of numbers and lists)"
+        ) from None
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"{what} must be real numbers (bool, int or float), got dtype {array.dtype}"
         )
     return np.array(array, dtype=np.float64, copy=True)
+
+
+_FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
 
 
 class Tensor:
@@ -134,14 +144,14 @@ class Tensor:
     array([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx")
     # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
     __array_ufunc__ = None
     # Operators and the other op methods are attached by tensor_methods.py (see above).
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data: np.ndarray = _as_float64_array(data)
-        self.grad: np.ndarray | None = None
+        self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
 
@@ -150,7 +160,7 @@ class Tensor:
         """A Tensor around ``array`` itself, no copy, no checks: for ops and the engine."""
         tensor = cls.__new__(cls)
         tensor.data = array
-        tensor.grad = None
+        tensor._grad = None
         tensor.requires_grad = requires_grad
         tensor._ctx = None
         return tensor
@@ -173,11 +183,39 @@ class Tensor:
         return self.data.size
 
     @property
+    def grad(self) -> np.ndarray | None:
+        """d(root)/d(self) summed over the backward passes that reached it, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
+
+        Checked as torch checks it: a gradient of another shape would broadcast in an
+        optimiser's step and update the parameter with the wrong numbers, silently.
+        """
+        if value is None or (
+            type(value) is np.ndarray and value.dtype is _FLOAT64 and value.shape == self.data.shape
+        ):
+            self._grad = value
+            return
+        grad = _as_float64_array(value, "a tensor's grad")
+        if grad.shape != self.shape:
+            raise ValueError(
+                f"cannot assign a grad of shape {grad.shape} to a tensor of shape "
+                f"{self.shape}: the gradient must have the tensor's shape"
+            )
+        self._grad = grad
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors made by the user rather than by an op that records a graph."""
         return self._ctx is None
 
     def __len__(self) -> int:
+        """The size of the first axis; a 0-d tensor has none (a TypeError, as torch's)."""
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no first axis (use item())")
         return len(self.data)
 
     def __bool__(self) -> bool:
@@ -199,6 +237,14 @@ class Tensor:
                 f"item() needs a tensor with one element, this one has shape {self.shape}"
             )
         return float(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        """``float(t)``: ``t.item()``, for a one-element tensor only, as in torch."""
+        return self.item()
+
+    def __int__(self) -> int:
+        """``int(t)``: the one element truncated towards zero, as ``int(t.item())``."""
+        return int(self.item())
 
     def numpy(self) -> np.ndarray:
         """The underlying array itself (no copy)."""
@@ -330,6 +376,18 @@ class Function:
     parents: tuple[Function | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse, when the class is defined, a forward or backward written without
+        ``@staticmethod``: ``apply`` would pass it one argument too few, and the error
+        would name neither the class nor the missing decorator."""
+        super().__init_subclass__(**kwargs)
+        for name in ("forward", "backward"):
+            if isinstance(cls.__dict__.get(name), types.FunctionType):
+                raise TypeError(
+                    f"{cls.__name__}.{name} must be a @staticmethod, {name}(ctx, ...), as in "
+                    f"torch.autograd.Function: the context is its first argument, not self"
+                )
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved_tensors = arrays
@@ -491,7 +549,7 @@ def _input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
 
 def _accumulate(leaf: Tensor, grad: Any) -> None:
     """leaf.grad += grad; the first time, a float64 copy, which the framework then owns."""
-    if leaf.grad is None:
-        leaf.grad = np.array(grad, dtype=np.float64)
+    if leaf._grad is None:
+        leaf._grad = np.array(grad, dtype=np.float64)
     else:
-        leaf.grad += grad
+        leaf._grad += grad

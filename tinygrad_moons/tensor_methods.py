@@ -106,6 +106,14 @@ def _update(tensor: Tensor, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
     return tensor
 
 
+def _checked_axis(tensor: Tensor, axis: Any) -> Any:
+    """``axis`` unchanged, once checked against the tensor's shape: a ValueError naming the
+    shape, instead of numpy's AxisError from inside the op."""
+    if axis is not None:
+        _axes(axis, tensor.ndim, tensor.shape)
+    return axis
+
+
 def _transpose_axes(ndim: int, shape: tuple[int, ...], axes: tuple[Any, ...]) -> Any:
     """The permutation ``transpose(*axes)`` stands for, checked: None for reversed."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -228,31 +236,31 @@ class _TensorMethods:
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.Sum.apply(self, axis, keepdims)
+        return ops.Sum.apply(self, _checked_axis(self, axis), keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.Mean.apply(self, axis, keepdims)
+        return ops.Mean.apply(self, _checked_axis(self, axis), keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Maximum; tied maxima share the gradient equally, like ``torch.amax``."""
-        return ops.Max.apply(self, axis, keepdims)
+        return ops.Max.apply(self, _checked_axis(self, axis), keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """Minimum; tied minima share the gradient equally, like ``torch.amin``."""
-        return ops.Min.apply(self, axis, keepdims)
+        return ops.Min.apply(self, _checked_axis(self, axis), keepdims)
 
     def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """Variance, sum (x - mean)^2 / (n - ddof), numpy's default ddof=0 (torch's
         ``correction``); n - ddof <= 0 is a ValueError."""
-        return ops.Var.apply(self, axis, keepdims, ddof)
+        return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         """sqrt(var): its gradient is NaN where the values are all equal, as torch's."""
-        return ops.Sqrt.apply(ops.Var.apply(self, axis, keepdims, ddof))
+        return ops.Sqrt.apply(ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof))
 
     def argmax(self, axis: int = -1) -> np.ndarray:
         """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
-        return np.argmax(self.data, axis=axis)
+        return np.argmax(self.data, axis=_checked_axis(self, axis))
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:

@@ -188,6 +188,38 @@ def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]
     return Tensor(X), labels
 
 
+def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Optimizer:
+    """``optimizer``, checked against ``model``, or ``SGD(model.parameters(), lr)``.
+
+    An optimiser built on another model's parameters would step tensors the loss never
+    reads (a ValueError); one missing some of the model's parameters leaves those fixed,
+    and an ``lr`` beside an optimiser is unused (a UserWarning each).
+    """
+    if optimizer is None:
+        return SGD(model.parameters(), lr)
+    stepped = {id(p) for p in optimizer.params}
+    named = list(model.named_parameters())
+    left = [name for name, p in named if id(p) not in stepped]
+    if len(left) == len(named):
+        raise ValueError(
+            f"the optimizer updates none of the model's parameters ({', '.join(left)}): "
+            f"build it on model.parameters() of the model being fitted"
+        )
+    if left:
+        warnings.warn(
+            f"the optimizer does not update {', '.join(left)}: they stay as they are",
+            UserWarning,
+            stacklevel=3,
+        )
+    if lr != fit.__kwdefaults__["lr"]:
+        warnings.warn(
+            f"fit's lr={lr!r} is unused: the optimizer given has its own lr {optimizer.lr!r}",
+            UserWarning,
+            stacklevel=3,
+        )
+    return optimizer
+
+
 def _two_classes(labels: np.ndarray) -> None:
     """Training data of one class is refused: any model scores 100% on it, meaning nothing."""
     classes = np.unique(labels)
@@ -507,7 +539,7 @@ def fit(
     val = _data(*validation, model, "validation ") if validation is not None else None
     full_batch = batch_size is None or batch_size >= len(labels)
     has_dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
-    optimizer = optimizer if optimizer is not None else SGD(model.parameters(), lr)
+    optimizer = _optimizer_for(model, optimizer, lr)
     run = _Epochs(model, X_all, labels, reg, optimizer)
     rng = as_random_state(seed)
     history = History()
