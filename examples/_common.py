@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tinygrad_moons import plot
+from tinygrad_moons.arguments import positive_int
 from tinygrad_moons.nn import Module
 from tinygrad_moons.train import predict
 
@@ -39,7 +40,12 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
 def add_epochs(parser: argparse.ArgumentParser, default: int, help: str, *aliases: str) -> None:
     """``--epochs`` (fit's word for a pass over the data), with ``aliases`` such as --passes."""
     parser.add_argument(
-        "--epochs", *aliases, dest="epochs", type=int, default=default, help=f"{help} ({default})"
+        "--epochs",
+        *aliases,
+        dest="epochs",
+        type=positive_int,
+        default=default,
+        help=f"{help} ({default})",
     )
 
 

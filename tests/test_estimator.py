@@ -333,6 +333,20 @@ def test_a_setting_the_solver_does_not_read_is_named_in_a_warning(moons):
         NeuralNetClassifier(solver="lbfgs", learning_rate_init=0.1, shuffle=False).fit(*moons)
 
 
+def test_the_ignored_warning_names_the_setting_that_rules_each_one_out(moons):
+    with pytest.warns(UserWarning) as caught:
+        quick(momentum=0.9, power_t=0.3, solver="sgd", early_stopping=False).fit(*moons)
+    messages = [str(w.message) for w in caught if "ignores" in str(w.message)]
+    assert messages == ["NeuralNetClassifier ignores power_t=0.3 with learning_rate='constant'"]
+    with pytest.warns(UserWarning) as caught:
+        quick(momentum=0.9, validation_fraction=0.2).fit(*moons)
+    messages = [str(w.message) for w in caught if "ignores" in str(w.message)]
+    assert messages == [
+        "NeuralNetClassifier ignores validation_fraction=0.2 with early_stopping=False; "
+        "momentum=0.9 with solver='adam'"
+    ]
+
+
 # ---------------------------------------------------------------------- solvers and options
 def test_lbfgs_minimises_the_write_ups_loss(moons):
     X, y = moons

@@ -63,6 +63,16 @@ def test_every_script_run_from_the_shell_exits_1_when_its_finding_does_not_hold(
         assert main_block.strip() == "_common.exit_with(main())", path.name
 
 
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_an_epoch_count_below_1_is_a_usage_error_not_a_traceback(value):
+    script = EXAMPLES / "writeup_network.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--passes", value], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"expected a positive integer, got '{value}'" in done.stderr
+
+
 def test_exit_with_is_status_1_for_a_finding_that_does_not_hold():
     import _common
 

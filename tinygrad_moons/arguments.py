@@ -19,6 +19,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
+from pathlib import Path
+
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding, which the write-up's start uses
 
 
 def _integer(text: str, what: str) -> int:
@@ -53,6 +58,39 @@ def class_count(text: str) -> int:
     if value < 2:
         raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {text!r}")
     return value
+
+
+def seed(text: str) -> int:
+    """A seed for numpy's legacy generator: an integer in [0, 2**32 - 1]."""
+    what = f"an integer from 0 to {MAX_SEED}"
+    value = _integer(text, what)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+    return value
+
+
+def output_file(text: str) -> str:
+    """A file the command can create: checked before any work, so that a long run does
+    not end in an unwritable path. Missing parent folders are fine (they are created);
+    the nearest existing one must be a folder that accepts a new file."""
+    path = Path(text)
+    if not text or text.endswith(("/", os.sep)) or path.is_dir():
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    if path.exists() and not path.is_file():  # a device or a pipe would be replaced by a file
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is not a regular file")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {folder} is not a folder")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: {folder} does not accept a new file "
+            f"({error.strerror or error})"
+        ) from None
+    return text
 
 
 def n_jobs(text: str) -> int:

@@ -496,33 +496,45 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         """A UserWarning naming every parameter set away from its default that this
         configuration never reads, so no setting is dropped silently."""
         stochastic = self.solver != "lbfgs"
-        used = {
-            "batch_size": stochastic,
-            "learning_rate_init": stochastic,
-            "shuffle": stochastic,
-            "early_stopping": stochastic,
-            "n_iter_no_change": stochastic and self.tol > 0,
-            "validation_fraction": stochastic and self.early_stopping,
-            "learning_rate": self.solver == "sgd",
-            "power_t": self.solver == "sgd" and self.learning_rate == "invscaling",
-            "momentum": self.solver == "sgd",
-            "nesterovs_momentum": self.solver == "sgd" and self.momentum > 0,
-            "beta_1": self.solver == "adam",
-            "beta_2": self.solver == "adam",
-            "epsilon": self.solver == "adam",
-            "max_fun": self.solver == "lbfgs",
+        sgd = self.solver == "sgd"
+        # name -> (read in this configuration?, the setting that decides it)
+        reads = {
+            "batch_size": (stochastic, "solver"),
+            "learning_rate_init": (stochastic, "solver"),
+            "shuffle": (stochastic, "solver"),
+            "early_stopping": (stochastic, "solver"),
+            "n_iter_no_change": (
+                stochastic and self.tol > 0,
+                "solver" if not stochastic else "tol",
+            ),
+            "validation_fraction": (
+                stochastic and self.early_stopping,
+                "solver" if not stochastic else "early_stopping",
+            ),
+            "learning_rate": (sgd, "solver"),
+            "power_t": (
+                sgd and self.learning_rate == "invscaling",
+                "solver" if not sgd else "learning_rate",
+            ),
+            "momentum": (sgd, "solver"),
+            "nesterovs_momentum": (sgd and self.momentum > 0, "solver" if not sgd else "momentum"),
+            "beta_1": (self.solver == "adam", "solver"),
+            "beta_2": (self.solver == "adam", "solver"),
+            "epsilon": (self.solver == "adam", "solver"),
+            "max_fun": (self.solver == "lbfgs", "solver"),
         }
         defaults = inspect.signature(type(self).__init__).parameters
-        ignored = [
-            f"{name}={getattr(self, name)!r}"
-            for name, is_used in used.items()
-            if not is_used and getattr(self, name) != defaults[name].default
-        ]
+        ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
+        for name, (is_read, decider) in reads.items():
+            if not is_read and getattr(self, name) != defaults[name].default:
+                ignored.setdefault(decider, []).append(f"{name}={getattr(self, name)!r}")
         if ignored:
+            groups = [
+                f"{', '.join(names)} with {decider}={getattr(self, decider)!r}"
+                for decider, names in ignored.items()
+            ]
             warnings.warn(
-                f"{type(self).__name__} ignores {', '.join(ignored)} with solver="
-                f"{self.solver!r}, momentum={self.momentum!r}, early_stopping="
-                f"{self.early_stopping!r}, tol={self.tol!r}",
+                f"{type(self).__name__} ignores {'; '.join(groups)}",
                 UserWarning,
                 stacklevel=4,
             )

@@ -18,12 +18,15 @@ Each command is one module holding its options next to its code: ``SUMMARY``,
 What the user sees when something goes wrong: a bad option or value, or options that do
 not go together, is one line on stderr and exit code 2; an input problem found while
 running (a malformed CSV row, a file that is not a model, a diverging run) one line and
-exit code 1; Ctrl-C one line and exit code 130, with no half-written output file. A
+exit code 1; Ctrl-C one line and exit code 130, with no half-written output file; a
+closed standard output (``| head``) no message and exit code 141; a file system that
+refuses a write one line and exit code 1. An output path is checked before any work. A
 Python warning is one line, ``tinygrad-moons COMMAND: warning: ...``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -61,6 +64,7 @@ COMMANDS: dict[str, ModuleType] = {
 }
 
 INTERRUPTED = 130  # what a shell reports for a process ended by SIGINT (128 + 2)
+CLOSED_PIPE = 141  # ... and by SIGPIPE (128 + 13): the reader of stdout went away
 
 
 def build_parser() -> Parser:
@@ -101,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # `tinygrad-moons train | head`: stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return CLOSED_PIPE
+    except OSError as error:  # the file system refused a write the options could not foresee
+        say(f"{name}: error: {error.strerror or error}: {error.filename}", error=True)
+        return 1
 
 
 __all__ = ["COMMANDS", "build_parser", "main"]

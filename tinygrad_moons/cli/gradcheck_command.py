@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from tinygrad_moons import data, plot, reference, writeup
-from tinygrad_moons.arguments import positive_float
+from tinygrad_moons.arguments import output_file, positive_float
 from tinygrad_moons.cli.options import add_training_options
 
 SUMMARY = "compare autodiff, hand-derived and finite-difference gradients"
@@ -23,7 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_training_options(parser, epochs=1000, one_hidden_layer=True)
     parser.add_argument("--eps", type=positive_float, default=1e-6, help="difference step")
     parser.add_argument(
-        "--plot", metavar="PNG", help="also draw error against step size (default: no figure)"
+        "--plot",
+        type=output_file,
+        metavar="PNG",
+        help="also draw error against step size (default: no figure)",
     )
 
 

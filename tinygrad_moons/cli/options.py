@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-from tinygrad_moons.arguments import non_negative_float, positive_float, positive_int
+from tinygrad_moons.arguments import (
+    non_negative_float,
+    output_file,
+    positive_float,
+    positive_int,
+    seed,
+)
 
 
 def add_training_options(
@@ -20,7 +26,7 @@ def add_training_options(
     add_epochs(parser, epochs)
     parser.add_argument("--lr", type=positive_float, default=0.01, help="learning rate")
     add_reg(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the initial weights")
 
 
 def add_epochs(parser: argparse.ArgumentParser, epochs: int) -> None:
@@ -42,4 +48,6 @@ def add_reg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_out(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--out", default=default, metavar="PNG", help="figure to write")
+    parser.add_argument(
+        "--out", type=output_file, default=default, metavar="PNG", help="figure to write"
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_moons import nn
+from tinygrad_moons.arguments import output_file
 from tinygrad_moons.checkpoint import MAX_EXPANSION
 from tinygrad_moons.cli.terminal import UserError
 from tinygrad_moons.files import written_whole
@@ -31,7 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="NPZ", help="saved by train --save")
     parser.add_argument("--input", required=True, metavar="CSV", help="the points")
     parser.add_argument(
-        "--output", metavar="CSV", help="file to write (default: the standard output)"
+        "--output",
+        type=output_file,
+        metavar="CSV",
+        help="file to write (default: the standard output)",
     )
 
 

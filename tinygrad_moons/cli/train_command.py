@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot
-from tinygrad_moons.arguments import class_count, positive_int
+from tinygrad_moons.arguments import class_count, output_file, positive_int
 from tinygrad_moons.cli.options import add_out, add_training_options
 from tinygrad_moons.cli.terminal import LossLog, UserError, period_two
 from tinygrad_moons.train import TrainingDiverged, fit, predict
@@ -42,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", type=class_count, default=2, help="2: moons; 3+: blobs")
     add_out(parser, "decision_boundary.png")
     parser.add_argument(
-        "--save", metavar="NPZ", help="save the model with its architecture (default: not saved)"
+        "--save",
+        type=output_file,
+        metavar="NPZ",
+        help="save the model with its architecture (default: not saved)",
     )
     parser.add_argument(
         "--print-every", type=positive_int, default=1000, metavar="N", help="epochs between lines"
