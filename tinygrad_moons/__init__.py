@@ -6,8 +6,8 @@ The files, by layer; imports flow one way, downwards (``tests/test_layers.py`` c
     engine        tensor.py  tensor_methods.py  ops.py  functional.py  gradcheck.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
-    applications  data.py  plot.py  estimator.py  sweep.py  reference.py  writeup.py
                   files.py
+    applications  data.py  plot.py  estimator.py  sweep.py  reference.py  writeup.py
     interfaces    cli/ (one module per command)  arguments.py  bench.py  __main__.py
 
 The modules sit side by side, as their public import paths (``tinygrad_moons.functional``,

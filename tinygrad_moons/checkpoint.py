@@ -36,6 +36,8 @@ from typing import IO, Any, NamedTuple, Protocol
 
 import numpy as np
 
+from tinygrad_moons.files import written_whole
+
 CONFIG_KEY = "__config__"
 
 # The longest config accepted, in characters: an architecture is a few dozen. The bound
@@ -136,17 +138,8 @@ def save(module: Module, path: str | os.PathLike, config: dict | None = None) ->
                 f"config must be at most {MAX_CONFIG_CHARS} characters of JSON, got {len(text)}"
             )
         arrays[CONFIG_KEY] = np.array(text)
-    path = os.fspath(path)
-    # Beside the target, so the rename stays on one file system; open() applies the umask.
-    temporary = f"{path}.{os.getpid()}.partial"
-    try:
-        with open(temporary, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with written_whole(path) as partial, open(partial, "wb") as file:
+        np.savez(file, **arrays)
 
 
 # ---------------------------------------------------------------------- reading entries
