@@ -525,3 +525,18 @@ def test_every_flipped_byte_is_refused_cleanly_or_changes_nothing(tmp_path_facto
         damaged[index] ^= flip
         path.write_bytes(bytes(damaged))
         assert_refused_cleanly_or_loaded_whole(path)
+
+
+def test_load_state_dict_refuses_nan_or_inf_naming_where_and_changes_nothing():
+    """As nn.load refuses a file holding them: a NaN weight trains into NaN silently."""
+    model = nn.MLP([2, 3, 2], seed=0)
+    before = model.state_dict()
+    state = model.state_dict()
+    state["0.weight"][1, 2] = np.nan
+    state["2.bias"][0] = np.inf
+    with pytest.raises(
+        ValueError, match=r"(?s)2 problem.*not finite: '0.weight' holds nan at index \(1, 2\)"
+    ):
+        model.load_state_dict(state)
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(array, before[name])

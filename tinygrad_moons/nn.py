@@ -172,7 +172,7 @@ class Module:
     def state_problems(
         self, state: dict[str, Any], *, unreadable: Collection[str] = ()
     ) -> list[str]:
-        """What keeps ``state`` from loading: missing, unexpected and mis-shaped names.
+        """What keeps ``state`` from loading: missing, unexpected, mis-shaped and non-finite.
 
         Names in ``unreadable`` (entries a file holds but could not give) are neither
         missing nor checked for shape.
@@ -199,13 +199,17 @@ class Module:
                         else ""
                     )
                 )
+            elif not np.all(np.isfinite(value)):
+                index = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+                problems.append(f"not finite: {name!r} holds {value[index]} at index {index}")
         return problems
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy ``state``'s arrays into the parameters of the same names.
 
-        Every name must match and every shape agree; otherwise one ValueError lists all
-        that is missing, unexpected or mis-shaped, and nothing is changed.
+        Every name must match, every shape agree and every value be finite; otherwise one
+        ValueError lists all that is missing, unexpected, mis-shaped or not finite, and
+        nothing is changed.
         """
         problems = self.state_problems(state)
         if problems:
