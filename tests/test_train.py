@@ -644,3 +644,24 @@ def test_parameters_left_out_of_the_optimizer_and_an_unused_lr_are_warned_of(moo
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit(model, X, y, epochs=2, optimizer=adam, progress=False)  # the ordinary call: silent
+
+
+def test_a_reg_that_penalises_nothing_is_warned_of(moons):
+    """reg applies to nn.Linear weights; a model of bare Tensors would ignore it silently."""
+    X, y = moons
+
+    class Bare(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = Tensor(np.random.default_rng(0).normal(size=(2, 2)), requires_grad=True)
+
+        def forward(self, x):
+            return x @ self.W
+
+    with pytest.warns(UserWarning, match=r"reg=0.01 penalises nothing") as caught:
+        fit(Bare(), X, y, epochs=2, progress=False)
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(Bare(), X, y, epochs=2, reg=0, progress=False)
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2, progress=False)

@@ -540,6 +540,13 @@ def fit(
     full_batch = batch_size is None or batch_size >= len(labels)
     has_dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
     optimizer = _optimizer_for(model, optimizer, lr)
+    if reg and not penalised_weights(model):
+        warnings.warn(
+            f"reg={reg!r} penalises nothing: it applies to the weights of nn.Linear layers "
+            f"and the model has none; pass reg=0, or build it from nn.Linear",
+            UserWarning,
+            stacklevel=2,
+        )
     run = _Epochs(model, X_all, labels, reg, optimizer)
     rng = as_random_state(seed)
     history = History()
