@@ -103,3 +103,23 @@ def test_a_closed_standard_output_ends_quietly_with_exit_code_141(tmp_path):
     assert process.wait(timeout=120) == cli.CLOSED_PIPE
     assert process.stderr.read() == b""
     assert not (tmp_path / "a.png").exists()
+
+
+@pytest.mark.parametrize("command", [["train", "--epochs", "2"], ["graph"]])
+def test_a_figure_suffix_matplotlib_cannot_write_is_a_usage_error_before_any_work(
+    tmp_path, capsys, command
+):
+    """train --out a.txt used to write a PNG named a.txt."""
+    out = tmp_path / "boundary.txt"
+    with pytest.raises(SystemExit) as stop:
+        cli.main([*command, "--out", str(out)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "the suffix names the format, one of" in err and "png" in err
+    assert not out.exists()
+
+
+def test_a_figure_is_written_in_the_format_its_suffix_names(tmp_path):
+    out = tmp_path / "graph.svg"
+    assert cli.main(["graph", "--out", str(out)]) == 0
+    assert out.read_text().lstrip().startswith("<?xml")

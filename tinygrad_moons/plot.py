@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -522,14 +523,41 @@ def history_curves(
     return ax
 
 
+# The formats matplotlib writes, chosen by a file's suffix ("png", "pdf", "svg", ...).
+FIGURE_FORMATS = tuple(sorted(FigureCanvasBase.get_supported_filetypes()))
+
+
+def figure_format(path: str | Path) -> str:
+    """The format a figure saved at ``path`` is written in: its suffix's, PNG without one.
+
+    >>> figure_format("boundary.svg"), figure_format("boundary")
+    ('svg', 'png')
+    >>> figure_format("boundary.txt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot write a figure as boundary.txt: the suffix names the format, one of ...
+    """
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if not suffix:
+        return "png"
+    if suffix not in FIGURE_FORMATS:
+        raise ValueError(
+            f"cannot write a figure as {path}: the suffix names the format, one of "
+            f"{', '.join(FIGURE_FORMATS)}"
+        )
+    return suffix
+
+
 def save(figure: Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Write ``figure`` as a PNG (parent folders created) and return its path.
+    """Write ``figure`` in the format its suffix names (PNG without one; parent folders
+    created) and return its path; a suffix matplotlib cannot write is a ValueError.
 
     The file is written whole under a temporary name and then renamed, so an interrupted
     save never leaves a half-written figure at ``path``.
     """
     path = Path(path)
+    chosen = figure_format(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with written_whole(path) as partial:
-        figure.savefig(partial, dpi=dpi, format="png")
+        figure.savefig(partial, dpi=dpi, format=chosen)
     return path

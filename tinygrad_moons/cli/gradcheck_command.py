@@ -7,8 +7,8 @@ import argparse
 import numpy as np
 
 from tinygrad_moons import data, plot, reference, writeup
-from tinygrad_moons.arguments import output_file, positive_float
-from tinygrad_moons.cli.options import add_training_options
+from tinygrad_moons.arguments import positive_float
+from tinygrad_moons.cli.options import add_training_options, figure_file
 
 SUMMARY = "compare autodiff, hand-derived and finite-difference gradients"
 DESCRIPTION = (
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eps", type=positive_float, default=1e-6, help="difference step")
     parser.add_argument(
         "--plot",
-        type=output_file,
+        type=figure_file,
         metavar="PNG",
         help="also draw error against step size (default: no figure)",
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from tinygrad_moons import plot
 from tinygrad_moons.arguments import (
     non_negative_float,
     output_file,
@@ -47,7 +48,16 @@ def add_reg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def figure_file(text: str) -> str:
+    """A file ``output_file`` accepts whose suffix names a format matplotlib writes."""
+    try:
+        plot.figure_format(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return output_file(text)
+
+
 def add_out(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument(
-        "--out", type=output_file, default=default, metavar="PNG", help="figure to write"
+        "--out", type=figure_file, default=default, metavar="PNG", help="figure to write"
     )
