@@ -21,6 +21,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, data, nn, plot
+from tinygrad_moons.arguments import positive_int
 from tinygrad_moons.train import fit, penalised_weights, predict
 
 # Every registered activation but identity: a linear hidden layer cannot bend the boundary.
@@ -35,8 +36,10 @@ def objective(model: nn.Module, X: np.ndarray, y: np.ndarray, reg: float = 0.01)
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=5000, help="full-batch epochs (5000)")
-    parser.add_argument("--hidden", type=int, default=3, help="hidden units (3)")
+    parser.add_argument(
+        "--epochs", type=positive_int, default=5000, help="full-batch epochs (5000)"
+    )
+    parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units (3)")
     parser.add_argument("--activations", nargs="+", default=list(ACTIVATIONS), choices=ACTIVATIONS)
     args = parser.parse_args(argv)
 

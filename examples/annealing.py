@@ -22,6 +22,7 @@ import matplotlib
 import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot
+from tinygrad_moons.arguments import non_negative_float, positive_float, positive_int
 from tinygrad_moons.train import History, TrainingDiverged, fit
 
 
@@ -55,11 +56,17 @@ def behaviour(run: History | TrainingDiverged, baseline: float) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=20000, help="epoch budget (20000)")
-    parser.add_argument("--lr0", type=float, default=0.03, help="annealing's start (0.03)")
-    parser.add_argument("--k", type=float, default=0.001, help="decay per epoch (0.001)")
+    parser.add_argument("--epochs", type=positive_int, default=20000, help="epoch budget (20000)")
+    parser.add_argument("--lr0", type=positive_float, default=0.03, help="annealing's start (0.03)")
     parser.add_argument(
-        "--fixed", type=float, nargs="+", default=[0.03, 0.1, 1000.0], help="larger fixed rates"
+        "--k", type=non_negative_float, default=0.001, help="decay per epoch (0.001)"
+    )
+    parser.add_argument(
+        "--fixed",
+        type=positive_float,
+        nargs="+",
+        default=[0.03, 0.1, 1000.0],
+        help="larger fixed rates",
     )
     args = parser.parse_args(argv)
 

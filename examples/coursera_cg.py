@@ -22,6 +22,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, data, nn, optim, plot
+from tinygrad_moons.arguments import positive_int
 from tinygrad_moons.train import predict
 
 LAMBDA = 0.001
@@ -56,7 +57,9 @@ def cost(model: nn.MLP, X: np.ndarray, y: np.ndarray, Lambda: float = LAMBDA) ->
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--maxiter", type=int, default=None, help="CG iterations (scipy's)")
+    parser.add_argument(
+        "--maxiter", type=positive_int, default=None, help="CG iterations (scipy's)"
+    )
     args = parser.parse_args(argv)
 
     X, y = data.make_moons()

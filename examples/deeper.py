@@ -18,6 +18,7 @@ import _common
 from joblib import Parallel, delayed
 
 from tinygrad_moons import data, nn, plot
+from tinygrad_moons.arguments import n_jobs, positive_int
 from tinygrad_moons.train import TrainingDiverged, fit, predict
 
 
@@ -43,10 +44,12 @@ def train(width: int, depth: int, epochs: int) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=4000, help="full-batch epochs (4000)")
-    parser.add_argument("--depths", type=int, nargs="+", default=[1, 2, 3, 4])
-    parser.add_argument("--widths", type=int, nargs="+", default=[3, 10])
-    parser.add_argument("--n-jobs", type=int, default=2, help="networks trained at once (2)")
+    parser.add_argument(
+        "--epochs", type=positive_int, default=4000, help="full-batch epochs (4000)"
+    )
+    parser.add_argument("--depths", type=positive_int, nargs="+", default=[1, 2, 3, 4])
+    parser.add_argument("--widths", type=positive_int, nargs="+", default=[3, 10])
+    parser.add_argument("--n-jobs", type=n_jobs, default=2, help="networks trained at once (2)")
     args = parser.parse_args(argv)
 
     runs = Parallel(n_jobs=args.n_jobs)(

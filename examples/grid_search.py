@@ -30,23 +30,27 @@ from sklearn.inspection import DecisionBoundaryDisplay
 from sklearn.model_selection import GridSearchCV
 
 from tinygrad_moons import data, plot
+from tinygrad_moons.arguments import n_jobs, non_negative_float, positive_float, positive_int, seed
 from tinygrad_moons.estimator import NeuralNetClassifier
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = _common.parser(__doc__)
-    parser.add_argument("--points", type=int, default=400, help="moons drawn (400)")
-    parser.add_argument("--noise", type=float, default=0.20, help="their noise (0.20)")
-    parser.add_argument("--test-size", type=float, default=0.25, help="held out (0.25)")
-    parser.add_argument("--hidden", type=int, nargs="+", default=[1, 2, 3, 5, 10])
-    parser.add_argument("--alpha", type=float, nargs="+", default=[0.01, 1.0, 10.0])
-    parser.add_argument("--max-iter", type=int, default=500, help="epochs per fit (500)")
+    parser.add_argument("--points", type=positive_int, default=400, help="moons drawn (400)")
+    parser.add_argument("--noise", type=non_negative_float, default=0.20, help="their noise (0.20)")
+    parser.add_argument("--test-size", type=positive_float, default=0.25, help="held out (0.25)")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[1, 2, 3, 5, 10])
+    parser.add_argument("--alpha", type=non_negative_float, nargs="+", default=[0.01, 1.0, 10.0])
+    parser.add_argument("--max-iter", type=positive_int, default=500, help="epochs per fit (500)")
     parser.add_argument(
-        "--learning-rate-init", type=float, default=0.02, help="Adam's learning rate (0.02)"
+        "--learning-rate-init",
+        type=positive_float,
+        default=0.02,
+        help="Adam's learning rate (0.02)",
     )
-    parser.add_argument("--cv", type=int, default=3, help="cross-validation folds (3)")
-    parser.add_argument("--n-jobs", type=int, default=None, help="joblib workers (1)")
-    parser.add_argument("--seed", type=int, default=0, help="data, split and weights (0)")
+    parser.add_argument("--cv", type=positive_int, default=3, help="cross-validation folds (3)")
+    parser.add_argument("--n-jobs", type=n_jobs, default=None, help="joblib workers (1)")
+    parser.add_argument("--seed", type=seed, default=0, help="data, split and weights (0)")
     return parser.parse_args(argv)
 
 

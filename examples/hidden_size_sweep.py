@@ -17,6 +17,7 @@ from __future__ import annotations
 import _common
 
 from tinygrad_moons import data, plot
+from tinygrad_moons.arguments import n_jobs, positive_int
 from tinygrad_moons.sweep import hidden_size_sweep
 from tinygrad_moons.train import predict
 
@@ -25,9 +26,9 @@ SIZES = [1, 2, 3, 4, 5, 20, 50]
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--hidden", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=SIZES)
     _common.add_epochs(parser, 20000, "passes per size, the write-up's word", "--passes")
-    parser.add_argument("--n-jobs", type=int, default=2, help="sizes trained at once (2)")
+    parser.add_argument("--n-jobs", type=n_jobs, default=2, help="sizes trained at once (2)")
     args = parser.parse_args(argv)
 
     # The largest sizes first, so that the workers finish together.

@@ -20,6 +20,7 @@ import _common
 import numpy as np
 
 from tinygrad_moons import data, nn, plot
+from tinygrad_moons.arguments import positive_float, positive_int
 from tinygrad_moons.train import History, fit
 
 BATCH_SIZES = (1, 20, 64, 200)
@@ -43,9 +44,11 @@ def train(batch_size: int | None, epochs: int, shuffle: bool = True) -> tuple[Hi
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=300, help="epochs per batch size (300)")
-    parser.add_argument("--target", type=float, default=0.12, help="loss to reach (0.12)")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=list(BATCH_SIZES))
+    parser.add_argument(
+        "--epochs", type=positive_int, default=300, help="epochs per batch size (300)"
+    )
+    parser.add_argument("--target", type=positive_float, default=0.12, help="loss to reach (0.12)")
+    parser.add_argument("--batch-sizes", type=positive_int, nargs="+", default=list(BATCH_SIZES))
     args = parser.parse_args(argv)
 
     histories, rows, results = {}, [], {}

@@ -20,6 +20,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from tinygrad_moons import data, nn, optim, plot
+from tinygrad_moons.arguments import n_jobs, non_negative_float, positive_int
 from tinygrad_moons.train import fit, predict
 
 NOISE = 0.35
@@ -42,11 +43,13 @@ def train(seed: int, p: float, hidden: int, epochs: int) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--seeds", type=int, default=5, help="seeds, each a data set (5)")
-    parser.add_argument("--hidden", type=int, default=300, help="hidden units (300)")
-    parser.add_argument("--p", type=float, default=0.5, help="dropout probability (0.5)")
-    parser.add_argument("--epochs", type=int, default=1000, help="Adam epochs (1000)")
-    parser.add_argument("--n-jobs", type=int, default=2, help="networks trained at once (2)")
+    parser.add_argument("--seeds", type=positive_int, default=5, help="seeds, each a data set (5)")
+    parser.add_argument("--hidden", type=positive_int, default=300, help="hidden units (300)")
+    parser.add_argument(
+        "--p", type=non_negative_float, default=0.5, help="dropout probability (0.5)"
+    )
+    parser.add_argument("--epochs", type=positive_int, default=1000, help="Adam epochs (1000)")
+    parser.add_argument("--n-jobs", type=n_jobs, default=2, help="networks trained at once (2)")
     args = parser.parse_args(argv)
 
     runs = Parallel(n_jobs=args.n_jobs)(

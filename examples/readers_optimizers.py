@@ -24,6 +24,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, data, nn, optim, plot
+from tinygrad_moons.arguments import positive_int
 from tinygrad_moons.train import fit, penalised_weights, predict
 
 REG = 0.01
@@ -53,7 +54,9 @@ def quasi_newton(method: str, X: np.ndarray, y: np.ndarray) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--steps", type=int, default=200, help="gradient-descent steps (200)")
+    parser.add_argument(
+        "--steps", type=positive_int, default=200, help="gradient-descent steps (200)"
+    )
     args = parser.parse_args(argv)
 
     X, y = data.make_moons()

@@ -23,6 +23,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, nn, no_grad, optim, plot
+from tinygrad_moons.arguments import non_negative_float, positive_float, positive_int
 
 
 def noisy_sine(n: int, sigma: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,11 +41,13 @@ def evaluate(model: nn.Module, x: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--points", type=int, default=200, help="training points (200)")
-    parser.add_argument("--sigma", type=float, default=0.2, help="noise std (0.2)")
-    parser.add_argument("--hidden", type=int, default=10, help="hidden units (10)")
-    parser.add_argument("--epochs", type=int, default=2000, help="Adam steps (2000)")
-    parser.add_argument("--lr", type=float, default=0.01, help="Adam's learning rate (0.01)")
+    parser.add_argument("--points", type=positive_int, default=200, help="training points (200)")
+    parser.add_argument("--sigma", type=non_negative_float, default=0.2, help="noise std (0.2)")
+    parser.add_argument("--hidden", type=positive_int, default=10, help="hidden units (10)")
+    parser.add_argument("--epochs", type=positive_int, default=2000, help="Adam steps (2000)")
+    parser.add_argument(
+        "--lr", type=positive_float, default=0.01, help="Adam's learning rate (0.01)"
+    )
     args = parser.parse_args(argv)
 
     x, y = noisy_sine(args.points, args.sigma, seed=0)

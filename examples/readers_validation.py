@@ -23,6 +23,7 @@ from joblib import Parallel, delayed
 from matplotlib.patches import Rectangle
 
 from tinygrad_moons import data, nn, plot
+from tinygrad_moons.arguments import n_jobs, non_negative_float, positive_int
 from tinygrad_moons.train import fit, predict
 
 
@@ -58,10 +59,14 @@ def train(hidden: int, reg: float, epochs: int) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--hidden", type=int, nargs="+", default=[1, 2, 3, 5, 20])
-    parser.add_argument("--regs", type=float, nargs="+", default=[0.01, 0.1, 1.0, 10.0])
-    parser.add_argument("--epochs", type=int, default=2000, help="full-batch epochs (2000)")
-    parser.add_argument("--n-jobs", type=int, default=2, help="candidates trained at once (2)")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=[1, 2, 3, 5, 20])
+    parser.add_argument(
+        "--regs", type=non_negative_float, nargs="+", default=[0.01, 0.1, 1.0, 10.0]
+    )
+    parser.add_argument(
+        "--epochs", type=positive_int, default=2000, help="full-batch epochs (2000)"
+    )
+    parser.add_argument("--n-jobs", type=n_jobs, default=2, help="candidates trained at once (2)")
     args = parser.parse_args(argv)
 
     runs = Parallel(n_jobs=args.n_jobs)(

@@ -19,6 +19,7 @@ import _common
 import numpy as np
 
 from tinygrad_moons import data, nn, plot
+from tinygrad_moons.arguments import positive_int
 from tinygrad_moons.train import fit, predict
 
 CLASSES = 3
@@ -35,9 +36,13 @@ def nearest_centre(centers: np.ndarray):
 
 def main(argv: list[str] | None = None) -> dict:
     parser = _common.parser(__doc__)
-    parser.add_argument("--epochs", type=int, default=5000, help="full-batch epochs (5000)")
-    parser.add_argument("--hidden", type=int, default=3, help="hidden units (3)")
-    parser.add_argument("--train-points", type=int, default=300, help="training points (300)")
+    parser.add_argument(
+        "--epochs", type=positive_int, default=5000, help="full-batch epochs (5000)"
+    )
+    parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units (3)")
+    parser.add_argument(
+        "--train-points", type=positive_int, default=300, help="training points (300)"
+    )
     args = parser.parse_args(argv)
 
     centers = data.ring_centers(CLASSES)

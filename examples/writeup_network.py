@@ -23,6 +23,7 @@ import _common
 import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot, reference
+from tinygrad_moons.arguments import n_jobs
 from tinygrad_moons.train import fit, predict
 from tinygrad_moons.writeup import COMPARED_PASSES, EARLY_RTOL, LAST_RTOL, SETTLED, table_gaps
 
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--hidden", type=int, nargs="+", default=sorted(COMPARED_PASSES), choices=COMPARED_PASSES
     )
     _common.add_epochs(parser, 20000, "passes of training, the write-up's word", "--passes")
-    parser.add_argument("--n-jobs", type=int, default=2, help="sizes trained at once (2)")
+    parser.add_argument("--n-jobs", type=n_jobs, default=2, help="sizes trained at once (2)")
     args = parser.parse_args(argv)
 
     from joblib import Parallel, delayed

@@ -73,6 +73,26 @@ def test_an_epoch_count_below_1_is_a_usage_error_not_a_traceback(value):
     assert f"expected a positive integer, got '{value}'" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("module", "argv", "message"),
+    [
+        (grid_search, ["--max-iter", "-1"], "expected a positive integer, got '-1'"),
+        (grid_search, ["--hidden", "3", "0"], "expected a positive integer, got '0'"),
+        (grid_search, ["--alpha", "-0.1"], "expected a number >= 0, got '-0.1'"),
+        (grid_search, ["--n-jobs", "0"], "expected a positive integer, or -1"),
+        (readers_regression, ["--lr", "nan"], "expected a number > 0, got 'nan'"),
+        (deeper, ["--depths", "two"], "expected a positive integer, got 'two'"),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error_naming_it_before_any_work(
+    module, argv, message, capsys
+):
+    with pytest.raises(SystemExit) as stop:
+        module.main(argv)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_exit_with_is_status_1_for_a_finding_that_does_not_hold():
     import _common
 
