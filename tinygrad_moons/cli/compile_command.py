@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tinygrad_moons import data, reference, writeup
-from tinygrad_moons.arguments import positive_int
-from tinygrad_moons.cli.options import add_reg
+from tinygrad_moons.cli.options import add_hidden, add_reg
 from tinygrad_moons.graph import capture
 from tinygrad_moons.tensor import Tensor
 
@@ -20,7 +19,7 @@ EXAMPLE = "tinygrad-moons compile --hidden 3"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units")
+    add_hidden(parser)
     add_reg(parser)
 
 

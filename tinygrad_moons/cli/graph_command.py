@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tinygrad_moons import data, graph, plot, reference, writeup
-from tinygrad_moons.arguments import positive_int
-from tinygrad_moons.cli.options import add_out, add_reg
+from tinygrad_moons.cli.options import add_hidden, add_out, add_reg
 from tinygrad_moons.tensor import Tensor, trace_backward
 
 SUMMARY = "draw the computation graph of the write-up's loss"
@@ -19,7 +18,7 @@ EXAMPLE = "tinygrad-moons graph --hidden 3 --out graph.png"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units")
+    add_hidden(parser)
     add_reg(parser)
     add_out(parser, "graph.png")
 

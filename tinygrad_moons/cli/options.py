@@ -23,11 +23,16 @@ def add_training_options(
 ) -> None:
     """--hidden (with ``one_hidden_layer``), --epochs/--passes, --lr, --reg and --seed."""
     if one_hidden_layer:
-        parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units")
+        add_hidden(parser)
     add_epochs(parser, epochs)
     parser.add_argument("--lr", type=positive_float, default=0.01, help="learning rate")
     add_reg(parser)
     parser.add_argument("--seed", type=seed, default=0, help="seed of the initial weights")
+
+
+def add_hidden(parser: argparse.ArgumentParser) -> None:
+    """--hidden: the units of the write-up's one hidden layer (its 3 by default)."""
+    parser.add_argument("--hidden", type=positive_int, default=3, help="hidden units")
 
 
 def add_epochs(parser: argparse.ArgumentParser, epochs: int) -> None:
