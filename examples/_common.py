@@ -5,7 +5,7 @@ whether this run bears out the finding its docstring states. Run as a script, it
 with status 1 when the finding does not hold (``exit_with``), so a shell or CI notices.
 
 The scripts import it as ``_common``: running ``python examples/NAME.py`` puts this folder
-first on ``sys.path``, and ``tests/test_examples.py`` puts it there too.
+first on ``sys.path``, and ``tests/project/test_examples.py`` puts it there too.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """tinygrad_moons: a small reverse-mode autodiff framework on numpy, built around the
 2-H-2 network that classifies scikit-learn's two moons.
 
-The files, by layer; imports flow one way, downwards (``tests/test_layers.py`` checks it):
+The files, by layer; imports flow one way, downwards (``tests/project/test_import_layers.py`` checks it):
 
     engine        tensor.py  tensor_methods.py  ops.py  functional.py  gradcheck.py
                   graph.py  codegen.py  validate.py                     numpy alone

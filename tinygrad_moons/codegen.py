@@ -11,7 +11,7 @@ Ops come in two kinds:
 - restated: ``RULES`` below writes the op's maths inline (Linear, MatMul, Add, Mul, Tanh,
   SoftmaxCrossEntropy, SumOfSquares: the write-up's network). Each restatement is held
   bit for bit to its op's own forward and backward in ``ops.py`` by a property test
-  (tests/test_codegen.py), so the two cannot drift apart;
+  (tests/compiled/test_codegen.py), so the two cannot drift apart;
 - every other op, a user's ``Function`` included, is called: the generated line runs the
   op's own ``forward`` and ``backward`` on the context recorded at capture, so an op added
   later works without a line changed here.

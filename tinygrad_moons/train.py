@@ -378,7 +378,7 @@ class _ReplayedEpochs:
     and accuracy after it, with what can be prepared once prepared.
 
     ``_Epochs.full_batch`` as a replay, in the same order, so the same numbers bit for bit
-    as the eager path (tests/test_train.py): zero the gradients, the captured backward, the
+    as the eager path (tests/models/test_train.py): zero the gradients, the captured backward, the
     guard's copies, the optimiser's step, the captured forward, the finiteness checks.
     After the first step the objective is also built once eagerly, at the new parameters,
     and held to the captured graph (``StaticGraph.check``): a constant the model derives

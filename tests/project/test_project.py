@@ -1,12 +1,12 @@
 """The project's promises about itself: the README's commands, CI, self-contained docs.
 
-The import layering is tests/test_layers.py."""
+The import layering is tests/project/test_import_layers.py."""
 
 import re
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_bash_commands():

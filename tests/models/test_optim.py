@@ -327,7 +327,7 @@ def test_importing_the_package_loads_neither_scipy_nor_scikit_learn():
         "from tinygrad_moons import nn, optim\n"
         "print(sorted(m for m in ('scipy', 'sklearn', 'tqdm', 'matplotlib') if m in sys.modules))"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )

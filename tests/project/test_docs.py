@@ -11,7 +11,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 API_PAGE = DOCS / "api.md"
 # The modules docs/api.md must cover completely (add tinygrad_moons.estimator when it lands).

@@ -12,7 +12,7 @@ import pytest
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, no_grad
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LEAF_MESSAGE = "a leaf Tensor that requires grad is being used in an in-place operation"
 
 

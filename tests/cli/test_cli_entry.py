@@ -6,7 +6,7 @@ from pathlib import Path
 import tinygrad_moons.__main__ as entry
 from tinygrad_moons import cli
 
-PYPROJECT = Path(__file__).parents[1] / "pyproject.toml"
+PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 
 
 def test_the_script_runs_the_entry_point_that_catches_ctrl_c_during_imports():

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_moons"
+PACKAGE = Path(__file__).resolve().parents[2] / "tinygrad_moons"
 ROOT_MODULE = "__init__"  # the package's front door: it may gather from every layer
 
 LAYERS = {

@@ -15,7 +15,7 @@ import pytest
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, data, gradcheck, nn
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 import activations  # noqa: E402

@@ -11,7 +11,7 @@ import pytest
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, cli, gradcheck, nn
 
-API_PAGE = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+API_PAGE = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
 
 def scaled_tanh(x):
