@@ -24,8 +24,14 @@ import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot, reference
 from tinygrad_moons.arguments import n_jobs
+from tinygrad_moons.three_gradients import (
+    COMPARED_PASSES,
+    EARLY_RTOL,
+    LAST_RTOL,
+    SETTLED,
+    table_gaps,
+)
 from tinygrad_moons.train import fit, predict
-from tinygrad_moons.writeup import COMPARED_PASSES, EARLY_RTOL, LAST_RTOL, SETTLED, table_gaps
 
 
 def run(hidden: int, passes: int) -> dict:

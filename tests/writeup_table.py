@@ -1,4 +1,4 @@
-"""The table for reproducing the write-up (docs/api.md; ``writeup.COMPARED_PASSES`` and
+"""The table for reproducing the write-up (docs/api.md; ``three_gradients.COMPARED_PASSES`` and
 friends), as one check the test files share, with reference.py's runs computed once per
 test process."""
 
@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from tinygrad_moons import data, reference
-from tinygrad_moons.writeup import (
+from tinygrad_moons.three_gradients import (
     COMPARED_PASSES,
     EARLY_RTOL,
     FULL_PASSES,

@@ -1,13 +1,14 @@
 """tinygrad_moons: a small reverse-mode autodiff framework on numpy, built around the
 2-H-2 network that classifies scikit-learn's two moons.
 
-The files, by layer; imports flow one way, downwards (``tests/project/test_import_layers.py`` checks it):
+The files, by layer; imports flow one way, downwards
+(``tests/project/test_import_layers.py`` checks it):
 
     engine        tensor.py  tensor_methods.py  ops.py  functional.py  gradcheck.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
-                  files.py
-    applications  data.py  plot.py  estimator.py  sweep.py  reference.py  writeup.py
+                  atomic.py
+    applications  data.py  plot.py  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  arguments.py  bench.py  __main__.py
 
 The modules sit side by side, as their public import paths (``tinygrad_moons.functional``,

@@ -7,7 +7,7 @@ step is written several ways, timed in one process, interleaved and repeated, wi
     writeup   the write-up's own step, its numpy operations in its order: the baseline
     numpy     the hand-written step of ``reference.py`` (the write-up's delta3/delta2)
     floor     straight-line numpy of the engine's maths into reused buffers, by hand
-    tensor    Tensors and ``F`` exactly as a user writes it (``writeup.summed_objective``)
+    tensor    Tensors and ``F`` exactly as a user writes it (``three_gradients.summed_objective``)
     nn        ``nn.MLP`` + ``optim.SGD``, when those modules are importable
     compiled  the Tensor step captured once by ``graph.capture``, its generated code replayed
     torch     PyTorch eager on the CPU, when torch is importable (never a dependency)
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_moons.functional as F  # noqa: N812 (the documented spelling)
-from tinygrad_moons import graph, reference, writeup
+from tinygrad_moons import graph, reference, three_gradients
 from tinygrad_moons.arguments import positive_int, workload
 from tinygrad_moons.tensor import Tensor, no_grad
 
@@ -237,7 +237,7 @@ class NumpyStep(_ArrayStep):
     def __call__(self) -> None:
         p = self.problem
         grads = reference.gradients(self.params, p.X, p.y, REG)
-        for name in writeup.PARAM_NAMES:
+        for name in three_gradients.PARAM_NAMES:
             self.params[name] += -p.lr * grads[name]
 
 
@@ -247,7 +247,7 @@ class TensorStep:
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         self.X = Tensor(problem.X)
-        self.params = writeup.as_tensors(problem.start)
+        self.params = three_gradients.as_tensors(problem.start)
 
     def reset(self) -> None:
         for name, t in self.params.items():
@@ -261,7 +261,7 @@ class TensorStep:
                 t.grad = None
 
     def objective(self) -> Tensor:
-        return writeup.summed_objective(self.params, self.X, self.problem.y, REG)
+        return three_gradients.summed_objective(self.params, self.X, self.problem.y, REG)
 
     def __call__(self) -> None:
         self.objective().backward()

@@ -36,7 +36,7 @@ from typing import IO, Any, NamedTuple, Protocol
 
 import numpy as np
 
-from tinygrad_moons.files import written_whole
+from tinygrad_moons.atomic import written_whole
 
 CONFIG_KEY = "__config__"
 

@@ -23,7 +23,7 @@ from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from tinygrad_moons.files import written_whole
+from tinygrad_moons.atomic import written_whole
 from tinygrad_moons.tensor import Function, Tensor, backward_order
 
 CMAP = "Spectral"

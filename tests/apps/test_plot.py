@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 import tinygrad_moons.functional as F  # noqa: E402
-from tinygrad_moons import data, graph, nn, reference, writeup  # noqa: E402
+from tinygrad_moons import data, graph, nn, reference, three_gradients  # noqa: E402
 from tinygrad_moons.tensor import Tensor, trace_backward  # noqa: E402
 
 
@@ -41,10 +41,10 @@ def recorded_layout(fn, names):
 
 def writeup_layout():
     X, y = data.make_moons(20)
-    params = writeup.as_tensors(reference.init_params(3, seed=0))
+    params = three_gradients.as_tensors(reference.init_params(3, seed=0))
     X_tensor = Tensor(X)
     return recorded_layout(
-        lambda: writeup.summed_objective(params, X_tensor, y, 0.01),
+        lambda: three_gradients.summed_objective(params, X_tensor, y, 0.01),
         {**params, "X": X_tensor, "y": y},
     )
 

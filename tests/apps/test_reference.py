@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tinygrad_moons import reference, writeup
+from tinygrad_moons import reference, three_gradients
 from tinygrad_moons.data import make_moons
 
 
@@ -41,10 +41,10 @@ def test_gradients_are_of_the_summed_objective_with_each_parameters_shape():
     X, y = make_moons()
     params = reference.init_params(5, seed=1)
     grads = reference.gradients(params, X, y, 0.01)
-    numeric = writeup.finite_difference_gradients(params, X, y, 0.01)
+    numeric = three_gradients.finite_difference_gradients(params, X, y, 0.01)
     for name, value in params.items():
         assert grads[name].shape == value.shape
-        assert writeup.relative_error(grads[name], numeric[name]) < 1e-6
+        assert three_gradients.relative_error(grads[name], numeric[name]) < 1e-6
 
 
 def test_gradients_do_not_change_the_parameters():
@@ -84,7 +84,9 @@ def test_hidden_size_must_be_a_positive_integer():
 def test_finite_difference_error_is_a_v_with_its_floor_near_1e_6():
     X, y = make_moons()
     steps = np.logspace(-12, -1, 23)
-    errors = writeup.finite_difference_error_by_step(reference.init_params(3), X, y, 0.01, steps)
+    errors = three_gradients.finite_difference_error_by_step(
+        reference.init_params(3), X, y, 0.01, steps
+    )
     best = int(np.argmin(errors))
     assert 1e-7 <= steps[best] <= 1e-4
     assert errors[best] < 1e-8

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from writeup_table import assert_table_holds, passes_needed, reference_losses
 
-from tinygrad_moons import nn, reference, writeup
+from tinygrad_moons import nn, reference, three_gradients
 from tinygrad_moons.data import make_moons
 from tinygrad_moons.train import fit
 
@@ -23,7 +23,7 @@ def autodiff_losses(hidden):
     return np.array(fit(model, X, y, epochs=passes_needed(hidden), progress=False).loss)
 
 
-@pytest.mark.parametrize("hidden", sorted(writeup.COMPARED_PASSES))
+@pytest.mark.parametrize("hidden", sorted(three_gradients.COMPARED_PASSES))
 def test_autodiff_training_holds_the_reproduction_table(hidden):
     assert_table_holds(hidden, autodiff_losses(hidden))
 
@@ -50,8 +50,8 @@ def test_loss_before_any_update_for_hidden_3():
     X, y = make_moons()
     start = reference.loss(reference.init_params(3), X, y, 0.01)
     assert f"{start:f}" == "0.583940"
-    objective = writeup.summed_objective(
-        writeup.as_tensors(reference.init_params(3)), X, y, 0.01
+    objective = three_gradients.summed_objective(
+        three_gradients.as_tensors(reference.init_params(3)), X, y, 0.01
     ).item()
     assert objective / len(X) == pytest.approx(start, rel=1e-14)
 
@@ -64,31 +64,31 @@ def test_hand_derived_gradients_equal_autodiff_to_1e_10(hidden, passes):
     if passes:
         params, _ = reference.train(X, y, hidden, passes=passes)
     formulas = reference.gradients(params, X, y, 0.01)
-    autodiff = writeup.autodiff_gradients(params, X, y, 0.01)
-    for name in writeup.PARAM_NAMES:
+    autodiff = three_gradients.autodiff_gradients(params, X, y, 0.01)
+    for name in three_gradients.PARAM_NAMES:
         assert autodiff[name].shape == params[name].shape
-        assert writeup.relative_error(autodiff[name], formulas[name]) <= 1e-10
+        assert three_gradients.relative_error(autodiff[name], formulas[name]) <= 1e-10
 
 
 def test_finite_differences_confirm_both_gradients():
     X, y = make_moons()
     params = reference.init_params(3)
-    rows = writeup.gradient_agreement(params, X, y, 0.01)
+    rows = three_gradients.gradient_agreement(params, X, y, 0.01)
     for errors in rows.values():
         assert errors["autodiff_vs_fd"] <= 1e-6 and errors["formulas_vs_fd"] <= 1e-6
 
 
 def test_table_gaps_see_an_early_slip_and_a_late_one_but_not_a_swapped_phase():
     expected = reference_losses(3)
-    early_gap, last_gap = writeup.table_gaps(3, expected, expected)
+    early_gap, last_gap = three_gradients.table_gaps(3, expected, expected)
     assert early_gap == 0.0 and last_gap == 0.0
     slipped = expected.copy()
     slipped[500] *= 1 + 1e-8
-    assert writeup.table_gaps(3, slipped, expected)[0] == pytest.approx(1e-8, rel=1e-3)
+    assert three_gradients.table_gaps(3, slipped, expected)[0] == pytest.approx(1e-8, rel=1e-3)
     swapped = expected.copy()
     swapped[-2:] = expected[-2:][::-1]  # the other phase of the period-2 cycle
-    assert writeup.table_gaps(3, swapped, expected)[1] == 0.0
+    assert three_gradients.table_gaps(3, swapped, expected)[1] == 0.0
     late = expected.copy()
     late[-1] *= 1 + 1e-7
-    assert writeup.table_gaps(3, late, expected)[1] == pytest.approx(1e-7, rel=1e-3)
-    assert writeup.table_gaps(2, expected[:401], expected[:401])[1] is None
+    assert three_gradients.table_gaps(3, late, expected)[1] == pytest.approx(1e-7, rel=1e-3)
+    assert three_gradients.table_gaps(2, expected[:401], expected[:401])[1] is None

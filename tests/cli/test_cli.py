@@ -286,15 +286,17 @@ def test_graph_draws_every_op_and_parameter_with_gradient_norms(tmp_path, capsys
 
 
 def test_compile_prints_the_generated_step_which_is_the_code_replay_runs(capsys):
-    from tinygrad_moons import Tensor, data, reference, writeup
+    from tinygrad_moons import Tensor, data, reference, three_gradients
     from tinygrad_moons.graph import capture
 
     assert cli.main(["compile", "--hidden", "4", "--reg", "0.02"]) == 0
     text = capsys.readouterr().out
     X, y = data.make_moons()
     X = Tensor(X)
-    params = writeup.as_tensors(reference.init_params(4, seed=0))
-    step = capture(lambda: writeup.summed_objective(params, X, y, 0.02), names={"X": X, **params})
+    params = three_gradients.as_tensors(reference.init_params(4, seed=0))
+    step = capture(
+        lambda: three_gradients.summed_objective(params, X, y, 0.02), names={"X": X, **params}
+    )
     assert step.source in text and "np.multiply(0.02, W1, out=dW1)" in text
     assert text.startswith("# The training step of the 2-4-2 network")
 

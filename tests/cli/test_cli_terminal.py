@@ -18,8 +18,8 @@ import warnings
 import pytest
 
 from tinygrad_moons import cli, plot
+from tinygrad_moons.atomic import written_whole
 from tinygrad_moons.cli import terminal, train_command
-from tinygrad_moons.files import written_whole
 
 
 def run_on_a_terminal(argv, cwd, timeout=60.0):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_moons
 
-from tinygrad_moons import Tensor, reference, writeup
+from tinygrad_moons import Tensor, reference, three_gradients
 from tinygrad_moons.graph import GraphChangedError, capture
 
 LR, REG, STEPS = 0.01, 0.01, 300
@@ -14,14 +14,16 @@ def _trajectory(replayed: bool, hidden: int = 3):
     """Losses and gradients of every step of full-batch training, eager or replayed."""
     X, y = make_moons(200, noise=0.2, random_state=0)
     X = Tensor(X)
-    params = writeup.as_tensors(reference.init_params(hidden, seed=0))
-    graph = capture(lambda: writeup.summed_objective(params, X, y, REG)) if replayed else None
+    params = three_gradients.as_tensors(reference.init_params(hidden, seed=0))
+    graph = (
+        capture(lambda: three_gradients.summed_objective(params, X, y, REG)) if replayed else None
+    )
     losses, grads = [], []
     for _ in range(STEPS):
         if replayed:
             loss = graph.replay()
         else:
-            loss = writeup.summed_objective(params, X, y, REG)
+            loss = three_gradients.summed_objective(params, X, y, REG)
             loss.backward()
         losses.append(loss.item())
         grads.append([t.grad.copy() for t in params.values()])
@@ -158,8 +160,10 @@ def test_a_fresh_dropout_mask_is_refused():
 def test_the_source_of_the_write_ups_network_reads_like_its_backprop():
     X, y = make_moons(200, noise=0.2, random_state=0)
     X = Tensor(X)
-    params = writeup.as_tensors(reference.init_params(3, seed=0))
-    graph = capture(lambda: writeup.summed_objective(params, X, y, REG), names={"X": X, **params})
+    params = three_gradients.as_tensors(reference.init_params(3, seed=0))
+    graph = capture(
+        lambda: three_gradients.summed_objective(params, X, y, REG), names={"X": X, **params}
+    )
     source = graph.source
     compile(source, "<source>", "exec")
     lines = [line.strip() for line in source.splitlines()]

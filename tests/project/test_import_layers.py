@@ -34,8 +34,8 @@ LAYERS = {
         *("tensor", "ops", "tensor_methods", "functional", "gradcheck"),
         *("graph", "codegen", "validate"),
     ],
-    "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "files"],
-    "applications": ["data", "plot", "estimator", "sweep", "reference", "writeup"],
+    "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic"],
+    "applications": ["data", "plot", "estimator", "sweep", "reference", "three_gradients"],
     "interfaces": [
         *(f"cli.{name}" for name in ("__init__", "terminal", "options")),
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinygrad_moons import data, reference, writeup
+from tinygrad_moons import data, reference, three_gradients
 from tinygrad_moons.cli.options import add_hidden, add_reg
 from tinygrad_moons.graph import capture
 from tinygrad_moons.tensor import Tensor
@@ -26,9 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     X, y = data.make_moons()
     X = Tensor(X)
-    params = writeup.as_tensors(reference.init_params(args.hidden, seed=0))
+    params = three_gradients.as_tensors(reference.init_params(args.hidden, seed=0))
     step = capture(
-        lambda: writeup.summed_objective(params, X, y, args.reg), names={"X": X, **params}
+        lambda: three_gradients.summed_objective(params, X, y, args.reg), names={"X": X, **params}
     )
     print(
         f"# The training step of the 2-{args.hidden}-2 network, as graph.capture generated it "

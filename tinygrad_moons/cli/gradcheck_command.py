@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from tinygrad_moons import data, plot, reference, writeup
+from tinygrad_moons import data, plot, reference, three_gradients
 from tinygrad_moons.arguments import positive_float
 from tinygrad_moons.cli.options import add_training_options, figure_file
 
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _plot_step_sizes(args: argparse.Namespace, X: np.ndarray, y: np.ndarray, params) -> None:
     steps = np.logspace(-12, -1, 45)
-    errors = writeup.finite_difference_error_by_step(params, X, y, args.reg, steps)
+    errors = three_gradients.finite_difference_error_by_step(params, X, y, args.reg, steps)
     ax = plot.step_size_curve(
         steps,
         errors,
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     print(" " * 29 + "".join(f"{'(bound ' + format(b, 'g') + ')':>22}" for b in BOUNDS.values()))
     broken = []
     for label, params in points:
-        rows = writeup.gradient_agreement(params, X, y, args.reg, eps=args.eps)
+        rows = three_gradients.gradient_agreement(params, X, y, args.reg, eps=args.eps)
         for name, errors in rows.items():
             cells = ""
             for key, bound in BOUNDS.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinygrad_moons import data, graph, plot, reference, writeup
+from tinygrad_moons import data, graph, plot, reference, three_gradients
 from tinygrad_moons.cli.options import add_hidden, add_out, add_reg
 from tinygrad_moons.tensor import Tensor, trace_backward
 
@@ -25,12 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     X, y = data.make_moons()
-    params = writeup.as_tensors(reference.init_params(args.hidden, seed=0))
+    params = three_gradients.as_tensors(reference.init_params(args.hidden, seed=0))
     X_tensor = Tensor(X)
     # graph capture's recording: each op with the arguments it was applied to, so that
     # the drawing shows the inputs that carry no gradient (X, y, the constant reg/2) too.
     (objective,), applications = graph.record(
-        lambda: writeup.summed_objective(params, X_tensor, y, args.reg)
+        lambda: three_gradients.summed_objective(params, X_tensor, y, args.reg)
     )
     gradients = trace_backward(objective)
     names = {**params, "X": X_tensor, "y": y}
