@@ -716,8 +716,36 @@ ACTIVATIONS: dict[str, type[Module]] = {}
 Add to it with ``register_activation``, never by assignment."""
 
 
+class _ActivationsByName:
+    """Where pickle finds the class of a function-registered activation:
+    ``nn._by_name.<name>`` is ``ACTIVATIONS[name]`` in the process that loads. So a model
+    using one pickles by its registered name (the function itself may be a lambda) and
+    loads in any process where the same registration has run."""
+
+    def __getattr__(self, name: str) -> type[Module]:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name not in ACTIVATIONS:
+            raise AttributeError(
+                f"activation {name!r} is not registered in this process: run "
+                f"nn.register_activation({name!r}, ...) before loading what uses it"
+            )
+        return ACTIVATIONS[name]
+
+
+_by_name = _ActivationsByName()
+
+
+def _registered_instance(name: str) -> Module:
+    """An empty instance of ``ACTIVATIONS[name]``, for pickle to fill: how a model's
+    function-registered activations load, with a clear error where the name is unknown."""
+    module = getattr(_by_name, name)
+    return module.__new__(module)
+
+
 def _wrap(name: str, function: Callable[[Tensor], Tensor]) -> type[Module]:
-    """A Module class whose forward is ``function``, named after ``name`` ("my_act": MyAct)."""
+    """A Module class whose forward is ``function``, named after ``name`` ("my_act": MyAct),
+    found by pickle under the registered name; its ``function`` is ``function``."""
 
     def forward(self: Module, x: Any) -> Tensor:
         out = function(x)
@@ -725,11 +753,17 @@ def _wrap(name: str, function: Callable[[Tensor], Tensor]) -> type[Module]:
             raise TypeError(f"activation {name!r} must return a Tensor, got {type(out).__name__}")
         return out
 
+    def reduce(self: Module) -> tuple:
+        return _registered_instance, (name,), dict(vars(self))
+
     class_name = "".join(part.capitalize() for part in name.split("_")) or "Activation"
     attributes = {
         "forward": forward,
+        "__reduce__": reduce,
+        "function": staticmethod(function),
         "__doc__": function.__doc__,
-        "__module__": function.__module__,
+        "__module__": __name__,
+        "__qualname__": f"_by_name.{name}",
     }
     return type(class_name, (Module,), attributes)
 
