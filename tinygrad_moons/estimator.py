@@ -443,7 +443,14 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """Layer i's bias vector, (fan_out,), for every layer."""
-        return [layer.bias.data for layer in _linears(self.model_)]
+        layers = _linears(self.model_)
+        unbiased = [i for i, layer in enumerate(layers) if layer.bias is None]
+        if unbiased:  # only a model_ changed by hand: the estimator's MLPs have biases
+            raise ValueError(
+                f"layer {unbiased[0]} of model_ has no bias (Linear(bias=False)): it has no "
+                f"intercept to give"
+            )
+        return [layer.bias.data for layer in layers]
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[list[int], str]:

@@ -124,7 +124,8 @@ def _check_activation(text: str, source: Any) -> None:
             f"{text!r} is a {type(source).__name__}, not a function or an nn.Module class"
         )
     try:
-        out = (source() if is_class else source)(Tensor(_PROBE))
+        with np.errstate(all="ignore"):  # a NaN is judged below, in one message
+            out = (source() if is_class else source)(Tensor(_PROBE))
     except Exception as error:  # noqa: BLE001 (whatever it raised, it is not an activation)
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an activation: on a {_PROBE.shape} Tensor it raised "
