@@ -695,6 +695,10 @@ def test_fit_trains_around_a_frozen_layer_without_a_warning():
         history = fit(model, X, y, epochs=30, progress=False)
     assert np.array_equal(model[0].weight.data, frozen)
     assert history.loss[-1] < history.loss[0]
+    trainable = [p for p in model.parameters() if p.requires_grad]  # torch's habit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(model, X, y, epochs=2, optimizer=optim.SGD(trainable, lr=0.01), progress=False)
     with pytest.raises(ValueError, match="does not require grad, nor does any other"):
         fit(_frozen_first_layer(nn.Sequential(nn.Linear(2, 2, seed=0))), X, y, epochs=1)
 
