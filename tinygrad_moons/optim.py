@@ -181,8 +181,9 @@ class Optimizer(abc.ABC):
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None."""
-        for p in self.params:
-            p.grad = None
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
