@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import pickle
 import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -258,6 +259,13 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
 
+    def __reduce_ex__(self, protocol: int) -> tuple:
+        """Pickled as usual, carrying the registration of a user's activation with it, so
+        that a process that has not registered the name (a joblib worker of
+        ``GridSearchCV(n_jobs=2)``) registers it before the estimator loads. Where the name
+        is registered already, that process's registration holds."""
+        return _unpickled, (type(self), _registration(self.activation)), self.__getstate__()
+
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
         """Train on (X, y); returns self. A fresh network unless ``warm_start``.
@@ -435,7 +443,14 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     @property
     def intercepts_(self) -> list[np.ndarray]:
         """Layer i's bias vector, (fan_out,), for every layer."""
-        return [layer.bias.data for layer in _linears(self.model_)]
+        layers = _linears(self.model_)
+        unbiased = [i for i, layer in enumerate(layers) if layer.bias is None]
+        if unbiased:  # only a model_ changed by hand: the estimator's MLPs have biases
+            raise ValueError(
+                f"layer {unbiased[0]} of model_ has no bias (Linear(bias=False)): it has no "
+                f"intercept to give"
+            )
+        return [layer.bias.data for layer in layers]
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[list[int], str]:
@@ -637,6 +652,52 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         for name in [name for name in vars(self) if name.endswith("_")]:
             delattr(self, name)
         vars(self).pop("_activation", None)
+
+
+def _registration(name: Any) -> tuple[str, bytes] | None:
+    """(name, the registered function or class, cloudpickled) for an activation a user
+    registered; None for a built-in or unknown name. cloudpickle carries a function of
+    ``__main__`` or a lambda by value, and a module's by reference."""
+    module = nn.ACTIVATIONS.get(name) if isinstance(name, str) else None
+    if module is None:
+        return None
+    # A function registered by nn.register_activation is wrapped into a class of nn's.
+    source = module.function if module.__qualname__ == f"_by_name.{name}" else module
+    if source.__module__ == nn.__name__:
+        return None
+    import cloudpickle
+
+    try:
+        return name, cloudpickle.dumps(source)
+    except Exception as error:  # noqa: BLE001 (whatever stops it, the pickle still works by name)
+        warnings.warn(
+            f"the activation {name!r} cannot be pickled with the estimator ({error}); a "
+            f"process that loads it must register {name!r} itself",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+def _unpickled(cls: type, registration: tuple[str, bytes] | None) -> Any:
+    """An empty ``cls`` for pickle to fill, after registering the activation it carries
+    where the name is not registered yet."""
+    if registration is not None and registration[0] not in nn.ACTIVATIONS:
+        name, payload = registration
+        try:
+            source = pickle.loads(payload)
+        except Exception as error:  # noqa: BLE001 (the activation's own module may be missing)
+            warnings.warn(
+                f"the activation {name!r} carried by the pickle cannot be restored here "
+                f"({type(error).__name__}: {error}): register it with "
+                f"nn.register_activation({name!r}, ...) before loading",
+                UserWarning,
+                stacklevel=2,
+            )
+        else:
+            if name not in nn.ACTIVATIONS:  # importing its module may have registered it
+                nn.register_activation(name, source)
+    return cls.__new__(cls)
 
 
 def _scaling_advice(X: np.ndarray) -> str:

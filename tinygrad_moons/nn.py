@@ -20,9 +20,9 @@ re-exported here; checkpoint needs only a module's state methods and does not im
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -37,9 +37,12 @@ __all__ = [
     "MLP",
     "Dropout",
     "Identity",
+    "IncompatibleKeys",
     "LeakyReLU",
     "Linear",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "ReLU",
     "Sequential",
     "Sigmoid",
@@ -53,38 +56,56 @@ __all__ = [
 ]
 
 
-def _refuse_hidden_parts(module: Module, name: str, value: Any) -> None:
-    """A TypeError for a list, tuple or dict holding Modules or parameters: they would not
-    be registered, so their parameters would be missing from ``parameters()`` (never
+_PARAMETER, _BUFFER, _MODULE = "parameter", "buffer", "module"
+
+
+def _hidden_parts(module: Module, name: str, value: Any) -> TypeError | None:
+    """The TypeError for a list, tuple or dict holding Modules or parameters, else None:
+    what they hold is not registered, so it would be missing from ``parameters()`` (never
     trained) and from ``state_dict()`` (never saved), silently."""
     if isinstance(value, dict):
         parts = list(value.values())
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:
-        return
+        return None
     hidden = [
         part
         for part in parts
         if isinstance(part, Module) or (isinstance(part, Tensor) and part.requires_grad)
     ]
-    if hidden:
-        raise TypeError(
-            f"{type(module).__name__}.{name} is a {type(value).__name__} holding "
-            f"{type(hidden[0]).__name__}s: their parameters would not be registered (not "
-            f"trained, not saved). Assign nn.Sequential(*modules), or each to its own attribute"
-        )
+    if not hidden:
+        return None
+    return TypeError(
+        f"{type(module).__name__}.{name} is a {type(value).__name__} holding "
+        f"{type(hidden[0]).__name__}s: their parameters would not be registered (not "
+        f"trained, not saved). Use nn.ModuleList (or nn.Sequential) for a list and "
+        f"nn.ModuleDict for a dict, whose modules are registered, or one attribute each"
+    )
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` returns, as torch's: the module's names the
+    state did not hold, and the state's names the module does not have."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Module:
-    """Base class: assign parameters (Tensors) and submodules to attributes; define forward.
+    """Base class: assign parameters, buffers (Tensors) and submodules to attributes; define
+    forward.
 
-    Parameters are the registered Tensors with ``requires_grad``; a Tensor shared by two
-    attributes is listed once, under its first name (PyTorch does the same).
+    A Tensor with ``requires_grad`` assigned to an attribute is a parameter; one without is a
+    buffer (state that is not trained, such as running statistics), as is a Tensor given to
+    ``register_buffer``. A parameter stays a parameter when it is frozen
+    (``requires_grad=False``) or when its name is given another Tensor. ``state_dict()``
+    holds both kinds, frozen parameters included, as torch's does. A Tensor shared by two
+    attributes is one parameter, listed under its first name (torch's rule).
     """
 
     def __init__(self) -> None:
-        object.__setattr__(self, "_registered", {})
+        object.__setattr__(self, "_registered", {})  # name -> kind, in registration order
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------------ registration
@@ -95,16 +116,46 @@ class Module:
                 f"{type(self).__name__}.__init__ must call super().__init__() before "
                 f"assigning attributes (assigning {name!r})"
             )
-        if isinstance(value, (Tensor, Module)):
-            registered[name] = None  # a re-assigned name keeps its place in the order
+        if isinstance(value, Module):
+            kind = _MODULE
+        elif isinstance(value, Tensor):
+            # torch's rule: a Parameter always registers as one, and a parameter's name
+            # takes only parameters (here: keeps its kind, the tensor frozen).
+            parameter = value.requires_grad or registered.get(name) == _PARAMETER
+            kind = _PARAMETER if parameter else _BUFFER
         else:
-            _refuse_hidden_parts(self, name, value)
+            error = _hidden_parts(self, name, value)
+            if error is not None:
+                raise error
             registered.pop(name, None)
+            object.__setattr__(self, name, value)
+            return
+        registered[name] = kind  # a re-assigned name keeps its place in the order
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
         self._registered.pop(name, None)
         object.__delattr__(self, name)
+
+    def _check_name(self, name: Any, kind: str) -> None:
+        """torch's checks of a name given to ``register_buffer`` or a ModuleDict."""
+        if not isinstance(name, str):
+            raise TypeError(f"a {kind}'s name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"a {kind}'s name must be non-empty and contain no '.', got {name!r}")
+        if hasattr(self, name) and self._registered.get(name) != kind:
+            raise KeyError(f"attribute {name!r} already exists in {type(self).__name__}")
+
+    def register_buffer(self, name: str, tensor: Tensor) -> None:
+        """Register ``tensor`` under ``name`` as a buffer: state (in ``state_dict()``, saved
+        and loaded) that is not a parameter, whether or not it requires grad."""
+        self._check_name(name, _BUFFER)
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"register_buffer({name!r}, ...) takes a Tensor, got {type(tensor).__name__}"
+            )
+        self._registered[name] = _BUFFER
+        object.__setattr__(self, name, tensor)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         forward = getattr(self, "forward", None)
@@ -112,38 +163,106 @@ class Module:
             raise TypeError(f"{type(self).__name__} is a Module without a forward method")
         return forward(*args, **kwargs)
 
-    def named_children(self) -> Iterator[tuple[str, Module]]:
-        """The direct submodules, in registration order."""
-        for name in self._registered:
+    # ------------------------------------------------------------------ walks
+    def _items(self, kind: str) -> Iterator[tuple[str, Any]]:
+        """This module's own registered (name, value) pairs of ``kind``, in order."""
+        for name, registered_kind in self._registered.items():
+            if registered_kind == kind:
+                yield name, self.__dict__[name]
+
+    def _refuse_hidden_parts(self) -> None:
+        # Checked at every walk, not only at assignment: a Module appended to a plain list
+        # after it was assigned could never be registered otherwise.
+        for name, value in self.__dict__.items():
+            if name not in self._registered:
+                error = _hidden_parts(self, name, value)
+                if error is not None:
+                    raise error
+
+    def _named_state(
+        self, kinds: Collection[str], prefix: str = ""
+    ) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, Tensor) of every registered Tensor of ``kinds`` below, in
+        registration order, depth first; a tensor reached by two names is given twice."""
+        self._refuse_hidden_parts()
+        for name, kind in self._registered.items():
             value = self.__dict__[name]
-            if isinstance(value, Module):
-                yield name, value
+            if kind == _MODULE:
+                yield from value._named_state(kinds, f"{prefix}{name}.")
+            elif kind in kinds:
+                yield f"{prefix}{name}", value
 
-    def modules(self) -> Iterator[Module]:
-        """This module, then every submodule, depth first in registration order."""
-        yield self
-        for _, child in self.named_children():
-            yield from child.modules()
-
-    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
-        """(dotted name, Tensor) for every parameter, in registration order."""
+    def _named_once(self, kind: str) -> Iterator[tuple[str, Tensor]]:
         seen: set[int] = set()
-        for name, tensor in self._named_tensors(""):
-            if tensor.requires_grad and id(tensor) not in seen:
+        for name, tensor in self._named_state((kind,)):
+            if id(tensor) not in seen:
                 seen.add(id(tensor))
                 yield name, tensor
 
-    def _named_tensors(self, prefix: str) -> Iterator[tuple[str, Tensor]]:
-        for name in self._registered:
-            value = self.__dict__[name]
-            if isinstance(value, Module):
-                yield from value._named_tensors(f"{prefix}{name}.")
-            else:
-                yield f"{prefix}{name}", value
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, Tensor) for every parameter, frozen ones included, in registration
+        order."""
+        return self._named_once(_PARAMETER)
 
     def parameters(self) -> list[Tensor]:
-        """The parameters, in registration order (a Linear: weight, then bias)."""
+        """The parameters, frozen ones included, in registration order (a Linear: weight,
+        then bias)."""
         return [tensor for _, tensor in self.named_parameters()]
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, Tensor) for every buffer, in registration order."""
+        return self._named_once(_BUFFER)
+
+    def buffers(self) -> list[Tensor]:
+        """The buffers, in registration order."""
+        return [tensor for _, tensor in self.named_buffers()]
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct submodules, in registration order, each once."""
+        self._refuse_hidden_parts()
+        seen: set[int] = set()
+        for name, child in self._items(_MODULE):
+            if id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        """The direct submodules, in registration order, each once."""
+        for _, child in self.named_children():
+            yield child
+
+    def named_modules(self) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("") and every submodule, depth first in
+        registration order, each once."""
+        seen: set[int] = set()
+
+        def walk(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            yield prefix, module
+            for name, child in module.named_children():
+                yield from walk(child, f"{prefix}.{name}" if prefix else name)
+
+        return walk(self, "")
+
+    def modules(self) -> Iterator[Module]:
+        """This module, then every submodule, depth first in registration order."""
+        for _, module in self.named_modules():
+            yield module
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every submodule, then on this module (torch's order); returns self.
+
+        >>> def zero_biases(m):
+        ...     if isinstance(m, Linear):
+        ...         m.bias.data[...] = 0.0
+        >>> model = MLP([2, 3, 2], seed=0).apply(zero_biases)
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None."""
@@ -166,23 +285,23 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameter name -> a copy of its array, in registration order."""
-        return {name: tensor.data.copy() for name, tensor in self.named_parameters()}
+        """Name -> a copy of the array of every parameter (frozen ones included) and every
+        buffer, in registration order, as torch's (a tensor reached by two names is under
+        both)."""
+        return {name: tensor.data.copy() for name, tensor in self._named_state(_STATE)}
 
-    def state_problems(
-        self, state: dict[str, Any], *, unreadable: Collection[str] = ()
-    ) -> list[str]:
-        """What keeps ``state`` from loading: missing, unexpected, mis-shaped and non-finite.
-
-        Names in ``unreadable`` (entries a file holds but could not give) are neither
-        missing nor checked for shape.
-        """
-        own = dict(self.named_parameters())
-        problems = [
-            f"missing: {name!r}" for name in own if name not in state and name not in unreadable
-        ]
+    def _state_check(
+        self, state: Mapping[str, Any], unreadable: Collection[str]
+    ) -> tuple[list[str], list[str], list[str]]:
+        """(missing names, unexpected names, problems of the names present: mis-shaped, not
+        real numbers, not finite)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"a state dict maps names to arrays, got {type(state).__name__}")
+        own = dict(self._named_state(_STATE))
+        missing = [name for name in own if name not in state and name not in unreadable]
         given = list(state) + [name for name in unreadable if name not in state]
-        problems += [f"unexpected: {name!r}" for name in given if name not in own]
+        unexpected = [name for name in given if name not in own]
+        problems = []
         for name, tensor in own.items():
             if name not in state:
                 continue
@@ -202,23 +321,42 @@ class Module:
             elif not np.all(np.isfinite(value)):
                 index = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
                 problems.append(f"not finite: {name!r} holds {value[index]} at index {index}")
-        return problems
+        return missing, unexpected, problems
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy ``state``'s arrays into the parameters of the same names.
+    def state_problems(
+        self, state: Mapping[str, Any], *, unreadable: Collection[str] = ()
+    ) -> list[str]:
+        """What keeps ``state`` from loading strictly: missing, unexpected, mis-shaped and
+        non-finite entries, parameters and buffers alike.
 
-        Every name must match, every shape agree and every value be finite; otherwise one
-        ValueError lists all that is missing, unexpected, mis-shaped or not finite, and
-        nothing is changed.
+        Names in ``unreadable`` (entries a file holds but could not give) are neither
+        missing nor checked for shape.
         """
-        problems = self.state_problems(state)
+        return _strict_problems(*self._state_check(state, unreadable))
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state``'s arrays into the parameters and buffers of the same names.
+
+        ``strict=True``: every name must match; ``strict=False`` loads the names present in
+        both and returns the others as torch's ``(missing_keys, unexpected_keys)``. Either
+        way every shape must agree and every value be finite; otherwise one ValueError
+        lists all that is wrong (missing and unexpected names too when strict), and nothing
+        is changed.
+        """
+        if not isinstance(strict, (bool, np.bool_)):
+            raise TypeError(f"load_state_dict's strict takes True or False, got {strict!r}")
+        missing, unexpected, problems = self._state_check(state, ())
+        if strict:
+            problems = _strict_problems(missing, unexpected, problems)
         if problems:
             raise ValueError(
                 f"cannot load the state into {type(self).__name__} ({len(problems)} "
                 f"problem(s), nothing was changed):\n  " + "\n  ".join(problems)
             )
-        for name, tensor in self.named_parameters():
-            tensor.data[...] = np.asarray(state[name], dtype=np.float64)
+        for name, tensor in self._named_state(_STATE):
+            if name in state:
+                tensor.data[...] = np.asarray(state[name], dtype=np.float64)
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr
     def extra_repr(self) -> str:
@@ -226,7 +364,8 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        children = list(self.named_children())
+        # The registered children as they are: a repr must not raise over a plain list.
+        children = list(self._items(_MODULE))
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         lines = [f"{type(self).__name__}("]
@@ -237,23 +376,42 @@ class Module:
         return "\n".join(lines)
 
 
+_STATE = (_PARAMETER, _BUFFER)
+
+
+def _strict_problems(missing: list[str], unexpected: list[str], problems: list[str]) -> list[str]:
+    return (
+        [f"missing: {name!r}" for name in missing]
+        + [f"unexpected: {name!r}" for name in unexpected]
+        + problems
+    )
+
+
 class Linear(Module):
     """y = x @ weight + bias, weight (in, out) drawn randn(in, out) / sqrt(in), bias zeros.
 
-    The write-up's orientation: transposed from PyTorch's ``nn.Linear``.
+    The write-up's orientation: transposed from PyTorch's ``nn.Linear``. With
+    ``bias=False`` there is no bias: ``.bias`` is None, as torch's, and the layer is
+    ``x @ weight`` (the weight is drawn the same).
 
     >>> Linear(2, 3, seed=0)(np.ones((4, 2))).shape
     (4, 3)
+    >>> Linear(2, 3, bias=False, seed=0)
+    Linear(in_features=2, out_features=3, bias=False)
     """
 
-    def __init__(self, in_features: int, out_features: int, *, seed: Seed = None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, *, bias: bool = True, seed: Seed = None
+    ) -> None:
         super().__init__()
         self.in_features = whole("in_features", in_features)
         self.out_features = whole("out_features", out_features)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"Linear's bias takes True or False, got {bias!r}")
         rng = as_random_state(seed)
         weight = rng.randn(self.in_features, self.out_features) / np.sqrt(self.in_features)
         self.weight = Tensor(weight, requires_grad=True)
-        self.bias = Tensor(np.zeros(self.out_features), requires_grad=True)
+        self.bias = Tensor(np.zeros(self.out_features), requires_grad=True) if bias else None
 
     def forward(self, x: Any) -> Tensor:
         # The one check of the input's width: an MLP's first Linear is the model's edge.
@@ -266,7 +424,8 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}"
+        shown = f"in_features={self.in_features}, out_features={self.out_features}"
+        return shown if self.bias is not None else f"{shown}, bias=False"
 
 
 class Tanh(Module):
@@ -347,8 +506,194 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class Sequential(Module):
-    """Modules applied in order; they are named "0", "1", ... (parameters "0.weight", ...)."""
+class _NumberedModules(Module):
+    """What ModuleList and Sequential share: modules named "0", "1", ... in order, kept
+    numbered through every change, as torch's."""
+
+    def _modules_in_order(self) -> list[Module]:
+        return [module for _, module in self._items(_MODULE)]
+
+    def _renumber(self, modules: list[Module]) -> None:
+        for name, _ in list(self._items(_MODULE)):
+            delattr(self, name)
+        for position, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(
+                    f"{type(self).__name__} holds Modules; item {position} is "
+                    f"{type(module).__name__}"
+                )
+            setattr(self, str(position), module)
+
+    def _position(self, index: Any) -> int:
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(
+                f"{type(self).__name__} indices are ints or slices, not {type(index).__name__}"
+            )
+        size = len(self)
+        if not -size <= index < size:
+            raise IndexError(
+                f"index {index} is out of range for a {type(self).__name__} of {size} modules"
+            )
+        return int(index) % size
+
+    def __getitem__(self, index: int | slice) -> Module:
+        """The module at ``index`` (negative counts from the end); a slice is a container of
+        the same kind holding those modules (shared, not copied), renumbered from 0."""
+        modules = self._modules_in_order()
+        if isinstance(index, slice):
+            part = modules[index]
+            return Sequential(*part) if isinstance(self, Sequential) else ModuleList(part)
+        return modules[self._position(index)]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Put ``module`` in place of the one at ``index``."""
+        modules = self._modules_in_order()
+        modules[self._position(index)] = module
+        self._renumber(modules)
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove the module at ``index`` (or a slice of them); the rest are renumbered."""
+        modules = self._modules_in_order()
+        if isinstance(index, slice):
+            del modules[index]
+        else:
+            del modules[self._position(index)]
+        self._renumber(modules)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._items(_MODULE))
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules_in_order())
+
+    def append(self, module: Module) -> _NumberedModules:
+        """Add ``module`` at the end; returns self."""
+        self._renumber([*self._modules_in_order(), module])
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> _NumberedModules:
+        """Add each of ``modules`` at the end, in order; returns self."""
+        self._renumber([*self._modules_in_order(), *modules])
+        return self
+
+    def insert(self, index: int, module: Module) -> _NumberedModules:
+        """Put ``module`` before position ``index`` (list.insert's rule); returns self."""
+        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
+            raise TypeError(f"insert takes an int index, not {type(index).__name__}")
+        modules = self._modules_in_order()
+        modules.insert(int(index), module)
+        self._renumber(modules)
+        return self
+
+    def pop(self, index: int = -1) -> Module:
+        """Remove and return the module at ``index`` (the last by default)."""
+        module = self[index]
+        del self[index]
+        return module
+
+
+class ModuleList(_NumberedModules):
+    """A list of modules, registered: their parameters are the list's, named "0.weight",
+    ..., as torch's ``nn.ModuleList``. It has no forward: a module holding it says how its
+    modules are applied.
+
+    >>> layers = ModuleList([Linear(2, 3, seed=0)])
+    >>> layers.append(Tanh()).extend([Linear(3, 2, seed=1)])[-1]
+    Linear(in_features=3, out_features=2)
+    >>> [name for name, _ in layers.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+
+class ModuleDict(Module):
+    """A dict of modules by name, registered (parameters "name.weight", ...), in insertion
+    order, as torch's ``nn.ModuleDict``; no forward.
+
+    >>> heads = ModuleDict({"moons": Linear(3, 2, seed=0)})
+    >>> heads["blobs"] = Linear(3, 4, seed=1)
+    >>> list(heads), len(heads), "moons" in heads
+    (['moons', 'blobs'], 2, True)
+    """
+
+    def __init__(
+        self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+    ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if self._registered.get(key) != _MODULE:
+            raise KeyError(key)
+        return self.__dict__[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self._check_name(key, _MODULE)
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict[{key!r}] takes a Module, got {type(module).__name__}")
+        setattr(self, key, module)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # noqa: B018 (a KeyError for a name it does not hold)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._items(_MODULE))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._registered.get(key) == _MODULE
+
+    def keys(self) -> list[str]:
+        """The names, in insertion order."""
+        return [name for name, _ in self._items(_MODULE)]
+
+    def values(self) -> list[Module]:
+        """The modules, in insertion order."""
+        return [module for _, module in self._items(_MODULE)]
+
+    def items(self) -> list[tuple[str, Module]]:
+        """(name, module) pairs, in insertion order."""
+        return list(self._items(_MODULE))
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Add or replace each (name, module) of a mapping or of an iterable of pairs."""
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for position, pair in enumerate(pairs):
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise TypeError(
+                    f"ModuleDict.update takes a mapping or (name, module) pairs; item "
+                    f"{position} is {pair!r}"
+                )
+            self[pair[0]] = pair[1]
+
+    def pop(self, key: str) -> Module:
+        """Remove and return the module named ``key``."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        """Remove every module."""
+        for key in self.keys():
+            del self[key]
+
+
+class Sequential(_NumberedModules):
+    """Modules applied in order; they are named "0", "1", ... (parameters "0.weight", ...).
+
+    torch's list habits: ``[i]`` and ``[-1]``, slices (a Sequential of those modules,
+    shared, renumbered from 0: torch's keeps the old names), ``[i] = m``, ``del``,
+    ``append``, ``insert``, ``extend``, ``pop``, ``len`` and iteration; the names follow
+    every change.
+    """
 
     def __init__(self, *modules: Module) -> None:
         super().__init__()
@@ -360,26 +705,9 @@ class Sequential(Module):
             setattr(self, str(index), module)
 
     def forward(self, x: Any) -> Any:
-        for _, module in self.named_children():
+        for _, module in self._items(_MODULE):
             x = module(x)
         return x
-
-    def __getitem__(self, index: int | slice) -> Module:
-        """The module at ``index``; a slice is a Sequential of those modules (shared, not
-        copied), as torch's."""
-        modules = [module for _, module in self.named_children()]
-        if isinstance(index, slice):
-            return Sequential(*modules[index])
-        if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
-            raise TypeError(f"Sequential indices are ints or slices, not {type(index).__name__}")
-        return modules[index]
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self.named_children())
-
-    def __iter__(self) -> Iterator[Module]:
-        for _, module in self.named_children():
-            yield module
 
 
 # ---------------------------------------------------------------------- activations by name
@@ -388,8 +716,36 @@ ACTIVATIONS: dict[str, type[Module]] = {}
 Add to it with ``register_activation``, never by assignment."""
 
 
+class _ActivationsByName:
+    """Where pickle finds the class of a function-registered activation:
+    ``nn._by_name.<name>`` is ``ACTIVATIONS[name]`` in the process that loads. So a model
+    using one pickles by its registered name (the function itself may be a lambda) and
+    loads in any process where the same registration has run."""
+
+    def __getattr__(self, name: str) -> type[Module]:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name not in ACTIVATIONS:
+            raise AttributeError(
+                f"activation {name!r} is not registered in this process: run "
+                f"nn.register_activation({name!r}, ...) before loading what uses it"
+            )
+        return ACTIVATIONS[name]
+
+
+_by_name = _ActivationsByName()
+
+
+def _registered_instance(name: str) -> Module:
+    """An empty instance of ``ACTIVATIONS[name]``, for pickle to fill: how a model's
+    function-registered activations load, with a clear error where the name is unknown."""
+    module = getattr(_by_name, name)
+    return module.__new__(module)
+
+
 def _wrap(name: str, function: Callable[[Tensor], Tensor]) -> type[Module]:
-    """A Module class whose forward is ``function``, named after ``name`` ("my_act": MyAct)."""
+    """A Module class whose forward is ``function``, named after ``name`` ("my_act": MyAct),
+    found by pickle under the registered name; its ``function`` is ``function``."""
 
     def forward(self: Module, x: Any) -> Tensor:
         out = function(x)
@@ -397,11 +753,17 @@ def _wrap(name: str, function: Callable[[Tensor], Tensor]) -> type[Module]:
             raise TypeError(f"activation {name!r} must return a Tensor, got {type(out).__name__}")
         return out
 
+    def reduce(self: Module) -> tuple:
+        return _registered_instance, (name,), dict(vars(self))
+
     class_name = "".join(part.capitalize() for part in name.split("_")) or "Activation"
     attributes = {
         "forward": forward,
+        "__reduce__": reduce,
+        "function": staticmethod(function),
         "__doc__": function.__doc__,
-        "__module__": function.__module__,
+        "__module__": __name__,
+        "__qualname__": f"_by_name.{name}",
     }
     return type(class_name, (Module,), attributes)
 

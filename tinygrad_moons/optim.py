@@ -29,12 +29,19 @@ if TYPE_CHECKING:
     from scipy.optimize import OptimizeResult
 
 
-def _parameter_list(params: Iterable[Tensor]) -> list[Tensor]:
+def _refuse_module(params: Any) -> None:
     if callable(getattr(params, "parameters", None)):
         raise TypeError(
             f"the optimiser takes the parameters, not the {type(params).__name__} itself: "
             f"pass model.parameters()"
         )
+
+
+def _parameter_list(params: Iterable[Tensor], *, frozen: bool = False) -> list[Tensor]:
+    """``params`` as a list of distinct leaf Tensors. With ``frozen``, tensors that do not
+    require grad may be among them (torch's optimisers take a model's frozen parameters and
+    leave them be), as long as one does."""
+    _refuse_module(params)
     if isinstance(params, Tensor):
         params = [params]
     params = list(params)
@@ -44,7 +51,7 @@ def _parameter_list(params: Iterable[Tensor]) -> list[Tensor]:
     for position, p in enumerate(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"parameter {position} is a {type(p).__name__}, not a Tensor")
-        if not p.requires_grad:
+        if not p.requires_grad and not frozen:
             raise ValueError(f"parameter {position} does not require grad: it would never move")
         if not p.is_leaf:
             raise ValueError(
@@ -64,54 +71,175 @@ def _check_hyper(name: str, value: float, low: float = 0.0, high: float = math.i
     return value
 
 
-class Optimizer(abc.ABC):
-    """Common machinery: the parameter list, ``lr``, per-parameter state, (de)serialising.
+class _GroupOption:
+    """An optimiser's attribute that stands for one option of every parameter group, as
+    ``opt.lr``: reading gives the groups' common value (a ValueError when they differ),
+    setting checks the value and sets it in every group."""
 
-    Subclasses define ``_update(param, grad, state)`` for one parameter and list their
-    hyperparameter names in ``HYPER``.
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, optimizer: Optimizer | None, owner: type) -> Any:
+        if optimizer is None:
+            return self
+        values = [group[self.name] for group in optimizer.param_groups]
+        if any(value != values[0] for value in values[1:]):
+            raise ValueError(
+                f"the parameter groups have different {self.name} {values}: read each "
+                f"group's, optimizer.param_groups[i][{self.name!r}]"
+            )
+        return values[0]
+
+    def __set__(self, optimizer: Optimizer, value: Any) -> None:
+        # Every group checked before any is changed.
+        checked = [
+            optimizer._check_options({**group, self.name: value})
+            for group in optimizer.param_groups
+        ]
+        for group, options in zip(optimizer.param_groups, checked, strict=True):
+            group[self.name] = options[self.name]
+
+
+class Optimizer(abc.ABC):
+    """Common machinery: parameter groups, per-parameter state, (de)serialising.
+
+    ``params`` is an iterable of Tensors, or torch's parameter groups: a list of dicts,
+    each with ``"params"`` and any of the optimiser's options (``lr`` and ``HYPER``), the
+    options it leaves out taken from the constructor's arguments. ``param_groups`` holds
+    them; ``lr`` and each hyperparameter read and set every group's. Subclasses define
+    ``_update(theta, grad, state, group)`` for one parameter, list their hyperparameter
+    names in ``HYPER`` and check them in ``_check_options``.
     """
 
     HYPER: tuple[str, ...] = ()
+    lr = _GroupOption()
 
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
-        self.params = _parameter_list(params)
-        self.lr = _check_hyper("lr", lr)
+    def __init__(
+        self, params: Iterable[Tensor] | Iterable[dict[str, Any]], **defaults: Any
+    ) -> None:
+        self.defaults = self._check_options(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self._states: list[list[dict[str, Any]]] = []  # per group, per parameter
         self.steps = 0
-        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        _refuse_module(params)
+        if isinstance(params, dict):
+            raise TypeError(
+                "the optimiser takes the parameters, or a list of parameter groups (dicts); "
+                "got one dict: wrap it in a list"
+            )
+        groups = list(params) if not isinstance(params, Tensor) else [params]
+        if groups and all(isinstance(group, dict) for group in groups):
+            for group in groups:
+                self.add_param_group(group)
+        elif any(isinstance(group, dict) for group in groups):
+            raise TypeError("the optimiser takes Tensors or parameter groups (dicts), not both")
+        else:
+            self.add_param_group({"params": groups})
+        if not any(p.requires_grad for p in self.params):
+            # Frozen parameters are let in (torch's habit), but an optimiser of nothing else
+            # would never move anything.
+            raise ValueError(
+                "parameter 0 does not require grad, nor does any other: the optimiser would "
+                "never move anything"
+            )
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a parameter group (a dict with ``"params"`` and any options), as torch's."""
+        position = len(self.param_groups)
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(f"parameter group {position} must be a dict with 'params'")
+        unknown = sorted(set(group) - {"params", "lr", *self.HYPER})
+        if unknown:
+            raise ValueError(
+                f"parameter group {position} has options {unknown} that "
+                f"{type(self).__name__} does not take; it takes {['lr', *self.HYPER]}"
+            )
+        params = _parameter_list(group["params"], frozen=True)
+        taken = {id(p) for p in self.params}
+        if any(id(p) in taken for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        options = {key: value for key, value in group.items() if key != "params"}
+        self.param_groups.append(
+            {"params": params, **self._check_options({**self.defaults, **options})}
+        )
+        self._states.append([{} for _ in params])
+
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` checked and normalised (every key of ``lr`` and ``HYPER``)."""
+        return {"lr": _check_hyper("lr", options["lr"])}
+
+    @property
+    def params(self) -> list[Tensor]:
+        """Every group's parameters, in order."""
+        return [p for group in self.param_groups for p in group["params"]]
+
+    @property
+    def state(self) -> list[dict[str, Any]]:
+        """Every parameter's state (a dict, empty before its first update), in the order of
+        ``params``."""
+        return [state for states in self._states for state in states]
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to None."""
-        for p in self.params:
-            p.grad = None
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
-        for p, state in zip(self.params, self.state, strict=True):
-            if p.grad is not None:
-                self._update(p.data, p.grad, state)
+        for group, states in zip(self.param_groups, self._states, strict=True):
+            self._step_group(group, states)
         self.steps += 1
 
+    def _step_group(self, group: dict[str, Any], states: list[dict[str, Any]]) -> None:
+        for p, state in zip(group["params"], states, strict=True):
+            if p.grad is not None:
+                self._update(p.data, p.grad, state, group)
+
     @abc.abstractmethod
-    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        """Change ``theta`` in place by one step, given its gradient and its state."""
+    def _update(
+        self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        """Change ``theta`` in place by one step, given its gradient, its state and the
+        options of its group."""
 
     def state_dict(self) -> dict[str, Any]:
-        """Copies of lr, the hyperparameters, the step count and every parameter's state."""
+        """Copies of every group's options (its parameters as positions in ``params``, as
+        torch's), the step count and every parameter's state."""
+        groups, start = [], 0
+        for group in self.param_groups:
+            count = len(group["params"])
+            options = {key: value for key, value in group.items() if key != "params"}
+            groups.append({**options, "params": list(range(start, start + count))})
+            start += count
         return {
-            "lr": self.lr,
-            **{name: getattr(self, name) for name in self.HYPER},
+            "param_groups": groups,
             "steps": self.steps,
             "state": [_copy_state(state) for state in self.state],
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what ``state_dict()`` gave (copied, so the dict stays the caller's)."""
-        expected = {"lr", "steps", "state", *self.HYPER}
-        if set(state_dict) != expected:
+        """Restore what ``state_dict()`` gave (copied, so the dict stays the caller's): the
+        groups' options and the parameters' states; the parameters stay this optimiser's."""
+        expected = {"param_groups", "steps", "state"}
+        if not isinstance(state_dict, dict) or set(state_dict) != expected:
+            given = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict)
             raise ValueError(
                 f"{type(self).__name__}.load_state_dict needs the keys {sorted(expected)}, "
-                f"got {sorted(state_dict)}"
+                f"got {given}"
             )
+        groups = state_dict["param_groups"]
+        sizes = [len(group["params"]) for group in self.param_groups]
+        given_sizes = [len(group.get("params", ())) for group in groups]
+        if given_sizes != sizes:
+            raise ValueError(
+                f"the state is for parameter groups of sizes {given_sizes}, this optimiser's "
+                f"are {sizes}"
+            )
+        options = [
+            self._check_options({key: v for key, v in group.items() if key != "params"})
+            for group in groups
+        ]
         states = state_dict["state"]
         if len(states) != len(self.params):
             raise ValueError(
@@ -124,11 +252,11 @@ class Optimizer(abc.ABC):
                         f"state {key!r} of parameter {position} has shape {value.shape}, "
                         f"the parameter {p.shape}"
                     )
-        self.lr = float(state_dict["lr"])
-        for name in self.HYPER:
-            setattr(self, name, state_dict[name])
+        for group, group_options in zip(self.param_groups, options, strict=True):
+            group.update(group_options)
         self.steps = int(state_dict["steps"])
-        self.state = [_copy_state(state) for state in states]
+        copies = iter([_copy_state(state) for state in states])
+        self._states = [[next(copies) for _ in group["params"]] for group in self.param_groups]
 
 
 def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
@@ -142,51 +270,65 @@ class SGD(Optimizer):
     b = g on the first step, else momentum * b + g          (when momentum != 0)
     g = g + momentum * b if nesterov else b
     theta = theta - lr * g
+
+    each with its parameter group's options.
     """
 
     HYPER = ("momentum", "nesterov", "weight_decay")
+    momentum = _GroupOption()
+    nesterov = _GroupOption()
+    weight_decay = _GroupOption()
 
     def __init__(
         self,
-        params: Iterable[Tensor],
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
         lr: float,
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
-        self.momentum = _check_hyper("momentum", momentum)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay)
-        if nesterov and self.momentum == 0.0:
-            raise ValueError("Nesterov momentum needs momentum > 0 (as in PyTorch)")
-        self.nesterov = bool(nesterov)
+        super().__init__(
+            params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+        )
 
-    def step(self) -> None:
-        """One update of every parameter that has a gradient."""
-        if self.momentum or self.weight_decay:
-            super().step()
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        momentum = _check_hyper("momentum", options["momentum"])
+        if options["nesterov"] and momentum == 0.0:
+            raise ValueError("Nesterov momentum needs momentum > 0 (as in PyTorch)")
+        return {
+            **super()._check_options(options),
+            "momentum": momentum,
+            "nesterov": bool(options["nesterov"]),
+            "weight_decay": _check_hyper("weight_decay", options["weight_decay"]),
+        }
+
+    def _step_group(self, group: dict[str, Any], states: list[dict[str, Any]]) -> None:
+        if group["momentum"] or group["weight_decay"]:
+            super()._step_group(group, states)
             return
         # Speed: plain SGD (fit's default) with no call per parameter; theta -= lr * grad is
         # _update's own expression for it, so the same bits.
-        lr = self.lr
-        for p in self.params:
+        lr = group["lr"]
+        for p in group["params"]:
             grad = p.grad
             if grad is not None:
                 theta = p.data
                 theta -= lr * grad
-        self.steps += 1
 
-    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        g = grad + self.weight_decay * theta if self.weight_decay else grad
-        if self.momentum:
+    def _update(
+        self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
+        g = grad + weight_decay * theta if weight_decay else grad
+        if momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
                 buffer = state["momentum_buffer"] = np.array(g, copy=True)
             else:
-                buffer *= self.momentum
+                buffer *= momentum
                 buffer += g
-            g = g + self.momentum * buffer if self.nesterov else buffer
-        theta -= self.lr * g
+            g = g + momentum * buffer if group["nesterov"] else buffer
+        theta -= group["lr"] * g
 
 
 class Adam(Optimizer):
@@ -196,31 +338,42 @@ class Adam(Optimizer):
         m = beta1 m + (1 - beta1) g,        v = beta2 v + (1 - beta2) g^2
         theta = theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-    with t the parameter's own step count, starting at 1.
+    with t the parameter's own step count, starting at 1, and its group's options.
     """
 
     HYPER = ("betas", "eps", "weight_decay")
+    betas = _GroupOption()
+    eps = _GroupOption()
+    weight_decay = _GroupOption()
 
     def __init__(
         self,
-        params: Iterable[Tensor],
+        params: Iterable[Tensor] | Iterable[dict[str, Any]],
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
-        beta1, beta2 = betas
-        self.betas = (
-            _check_hyper("beta1", beta1, high=1.0),
-            _check_hyper("beta2", beta2, high=1.0),
-        )
-        self.eps = _check_hyper("eps", eps)
-        self.weight_decay = _check_hyper("weight_decay", weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
-    def _update(self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        beta1, beta2 = self.betas
-        g = grad + self.weight_decay * theta if self.weight_decay else grad
+    def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        beta1, beta2 = options["betas"]
+        return {
+            **super()._check_options(options),
+            "betas": (
+                _check_hyper("beta1", beta1, high=1.0),
+                _check_hyper("beta2", beta2, high=1.0),
+            ),
+            "eps": _check_hyper("eps", options["eps"]),
+            "weight_decay": _check_hyper("weight_decay", options["weight_decay"]),
+        }
+
+    def _update(
+        self, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        beta1, beta2 = group["betas"]
+        weight_decay = group["weight_decay"]
+        g = grad + weight_decay * theta if weight_decay else grad
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(theta), exp_avg_sq=np.zeros_like(theta))
         state["step"] += 1
@@ -230,27 +383,38 @@ class Adam(Optimizer):
         m += (1.0 - beta1) * g
         v *= beta2
         v += (1.0 - beta2) * g * g
-        step_size = self.lr / (1.0 - beta1**t)
-        denominator = np.sqrt(v) / math.sqrt(1.0 - beta2**t) + self.eps
+        step_size = group["lr"] / (1.0 - beta1**t)
+        denominator = np.sqrt(v) / math.sqrt(1.0 - beta2**t) + group["eps"]
         theta -= step_size * m / denominator
 
 
 # ---------------------------------------------------------------------- schedules
 class Schedule(abc.ABC):
-    """Sets ``optimizer.lr`` from the starting rate lr0 and the count t of ``step()`` calls.
+    """Sets each parameter group's lr from its starting rate lr0 and the count t of
+    ``step()`` calls, as torch's schedulers do with their ``base_lrs``.
 
-    Step it after the optimiser (``fit`` does so once per epoch): after t calls the
-    optimiser's lr is ``lr_at(t)``; before any, it is lr0.
+    Step it after the optimiser (``fit`` does so once per epoch): after t calls a group
+    that started at lr0 has the rate ``lr_at(t, lr0)``; before any, lr0.
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
-        self.lr0 = optimizer.lr
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.t = 0
 
+    @property
+    def lr0(self) -> float:
+        """The starting rate of every group (a ValueError when they started apart)."""
+        if any(lr0 != self.base_lrs[0] for lr0 in self.base_lrs[1:]):
+            raise ValueError(
+                f"the parameter groups started at different rates {self.base_lrs}: see base_lrs"
+            )
+        return self.base_lrs[0]
+
     @abc.abstractmethod
-    def lr_at(self, t: int) -> float:
-        """The learning rate after ``t`` steps."""
+    def lr_at(self, t: int, lr0: float | None = None) -> float:
+        """The learning rate after ``t`` steps of a group that started at ``lr0`` (by
+        default, ``self.lr0``)."""
 
     @property
     def lr(self) -> float:
@@ -258,7 +422,14 @@ class Schedule(abc.ABC):
 
     def step(self) -> None:
         self.t += 1
-        self.optimizer.lr = self.lr_at(self.t)
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.base_lrs):
+            raise ValueError(
+                f"the optimiser has {len(groups)} parameter groups, the schedule was made for "
+                f"{len(self.base_lrs)}: make the schedule after the last add_param_group"
+            )
+        for group, lr0 in zip(groups, self.base_lrs, strict=True):
+            group["lr"] = self.lr_at(self.t, lr0)
 
 
 class InverseTimeDecay(Schedule):
@@ -274,8 +445,8 @@ class InverseTimeDecay(Schedule):
         super().__init__(optimizer)
         self.k = _check_hyper("k", k)
 
-    def lr_at(self, t: int) -> float:
-        return self.lr0 / (1.0 + self.k * t)
+    def lr_at(self, t: int, lr0: float | None = None) -> float:
+        return (self.lr0 if lr0 is None else lr0) / (1.0 + self.k * t)
 
 
 class StepDecay(Schedule):
@@ -286,8 +457,8 @@ class StepDecay(Schedule):
         self.step_size = whole("step_size", step_size)
         self.gamma = _check_hyper("gamma", gamma)
 
-    def lr_at(self, t: int) -> float:
-        return self.lr0 * self.gamma ** (t // self.step_size)
+    def lr_at(self, t: int, lr0: float | None = None) -> float:
+        return (self.lr0 if lr0 is None else lr0) * self.gamma ** (t // self.step_size)
 
 
 class ExponentialDecay(Schedule):
@@ -297,8 +468,8 @@ class ExponentialDecay(Schedule):
         super().__init__(optimizer)
         self.gamma = _check_hyper("gamma", gamma)
 
-    def lr_at(self, t: int) -> float:
-        return self.lr0 * self.gamma**t
+    def lr_at(self, t: int, lr0: float | None = None) -> float:
+        return (self.lr0 if lr0 is None else lr0) * self.gamma**t
 
 
 class CosineDecay(Schedule):
@@ -313,12 +484,11 @@ class CosineDecay(Schedule):
         self.t_max = whole("t_max", t_max)
         self.lr_min = _check_hyper("lr_min", lr_min)
 
-    def lr_at(self, t: int) -> float:
+    def lr_at(self, t: int, lr0: float | None = None) -> float:
         if t >= self.t_max:
             return self.lr_min
-        return (
-            self.lr_min + (self.lr0 - self.lr_min) * (1.0 + math.cos(math.pi * t / self.t_max)) / 2
-        )
+        lr0 = self.lr0 if lr0 is None else lr0
+        return self.lr_min + (lr0 - self.lr_min) * (1.0 + math.cos(math.pi * t / self.t_max)) / 2
 
 
 # ---------------------------------------------------------------------- scipy.optimize

@@ -81,8 +81,9 @@ class History:
     ``loss``: the write-up's loss on all the training data after the epoch;
     ``accuracy``: the fraction of training points classified right after the epoch;
     ``val_loss`` / ``val_accuracy``: mean cross-entropy and accuracy on the validation
-    data (empty without it); ``lr``: the learning rate the epoch used; ``seconds``: time
-    since ``fit`` started, at the end of the epoch.
+    data (empty without it); ``lr``: the learning rate the epoch used (the largest, when
+    the optimiser's parameter groups have several); ``seconds``: time since ``fit``
+    started, at the end of the epoch.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -198,7 +199,8 @@ def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Opt
     if optimizer is None:
         return SGD(model.parameters(), lr)
     stepped = {id(p) for p in optimizer.params}
-    named = list(model.named_parameters())
+    # Frozen parameters (requires_grad False) are meant to stay: only the trained count.
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
     left = [name for name, p in named if id(p) not in stepped]
     if len(left) == len(named):
         raise ValueError(
@@ -213,11 +215,17 @@ def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Opt
         )
     if lr != fit.__kwdefaults__["lr"]:
         warnings.warn(
-            f"fit's lr={lr!r} is unused: the optimizer given has its own lr {optimizer.lr!r}",
+            f"fit's lr={lr!r} is unused: the optimizer given has its own lr {_rate(optimizer)!r}",
             UserWarning,
             stacklevel=3,
         )
     return optimizer
+
+
+def _rate(optimizer: Optimizer) -> float:
+    """The optimiser's learning rate, which History.lr records; with parameter groups at
+    different rates, the largest."""
+    return max(group["lr"] for group in optimizer.param_groups)
 
 
 def _two_classes(labels: np.ndarray) -> None:
@@ -564,7 +572,7 @@ def fit(
                 objective, logits = run.forward(graph) if graph else run.objective()
             replayed = _ReplayedEpochs(run, graph) if graph is not None else None
             for epoch in range(epochs):
-                epoch_lr = optimizer.lr
+                epoch_lr = _rate(optimizer)
                 if replayed is not None:
                     try:
                         loss, accuracy = replayed.epoch(epoch, epoch_lr)
@@ -601,7 +609,7 @@ def fit(
                 if callbacks and any([callback(epoch, history) for callback in callbacks]):
                     break
     except _NonFinite as error:
-        raise run.diverged(epoch, optimizer.lr, error.what) from None
+        raise run.diverged(epoch, _rate(optimizer), error.what) from None
     finally:
         if bar is not None:
             bar.close()

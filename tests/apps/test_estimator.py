@@ -423,6 +423,14 @@ def test_coefs_and_intercepts_are_the_networks_own_arrays(moons):
     assert not hasattr(NeuralNetClassifier(), "coefs_")
 
 
+def test_intercepts_of_a_layer_without_bias_are_refused_naming_it(moons):
+    clf = quick(max_iter=5).fit(*moons)
+    clf.model_[2] = nn.Linear(3, 2, bias=False, seed=0)
+    with pytest.raises(ValueError, match=r"layer 1 of model_ has no bias \(Linear\(bias=False\)\)"):
+        _ = clf.intercepts_
+    assert [w.shape for w in clf.coefs_] == [(2, 3), (3, 2)]
+
+
 def test_invscaling_steps_with_mlpclassifiers_rate_after_t_samples(moons):
     X, y = moons
     clf = NeuralNetClassifier(learning_rate="invscaling", power_t=0.25, max_iter=4, tol=0)

@@ -1,7 +1,10 @@
 """nn.ACTIVATIONS, the one registry of activations by name: registering, refusing, and a
 registered activation at work by name in MLP, the command line and the estimator."""
 
+import pickle
 import re
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -156,3 +159,209 @@ def test_the_estimator_takes_a_registered_activation_by_name(registry):
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.set_params(max_iter=5).fit(X, y)
     assert type(clf.model_[1]) is Cube
+
+
+# ---------------------------------------------------------------------- beyond one process
+MISH = "lambda x: x * F.tanh(F.softplus(x))"  # registered from this text, here and in the child
+
+
+def run_fresh(tmp_path, body, register=True):
+    """Run ``body`` in a fresh Python process (after registering "mish" when ``register``);
+    its CompletedProcess."""
+    setup = "import pickle, sys\nimport numpy as np\nfrom tinygrad_moons import nn\n"
+    setup += "import tinygrad_moons.functional as F\n"
+    if register:
+        setup += f'nn.register_activation("mish", {MISH})\n'
+    script = tmp_path / "child.py"
+    script.write_text(setup + body)
+    return subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+
+
+def fitted_mish_estimator():
+    from sklearn.exceptions import ConvergenceWarning
+
+    from tinygrad_moons import data
+    from tinygrad_moons.estimator import NeuralNetClassifier
+
+    X, y = data.make_moons(40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return NeuralNetClassifier(activation="mish", max_iter=20, random_state=0).fit(X, y), X
+
+
+def test_a_model_and_an_estimator_with_a_registered_function_load_in_a_fresh_process(
+    registry, tmp_path
+):
+    nn.register_activation("mish", eval(MISH))
+    model = nn.MLP([2, 3, 2], "mish", seed=0)
+    clf, X = fitted_mish_estimator()
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(model))
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", np.hstack([model(X).data, clf.predict_proba(X)]))
+    body = (
+        "X = np.load('X.npy')\n"
+        "model = pickle.loads(open('model.pkl', 'rb').read())\n"
+        "clf = pickle.loads(open('clf.pkl', 'rb').read())\n"
+        "got = np.hstack([model(X).data, clf.predict_proba(X)])\n"
+        "assert type(model[1]) is nn.ACTIVATIONS['mish'], type(model[1])\n"
+        "print(bool(np.array_equal(got, np.load('expected.npy'))))\n"
+    )
+    child = run_fresh(tmp_path, body)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.strip() == "True"
+
+
+def test_a_model_loaded_where_its_activation_is_not_registered_says_so(registry, tmp_path):
+    nn.register_activation("mish", eval(MISH))
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(nn.MLP([2, 3, 2], "mish", seed=0)))
+    child = run_fresh(tmp_path, "pickle.loads(open('model.pkl', 'rb').read())\n", register=False)
+    assert child.returncode == 1
+    assert (
+        "activation 'mish' is not registered in this process: run "
+        "nn.register_activation('mish', ...) before loading" in child.stderr
+    )
+
+
+def test_an_estimator_carries_its_activation_to_a_process_that_never_registered_it(
+    registry, tmp_path
+):
+    nn.register_activation("mish", eval(MISH))  # a lambda: only cloudpickle can carry it
+    clf, X = fitted_mish_estimator()
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", clf.predict_proba(X))
+    body = (
+        "clf = pickle.loads(open('clf.pkl', 'rb').read())\n"
+        "print(bool(np.array_equal(clf.predict_proba(np.load('X.npy')), "
+        "np.load('expected.npy'))), 'mish' in nn.ACTIVATIONS)\n"
+    )
+    child = run_fresh(tmp_path, body, register=False)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == ["True", "True"]
+
+
+def test_grid_search_with_two_workers_takes_a_registered_activation(registry):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV
+
+    from tinygrad_moons import data
+    from tinygrad_moons.estimator import NeuralNetClassifier
+
+    nn.register_activation("mish", eval(MISH))
+    X, y = data.make_moons(60)
+    search = GridSearchCV(
+        NeuralNetClassifier(activation="mish", max_iter=20, random_state=0),
+        {"alpha": [0.0, 0.01]},
+        cv=2,
+        n_jobs=2,
+        error_score="raise",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert type(search.best_estimator_.model_[1]) is nn.ACTIVATIONS["mish"]
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+# ---------------------------------------------------------------- --activation module:function
+USER_MODULE = """
+import numpy as np
+import tinygrad_moons.functional as F
+from tinygrad_moons import nn
+
+def mish(x):
+    return x * F.tanh(F.softplus(x))
+
+class Cubed(nn.Module):
+    def forward(self, x):
+        return x * x * x
+
+def to_numpy(x):
+    return x.data
+
+def log(x):
+    return x.log()
+
+def needs_two(x, y):
+    return x
+
+NUMBER = 3
+"""
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    """A module of activations, importable as user_activations_for_cli."""
+    (tmp_path / "user_activations_for_cli.py").write_text(USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "user_activations_for_cli"
+    sys.modules.pop("user_activations_for_cli", None)
+
+
+@pytest.mark.parametrize(("function", "class_name"), [("mish", "Mish"), ("Cubed", "Cubed")])
+def test_the_command_line_trains_an_activation_it_imports(
+    registry, user_module, tmp_path, capsys, function, class_name
+):
+    spec = f"{user_module}:{function}"
+    saved = tmp_path / "m.npz"
+    argv = ["train", "--activation", spec, "--epochs", "5", "--lr", "0.001", "--save", str(saved)]
+    assert cli.main([*argv, "--out", str(tmp_path / "b.png")]) == 0
+    assert spec in capsys.readouterr().out
+    assert nn.load_config(saved)["activation"] == spec
+    model = nn.MLP([2, 3, 2], function, seed=0)
+    nn.load(model, saved)
+    assert type(model[1]).__name__ == class_name
+    points = tmp_path / "p.csv"
+    points.write_text("0.5,0.2\n")
+    argv = ["predict", "--model", str(saved), "--input", str(points), "--activation", spec]
+    assert cli.main(argv) == 0
+
+
+def test_predict_imports_a_files_activation_only_when_told(registry, user_module, tmp_path, capsys):
+    spec = f"{user_module}:mish"
+    saved, points = tmp_path / "m.npz", tmp_path / "p.csv"
+    points.write_text("0.5,0.2\n")
+    argv = ["train", "--activation", spec, "--epochs", "5", "--save", str(saved)]
+    assert cli.main([*argv, "--out", str(tmp_path / "b.png")]) == 0
+    registry.pop("mish")  # a fresh process: nothing registered
+    capsys.readouterr()
+    assert cli.main(["predict", "--model", str(saved), "--input", str(points)]) == 1
+    assert f"to import yours, pass --activation {spec}" in capsys.readouterr().err
+    assert (
+        cli.main(["predict", "--model", str(saved), "--input", str(points), "--activation", "relu"])
+        == 1
+    )
+    assert (
+        f"trained with the activation '{spec}'; --activation gave 'relu'" in capsys.readouterr().err
+    )
+    argv = ["predict", "--model", str(saved), "--input", str(points), "--activation", spec]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.startswith("class,p0,p1\n")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no_such_package_here:mish", "cannot import 'no_such_package_here' (No module named"),
+        ("{m}:absent", "module '{m}' has no 'absent'"),
+        ("{m}:NUMBER", "is a int, not a function or an nn.Module class"),
+        ("{m}:to_numpy", "is not an activation: on a (2, 3) Tensor it returned ndarray"),
+        ("{m}:needs_two", "is not an activation: on a (2, 3) Tensor it raised TypeError"),
+        ("{m}:log", "is not an activation: it is not finite on [-2, 2]"),
+    ],
+)
+def test_an_activation_the_command_line_cannot_use_is_one_line(
+    registry, user_module, capsys, spec, message
+):
+    spec = spec.format(m=user_module)
+    before = dict(registry)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "--activation", spec, "--epochs", "1"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert message.format(m=user_module) in err
+    assert registry == before

@@ -176,9 +176,10 @@ def test_state_dict_is_a_copy_with_lr_and_steps():
     p.grad = np.array([1.0, 1.0])
     optimizer.step()
     state = optimizer.state_dict()
-    assert state["lr"] == 0.01 and state["steps"] == 1 and state["state"][0]["step"] == 1
+    group = state["param_groups"][0]
+    assert group["lr"] == 0.01 and state["steps"] == 1 and state["state"][0]["step"] == 1
     state["state"][0]["exp_avg"][...] = 99.0
-    state["lr"] = 5.0
+    group["lr"] = 5.0
     assert optimizer.lr == 0.01 and not np.any(optimizer.state[0]["exp_avg"] == 99.0)
 
 

@@ -471,6 +471,12 @@ def test_progress_is_on_by_default_when_stdout_is_a_terminal(moons, capsys, monk
 
 
 # ---------------------------------------------------------------------- compiled
+def _frozen_first_layer(model):
+    model[0].weight.requires_grad = False
+    model[0].bias.requires_grad = False
+    return model
+
+
 def _run(compiled, **options):
     X, y = data.make_moons()
     model = options.pop("model", lambda: nn.MLP([2, 3, 2], seed=0))()
@@ -502,6 +508,19 @@ def _run(compiled, **options):
             "schedule": lambda opt: optim.InverseTimeDecay(opt, 0.1),
             "model": lambda: nn.MLP([2, 5, 5, 3], "sigmoid", seed=1),
         },
+        {  # a Linear without bias, parameter groups with their own rates, a schedule
+            "epochs": 40,
+            "model": lambda: nn.Sequential(
+                nn.Linear(2, 4, bias=False, seed=0), nn.Tanh(), nn.Linear(4, 2, seed=1)
+            ),
+            "optimizer": lambda params: optim.SGD(
+                [{"params": params[:1], "lr": 0.02}, {"params": params[1:]}],
+                lr=0.005,
+                momentum=0.5,
+            ),
+            "schedule": lambda opt: optim.StepDecay(opt, 10, 0.5),
+        },
+        {"epochs": 40, "model": lambda: _frozen_first_layer(nn.MLP([2, 4, 2], seed=2))},
     ],
 )
 def test_compiled_and_eager_fit_give_the_same_history_bit_for_bit(options, monkeypatch):
@@ -665,3 +684,32 @@ def test_a_reg_that_penalises_nothing_is_warned_of(moons):
         warnings.simplefilter("error")
         fit(Bare(), X, y, epochs=2, reg=0, progress=False)
         fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2, progress=False)
+
+
+def test_fit_trains_around_a_frozen_layer_without_a_warning():
+    X, y = data.make_moons()
+    model = _frozen_first_layer(nn.MLP([2, 4, 2], seed=0))
+    frozen = model[0].weight.data.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "the optimizer does not update ..." would be wrong
+        history = fit(model, X, y, epochs=30, progress=False)
+    assert np.array_equal(model[0].weight.data, frozen)
+    assert history.loss[-1] < history.loss[0]
+    trainable = [p for p in model.parameters() if p.requires_grad]  # torch's habit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit(model, X, y, epochs=2, optimizer=optim.SGD(trainable, lr=0.01), progress=False)
+    with pytest.raises(ValueError, match="does not require grad, nor does any other"):
+        fit(_frozen_first_layer(nn.Sequential(nn.Linear(2, 2, seed=0))), X, y, epochs=1)
+
+
+def test_fit_records_the_largest_rate_of_parameter_groups():
+    X, y = data.make_moons()
+    model = nn.MLP([2, 3, 2], seed=0)
+    params = model.parameters()
+    optimizer = optim.SGD([{"params": params[:2], "lr": 0.001}, {"params": params[2:]}], lr=0.01)
+    history = fit(model, X, y, epochs=3, optimizer=optimizer, progress=False)
+    assert history.lr == [0.01, 0.01, 0.01]
+
+    with pytest.warns(UserWarning, match="does not update 0.weight, 0.bias"):
+        fit(model, X, y, epochs=1, optimizer=optim.SGD(params[2:], lr=0.01), progress=False)

@@ -16,6 +16,7 @@ from tinygrad_moons import nn
 from tinygrad_moons.arguments import output_file
 from tinygrad_moons.atomic import written_whole
 from tinygrad_moons.checkpoint import MAX_EXPANSION
+from tinygrad_moons.cli.options import activation_name, add_activation
 from tinygrad_moons.cli.terminal import UserError
 from tinygrad_moons.train import predict_proba
 
@@ -37,10 +38,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CSV",
         help="file to write (default: the standard output)",
     )
+    add_activation(
+        parser, None, "the model's activation, when it is your own (default: the file's)"
+    )
 
 
-def load_model(path: str) -> nn.MLP:
-    """The MLP saved at ``path`` by ``train --save``, its architecture from the file."""
+def load_model(path: str, chosen: str | None = None) -> nn.MLP:
+    """The MLP saved at ``path`` by ``train --save``, its architecture from the file.
+
+    A file never makes this import code: an activation the file names as
+    ``package.module:function`` is imported only when ``chosen`` (``--activation``)
+    names the same, and an ``chosen`` other than the file's is refused."""
     if not Path(path).is_file():
         raise UserError(f"cannot read model {path}: no such file")
     if not zipfile.is_zipfile(path):
@@ -70,12 +78,19 @@ def load_model(path: str) -> nn.MLP:
             f"{path}: the architecture's sizes {sizes} need {weight_bytes} bytes of weights, "
             f"more than a file of {file_bytes} bytes can hold: the file is damaged"
         )
-    if activation not in nn.ACTIVATIONS:
+    if not isinstance(activation, str):
+        raise UserError(f"{path}: the architecture's activation {activation!r} is not a name")
+    if chosen is not None and chosen != activation:
+        raise UserError(
+            f"{path} was trained with the activation {activation!r}; --activation gave {chosen!r}"
+        )
+    if chosen is None and activation not in nn.ACTIVATIONS:
         raise UserError(
             f"{path}: unknown activation {activation!r}; known: {', '.join(nn.ACTIVATIONS)}"
+            + (f"; to import yours, pass --activation {activation}" if ":" in activation else "")
         )
     try:
-        model = nn.MLP(sizes, activation)
+        model = nn.MLP(sizes, activation_name(activation))
         nn.load(model, path)
     except ValueError as error:
         raise UserError(f"cannot load model {path}: {error}") from None
@@ -127,7 +142,7 @@ def read_points(path: str, n_features: int) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
+    model = load_model(args.model, args.activation)
     points = read_points(args.input, model.sizes[0])
     probabilities = predict_proba(model, points)
     out = io.StringIO()

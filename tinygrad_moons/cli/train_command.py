@@ -9,7 +9,12 @@ import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot
 from tinygrad_moons.arguments import class_count, output_file, positive_int
-from tinygrad_moons.cli.options import add_out, add_training_options
+from tinygrad_moons.cli.options import (
+    activation_name,
+    add_activation,
+    add_out,
+    add_training_options,
+)
 from tinygrad_moons.cli.terminal import LossLog, UserError, period_two
 from tinygrad_moons.train import TrainingDiverged, fit, predict
 
@@ -29,9 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hidden", type=positive_int, nargs="+", default=[3], help="hidden layer sizes"
     )
-    parser.add_argument(
-        "--activation", choices=list(nn.ACTIVATIONS), default="tanh", help="of the hidden layers"
-    )
+    add_activation(parser, "tanh", "of the hidden layers")
     parser.add_argument(
         "--optimizer", choices=list(optim.OPTIMIZERS), default="sgd", help="the update rule"
     )
@@ -78,7 +81,7 @@ def final_loss_line(losses: list[float]) -> str:
 def run(args: argparse.Namespace) -> int:
     (X, y), (X_test, y_test) = _data_sets(args.classes)
     sizes = [X.shape[1], *args.hidden, args.classes]
-    model = nn.MLP(sizes, args.activation, seed=args.seed)
+    model = nn.MLP(sizes, activation_name(args.activation), seed=args.seed)
     optimizer = optim.OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr)
     print(f"Training {model.__class__.__name__} {sizes} ({args.activation}, {args.optimizer})")
     try:
