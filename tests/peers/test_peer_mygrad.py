@@ -89,40 +89,28 @@ def test_abs_backward(x):
     against_torch(lambda t: t.abs(), torch.abs, x)
 
 
-@FEW
-@given(x=arrays(low=-10, high=10))
-def test_cbrt(x):
-    cbrt = need("cbrt")
-    assume(np.all(np.abs(x) > 1e-3))
-    values_match(cbrt, np.cbrt, x)
-    assert gradcheck(cbrt, leaves(x))
-
-
-INVERSE_HYPERBOLIC = {  # numpy's name: (torch's, the domain)
+UNARY = {  # numpy's name: (torch's or None (then gradcheck), the domain drawn from)
     "arcsinh": (torch.asinh, (-10.0, 10.0)),
     "arccosh": (torch.acosh, (1.001, 10.0)),
     "arctanh": (torch.atanh, (-0.99, 0.99)),
+    "sinc": (torch.sinc, (-3.0, 3.0)),
+    "cbrt": (None, (-10.0, 10.0)),
 }
 
 
-@pytest.mark.parametrize("name", list(INVERSE_HYPERBOLIC))
+@pytest.mark.parametrize("name", list(UNARY))
 @FEW
 @given(data=st.data())
-def test_inverse_hyperbolic(name, data):
+def test_unary(name, data):
     op = need(name)
-    theirs, (low, high) = INVERSE_HYPERBOLIC[name]
+    theirs, (low, high) = UNARY[name]
     x = data.draw(arrays(low, high))
+    assume(np.all(np.abs(x) > 1e-3))  # sinc's and cbrt's differences are poor near 0
     values_match(op, getattr(np, name), x)
-    against_torch(op, theirs, x)
-
-
-@FEW
-@given(x=arrays(low=-3, high=3))
-def test_sinc(x):
-    sinc = need("sinc")
-    assume(np.all(np.abs(x) > 1e-3))
-    values_match(sinc, np.sinc, x)
-    against_torch(sinc, torch.sinc, x)
+    if theirs is None:
+        assert gradcheck(op, leaves(x))
+    else:
+        against_torch(op, theirs, x)
 
 
 # ------------------------------------------------------------------ tests/math/binary
@@ -1391,14 +1379,17 @@ def test_setitem(case):
 
 
 def test_setitem_downstream_doesnt_affect_upstream_backprop():
+    # MyGrad writes into a leaf; here a leaf that requires grad refuses (torch's rule), so
+    # the tensor written is made by an op: the op that saved it keeps the old values
     need_in_place("t[i] = v")
-    need_versions()
-    (x,) = leaves([1.0, 2.0, 3.0])
-    y = x * 2.0
-    z = y * y  # saves y
-    y[0] = 10.0  # after y was saved: backward through z must refuse, not use 10
-    with pytest.raises(RuntimeError, match="in-place"):
-        z.sum().backward()
+    x, y0 = leaves([1.0, 2.0, 3.0, 4.0], [-1.0, -2.0, -3.0, -4.0])
+    y = y0 * 1.0
+    z = x * y
+    y[:] = 0.0
+    z.backward(np.ones(4))
+    np.testing.assert_array_equal(x.grad, [-1.0, -2.0, -3.0, -4.0])
+    np.testing.assert_array_equal(y.data, np.zeros(4))
+    np.testing.assert_array_equal(y0.grad, [1.0, 2.0, 3.0, 4.0])
 
 
 # ------------------------------------------------------------------ test_tensor_manip.py

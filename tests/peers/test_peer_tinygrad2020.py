@@ -24,7 +24,7 @@ from _api import missing, need, need_autograd, need_module
 from _checks import against_torch, leaves, uniform
 
 import tinygrad_moons.functional as F
-from tinygrad_moons import Function, Tensor, gradcheck, optim
+from tinygrad_moons import Tensor, gradcheck, optim
 from tinygrad_moons.gradcheck import numeric_jacobian
 
 
@@ -298,16 +298,10 @@ GRADCHECK_NAN = (
 
 @pytest.mark.xfail(strict=True, reason=GRADCHECK_NAN)
 def test_gradcheck_fails_a_nan_derivative():
-    class NanBackward(Function):
-        @staticmethod
-        def forward(ctx, x):
-            return 2.0 * x
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad * np.nan
-
-    assert not gradcheck(NanBackward.apply, leaves(x_jac), raise_exception=False)
+    # sqrt(|x|) at 0: the chain rule gives inf * 0 = NaN, the central difference 0
+    (x,) = leaves(np.array([0.0, 1.0]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert not gradcheck(lambda t: t.abs().sqrt(), [x], raise_exception=False)
 
 
 # ------------------------------------------------------------------ test_nn.py
