@@ -61,8 +61,7 @@ def _seeds(outputs: tuple[Tensor, ...], grad_outputs: Any, create_graph: bool) -
             seed = _as_float64_array(seed, f"grad_outputs {position}")
         if seed.shape != out.shape:
             raise ValueError(
-                f"grad_outputs {position} has shape {seed.shape} for an output of shape "
-                f"{out.shape}"
+                f"grad_outputs {position} has shape {seed.shape} for an output of shape {out.shape}"
             )
         if create_graph:
             seed = seed if isinstance(seed, Tensor) else Tensor._wrap(seed)

@@ -14,17 +14,16 @@ second derivatives the same way, through ``grad(..., create_graph=True)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
 import time
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from tinygrad_moons import ops
 from tinygrad_moons.autograd import grad
-from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.tensor import Tensor, enable_grad, no_grad
 from tinygrad_moons.validate import finite
 
 WARN_EVALUATIONS = 10_000  # a gradcheck that evaluates fn more often than this warns
@@ -253,6 +252,21 @@ def _fast_check(fn, inputs, eps, atol, rtol, raise_exception) -> bool:
     return True
 
 
+def _vector_jacobian_product(fn, xs, g, inputs, wanted) -> Tensor:
+    """v^T J of ``fn`` at ``xs`` (the inputs that require grad), flattened into one Tensor
+    in the graph (``create_graph``), zeros where fn does not depend on an input."""
+    out = fn(*xs)
+    if not out.requires_grad:
+        return Tensor(np.zeros(sum(t.size for t in wanted)))
+    chosen = [x for x, t in zip(xs, inputs, strict=True) if t.requires_grad]
+    grads = grad(out, chosen, g, create_graph=True, allow_unused=True)
+    flat = [
+        Tensor(np.zeros(x.size)) if d is None else d.reshape(-1)
+        for d, x in zip(grads, chosen, strict=True)
+    ]
+    return ops.Concatenate.apply(0, *flat)
+
+
 def gradgradcheck(
     fn: Callable[..., Tensor],
     inputs: Tensor | Sequence[Tensor],
@@ -293,16 +307,8 @@ def gradgradcheck(
 
     def first_derivatives(*args: Tensor) -> Tensor:
         *xs, g = args
-        out = fn(*xs)
-        if not out.requires_grad:
-            return Tensor(np.zeros(sum(t.size for t in wanted)))
-        chosen = [x for x, t in zip(xs, inputs, strict=True) if t.requires_grad]
-        grads = grad(out, chosen, g, create_graph=True, allow_unused=True)
-        flat = [
-            Tensor(np.zeros(x.size)) if d is None else d.reshape(-1)
-            for d, x in zip(grads, chosen, strict=True)
-        ]
-        return ops.Concatenate.apply(0, *flat)
+        with enable_grad():  # finite differences evaluate it under no_grad()
+            return _vector_jacobian_product(fn, xs, g, inputs, wanted)
 
     try:
         return gradcheck(
@@ -316,9 +322,7 @@ def gradgradcheck(
         )
     except GradcheckError as error:
         position = int(str(error).split("input ", 1)[1].split(" ", 1)[0])
-        which = (
-            f"input {position}" if position < len(inputs) else "grad_outputs (the vector v)"
-        )
+        which = f"input {position}" if position < len(inputs) else "grad_outputs (the vector v)"
         raise GradcheckError(
             f"second derivatives: the derivative of v^T J (fn's vector-Jacobian product) "
             f"with respect to {which} disagrees with finite differences: {error}"

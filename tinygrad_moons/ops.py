@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons.tensor import Function, Tensor, _lift
+from tinygrad_moons.tensor import Function, Tensor
 
 
 class Op(Function):

@@ -125,6 +125,18 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
         return without_graph
 
 
+class enable_grad:  # noqa: N801 (torch's name)
+    """Record the graph inside the block even within ``no_grad()``, as ``torch.enable_grad``
+    (in the current thread)."""
+
+    def __enter__(self) -> None:
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self._previous
+
+
 def is_grad_enabled() -> bool:
     """True unless a ``no_grad()`` block is active in the current thread."""
     return _state.grad_enabled
@@ -227,7 +239,9 @@ class Tensor:
         optimiser's step and update the parameter with the wrong numbers, silently.
         """
         if value is None or (
-            type(value) is np.ndarray and value.dtype is _FLOAT64 and value.shape == self._data.shape
+            type(value) is np.ndarray
+            and value.dtype is _FLOAT64
+            and value.shape == self._data.shape
         ):
             self._grad = value
             return
@@ -1064,10 +1078,8 @@ def _walk(
             continue
         if recorder is not None:
             recorder.reached(ctx, grad)
-        if create_graph:
-            input_grads = _recorded_gradients(ctx, grad)
-        else:
-            input_grads = input_gradients(ctx, grad)
+        vjp = _recorded_gradients if create_graph else input_gradients
+        input_grads = vjp(ctx, grad)
         for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
             if parent is None or parent_grad is None:
                 continue
@@ -1135,9 +1147,9 @@ def _check_gradient_type(ctx: Function, grad: Any) -> None:
             f"{name}.backward returned a Tensor: backward works on ndarrays (the gradient "
             f"it receives and the arrays it saved are ndarrays); return an ndarray"
         )
-    if isinstance(grad, (np.ndarray, np.number, float, int)) and not isinstance(grad, bool):
-        if np.asarray(grad).dtype.kind in "iuf":
-            return
+    real = isinstance(grad, (np.ndarray, np.number, float, int)) and not isinstance(grad, bool)
+    if real and np.asarray(grad).dtype.kind in "iuf":
+        return
     raise TypeError(
         f"{name}.backward returned {type(grad).__name__}"
         + (f" of dtype {grad.dtype}" if isinstance(grad, np.ndarray) else "")

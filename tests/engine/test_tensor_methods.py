@@ -81,7 +81,8 @@ def test_in_place_on_a_tensor_made_by_an_op_is_recorded_and_keeps_the_old_array_
     assert id(h) == identity and h.data is not before and type(h._ctx).__name__ == "Add"
     np.testing.assert_array_equal(before, np.tanh([1.0, 2.0]))
     (h * h).sum().backward()
-    np.testing.assert_allclose(x.grad, 2 * (np.tanh([1.0, 2.0]) + 1) * (1 - np.tanh([1.0, 2.0]) ** 2))
+    a = np.tanh([1.0, 2.0])
+    np.testing.assert_allclose(x.grad, 2 * (a + 1) * (1 - a**2))
 
 
 def test_in_place_under_no_grad_on_a_saved_array_makes_backward_raise_in_torchs_words():
@@ -91,8 +92,11 @@ def test_in_place_under_no_grad_on_a_saved_array_makes_backward_raise_in_torchs_
     with no_grad():
         h *= 2.0  # written into the array Tanh saved: version 1
     assert h._version == 1
-    with pytest.raises(RuntimeError, match=r"modified by an inplace operation.*Tanh is at "
-                       r"version 1; expected version 0.*clone\(\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"modified by an inplace operation.*Tanh is at "
+        r"version 1; expected version 0.*clone\(\)",
+    ):
         y.backward()
 
 
