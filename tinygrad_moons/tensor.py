@@ -174,6 +174,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx")
+    _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
     # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
     __array_ufunc__ = None
 
@@ -194,13 +195,7 @@ class Tensor:
         return tensor
 
     # ------------------------------------------------------------------ attributes
-    @property
-    def data(self) -> np.ndarray:
-        """The float64 ndarray the tensor holds (the array itself, no copy)."""
-        return self._data
-
-    @data.setter
-    def data(self, value: Any) -> None:
+    def _set_data(self, value: Any) -> None:
         """Replace the array, as torch's ``t.data = ...``: a float64 ndarray is kept as it
         is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
@@ -209,6 +204,13 @@ class Tensor:
             self._data = value
         else:
             self._data = _as_float64_array(value, "a tensor's data")
+
+    # Read by a C getter (every op reads it), written through the check above.
+    data = property(
+        operator.attrgetter("_data"),
+        _set_data,
+        doc="The float64 ndarray the tensor holds (the array itself, no copy).",
+    )
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -799,8 +801,6 @@ def _version_of(array: np.ndarray) -> int:
 def _check_versions(order: list[Function]) -> None:
     """RuntimeError, in torch's words, if an op about to be walked saved an array that has
     been written in place since the op ran."""
-    if not order or _newest_write[0] < order[-1]._number:
-        return
     for ctx in order:
         number = ctx._number
         if number > _newest_write[0]:
@@ -873,6 +873,7 @@ class Function:
     parents: tuple[Function | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
+    _leaf = False  # see Tensor._leaf
     # True for the built-in ops, whose backward is written to run on Tensors too (see
     # ops.py): grad(..., create_graph=True) differentiates it. A user's Function is
     # differentiable once.
@@ -947,6 +948,8 @@ class Function:
 def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
     """What ``forward`` returned as a float64 ndarray (numpy scalars, Python numbers and
     other real dtypes are converted); anything else is a TypeError naming the Function."""
+    if type(out) is np.float64:  # a full reduction's result
+        return np.asarray(out)
     if isinstance(out, (np.ndarray, np.number, float, int)) and not isinstance(out, bool):
         array = np.asarray(out)
         if array.dtype.kind in "biuf":
@@ -1007,7 +1010,11 @@ def backward_order(*roots: Tensor) -> list[Function]:
     output. A loop over a stack, not recursion: a graph's depth is limited by memory, not
     by Python's recursion limit. Empty for leaves.
     """
-    stack = [root._ctx for root in roots if root._ctx is not None]
+    return _order([root._ctx for root in roots if root._ctx is not None])
+
+
+def _order(stack: list[Function]) -> list[Function]:
+    """``backward_order`` from the contexts in ``stack`` (emptied)."""
     found = set(stack)
     while stack:
         for parent in stack.pop().parents:
@@ -1062,8 +1069,9 @@ def _walk(
             _deliver(root, seed, wanted)
         else:
             pending[node] = pending[node] + seed if node in pending else seed
-    order = backward_order(*roots)
-    _check_versions(order)
+    order = _order(list(pending))
+    if order and _newest_write[0] > order[-1]._number:  # a write since the oldest op
+        _check_versions(order)
     recorder = _state.recorder
     for ctx in order:
         grad = pending.pop(ctx, None)
@@ -1083,8 +1091,11 @@ def _walk(
         for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
             if parent is None or parent_grad is None:
                 continue
-            if isinstance(parent, Tensor):
-                _deliver(parent, parent_grad, wanted)
+            if parent._leaf:
+                if wanted is None:
+                    accumulate(parent, parent_grad)
+                else:
+                    _deliver(parent, parent_grad, wanted)
             elif parent in pending:
                 pending[parent] = pending[parent] + parent_grad
             else:
@@ -1122,23 +1133,30 @@ def input_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
     for parent, parent_grad in zip(parents, input_grads, strict=True):
         if parent is None or parent_grad is None:
             continue
-        if type(parent_grad) is not np.ndarray:
-            _check_gradient_type(ctx, parent_grad)
-        shape = parent._data.shape if isinstance(parent, Tensor) else parent._shape
-        grad_shape = getattr(parent_grad, "shape", None)
-        if grad_shape is None:  # a Python number from a user's backward
-            grad_shape = np.shape(parent_grad)
-        if grad_shape != shape:
-            raise ValueError(
-                f"{type(ctx).__name__}.backward returned a gradient of shape "
-                f"{np.shape(parent_grad)} for an input of shape {shape}"
-            )
+        shape = parent._data.shape if parent._leaf else parent._shape
+        kind = type(parent_grad)
+        if (kind is not np.ndarray and kind is not np.float64) or parent_grad.shape != shape:
+            _check_gradient(ctx, parent_grad, shape)
     return tuple(input_grads)
 
 
+def _check_gradient(ctx: Function, grad: Any, shape: tuple[int, ...]) -> None:
+    """A gradient must have its input's shape (ValueError) and be an ndarray of real
+    numbers or a real number (a Tensor only under ``create_graph``, from a built-in op): a
+    TypeError naming the Function otherwise."""
+    _check_gradient_type(ctx, grad)
+    grad_shape = getattr(grad, "shape", None)
+    if grad_shape is None:  # a Python number from a user's backward
+        grad_shape = np.shape(grad)
+    if grad_shape != shape:
+        raise ValueError(
+            f"{type(ctx).__name__}.backward returned a gradient of shape "
+            f"{np.shape(grad)} for an input of shape {shape}"
+        )
+
+
 def _check_gradient_type(ctx: Function, grad: Any) -> None:
-    """A gradient must be an ndarray of real numbers or a real number (a Tensor only under
-    ``create_graph``, from a built-in op): a TypeError naming the Function otherwise."""
+    """The type half of ``_check_gradient``."""
     name = type(ctx).__name__
     if isinstance(grad, Tensor):
         if _state.create_graph:
