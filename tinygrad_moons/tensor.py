@@ -930,7 +930,7 @@ class Function:
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
             if type(out) is tuple:
                 return _apply_several(ctx, args, out, parents)
-            out = _as_output(out, cls)
+            out = _converted_output(ctx, out)
         state = _state
         requires_grad = state.grad_enabled and True in needs
         result = Tensor._wrap(out, requires_grad)
@@ -943,6 +943,17 @@ class Function:
         if state.recorder is not None:
             state.recorder.applied(ctx, args, result)
         return result
+
+
+def _converted_output(ctx: Function, raw: Any) -> np.ndarray:
+    """``raw`` as a float64 array; where forward saved ``raw`` itself (a numpy scalar, as
+    ufuncs give for 0-d arrays), the array takes its place, so the saved output is the
+    output and its derivatives flow under ``create_graph``."""
+    out = _as_output(raw, type(ctx))
+    saved = ctx.saved_tensors
+    if saved and any(value is raw for value in saved):
+        ctx.saved_tensors = tuple(out if value is raw else value for value in saved)
+    return out
 
 
 def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
@@ -975,7 +986,7 @@ def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], 
     if not outs:
         raise TypeError(f"{cls.__name__}.forward returned an empty tuple: nothing to record")
     arrays = [
-        out if type(out) is np.ndarray and out.dtype is _FLOAT64 else _as_output(out, cls)
+        out if type(out) is np.ndarray and out.dtype is _FLOAT64 else _converted_output(ctx, out)
         for out in outs
     ]
     state = _state
