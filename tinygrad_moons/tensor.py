@@ -819,9 +819,10 @@ def _check_versions(order: list[Function]) -> None:
                 f"one of the variables needed for gradient computation has been modified by "
                 f"an inplace operation: an array of shape {saved.shape} saved by "
                 f"{type(ctx).__name__} is at version {version}; expected version {expected} "
-                f"instead. Hint: update a copy recorded in the graph, t = t.clone(), or "
-                f"write t = t + x (a new tensor), and leave the saved values unchanged "
-                f"until backward"
+                f"instead. Hint: an in-place write (an in-place operator, an optimiser's "
+                f"step, load_state_dict) changed it after the forward; update a copy "
+                f"recorded in the graph, t = t.clone(), or write t = t + x (a new tensor), "
+                f"and leave the saved values unchanged until backward"
             )
 
 
