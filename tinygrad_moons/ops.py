@@ -905,10 +905,11 @@ class Concatenate(Op):
 
     @staticmethod
     def forward(ctx, axis, *arrays):
-        ctx.axis = axis % arrays[0].ndim
+        out = np.concatenate(arrays, axis=axis)
+        ctx.axis = axis % out.ndim
         ends = np.cumsum([a.shape[axis] for a in arrays])
         ctx.bounds = list(zip([0, *ends[:-1].tolist()], ends.tolist()))
-        return np.concatenate(arrays, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, grad):

@@ -742,7 +742,16 @@ def _in_place(tensor: Tensor, ufunc: np.ufunc, op: Callable, other: Any, symbol:
 
 
 def _take(tensor: Tensor, result: Tensor) -> None:
-    """A recorded in-place update: ``tensor`` becomes ``result`` and keeps its identity."""
+    """A recorded in-place update: ``tensor`` becomes ``result`` and keeps its identity.
+
+    Refused inside a recording (graph.capture): a recorder knows tensors by identity, and
+    would take later uses of ``tensor`` for its value before the update."""
+    if _state.recorder is not None:
+        raise RuntimeError(
+            "an in-place update of a tensor made by an op (or with an operand that requires "
+            "grad) inside graph.capture: the captured step would replay the value before "
+            "the update; write t = t + x (a new tensor) in the captured function"
+        )
     tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
 
 
