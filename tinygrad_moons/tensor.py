@@ -935,7 +935,7 @@ class Function:
                 parents.append(arg)
             else:
                 parents.append(arg._ctx)
-        ctx.needs_input_grad = needs = tuple([parent is not None for parent in parents])
+        ctx.needs_input_grad = needs = tuple(map(operator.is_not, parents, _NONES))
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
             if type(out) is tuple:
@@ -1019,6 +1019,8 @@ def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], 
             state.recorder.applied(ctx, args, result)
     return results
 
+
+_NONES = itertools.repeat(None)  # map(operator.is_not, parents, _NONES): which are given
 
 # Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
 _op_numbers = itertools.count()
