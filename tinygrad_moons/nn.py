@@ -30,7 +30,7 @@ import tinygrad_moons.functional as F
 from tinygrad_moons.checkpoint import load, load_config, save
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor
-from tinygrad_moons.validate import number, whole
+from tinygrad_moons.validate import first_non_finite, number, whole
 
 __all__ = [
     "ACTIVATIONS",
@@ -318,8 +318,7 @@ class Module:
                         else ""
                     )
                 )
-            elif not np.all(np.isfinite(value)):
-                index = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+            elif (index := first_non_finite(value)) is not None:
                 problems.append(f"not finite: {name!r} holds {value[index]} at index {index}")
         return missing, unexpected, problems
 

@@ -69,11 +69,21 @@ def finite(name: str, values: np.ndarray) -> np.ndarray:
     ...
     ValueError: logits must be finite; found inf at index (1, 0)
     """
-    bad = ~np.isfinite(values)
-    if np.any(bad):
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
+    index = first_non_finite(values)
+    if index is not None:
         raise ValueError(f"{name} must be finite; found {values[index].item()} at index {index}")
     return values
+
+
+def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first NaN or infinity in ``values`` (row-major), or None.
+
+    >>> first_non_finite(np.array([[0.0, 1.0], [np.nan, np.inf]]))
+    (1, 0)
+    """
+    if np.isfinite(values).all():  # the common case: one pass, no index array
+        return None
+    return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
 
 
 def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:
