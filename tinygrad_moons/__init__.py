@@ -8,11 +8,11 @@ The files, by layer; imports flow one way, downwards
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
                   atomic.py
-    applications  data.py  plot.py  estimator.py  sweep.py  reference.py  three_gradients.py
-    interfaces    cli/ (one module per command)  arguments.py  bench.py  __main__.py
+    applications  data.py  plot/  estimator.py  sweep.py  reference.py  three_gradients.py
+    interfaces    cli/ (one module per command)  bench/  __main__.py
 
-The modules sit side by side, as their public import paths (``tinygrad_moons.functional``,
-``tinygrad_moons.nn``, ...) have them. ``import tinygrad_moons`` loads numpy and the
+A module that grew several files is a folder whose ``__init__.py`` keeps its public names
+(``plot/``, ``bench/``, ``cli/``). ``import tinygrad_moons`` loads numpy and the
 numpy-only layers; the modules that need scikit-learn, matplotlib or tqdm (data, train,
 plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
 ``minimize``.

@@ -15,17 +15,15 @@ edge, so a wrong label or shape is a ValueError that names it, never a silent Na
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from tinygrad_moons import ops
+from tinygrad_moons import ops, validate
 from tinygrad_moons.tensor import Tensor
-from tinygrad_moons.validate import as_user_array, finite
 from tinygrad_moons.validate import axes as _axes
+from tinygrad_moons.validate import finite
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -227,80 +225,17 @@ def _check_not_empty(values: np.ndarray, reduction: str) -> None:
         )
 
 
-def _label_problem(value: Any, n_classes: int) -> str | None:
-    """Why one label is not a class index in [0, n_classes), or None if it is one."""
-    if value is None:
-        return "is None, not a number"
-    if isinstance(value, str):
-        return "is a string, not a number"
-    if isinstance(value, (bool, np.bool_)):
-        return "is a boolean, not a class index"
-    if not isinstance(value, numbers.Real):
-        return f"is a {type(value).__name__}, not a real number"
-    if isinstance(value, numbers.Integral):
-        value = int(value)
-    elif math.isnan(value):
-        return "is not a number"
-    elif not math.isfinite(value):
-        return "is not finite"
-    elif value != math.floor(value):
-        return "is not a whole number"
-    if value < 0:
-        return "is negative"
-    if value >= n_classes:
-        return f"is not below {n_classes}"
-    return None
-
-
-def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
-    """The position of the first label that is not a class index, found without a Python
-    loop for numeric dtypes; None if every label is one."""
-    if raw.dtype.kind in "iu":
-        bad = (raw < 0) | (raw >= n_classes)
-    elif raw.dtype.kind == "f":
-        bad = ~np.isfinite(raw) | (raw != np.floor(raw)) | (raw < 0) | (raw >= n_classes)
-    else:
-        bad = np.array([_label_problem(v, n_classes) is not None for v in raw.tolist()], bool)
-    return int(np.argmax(bad)) if bad.any() else None
-
-
 def class_labels(
     labels: Any, n_rows: int, n_classes: int, *, name: str = "labels", rows: str = "the logits"
 ) -> np.ndarray:
-    """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes).
-
-    Anything else is a ValueError naming the first offending label and its position (a
-    string, bool, NaN, infinity, fraction, negative or too large value), or the lengths.
-    Floats with whole values are accepted. ``name`` and ``rows`` word the messages.
-    ``softmax_cross_entropy`` checks its labels with it, and ``fit`` its y.
+    """Labels (a Tensor's data too) as an int64 array of length ``n_rows`` with values in
+    [0, n_classes): ``validate.class_labels``, which names the first bad label and its place.
 
     >>> class_labels([0.0, 1.0, 1.0], 3, 2)
     array([0, 1, 1])
     """
-    if isinstance(labels, Tensor):
-        labels = labels.data
-    raw = as_user_array(labels, "iuf", f"{name} must be a 1-D array of class indices")
-    if raw.ndim != 1 or len(raw) != n_rows:
-        if raw.ndim != 1:
-            detail = f"it is {raw.ndim}-D"
-        elif len(raw) > n_rows:
-            detail = f"label {raw[n_rows].item()!r} at position {n_rows} has no row"
-        else:
-            detail = f"row {len(raw)} has no label"
-        raise ValueError(
-            f"{name} must hold one label per row of {rows}, shape ({n_rows},); got shape "
-            f"{raw.shape}: {detail}"
-        )
-    position = _first_bad_label(raw, n_classes)
-    if position is not None:
-        value = raw[position]
-        value = value.item() if isinstance(value, np.generic) else value
-        raise ValueError(
-            f"{name} must be integer class indices (whole numbers in [0, {n_classes}) for "
-            f"{n_classes} classes), got dtype {raw.dtype}: label {value!r} at position "
-            f"{position} {_label_problem(value, n_classes)}"
-        )
-    return raw.astype(np.int64)
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    return validate.class_labels(labels, n_rows, n_classes, name=name, rows=rows)
 
 
 # ---------------------------------------------------------------------- losses

@@ -1,8 +1,10 @@
-"""Argument checks shared by functional, gradcheck, nn, optim, data and train, so each
-kind of bad value has one message. numpy only: the engine uses it too."""
+"""Argument checks shared by every layer, so each kind of bad value has one message.
+numpy only, and arrays or numbers in (never Tensors): the engine uses it too."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,40 @@ def whole(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+def number(
+    name: str,
+    value: Any,
+    low: float = 0.0,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a float when it is a finite real number in the interval from ``low`` to
+    ``high`` (each end included unless ``low_open``/``high_open``); else a ValueError naming
+    ``name``, the interval and the value. Bools and strings are refused.
+
+    >>> number("momentum", 0.9, high=1.0)
+    0.9
+    >>> number("lr", float("nan"), low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number in (0, inf), got nan
+    """
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    inside = (
+        is_real
+        and math.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (value < high if high_open or math.isinf(high) else value <= high)
+    )
+    if not inside:
+        closing = ")" if high_open or math.isinf(high) else "]"
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{closing}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return float(value)
+
+
 def finite(name: str, values: np.ndarray) -> np.ndarray:
     """``values`` unchanged when every element is finite; else a ValueError naming the first
     NaN or infinity and its index.
@@ -33,11 +69,21 @@ def finite(name: str, values: np.ndarray) -> np.ndarray:
     ...
     ValueError: logits must be finite; found inf at index (1, 0)
     """
-    bad = ~np.isfinite(values)
-    if np.any(bad):
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
+    index = first_non_finite(values)
+    if index is not None:
         raise ValueError(f"{name} must be finite; found {values[index].item()} at index {index}")
     return values
+
+
+def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first NaN or infinity in ``values`` (row-major), or None.
+
+    >>> first_non_finite(np.array([[0.0, 1.0], [np.nan, np.inf]]))
+    (1, 0)
+    """
+    if np.isfinite(values).all():  # the common case: one pass, no index array
+        return None
+    return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
 
 
 def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:
@@ -83,3 +129,77 @@ def axes(axis: Any, ndim: int, shape: tuple[int, ...]) -> tuple[int, ...]:
             raise ValueError(f"axis {part} is repeated in {axis} for shape {shape}")
         found.append(int(part) % ndim)
     return tuple(found)
+
+
+def _label_problem(value: Any, n_classes: int) -> str | None:
+    """Why one label is not a class index in [0, n_classes), or None if it is one."""
+    if value is None:
+        return "is None, not a number"
+    if isinstance(value, str):
+        return "is a string, not a number"
+    if isinstance(value, (bool, np.bool_)):
+        return "is a boolean, not a class index"
+    if not isinstance(value, numbers.Real):
+        return f"is a {type(value).__name__}, not a real number"
+    if isinstance(value, numbers.Integral):
+        value = int(value)
+    elif math.isnan(value):
+        return "is not a number"
+    elif not math.isfinite(value):
+        return "is not finite"
+    elif value != math.floor(value):
+        return "is not a whole number"
+    if value < 0:
+        return "is negative"
+    if value >= n_classes:
+        return f"is not below {n_classes}"
+    return None
+
+
+def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
+    """The position of the first label that is not a class index, found without a Python
+    loop for numeric dtypes; None if every label is one."""
+    if raw.dtype.kind in "iu":
+        bad = (raw < 0) | (raw >= n_classes)
+    elif raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw) | (raw != np.floor(raw)) | (raw < 0) | (raw >= n_classes)
+    else:
+        bad = np.array([_label_problem(v, n_classes) is not None for v in raw.tolist()], bool)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def class_labels(
+    labels: Any, n_rows: int, n_classes: int, *, name: str = "labels", rows: str = "the logits"
+) -> np.ndarray:
+    """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes).
+
+    Anything else is a ValueError naming the first offending label and its position (a
+    string, bool, NaN, infinity, fraction, negative or too large value), or the lengths.
+    Floats with whole values are accepted. ``name`` and ``rows`` word the messages.
+    ``F.softmax_cross_entropy`` checks its labels with it, and ``fit`` its y.
+
+    >>> class_labels([0.0, 1.0, 1.0], 3, 2)
+    array([0, 1, 1])
+    """
+    raw = as_user_array(labels, "iuf", f"{name} must be a 1-D array of class indices")
+    if raw.ndim != 1 or len(raw) != n_rows:
+        if raw.ndim != 1:
+            detail = f"it is {raw.ndim}-D"
+        elif len(raw) > n_rows:
+            detail = f"label {raw[n_rows].item()!r} at position {n_rows} has no row"
+        else:
+            detail = f"row {len(raw)} has no label"
+        raise ValueError(
+            f"{name} must hold one label per row of {rows}, shape ({n_rows},); got shape "
+            f"{raw.shape}: {detail}"
+        )
+    position = _first_bad_label(raw, n_classes)
+    if position is not None:
+        value = raw[position]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise ValueError(
+            f"{name} must be integer class indices (whole numbers in [0, {n_classes}) for "
+            f"{n_classes} classes), got dtype {raw.dtype}: label {value!r} at position "
+            f"{position} {_label_problem(value, n_classes)}"
+        )
+    return raw.astype(np.int64)

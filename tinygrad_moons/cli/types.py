@@ -1,9 +1,7 @@
 """Command-line value types: each turns an option's text into a value or one clear error.
 
-Shared by the command line (``tinygrad_moons.cli``) and the benchmark's own entry point
-(``python -m tinygrad_moons.bench``), which sits below the command line and so cannot
-import it. Each raises ``argparse.ArgumentTypeError`` naming the text it was given;
-argparse reports it as a usage error (exit code 2).
+Each raises ``argparse.ArgumentTypeError`` naming the text it was given; argparse reports
+it as a usage error (exit code 2).
 
 >>> positive_int("3")
 3
@@ -18,10 +16,11 @@ argparse.ArgumentTypeError: expected a positive integer, or -1 for every core; g
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 from pathlib import Path
+
+from tinygrad_moons.validate import number
 
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, which the write-up's start uses
 
@@ -38,10 +37,12 @@ def _real(text: str, minimum: float, strict: bool) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+    try:
+        return number("", value, minimum, low_open=strict)  # the one rule; this message names text
+    except ValueError:
         relation = ">" if strict else ">="
-        raise argparse.ArgumentTypeError(f"expected a number {relation} {minimum:g}, got {text!r}")
-    return value
+        message = f"expected a number {relation} {minimum:g}, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def positive_int(text: str) -> int:
