@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons import ops
-from tinygrad_moons.tensor import Tensor, is_grad_enabled
+from tinygrad_moons.tensor import Tensor, derived, is_grad_enabled
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -211,24 +211,25 @@ class _TensorMethods:
             ) from None
 
     # ------------------------------------------------------------------ comparisons
-    # Boolean ndarrays, no gradient (as torch's, whose results do not require grad).
+    # Boolean ndarrays, no gradient (as torch's, whose results do not require grad); computed
+    # through ``derived`` so that a graph capture recomputes them at every replay.
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _values(other)
+        return derived(np.less, self, other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _values(other)
+        return derived(np.less_equal, self, other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _values(other)
+        return derived(np.greater, self, other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _values(other)
+        return derived(np.greater_equal, self, other)
 
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data == _values(other)
+        return derived(np.equal, self, other)
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data != _values(other)
+        return derived(np.not_equal, self, other)
 
     # Defining __eq__ would make Tensors unhashable; they hash by identity, as torch's,
     # so they can be kept in sets and used as dict keys.
@@ -260,7 +261,7 @@ class _TensorMethods:
 
     def argmax(self, axis: int = -1) -> np.ndarray:
         """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
-        return np.argmax(self.data, axis=_checked_axis(self, axis))
+        return derived(np.argmax, self, axis=_checked_axis(self, axis))
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:
