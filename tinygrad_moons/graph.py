@@ -3,7 +3,7 @@
 Full-batch training builds the same graph every step: the same ops on the same parameter
 Tensors, only the numbers change. ``capture(fn)`` calls ``fn`` (twice, to check that it
 builds the same graph both times), records every op it applies and writes the whole step
-out once as straight-line numpy (``codegen.py``): ``StaticGraph.source`` is that Python.
+out once as straight-line numpy (``codegen/``): ``StaticGraph.source`` is that Python.
 ``replay()`` runs it: the forward pass into buffers allocated at capture, then the backward
 pass, with no Tensor, context or graph walk made again, and the gradients are those of a
 fresh ``fn().backward()``, bit for bit.
@@ -41,8 +41,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from tinygrad_moons import codegen
-from tinygrad_moons.codegen import GraphChangedError
+from tinygrad_moons.codegen import GraphChangedError, Node, Step, generate, leaves_changed
 from tinygrad_moons.codegen.program import Derived
 from tinygrad_moons.tensor import Function, Recorder, Tensor, recording
 
@@ -100,7 +99,7 @@ class StaticGraph:
         self._constants = _constants(first_tape, tape, made)
         self._names = {id(t): name for name, t in (names or {}).items()}
         self._fresh = self._generate(accumulate=False)
-        self._accumulating: codegen.Step | None = None
+        self._accumulating: Step | None = None
         # What the leaves were at capture, for the accumulating step generated later.
         self._captured_leaves = tuple(
             x for leaf, _ in self._leaves for x in (leaf.shape, np.dtype(np.float64))
@@ -122,12 +121,10 @@ class StaticGraph:
             )
         return outputs
 
-    def _generate(self, accumulate: bool) -> codegen.Step:
-        nodes = [codegen.Node(ctx, args, result) for ctx, args, result in self._entries]
+    def _generate(self, accumulate: bool) -> Step:
+        nodes = [Node(ctx, args, result) for ctx, args, result in self._entries]
         leaves = [leaf for leaf, _ in self._leaves]
-        return codegen.generate(
-            nodes, self.outputs, leaves, self._names, self._constants, accumulate
-        )
+        return generate(nodes, self.outputs, leaves, self._names, self._constants, accumulate)
 
     @property
     def source(self) -> str:
@@ -155,7 +152,7 @@ class StaticGraph:
             if self._accumulating is None:
                 # Generated from the leaves as they are now: first refuse any whose shape
                 # changed since capture, or the step would be built for the new shapes.
-                codegen.leaves_changed([leaf for leaf, _ in self._leaves], self._captured_leaves)
+                leaves_changed([leaf for leaf, _ in self._leaves], self._captured_leaves)
                 self._accumulating = self._generate(accumulate=True)
             step = self._accumulating
         self._run_forward(step)
@@ -181,7 +178,7 @@ class StaticGraph:
                 )
         self._fresh.backward()
 
-    def _run_forward(self, step: codegen.Step) -> None:
+    def _run_forward(self, step: Step) -> None:
         step.forward()  # checks the leaves' shapes, sets the outputs' data
 
 

@@ -596,11 +596,14 @@ def fit(
       change its parameters: the full-batch path reuses the forward pass of the loss
       after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
     - ``progress``: a tqdm bar; None means on when stdout is a terminal.
-    - ``compiled``: full-batch epochs without dropout replay the step captured once by
-      ``graph.capture`` (generated numpy, the same numbers bit for bit) when its graph
-      is static; mini-batches and dropout in training run eagerly, as does everything
-      with ``compiled=False``. A model whose forward takes Python branches on values
-      (which capture cannot see) needs ``compiled=False``.
+    - ``compiled``: None (the default) compiles the models built from the library's
+      modules (``library_model``): every data shape's step (full batch, each batch size,
+      the scoring and the validation data) is captured once by ``graph.capture`` and
+      replayed as generated numpy, the same numbers bit for bit, Dropout's masks drawn
+      from the same stream. A model holding a Module of your own (whose forward may keep
+      Python state) trains eagerly unless ``compiled=True``; ``False`` always trains
+      eagerly. A step that cannot be captured (``.item()`` inside the forward, a graph
+      that changes from call to call) runs eagerly, with one UserWarning saying why.
 
     The loss after an epoch is computed in eval mode; with full batches and no Dropout,
     training and eval mode agree and the next epoch's forward pass gives it for free.
@@ -634,6 +637,8 @@ def fit(
         )
     if compiled is None:
         compiled = library_model(model)
+    elif not isinstance(compiled, (bool, np.bool_)):
+        raise TypeError(f"compiled must be None, True or False, got {compiled!r}")
     rng = as_random_state(seed)
     history = History()
     bar = _progress_bar(progress, epochs)

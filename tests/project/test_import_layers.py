@@ -6,7 +6,7 @@ constant name) and held to one table of layers:
 
     engine        tensor, ops, tensor_methods, functional, gradcheck, graph (+ codegen,
                   validate): numpy alone
-    models        nn, optim, train (+ checkpoint, seeding, batching)
+    models        nn, optim, train (+ checkpoint, seeding)
     applications  data, plot, estimator, sweep, reference, writeup
     interfaces    cli (a package: one module per command), arguments, bench, __main__
 
@@ -32,9 +32,9 @@ ROOT_MODULE = "__init__"  # the package's front door: it may gather from every l
 LAYERS = {
     "engine": [
         *("tensor", "ops", "tensor_methods", "functional", "gradcheck"),
-        *("graph", "codegen", "validate"),
+        *("graph", "codegen.__init__", "codegen.program", "codegen.rules", "validate"),
     ],
-    "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic"],
+    "models": ["nn", "optim", "train", "checkpoint", "seeding", "atomic"],
     "applications": ["data", "plot", "estimator", "sweep", "reference", "three_gradients"],
     "interfaces": [
         *(f"cli.{name}" for name in ("__init__", "terminal", "options")),
