@@ -71,7 +71,10 @@ class StaticGraph:
     ) -> None:
         first_outputs, first = _record(fn)
         outputs, second = _record(fn)
-        first_tape, tape = first.entries, second.entries
+        # Only what reaches the outputs is replayed, and compared: an op's forward may
+        # compute with a traced mask internally (np.where in Where), which is no step of fn.
+        first_tape = _ops_reaching(first_outputs, first.entries)
+        tape = _ops_reaching(outputs, second.entries)
         difference = _first_difference(first_tape, tape, first_outputs, outputs)
         if difference is not None:
             raise GraphChangedError(
@@ -114,6 +117,7 @@ class StaticGraph:
         the same on the two calls of ``capture`` but not on this one.
         """
         outputs, tape = record(fn)
+        tape = _ops_reaching(outputs, tape)
         difference = _first_difference(self._tape, tape, self._tape_outputs, outputs)
         if difference is not None:
             raise GraphChangedError(

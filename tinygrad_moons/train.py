@@ -354,6 +354,9 @@ class _Pass:
 
     def compile(self) -> None:
         """Capture the pass; where it cannot be, say why (once) and stay eager."""
+        # A capture calls build twice: a user's Module keeping state (running statistics)
+        # would count those calls, so the model's state is put back after it.
+        state = self.run.model.state_dict()
         try:
             with self._mode():
                 graph = capture(self.build)
@@ -362,6 +365,8 @@ class _Pass:
         except GraphChangedError as error:
             self.run.eager_because(str(error))
             return
+        finally:
+            self.run.model.load_state_dict(state)
         if self.training:
             # A parameter the optimiser leaves out keeps adding into its .grad, step after
             # step, as eagerly: ``_optimizer_for`` has warned of it already, and the eager
@@ -384,7 +389,11 @@ class _Pass:
             try:
                 with self._mode():
                     if self.replays == 1:  # the parameters have moved since capture
-                        graph.check(self.build)
+                        state = self.run.model.state_dict()
+                        try:
+                            graph.check(self.build)
+                        finally:
+                            self.run.model.load_state_dict(state)
                     graph.forward()
                 self.replays += 1
                 objective, logits = graph.outputs[0], graph.outputs[1]
