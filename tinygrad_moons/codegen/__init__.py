@@ -34,9 +34,16 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_moons import tensor as engine
 from tinygrad_moons.codegen.program import Derived, Grad, Node, Program, _allocate
 from tinygrad_moons.codegen.rules import RULES, Rule, _rule
-from tinygrad_moons.tensor import Function, Tensor, _as_output, _input_gradients, backward_order
+from tinygrad_moons.tensor import (
+    Function,
+    Tensor,
+    _as_output,
+    backward_order,
+    input_gradients,
+)
 
 __all__ = ["RULES", "GraphChangedError", "Grad", "Node", "Program", "Rule", "Step", "generate"]
 
@@ -127,7 +134,7 @@ def _identifier_of(name: str) -> str:
 
 
 def _called_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
-    """Its own backward through the engine's checks (``tensor._input_gradients``)."""
+    """Its own backward through the engine's checks (``tensor.input_gradients``)."""
     ctx = node.saved["ctx"]
     g = p.literal(grad)
     if g in p.buffers:
@@ -158,7 +165,7 @@ def replayed(ctx: Function, shape: tuple[int, ...], *arrays: Any) -> np.ndarray:
 
 def needed_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
     """A called op's backward; None for an input that needs a gradient cannot be replayed."""
-    grads = _input_gradients(ctx, grad)
+    grads = input_gradients(ctx, grad)
     for i, (parent, g) in enumerate(zip(ctx.parents, grads, strict=True)):
         if parent is not None and g is None:
             raise ValueError(
@@ -166,15 +173,6 @@ def needed_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
                 f"gradient: a replayed graph needs every one (use eager backward())"
             )
     return grads
-
-
-def add_grad(leaf: Tensor, grad: np.ndarray, buffer: np.ndarray) -> None:
-    """leaf.grad += grad as ``tensor._accumulate`` does, the first copy into ``buffer``."""
-    if leaf._grad is None:  # the slot itself: the buffer has the leaf's shape, by capture
-        np.copyto(buffer, grad)
-        leaf._grad = buffer
-    else:
-        leaf._grad += grad
 
 
 # ---------------------------------------------------------------------- generating
@@ -203,7 +201,7 @@ def generate(
     p.env.update(
         replayed=replayed,
         needed_gradients=needed_gradients,
-        add_grad=add_grad,
+        accumulate=engine.accumulate,
         leaves_changed=leaves_changed,
     )
     p.taken.update(p.env)
@@ -305,7 +303,7 @@ def _contribute(p: Program, leaf: Tensor, g: Grad, tensor: str, contributed: set
     """Add one gradient into a leaf's, in walk order: copy the first, add the rest."""
     buffer = p.leaf_buffer[id(leaf)]
     if p.accumulate:
-        p.emit(f"add_grad({tensor}, {p.literal(g)}, {buffer})")
+        p.emit(f"accumulate({tensor}, {p.literal(g)}, into={buffer})")
     elif id(leaf) not in contributed:
         if g.expr != buffer:
             p.emit(f"np.copyto({buffer}, {p.literal(g)})")
