@@ -51,6 +51,7 @@ def _operand(node: Node, i: int) -> str:
 
 
 def _forward_elementwise(ufunc: str, prefix: str) -> Callable[[Program, Node], str]:
+    """z = x + y or z = x y into a buffer; twins: ``ops.Add.forward``, ``ops.Mul.forward``."""
     def forward(p: Program, node: Node) -> str:
         after_matmul = ufunc == "add" and type(node.args[0]._ctx) is ops.MatMul
         name = "z" if after_matmul else prefix  # x W + b: the write-up's z; x W is xw
@@ -62,6 +63,7 @@ def _forward_elementwise(ufunc: str, prefix: str) -> Callable[[Program, Node], s
 
 
 def _add_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
+    """dx = dy = g, each summed to its input's shape; twin: ``ops.Add.backward``."""
     out_shape = node.result.data.shape
     return [
         _unbroadcast(p, grad, out_shape, node.shape(i), _target(p, node, i))
@@ -72,7 +74,8 @@ def _add_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
 
 
 def _mul_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
-    """dx = unbroadcast(g * y), dy = unbroadcast(g * x); constants folded where known."""
+    """dx = unbroadcast(g * y), dy = unbroadcast(g * x); constants folded where known;
+    twin: ``ops.Mul.backward``."""
     out_shape = node.result.data.shape
     grads: list[Grad | None] = []
     for i, other in ((0, 1), (1, 0)):
@@ -97,6 +100,7 @@ def _mul_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
 
 
 def _matmul_forward(p: Program, node: Node) -> str:
+    """z = x W (+ b, in place); twins: ``ops.MatMul.forward``, ``ops.Linear.forward``."""
     out = p.buffer("z" if len(node.args) == 3 else "xw", node.result.data.shape, numbered=True)
     p.emit(f"np.matmul({node.inputs[0]}, {node.inputs[1]}, out={out})")
     if len(node.args) == 3:  # Linear: the bias added in place, as ops.Linear does
@@ -105,7 +109,8 @@ def _matmul_forward(p: Program, node: Node) -> str:
 
 
 def _matmul_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
-    """dX = G W^T, dW = X^T G (and for Linear db = G summed over the broadcast rows)."""
+    """dX = G W^T, dW = X^T G (and for Linear db = G summed over the broadcast rows);
+    twins: ``ops.MatMul.backward``, ``ops.Linear.backward``."""
     g = p.literal(grad)
     x, w = node.inputs[0], node.inputs[1]
     grads: list[Grad | None] = [None] * len(node.args)
@@ -126,13 +131,14 @@ def _matmul_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
 
 
 def _tanh_forward(p: Program, node: Node) -> str:
+    """a = tanh(z); twin: ``ops.Tanh.forward``."""
     out = p.buffer("a", node.result.data.shape, numbered=True)
     p.emit(f"np.tanh({node.inputs[0]}, out={out})")
     return out
 
 
 def _tanh_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
-    """dz = (1 - a^2) * g in one buffer, from the output a, as ops.Tanh."""
+    """dz = (1 - a^2) * g in one buffer, from the output a; twin: ``ops.Tanh.backward``."""
     a = node.out
     out = p.target(node, 0, "d" + node.inputs[0])
     p.emit(f"np.multiply({a}, {a}, out={out})")
@@ -142,7 +148,9 @@ def _tanh_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
 
 
 def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
-    """Per row logsumexp(z) - z[y], shifted by the row maximum, as ops.SoftmaxCrossEntropy."""
+    """Per row logsumexp(z) - z[y], shifted by the row maximum; twin:
+    ``ops.SoftmaxCrossEntropy.forward``. Labels fixed at capture become constants; labels
+    derived from a Tensor (a mini-batch's) are read at every replay."""
     z = node.inputs[0]
     labels, reduction = node.args[1], node.args[2]
     n, classes = node.shape(0)
@@ -192,7 +200,8 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
 
 
 def _softmax_cross_entropy_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
-    """dz = softmax(z) - onehot(y), scaled by the reduction's gradient."""
+    """dz = softmax(z) - onehot(y), scaled by the reduction's gradient; twin:
+    ``ops.SoftmaxCrossEntropy.backward``."""
     labels, reduction = node.args[1], node.args[2]
     n, classes = node.shape(0)
     out = p.target(node, 0, "d" + node.inputs[0])
@@ -218,6 +227,7 @@ def _softmax_cross_entropy_backward(p: Program, node: Node, grad: Grad) -> list[
 
 
 def _sum_of_squares_forward(p: Program, node: Node) -> str:
+    """l2 = sum of x^2 over every input; twin: ``ops.SumOfSquares.forward``."""
     out = p.buffer("l2_", (), numbered=True)
     terms = " + ".join(f"np.vdot({a}, {a})" for a in node.inputs)
     p.emit(f"{out}[...] = {terms}")
@@ -225,7 +235,8 @@ def _sum_of_squares_forward(p: Program, node: Node) -> str:
 
 
 def _sum_of_squares_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
-    """d l2 / dx = 2 x, times the incoming gradient (one number)."""
+    """d l2 / dx = 2 x, times the incoming gradient (one number); twin:
+    ``ops.SumOfSquares.backward``."""
     if grad.const is not None:
         scale = repr(2.0 * grad.const)
     else:
