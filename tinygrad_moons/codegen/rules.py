@@ -52,6 +52,7 @@ def _operand(node: Node, i: int) -> str:
 
 def _forward_elementwise(ufunc: str, prefix: str) -> Callable[[Program, Node], str]:
     """z = x + y or z = x y into a buffer; twins: ``ops.Add.forward``, ``ops.Mul.forward``."""
+
     def forward(p: Program, node: Node) -> str:
         after_matmul = ufunc == "add" and type(node.args[0]._ctx) is ops.MatMul
         name = "z" if after_matmul else prefix  # x W + b: the write-up's z; x W is xw
