@@ -378,6 +378,7 @@ class _Pass:
                 self.run.eager_because("no parameter of the loss requires grad")
                 return
         self.graph = graph
+        self.outputs = graph.outputs[0], graph.outputs[1]
 
     def _mode(self) -> Any:
         return nullcontext() if self.training else evaluating(self.run.model)
@@ -387,16 +388,11 @@ class _Pass:
         graph = self.graph
         if graph is not None:
             try:
-                with self._mode():
-                    if self.replays == 1:  # the parameters have moved since capture
-                        state = self.run.model.state_dict()
-                        try:
-                            graph.check(self.build)
-                        finally:
-                            self.run.model.load_state_dict(state)
-                    graph.forward()
+                if self.replays == 1:  # the parameters have moved since capture: look again
+                    self._check(graph)
+                graph.forward()  # no mode to set: the graph is the mode's
                 self.replays += 1
-                objective, logits = graph.outputs[0], graph.outputs[1]
+                objective, logits = self.outputs
             except GraphChangedError as error:  # a shape that follows the values, say
                 self.graph = None
                 self.run.eager_because(str(error))
@@ -404,8 +400,18 @@ class _Pass:
             with self._mode():
                 objective, logits = self.build()
             self.objective = objective
-        _check_logits(logits.data)
-        return _check_loss(objective.data), logits.data
+        z = logits.data
+        _check_logits(z)
+        return _check_loss(objective.data), z
+
+    def _check(self, graph: StaticGraph) -> None:
+        """``graph.check`` in the pass's mode, the model's state put back after it."""
+        state = self.run.model.state_dict()
+        try:
+            with self._mode():
+                graph.check(self.build)
+        finally:
+            self.run.model.load_state_dict(state)
 
     def backward(self) -> None:
         """The gradients of the latest ``forward`` (the leaves' ``.grad`` are None)."""
