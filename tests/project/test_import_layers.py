@@ -41,7 +41,7 @@ LAYERS = {
         *(f"cli.{name}" for name in ("__init__", "terminal", "options", "types")),
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
         *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "bench")),
-        *(f"bench.{name}" for name in ("__init__", "steps", "report")),
+        *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings")),
         "__main__",
     ],
 }
