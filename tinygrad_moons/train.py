@@ -299,12 +299,27 @@ def _check_loss(objective: np.ndarray) -> float:
     return loss
 
 
-def _accuracy(z: np.ndarray, labels: np.ndarray) -> float:
-    """The fraction of rows whose largest logit is at their label."""
-    # argmax over two columns is column 1 exactly where it is larger (ties go to 0): the
-    # same for the finite logits this sees, without argmax's loop over rows.
-    predicted = np.greater(z[:, 1], z[:, 0]) if z.shape[1] == 2 else z.argmax(axis=1)
-    return np.count_nonzero(predicted == labels) / len(labels)
+class _Accuracy:
+    """The fraction of rows whose largest logit is at their label, for one set of labels.
+
+    argmax over two columns is column 1 exactly where it is larger (ties go to 0): the same
+    for the finite logits this sees, computed into a buffer kept for the logits' array (a
+    compiled pass hands out the same one every epoch), without argmax's loop over rows.
+    """
+
+    def __init__(self, labels: np.ndarray) -> None:
+        self.labels, self.n = labels, len(labels)
+        self.label_is_1 = labels == 1
+        self.correct = np.empty(len(labels), dtype=bool)
+        self.z: np.ndarray | None = None
+
+    def __call__(self, z: np.ndarray) -> float:
+        if z.shape[1] != 2:
+            return np.count_nonzero(z.argmax(axis=1) == self.labels) / self.n
+        if z is not self.z:
+            self.z, self.z0, self.z1 = z, z[:, 0], z[:, 1]
+        correct = np.greater(self.z1, self.z0, out=self.correct)
+        return np.count_nonzero(np.equal(correct, self.label_is_1, out=correct)) / self.n
 
 
 def library_model(model: Module) -> bool:
@@ -452,6 +467,8 @@ class _Epochs:
         self.params = model.parameters()
         self.copies = [p.data.copy() for p in self.params]
         self.last_step: tuple[int, float] | None = None
+        self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
+        self.accuracy = _Accuracy(labels)
         self.reason: str | None = None
         self.passes: dict[tuple[int, bool], _Pass] = {}
         dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
@@ -484,8 +501,13 @@ class _Epochs:
         batch.backward()
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
-        self.last_step = (epoch, _rate(self.optimizer))
+        self.last_step = (epoch, self.rate)
         self.optimizer.step()
+
+    def begin_epoch(self) -> float:
+        """The learning rate of the epoch about to run (a schedule may have changed it)."""
+        self.rate = _rate(self.optimizer)
+        return self.rate
 
     def epoch(self, epoch: int) -> tuple[float, float]:
         """One epoch's steps; then (the write-up's loss, the accuracy) on all the data."""
@@ -515,15 +537,16 @@ class _Epochs:
     def score(self) -> tuple[float, float]:
         """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
         loss, logits = self.scoring.forward()
-        return loss / len(self.labels), _accuracy(logits, self.labels)
+        return loss / len(self.labels), self.accuracy(logits)
 
     def validate(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, accuracy) on the validation data, in eval mode."""
         key = (len(labels), False)
         if key not in self.passes:
             self.passes[key] = self._pass(X, labels, 0.0, training=False, fixed=True)
+            self.val_accuracy = _Accuracy(labels)
         loss, logits = self.passes[key].forward()
-        return loss / len(labels), _accuracy(logits, labels)
+        return loss / len(labels), self.val_accuracy(logits)
 
     def diverged(self, epoch: int, what: str) -> TrainingDiverged:
         """The error to raise, after restoring the parameters from before the last step."""
@@ -674,7 +697,7 @@ def fit(
                 start_loss = math.inf
                 del error
             for epoch in range(epochs):
-                history.lr.append(_rate(optimizer))
+                history.lr.append(run.begin_epoch())
                 loss, accuracy = run.epoch(epoch)
                 history.loss.append(loss)
                 history.accuracy.append(accuracy)
