@@ -17,6 +17,8 @@ Each returns the loss after its last epoch, so the tests can hold the loops to `
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from tinygrad_moons import nn, reference
@@ -38,17 +40,27 @@ def _scores(params: reference.Params, X: np.ndarray, y: np.ndarray) -> tuple[flo
     return (losses.sum() + penalty) / len(y), float(np.mean(z.argmax(axis=1) == y))
 
 
+def _batches(n: int, epochs: int, batch_size: int) -> Iterator[np.ndarray | None]:
+    """Each epoch's batches of rows, a permutation per epoch from ``RandomState(0)`` (fit's
+    with ``seed=0``), then None at the end of the epoch."""
+    rng = np.random.RandomState(0)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+        yield None
+
+
 def minibatch_loop(problem: Problem, epochs: int, batch_size: int = BATCH) -> float:
     """Mini-batch SGD written by hand, a permutation per epoch from ``RandomState(0)``."""
     X, y, lr, n = problem.X, problem.y, problem.lr, len(problem.y)
     params = {name: a.copy() for name, a in problem.start.items()}
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-    rng = np.random.RandomState(0)
     loss = np.nan
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            rows = order[start : start + batch_size]
+    for rows in _batches(n, epochs, batch_size):
+        if rows is None:
+            loss, _ = _scores(params, X, y)
+        else:
             Xb, yb, m = X[rows], y[rows], len(rows)
             a1 = np.tanh(Xb @ W1 + b1)
             z2 = a1 @ W2 + b2
@@ -62,7 +74,6 @@ def minibatch_loop(problem: Problem, epochs: int, batch_size: int = BATCH) -> fl
             b2 -= lr * delta3.sum(axis=0)
             W1 -= lr * (Xb.T @ delta2 + scale * W1)
             b1 -= lr * delta2.sum(axis=0)
-        loss, _ = _scores(params, X, y)
     return loss
 
 
@@ -88,12 +99,11 @@ def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> f
     grads = {name: np.empty_like(a) for name, a in params.items()}
     parts = {name: np.empty_like(a) for name, a in params.items()}
     buffers: dict[int, _Buffers] = {}
-    rng = np.random.RandomState(0)
     loss = np.nan
-    for _ in range(epochs):
-        order = rng.permutation(n)
-        for start in range(0, n, batch_size):
-            rows = order[start : start + batch_size]
+    for rows in _batches(n, epochs, batch_size):
+        if rows is None:
+            loss, _ = _scores(params, X, y)
+        else:
             m = len(rows)
             b = buffers.get(m) or buffers.setdefault(m, _Buffers(m, hidden))
             X.take(rows, axis=0, out=b.Xb)
@@ -124,7 +134,6 @@ def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> f
             for name, theta in params.items():
                 np.multiply(grads[name], lr, out=parts[name])
                 np.subtract(theta, parts[name], out=theta)
-        loss, _ = _scores(params, X, y)
     return loss
 
 
