@@ -192,7 +192,8 @@ class Traced(np.ndarray):
     Only made inside a capture. numpy functions, ufuncs, indexing and the array methods
     below applied to it are recorded in turn, so a mask built from masks is recomputed
     at every replay; a Python decision on it (``bool()``, ``.item()``, ``.tolist()``,
-    ``int()``, ``float()``, iteration) is refused: the capture cannot see it.
+    ``int()``, ``float()``, iteration) is refused: the capture cannot see it. Once the
+    capture is over, it behaves as the plain array it holds.
     """
 
     _tape: _Tape | None = None
@@ -201,42 +202,60 @@ class Traced(np.ndarray):
         self._tape = getattr(obj, "_tape", None)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        tape = _tape_of((inputs, kwargs))
+        if tape is None:
+            return fn(*_plain(inputs), **_plain(kwargs))
         if kwargs.get("out") is not None:
             _left_the_api(f"numpy.{ufunc.__name__}(..., out=...)")
-        fn = ufunc if method == "__call__" else getattr(ufunc, method)
-        return _tape_of(inputs).derived(fn, inputs, kwargs)
+        return tape.derived(fn, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        if func in _STATIC_FUNCTIONS:  # shapes do not change between replays
+        tape = _tape_of((args, kwargs))
+        if tape is None or func in _STATIC_FUNCTIONS:  # shapes do not change
             return func(*_plain(args), **_plain(kwargs))
-        return _tape_of((args, kwargs)).derived(func, args, kwargs)
+        return tape.derived(func, args, kwargs)
 
     def __getitem__(self, index: Any) -> Any:
-        return _tape_of((self,)).derived(operator.getitem, (self, index), {})
+        tape = _tape_of((self, index))
+        if tape is None:
+            return self.view(np.ndarray)[_plain(index)]
+        return tape.derived(operator.getitem, (self, index), {})
+
+    @property
+    def T(self) -> Any:  # noqa: N802 (numpy's name)
+        return self.transpose()
 
     def __bool__(self) -> bool:
-        _left_the_api("bool()")
+        return _refused(self, "bool()", bool)
 
     def __int__(self) -> int:
-        _left_the_api("int()")
+        return _refused(self, "int()", int)
 
     def __float__(self) -> float:
-        _left_the_api("float()")
+        return _refused(self, "float()", float)
 
     def __index__(self) -> int:
-        _left_the_api("use as a Python index")
+        return _refused(self, "use as a Python index", operator.index)
 
     def __iter__(self) -> Any:
-        _left_the_api("iteration")
+        return _refused(self, "iteration", iter)
 
     def item(self, *args: Any) -> Any:
-        _left_the_api("item()")
+        return _refused(self, "item()", lambda a: a.item(*args))
 
     def tolist(self) -> Any:
-        _left_the_api("tolist()")
+        return _refused(self, "tolist()", lambda a: a.tolist())
 
     def __repr__(self) -> str:
-        return f"Traced({np.asarray(self)!r})"
+        return f"Traced({self.view(np.ndarray)!r})"
+
+
+def _refused(array: Traced, call: str, plain: Callable[[np.ndarray], Any]) -> Any:
+    """Refuse ``call`` inside the capture; after it, ``plain`` of the array it holds."""
+    if _tape_of((array,)) is not None:
+        _left_the_api(call)
+    return plain(array.view(np.ndarray))
 
 
 class _Method:
@@ -252,9 +271,12 @@ class _Method:
 
 def _recorded_method(name: str) -> Callable[..., Any]:
     def method(self: Traced, *args: Any, **kwargs: Any) -> Any:
+        tape = _tape_of((self,))
+        if tape is None:
+            return getattr(self.view(np.ndarray), name)(*_plain(args), **_plain(kwargs))
         if _contains_traced((args, kwargs)):
             _left_the_api(f".{name}() with a traced argument")
-        return _tape_of((self,)).derived(_Method(name, args, kwargs), (self,), {})
+        return tape.derived(_Method(name, args, kwargs), (self,), {})
 
     method.__name__ = name
     return method
@@ -279,11 +301,12 @@ def _left_the_api(call: str) -> NoReturn:
     )
 
 
-def _tape_of(values: Any) -> _Tape:
+def _tape_of(values: Any) -> _Tape | None:
+    """The recording tape of the traced arrays among ``values``; None once it has ended."""
     for value in _flat(values):
-        if isinstance(value, Traced) and value._tape is not None:
+        if isinstance(value, Traced) and value._tape is not None and value._tape.active:
             return value._tape
-    raise GraphChangedError("a traced value outlived its capture")
+    return None
 
 
 def _flat(value: Any) -> Iterator[Any]:
@@ -345,8 +368,17 @@ class _Tape(Recorder):
         self.streams: dict[int, tuple[Any, Any]] = {}
         self.read: dict[int, tuple[Tensor, np.ndarray]] = {}
         self.made_ids: set[int] = set()
+        self.active = True
+
+    def _known(self, values: Any) -> None:
+        """Refuse a traced array this tape did not record (a view made by an attribute
+        such as ``.view()``, or one kept from another capture)."""
+        for part in _flat(values):
+            if isinstance(part, Traced) and id(part) not in self.made_ids:
+                _left_the_api("a value taken from a derived one by a way capture does not record")
 
     def applied(self, ctx: Function, args: tuple[Any, ...], result: Tensor) -> None:
+        self._known(args)
         for arg in args:
             if isinstance(arg, Tensor) and id(arg) not in self.made_ids | self.read.keys():
                 self.read[id(arg)] = (arg, arg.data.copy())
@@ -354,6 +386,7 @@ class _Tape(Recorder):
         self.entries.append((ctx, args, result))
 
     def derived(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._known((args, kwargs))
         for stream in _flat((args, kwargs)):
             if isinstance(stream, _STREAMS) and id(stream) not in self.streams:
                 self.streams[id(stream)] = (stream, _stream_state(stream))
@@ -372,6 +405,7 @@ class _Tape(Recorder):
         if isinstance(source, Tensor):
             fn: Callable[..., Any] = _same_data if source.data is tensor.data else _float64_copy
         elif _contains_traced(source):
+            self._known(source)
             fn = _float64_copy
         else:
             return  # a constant: numbers or an array the function was given
@@ -447,6 +481,7 @@ def _record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Tape]:
         try:
             output = fn()
         finally:
+            tape.active = False
             tape.rewind_streams()
     outputs = output if isinstance(output, tuple) else (output,)
     if not outputs or not all(isinstance(t, Tensor) for t in outputs):

@@ -251,3 +251,25 @@ def test_a_library_model_whose_step_cannot_be_captured_warns_once_and_fits_as_ea
         _same_run(*runs)
     finally:
         del nn.ACTIVATIONS["reads_item"]
+
+
+def test_a_transposed_mask_is_recorded_and_an_unrecorded_view_is_refused():
+    rng = np.random.RandomState(2)
+    W = Tensor(rng.randn(3, 3), requires_grad=True)
+    X = Tensor(rng.randn(3, 3))
+    _replays_equal_eager(lambda: ((X @ W) * (X @ W > 0).T).sum(), [W], lr=1.0)
+    with pytest.raises(GraphChangedError, match="by a way capture does not record"):
+        capture(lambda: ((X @ W) * (X @ W > 0).view()).sum())
+
+
+def test_a_mask_kept_after_its_capture_is_a_plain_array():
+    kept = []
+    w = Tensor([1.0, -2.0], requires_grad=True)
+
+    def fn():
+        kept.append(w > 0)
+        return F.where(kept[-1], w, 0.0).sum()
+
+    capture(fn)
+    assert bool(kept[0].any()) and kept[0].tolist() == [True, False]
+    assert type(kept[0] & kept[0]) is np.ndarray
