@@ -9,6 +9,7 @@ pass, with no Tensor, context or graph walk made again, and the gradients are th
 fresh ``fn().backward()``, bit for bit.
 
 >>> import numpy as np
+>>> import tinygrad_moons.functional as F
 >>> from tinygrad_moons import Tensor
 >>> w = Tensor([1.0, 2.0], requires_grad=True)
 >>> x = Tensor([3.0, 4.0])
@@ -28,9 +29,22 @@ but did not make (parameters, inputs), whose shapes must not change. What it kee
 capture: every other argument of an op as it was passed (numbers, axes, the labels the loss
 validated, an index array) and the Tensors ``fn`` made from numbers and arrays. A shape
 change, or a ``fn`` whose two calls built different graphs, is a ``GraphChangedError``,
-never a silently wrong result. Python control flow that depends on values, and arrays
-computed outside the ops (from ``.data`` or ``.item()``), are not recorded: a graph is
-static when the same ops run on the same Tensors whatever the numbers.
+never a silently wrong result.
+
+What it recomputes at every replay, never keeps: the values ``fn`` derives from data
+through the Tensor API outside the ops (``t > 0``, masks built from masks, ``argmax``,
+indices, ``Tensor(mask)``, ``detach()``, a draw through ``tensor.derived`` such as
+Dropout's, from the same random stream as eagerly): the capture traces them (``Traced``)
+and writes their functions into the step. What it refuses, naming the call: leaving the
+Tensor API (``.item()``, ``float()``, ``bool()``, ``.numpy()`` of a Tensor, ``.tolist()`` or
+``bool()`` of a traced mask), on which Python could decide what a replay cannot repeat,
+and a ``fn`` that changes in place the data of a Tensor it reads. What it cannot see:
+arrays computed from ``.data`` directly; keep those out of a captured function.
+
+>>> mask_graph = capture(lambda: F.where(w > 1.5, w, 0.0).sum())
+>>> w.data = np.array([2.0, 1.0])
+>>> mask_graph.replay(backward=False).item()   # the mask follows the new data
+2.0
 """
 
 from __future__ import annotations
@@ -371,7 +385,7 @@ class _Tape(Recorder):
         self.active = True
 
     def _known(self, values: Any) -> None:
-        """Refuse a traced array this tape did not record (a view made by an attribute
+        """Refuse a traced array this tape did not record (a view made by a method
         such as ``.view()``, or one kept from another capture)."""
         for part in _flat(values):
             if isinstance(part, Traced) and id(part) not in self.made_ids:
