@@ -100,6 +100,13 @@ class xp:  # noqa: N801 (a namespace, as the array API's ``xp``)
         return np.where(condition, x, y)
 
     @staticmethod
+    def subtract_from(value: float, x: Any) -> Any:
+        """value - x, into x's own array when it is an ndarray (one the backward made)."""
+        if type(x) is np.ndarray:
+            return np.subtract(value, x, out=x)
+        return value - x
+
+    @staticmethod
     def zeros_like(x: Any) -> Any:
         """Zeros of x's shape, a constant."""
         zeros = np.zeros(x.shape)
@@ -207,7 +214,9 @@ class Mul(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        _needed(ctx, x, y)
+        need_x, need_y = ctx.needs_input_grad  # _needed, written out: the commonest op
+        ctx.save_for_backward(x if need_y else None, y if need_x else None)
+        ctx.shapes = (x.shape, y.shape)
         return x * y
 
     @staticmethod
@@ -661,10 +670,9 @@ class Tanh(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        dx = out * out  # (a^2 - 1) g, negated: (1 - a^2) g to the bit, one buffer fewer
-        dx -= 1.0
+        dx = xp.subtract_from(1.0, out * out)  # one buffer for 1 - a^2 and the product
         dx *= grad
-        return -dx
+        return dx
 
 
 class Sigmoid(Op):
@@ -901,10 +909,11 @@ class Concatenate(Op):
 
     @staticmethod
     def forward(ctx, axis, *arrays):
-        ctx.axis = axis % arrays[0].ndim
+        out = np.concatenate(arrays, axis=axis)
+        ctx.axis = axis % out.ndim
         ends = np.cumsum([a.shape[axis] for a in arrays])
         ctx.bounds = list(zip([0, *ends[:-1].tolist()], ends.tolist()))
-        return np.concatenate(arrays, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, grad):

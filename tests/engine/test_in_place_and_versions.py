@@ -377,3 +377,17 @@ def test_drawn_in_place_sequences_match_torch_values_grads_and_verdicts(program)
         assert ours[2] is None
     else:
         np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-12)
+
+
+def test_capture_refuses_a_recorded_in_place_update_rather_than_replay_a_stale_value():
+    from tinygrad_moons import graph
+
+    w = Tensor([1.0, 2.0], requires_grad=True)
+
+    def step():
+        h = w * 2.0
+        h += w  # recorded: h keeps its identity, which a capture would misread
+        return (h * h).sum()
+
+    with pytest.raises(RuntimeError, match=r"graph.capture.*t = t \+ x"):
+        graph.capture(step)
