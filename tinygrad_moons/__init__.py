@@ -5,8 +5,8 @@ The files, by layer; imports flow one way, downwards
 (``tests/project/test_import_layers.py`` checks it):
 
     engine        tensor.py  ops.py  autograd.py  functional.py  gradcheck.py
-                  graph.py  codegen.py  validate.py                     numpy alone
-    models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
+                  graph.py  codegen/  validate.py                       numpy alone
+    models        nn.py  optim.py  train.py  checkpoint.py  seeding.py
                   atomic.py
     applications  data.py  plot/  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  bench/  __main__.py

@@ -126,6 +126,12 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         Epochs without ``tol`` improvement that the stopping rule tolerates.
     max_fun : int, default=15000
         The most loss evaluations "lbfgs" makes.
+    compiled : bool or None, default=None
+        Not MLPClassifier's: ``train.fit``'s ``compiled`` for "sgd" and "adam". None
+        compiles the step when every layer is the library's (the built-in activations,
+        or one registered as a function); an activation registered as a Module class of
+        your own trains eagerly unless True. False always trains eagerly. The numbers are
+        the same either way, bit for bit.
 
     Parameters that the chosen configuration does not read (``momentum`` for "adam",
     ``learning_rate_init`` for "lbfgs", ...) give a UserWarning naming them when set.
@@ -234,6 +240,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
+        compiled: bool | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -258,6 +265,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.compiled = compiled
 
     def __reduce_ex__(self, protocol: int) -> tuple:
         """Pickled as usual, carrying the registration of a user's activation with it, so
@@ -355,6 +363,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                     callbacks=[rule],
                     progress=False,
                     seed=rng,
+                    compiled=self.compiled,
                 )
             except TrainingDiverged as error:  # name the rate the estimator was given
                 scale = batch if self.solver == "sgd" else 1  # SGD's is divided by it
@@ -478,6 +487,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.compiled is not None and not isinstance(self.compiled, (bool, np.bool_)):
+            raise ValueError(f"compiled must be None, True or False, got {self.compiled!r}")
         if not isinstance(self.verbose, (bool, np.bool_, numbers.Integral)):
             raise ValueError(f"verbose must be True or False, got {self.verbose!r}")
         if self.batch_size is not None and self.batch_size != "auto":

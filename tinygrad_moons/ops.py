@@ -29,6 +29,10 @@ op subclasses ``Op`` (``higher_order = True``); a user's ``Function`` is differe
 once. To add an op, copy the shape of a neighbour: an ``Op`` subclass here, and a Tensor
 method in ``tensor.py`` or a function in ``functional.py`` that calls its ``apply``. The
 graph code never changes.
+
+Add, Mul, MatMul, Linear, Tanh, SoftmaxCrossEntropy and SumOfSquares are also written out
+in ``codegen/rules.py`` (the compiled step's inline maths); ``tests/compiled/test_codegen.py``
+holds each pair bit for bit, so a change to one of these seven changes its rule too.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ constant name) and held to one table of layers:
 
     engine        tensor, ops, autograd, functional, gradcheck, graph (+ codegen,
                   validate): numpy alone
-    models        nn, optim, train (+ checkpoint, seeding, batching)
+    models        nn, optim, train (+ checkpoint, seeding)
     applications  data, plot (a package), estimator, sweep, reference, three_gradients
     interfaces    cli (a package: one module per command), bench (a package), __main__
 
@@ -33,9 +33,9 @@ ROOT_MODULE = "__init__"  # the package's front door: it may gather from every l
 LAYERS = {
     "engine": [
         *("tensor", "ops", "autograd", "functional", "gradcheck"),
-        *("graph", "codegen", "validate"),
+        *("graph", "codegen.__init__", "codegen.program", "codegen.rules", "validate"),
     ],
-    "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic"],
+    "models": ["nn", "optim", "train", "checkpoint", "seeding", "atomic"],
     "applications": [
         *("data", "plot.__init__", "plot.graph_drawing", "estimator", "sweep"),
         *("reference", "three_gradients"),
@@ -44,7 +44,7 @@ LAYERS = {
         *(f"cli.{name}" for name in ("__init__", "terminal", "options", "types")),
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
         *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "bench")),
-        *(f"bench.{name}" for name in ("__init__", "steps", "report")),
+        *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings")),
         "__main__",
     ],
 }

@@ -13,7 +13,10 @@ step is written several ways, timed in one process, interleaved and repeated, wi
     torch     PyTorch eager on the CPU, when torch is importable (never a dependency)
 
 and, on the write-up's network only, the whole training: ``fit`` for 20,000 epochs with its
-History against the write-up's loop (its step, and its calculate_loss every 1000 passes).
+History against the write-up's loop (its step, and its calculate_loss every 1000 passes);
+``fit`` with mini-batches of 20 (500 epochs) against a hand-written mini-batch loop and its
+floor (reused buffers), and ``fit`` of ``MLP([2, 50, 2], dropout=0.2)`` (2,000 epochs)
+against a hand-written inverted-dropout loop (``bench/trainings.py``).
 
 Data are ``make_moons(N, noise=0.2)``; the learning rate is 0.01 * 200 / N, so every
 workload takes the write-up's step per point; every repeat starts from the same parameters.
@@ -31,6 +34,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+from tinygrad_moons.bench import trainings
 from tinygrad_moons.bench.report import (
     TARGETS,
     BenchmarkResult,
@@ -116,6 +120,30 @@ def time_training(problem: Problem, epochs: int, repeats: int) -> dict[str, list
     return samples
 
 
+def time_trainings(epochs: int, repeats: int) -> dict[tuple[int, int], dict[str, list[float]]]:
+    """Seconds of the mini-batch and dropout trainings (``bench/trainings.py``), each against
+    its hand-written loop, interleaved: by workload, then method. ``epochs`` is the full-batch
+    fit's; the mini-batch runs take a fortieth of it (500 for 20,000), dropout a tenth."""
+    workloads = {
+        (200, 3): ("minibatch_loop", "minibatch_floor", "minibatch_fit"),
+        (200, trainings.DROPOUT_HIDDEN): ("dropout_loop", "dropout_fit"),
+    }
+    lengths = {
+        (200, 3): max(1, epochs // 40),
+        (200, trainings.DROPOUT_HIDDEN): max(1, epochs // 10),
+    }
+    samples: dict[tuple[int, int], dict[str, list[float]]] = {}
+    for workload, names in workloads.items():
+        problem = Problem.make(*workload)
+        samples[workload] = {name: [] for name in names}
+        for r in range(repeats):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                start = time.perf_counter()
+                trainings.TRAININGS[name](problem, lengths[workload])
+                samples[workload][name].append(time.perf_counter() - start)
+    return samples
+
+
 def run_benchmark(
     workloads: tuple[tuple[int, int], ...] = WORKLOADS,
     repeats: int = 7,
@@ -153,6 +181,13 @@ def run_benchmark(
             result.measurements.append(
                 Measurement(n, hidden, name, median, samples[name], peaks.get(name))
             )
+    if (200, 3) in workloads and fit_epochs and fit_repeats:
+        if progress:
+            progress(f"mini-batch and dropout trainings, {fit_repeats} runs each way")
+        for (n, hidden), runs in time_trainings(fit_epochs, fit_repeats).items():
+            for name, times in runs.items():
+                median = statistics.median(times)
+                result.measurements.append(Measurement(n, hidden, name, median, times, None))
     return result
 
 

@@ -7,7 +7,13 @@ from typing import Any
 
 from tinygrad_moons.bench.steps import BASELINE, BASELINES, METHODS
 
-SHORT = {"writeup": "write-up", "numpy": "numpy", "writeup_loop": "write-up's loop"}
+SHORT = {
+    "writeup": "write-up",
+    "numpy": "numpy",
+    "writeup_loop": "write-up's loop",
+    "minibatch_loop": "hand-written mini-batch loop",
+    "dropout_loop": "hand-written dropout loop",
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,9 @@ TARGETS: tuple[Target, ...] = (
     Target("compiled", (200, 3), "memory", 1.0, "numpy"),
     Target("compiled", (10_000, 64), "memory", 1.0, "numpy"),
     Target("compiled", (100_000, 500), "memory", 1.0, "numpy"),
-    Target("fit", (200, 3), "time", 1.0, "writeup_loop"),
+    Target("fit", (200, 3), "time", 0.6, "writeup_loop"),
+    Target("minibatch_fit", (200, 3), "time", 1.0, "minibatch_loop"),
+    Target("dropout_fit", (200, 50), "time", 1.0, "dropout_loop"),
     Target("tensor", (200, 3), "time", 1.5, "numpy"),
     Target("nn", (200, 3), "time", 1.7, "numpy"),
     Target("tensor", (10_000, 64), "time", 1.05, "numpy"),

@@ -27,9 +27,22 @@ METHODS: dict[str, str] = {
     "torch": "PyTorch eager",
     "writeup_loop": "write-up's training loop",
     "fit": "fit() with History",
+    "minibatch_loop": "hand-written mini-batch loop (batch 20)",
+    "minibatch_floor": "floor: mini-batch loop, reused buffers",
+    "minibatch_fit": "fit(), batch 20",
+    "dropout_loop": "hand-written inverted-dropout loop (p 0.2)",
+    "dropout_fit": "fit(), Dropout(0.2)",
 }
 BASELINE = "writeup"  # what a time ratio divides by, unless the method is in BASELINES
-BASELINES = {"fit": "writeup_loop", "writeup_loop": "writeup_loop"}
+BASELINES = {
+    "fit": "writeup_loop",
+    "writeup_loop": "writeup_loop",
+    "minibatch_loop": "minibatch_loop",
+    "minibatch_floor": "minibatch_loop",
+    "minibatch_fit": "minibatch_loop",
+    "dropout_loop": "dropout_loop",
+    "dropout_fit": "dropout_loop",
+}
 
 
 @dataclass(frozen=True)

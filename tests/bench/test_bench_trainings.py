@@ -1,0 +1,37 @@
+"""The whole trainings the benchmark times: the hand-written loops are the same maths as fit."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tinygrad_moons import bench
+from tinygrad_moons.bench import trainings
+from tinygrad_moons.bench.steps import Problem
+
+
+def test_the_hand_written_mini_batch_loops_are_fits_maths_to_the_last_bits():
+    problem = Problem.make(200, 3)
+    fitted = trainings.minibatch_fit(problem, 3)
+    assert trainings.minibatch_loop(problem, 3) == pytest.approx(fitted, rel=1e-12)
+    assert trainings.minibatch_floor(problem, 3) == pytest.approx(fitted, rel=1e-12)
+
+
+def test_the_dropout_loop_and_fit_train_the_same_network():
+    problem = Problem.make(200, trainings.DROPOUT_HIDDEN)
+    start = trainings._scores(problem.start, problem.X, problem.y)[0]
+    for run in (trainings.dropout_loop, trainings.dropout_fit):
+        loss = run(problem, 30)
+        assert math.isfinite(loss) and loss < start  # masks differ: their own streams
+
+
+def test_the_trainings_are_measured_with_their_targets():
+    result = bench.run_benchmark(
+        workloads=((200, 3),), repeats=1, min_time=0.001, memory=False, fit_epochs=40,
+        fit_repeats=1,
+    )  # fmt: skip
+    checks = {(c.target.method, c.target.workload): c for c in result.targets()}
+    for method, workload in [("minibatch_fit", (200, 3)), ("dropout_fit", (200, 50))]:
+        assert checks[method, workload].ratio is not None
+    assert result.ratio("minibatch_floor", (200, 3)) is not None
