@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from tinygrad_moons import ops
+from tinygrad_moons.arrays import concatenate, stack  # noqa: F401 (F's public names)
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import as_user_array, finite
 from tinygrad_moons.validate import axes as _axes
@@ -103,55 +103,6 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
 
 
 # ---------------------------------------------------------------------- combining, selecting
-def _tensor_list(tensors: Any, what: str) -> list[Tensor]:
-    if isinstance(tensors, (Tensor, np.ndarray)):
-        raise TypeError(f"{what} takes a sequence of tensors, got one {type(tensors).__name__}")
-    listed = [_tensor(t) for t in tensors]
-    if not listed:
-        raise ValueError(f"{what} needs at least one tensor")
-    return listed
-
-
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """The tensors joined along an existing ``axis``, as ``np.concatenate``; each gets its
-    own slice of the gradient.
-
-    >>> concatenate([Tensor([[1.0, 2.0]]), Tensor([[3.0, 4.0]])], axis=1).data
-    array([[1., 2., 3., 4.]])
-    """
-    listed = _tensor_list(tensors, "concatenate")
-    shapes = [t.shape for t in listed]
-    ndim = listed[0].ndim
-    if ndim == 0 or any(t.ndim != ndim for t in listed):
-        raise ValueError(
-            f"concatenate needs tensors with the same number of dimensions, at least 1; "
-            f"got shapes {shapes}"
-        )
-    (axis,) = _axes(axis, ndim, shapes[0])
-    others = {shape[:axis] + shape[axis + 1 :] for shape in shapes}
-    if len(others) > 1:
-        raise ValueError(
-            f"concatenate along axis {axis} needs equal sizes on every other axis; "
-            f"got shapes {shapes}"
-        )
-    return ops.Concatenate.apply(axis, *listed)
-
-
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Tensors of one shape stacked along a new ``axis``, as ``np.stack``.
-
-    >>> stack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])], axis=1).data
-    array([[1., 3.],
-           [2., 4.]])
-    """
-    listed = _tensor_list(tensors, "stack")
-    shapes = [t.shape for t in listed]
-    if len(set(shapes)) > 1:
-        raise ValueError(f"stack needs tensors of one shape; got shapes {shapes}")
-    (axis,) = _axes(axis, listed[0].ndim + 1, shapes[0])
-    return ops.Concatenate.apply(axis, *[t.expand_dims(axis) for t in listed])
-
-
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """x where ``condition`` holds, else y, as ``np.where``; all three broadcast.
 

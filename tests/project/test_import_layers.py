@@ -32,7 +32,7 @@ ROOT_MODULE = "__init__"  # the package's front door: it may gather from every l
 LAYERS = {
     "engine": [
         *("tensor", "ops", "tensor_methods", "functional", "gradcheck"),
-        *("graph", "codegen", "validate"),
+        *("graph", "codegen", "validate", "elementwise", "arrays", "products", "convolution"),
     ],
     "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic"],
     "applications": ["data", "plot", "estimator", "sweep", "reference", "three_gradients"],
