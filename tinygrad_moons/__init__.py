@@ -5,7 +5,7 @@ The files, by layer; imports flow one way, downwards
 (``tests/project/test_import_layers.py`` checks it):
 
     engine        tensor.py  ops.py  functional.py  gradcheck.py
-                  elementwise.py  arrays.py
+                  elementwise.py  arrays.py  array_methods.py  products.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
                   atomic.py

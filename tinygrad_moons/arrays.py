@@ -39,11 +39,6 @@ def _along(axis: int, ndim: int, index: Any) -> tuple[Any, ...]:
     return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
 
 
-def _gather(x: Tensor, axis: int, positions: np.ndarray) -> Tensor:
-    """x's slices at ``positions`` along ``axis`` (repeats allowed), as ``np.take``."""
-    return x[_along(axis, x.ndim, positions)]
-
-
 # ---------------------------------------------------------------------- joining
 def _tensor_list(tensors: Any, what: str) -> list[Tensor]:
     if isinstance(tensors, (Tensor, np.ndarray)):
@@ -210,48 +205,45 @@ def dsplit(x: Any, indices_or_sections: Any) -> list[Tensor]:
     return _split_at_least(x, indices_or_sections, 3, 2, "dsplit")
 
 
-# ---------------------------------------------------------------------- reshaping
+# ---------------------------------------------------------------------- methods as functions
 def ravel(x: Any) -> Tensor:
-    """x as one axis, in row-major order."""
-    return _tensor(x).reshape(-1)
+    """x as one axis, in row-major order (``Tensor.ravel``)."""
+    return _tensor(x).ravel()
 
 
 def flatten(x: Any, start_axis: int = 0, end_axis: int = -1) -> Tensor:
-    """The axes from ``start_axis`` to ``end_axis`` (both included) merged into one, as
-    torch's flatten; with no arguments, numpy's ``ndarray.flatten``."""
-    x = _tensor(x)
-    if x.ndim == 0:
-        return x.reshape(1)
-    start, end = _axis(start_axis, x), _axis(end_axis, x)
-    if start > end:
-        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
-    return x.reshape(*x.shape[:start], -1, *x.shape[end + 1 :])
+    """The axes from ``start_axis`` to ``end_axis`` merged, as torch's (``Tensor.flatten``)."""
+    return _tensor(x).flatten(start_axis, end_axis)
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
-    """x with two axes exchanged, as ``np.swapaxes``."""
-    x = _tensor(x)
-    order = list(range(x.ndim))
-    a, b = _axis(axis1, x), _axis(axis2, x)
-    order[a], order[b] = b, a
-    return x.transpose(order)
+    """x with two axes exchanged, as ``np.swapaxes`` (``Tensor.swapaxes``)."""
+    return _tensor(x).swapaxes(axis1, axis2)
 
 
 def moveaxis(x: Any, source: Any, destination: Any) -> Tensor:
-    """x with the ``source`` axes moved to ``destination``, the others in order, as
-    ``np.moveaxis``."""
-    x = _tensor(x)
-    src, dst = _axes(source, x.ndim, x.shape), _axes(destination, x.ndim, x.shape)
-    if len(src) != len(dst):
-        raise ValueError(
-            "`source` and `destination` arguments must have the same number of elements"
-        )
-    order = [a for a in range(x.ndim) if a not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    return x.transpose(order)
+    """x with the ``source`` axes moved to ``destination``, as ``np.moveaxis``."""
+    return _tensor(x).moveaxis(source, destination)
 
 
+def flip(x: Any, axis: Any = None) -> Tensor:
+    """x reversed along ``axis`` (None: every axis), as ``np.flip``."""
+    return _tensor(x).flip(axis)
+
+
+def roll(x: Any, shift: Any, axis: Any = None) -> Tensor:
+    """x shifted ``shift`` places along ``axis`` (None: flattened), wrapping round, as
+    ``np.roll``."""
+    return _tensor(x).roll(shift, axis)
+
+
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
+    """Each element repeated ``repeats`` times along ``axis`` (None: flattened), as
+    ``np.repeat``; the gradient adds the copies' gradients."""
+    return _tensor(x).repeat(repeats, axis)
+
+
+# ---------------------------------------------------------------------- reshaping
 def rollaxis(x: Any, axis: int, start: int = 0) -> Tensor:
     """``axis`` moved to before ``start``, as ``np.rollaxis`` (prefer ``moveaxis``)."""
     x = _tensor(x)
@@ -279,14 +271,6 @@ def broadcast_to(x: Any, shape: Any) -> Tensor:
 
 
 # ---------------------------------------------------------------------- reordering, repeating
-def flip(x: Any, axis: Any = None) -> Tensor:
-    """x reversed along ``axis`` (None: every axis), as ``np.flip``."""
-    x = _tensor(x)
-    flipped = range(x.ndim) if axis is None else _axes(axis, x.ndim, x.shape)
-    index = tuple(slice(None, None, -1) if a in flipped else slice(None) for a in range(x.ndim))
-    return x[index]
-
-
 def flipud(x: Any) -> Tensor:
     """x reversed along its first axis."""
     return flip(x, 0)
@@ -317,32 +301,6 @@ def rot90(x: Any, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     if k == 1:
         return flip(x, b).transpose(order)
     return flip(x.transpose(order), b)
-
-
-def roll(x: Any, shift: Any, axis: Any = None) -> Tensor:
-    """x shifted ``shift`` places along ``axis`` (None: flattened), the end wrapping round
-    to the start, as ``np.roll``."""
-    x = _tensor(x)
-    if axis is None:
-        return roll(ravel(x), shift, 0).reshape(x.shape)
-    axes = _axes(axis, x.ndim, x.shape)
-    shifts = np.broadcast_to(np.asarray(shift, dtype=int), (len(axes),))
-    total = dict.fromkeys(axes, 0)
-    for a, s in zip(axes, shifts):
-        total[a] += int(s)
-    for a, s in total.items():
-        x = _gather(x, a, np.roll(np.arange(x.shape[a]), s))
-    return x
-
-
-def repeat(x: Any, repeats: Any, axis: int | None = None) -> Tensor:
-    """Each element repeated ``repeats`` times along ``axis`` (None: flattened), as
-    ``np.repeat``; the gradient adds the copies' gradients."""
-    x = _tensor(x)
-    if axis is None:
-        x, axis = ravel(x), 0
-    axis = _axis(axis, x)
-    return _gather(x, axis, np.repeat(np.arange(x.shape[axis]), repeats))
 
 
 def tile(x: Any, reps: Any) -> Tensor:

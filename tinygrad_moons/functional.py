@@ -22,7 +22,87 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons import ops
-from tinygrad_moons.arrays import concatenate, stack  # noqa: F401 (F's public names)
+
+# numpy's functions over Tensors, second wave: F's public names, each defined in its module.
+from tinygrad_moons.arrays import (  # noqa: F401
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_to,
+    column_stack,
+    concatenate,
+    dsplit,
+    dstack,
+    flatten,
+    flip,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    moveaxis,
+    pad,
+    ravel,
+    repeat,
+    roll,
+    rollaxis,
+    rot90,
+    split,
+    stack,
+    swapaxes,
+    tile,
+    vsplit,
+    vstack,
+)
+from tinygrad_moons.elementwise import (  # noqa: F401
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    ceil,
+    cosh,
+    degrees,
+    exp2,
+    floor,
+    fmax,
+    fmin,
+    hypot,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    mod,
+    nan_to_num,
+    radians,
+    remainder,
+    sign,
+    sinc,
+    sinh,
+    tan,
+)
+from tinygrad_moons.products import (  # noqa: F401
+    cross,
+    cumprod,
+    cumsum,
+    diag,
+    diagonal,
+    diff,
+    dot,
+    einsum,
+    inner,
+    kron,
+    outer,
+    prod,
+    sort,
+    tensordot,
+    trace,
+    tril,
+    triu,
+)
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import as_user_array, finite
 from tinygrad_moons.validate import axes as _axes
@@ -319,8 +399,8 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
         )
     _check_not_empty(pred.data, reduction)
     finite("target", target.data)
-    diff = pred - target
-    squared = diff * diff
+    residual = pred - target
+    squared = residual * residual
     if reduction == "sum":
         return squared.sum()
     if reduction == "mean":

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -135,7 +136,7 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
 _FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
 
 
-class Tensor:
+class Tensor(ArrayMethods):
     """An n-dimensional float64 array that records the ops applied to it.
 
     >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
@@ -493,6 +494,91 @@ class Tensor:
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]
+
+    def __contains__(self, element: Any) -> bool:
+        """``element in t``: whether any entry equals it, at any depth (numpy's and torch's)."""
+        return bool((self.data == _values(element)).any())
+
+    # ------------------------------------------------------------------ second wave
+    # numpy's elementwise functions as methods (the rest of numpy's array methods that are
+    # composed from these operators are inherited from ``ArrayMethods``).
+    def __pos__(self) -> Tensor:
+        """+t: the same values, a new tensor of the graph (as torch's)."""
+        return ops.Reshape.apply(self, self.shape)
+
+    def __mod__(self, other: Any) -> Tensor:
+        """t % y: numpy's mod (the sign of y, torch's remainder); d/dy = -floor(t / y)."""
+        return ops.Mod.apply(self, _lift(other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.Mod.apply(_lift(other), self)
+
+    def sign(self) -> Tensor:
+        return ops.Sign.apply(self)
+
+    def floor(self) -> Tensor:
+        return ops.Floor.apply(self)
+
+    def ceil(self) -> Tensor:
+        return ops.Ceil.apply(self)
+
+    def log2(self) -> Tensor:
+        return ops.Log2.apply(self)
+
+    def log10(self) -> Tensor:
+        return ops.Log10.apply(self)
+
+    def exp2(self) -> Tensor:
+        return ops.Exp2.apply(self)
+
+    def tan(self) -> Tensor:
+        return ops.Tan.apply(self)
+
+    def sinh(self) -> Tensor:
+        return ops.Sinh.apply(self)
+
+    def cosh(self) -> Tensor:
+        return ops.Cosh.apply(self)
+
+    def arcsin(self) -> Tensor:
+        return ops.Arcsin.apply(self)
+
+    def arccos(self) -> Tensor:
+        return ops.Arccos.apply(self)
+
+    def arctan(self) -> Tensor:
+        return ops.Arctan.apply(self)
+
+    def arcsinh(self) -> Tensor:
+        return ops.Arcsinh.apply(self)
+
+    def arccosh(self) -> Tensor:
+        return ops.Arccosh.apply(self)
+
+    def arctanh(self) -> Tensor:
+        return ops.Arctanh.apply(self)
+
+    def sinc(self) -> Tensor:
+        return ops.Sinc.apply(self)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        """Running sums along ``axis`` (None: flattened), as ``np.cumsum``."""
+        if axis is None:
+            return ops.CumSum.apply(self.reshape(-1), 0)
+        (axis,) = _axes(axis, self.ndim, self.shape)
+        return ops.CumSum.apply(self, axis)
+
+    def clip(self, low: Any, high: Any) -> Tensor:
+        """Limited to [low, high], as ``np.clip`` (``F.clip``: gradients as torch's clamp)."""
+        if low is None and high is None:
+            raise ValueError("clip needs low or high (or both); got None for both")
+        low = None if low is None else _lift(low)
+        high = None if high is None else _lift(high)
+        return ops.Clip.apply(self, low, high)
+
+    def clone(self) -> Tensor:
+        """A copy of the data, in the graph: its gradient flows back to this tensor."""
+        return ops.GetItem.apply(self, ...)
 
     # ------------------------------------------------------------------ backward
     def backward(self, grad: Any = None) -> None:

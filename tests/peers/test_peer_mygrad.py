@@ -1135,15 +1135,7 @@ def test_invalid_gradient_raises(bad):
         x.backward(bad)
 
 
-CONTAINS = (
-    "bug: `element in t` for a tensor of 2 or more dimensions raises numpy's 'truth value of "
-    "an array with more than one element is ambiguous' (Tensor has no __contains__, so Python "
-    "iterates the rows); numpy and torch answer it"
-)
-
-
 @pytest.mark.parametrize("element", [0, [0, 1, 2]])
-@pytest.mark.xfail(strict=True, reason=CONTAINS)
 def test_contains(element):
     t = Tensor([[0, 1, 2], [3, 4, 5]])
     assert (element in t) is (element in t.data)

@@ -33,7 +33,8 @@ ROOT_MODULE = "__init__"  # the package's front door: it may gather from every l
 LAYERS = {
     "engine": [
         *("tensor", "ops", "functional", "gradcheck"),
-        *("graph", "codegen", "validate", "elementwise", "arrays"),
+        *("graph", "codegen", "validate", "elementwise", "arrays", "array_methods"),
+        *("products",),
     ],
     "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic"],
     "applications": ["data", "plot", "estimator", "sweep", "reference", "three_gradients"],
