@@ -4,7 +4,7 @@
 The files, by layer; imports flow one way, downwards
 (``tests/project/test_import_layers.py`` checks it):
 
-    engine        tensor.py  ops.py  functional.py  gradcheck.py
+    engine        tensor.py  ops.py  autograd.py  functional.py  gradcheck.py
                   elementwise.py  arrays.py  array_methods.py  products.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
@@ -19,8 +19,9 @@ plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
 ``minimize``.
 """
 
-from tinygrad_moons import functional, nn, ops, optim, reference
-from tinygrad_moons.gradcheck import GradcheckError, gradcheck
+from tinygrad_moons import autograd, functional, nn, ops, optim, reference
+from tinygrad_moons.autograd import grad
+from tinygrad_moons.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_moons.tensor import Function, Tensor, no_grad
 
 __version__ = "0.1.0"
@@ -30,8 +31,11 @@ __all__ = [
     "GradcheckError",
     "Tensor",
     "__version__",
+    "autograd",
     "functional",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "nn",
     "no_grad",
     "ops",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, written
 from tinygrad_moons.validate import whole
 
 if TYPE_CHECKING:
@@ -190,6 +190,9 @@ class Optimizer(abc.ABC):
         for group, states in zip(self.param_groups, self._states, strict=True):
             self._step_group(group, states)
         self.steps += 1
+        # Each stepped parameter's version goes up: a backward through ops that saved the
+        # old values is then an error, never a gradient of values that are gone.
+        written(*[p for group in self.param_groups for p in group["params"] if p.grad is not None])
 
     def _step_group(self, group: dict[str, Any], states: list[dict[str, Any]]) -> None:
         for p, state in zip(group["params"], states, strict=True):
@@ -533,6 +536,7 @@ def minimize(
     def write(x: np.ndarray) -> None:
         for p, piece in zip(params, np.split(x, ends), strict=True):
             p.data[...] = piece.reshape(p.shape)
+        written(*params)
 
     def loss_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
         write(x)

@@ -21,6 +21,7 @@ import itertools
 import operator
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -49,9 +50,11 @@ class Recorder:
 
 class _ThreadState(threading.local):
     """Grad mode and the recorder, per thread (as torch's grad mode): a ``no_grad()`` block
-    or a capture in one thread leaves every other thread recording as before."""
+    or a capture in one thread leaves every other thread recording as before.
+    ``create_graph`` is True while a walk records its own backward."""
 
     grad_enabled = True
+    create_graph = False
     recorder: Recorder | None = None
 
 
@@ -92,7 +95,20 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
     ...     y = Tensor([1.0], requires_grad=True) * 2
     >>> y.requires_grad
     False
+    >>> @no_grad
+    ... def doubled(t):
+    ...     return t * 2
+    >>> doubled(Tensor([1.0], requires_grad=True)).requires_grad
+    False
     """
+
+    def __new__(cls, func: Callable | None = None) -> Any:
+        """``no_grad()`` is the context manager; bare ``@no_grad`` decorates ``func``."""
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(f"no_grad takes no argument but a function to decorate, got {func!r}")
+        return cls()(func)
 
     def __enter__(self) -> None:
         self._previous = _state.grad_enabled
@@ -110,6 +126,18 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
         return without_graph
 
 
+class enable_grad:  # noqa: N801 (torch's name)
+    """Record the graph inside the block even within ``no_grad()``, as ``torch.enable_grad``
+    (in the current thread)."""
+
+    def __enter__(self) -> None:
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self._previous
+
+
 def is_grad_enabled() -> bool:
     """True unless a ``no_grad()`` block is active in the current thread."""
     return _state.grad_enabled
@@ -118,7 +146,7 @@ def is_grad_enabled() -> bool:
 def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """Copy ``data`` into a new float64 array, refusing what is not real numbers."""
     if isinstance(data, Tensor):
-        return data.data.copy()
+        return data._data.copy()
     try:
         array = np.asarray(data)
     except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
@@ -146,12 +174,12 @@ class Tensor(ArrayMethods):
     array([[2., 4.]])
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "_ctx")
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx")
     # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        self.data: np.ndarray = _as_float64_array(data)
+        self._data: np.ndarray = _as_float64_array(data)
         self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
@@ -160,7 +188,7 @@ class Tensor(ArrayMethods):
     def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A Tensor around ``array`` itself, no copy, no checks: for ops and the engine."""
         tensor = cls.__new__(cls)
-        tensor.data = array
+        tensor._data = array
         tensor._grad = None
         tensor.requires_grad = requires_grad
         tensor._ctx = None
@@ -168,20 +196,36 @@ class Tensor(ArrayMethods):
 
     # ------------------------------------------------------------------ attributes
     @property
+    def data(self) -> np.ndarray:
+        """The float64 ndarray the tensor holds (the array itself, no copy)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        """Replace the array, as torch's ``t.data = ...``: a float64 ndarray is kept as it
+        is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
+        numbers, strings and objects are a TypeError here, not deep inside a later backward.
+        A new shape is allowed (the graph and the version are not told, as in torch)."""
+        if type(value) is np.ndarray and value.dtype is _FLOAT64:
+            self._data = value
+        else:
+            self._data = _as_float64_array(value, "a tensor's data")
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def grad(self) -> np.ndarray | None:
@@ -196,7 +240,9 @@ class Tensor(ArrayMethods):
         optimiser's step and update the parameter with the wrong numbers, silently.
         """
         if value is None or (
-            type(value) is np.ndarray and value.dtype is _FLOAT64 and value.shape == self.data.shape
+            type(value) is np.ndarray
+            and value.dtype is _FLOAT64
+            and value.shape == self._data.shape
         ):
             self._grad = value
             return
@@ -215,33 +261,45 @@ class Tensor(ArrayMethods):
 
     def __len__(self) -> int:
         """The size of the first axis; a 0-d tensor has none (a TypeError, as torch's)."""
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no first axis (use item())")
-        return len(self.data)
+        return len(self._data)
 
     def __bool__(self) -> bool:
         """The truth of a one-element tensor; any other is ambiguous, as in torch and numpy.
 
         Without this, ``if t:`` would fall back to ``len(t)``: True for ``Tensor([0.0])``.
         """
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous: use "
                 f"(t != 0).any() or (t != 0).all(), or t.item() for a one-element tensor"
             )
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element, this one has shape {self.shape}"
             )
-        return float(self.data.reshape(()))
+        return float(self._data.reshape(()))
 
     def __float__(self) -> float:
         """``float(t)``: ``t.item()``, for a one-element tensor only, as in torch."""
         return self.item()
+
+    def __format__(self, spec: str) -> str:
+        """``format(t, ".4f")``, f"{t:.4f}": the one element's value formatted, as torch's;
+        an empty spec is ``str(t)``."""
+        if not spec:
+            return str(self)
+        if self._data.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a one-element tensor, this one has shape "
+                f"{self.shape} (format t.numpy() or its elements instead)"
+            )
+        return format(self.item(), spec)
 
     def __int__(self) -> int:
         """``int(t)``: the one element truncated towards zero, as ``int(t.item())``."""
@@ -249,14 +307,14 @@ class Tensor(ArrayMethods):
 
     def numpy(self) -> np.ndarray:
         """The underlying array itself (no copy)."""
-        return self.data
+        return self._data
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph, not requiring grad."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         extra = ""
         if self._ctx is not None:
             extra = f", grad_fn={type(self._ctx).__name__}"
@@ -272,11 +330,11 @@ class Tensor(ArrayMethods):
         0-d Tensors (``np.array([t, t])``), losing the gradient silently.
         """
         _refuse_numpy("numpy.array", self)
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
             if copy is False:
                 raise ValueError(f"a Tensor's data are float64: no {dtype} view without a copy")
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         """``np.dot(t, w)``, ``np.concatenate([t, u])`` ...: numpy on the data of tensors that
@@ -313,6 +371,14 @@ class Tensor(ArrayMethods):
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
+    def __pos__(self) -> Tensor:
+        """``+t`` is ``t`` itself, as torch's."""
+        return self
+
+    def __abs__(self) -> Tensor:
+        """``abs(t)`` is ``t.abs()``."""
+        return ops.Abs.apply(self)
+
     def __pow__(self, exponent: Any) -> Tensor:
         """x ** p for a number p (``ops.Pow``), or elementwise for a Tensor or array
         exponent (``ops.TensorPow``, which also gives the exponent its gradient)."""
@@ -333,54 +399,82 @@ class Tensor(ArrayMethods):
         return ops.MatMul.apply(_lift(other), self)
 
     # ------------------------------------------------------------------ in place
+    # torch's rules with micrograd's results: see ``_in_place``.
     def __iadd__(self, other: Any) -> Tensor:
-        """t += x into t's own array (see ``_check_in_place`` for when it is refused)."""
-        return _update(self, np.add, other, "+")
+        """t += x: in t's own array, or recorded as t = t + x (see ``_in_place``)."""
+        return _in_place(self, np.add, Tensor.__add__, other, "+")
 
     def __isub__(self, other: Any) -> Tensor:
-        """t -= x into t's own array: ``with no_grad(): p -= lr * p.grad`` updates p."""
-        return _update(self, np.subtract, other, "-")
+        """t -= x: ``with no_grad(): p -= lr * p.grad`` updates p's own array."""
+        return _in_place(self, np.subtract, Tensor.__sub__, other, "-")
 
     def __imul__(self, other: Any) -> Tensor:
-        return _update(self, np.multiply, other, "*")
+        return _in_place(self, np.multiply, Tensor.__mul__, other, "*")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return _update(self, np.divide, other, "/")
+        return _in_place(self, np.divide, Tensor.__truediv__, other, "/")
 
     def __ipow__(self, other: Any) -> Tensor:
-        return _update(self, np.power, other, "**")
+        return _in_place(self, np.power, Tensor.__pow__, other, "**")
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        """t[index] = v into t's own array, refused where ``t -= v`` would be."""
-        _check_in_place(self, value, "t[index] = ...")
-        values = _values(value)
-        try:
-            self.data[_plain_index(index)] = values
-        except ValueError:
-            raise ValueError(
-                f"t[index] = v needs v to broadcast to the shape of t[index], "
-                f"{self.data[index].shape}; got shape {np.shape(values)}"
-            ) from None
+        """t[index] = v: in t's own array, or recorded (``ops.SetItem``), by the rules of
+        ``_in_place``: v's gradient is d/d t[index], the overwritten elements get none."""
+        index = _plain_index(index)
+        if not _needs_recording(self, value, "t[index] = ..."):
+            values = _values(value)
+            try:
+                self._data[index] = values
+            except ValueError:
+                raise ValueError(
+                    f"t[index] = v needs v to broadcast to the shape of t[index], "
+                    f"{self._data[index].shape}; got shape {np.shape(values)}"
+                ) from None
+            written(self)
+            return
+        _take(self, ops.SetItem.apply(self, _lift(value), index))
+
+    def clone(self) -> Tensor:
+        """A copy recorded in the graph (its gradient flows back to this tensor), as torch's;
+        ``detach()`` shares the array and leaves the graph, ``Tensor(t)`` is a new leaf."""
+        return ops.Clone.apply(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return the tensor, as torch's; a tensor made
+        by an op keeps its graph (False there is a RuntimeError, as in torch)."""
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables: this tensor was "
+                f"made by {type(self._ctx).__name__}; use detach() for one without a graph"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's array has been written in place (shared with every
+        tensor holding the same array or a view of it, as ``detach()`` gives)."""
+        return _version_of(self._data)
 
     # ------------------------------------------------------------------ comparisons
     # Boolean ndarrays, no gradient (as torch's, whose results do not require grad).
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _values(other)
+        return self._data < _values(other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _values(other)
+        return self._data <= _values(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _values(other)
+        return self._data > _values(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _values(other)
+        return self._data >= _values(other)
 
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data == _values(other)
+        return self._data == _values(other)
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data != _values(other)
+        return self._data != _values(other)
 
     # Defining __eq__ would make Tensors unhashable; they hash by identity, as torch's,
     # so they can be kept in sets and used as dict keys.
@@ -407,12 +501,12 @@ class Tensor(ArrayMethods):
         return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """sqrt(var): its gradient is NaN where the values are all equal, as torch's."""
-        return ops.Sqrt.apply(ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof))
+        """sqrt(var); its gradient is 0 where the values are all equal (std 0), as torch's."""
+        return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def argmax(self, axis: int = -1) -> np.ndarray:
         """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
-        return np.argmax(self.data, axis=_checked_axis(self, axis))
+        return np.argmax(self._data, axis=_checked_axis(self, axis))
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:
@@ -581,13 +675,21 @@ class Tensor(ArrayMethods):
         return ops.GetItem.apply(self, ...)
 
     # ------------------------------------------------------------------ backward
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Add d(self)/d(leaf), contracted with ``grad``, into ``.grad`` of every leaf.
 
         ``grad`` defaults to 1.0 for a one-element tensor and must have this tensor's shape
         otherwise. The graph is kept, so it may be walked again (gradients add up again).
+        ``.grad`` is a plain ndarray: derivatives of derivatives come from
+        ``grad(..., create_graph=True)``, so ``create_graph=True`` here is refused.
         """
-        _backpropagate(self, self._seed(grad))
+        if create_graph:
+            raise ValueError(
+                "backward(create_graph=True) is not supported: .grad holds plain ndarrays. "
+                "Use tinygrad_moons.grad(outputs, inputs, create_graph=True), which returns "
+                "the gradients as Tensors in the graph, to differentiate them again"
+            )
+        _walk([self], [self._seed(grad)])
 
     def _seed(self, grad: Any) -> np.ndarray:
         """The gradient a backward pass from this tensor starts with, checked."""
@@ -598,7 +700,7 @@ class Tensor(ArrayMethods):
                 "under no_grad()"
             )
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise ValueError(
                     f"backward() without a gradient needs a one-element tensor; this one "
                     f"has shape {self.shape}: pass grad= of that shape"
@@ -627,7 +729,7 @@ def _tensors_in(value: Any) -> list[Tensor]:
 def _arrays_in(value: Any) -> Any:
     """``value`` with every Tensor inside tuples, lists and dicts replaced by its data."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, (tuple, list)):
         return type(value)(_arrays_in(part) for part in value)
     if isinstance(value, dict):
@@ -676,51 +778,137 @@ def _plain_index(index: Any) -> Any:
 
 def _values(other: Any) -> Any:
     """The numbers an operand stands for, for comparisons and in-place updates."""
-    return other.data if isinstance(other, Tensor) else other
+    return other._data if isinstance(other, Tensor) else other
 
 
-def _check_in_place(tensor: Tensor, other: Any, what: str) -> None:
-    """Refuse an in-place update that a graph would need to record, as PyTorch does.
+def _needs_recording(tensor: Tensor, other: Any, what: str) -> bool:
+    """Whether an in-place update must be recorded as an op (torch's rules):
 
-    Allowed: under ``no_grad()``, or on a tensor that needs no gradient with an operand that
-    needs none either. Refused: a tensor made by a recorded op (its data may be saved for
-    that op's backward), a tensor that requires grad while a graph is being recorded (the
-    update would be invisible to backward), and an operand that requires grad (the result
-    would need a gradient that an in-place update cannot record).
+    - under ``no_grad()``, or when neither side requires grad: no, the array is written;
+    - a leaf that requires grad, while recording: RuntimeError, torch's words;
+    - a tensor made by an op, or an operand that requires grad: yes.
     """
-    if tensor._ctx is not None:
+    if not _state.grad_enabled:
+        return False
+    if tensor._ctx is None and tensor.requires_grad:
         raise RuntimeError(
-            f"{what} on a tensor made by {type(tensor._ctx).__name__} in a recorded graph: "
-            f"its data may be saved for backward, and in-place updates are not recorded; "
-            f"write t = t + x (a new tensor), or update a copy, Tensor(t)"
+            f"a leaf Variable that requires grad is being used in an in-place operation "
+            f"({what}): update parameters inside `with no_grad():`, as in PyTorch, or "
+            f"record a copy, t = t.clone(), and update that"
         )
-    if not is_grad_enabled():
-        return
-    if tensor.requires_grad:
-        raise RuntimeError(
-            f"a leaf Tensor that requires grad is being used in an in-place operation "
-            f"({what}); update parameters inside `with no_grad():`, as in PyTorch, or write "
-            f"t = t + x to record a new tensor"
-        )
-    if isinstance(other, Tensor) and other.requires_grad:
-        raise RuntimeError(
-            f"{what} with an operand that requires grad: the result would need a gradient, "
-            f"and in-place updates record none; write t = t + x instead"
-        )
+    return tensor._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)
 
 
-def _update(tensor: Tensor, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
-    """``tensor.data <symbol>= other`` into the same array, after ``_check_in_place``."""
-    _check_in_place(tensor, other, f"t {symbol}= ...")
-    values = _values(other)
-    try:
-        ufunc(tensor.data, values, out=tensor.data)
-    except ValueError:
+def _in_place(tensor: Tensor, ufunc: np.ufunc, op: Callable, other: Any, symbol: str) -> Tensor:
+    """``tensor <symbol>= other`` by torch's rules (``_needs_recording``). Written: into the
+    tensor's own array (aliases such as ``.numpy()`` see it) and its version goes up.
+    Recorded: the op's result becomes the tensor's array and graph node; the tensor keeps
+    its identity, the old array stays with the ops that saved it, no version changes."""
+    if not _needs_recording(tensor, other, f"t {symbol}= ..."):
+        values = _values(other)
+        try:
+            ufunc(tensor._data, values, out=tensor._data)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"t {symbol}= x changes t in place, so x must broadcast to t's shape "
+                f"{tensor.shape}; got shape {np.shape(values)}"
+            ) from None
+        written(tensor)
+        return tensor
+    result = op(tensor, other)
+    if result.shape != tensor.shape:
         raise ValueError(
             f"t {symbol}= x changes t in place, so x must broadcast to t's shape "
-            f"{tensor.shape}; got shape {np.shape(values)}"
-        ) from None
+            f"{tensor.shape}; got shape {np.shape(_values(other))}"
+        )
+    _take(tensor, result)
     return tensor
+
+
+def _take(tensor: Tensor, result: Tensor) -> None:
+    """A recorded in-place update: ``tensor`` becomes ``result`` and keeps its identity."""
+    tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
+
+
+# ---------------------------------------------------------------------- versions
+# Writes are rare and ops are many, so an op records nothing about versions: each write
+# notes, per array that owns the memory, its history of op numbers; backward checks only
+# the ops older than the newest write (none at all in a training loop's backward, whose
+# forward follows the optimiser's step).
+_writes: dict[int, tuple[Any, list[int]]] = {}  # id(owner) -> (weakref(owner), op numbers)
+_newest_write = [-1]
+_KEPT_WRITES = 32  # op numbers kept per array (the version itself is their total count)
+
+
+def _owner(array: Any) -> Any:
+    """The object that owns ``array``'s memory: views share their base's version."""
+    base = array.base
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return array if base is None else base
+
+
+def written(*tensors: Tensor) -> None:
+    """Note an in-place write into each tensor's array: its version goes up by one, and a
+    later backward through an op that saved the old values raises (torch's check). The
+    in-place operators call it, and so must code that writes ``t.data`` in place
+    (the optimisers' steps, ``load_state_dict``)."""
+    number = next(_op_numbers)
+    _newest_write[0] = number
+    for tensor in tensors:
+        owner = _owner(tensor._data)
+        entry = _writes.get(id(owner))
+        if entry is None or entry[0]() is not owner:
+            _writes[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner))), [0])
+        history = entry[1]
+        history[0] += 1  # the version
+        history.append(number)
+        if len(history) > _KEPT_WRITES:
+            del history[1 : 1 + _KEPT_WRITES // 2]
+
+
+def _forget(key: int) -> Callable[[Any], None]:
+    def forget(_ref: Any) -> None:
+        entry = _writes.get(key)
+        if entry is not None and entry[0]() is None:
+            del _writes[key]
+
+    return forget
+
+
+def _version_of(array: np.ndarray) -> int:
+    owner = _owner(array)
+    entry = _writes.get(id(owner))
+    return entry[1][0] if entry is not None and entry[0]() is owner else 0
+
+
+def _check_versions(order: list[Function]) -> None:
+    """RuntimeError, in torch's words, if an op about to be walked saved an array that has
+    been written in place since the op ran."""
+    if not order or _newest_write[0] < order[-1]._number:
+        return
+    for ctx in order:
+        number = ctx._number
+        if number > _newest_write[0]:
+            continue
+        for saved in ctx.saved_tensors:
+            if not isinstance(saved, np.ndarray):
+                continue
+            owner = _owner(saved)
+            entry = _writes.get(id(owner))
+            if entry is None or entry[0]() is not owner or entry[1][-1] < number:
+                continue
+            history = entry[1]
+            version = history[0]
+            expected = version - sum(1 for n in history[1:] if n > number)
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: an array of shape {saved.shape} saved by "
+                f"{type(ctx).__name__} is at version {version}; expected version {expected} "
+                f"instead. Hint: update a copy recorded in the graph, t = t.clone(), or "
+                f"write t = t + x (a new tensor), and leave the saved values unchanged "
+                f"until backward"
+            )
 
 
 def _checked_axis(tensor: Tensor, axis: Any) -> Any:
@@ -771,6 +959,10 @@ class Function:
     parents: tuple[Function | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
+    # True for the built-in ops, whose backward is written to run on Tensors too (see
+    # ops.py): grad(..., create_graph=True) differentiates it. A user's Function is
+    # differentiable once.
+    higher_order: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, when the class is defined, a forward or backward written without
@@ -796,11 +988,12 @@ class Function:
         raise NotImplementedError("a Function subclass defines backward(ctx, grad)")
 
     @classmethod
-    def apply(cls, *args: Any) -> Tensor:
+    def apply(cls, *args: Any) -> Any:
         """Run ``forward`` on the arrays of the Tensor arguments and record the result.
 
         Tensors reach ``forward`` as their ndarrays; every other argument reaches it as is
-        and gets no gradient.
+        and gets no gradient. A forward returning a tuple of arrays gives a tuple of
+        Tensors (its backward then receives one gradient per output).
         """
         ctx = cls()
         arrays = []
@@ -810,7 +1003,7 @@ class Function:
                 arrays.append(arg)
                 parents.append(None)
                 continue
-            arrays.append(arg.data)
+            arrays.append(arg._data)
             if not arg.requires_grad:
                 parents.append(None)
             elif arg._ctx is None:
@@ -818,7 +1011,11 @@ class Function:
             else:
                 parents.append(arg._ctx)
         ctx.needs_input_grad = needs = tuple([parent is not None for parent in parents])
-        out = _as_output(cls.forward(ctx, *arrays))
+        out = cls.forward(ctx, *arrays)
+        if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
+            if type(out) is tuple:
+                return _apply_several(ctx, args, out, parents)
+            out = _as_output(out, cls)
         state = _state
         requires_grad = state.grad_enabled and True in needs
         result = Tensor._wrap(out, requires_grad)
@@ -826,17 +1023,61 @@ class Function:
             ctx.parents = tuple(parents)
             ctx._shape = out.shape
             ctx._number = next(_op_numbers)
+            ctx._out = weakref.ref(out)
             result._ctx = ctx
         if state.recorder is not None:
             state.recorder.applied(ctx, args, result)
         return result
 
 
-def _as_output(out: Any) -> np.ndarray:
-    """What ``forward`` returned as a float64 ndarray (numpy scalars and ints become arrays)."""
-    if type(out) is not np.ndarray or out.dtype != np.float64:
-        out = np.asarray(out, dtype=np.float64)
-    return out
+def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
+    """What ``forward`` returned as a float64 ndarray (numpy scalars, Python numbers and
+    other real dtypes are converted); anything else is a TypeError naming the Function."""
+    if isinstance(out, (np.ndarray, np.number, float, int)) and not isinstance(out, bool):
+        array = np.asarray(out)
+        if array.dtype.kind in "biuf":
+            return array.astype(np.float64, copy=False)
+    raise TypeError(
+        f"{cls.__name__ if cls else 'a Function'}.forward returned {type(out).__name__}"
+        + (f" of dtype {out.dtype}" if isinstance(out, np.ndarray) else "")
+        + ": it must return an ndarray of real numbers, or a tuple of them (one per output)"
+    )
+
+
+class _Output(Function):
+    """The graph node of output ``index`` of an op with several outputs: the walk collects
+    the gradients of all of them before it calls the op's backward once."""
+
+    def __init__(self, op: Function, index: int) -> None:
+        self.op, self.index = op, index
+
+
+def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], parents):
+    """``apply`` for a forward that returned a tuple: one Tensor, and one node, per output."""
+    cls = type(ctx)
+    if not outs:
+        raise TypeError(f"{cls.__name__}.forward returned an empty tuple: nothing to record")
+    arrays = [
+        out if type(out) is np.ndarray and out.dtype is _FLOAT64 else _as_output(out, cls)
+        for out in outs
+    ]
+    state = _state
+    requires_grad = state.grad_enabled and True in ctx.needs_input_grad
+    results = tuple(Tensor._wrap(out, requires_grad) for out in arrays)
+    if requires_grad:
+        ctx.parents = tuple(parents)
+        ctx._number = next(_op_numbers)
+        ctx._shapes = tuple(out.shape for out in arrays)
+        ctx._out = lambda: None
+        for index, (out, result) in enumerate(zip(arrays, results, strict=True)):
+            node = _Output(ctx, index)
+            node.parents, node.needs_input_grad = (ctx,), (True,)
+            node._shape, node._number, node._out = out.shape, next(_op_numbers), weakref.ref(out)
+            result._ctx = node
+    if state.recorder is not None:
+        for result in results:
+            state.recorder.applied(ctx, args, result)
+    return results
 
 
 # Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
@@ -844,18 +1085,16 @@ _op_numbers = itertools.count()
 _by_number = operator.attrgetter("_number")
 
 
-def backward_order(root: Tensor) -> list[Function]:
-    """The contexts of the ops the backward walk from ``root`` visits, in its order.
+def backward_order(*roots: Tensor) -> list[Function]:
+    """The contexts of the ops the backward walk from ``roots`` visits, in its order.
 
-    Every op ``root`` depends on through tensors requiring grad, outputs first: sorting by
+    Every op the roots depend on through tensors requiring grad, outputs first: sorting by
     application number, newest first, puts every op after all the ops that consume its
     output. A loop over a stack, not recursion: a graph's depth is limited by memory, not
-    by Python's recursion limit. Empty for a leaf.
+    by Python's recursion limit. Empty for leaves.
     """
-    if root._ctx is None:
-        return []
-    found = {root._ctx}
-    stack = [root._ctx]
+    stack = [root._ctx for root in roots if root._ctx is not None]
+    found = set(stack)
     while stack:
         for parent in stack.pop().parents:
             if isinstance(parent, Function) and parent not in found:
@@ -881,45 +1120,83 @@ def trace_backward(root: Tensor, grad: Any = None) -> dict[Function, np.ndarray]
     """
     seed = root._seed(grad)
     with recording(_Reached()) as reached:
-        _backpropagate(root, seed)
+        _walk([root], [seed])
     return reached.grads
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
-    """The backward walk: from ``root`` in ``backward_order``, adding into each leaf's ``.grad``.
+def _walk(
+    roots: list[Tensor],
+    seeds: list[Any],
+    wanted: dict[Any, Any] | None = None,
+    create_graph: bool = False,
+) -> None:
+    """The backward walk, first and higher order: from ``roots`` in ``backward_order``.
 
-    d loss/d input = sum over the ops that use it of their vector-Jacobian products. An
+    d root/d input = sum over the ops that use it of their vector-Jacobian products. An
     op's incoming gradients are summed in ``pending`` (keyed by the context itself) before
-    its backward runs. A leaf's first gradient is copied, since the array may be shared
-    (Add hands one array to both inputs); later ones are added into that copy in place.
-    A ``Recorder`` installed for this thread sees each op's summed gradient (``reached``).
+    its backward runs. With ``wanted`` None (``backward()``) each leaf's gradient is added
+    into its ``.grad``; otherwise ``wanted`` maps graph nodes (a leaf Tensor or the context
+    that made a tensor) to their gradient, filled in here, and no ``.grad`` changes. With
+    ``create_graph`` the gradients are Tensors and every backward is recorded (see
+    ``_lifted``), so the results can be differentiated again. A ``Recorder`` installed for
+    this thread sees each op's summed gradient (``reached``).
     """
-    if root._ctx is None:
-        accumulate(root, seed)
-        return
+    pending: dict[Function, Any] = {}
+    for root, seed in zip(roots, seeds, strict=True):
+        node = root._ctx
+        if node is None:
+            _deliver(root, seed, wanted)
+        else:
+            pending[node] = pending[node] + seed if node in pending else seed
+    order = backward_order(*roots)
+    _check_versions(order)
     recorder = _state.recorder
-    pending: dict[Function, np.ndarray] = {root._ctx: seed}
-    for ctx in backward_order(root):
+    for ctx in order:
         grad = pending.pop(ctx, None)
         if grad is None:
             continue
+        if wanted is not None and ctx in wanted:
+            wanted[ctx] = grad
+        if type(ctx) is _Output:
+            grads = pending.setdefault(ctx.op, [None] * len(ctx.op._shapes))
+            index = ctx.index
+            grads[index] = grad if grads[index] is None else grads[index] + grad
+            continue
         if recorder is not None:
             recorder.reached(ctx, grad)
-        for parent, parent_grad in zip(ctx.parents, input_gradients(ctx, grad), strict=True):
+        vjp = _recorded_gradients if create_graph else input_gradients
+        input_grads = vjp(ctx, grad)
+        for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
             if parent is None or parent_grad is None:
                 continue
-            if type(parent) is Tensor:
-                accumulate(parent, parent_grad)
+            if isinstance(parent, Tensor):
+                _deliver(parent, parent_grad, wanted)
             elif parent in pending:
                 pending[parent] = pending[parent] + parent_grad
             else:
                 pending[parent] = parent_grad
 
 
-def input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
-    """``ctx``'s backward at ``grad``, one entry per forward argument, shapes checked: what
-    the backward walk asks of every op (and what a compiled step asks of an op it calls)."""
-    input_grads = ctx.backward(ctx, grad)
+def _deliver(leaf: Tensor, grad: Any, wanted: dict[Any, Any] | None) -> None:
+    """A leaf's share of the gradient: into ``.grad``, or into ``wanted`` when it is there."""
+    if wanted is None:
+        accumulate(leaf, grad)
+    elif leaf in wanted:
+        total = wanted[leaf]
+        wanted[leaf] = grad if total is None else total + grad
+
+
+def input_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
+    """``ctx``'s backward at ``grad``, one entry per forward argument, shapes and types
+    checked: what the backward walk asks of every op (and what a compiled step asks of an
+    op it calls). ``grad`` is a list, one per output, for an op with several outputs."""
+    if type(grad) is list:
+        grads = [
+            np.zeros(shape) if g is None else g for g, shape in zip(grad, ctx._shapes, strict=True)
+        ]
+        input_grads = ctx.backward(ctx, *grads)
+    else:
+        input_grads = ctx.backward(ctx, grad)
     parents = ctx.parents
     if len(parents) == 1:
         input_grads = (input_grads,)
@@ -931,7 +1208,9 @@ def input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
     for parent, parent_grad in zip(parents, input_grads, strict=True):
         if parent is None or parent_grad is None:
             continue
-        shape = parent._shape if type(parent) is not Tensor else parent.data.shape
+        if type(parent_grad) is not np.ndarray:
+            _check_gradient_type(ctx, parent_grad)
+        shape = parent._data.shape if isinstance(parent, Tensor) else parent._shape
         grad_shape = getattr(parent_grad, "shape", None)
         if grad_shape is None:  # a Python number from a user's backward
             grad_shape = np.shape(parent_grad)
@@ -941,6 +1220,88 @@ def input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
                 f"{np.shape(parent_grad)} for an input of shape {shape}"
             )
     return tuple(input_grads)
+
+
+def _check_gradient_type(ctx: Function, grad: Any) -> None:
+    """A gradient must be an ndarray of real numbers or a real number (a Tensor only under
+    ``create_graph``, from a built-in op): a TypeError naming the Function otherwise."""
+    name = type(ctx).__name__
+    if isinstance(grad, Tensor):
+        if _state.create_graph:
+            return
+        raise TypeError(
+            f"{name}.backward returned a Tensor: backward works on ndarrays (the gradient "
+            f"it receives and the arrays it saved are ndarrays); return an ndarray"
+        )
+    real = isinstance(grad, (np.ndarray, np.number, float, int)) and not isinstance(grad, bool)
+    if real and np.asarray(grad).dtype.kind in "iuf":
+        return
+    raise TypeError(
+        f"{name}.backward returned {type(grad).__name__}"
+        + (f" of dtype {grad.dtype}" if isinstance(grad, np.ndarray) else "")
+        + " as a gradient: it must return ndarrays of real numbers (None where none)"
+    )
+
+
+# ---------------------------------------------------------------------- higher order
+class _Lifted:
+    """A context as its backward sees it under ``create_graph``: ``saved_tensors`` holds
+    Tensors in the graph for the saved inputs and output, so the backward's own ops are
+    recorded and differentiate through them; everything else is the context's own."""
+
+    def __init__(self, ctx: Function, saved: tuple[Any, ...]) -> None:
+        self._ctx, self.saved_tensors = ctx, saved
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+
+def _lifted(ctx: Function) -> _Lifted:
+    """``ctx`` with each saved float64 array that is one of its inputs that require grad,
+    or its output, as a Tensor that is that node of the graph; other saved values (masks,
+    labels, constant inputs) stay as they are."""
+    saved = []
+    for value in ctx.saved_tensors:
+        if type(value) is np.ndarray and value.dtype is _FLOAT64:
+            value = _node_of(ctx, value)
+        saved.append(value)
+    return _Lifted(ctx, tuple(saved))
+
+
+def _node_of(ctx: Function, array: np.ndarray) -> Any:
+    """The Tensor of the graph whose data ``array`` is: ``ctx``'s output or an input's."""
+    if ctx._out() is array:
+        tensor = Tensor._wrap(array, True)
+        tensor._ctx = ctx
+        return tensor
+    for parent in ctx.parents:
+        if parent is None:
+            continue
+        if isinstance(parent, Tensor):
+            if parent._data is array:
+                return parent
+        elif parent._out() is array:
+            tensor = Tensor._wrap(array, True)
+            tensor._ctx = parent
+            return tensor
+    return array
+
+
+def _recorded_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
+    """``ctx``'s backward with Tensors in and out, recorded in the graph (``create_graph``).
+
+    Only the built-in ops (``higher_order`` True) write their backward so; a user's
+    Function is differentiable once, and saying so is better than a wrong second
+    derivative."""
+    if not ctx.higher_order:
+        raise RuntimeError(
+            f"{type(ctx).__name__} is a Function whose backward works on ndarrays: it is "
+            f"differentiable once, and grad(..., create_graph=True) cannot differentiate "
+            f"its backward. Write the layer with Tensor operations (no Function) to "
+            f"differentiate it to any order"
+        )
+    grads = input_gradients(_lifted(ctx), grad)
+    return tuple(g if g is None or isinstance(g, Tensor) else _lift(g) for g in grads)
 
 
 def accumulate(leaf: Tensor, grad: Any, into: np.ndarray | None = None) -> None:

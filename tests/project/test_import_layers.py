@@ -4,7 +4,7 @@ Every module's imports are read from its source (``ast``: imports at the top, in
 functions and under ``if TYPE_CHECKING`` alike, and ``importlib.import_module`` of a
 constant name) and held to one table of layers:
 
-    engine        tensor, ops, functional, gradcheck, graph (+ codegen,
+    engine        tensor, ops, autograd, functional, gradcheck, graph (+ codegen,
                   validate): numpy alone
     models        nn, optim, train (+ checkpoint, seeding, batching)
     applications  data, plot, estimator, sweep, reference, writeup
@@ -32,7 +32,7 @@ ROOT_MODULE = "__init__"  # the package's front door: it may gather from every l
 
 LAYERS = {
     "engine": [
-        *("tensor", "ops", "functional", "gradcheck"),
+        *("tensor", "ops", "autograd", "functional", "gradcheck"),
         *("graph", "codegen", "validate", "elementwise", "arrays", "array_methods"),
         *("products",),
     ],
