@@ -1042,9 +1042,9 @@ class SumOfSquares(Op):
 
 
 # ====================================================================== second wave
-# The ops below serve first and higher order alike: a backward computes with ``grad`` and
-# the saved inputs through ``_each`` (numpy on ndarrays, the op itself on Tensors) and
-# plain arithmetic, so the same lines build a differentiable graph when they are Tensors.
+# numpy's elementwise functions, scans, einsum and sliding windows. Each backward follows
+# the rules of the module docstring: ``xp`` for what is already there, ``_each`` for these
+# ops' own functions (numpy on ndarrays, the op itself on Tensors).
 def _each(op: type[Function], ufunc: Any, *args: Any) -> Any:
     """``op`` applied to ``args`` if any is a Tensor (a recorded op), else ``ufunc(*args)``."""
     if any(isinstance(a, Tensor) for a in args):
@@ -1057,18 +1057,7 @@ def _const_like(grad: Any, values: np.ndarray) -> Any:
     return Tensor._wrap(values) if isinstance(grad, Tensor) else values
 
 
-def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)
-
-
-def _safe_where(mask: np.ndarray, a: Any, b: float) -> Any:
-    """a where ``mask`` is False, b where True: ``np.where`` or the recorded ``Where``."""
-    if isinstance(a, Tensor):
-        return Where.apply(~mask, a, Tensor._wrap(np.array(b)))
-    return np.where(mask, b, a)
-
-
-class _Unary(Function):
+class _Unary(Op):
     """z = ufunc(x);  dz/dx = slope(x). A subclass names ``ufunc`` and ``slope``: the
     forward's numpy function and the derivative, written so that it also takes a Tensor."""
 
@@ -1082,27 +1071,27 @@ class _Unary(Function):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return type(ctx).ufunc(x)
+            return ctx.ufunc(x)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):  # inf / NaN are the answer there
-            return grad * type(ctx).slope(x)
+            return grad * ctx.slope(x)
 
 
-class _Flat(Function):
+class _Flat(Op):
     """z = ufunc(x), piecewise constant;  dz/dx = 0 everywhere (torch's, even at the jumps)."""
 
     ufunc: Any = None
 
     @staticmethod
     def forward(ctx, x):
-        return type(ctx).ufunc(x)
+        return ctx.ufunc(x)
 
     @staticmethod
     def backward(ctx, grad):
-        return _const_like(grad, np.zeros(grad.shape))
+        return xp.zeros_like(grad)
 
 
 class Sign(_Flat):
@@ -1163,7 +1152,7 @@ class Tan(_Unary):
 
     @staticmethod
     def slope(x):
-        cos = _each(Cos, np.cos, x)
+        cos = xp.cos(x)
         return 1.0 / (cos * cos)
 
 
@@ -1248,20 +1237,21 @@ class Arctanh(_Unary):
 
 
 class Sinc(_Unary):
-    """z = sin(pi x) / (pi x), 1 at 0;  dz/dx = (cos(pi x) - sinc x) / x, 0 at 0 (torch's)."""
+    """z = sin(pi x) / (pi x), 1 at 0;  dz/dx = (cos(pi x) - sinc x) / x, and -(pi^2 / 3) x
+    at 0 (its Taylor term: 0 as torch's, whose second derivative there is NaN, ours -pi^2/3)."""
 
-    ufunc = np.sinc
+    ufunc = staticmethod(np.sinc)  # a Python function, not a ufunc: no binding
 
     @staticmethod
     def slope(x):
-        zero = np.asarray(x.data if isinstance(x, Tensor) else x) == 0.0
-        safe = _safe_where(zero, x, 1.0)
-        slope = (_each(Cos, np.cos, np.pi * safe) - _each(Sinc, np.sinc, safe)) / safe
-        return _safe_where(zero, slope, 0.0)
+        zero = x == 0.0  # a mask: comparisons give ndarrays for Tensors too
+        safe = xp.where(zero, 1.0, x)  # no 0/0 in the branch where() drops
+        slope = (xp.cos(np.pi * safe) - _each(Sinc, np.sinc, safe)) / safe
+        return xp.where(zero, (-(np.pi**2) / 3.0) * x, slope)
 
 
 # ---------------------------------------------------------------------- binary, second wave
-class _Binary(Function):
+class _Binary(Op):
     """z = ufunc(x, y), broadcasting;  dz/dx, dz/dy = slopes(x, y), each summed back to its
     input's shape. A subclass names ``ufunc`` and ``slopes``, written to take Tensors too."""
 
@@ -1275,13 +1265,13 @@ class _Binary(Function):
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return type(ctx).ufunc(x, y)
+            return ctx.ufunc(x, y)
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            dx, dy = type(ctx).slopes(x, y)
+            dx, dy = ctx.slopes(x, y)
             dx = unbroadcast(grad * dx, x.shape) if ctx.needs_input_grad[0] else None
             dy = unbroadcast(grad * dy, y.shape) if ctx.needs_input_grad[1] else None
         return dx, dy
@@ -1316,7 +1306,7 @@ class LogAddExp(_Binary):
 
     @staticmethod
     def slopes(x, y):
-        return _each(Sigmoid, _np_sigmoid, x - y), _each(Sigmoid, _np_sigmoid, y - x)
+        return xp.sigmoid(x - y), xp.sigmoid(y - x)
 
 
 class LogAddExp2(_Binary):
@@ -1327,10 +1317,10 @@ class LogAddExp2(_Binary):
     @staticmethod
     def slopes(x, y):
         d = (x - y) * _LN2
-        return _each(Sigmoid, _np_sigmoid, d), _each(Sigmoid, _np_sigmoid, -d)
+        return xp.sigmoid(d), xp.sigmoid(-d)
 
 
-class Mod(Function):
+class Mod(Op):
     """z = x mod y, numpy's (the sign of y);  dz/dx = 1, dz/dy = -floor(x / y) (torch's)."""
 
     @staticmethod
@@ -1357,7 +1347,7 @@ def _reversed_along(axis: int, ndim: int) -> tuple[slice, ...]:
     return (slice(None),) * axis + (slice(None, None, -1),) + (slice(None),) * (ndim - axis - 1)
 
 
-class CumSum(Function):
+class CumSum(Op):
     """z_i = sum of x_j for j <= i along ``axis``;  dx_j = sum of g_i for i >= j (the
     cumulative sum of the gradient taken from the other end)."""
 
@@ -1373,7 +1363,7 @@ class CumSum(Function):
         return summed[back], None
 
 
-class Pad(Function):
+class Pad(Op):
     """z = x with ``widths`` (before, after) of ``value`` around each axis;  dx = the
     middle of the gradient, where x sits."""
 
@@ -1388,7 +1378,7 @@ class Pad(Function):
 
 
 # ---------------------------------------------------------------------- einsum
-class Einsum(Function):
+class Einsum(Op):
     """z = einsum(spec, *operands), ``spec`` explicit ("ij,jk->ik", no ellipsis);
     d operand_i = einsum of the gradient with the other operands into operand i's indices
     (a repeated index of operand i puts the gradient on that diagonal, an index only it
@@ -1470,7 +1460,7 @@ def _fold(cols: np.ndarray, shape: tuple[int, ...], stride: tuple[int, int]) -> 
     return out
 
 
-class Unfold(Function):
+class Unfold(Op):
     """z = the (kh, kw) windows of x (N, C, H, W) every ``stride``, (N, C, OH, OW, kh, kw)
     (im2col);  dx = each window's gradient added back where the window lies (``Fold``)."""
 
@@ -1486,7 +1476,7 @@ class Unfold(Function):
         return _fold(grad, ctx.shape, ctx.stride), None, None
 
 
-class Fold(Function):
+class Fold(Op):
     """z = windows (N, C, OH, OW, kh, kw) added into an (N, C, H, W) array (col2im), the
     adjoint of Unfold;  dx = the windows of the gradient (``Unfold``)."""
 

@@ -596,10 +596,6 @@ class Tensor(ArrayMethods):
     # ------------------------------------------------------------------ second wave
     # numpy's elementwise functions as methods (the rest of numpy's array methods that are
     # composed from these operators are inherited from ``ArrayMethods``).
-    def __pos__(self) -> Tensor:
-        """+t: the same values, a new tensor of the graph (as torch's)."""
-        return ops.Reshape.apply(self, self.shape)
-
     def __mod__(self, other: Any) -> Tensor:
         """t % y: numpy's mod (the sign of y, torch's remainder); d/dy = -floor(t / y)."""
         return ops.Mod.apply(self, _lift(other))
@@ -669,10 +665,6 @@ class Tensor(ArrayMethods):
         low = None if low is None else _lift(low)
         high = None if high is None else _lift(high)
         return ops.Clip.apply(self, low, high)
-
-    def clone(self) -> Tensor:
-        """A copy of the data, in the graph: its gradient flows back to this tensor."""
-        return ops.GetItem.apply(self, ...)
 
     # ------------------------------------------------------------------ backward
     def backward(self, grad: Any = None, create_graph: bool = False) -> None:
