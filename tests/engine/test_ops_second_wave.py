@@ -196,3 +196,320 @@ def test_nan_to_num_as_torch():
         lambda t: torch.nan_to_num(t, nan=0.5, posinf=9.0, neginf=-9.0),
         [x],
     )
+
+
+# ---------------------------------------------------------------------- arrays and products
+def _axis(draw, ndim):
+    return draw(st.integers(-ndim, ndim - 1))
+
+
+def _pieces(ours_pieces):
+    return F.concatenate([p.ravel() for p in ours_pieces])
+
+
+def _torch_pieces(pieces):
+    return torch.cat([p.flatten() for p in pieces])
+
+
+# name: draw -> (arrays, ours, theirs). Each builds its own shapes and arguments.
+def _ravel(draw):
+    return [draw(shapes)], lambda t: t.ravel(), torch.ravel
+
+
+def _flatten(draw):
+    shape = draw(shapes)
+    a = _axis(draw, len(shape))
+    return [shape], lambda t: t.flatten(a), lambda t: torch.flatten(t, a)
+
+
+def _repeat(draw):
+    shape = draw(shapes)
+    a, k = _axis(draw, len(shape)), draw(st.integers(0, 3))
+    return [shape], lambda t: F.repeat(t, k, a), lambda t: torch.repeat_interleave(t, k, a)
+
+
+def _repeat_flat(draw):
+    k = draw(st.integers(1, 3))
+    return [draw(shapes)], lambda t: t.repeat(k), lambda t: torch.repeat_interleave(t, k)
+
+
+def _tile(draw):
+    reps = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
+    return [draw(shapes)], lambda t: F.tile(t, reps), lambda t: torch.tile(t, reps)
+
+
+def _roll(draw):
+    shape = draw(shapes)
+    a, k = _axis(draw, len(shape)), draw(st.integers(-4, 4))
+    return [shape], lambda t: F.roll(t, k, a), lambda t: torch.roll(t, k, a)
+
+
+def _roll_flat(draw):
+    k = draw(st.integers(-4, 4))
+    return [draw(shapes)], lambda t: F.roll(t, k), lambda t: torch.roll(t, k)
+
+
+def _flip(draw):
+    shape = draw(shapes)
+    a = _axis(draw, len(shape))
+    return [shape], lambda t: F.flip(t, a), lambda t: torch.flip(t, (a,))
+
+
+def _rot90(draw):
+    shape, k = draw(shapes.filter(lambda s: len(s) >= 2)), draw(st.integers(-3, 4))
+    return [shape], lambda t: F.rot90(t, k, (0, 1)), lambda t: torch.rot90(t, k, (0, 1))
+
+
+def _moveaxis(draw):
+    shape = draw(shapes)
+    a, b = _axis(draw, len(shape)), _axis(draw, len(shape))
+    return [shape], lambda t: F.moveaxis(t, a, b), lambda t: torch.movedim(t, a, b)
+
+
+def _swapaxes(draw):
+    shape = draw(shapes)
+    a, b = _axis(draw, len(shape)), _axis(draw, len(shape))
+    return [shape], lambda t: t.swapaxes(a, b), lambda t: torch.swapaxes(t, a, b)
+
+
+def _atleast_3d(draw):
+    shape = draw(st.lists(st.integers(1, 3), max_size=2).map(tuple))
+    return [shape], F.atleast_3d, torch.atleast_3d
+
+
+def _joins(draw):
+    shape = draw(shapes.filter(lambda s: len(s) >= 2))
+    name = draw(st.sampled_from(["hstack", "vstack", "dstack", "stack", "concatenate"]))
+    ours, theirs = getattr(F, name), getattr(torch, {"concatenate": "cat"}.get(name, name))
+    return [shape, shape], lambda a, b: ours([a, b]), lambda a, b: theirs([a, b])
+
+
+def _array_split(draw):
+    shape = draw(shapes)
+    a, k = _axis(draw, len(shape)), draw(st.integers(1, 4))
+    return (
+        [shape],
+        lambda t: _pieces(F.array_split(t, k, a)),
+        lambda t: _torch_pieces(torch.tensor_split(t, k, a)),
+    )
+
+
+def _split_at(draw):
+    shape = draw(shapes)
+    a = _axis(draw, len(shape))
+    cuts = sorted(draw(st.lists(st.integers(0, shape[a]), max_size=2)))
+    return (
+        [shape],
+        lambda t: _pieces(F.split(t, cuts, a)),
+        lambda t: _torch_pieces(torch.tensor_split(t, cuts, a)),
+    )
+
+
+def _pad(draw):
+    shape = draw(shapes)
+    widths = [tuple(draw(st.lists(st.integers(0, 2), min_size=2, max_size=2))) for _ in shape]
+    value = draw(st.sampled_from([0.0, 1.5]))
+    flat = [w for pair in reversed(widths) for w in pair]  # torch's order: last axis first
+    return (
+        [shape],
+        lambda t: F.pad(t, widths, constant_values=value),
+        lambda t: TFpad(t, flat, value=value),
+    )
+
+
+def _pad_reflect(draw):
+    shape = draw(shapes.filter(lambda s: len(s) >= 2 and min(s) >= 3))
+    w = draw(st.integers(0, 2))
+    widths = [(0, 0)] * (len(shape) - 1) + [(w, w)]
+    mode = draw(st.sampled_from(["reflect", "edge", "wrap"]))
+    torch_mode = {"edge": "replicate", "wrap": "circular"}.get(mode, mode)
+    return (
+        [shape],
+        lambda t: F.pad(t, widths, mode=mode),
+        lambda t: TFpad(t, [w, w], mode=torch_mode),
+    )
+
+
+def TFpad(t, flat, **kw):
+    if kw.get("mode") in ("reflect", "replicate", "circular") and t.ndim == 2:
+        return torch.nn.functional.pad(t[None], flat, **kw)[0]
+    return torch.nn.functional.pad(t, flat, **kw)
+
+
+def _outer(draw):
+    return [draw(shapes), draw(shapes)], F.outer, lambda a, b: torch.outer(a.ravel(), b.ravel())
+
+
+def _inner(draw):
+    n = draw(st.integers(1, 3))
+    a = (*draw(st.lists(st.integers(1, 3), max_size=1)), n)
+    b = (*draw(st.lists(st.integers(1, 3), max_size=1)), n)
+    return [a, b], F.inner, torch.inner
+
+
+def _kron(draw):
+    shape = draw(shapes.filter(lambda s: len(s) <= 2))
+    other = draw(shapes.filter(lambda s: len(s) <= 2))
+    return [shape, other], F.kron, torch.kron
+
+
+def _tensordot(draw):
+    m, k, n = (draw(st.integers(1, 3)) for _ in range(3))
+    return [(m, k, 2), (k, 2, n)], lambda a, b: F.tensordot(a, b, 2), torch.tensordot
+
+
+def _einsum(draw):
+    spec, shapes_ = draw(
+        st.sampled_from(
+            [
+                ("ij,jk->ik", [(2, 3), (3, 2)]),
+                ("ii->i", [(3, 3)]),
+                ("ii", [(3, 3)]),
+                ("ij->", [(2, 3)]),
+                ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+                ("...ij,...jk", [(2, 1, 2, 3), (3, 3, 2)]),
+                ("i,i,i->i", [(3,), (3,), (3,)]),
+                ("iij,jk->ik", [(2, 2, 3), (3, 2)]),
+            ]
+        )
+    )
+    return shapes_, lambda *t: F.einsum(spec, *t), lambda *t: torch.einsum(spec, *t)
+
+
+def _dot(draw):
+    k = draw(st.integers(1, 3))
+    a, b = draw(st.sampled_from([((k,), (k,)), ((2, k), (k, 2)), ((2, 2, k), (k,))]))
+    return [a, b], F.dot, lambda x, y: torch.tensordot(x, y, ([-1], [-2 if y.ndim > 1 else 0]))
+
+
+def _diagonal(draw):
+    shape = draw(shapes.filter(lambda s: len(s) >= 2))
+    k = draw(st.integers(-2, 2))
+    a, b = draw(st.sampled_from([(0, 1), (1, 0), (-1, 0)]))
+    return (
+        [shape],
+        lambda t: F.diagonal(t, k, a, b),
+        lambda t: torch.diagonal(t, k, a, b),
+    )
+
+
+def _trace(draw):
+    shape = draw(shapes.filter(lambda s: len(s) == 2))
+    return [shape], F.trace, torch.trace
+
+
+def _diag(draw):
+    shape = draw(shapes.filter(lambda s: len(s) <= 2))
+    k = draw(st.integers(-2, 2))
+    return [shape], lambda t: F.diag(t, k), lambda t: torch.diag(t, k)
+
+
+def _tril_triu(draw):
+    shape = draw(shapes.filter(lambda s: len(s) >= 2))
+    k, name = draw(st.integers(-2, 2)), draw(st.sampled_from(["tril", "triu"]))
+    return [shape], lambda t: getattr(F, name)(t, k), lambda t: getattr(torch, name)(t, k)
+
+
+def _prod(draw):
+    shape = draw(shapes)
+    a, keep = _axis(draw, len(shape)), draw(st.booleans())
+    return [shape], lambda t: t.prod(a, keep), lambda t: torch.prod(t, a, keep)
+
+
+def _prod_all(draw):
+    return [draw(shapes)], F.prod, torch.prod
+
+
+def _cumsum(draw):
+    shape = draw(shapes)
+    a = _axis(draw, len(shape))
+    return [shape], lambda t: F.cumsum(t, a), lambda t: torch.cumsum(t, a)
+
+
+def _cumprod(draw):
+    shape = draw(shapes)
+    a = _axis(draw, len(shape))
+    return [shape], lambda t: F.cumprod(t, a), lambda t: torch.cumprod(t, a)
+
+
+def _diff(draw):
+    shape = draw(shapes)
+    a, n = _axis(draw, len(shape)), draw(st.integers(0, 2))
+    return [shape], lambda t: F.diff(t, n, a), lambda t: torch.diff(t, n, a)
+
+
+def _sort(draw):
+    shape = draw(shapes)
+    a = _axis(draw, len(shape))
+    return [shape], lambda t: F.sort(t, a), lambda t: torch.sort(t, dim=a, stable=True).values
+
+
+def _cross(draw):
+    shape = (*draw(st.lists(st.integers(1, 2), max_size=1)), 3)
+    return [shape, shape], F.cross, lambda a, b: torch.linalg.cross(a, b, dim=-1)
+
+
+ARRAY_OPS = {
+    f.__name__[1:]: f
+    for f in (
+        *(_ravel, _flatten, _repeat, _repeat_flat, _tile, _roll, _roll_flat, _flip, _rot90),
+        *(_moveaxis, _swapaxes, _atleast_3d, _joins, _array_split, _split_at, _pad),
+        *(_pad_reflect, _outer, _inner, _kron, _tensordot, _einsum, _dot, _diagonal, _trace),
+        *(_diag, _tril_triu, _prod, _prod_all, _cumsum, _cumprod, _diff, _sort, _cross),
+    )
+}
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_OPS))
+@EXAMPLES
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_array_op_against_torch(name, data, seed):
+    shapes_, ours, theirs = ARRAY_OPS[name](data.draw)
+    rng = np.random.default_rng(seed)
+    arrays = [uniform(rng, s, 0.5, 1.5) * rng.choice([-1.0, 1.0], size=s) for s in shapes_]
+    agree_to_second_order(ours, theirs, arrays, seed)
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_OPS))
+@settings(max_examples=2, deadline=None)
+@given(data=st.data())
+def test_array_op_against_finite_differences(name, data):
+    shapes_, ours, _ = ARRAY_OPS[name](data.draw)
+    rng = np.random.default_rng(3)
+    finite_differences_agree(ours, [uniform(rng, s) for s in shapes_])
+
+
+@pytest.mark.parametrize("axis", [0, 1, None])
+def test_prod_and_cumprod_with_zeros_as_torch(axis):
+    """One zero, two zeros in a row, none: each element's gradient is the product of the
+    others (torch's), and so are the second derivatives."""
+    x = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, -1.5], [1.5, 2.0, -0.5]])
+    if axis is None:
+        agree_to_second_order(F.prod, torch.prod, [x])
+        return
+    agree_to_second_order(lambda t: F.prod(t, axis), lambda t: torch.prod(t, axis), [x])
+    agree_to_second_order(lambda t: F.cumprod(t, axis), lambda t: torch.cumprod(t, axis), [x])
+
+
+def test_sort_with_ties_sends_each_gradient_back_through_the_permutation():
+    x = np.array([[2.0, 1.0, 2.0, 0.0], [1.0, 1.0, 1.0, 3.0]])
+    agree_to_second_order(
+        lambda t: F.sort(t, 1), lambda t: torch.sort(t, dim=1, stable=True)[0], [x]
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: F.split(Tensor(np.ones(5)), 2), "equal division"),
+        (lambda: F.diag(Tensor(np.ones((2, 2, 2)))), "1- or 2-d"),
+        (lambda: F.pad(Tensor(np.ones(3)), 1, mode="median"), "pad's mode"),
+        (lambda: F.einsum("ij,jk->ik", Tensor(np.ones((2, 3))), Tensor(np.ones((2, 2)))), "sizes"),
+        (lambda: F.cross(Tensor(np.ones(2)), Tensor(np.ones(2))), "3 components"),
+        (lambda: F.tensordot(Tensor(np.ones(2)), Tensor(np.ones(3)), 1), "shape-mismatch"),
+        (lambda: F.moveaxis(Tensor(np.ones((2, 3))), (0, 1), 0), "same number"),
+    ],
+)
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
