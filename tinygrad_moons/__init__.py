@@ -6,6 +6,7 @@ The files, by layer; imports flow one way, downwards
 
     engine        tensor.py  ops.py  autograd.py  functional.py  gradcheck.py
                   elementwise.py  arrays.py  array_methods.py  products.py
+                  convolution.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
                   atomic.py

@@ -55,6 +55,7 @@ from tinygrad_moons.arrays import (  # noqa: F401
     vsplit,
     vstack,
 )
+from tinygrad_moons.convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401
 from tinygrad_moons.elementwise import (  # noqa: F401
     arccos,
     arccosh,

@@ -1440,40 +1440,46 @@ def _einsum_grad(grad, output, terms, operands, i, sizes):
 
 
 # ---------------------------------------------------------------------- sliding windows
-def _window_view(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
-    """The (kh, kw) windows of x (N, C, H, W) every ``stride``: a view (N, C, OH, OW, kh, kw)."""
-    windows = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
-    return windows[:, :, :: stride[0], :: stride[1]]
+Pair = tuple[int, int]
 
 
-def _fold(cols: np.ndarray, shape: tuple[int, ...], stride: tuple[int, int]) -> np.ndarray:
+def _window_view(x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """The windows of x (N, C, H, W): ``kernel`` taps ``dilation`` apart, one window every
+    ``stride``; a view (N, C, OH, OW, kh, kw)."""
+    (kh, kw), (dh, dw) = kernel, dilation
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))
+    return windows[:, :, :: stride[0], :: stride[1], ::dh, ::dw]
+
+
+def _fold(cols: np.ndarray, shape: tuple[int, ...], stride: Pair, dilation: Pair) -> np.ndarray:
     """The adjoint of ``_window_view``: each window's values added back where they came
-    from, one slice per kernel position (no loop over pixels)."""
+    from, one strided slice per kernel tap (no loop over pixels)."""
     out = np.zeros(shape)
     _, _, oh, ow, kh, kw = cols.shape
-    sh, sw = stride
+    (sh, sw), (dh, dw) = stride, dilation
     for a in range(kh):
         for b in range(kw):
-            out[:, :, a : a + sh * (oh - 1) + 1 : sh, b : b + sw * (ow - 1) + 1 : sw] += cols[
-                :, :, :, :, a, b
-            ]
+            rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
+            out[:, :, rows, columns] += cols[:, :, :, :, a, b]
     return out
 
 
 class Unfold(Op):
-    """z = the (kh, kw) windows of x (N, C, H, W) every ``stride``, (N, C, OH, OW, kh, kw)
-    (im2col);  dx = each window's gradient added back where the window lies (``Fold``)."""
+    """z = the windows of x (N, C, H, W), (N, C, OH, OW, kh, kw) (im2col);  dx = each
+    window's gradient added back where the window lies (``Fold``, its adjoint)."""
 
     @staticmethod
-    def forward(ctx, x, kernel, stride):
-        ctx.shape, ctx.stride = x.shape, stride
-        return np.ascontiguousarray(_window_view(x, kernel, stride))
+    def forward(ctx, x, kernel, stride, dilation):
+        ctx.shape, ctx.stride, ctx.dilation = x.shape, stride, dilation
+        return np.ascontiguousarray(_window_view(x, kernel, stride, dilation))
 
     @staticmethod
     def backward(ctx, grad):
         if isinstance(grad, Tensor):
-            return Fold.apply(grad, ctx.shape, ctx.stride), None, None
-        return _fold(grad, ctx.shape, ctx.stride), None, None
+            return Fold.apply(grad, ctx.shape, ctx.stride, ctx.dilation), None, None, None
+        return _fold(grad, ctx.shape, ctx.stride, ctx.dilation), None, None, None
 
 
 class Fold(Op):
@@ -1481,12 +1487,13 @@ class Fold(Op):
     adjoint of Unfold;  dx = the windows of the gradient (``Unfold``)."""
 
     @staticmethod
-    def forward(ctx, cols, shape, stride):
-        ctx.kernel, ctx.stride = cols.shape[4:], stride
-        return _fold(cols, shape, stride)
+    def forward(ctx, cols, shape, stride, dilation):
+        ctx.kernel, ctx.stride, ctx.dilation = cols.shape[4:], stride, dilation
+        return _fold(cols, shape, stride, dilation)
 
     @staticmethod
     def backward(ctx, grad):
         if isinstance(grad, Tensor):
-            return Unfold.apply(grad, ctx.kernel, ctx.stride), None, None
-        return np.ascontiguousarray(_window_view(grad, ctx.kernel, ctx.stride)), None, None
+            return Unfold.apply(grad, ctx.kernel, ctx.stride, ctx.dilation), None, None, None
+        windows = _window_view(grad, ctx.kernel, ctx.stride, ctx.dilation)
+        return np.ascontiguousarray(windows), None, None, None

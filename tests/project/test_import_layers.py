@@ -34,7 +34,7 @@ LAYERS = {
     "engine": [
         *("tensor", "ops", "autograd", "functional", "gradcheck"),
         *("graph", "codegen", "validate", "elementwise", "arrays", "array_methods"),
-        *("products",),
+        *("products", "convolution"),
     ],
     "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic"],
     "applications": ["data", "plot", "estimator", "sweep", "reference", "three_gradients"],
