@@ -513,3 +513,90 @@ def test_sort_with_ties_sends_each_gradient_back_through_the_permutation():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ---------------------------------------------------------------------- convolution, pooling
+@EXAMPLES
+@given(
+    n=st.integers(1, 2),
+    c=st.integers(1, 3),
+    size=st.integers(3, 6),
+    out=st.integers(1, 3),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 2),
+    padding=st.integers(0, 1),
+    dilation=st.integers(1, 2),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_conv2d_against_torch(n, c, size, out, k, stride, padding, dilation, bias, seed):
+    if (k - 1) * dilation + 1 > size + 2 * padding:
+        return
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=(n, c, size, size)), rng.normal(size=(out, c, k, k))]
+    arrays += [rng.normal(size=out)] if bias else []
+    kw = dict(stride=stride, padding=padding, dilation=dilation)
+    agree_to_second_order(
+        lambda *t: F.conv2d(*t, **kw), lambda *t: torch.nn.functional.conv2d(*t, **kw), arrays
+    )
+
+
+def test_grouped_conv2d_against_torch():
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(2, 4, 5, 5)), rng.normal(size=(6, 2, 3, 3))]
+    agree_to_second_order(
+        lambda x, w: F.conv2d(x, w, groups=2),
+        lambda x, w: torch.nn.functional.conv2d(x, w, groups=2),
+        arrays,
+    )
+
+
+@pytest.mark.parametrize("pool", ["max", "avg", "avg_exclude_pad"])
+@EXAMPLES
+@given(
+    size=st.integers(2, 6),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 1),
+    ties=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_pool2d_against_torch(pool, size, k, stride, padding, ties, seed):
+    if k > size or padding > k // 2:
+        return
+    rng = np.random.default_rng(seed)
+    x = (
+        rng.integers(0, 2, size=(2, 2, size, size)) * 1.0
+        if ties
+        else rng.normal(size=(2, 2, size, size))
+    )
+    kw = dict(kernel_size=k, stride=stride, padding=padding)
+    if pool == "max":
+        ours, theirs = F.max_pool2d, torch.nn.functional.max_pool2d
+    else:
+        kw["count_include_pad"] = pool == "avg"
+        ours, theirs = F.avg_pool2d, torch.nn.functional.avg_pool2d
+    agree_to_second_order(lambda t: ours(t, **kw), lambda t: theirs(t, **kw), [x])
+
+
+def test_conv_and_pools_against_finite_differences():
+    rng = np.random.default_rng(4)
+    x, w, b = rng.normal(size=(1, 2, 4, 4)), rng.normal(size=(2, 2, 2, 2)), rng.normal(size=2)
+    finite_differences_agree(lambda *t: F.conv2d(*t, stride=2, padding=1), [x, w, b])
+    finite_differences_agree(lambda t: F.max_pool2d(t, 2, 1), [x])
+    finite_differences_agree(lambda t: F.avg_pool2d(t, 3, 1, 1), [x])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: F.conv2d(np.ones((1, 2, 4, 4)), np.ones((1, 3, 2, 2))), "3 channels"),
+        (lambda: F.conv2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3))), "Kernel size"),
+        (lambda: F.conv2d(np.ones((2, 4, 4)), np.ones((1, 2, 2, 2))), r"\(N, C, H, W\)"),
+        (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2), "half of effective"),
+        (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), stride=0), "stride"),
+    ],
+)
+def test_bad_convolution_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
