@@ -132,7 +132,9 @@ def relu(x: Any) -> Tensor:
 
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
-    """x for x > 0, else slope * x (PyTorch's ``negative_slope``)."""
+    """x for x > 0, else slope * x (PyTorch's ``negative_slope``); ``slope`` a real number."""
+    if isinstance(slope, (bool, np.bool_)) or not isinstance(slope, numbers.Real):
+        raise TypeError(f"leaky_relu's slope must be a real number, got {slope!r}")
     return ops.LeakyReLU.apply(_tensor(x), float(slope))
 
 
@@ -145,6 +147,8 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
+    if x.size == 0:  # no element: the empty result, as torch's (numpy's max has no identity)
+        return x.reshape(x.shape)
     return ops.Softmax.apply(x, axis)
 
 
@@ -156,6 +160,8 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
+    if x.size == 0:  # no element: the empty result, as torch's
+        return x.reshape(x.shape)
     return ops.LogSoftmax.apply(x, axis)
 
 

@@ -175,8 +175,6 @@ class Tensor(ArrayMethods):
     """
 
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx")
-    # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
-    __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self._data: np.ndarray = _as_float64_array(data)
@@ -342,6 +340,21 @@ class Tensor(ArrayMethods):
         gradient numpy would drop. Tensor's ops and ``F`` keep it."""
         _refuse_numpy(f"numpy.{func.__name__}", *_tensors_in((args, kwargs)))
         return func(*_arrays_in(args), **_arrays_in(kwargs))
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy's ufuncs. ``array + t`` (and the other operators with an array on the left)
+        is Tensor's own reflected operator, recorded in the graph; a comparison gives its
+        boolean array; any other ufunc (``np.exp(t)``) runs on the data of tensors that
+        require no grad and is refused for one that does, as ``__array_function__``."""
+        reflected = _REFLECTED.get(ufunc.__name__)
+        operator_call = method == "__call__" and not kwargs and len(inputs) == 2
+        array_first = operator_call and inputs[1] is self and not isinstance(inputs[0], Tensor)
+        if array_first and reflected is not None:
+            return getattr(self, reflected)(inputs[0])
+        if method == "__call__" and ufunc.__name__ in _COMPARISONS:
+            return ufunc(*_arrays_in(inputs), **_arrays_in(kwargs))
+        _refuse_numpy(f"numpy.{ufunc.__name__}", *_tensors_in((inputs, kwargs)))
+        return getattr(ufunc, method)(*_arrays_in(inputs), **_arrays_in(kwargs))
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
@@ -705,6 +718,15 @@ class Tensor(ArrayMethods):
                 f"shape {self.shape}"
             )
         return seed
+
+
+# ufuncs that numpy calls for ``array <op> t``, and the Tensor operator that records each
+_REFLECTED = {
+    "add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+    "divide": "__rtruediv__", "power": "__rpow__", "matmul": "__rmatmul__",
+    "remainder": "__rmod__",
+}  # fmt: skip
+_COMPARISONS = frozenset(("less", "less_equal", "greater", "greater_equal", "equal", "not_equal"))
 
 
 def _tensors_in(value: Any) -> list[Tensor]:
