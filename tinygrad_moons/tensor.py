@@ -158,7 +158,7 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
         raise TypeError(
             f"{what} must be real numbers (bool, int or float), got dtype {array.dtype}"
         )
-    return np.array(array, dtype=np.float64, copy=True)
+    return np.array(array, dtype=np.float64, copy=True, order="C")  # C order, as gradcheck perturbs
 
 
 _FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
