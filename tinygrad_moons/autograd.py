@@ -26,12 +26,12 @@ from tinygrad_moons.tensor import Tensor, _as_float64_array, _lift, _state, _wal
 Tensors = Tensor | Sequence[Tensor]
 
 
-def _as_tuple(value: Any, what: str) -> tuple[Any, ...]:
+def _as_tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def _tensors(value: Any, what: str) -> tuple[Tensor, ...]:
-    items = _as_tuple(value, what)
+    items = _as_tuple(value)
     for position, item in enumerate(items):
         if not isinstance(item, Tensor):
             raise TypeError(f"{what} must be Tensors; {what} {position} is {type(item).__name__}")
@@ -40,7 +40,7 @@ def _tensors(value: Any, what: str) -> tuple[Tensor, ...]:
 
 def _seeds(outputs: tuple[Tensor, ...], grad_outputs: Any, create_graph: bool) -> list[Any]:
     """One starting gradient per output (an ndarray, or a Tensor under create_graph)."""
-    given = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs, "")
+    given = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
     if len(given) != len(outputs):
         raise ValueError(f"grad_outputs has {len(given)} entries for {len(outputs)} outputs")
     seeds = []
@@ -181,7 +181,7 @@ def _vectors(name: str, v: Any, tensors: tuple[Tensor, ...], what: str) -> tuple
                     f"{what} has one element"
                 )
         return tuple(np.ones(t.shape) for t in tensors)
-    v = _as_tuple(v, "v")
+    v = _as_tuple(v)
     if len(v) != len(tensors):
         raise ValueError(f"{name}: v has {len(v)} entries for {len(tensors)} {what}s")
     return v
@@ -277,7 +277,7 @@ def hvp(func: Callable, inputs: Tensors, v: Any, *, create_graph: bool = False):
     """(func(inputs), H v) for a one-element ``func``, as torch.autograd.functional.hvp:
     the gradient recorded, then differentiated once more against ``v`` (H is symmetric)."""
     inputs_tuple, inputs = _prepare(inputs, create_graph)
-    v = _as_tuple(v, "v")
+    v = _as_tuple(v)
     if len(v) != len(inputs):
         raise ValueError(f"hvp: v has {len(v)} entries for {len(inputs)} inputs")
     out = func(*inputs)
