@@ -236,22 +236,9 @@ def cumsum(x: Any, axis: int | None = None) -> Tensor:
 
 
 def cumprod(x: Any, axis: int | None = None) -> Tensor:
-    """Running products along ``axis`` (None: flattened), as ``np.cumprod``: a scan of
-    log2(n) rounds of products, so gradients are exact where some values are 0."""
-    x = _tensor(x)
-    if axis is None:
-        x, axis = x.ravel(), 0
-    (axis,) = _axes(axis, x.ndim, x.shape)
-    n, shift = x.shape[axis], 1
-    while shift < n:
-        before = [slice(None)] * x.ndim
-        after = list(before)
-        before[axis], after[axis] = slice(None, shift), slice(shift, None)
-        head = x[tuple(before)]
-        previous = x[tuple([*before[:axis], slice(None, n - shift), *before[axis + 1 :]])]
-        x = concatenate([head, x[tuple(after)] * previous], axis=axis)
-        shift *= 2
-    return x
+    """Running products along ``axis`` (None: flattened), as ``np.cumprod``; gradients
+    exact where some values are 0 (``Tensor.cumprod``)."""
+    return _tensor(x).cumprod(axis)
 
 
 def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Tensor:

@@ -673,6 +673,23 @@ class Tensor(ArrayMethods):
         (axis,) = _axes(axis, self.ndim, self.shape)
         return ops.CumSum.apply(self, axis)
 
+    def cumprod(self, axis: int | None = None) -> Tensor:
+        """Running products along ``axis`` (None: flattened), as ``np.cumprod``: log2(n)
+        rounds of x * (x shifted by 1, 2, 4, ... places, 1s coming in), so each gradient
+        is exact where some values are 0, as torch's."""
+        if axis is None:
+            return self.reshape(-1).cumprod(0)
+        (axis,) = _axes(axis, self.ndim, self.shape)
+        n, out, shift = self.shape[axis], self, 1
+        while shift < n:
+            front = tuple(
+                slice(None, n - shift) if a == axis else slice(None) for a in range(self.ndim)
+            )
+            widths = [(shift, 0) if a == axis else (0, 0) for a in range(self.ndim)]
+            out = out * ops.Pad.apply(out[front], widths, 1.0)
+            shift *= 2
+        return out
+
     def clip(self, low: Any, high: Any) -> Tensor:
         """Limited to [low, high], as ``np.clip`` (``F.clip``: gradients as torch's clamp)."""
         if low is None and high is None:
