@@ -96,6 +96,11 @@ def mod(x: Any, y: Any) -> Tensor:
 remainder = mod
 
 
+def floor_divide(x: Any, y: Any) -> Tensor:
+    """floor(x / y), numpy's ``//``, broadcasting; derivative 0 (piecewise constant)."""
+    return ops.FloorDivide.apply(as_tensor(x), as_tensor(y))
+
+
 def _pick(x: Any, y: Any, keep_x: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Tensor:
     x, y = as_tensor(x), as_tensor(y)
     with np.errstate(invalid="ignore"):

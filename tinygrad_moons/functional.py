@@ -69,6 +69,7 @@ from tinygrad_moons.elementwise import (  # noqa: F401
     degrees,
     exp2,
     floor,
+    floor_divide,
     fmax,
     fmin,
     hypot,

@@ -1370,6 +1370,24 @@ class Mod(Op):
         return dx, dy
 
 
+class FloorDivide(Op):
+    """z = floor(x / y), numpy's ``//``, piecewise constant;  dz/dx = dz/dy = 0 (the value
+    where the derivative exists; torch has none for tensor operands)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.shapes = (x.shape, y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, y_shape = ctx.shapes
+        dx = _const_like(grad, np.zeros(x_shape)) if ctx.needs_input_grad[0] else None
+        dy = _const_like(grad, np.zeros(y_shape)) if ctx.needs_input_grad[1] else None
+        return dx, dy
+
+
 # ---------------------------------------------------------------------- scans, padding
 def _reversed_along(axis: int, ndim: int) -> tuple[slice, ...]:
     """The index that reverses an array of ``ndim`` axes along ``axis`` (a view)."""

@@ -618,6 +618,13 @@ class Tensor(ArrayMethods):
     def __rmod__(self, other: Any) -> Tensor:
         return ops.Mod.apply(_lift(other), self)
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        """t // y: numpy's floor_divide; its derivative is 0 (it is piecewise constant)."""
+        return ops.FloorDivide.apply(self, _lift(other))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.FloorDivide.apply(_lift(other), self)
+
     def sign(self) -> Tensor:
         return ops.Sign.apply(self)
 
@@ -743,7 +750,7 @@ class Tensor(ArrayMethods):
 _REFLECTED = {
     "add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
     "divide": "__rtruediv__", "power": "__rpow__", "matmul": "__rmatmul__",
-    "remainder": "__rmod__",
+    "remainder": "__rmod__", "floor_divide": "__rfloordiv__",
 }  # fmt: skip
 _COMPARISONS = frozenset(("less", "less_equal", "greater", "greater_equal", "equal", "not_equal"))
 

@@ -170,6 +170,20 @@ def test_binary_against_finite_differences(name):
     finite_differences_agree(getattr(F, name), [x, y])
 
 
+def test_floor_divide_is_numpy_with_zero_gradients():
+    x, y = (
+        Tensor([5.0, -5.0, 7.5], requires_grad=True),
+        Tensor([3.0, 3.0, -2.0], requires_grad=True),
+    )
+    z = x // y
+    np.testing.assert_array_equal(z.data, np.floor_divide(x.data, y.data))
+    np.testing.assert_array_equal((np.array([7.0]) // Tensor([2.0])).data, [3.0])
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros(3))
+    np.testing.assert_array_equal(y.grad, np.zeros(3))
+    assert gradgradcheck(lambda a, b: F.floor_divide(a, b), [x, y])
+
+
 def test_percent_is_numpy_mod():
     x = Tensor([5.0, -5.0, 5.5], requires_grad=True)
     np.testing.assert_array_equal((x % 3.0).data, np.mod(x.data, 3.0))
