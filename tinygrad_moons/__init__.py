@@ -5,6 +5,8 @@ The files, by layer; imports flow one way, downwards
 (``tests/project/test_import_layers.py`` checks it):
 
     engine        tensor.py  ops.py  autograd.py  functional.py  gradcheck.py
+                  elementwise.py  arrays.py  array_methods.py  products.py
+                  convolution.py
                   graph.py  codegen/  validate.py                       numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py
                   atomic.py

@@ -15,12 +15,95 @@ edge, so a wrong label or shape is a ValueError that names it, never a silent Na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
 from typing import Any
 
 import numpy as np
 
 from tinygrad_moons import ops, validate
+
+# numpy's functions over Tensors, second wave: F's public names, each defined in its module.
+from tinygrad_moons.arrays import (  # noqa: F401
+    append,
+    array_split,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_to,
+    column_stack,
+    concatenate,
+    dsplit,
+    dstack,
+    flatten,
+    flip,
+    fliplr,
+    flipud,
+    hsplit,
+    hstack,
+    moveaxis,
+    pad,
+    ravel,
+    repeat,
+    roll,
+    rollaxis,
+    rot90,
+    split,
+    stack,
+    swapaxes,
+    tile,
+    vsplit,
+    vstack,
+)
+from tinygrad_moons.convolution import avg_pool2d, conv2d, max_pool2d  # noqa: F401
+from tinygrad_moons.elementwise import (  # noqa: F401
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    ceil,
+    cosh,
+    degrees,
+    exp2,
+    floor,
+    floor_divide,
+    fmax,
+    fmin,
+    hypot,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    mod,
+    nan_to_num,
+    radians,
+    remainder,
+    sign,
+    sinc,
+    sinh,
+    tan,
+)
+from tinygrad_moons.products import (  # noqa: F401
+    cross,
+    cumprod,
+    cumsum,
+    diag,
+    diagonal,
+    diff,
+    dot,
+    einsum,
+    inner,
+    kron,
+    outer,
+    prod,
+    sort,
+    tensordot,
+    trace,
+    tril,
+    triu,
+)
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import axes as _axes
 from tinygrad_moons.validate import finite
@@ -49,7 +132,9 @@ def relu(x: Any) -> Tensor:
 
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
-    """x for x > 0, else slope * x (PyTorch's ``negative_slope``)."""
+    """x for x > 0, else slope * x (PyTorch's ``negative_slope``); ``slope`` a real number."""
+    if isinstance(slope, (bool, np.bool_)) or not isinstance(slope, numbers.Real):
+        raise TypeError(f"leaky_relu's slope must be a real number, got {slope!r}")
     return ops.LeakyReLU.apply(_tensor(x), float(slope))
 
 
@@ -62,6 +147,8 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
+    if x.size == 0:  # no element: the empty result, as torch's (numpy's max has no identity)
+        return x.reshape(x.shape)
     return ops.Softmax.apply(x, axis)
 
 
@@ -73,6 +160,8 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
+    if x.size == 0:  # no element: the empty result, as torch's
+        return x.reshape(x.shape)
     return ops.LogSoftmax.apply(x, axis)
 
 
@@ -101,55 +190,6 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
 
 
 # ---------------------------------------------------------------------- combining, selecting
-def _tensor_list(tensors: Any, what: str) -> list[Tensor]:
-    if isinstance(tensors, (Tensor, np.ndarray)):
-        raise TypeError(f"{what} takes a sequence of tensors, got one {type(tensors).__name__}")
-    listed = [_tensor(t) for t in tensors]
-    if not listed:
-        raise ValueError(f"{what} needs at least one tensor")
-    return listed
-
-
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """The tensors joined along an existing ``axis``, as ``np.concatenate``; each gets its
-    own slice of the gradient.
-
-    >>> concatenate([Tensor([[1.0, 2.0]]), Tensor([[3.0, 4.0]])], axis=1).data
-    array([[1., 2., 3., 4.]])
-    """
-    listed = _tensor_list(tensors, "concatenate")
-    shapes = [t.shape for t in listed]
-    ndim = listed[0].ndim
-    if ndim == 0 or any(t.ndim != ndim for t in listed):
-        raise ValueError(
-            f"concatenate needs tensors with the same number of dimensions, at least 1; "
-            f"got shapes {shapes}"
-        )
-    (axis,) = _axes(axis, ndim, shapes[0])
-    others = {shape[:axis] + shape[axis + 1 :] for shape in shapes}
-    if len(others) > 1:
-        raise ValueError(
-            f"concatenate along axis {axis} needs equal sizes on every other axis; "
-            f"got shapes {shapes}"
-        )
-    return ops.Concatenate.apply(axis, *listed)
-
-
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Tensors of one shape stacked along a new ``axis``, as ``np.stack``.
-
-    >>> stack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])], axis=1).data
-    array([[1., 3.],
-           [2., 4.]])
-    """
-    listed = _tensor_list(tensors, "stack")
-    shapes = [t.shape for t in listed]
-    if len(set(shapes)) > 1:
-        raise ValueError(f"stack needs tensors of one shape; got shapes {shapes}")
-    (axis,) = _axes(axis, listed[0].ndim + 1, shapes[0])
-    return ops.Concatenate.apply(axis, *[t.expand_dims(axis) for t in listed])
-
-
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """x where ``condition`` holds, else y, as ``np.where``; all three broadcast.
 
@@ -303,8 +343,8 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
         )
     _check_not_empty(pred.data, reduction)
     finite("target", target.data)
-    diff = pred - target
-    squared = diff * diff
+    residual = pred - target
+    squared = residual * residual
     if reduction == "sum":
         return squared.sum()
     if reduction == "mean":

@@ -85,10 +85,12 @@ def central_differences(f: Callable[[], Any], x: np.ndarray, eps: float) -> np.n
            [0., 4.]])
     """
     flat = x.reshape(-1)  # a view: perturbing it perturbs x, which f reads
-    if not np.shares_memory(flat, x):
+    if x.size and not np.shares_memory(flat, x):  # an empty x has no memory to share
         raise ValueError(
             "central_differences needs a contiguous x: perturbing a copy changes nothing"
         )
+    if not flat.size:  # no element to perturb: a Jacobian with no columns
+        return np.zeros((np.size(f()), 0))
     columns = []
     for i in range(flat.size):
         original = flat[i]

@@ -29,13 +29,21 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons.checkpoint import load, load_config, save
 from tinygrad_moons.seeding import Seed, as_random_state
-from tinygrad_moons.tensor import Tensor, derived, written
+from tinygrad_moons.tensor import Tensor, derived, no_grad, written
 from tinygrad_moons.validate import first_non_finite, number, whole
 
 __all__ = [
     "ACTIVATIONS",
     "MLP",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
     "Dropout",
+    "Embedding",
+    "Flatten",
+    "LayerNorm",
+    "MaxPool2d",
     "Identity",
     "IncompatibleKeys",
     "LeakyReLU",
@@ -905,3 +913,231 @@ def _activation_module(activation: str | type[Module]) -> type[Module]:
         f"activation must be one of {list(ACTIVATIONS)} (names registered with "
         f"nn.register_activation) or an nn.Module subclass, got {activation!r}"
     )
+
+
+# ------------------------------------------------------------ layers for images and tokens
+class Conv2d(Module):
+    """torch's Conv2d over NCHW images: weight (out, in / groups, kh, kw), bias (out,),
+    both drawn uniform in +-1/sqrt(in / groups * kh * kw) as torch's default.
+
+    >>> Conv2d(1, 4, 3, padding=1, seed=0)(np.ones((2, 1, 8, 8))).shape
+    (2, 4, 8, 8)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        dilation: int | tuple[int, int] = 1,
+        groups: int = 1,
+        *,
+        bias: bool = True,
+        seed: Seed = None,
+    ) -> None:
+        super().__init__()
+        self.in_channels = whole("in_channels", in_channels)
+        self.out_channels = whole("out_channels", out_channels)
+        self.groups = whole("groups", groups)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(
+                f"Conv2d's in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must be divisible by groups ({groups})"
+            )
+        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        self.kernel_size = (whole("kernel_size", kh), whole("kernel_size", kw))
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        rng = as_random_state(seed)
+        fan_in = self.in_channels // self.groups * kh * kw
+        bound = 1.0 / np.sqrt(fan_in)
+        shape = (self.out_channels, self.in_channels // self.groups, kh, kw)
+        self.weight = Tensor(rng.uniform(-bound, bound, size=shape), requires_grad=True)
+        self.bias = (
+            Tensor(rng.uniform(-bound, bound, size=self.out_channels), requires_grad=True)
+            if bias
+            else None
+        )
+
+    def forward(self, x: Any) -> Tensor:
+        return F.conv2d(
+            x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups
+        )
+
+    def extra_repr(self) -> str:
+        shown = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+        )
+        return shown if self.bias is not None else f"{shown}, bias=False"
+
+
+class MaxPool2d(Module):
+    """``F.max_pool2d`` as a layer (stride defaults to the kernel size)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, x: Any) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool2d(MaxPool2d):
+    """``F.avg_pool2d`` as a layer (stride defaults to the kernel size)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+
+
+class Flatten(Module):
+    """The axes from ``start_axis`` (1: keep the batch) to ``end_axis`` as one, as torch's."""
+
+    def __init__(self, start_axis: int = 1, end_axis: int = -1) -> None:
+        super().__init__()
+        self.start_axis, self.end_axis = start_axis, end_axis
+
+    def forward(self, x: Any) -> Tensor:
+        return F.flatten(x, self.start_axis, self.end_axis)
+
+
+class _BatchNorm(Module):
+    """Normalises each channel (axis 1) over the batch and the other axes, as torch's:
+    training uses the batch's mean and biased variance and updates the buffers
+    ``running_mean`` and ``running_var`` (unbiased) by ``momentum``; eval uses them.
+    ``weight`` (ones) and ``bias`` (zeros) scale and shift, with ``affine=True``."""
+
+    ndims: tuple[int, ...] = ()
+
+    def __init__(
+        self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True
+    ) -> None:
+        super().__init__()
+        self.num_features = whole("num_features", num_features)
+        self.eps, self.momentum = float(eps), float(momentum)
+        if not (self.eps > 0.0 and 0.0 <= self.momentum <= 1.0):
+            raise ValueError(
+                f"BatchNorm needs eps > 0 and momentum in [0, 1], got {eps}, {momentum}"
+            )
+        self.weight = Tensor(np.ones(num_features), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_features), requires_grad=True) if affine else None
+        self.register_buffer("running_mean", Tensor(np.zeros(num_features)))
+        self.register_buffer("running_var", Tensor(np.ones(num_features)))
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if x.ndim not in self.ndims or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}) takes inputs of "
+                f"{' or '.join(f'{n}-D' for n in self.ndims)} with {self.num_features} "
+                f"channels on axis 1; got shape {x.shape}"
+            )
+        axes = (0, *range(2, x.ndim))
+        shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        if self.training:
+            count = x.size // self.num_features
+            if count < 2:
+                raise ValueError(
+                    f"Expected more than 1 value per channel when training, got input size "
+                    f"{x.shape}"
+                )
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)
+            with no_grad():
+                m = self.momentum
+                self.running_mean *= 1.0 - m
+                self.running_mean += m * mean.data.reshape(-1)
+                self.running_var *= 1.0 - m
+                self.running_var += m * var.data.reshape(-1) * (count / (count - 1))
+        else:
+            mean = self.running_mean.detach().reshape(shape)
+            var = self.running_var.detach().reshape(shape)
+        out = (x - mean) / (var + self.eps).sqrt()
+        if self.weight is not None:
+            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs (see ``_BatchNorm``)."""
+
+    ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) images, per channel (see ``_BatchNorm``)."""
+
+    ndims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalises over the last axes ``normalized_shape`` (biased variance, ``eps``), then
+    scales by ``weight`` (ones) and shifts by ``bias`` (zeros), as torch's."""
+
+    def __init__(
+        self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True
+    ) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape = tuple(whole("normalized_shape", n) for n in shape)
+        self.eps = float(eps)
+        affine = elementwise_affine
+        self.weight = Tensor(np.ones(self.normalized_shape), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(self.normalized_shape), requires_grad=True) if affine else None
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        k = len(self.normalized_shape)
+        if x.shape[x.ndim - k :] != self.normalized_shape:
+            raise ValueError(
+                f"LayerNorm{self.normalized_shape} normalises the last axes of that shape; "
+                f"got an input of shape {x.shape}"
+            )
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        out = (x - mean) / (x.var(axis=axes, keepdims=True) + self.eps).sqrt()
+        if self.weight is not None:
+            out = out * self.weight + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of ``weight`` (num_embeddings, embedding_dim), drawn N(0, 1)
+    as torch's, for each integer index i; repeated indices add their gradients.
+
+    >>> Embedding(10, 3, seed=0)(np.array([[1, 2], [1, 9]])).shape
+    (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, *, seed: Seed = None) -> None:
+        super().__init__()
+        self.num_embeddings = whole("num_embeddings", num_embeddings)
+        self.embedding_dim = whole("embedding_dim", embedding_dim)
+        rng = as_random_state(seed)
+        self.weight = Tensor(rng.randn(num_embeddings, embedding_dim), requires_grad=True)
+
+    def forward(self, indices: Any) -> Tensor:
+        if isinstance(indices, Tensor):
+            indices = indices.data
+        raw = np.asarray(indices)
+        if raw.dtype.kind == "f" and np.all(raw == np.floor(raw)):
+            raw = raw.astype(np.int64)
+        if raw.dtype.kind not in "iu":
+            raise TypeError(f"Embedding takes integer indices, got dtype {raw.dtype}")
+        bad = (raw < 0) | (raw >= self.num_embeddings)
+        if bad.any():
+            raise ValueError(
+                f"Embedding({self.num_embeddings}, ...) takes indices in [0, "
+                f"{self.num_embeddings}); got {raw[bad].flat[0]}"
+            )
+        return self.weight[raw]
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -1072,3 +1072,479 @@ class SumOfSquares(Op):
         scale = 2.0 * grad
         grads = tuple(scale * a for a in ctx.saved_tensors)
         return grads[0] if len(grads) == 1 else grads
+
+
+# ====================================================================== second wave
+# numpy's elementwise functions, scans, einsum and sliding windows. Each backward follows
+# the rules of the module docstring: ``xp`` for what is already there, ``_each`` for these
+# ops' own functions (numpy on ndarrays, the op itself on Tensors).
+def _each(op: type[Function], ufunc: Any, *args: Any) -> Any:
+    """``op`` applied to ``args`` if any is a Tensor (a recorded op), else ``ufunc(*args)``."""
+    if any(isinstance(a, Tensor) for a in args):
+        return op.apply(*args)
+    return ufunc(*args)
+
+
+def _const_like(grad: Any, values: np.ndarray) -> Any:
+    """``values`` as the kind of thing ``grad`` is: an ndarray, or a constant Tensor."""
+    return Tensor._wrap(values) if isinstance(grad, Tensor) else values
+
+
+class _Unary(Op):
+    """z = ufunc(x);  dz/dx = slope(x). A subclass names ``ufunc`` and ``slope``: the
+    forward's numpy function and the derivative, written so that it also takes a Tensor."""
+
+    ufunc: Any = None
+
+    @staticmethod
+    def slope(x: Any) -> Any:
+        raise NotImplementedError("a _Unary subclass defines slope(x)")
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ctx.ufunc(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf / NaN are the answer there
+            return grad * ctx.slope(x)
+
+
+class _Flat(Op):
+    """z = ufunc(x), piecewise constant;  dz/dx = 0 everywhere (torch's, even at the jumps)."""
+
+    ufunc: Any = None
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.ufunc(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return xp.zeros_like(grad)
+
+
+class Sign(_Flat):
+    """z = sign x (0 at 0);  dz/dx = 0."""
+
+    ufunc = np.sign
+
+
+class Floor(_Flat):
+    """z = floor x;  dz/dx = 0."""
+
+    ufunc = np.floor
+
+
+class Ceil(_Flat):
+    """z = ceil x;  dz/dx = 0."""
+
+    ufunc = np.ceil
+
+
+_LN2, _LN10 = float(np.log(2.0)), float(np.log(10.0))
+
+
+class Log2(_Unary):
+    """z = log2 x;  dz/dx = 1 / (x ln 2)."""
+
+    ufunc = np.log2
+
+    @staticmethod
+    def slope(x):
+        return 1.0 / (x * _LN2)
+
+
+class Log10(_Unary):
+    """z = log10 x;  dz/dx = 1 / (x ln 10)."""
+
+    ufunc = np.log10
+
+    @staticmethod
+    def slope(x):
+        return 1.0 / (x * _LN10)
+
+
+class Exp2(_Unary):
+    """z = 2^x;  dz/dx = 2^x ln 2."""
+
+    ufunc = np.exp2
+
+    @staticmethod
+    def slope(x):
+        return _each(Exp2, np.exp2, x) * _LN2
+
+
+class Tan(_Unary):
+    """z = tan x;  dz/dx = 1 / cos^2 x."""
+
+    ufunc = np.tan
+
+    @staticmethod
+    def slope(x):
+        cos = xp.cos(x)
+        return 1.0 / (cos * cos)
+
+
+class Sinh(_Unary):
+    """z = sinh x;  dz/dx = cosh x."""
+
+    ufunc = np.sinh
+
+    @staticmethod
+    def slope(x):
+        return _each(Cosh, np.cosh, x)
+
+
+class Cosh(_Unary):
+    """z = cosh x;  dz/dx = sinh x."""
+
+    ufunc = np.cosh
+
+    @staticmethod
+    def slope(x):
+        return _each(Sinh, np.sinh, x)
+
+
+class Arcsin(_Unary):
+    """z = arcsin x;  dz/dx = (1 - x^2)^(-1/2)."""
+
+    ufunc = np.arcsin
+
+    @staticmethod
+    def slope(x):
+        return (1.0 - x * x) ** -0.5
+
+
+class Arccos(_Unary):
+    """z = arccos x;  dz/dx = -(1 - x^2)^(-1/2)."""
+
+    ufunc = np.arccos
+
+    @staticmethod
+    def slope(x):
+        return -((1.0 - x * x) ** -0.5)
+
+
+class Arctan(_Unary):
+    """z = arctan x;  dz/dx = 1 / (1 + x^2)."""
+
+    ufunc = np.arctan
+
+    @staticmethod
+    def slope(x):
+        return 1.0 / (1.0 + x * x)
+
+
+class Arcsinh(_Unary):
+    """z = arcsinh x;  dz/dx = (x^2 + 1)^(-1/2)."""
+
+    ufunc = np.arcsinh
+
+    @staticmethod
+    def slope(x):
+        return (x * x + 1.0) ** -0.5
+
+
+class Arccosh(_Unary):
+    """z = arccosh x;  dz/dx = (x^2 - 1)^(-1/2)."""
+
+    ufunc = np.arccosh
+
+    @staticmethod
+    def slope(x):
+        return (x * x - 1.0) ** -0.5
+
+
+class Arctanh(_Unary):
+    """z = arctanh x;  dz/dx = 1 / (1 - x^2)."""
+
+    ufunc = np.arctanh
+
+    @staticmethod
+    def slope(x):
+        return 1.0 / (1.0 - x * x)
+
+
+class Sinc(_Unary):
+    """z = sin(pi x) / (pi x), 1 at 0;  dz/dx = (cos(pi x) - sinc x) / x, and -(pi^2 / 3) x
+    at 0 (its Taylor term: 0 as torch's, whose second derivative there is NaN, ours -pi^2/3)."""
+
+    ufunc = staticmethod(np.sinc)  # a Python function, not a ufunc: no binding
+
+    @staticmethod
+    def slope(x):
+        zero = x == 0.0  # a mask: comparisons give ndarrays for Tensors too
+        safe = xp.where(zero, 1.0, x)  # no 0/0 in the branch where() drops
+        slope = (xp.cos(np.pi * safe) - _each(Sinc, np.sinc, safe)) / safe
+        return xp.where(zero, (-(np.pi**2) / 3.0) * x, slope)
+
+
+# ---------------------------------------------------------------------- binary, second wave
+class _Binary(Op):
+    """z = ufunc(x, y), broadcasting;  dz/dx, dz/dy = slopes(x, y), each summed back to its
+    input's shape. A subclass names ``ufunc`` and ``slopes``, written to take Tensors too."""
+
+    ufunc: Any = None
+
+    @staticmethod
+    def slopes(x: Any, y: Any) -> tuple[Any, Any]:
+        raise NotImplementedError("a _Binary subclass defines slopes(x, y)")
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ctx.ufunc(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dx, dy = ctx.slopes(x, y)
+            dx = unbroadcast(grad * dx, x.shape) if ctx.needs_input_grad[0] else None
+            dy = unbroadcast(grad * dy, y.shape) if ctx.needs_input_grad[1] else None
+        return dx, dy
+
+
+class Arctan2(_Binary):
+    """z = arctan2(y, x) (numpy's order: y first);  dz/dy = x / r^2, dz/dx = -y / r^2."""
+
+    ufunc = np.arctan2
+
+    @staticmethod
+    def slopes(y, x):
+        r2 = x * x + y * y
+        return x / r2, -y / r2
+
+
+class Hypot(_Binary):
+    """z = sqrt(x^2 + y^2) without overflow;  dz/dx = x / z, dz/dy = y / z."""
+
+    ufunc = np.hypot
+
+    @staticmethod
+    def slopes(x, y):
+        z = _each(Hypot, np.hypot, x, y)
+        return x / z, y / z
+
+
+class LogAddExp(_Binary):
+    """z = ln(e^x + e^y);  dz/dx = sigmoid(x - y), dz/dy = sigmoid(y - x)."""
+
+    ufunc = np.logaddexp
+
+    @staticmethod
+    def slopes(x, y):
+        return xp.sigmoid(x - y), xp.sigmoid(y - x)
+
+
+class LogAddExp2(_Binary):
+    """z = log2(2^x + 2^y);  dz/dx = sigmoid((x - y) ln 2), dz/dy = sigmoid((y - x) ln 2)."""
+
+    ufunc = np.logaddexp2
+
+    @staticmethod
+    def slopes(x, y):
+        d = (x - y) * _LN2
+        return xp.sigmoid(d), xp.sigmoid(-d)
+
+
+class Mod(Op):
+    """z = x mod y, numpy's (the sign of y);  dz/dx = 1, dz/dy = -floor(x / y) (torch's)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.shapes = (x.shape, y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ctx.quotient = np.floor_divide(x, y)  # piecewise constant: a constant to all orders
+            return np.mod(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, y_shape = ctx.shapes
+        dx = unbroadcast(grad, x_shape) if ctx.needs_input_grad[0] else None
+        if ctx.needs_input_grad[1]:
+            dy = unbroadcast(grad * _const_like(grad, -ctx.quotient), y_shape)
+        else:
+            dy = None
+        return dx, dy
+
+
+class FloorDivide(Op):
+    """z = floor(x / y), numpy's ``//``, piecewise constant;  dz/dx = dz/dy = 0 (the value
+    where the derivative exists; torch has none for tensor operands)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.shapes = (x.shape, y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, y_shape = ctx.shapes
+        dx = _const_like(grad, np.zeros(x_shape)) if ctx.needs_input_grad[0] else None
+        dy = _const_like(grad, np.zeros(y_shape)) if ctx.needs_input_grad[1] else None
+        return dx, dy
+
+
+# ---------------------------------------------------------------------- scans, padding
+def _reversed_along(axis: int, ndim: int) -> tuple[slice, ...]:
+    """The index that reverses an array of ``ndim`` axes along ``axis`` (a view)."""
+    return (slice(None),) * axis + (slice(None, None, -1),) + (slice(None),) * (ndim - axis - 1)
+
+
+class CumSum(Op):
+    """z_i = sum of x_j for j <= i along ``axis``;  dx_j = sum of g_i for i >= j (the
+    cumulative sum of the gradient taken from the other end)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        back = _reversed_along(ctx.axis, grad.ndim)
+        summed = _each(CumSum, lambda g, a: np.cumsum(g, axis=a), grad[back], ctx.axis)
+        return summed[back], None
+
+
+class Pad(Op):
+    """z = x with ``widths`` (before, after) of ``value`` around each axis;  dx = the
+    middle of the gradient, where x sits."""
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.middle = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape, strict=True))
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.middle], None, None
+
+
+# ---------------------------------------------------------------------- einsum
+class Einsum(Op):
+    """z = einsum(spec, *operands), ``spec`` explicit ("ij,jk->ik", no ellipsis);
+    d operand_i = einsum of the gradient with the other operands into operand i's indices
+    (a repeated index of operand i puts the gradient on that diagonal, an index only it
+    has spreads it there)."""
+
+    @staticmethod
+    def forward(ctx, spec, *operands):
+        ctx.spec = spec
+        ctx.save_for_backward(*operands)
+        return np.einsum(spec, *operands, optimize=len(operands) > 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        inputs, output = ctx.spec.split("->")
+        terms = inputs.split(",")
+        operands = ctx.saved_tensors
+        sizes = {c: n for term, a in zip(terms, operands) for c, n in zip(term, a.shape)}
+        grads = [None]
+        for i in range(len(terms)):
+            if not ctx.needs_input_grad[i + 1]:
+                grads.append(None)
+                continue
+            grads.append(_einsum_grad(grad, output, terms, operands, i, sizes))
+        return tuple(grads)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_grad(grad, output, terms, operands, i, sizes):
+    """The gradient of operand ``i`` of an einsum, as one einsum of the gradient, the other
+    operands and constant delta (identity) and ones arrays."""
+    term = terms[i]
+    used = set("".join(terms)) | set(output)
+    fresh = iter(c for c in _LETTERS if c not in used)
+    # Operand i's indices with each repeat renamed, deltas tying the renamed to the first.
+    target, seen, extra_terms, extra = [], set(), [], []
+    for c in term:
+        if c in seen:
+            renamed = next(fresh)
+            extra_terms.append(c + renamed)
+            extra.append(np.eye(sizes[c]))
+            target.append(renamed)
+        else:
+            seen.add(c)
+            target.append(c)
+    others = [t for j, t in enumerate(terms) if j != i]
+    reachable = set(output) | set("".join(others))
+    for c in seen - reachable:  # summed in operand i alone: its gradient is spread evenly
+        extra_terms.append(c)
+        extra.append(np.ones(sizes[c]))
+    spec = ",".join([output, *others, *extra_terms]) + "->" + "".join(target)
+    rest = [a for j, a in enumerate(operands) if j != i]
+    args = [grad, *rest, *[_const_like(grad, e) for e in extra]]
+    if any(isinstance(a, Tensor) for a in args):
+        lifted = [a if isinstance(a, Tensor) else Tensor._wrap(a) for a in args]
+        return Einsum.apply(spec, *lifted)
+    return np.einsum(spec, *args, optimize=True)
+
+
+# ---------------------------------------------------------------------- sliding windows
+Pair = tuple[int, int]
+
+
+def _window_view(x: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """The windows of x (N, C, H, W): ``kernel`` taps ``dilation`` apart, one window every
+    ``stride``; a view (N, C, OH, OW, kh, kw)."""
+    (kh, kw), (dh, dw) = kernel, dilation
+    span = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    windows = np.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))
+    return windows[:, :, :: stride[0], :: stride[1], ::dh, ::dw]
+
+
+def _fold(cols: np.ndarray, shape: tuple[int, ...], stride: Pair, dilation: Pair) -> np.ndarray:
+    """The adjoint of ``_window_view``: each window's values added back where they came
+    from, one strided slice per kernel tap (no loop over pixels)."""
+    out = np.zeros(shape)
+    _, _, oh, ow, kh, kw = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    for a in range(kh):
+        for b in range(kw):
+            rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
+            out[:, :, rows, columns] += cols[:, :, :, :, a, b]
+    return out
+
+
+class Unfold(Op):
+    """z = the windows of x (N, C, H, W), (N, C, OH, OW, kh, kw) (im2col);  dx = each
+    window's gradient added back where the window lies (``Fold``, its adjoint)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, dilation):
+        ctx.shape, ctx.stride, ctx.dilation = x.shape, stride, dilation
+        return np.ascontiguousarray(_window_view(x, kernel, stride, dilation))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if isinstance(grad, Tensor):
+            return Fold.apply(grad, ctx.shape, ctx.stride, ctx.dilation), None, None, None
+        return _fold(grad, ctx.shape, ctx.stride, ctx.dilation), None, None, None
+
+
+class Fold(Op):
+    """z = windows (N, C, OH, OW, kh, kw) added into an (N, C, H, W) array (col2im), the
+    adjoint of Unfold;  dx = the windows of the gradient (``Unfold``)."""
+
+    @staticmethod
+    def forward(ctx, cols, shape, stride, dilation):
+        ctx.kernel, ctx.stride, ctx.dilation = cols.shape[4:], stride, dilation
+        return _fold(cols, shape, stride, dilation)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if isinstance(grad, Tensor):
+            return Unfold.apply(grad, ctx.kernel, ctx.stride, ctx.dilation), None, None, None
+        windows = _window_view(grad, ctx.kernel, ctx.stride, ctx.dilation)
+        return np.ascontiguousarray(windows), None, None, None

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -193,13 +194,13 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
         raise TypeError(
             f"{what} must be real numbers (bool, int or float), got dtype {array.dtype}"
         )
-    return np.array(array, dtype=np.float64, copy=True)
+    return np.array(array, dtype=np.float64, copy=True, order="C")  # C order, as gradcheck perturbs
 
 
 _FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
 
 
-class Tensor:
+class Tensor(ArrayMethods):
     """An n-dimensional float64 array that records the ops applied to it.
 
     >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
@@ -211,8 +212,6 @@ class Tensor:
 
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
-    # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
-    __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self._data: np.ndarray = _as_float64_array(data)
@@ -396,6 +395,21 @@ class Tensor:
         for tensor in tensors:
             _escaping(f"numpy.{func.__name__}()", tensor)
         return func(*_arrays_in(args), **_arrays_in(kwargs))
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy's ufuncs. ``array + t`` (and the other operators with an array on the left)
+        is Tensor's own reflected operator, recorded in the graph; a comparison gives its
+        boolean array; any other ufunc (``np.exp(t)``) runs on the data of tensors that
+        require no grad and is refused for one that does, as ``__array_function__``."""
+        reflected = _REFLECTED.get(ufunc.__name__)
+        operator_call = method == "__call__" and not kwargs and len(inputs) == 2
+        array_first = operator_call and inputs[1] is self and not isinstance(inputs[0], Tensor)
+        if array_first and reflected is not None:
+            return getattr(self, reflected)(inputs[0])
+        if method == "__call__" and ufunc.__name__ in _COMPARISONS:
+            return ufunc(*_arrays_in(inputs), **_arrays_in(kwargs))
+        _refuse_numpy(f"numpy.{ufunc.__name__}", *_tensors_in((inputs, kwargs)))
+        return getattr(ufunc, method)(*_arrays_in(inputs), **_arrays_in(kwargs))
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
@@ -644,6 +658,107 @@ class Tensor:
         for i in range(len(self)):
             yield self[i]
 
+    def __contains__(self, element: Any) -> bool:
+        """``element in t``: whether any entry equals it, at any depth (numpy's and torch's)."""
+        return bool((self.data == _values(element)).any())
+
+    # ------------------------------------------------------------------ second wave
+    # numpy's elementwise functions as methods (the rest of numpy's array methods that are
+    # composed from these operators are inherited from ``ArrayMethods``).
+    def __mod__(self, other: Any) -> Tensor:
+        """t % y: numpy's mod (the sign of y, torch's remainder); d/dy = -floor(t / y)."""
+        return ops.Mod.apply(self, _lift(other))
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return ops.Mod.apply(_lift(other), self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        """t // y: numpy's floor_divide; its derivative is 0 (it is piecewise constant)."""
+        return ops.FloorDivide.apply(self, _lift(other))
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return ops.FloorDivide.apply(_lift(other), self)
+
+    def sign(self) -> Tensor:
+        return ops.Sign.apply(self)
+
+    def floor(self) -> Tensor:
+        return ops.Floor.apply(self)
+
+    def ceil(self) -> Tensor:
+        return ops.Ceil.apply(self)
+
+    def log2(self) -> Tensor:
+        return ops.Log2.apply(self)
+
+    def log10(self) -> Tensor:
+        return ops.Log10.apply(self)
+
+    def exp2(self) -> Tensor:
+        return ops.Exp2.apply(self)
+
+    def tan(self) -> Tensor:
+        return ops.Tan.apply(self)
+
+    def sinh(self) -> Tensor:
+        return ops.Sinh.apply(self)
+
+    def cosh(self) -> Tensor:
+        return ops.Cosh.apply(self)
+
+    def arcsin(self) -> Tensor:
+        return ops.Arcsin.apply(self)
+
+    def arccos(self) -> Tensor:
+        return ops.Arccos.apply(self)
+
+    def arctan(self) -> Tensor:
+        return ops.Arctan.apply(self)
+
+    def arcsinh(self) -> Tensor:
+        return ops.Arcsinh.apply(self)
+
+    def arccosh(self) -> Tensor:
+        return ops.Arccosh.apply(self)
+
+    def arctanh(self) -> Tensor:
+        return ops.Arctanh.apply(self)
+
+    def sinc(self) -> Tensor:
+        return ops.Sinc.apply(self)
+
+    def cumsum(self, axis: int | None = None) -> Tensor:
+        """Running sums along ``axis`` (None: flattened), as ``np.cumsum``."""
+        if axis is None:
+            return ops.CumSum.apply(self.reshape(-1), 0)
+        (axis,) = _axes(axis, self.ndim, self.shape)
+        return ops.CumSum.apply(self, axis)
+
+    def cumprod(self, axis: int | None = None) -> Tensor:
+        """Running products along ``axis`` (None: flattened), as ``np.cumprod``: log2(n)
+        rounds of x * (x shifted by 1, 2, 4, ... places, 1s coming in), so each gradient
+        is exact where some values are 0, as torch's."""
+        if axis is None:
+            return self.reshape(-1).cumprod(0)
+        (axis,) = _axes(axis, self.ndim, self.shape)
+        n, out, shift = self.shape[axis], self, 1
+        while shift < n:
+            front = tuple(
+                slice(None, n - shift) if a == axis else slice(None) for a in range(self.ndim)
+            )
+            widths = [(shift, 0) if a == axis else (0, 0) for a in range(self.ndim)]
+            out = out * ops.Pad.apply(out[front], widths, 1.0)
+            shift *= 2
+        return out
+
+    def clip(self, low: Any, high: Any) -> Tensor:
+        """Limited to [low, high], as ``np.clip`` (``F.clip``: gradients as torch's clamp)."""
+        if low is None and high is None:
+            raise ValueError("clip needs low or high (or both); got None for both")
+        low = None if low is None else _lift(low)
+        high = None if high is None else _lift(high)
+        return ops.Clip.apply(self, low, high)
+
     # ------------------------------------------------------------------ backward
     def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Add d(self)/d(leaf), contracted with ``grad``, into ``.grad`` of every leaf.
@@ -683,6 +798,15 @@ class Tensor:
                 f"shape {self.shape}"
             )
         return seed
+
+
+# ufuncs that numpy calls for ``array <op> t``, and the Tensor operator that records each
+_REFLECTED = {
+    "add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+    "divide": "__rtruediv__", "power": "__rpow__", "matmul": "__rmatmul__",
+    "remainder": "__rmod__", "floor_divide": "__rfloordiv__",
+}  # fmt: skip
+_COMPARISONS = frozenset(("less", "less_equal", "greater", "greater_equal", "equal", "not_equal"))
 
 
 def _tensors_in(value: Any) -> list[Tensor]:

@@ -236,7 +236,13 @@ def package_imports(name):
 
 
 def test_tensor_and_ops_import_each_other_and_nothing_else_of_the_engine():
-    """One class, operators included; ops subclass Function and tensor.py binds ops last."""
-    assert package_imports("tensor.py") == {("tinygrad_moons.ops",), "tinygrad_moons.validate"}
+    """One class, operators included; ops subclass Function and tensor.py binds ops last.
+    Its base ``ArrayMethods`` (numpy's composed array methods) imports validate alone."""
+    assert package_imports("tensor.py") == {
+        ("tinygrad_moons.ops",),
+        "tinygrad_moons.validate",
+        "tinygrad_moons.array_methods",
+    }
+    assert package_imports("array_methods.py") == {"tinygrad_moons.validate"}
     assert package_imports("ops.py") == {"tinygrad_moons.tensor"}
     assert not (ROOT / "tinygrad_moons" / "tensor_methods.py").exists()

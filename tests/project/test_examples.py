@@ -22,6 +22,7 @@ import activations  # noqa: E402
 import annealing  # noqa: E402
 import coursera_cg  # noqa: E402
 import deeper  # noqa: E402
+import digits_cnn  # noqa: E402
 import grid_search  # noqa: E402
 import hidden_size_sweep  # noqa: E402
 import logistic_regression  # noqa: E402
@@ -182,6 +183,11 @@ def test_three_classes_come_close_to_the_nearest_centre_rule(tmp_path):
     assert result["test_accuracy"] > 0.85
 
 
+def test_a_small_cnn_reads_the_held_out_digits(tmp_path):
+    result = run(digits_cnn, tmp_path, "--quick")
+    assert result["test_accuracy"] > 0.97
+
+
 def test_deeper_networks_fit_better_but_do_not_generalise_better(tmp_path):
     result = run(
         deeper,
@@ -319,6 +325,7 @@ TESTED = [
     annealing,
     coursera_cg,
     deeper,
+    digits_cnn,
     grid_search,
     hidden_size_sweep,
     logistic_regression,

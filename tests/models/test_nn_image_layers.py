@@ -1,0 +1,142 @@
+"""Conv2d, the pooling layers, BatchNorm1d/2d, LayerNorm, Embedding and Flatten against
+torch's modules in float64: outputs, parameter and input gradients, second derivatives,
+running statistics in train and eval mode, and the state they save."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tinygrad_moons import Tensor, grad, nn
+
+
+def _params_to_torch(ours: nn.Module, theirs: torch.nn.Module) -> None:
+    with torch.no_grad():
+        for name, value in ours.state_dict().items():
+            getattr(theirs, name).copy_(torch.tensor(value))
+
+
+def _agree(ours, theirs, x, rtol=1e-9):
+    """Same output, same gradients (input and parameters) and the same second derivative
+    of the input (d/dx of <dL/dx, v>)."""
+    rng = np.random.default_rng(0)
+    t = Tensor(x, requires_grad=True)
+    tt = torch.tensor(x, requires_grad=True)
+    out, expected = ours(t), theirs(tt)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=rtol, atol=1e-12)
+    seed = rng.normal(size=out.shape)
+    params = [p for _, p in ours.named_parameters()]
+    torch_params = [dict(theirs.named_parameters())[n] for n, _ in ours.named_parameters()]
+    firsts = grad(out, [t, *params], seed, create_graph=True)
+    torch_firsts = torch.autograd.grad(
+        expected, [tt, *torch_params], torch.tensor(seed), create_graph=True
+    )
+    for g, tg in zip(firsts, torch_firsts):
+        np.testing.assert_allclose(g.data, tg.detach().numpy(), rtol=rtol, atol=1e-12)
+    v = rng.normal(size=x.shape)
+    want = np.zeros(x.shape)
+    if torch_firsts[0].requires_grad:
+        (torch_second,) = torch.autograd.grad(
+            (torch_firsts[0] * torch.tensor(v)).sum(), tt, allow_unused=True
+        )
+        want = want if torch_second is None else torch_second.numpy()
+    got = np.zeros(x.shape)
+    if firsts[0].requires_grad:
+        (second,) = grad((firsts[0] * v).sum(), t, allow_unused=True)
+        got = got if second is None else second.data
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kw", [{}, {"stride": 2, "padding": 1}, {"groups": 2, "bias": False}, {"dilation": 2}]
+)
+def test_conv2d_layer_as_torch(kw):
+    ours = nn.Conv2d(4, 6, 3, **kw, seed=0)
+    theirs = torch.nn.Conv2d(4, 6, 3, **kw).double()
+    _params_to_torch(ours, theirs)
+    _agree(ours, theirs, np.random.default_rng(1).normal(size=(2, 4, 7, 7)))
+
+
+def test_conv2d_draws_torch_default_range_and_its_repr():
+    layer = nn.Conv2d(2, 3, (3, 2), seed=0)
+    bound = 1 / np.sqrt(2 * 3 * 2)
+    assert layer.weight.shape == (3, 2, 3, 2) and np.abs(layer.weight.data).max() <= bound
+    assert "Conv2d(2, 3, kernel_size=(3, 2)" in repr(layer)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+
+
+@pytest.mark.parametrize(
+    ("cls", "shape"),
+    [("BatchNorm1d", (5, 3)), ("BatchNorm1d", (4, 3, 2)), ("BatchNorm2d", (4, 3, 2, 3))],
+)
+def test_batchnorm_train_eval_and_running_statistics_as_torch(cls, shape):
+    ours, theirs = (
+        getattr(nn, cls)(3, momentum=0.2),
+        getattr(torch.nn, cls)(3, momentum=0.2).double(),
+    )
+    rng = np.random.default_rng(2)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(rng.normal(size=3)))
+        theirs.bias.copy_(torch.tensor(rng.normal(size=3)))
+    ours.load_state_dict(
+        {
+            **ours.state_dict(),
+            "weight": theirs.weight.detach().numpy(),
+            "bias": theirs.bias.detach().numpy(),
+        }
+    )
+    for _ in range(3):
+        _agree(ours, theirs, rng.normal(size=shape) * 2 + 1)
+    for name in ("running_mean", "running_var"):
+        np.testing.assert_allclose(
+            getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-12
+        )
+    assert set(ours.state_dict()) == {"weight", "bias", "running_mean", "running_var"}
+    ours.eval(), theirs.eval()
+    before = ours.running_mean.data.copy()
+    _agree(ours, theirs, rng.normal(size=shape))
+    np.testing.assert_array_equal(ours.running_mean.data, before)
+
+
+def test_batchnorm_refuses_one_value_per_channel_and_a_wrong_shape():
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.BatchNorm1d(3)(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="channels on axis 1"):
+        nn.BatchNorm2d(3)(np.ones((2, 4, 2, 2)))
+
+
+def test_layernorm_as_torch():
+    ours, theirs = nn.LayerNorm((2, 3)), torch.nn.LayerNorm((2, 3)).double()
+    rng = np.random.default_rng(3)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(rng.normal(size=(2, 3))))
+    ours.weight.data[...] = theirs.weight.detach().numpy()
+    _agree(ours, theirs, rng.normal(size=(4, 2, 3)))
+    with pytest.raises(ValueError, match="last axes"):
+        ours(np.ones((2, 3, 2)))
+
+
+def test_embedding_as_torch_repeats_add_their_gradients():
+    ours = nn.Embedding(5, 3, seed=0)
+    theirs = torch.nn.Embedding(5, 3).double()
+    _params_to_torch(ours, theirs)
+    index = np.array([[1, 4, 1], [0, 1, 2]])
+    out, expected = ours(index), theirs(torch.tensor(index))
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    seed = np.random.default_rng(0).normal(size=out.shape)
+    out.backward(seed)
+    expected.backward(torch.tensor(seed))
+    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"indices in \[0, 5\)"):
+        ours(np.array([5]))
+    with pytest.raises(TypeError, match="integer indices"):
+        ours(np.array([0.5]))
+
+
+def test_flatten_and_pool_layers():
+    x = np.random.default_rng(4).normal(size=(2, 3, 4, 4))
+    assert nn.Flatten()(x).shape == (2, 48)
+    _agree(nn.MaxPool2d(2), torch.nn.MaxPool2d(2), x)
+    _agree(nn.AvgPool2d(3, 1, 1), torch.nn.AvgPool2d(3, 1, 1), x)

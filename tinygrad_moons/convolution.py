@@ -1,0 +1,156 @@
+"""Convolution and pooling over NCHW images, with torch's semantics: ``conv2d``,
+``max_pool2d``, ``avg_pool2d``. Each is built on ``ops.Unfold`` (the windows of an image as
+one strided view, im2col; its backward is ``ops.Fold``, and Fold's is Unfold) and einsum or
+indexing, so there is no Python loop over pixels and every one is differentiable to any
+order. ``functional`` re-exports them.
+
+>>> import numpy as np
+>>> from tinygrad_moons import Tensor
+>>> x = Tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+>>> conv2d(x, Tensor(np.ones((1, 1, 2, 2))), stride=2).data[0, 0]
+array([[10., 18.],
+       [42., 50.]])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tinygrad_moons import ops
+from tinygrad_moons.elementwise import as_tensor
+from tinygrad_moons.products import einsum
+from tinygrad_moons.tensor import Tensor
+
+Pair = tuple[int, int]
+
+
+def _pair(value: Any, name: str, minimum: int) -> Pair:
+    """An int or a pair of ints, as a pair, each at least ``minimum`` (torch's forms)."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
+    ):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _images(x: Any, what: str) -> Tensor:
+    x = as_tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"{what} takes images (N, C, H, W), 4-D; got shape {x.shape}")
+    return x
+
+
+def _windows(
+    x: Tensor, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, fill: float, what: str
+) -> Tensor:
+    """x padded with ``fill`` and cut into its windows, (N, C, OH, OW, kh, kw), checked."""
+    height, width = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
+    span = ((kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1)
+    if span[0] > height or span[1] > width:
+        raise ValueError(
+            f"{what}: calculated padded input size per channel: ({height} x {width}). Kernel "
+            f"size: ({span[0]} x {span[1]}). Kernel size can't be greater than actual input size"
+        )
+    if padding != (0, 0):
+        x = ops.Pad.apply(x, [(0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2], fill)
+    return ops.Unfold.apply(x, kernel, stride, dilation)
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """torch's conv2d (a cross-correlation): x (N, C, H, W), weight (O, C / groups, kh, kw),
+    bias (O,) or None; ``stride``, ``padding`` (zeros) and ``dilation`` an int or a pair.
+    Out (N, O, OH, OW) with OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1.
+
+    >>> conv2d(Tensor(np.ones((1, 2, 3, 3))), Tensor(np.ones((4, 2, 3, 3))), padding=1).shape
+    (1, 4, 3, 3)
+    """
+    x, weight = _images(x, "conv2d"), as_tensor(weight)
+    stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
+    padding = _pair(padding, "padding", 0)
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d's weight must be (O, C / groups, kh, kw), got {weight.shape}")
+    out_channels, in_per_group, kh, kw = weight.shape
+    if x.shape[1] != in_per_group * groups or out_channels % groups:
+        raise ValueError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected "
+            f"input{list(x.shape)} to have {in_per_group * groups} channels, but got "
+            f"{x.shape[1]} channels instead (and out channels divisible by groups)"
+        )
+    cols = _windows(x, (kh, kw), stride, padding, dilation, 0.0, "conv2d")
+    n, _, oh, ow = cols.shape[:4]
+    if groups == 1:
+        out = einsum("ncyxij,ocij->noyx", cols, weight)
+    else:
+        cols = cols.reshape(n, groups, in_per_group, oh, ow, kh, kw)
+        kernels = weight.reshape(groups, out_channels // groups, in_per_group, kh, kw)
+        out = einsum("ngcyxij,gocij->ngoyx", cols, kernels).reshape(n, out_channels, oh, ow)
+    if bias is None:
+        return out
+    bias = as_tensor(bias)
+    if bias.shape != (out_channels,):
+        raise ValueError(f"conv2d's bias must have shape ({out_channels},), got {bias.shape}")
+    return out + bias.reshape(1, out_channels, 1, 1)
+
+
+def _pool_arguments(kernel_size: Any, stride: Any, padding: Any) -> tuple[Pair, Pair, Pair]:
+    kernel = _pair(kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else _pair(stride, "stride", 1)
+    padding = _pair(padding, "padding", 0)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(
+            f"pad should be at most half of effective kernel size, but got pad={padding} "
+            f"and kernel_size={kernel}"
+        )
+    return kernel, stride, padding
+
+
+def max_pool2d(
+    x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+) -> Tensor:
+    """torch's max_pool2d: the maximum of each window (stride defaults to the kernel size;
+    padding counts as -inf). As torch's, each window's gradient goes to its first maximum."""
+    x = _images(x, "max_pool2d")
+    kernel, stride, padding = _pool_arguments(kernel_size, stride, padding)
+    dilation = _pair(dilation, "dilation", 1)
+    windows = _windows(x.detach(), kernel, stride, padding, dilation, -np.inf, "max_pool2d")
+    n, c, oh, ow, kh, kw = windows.shape
+    first = np.argmax(windows.data.reshape(n, c, oh, ow, kh * kw), axis=-1)
+    rows = np.arange(oh)[:, None] * stride[0] + (first // kw) * dilation[0] - padding[0]
+    cols = np.arange(ow)[None, :] * stride[1] + (first % kw) * dilation[1] - padding[1]
+    images = np.arange(n)[:, None, None, None]
+    channels = np.arange(c)[None, :, None, None]
+    return x[images, channels, rows, cols]
+
+
+def avg_pool2d(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    count_include_pad: bool = True,
+) -> Tensor:
+    """torch's avg_pool2d: the mean of each window (stride defaults to the kernel size);
+    zero padding counts in the mean unless ``count_include_pad=False``."""
+    x = _images(x, "avg_pool2d")
+    kernel, stride, padding = _pool_arguments(kernel_size, stride, padding)
+    windows = _windows(x, kernel, stride, padding, (1, 1), 0.0, "avg_pool2d")
+    if count_include_pad or padding == (0, 0):
+        return windows.mean(axis=(-2, -1))
+    ones = np.ones((1, 1, *x.shape[2:]))
+    counted = _windows(Tensor._wrap(ones), kernel, stride, padding, (1, 1), 0.0, "avg_pool2d")
+    return windows.sum(axis=(-2, -1)) / counted.data.sum(axis=(-2, -1))
