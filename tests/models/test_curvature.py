@@ -32,9 +32,9 @@ def writeup_model(hidden, passes=0):
 def tensor_objective(model):
     """The write-up's summed objective of ``model``, written with Tensor ops."""
     weights = [model[0].weight, model[2].weight]
-    return lambda: F.softmax_cross_entropy(model(Tensor(X)), Y, reduction="sum") + (
-        REG / 2
-    ) * F.l2(*weights)
+    return lambda: (
+        F.softmax_cross_entropy(model(Tensor(X)), Y, reduction="sum") + (REG / 2) * F.l2(*weights)
+    )
 
 
 def torch_objective(hidden):
@@ -138,7 +138,7 @@ def test_hidden_size_5_converges_below_2_over_lr():
     assert second < 2 / 0.01
 
 
-# ---------------------------------------------------------------------- the spectrum of simple losses
+# ---------------------------------------------------------------------- simple losses
 def test_a_quadratic_forms_spectrum():
     rng = np.random.default_rng(1)
     A = rng.standard_normal((6, 6))
@@ -213,9 +213,12 @@ def test_second_order_methods_reach_scipys_minimum_on_a_convex_loss(method):
 
     def objective(theta):
         z = torch.tensor(features) @ theta
-        return torch.nn.functional.binary_cross_entropy_with_logits(
-            z, torch.tensor(targets), reduction="sum"
-        ) + 0.5 * (theta**2).sum()
+        return (
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                z, torch.tensor(targets), reduction="sum"
+            )
+            + 0.5 * (theta**2).sum()
+        )
 
     x0 = np.array([0.3, 0.1, -0.2])
     kind = optim.SECOND_ORDER_METHODS[method]
@@ -244,7 +247,11 @@ def test_second_order_methods_reach_scipys_minimum_on_the_writeups_objective(met
     kind = optim.SECOND_ORDER_METHODS[method]
     options = {"gtol": 1e-9} if method != "Newton-CG" else {"xtol": 1e-12}
     expected = scipy.optimize.minimize(
-        torch_fun_jac(objective), x0, jac=True, method=method, options=options,
+        torch_fun_jac(objective),
+        x0,
+        jac=True,
+        method=method,
+        options=options,
         **torch_second_order(objective, kind),
     )
     result = optim.minimize(tensor_objective(model), model.parameters(), method, options=options)

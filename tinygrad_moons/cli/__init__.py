@@ -8,6 +8,7 @@
     tinygrad-moons gradcheck --hidden 3           autodiff vs hand-derived vs differences
     tinygrad-moons graph                          the 2-H-2 loss's computation graph
     tinygrad-moons compile --hidden 3             the numpy its compiled training step runs
+    tinygrad-moons sharpness --hidden 3 5         the top Hessian eigenvalue against 2/lr
     tinygrad-moons bench --quick                  one training step against numpy, PyTorch
 
 Each command is one module holding its options next to its code: ``SUMMARY``,
@@ -38,6 +39,7 @@ from tinygrad_moons.cli import (
     gradcheck_command,
     graph_command,
     predict_command,
+    sharpness_command,
     sweep_command,
     train_command,
 )
@@ -60,6 +62,7 @@ COMMANDS: dict[str, ModuleType] = {
     "gradcheck": gradcheck_command,
     "graph": graph_command,
     "compile": compile_command,
+    "sharpness": sharpness_command,
     "bench": bench,
 }
 
