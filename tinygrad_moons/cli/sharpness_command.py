@@ -11,9 +11,9 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import curvature, data, nn, plot
-from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.cli.options import add_out, add_training_options
 from tinygrad_moons.cli.terminal import UsageError, UserError, bar, say
+from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.train import TrainingDiverged, fit, penalised_weights
 
