@@ -29,7 +29,7 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons.checkpoint import load, load_config, save
 from tinygrad_moons.seeding import Seed, as_random_state
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, written
 from tinygrad_moons.validate import whole
 
 __all__ = [
@@ -356,6 +356,7 @@ class Module:
         for name, tensor in self._named_state(_STATE):
             if name in state:
                 tensor.data[...] = np.asarray(state[name], dtype=np.float64)
+                written(tensor)
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr

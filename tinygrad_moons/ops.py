@@ -6,9 +6,29 @@ back to each input's shape with ``unbroadcast``. Work for an input that needs no
 is skipped by looking at ``ctx.needs_input_grad``. A ``backward`` never writes into
 ``grad`` or into what ``forward`` saved: one array may be handed to several inputs.
 
-To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a Tensor
-method in ``tensor_methods.py`` or a function in ``functional.py`` that calls its
-``apply``. The graph code never changes.
+One backward, every order. A backward here runs on ndarrays for a first derivative (the
+fast path: ``backward()``, ``grad()``) and on Tensors under ``grad(..., create_graph=True)``,
+where it is recorded like any forward and so can be differentiated again. The same lines
+serve both because a backward is written only with
+
+- the operators (``+ - * / ** @``, unary ``-``, comparisons, which give boolean ndarrays
+  for both) and the methods both types share (``.sum(axis=, keepdims=)``, ``.mean``,
+  ``.reshape``, ``.transpose``, ``.T``, ``.shape``, ``.ndim``, indexing);
+- the functions of ``xp`` (below) for the rest: ``xp.exp(x)`` is ``np.exp`` on an ndarray
+  and the recorded ``Exp`` on a Tensor;
+- ``ctx.saved_tensors`` holding forward's inputs and output only (the engine hands them
+  back as Tensors in the graph), masks and labels (boolean or integer: constants), and
+  attributes on ``ctx`` for constants (shapes, axes, piecewise-constant weights).
+  A differentiable value computed in forward (a centred x, softmax probabilities) is
+  recomputed in backward from a saved input, never saved, or its second derivative
+  would be lost; ``SoftmaxCrossEntropy`` keeps its probabilities on ``ctx`` for the fast
+  path and rebuilds them (``xp.softmax``) when handed Tensors.
+
+In-place operators (``dz *= s``) are allowed on what the backward itself computed. Each
+op subclasses ``Op`` (``higher_order = True``); a user's ``Function`` is differentiable
+once. To add an op, copy the shape of a neighbour: an ``Op`` subclass here, and a Tensor
+method in ``tensor.py`` or a function in ``functional.py`` that calls its ``apply``. The
+graph code never changes.
 """
 
 from __future__ import annotations
@@ -17,10 +37,89 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons.tensor import Function
+from tinygrad_moons.tensor import Function, Tensor
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+class Op(Function):
+    """A built-in op: its backward follows the rules above, so it is differentiable to any
+    order (``grad(..., create_graph=True)`` records it)."""
+
+    higher_order = True
+
+
+class xp:  # noqa: N801 (a namespace, as the array API's ``xp``)
+    """The functions a backward calls besides operators and methods: numpy's on ndarrays,
+    the recorded op on Tensors, so one formula serves first and higher order."""
+
+    @staticmethod
+    def exp(x: Any) -> Any:
+        return Exp.apply(x) if isinstance(x, Tensor) else np.exp(x)
+
+    @staticmethod
+    def log(x: Any) -> Any:
+        return Log.apply(x) if isinstance(x, Tensor) else np.log(x)
+
+    @staticmethod
+    def sin(x: Any) -> Any:
+        return Sin.apply(x) if isinstance(x, Tensor) else np.sin(x)
+
+    @staticmethod
+    def cos(x: Any) -> Any:
+        return Cos.apply(x) if isinstance(x, Tensor) else np.cos(x)
+
+    @staticmethod
+    def tanh(x: Any) -> Any:
+        return Tanh.apply(x) if isinstance(x, Tensor) else np.tanh(x)
+
+    @staticmethod
+    def sigmoid(x: Any) -> Any:
+        """1 / (1 + e^-x) as (1 + tanh(x/2)) / 2, finite for any x."""
+        return Sigmoid.apply(x) if isinstance(x, Tensor) else 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+    @staticmethod
+    def softmax(x: Any, axis: int) -> Any:
+        if isinstance(x, Tensor):
+            return Softmax.apply(x, axis)
+        e = np.exp(_shifted(x, axis))
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+    @staticmethod
+    def sign(x: Any) -> np.ndarray:
+        """-1, 0 or 1 per element: a constant (its derivative is 0 almost everywhere)."""
+        return np.sign(x._data if isinstance(x, Tensor) else x)
+
+    @staticmethod
+    def where(condition: Any, x: Any, y: Any) -> Any:
+        """x where the boolean ``condition``, else y (numpy's where; a Tensor records it)."""
+        if isinstance(x, Tensor) or isinstance(y, Tensor):
+            return Where.apply(condition, x, y)
+        return np.where(condition, x, y)
+
+    @staticmethod
+    def zeros_like(x: Any) -> Any:
+        """Zeros of x's shape, a constant."""
+        zeros = np.zeros(x.shape)
+        return Tensor._wrap(zeros) if isinstance(x, Tensor) else zeros
+
+    @staticmethod
+    def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+        """x repeated to ``shape``, as a new contiguous array (never a stride-0 view, whose
+        matmul numpy computes in another order than BLAS's)."""
+        if isinstance(x, Tensor):
+            return BroadcastTo.apply(x, shape)
+        return np.array(np.broadcast_to(x, shape))
+
+    @staticmethod
+    def scatter_add(x: Any, index: Any, shape: tuple[int, ...]) -> Any:
+        """Zeros of ``shape`` with x added at ``index`` (repeated positions add up)."""
+        if isinstance(x, Tensor):
+            return IndexAdd.apply(x, index, shape)
+        out = np.zeros(shape)
+        np.add.at(out, index, x)
+        return out
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` over the axes that numpy broadcasting added or stretched from ``shape``.
 
     If y = f(x) broadcast x of shape (3, 1) to (3, 4), every copy of x[i, 0] contributed,
@@ -45,15 +144,21 @@ def _reduced_axes(ndim: int, axis: Any) -> tuple[int, ...]:
     return tuple(a % ndim if ndim else a for a in axes)
 
 
-def _expand_reduced(grad: np.ndarray, ndim: int, axis: Any, keepdims: bool) -> np.ndarray:
-    """Put back, as size-1 axes, the axes a reduction without keepdims removed."""
-    if keepdims or ndim == 0:
+def _kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
+    """The shape of a reduction over ``axis`` with keepdims: reduced axes as size 1."""
+    reduced = _reduced_axes(len(shape), axis)
+    return tuple(1 if i in reduced else n for i, n in enumerate(shape))
+
+
+def _expand_reduced(grad: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """Put back, as size-1 axes, the axes a reduction of ``shape`` without keepdims removed."""
+    if keepdims or not shape:
         return grad
-    return np.expand_dims(grad, _reduced_axes(ndim, axis))
+    return grad.reshape(_kept_shape(shape, axis))
 
 
 # ---------------------------------------------------------------------- arithmetic
-class Add(Function):
+class Add(Op):
     """z = x + y;  dz/dx = dz/dy = 1 (summed over broadcast axes)."""
 
     @staticmethod
@@ -69,7 +174,7 @@ class Add(Function):
         return dx, dy
 
 
-class Sub(Function):
+class Sub(Op):
     """z = x - y;  dz/dx = 1, dz/dy = -1."""
 
     @staticmethod
@@ -85,7 +190,7 @@ class Sub(Function):
         return dx, dy
 
 
-class Mul(Function):
+class Mul(Op):
     """z = x * y;  dz/dx = y, dz/dy = x."""
 
     @staticmethod
@@ -101,7 +206,7 @@ class Mul(Function):
         return dx, dy
 
 
-class Div(Function):
+class Div(Op):
     """z = x / y;  dz/dx = 1 / y, dz/dy = -x / y^2."""
 
     @staticmethod
@@ -117,7 +222,7 @@ class Div(Function):
         return dx, dy
 
 
-class Neg(Function):
+class Neg(Op):
     """z = -x;  dz/dx = -1."""
 
     @staticmethod
@@ -129,7 +234,19 @@ class Neg(Function):
         return -grad
 
 
-class Pow(Function):
+class Clone(Op):
+    """z = a copy of x;  dz/dx = 1 (``t.clone()``: a copy recorded in the graph)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Pow(Op):
     """z = x ** p for a number p;  dz/dx = p x^(p-1), and 0 for p = 0 (x^0 = 1 even at 0)."""
 
     @staticmethod
@@ -145,11 +262,11 @@ class Pow(Function):
         if p == 2.0:
             return grad * 2.0 * x, None
         if p == 0.0:
-            return np.zeros_like(grad), None
+            return xp.zeros_like(grad), None
         return grad * p * x ** (p - 1.0), None
 
 
-class TensorPow(Function):
+class TensorPow(Op):
     """z = x ** y elementwise, y a Tensor or array;  dz/dx = y x^(y-1), dz/dy = z ln x.
 
     As torch: dz/dx is 0 where y = 0, dz/dy is 0 where x = 0 and y >= 0; elsewhere the
@@ -168,10 +285,10 @@ class TensorPow(Function):
         dx = dy = None
         with np.errstate(divide="ignore", invalid="ignore"):  # inf / NaN are the answer there
             if ctx.needs_input_grad[0]:
-                slope = np.where(y == 0.0, 0.0, y * x ** (y - 1.0))
+                slope = xp.where(y == 0.0, 0.0, y * x ** (y - 1.0))
                 dx = unbroadcast(grad * slope, x.shape)
             if ctx.needs_input_grad[1]:
-                slope = np.where((x == 0.0) & (y >= 0.0), 0.0, out * np.log(x))
+                slope = xp.where((x == 0.0) & (y >= 0.0), 0.0, out * xp.log(x))
                 dy = unbroadcast(grad * slope, y.shape)
         return dx, dy
 
@@ -192,12 +309,14 @@ def _check_matmul_shapes(x: np.ndarray, w: np.ndarray) -> None:
     )
 
 
-def _swap_last(a: np.ndarray) -> np.ndarray:
+def _swap_last(a: Any) -> Any:
     """The matrix transpose of every matrix in a stack: a.T for a 2-D array."""
-    return a.T if a.ndim == 2 else np.swapaxes(a, -1, -2)
+    if a.ndim == 2:
+        return a.T
+    return a.transpose(tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
 
 
-class MatMul(Function):
+class MatMul(Op):
     """Z = X @ W, numpy's matmul for 2 or more dimensions: X (..., n, k), W (..., k, m);
     dX = G W^T, dW = X^T G per matrix of the stack, summed over broadcast batch axes.
     """
@@ -216,7 +335,7 @@ class MatMul(Function):
         return dx, dw
 
 
-class Linear(Function):
+class Linear(Op):
     """Z = X W + b, one op: X (n, k), W (k, m), b (m,) or (1, m);  dX = G W^T, dW = X^T G,
     db = sum over rows of G. Saves one (n, m) array and one graph node against ``X @ W + b``.
     """
@@ -249,7 +368,7 @@ class Linear(Function):
 
 
 # ---------------------------------------------------------------------- reductions
-class Sum(Function):
+class Sum(Op):
     """z = sum of x over ``axis``;  dz/dx = 1 for every summed element."""
 
     @staticmethod
@@ -259,11 +378,25 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _expand_reduced(grad, len(ctx.shape), ctx.axis, ctx.keepdims)
-        return np.broadcast_to(grad, ctx.shape), None, None
+        grad = _expand_reduced(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        return xp.broadcast_to(grad, ctx.shape), None, None
 
 
-class Mean(Function):
+class BroadcastTo(Op):
+    """z = x repeated to ``shape`` (numpy broadcasting);  dz/dx sums back (``unbroadcast``).
+    Sum's backward, and so its own backward's."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return np.array(np.broadcast_to(x, shape))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape), None
+
+
+class Mean(Op):
     """z = mean of x over ``axis``;  dz/dx = 1 / (number of averaged elements)."""
 
     @staticmethod
@@ -275,26 +408,26 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _expand_reduced(grad, len(ctx.shape), ctx.axis, ctx.keepdims)
-        return np.broadcast_to(grad / ctx.count, ctx.shape), None, None
+        grad = _expand_reduced(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        return xp.broadcast_to(grad / ctx.count, ctx.shape), None, None
 
 
 def _extremum(ctx: Function, x: np.ndarray, axis: Any, keepdims: bool, reduce: Any) -> np.ndarray:
-    """The forward of Max and Min: the extremum, and each element's share of its gradient."""
+    """The forward of Max and Min: the extremum, and each element's share of its gradient
+    (piecewise constant in x, so a constant on ctx)."""
     out = reduce(x, axis=axis, keepdims=True)
     hit = x == out
-    ctx.save_for_backward(hit / hit.sum(axis=axis, keepdims=True))
-    ctx.ndim, ctx.axis, ctx.keepdims = x.ndim, axis, keepdims
+    ctx.share = hit / hit.sum(axis=axis, keepdims=True)
+    ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
     return out if keepdims else np.squeeze(out, axis=_reduced_axes(x.ndim, axis))
 
 
-def _extremum_grad(ctx: Function, grad: np.ndarray) -> tuple[np.ndarray, None, None]:
+def _extremum_grad(ctx: Function, grad: Any) -> tuple[Any, None, None]:
     """The backward of Max and Min: the gradient goes to the extrema, shared on ties."""
-    (share,) = ctx.saved_tensors
-    return share * _expand_reduced(grad, ctx.ndim, ctx.axis, ctx.keepdims), None, None
+    return _expand_reduced(grad, ctx.shape, ctx.axis, ctx.keepdims) * ctx.share, None, None
 
 
-class Max(Function):
+class Max(Op):
     """z = max of x over ``axis``; the gradient goes to the maxima, shared equally on ties."""
 
     @staticmethod
@@ -306,7 +439,7 @@ class Max(Function):
         return _extremum_grad(ctx, grad)
 
 
-class Min(Function):
+class Min(Op):
     """z = min of x over ``axis``; the gradient goes to the minima, shared equally on ties."""
 
     @staticmethod
@@ -318,35 +451,69 @@ class Min(Function):
         return _extremum_grad(ctx, grad)
 
 
-class Var(Function):
+def _divisor(x: np.ndarray, axis: Any, ddof: int) -> int:
+    """n - ddof for a variance over ``axis``, checked positive."""
+    count = int(np.prod([x.shape[a] for a in _reduced_axes(x.ndim, axis)]))
+    if count - ddof <= 0:
+        raise ValueError(
+            f"var over {count} element(s) with ddof={ddof} would divide by "
+            f"{count - ddof}: it needs more than ddof elements along axis {axis} of "
+            f"shape {x.shape}"
+        )
+    return count - ddof
+
+
+def _var_grad(ctx: Function, x: Any, grad: Any) -> Any:
+    """dv/dx contracted with ``grad`` (of the kept shape): 2 (x - mean) / (n - ddof)."""
+    centred = x - x.mean(axis=ctx.axis, keepdims=True)
+    return grad * centred * (2.0 / ctx.divisor)
+
+
+class Var(Op):
     """v = sum (x - mean)^2 / (n - ddof) over ``axis``, n the number of elements reduced;
     dv/dx = 2 (x - mean) / (n - ddof) (the mean's own dependence on x sums to zero).
     """
 
     @staticmethod
     def forward(ctx, x, axis, keepdims, ddof):
-        count = int(np.prod([x.shape[a] for a in _reduced_axes(x.ndim, axis)]))
-        if count - ddof <= 0:
-            raise ValueError(
-                f"var over {count} element(s) with ddof={ddof} would divide by "
-                f"{count - ddof}: it needs more than ddof elements along axis {axis} of "
-                f"shape {x.shape}"
-            )
+        ctx.divisor = _divisor(x, axis, ddof)
         centred = x - np.mean(x, axis=axis, keepdims=True)
-        ctx.save_for_backward(centred)
-        ctx.ndim, ctx.axis, ctx.keepdims = x.ndim, axis, keepdims
-        ctx.divisor = count - ddof
+        ctx.save_for_backward(x)
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
         return np.sum(centred * centred, axis=axis, keepdims=keepdims) / ctx.divisor
 
     @staticmethod
     def backward(ctx, grad):
-        (centred,) = ctx.saved_tensors
-        grad = _expand_reduced(grad, ctx.ndim, ctx.axis, ctx.keepdims)
-        return grad * centred * (2.0 / ctx.divisor), None, None, None
+        (x,) = ctx.saved_tensors
+        grad = _expand_reduced(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        return _var_grad(ctx, x, grad), None, None, None
+
+
+class Std(Op):
+    """s = sqrt(var) over ``axis``;  ds/dx = dv/dx / (2 s), and 0 where s = 0 (one element,
+    or all equal), as torch's."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, ddof):
+        ctx.divisor = _divisor(x, axis, ddof)
+        centred = x - np.mean(x, axis=axis, keepdims=True)
+        out = np.sqrt(np.sum(centred * centred, axis=axis, keepdims=keepdims) / ctx.divisor)
+        ctx.save_for_backward(x, out)
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        grad = _expand_reduced(grad, ctx.shape, ctx.axis, ctx.keepdims)
+        out = _expand_reduced(out, ctx.shape, ctx.axis, ctx.keepdims)
+        flat = out == 0.0
+        half = xp.where(flat, 0.0, grad / (2.0 * xp.where(flat, 1.0, out)))
+        return _var_grad(ctx, x, half), None, None, None
 
 
 # ---------------------------------------------------------------------- elementwise
-class Exp(Function):
+class Exp(Op):
     """z = e^x;  dz/dx = e^x = z."""
 
     @staticmethod
@@ -361,7 +528,7 @@ class Exp(Function):
         return grad * out
 
 
-class Log(Function):
+class Log(Op):
     """z = ln x;  dz/dx = 1 / x."""
 
     @staticmethod
@@ -375,7 +542,7 @@ class Log(Function):
         return grad / x
 
 
-class Log1p(Function):
+class Log1p(Op):
     """z = ln(1 + x), exact for tiny x;  dz/dx = 1 / (1 + x)."""
 
     @staticmethod
@@ -389,7 +556,7 @@ class Log1p(Function):
         return grad / (1.0 + x)
 
 
-class Expm1(Function):
+class Expm1(Op):
     """z = e^x - 1, exact for tiny x;  dz/dx = e^x = z + 1."""
 
     @staticmethod
@@ -404,7 +571,7 @@ class Expm1(Function):
         return grad * (out + 1.0)
 
 
-class Sin(Function):
+class Sin(Op):
     """z = sin x;  dz/dx = cos x."""
 
     @staticmethod
@@ -415,10 +582,10 @@ class Sin(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * np.cos(x)
+        return grad * xp.cos(x)
 
 
-class Cos(Function):
+class Cos(Op):
     """z = cos x;  dz/dx = -sin x."""
 
     @staticmethod
@@ -429,10 +596,10 @@ class Cos(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return -grad * np.sin(x)
+        return -grad * xp.sin(x)
 
 
-class Sqrt(Function):
+class Sqrt(Op):
     """z = sqrt(x);  dz/dx = 1 / (2 z)."""
 
     @staticmethod
@@ -447,7 +614,7 @@ class Sqrt(Function):
         return grad / (2.0 * out)
 
 
-class Abs(Function):
+class Abs(Op):
     """z = |x|;  dz/dx = sign(x), 0 at x = 0 (as torch)."""
 
     @staticmethod
@@ -458,10 +625,10 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * np.sign(x)
+        return grad * xp.sign(x)
 
 
-class Tanh(Function):
+class Tanh(Op):
     """a = tanh(z);  da/dz = 1 - a^2, from the output a, not from z (the write-up's delta2)."""
 
     @staticmethod
@@ -473,13 +640,13 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        dx = np.asarray(out * out)  # one buffer for 1 - a^2 and the product (0-d too)
-        np.subtract(1.0, dx, out=dx)
+        dx = out * out  # (a^2 - 1) g, negated: (1 - a^2) g to the bit, one buffer fewer
+        dx -= 1.0
         dx *= grad
-        return dx
+        return -dx
 
 
-class Sigmoid(Function):
+class Sigmoid(Op):
     """s = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 to stay finite;  ds/dx = s (1 - s)."""
 
     @staticmethod
@@ -494,7 +661,7 @@ class Sigmoid(Function):
         return grad * out * (1.0 - out)
 
 
-class ReLU(Function):
+class ReLU(Op):
     """z = max(x, 0);  dz/dx = 1 where x > 0, else 0."""
 
     @staticmethod
@@ -509,7 +676,7 @@ class ReLU(Function):
         return grad * positive
 
 
-class LeakyReLU(Function):
+class LeakyReLU(Op):
     """z = x where x > 0, else slope * x;  dz/dx = 1 or slope."""
 
     @staticmethod
@@ -525,7 +692,7 @@ class LeakyReLU(Function):
         return grad * np.where(positive, 1.0, ctx.slope), None
 
 
-class Softplus(Function):
+class Softplus(Op):
     """z = ln(1 + e^x), via logaddexp;  dz/dx = sigmoid(x)."""
 
     @staticmethod
@@ -536,47 +703,48 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * 0.5 * (np.tanh(0.5 * x) + 1.0)
+        return grad * xp.sigmoid(x)
 
 
 # ---------------------------------------------------------------------- selection
-def _shared_pick(ctx: Function, grad: np.ndarray, x_share: np.ndarray) -> tuple[Any, Any]:
-    """The backward of Maximum and Minimum: x gets ``x_share`` of each gradient, y the rest."""
+def _shared_pick(ctx: Function, grad: Any) -> tuple[Any, Any]:
+    """The backward of Maximum and Minimum: x gets ``ctx.share`` of each gradient, y the
+    rest (the share is piecewise constant: a constant)."""
     x_shape, y_shape = ctx.shapes
-    dx = unbroadcast(grad * x_share, x_shape) if ctx.needs_input_grad[0] else None
-    dy = unbroadcast(grad * (1.0 - x_share), y_shape) if ctx.needs_input_grad[1] else None
+    dx = unbroadcast(grad * ctx.share, x_shape) if ctx.needs_input_grad[0] else None
+    dy = unbroadcast(grad * (1.0 - ctx.share), y_shape) if ctx.needs_input_grad[1] else None
     return dx, dy
 
 
-class Maximum(Function):
+class Maximum(Op):
     """z = max(x, y) elementwise;  dz/dx = 1 where x > y, 1/2 where x = y (torch's), else 0."""
 
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.shape, y.shape)
-        ctx.save_for_backward((x > y) + 0.5 * (x == y))
+        ctx.share = (x > y) + 0.5 * (x == y)
         return np.maximum(x, y)
 
     @staticmethod
     def backward(ctx, grad):
-        return _shared_pick(ctx, grad, ctx.saved_tensors[0])
+        return _shared_pick(ctx, grad)
 
 
-class Minimum(Function):
+class Minimum(Op):
     """z = min(x, y) elementwise;  dz/dx = 1 where x < y, 1/2 where x = y (torch's), else 0."""
 
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.shape, y.shape)
-        ctx.save_for_backward((x < y) + 0.5 * (x == y))
+        ctx.share = (x < y) + 0.5 * (x == y)
         return np.minimum(x, y)
 
     @staticmethod
     def backward(ctx, grad):
-        return _shared_pick(ctx, grad, ctx.saved_tensors[0])
+        return _shared_pick(ctx, grad)
 
 
-class Clip(Function):
+class Clip(Op):
     """z = min(max(x, low), high), numpy's clip (high wins where low > high); low or high
     may be None. Gradients as torch's clamp: dz/dx = 1 where low <= x <= high; dz/dlow = 1
     where x < low < high; dz/dhigh = 1 where x > high or high < low; else 0.
@@ -585,48 +753,50 @@ class Clip(Function):
     @staticmethod
     def forward(ctx, x, low, high):
         ctx.save_for_backward(x, low, high)
+        ctx.shapes = (x.shape, np.shape(low), np.shape(high))
         return np.clip(x, low, high)
 
     @staticmethod
     def backward(ctx, grad):
         x, low, high = ctx.saved_tensors
+        x_shape, low_shape, high_shape = ctx.shapes
         inside = True
         if low is not None:
             inside = inside & (x >= low)
         if high is not None:
             inside = inside & (x <= high)
-        dx = unbroadcast(np.where(inside, grad, 0.0), x.shape) if ctx.needs_input_grad[0] else None
+        dx = unbroadcast(xp.where(inside, grad, 0.0), x_shape) if ctx.needs_input_grad[0] else None
         dlow = dhigh = None
         if ctx.needs_input_grad[1]:
             below = x < low if high is None else (x < low) & (low < high)
-            dlow = unbroadcast(np.where(below, grad, 0.0), np.shape(low))
+            dlow = unbroadcast(xp.where(below, grad, 0.0), low_shape)
         if ctx.needs_input_grad[2]:
             above = x > high if low is None else (x > high) | (high < low)
-            dhigh = unbroadcast(np.where(above, grad, 0.0), np.shape(high))
+            dhigh = unbroadcast(xp.where(above, grad, 0.0), high_shape)
         return dx, dlow, dhigh
 
 
-class Where(Function):
+class Where(Op):
     """z = x where ``condition``, else y (numpy's where, all three broadcast);
     dz/dx = condition, dz/dy = not condition, each summed back to its input's shape.
     """
 
     @staticmethod
     def forward(ctx, condition, x, y):
-        ctx.condition, ctx.shapes = condition, (x.shape, y.shape)
+        ctx.condition, ctx.shapes = condition, (np.shape(x), np.shape(y))
         return np.where(condition, x, y)
 
     @staticmethod
     def backward(ctx, grad):
         x_shape, y_shape = ctx.shapes
         picked = np.broadcast_to(ctx.condition, grad.shape)
-        dx = unbroadcast(np.where(picked, grad, 0.0), x_shape) if ctx.needs_input_grad[1] else None
-        dy = unbroadcast(np.where(picked, 0.0, grad), y_shape) if ctx.needs_input_grad[2] else None
+        dx = unbroadcast(xp.where(picked, grad, 0.0), x_shape) if ctx.needs_input_grad[1] else None
+        dy = unbroadcast(xp.where(picked, 0.0, grad), y_shape) if ctx.needs_input_grad[2] else None
         return None, dx, dy
 
 
 # ---------------------------------------------------------------------- shape
-class Reshape(Function):
+class Reshape(Op):
     """z = x viewed with another shape;  the gradient is reshaped back."""
 
     @staticmethod
@@ -639,7 +809,7 @@ class Reshape(Function):
         return grad.reshape(ctx.shape), None
 
 
-class Transpose(Function):
+class Transpose(Op):
     """z = x with its axes permuted (``axes`` None: reversed, as x.T);  the gradient is
     permuted back by the inverse permutation.
     """
@@ -653,10 +823,10 @@ class Transpose(Function):
     def backward(ctx, grad):
         if ctx.axes is None:
             return grad.T, None
-        return np.transpose(grad, np.argsort(ctx.axes)), None
+        return grad.transpose(tuple(int(a) for a in np.argsort(ctx.axes))), None
 
 
-class GetItem(Function):
+class GetItem(Op):
     """z = x[index];  the gradient is scatter-added, so repeated indices accumulate."""
 
     @staticmethod
@@ -666,25 +836,66 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        dx = np.zeros(ctx.shape)
-        np.add.at(dx, ctx.index, grad)
-        return dx, None
+        return xp.scatter_add(grad, ctx.index, ctx.shape), None
 
 
-class Concatenate(Function):
+class IndexAdd(Op):
+    """z = zeros of ``shape`` with x added at ``index``;  dz/dx = z[index]: GetItem's
+    backward, and so its own backward's."""
+
+    @staticmethod
+    def forward(ctx, x, index, shape):
+        ctx.index = index
+        out = np.zeros(shape)
+        np.add.at(out, index, x)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index], None, None
+
+
+class SetItem(Op):
+    """z = x with z[index] = v (``t[index] = v`` recorded);  dz/dx = 1 outside ``index``,
+    0 inside; dz/dv = 1 at ``index`` (summed over what v was broadcast to)."""
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        out = x.copy()
+        out[index] = v
+        kept = np.ones(x.shape, dtype=bool)
+        kept[index] = False
+        ctx.kept, ctx.index, ctx.v_shape = kept, index, np.shape(v)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx = xp.where(ctx.kept, grad, 0.0) if ctx.needs_input_grad[0] else None
+        dv = unbroadcast(grad[ctx.index], ctx.v_shape) if ctx.needs_input_grad[1] else None
+        return dx, dv, None
+
+
+class Concatenate(Op):
     """z = the arrays joined along ``axis``;  each input's gradient is its own slice of dz."""
 
     @staticmethod
     def forward(ctx, axis, *arrays):
-        ctx.axis = axis
-        ctx.ends = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        ctx.axis = axis % arrays[0].ndim
+        ends = np.cumsum([a.shape[axis] for a in arrays])
+        ctx.bounds = list(zip([0, *ends[:-1].tolist()], ends.tolist()))
         return np.concatenate(arrays, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
-        slices = np.split(grad, ctx.ends, axis=ctx.axis)
+        before = (slice(None),) * ctx.axis
         needed = ctx.needs_input_grad[1:]
-        return (None, *[part if need else None for part, need in zip(slices, needed)])
+        return (
+            None,
+            *[
+                grad[(*before, slice(start, end))] if need else None
+                for (start, end), need in zip(ctx.bounds, needed)
+            ],
+        )
 
 
 # ---------------------------------------------------------------------- softmax family
@@ -693,13 +904,12 @@ def _shifted(x: np.ndarray, axis: int) -> np.ndarray:
     return x - np.max(x, axis=axis, keepdims=True)
 
 
-class Softmax(Function):
+class Softmax(Op):
     """s = e^x / sum e^x along ``axis``;  dx = s * (g - sum(g * s))."""
 
     @staticmethod
     def forward(ctx, x, axis):
-        e = np.exp(_shifted(x, axis))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        out = xp.softmax(x, axis)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -707,10 +917,10 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (s,) = ctx.saved_tensors
-        return s * (grad - np.sum(grad * s, axis=ctx.axis, keepdims=True)), None
+        return s * (grad - (grad * s).sum(axis=ctx.axis, keepdims=True)), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Op):
     """y = x - logsumexp(x) along ``axis``;  dx = g - softmax(x) * sum(g)."""
 
     @staticmethod
@@ -724,7 +934,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad - np.exp(out) * np.sum(grad, axis=ctx.axis, keepdims=True), None
+        return grad - xp.exp(out) * grad.sum(axis=ctx.axis, keepdims=True), None
 
 
 def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
@@ -735,13 +945,21 @@ def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
     return losses
 
 
-def _reduction_grad(grad: np.ndarray, reduction: str, count: int) -> np.ndarray:
+def _reduction_grad(grad: Any, reduction: str, count: int) -> Any:
     """d loss / d (per-element losses) for the reduction that made the loss."""
-    if reduction == "sum":
-        return grad
     if reduction == "mean":
         return grad / count
     return grad
+
+
+def _scaled(dz: Any, scale: Any) -> Any:
+    """dz times the per-row (1-D) or whole (0-d) ``scale``; an ndarray scale of 1.0 (the
+    seed of a summed loss's backward) is skipped, a Tensor one never (its gradient)."""
+    if scale.ndim:
+        return dz * scale.reshape(-1, 1)
+    if isinstance(scale, Tensor) or scale != 1.0:
+        dz *= scale  # dz is the backward's own array (or a recorded Tensor)
+    return dz
 
 
 def _row_reduce(ufunc: np.ufunc, x: np.ndarray) -> np.ndarray:
@@ -758,10 +976,12 @@ def _row_reduce(ufunc: np.ufunc, x: np.ndarray) -> np.ndarray:
     return out
 
 
-class SoftmaxCrossEntropy(Function):
+class SoftmaxCrossEntropy(Op):
     """Per row, l = logsumexp(z) - z[y], fused and stable;  dl/dz = softmax(z) - onehot(y).
 
     ``labels`` are validated integer class indices (see ``functional.softmax_cross_entropy``).
+    The probabilities stay on ``ctx`` for the first-order backward; handed Tensors, the
+    backward rebuilds them from the logits (``xp.softmax``), so they are differentiated too.
     """
 
     @staticmethod
@@ -772,25 +992,26 @@ class SoftmaxCrossEntropy(Function):
         total = _row_reduce(np.add, exp)
         losses = np.log(total[:, 0]) - shifted[rows, labels]
         exp /= total
-        ctx.save_for_backward(exp, labels)
-        ctx.rows, ctx.reduction = rows, reduction
+        ctx.save_for_backward(logits, labels)
+        ctx.probs, ctx.rows, ctx.reduction = exp, rows, reduction
         return _reduce(losses, reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        probs, labels = ctx.saved_tensors
-        dz = probs.copy()
-        dz[ctx.rows, labels] -= 1.0
-        scale = _reduction_grad(grad, ctx.reduction, len(labels))
-        if np.ndim(scale):
-            dz *= scale[:, None]
-        elif scale != 1.0:  # backward() of a summed loss seeds 1.0: nothing to scale
-            dz *= scale
-        return dz, None, None
+        logits, labels = ctx.saved_tensors
+        if isinstance(logits, Tensor):
+            onehot = np.zeros(logits.shape)
+            onehot[ctx.rows, labels] = 1.0
+            dz = xp.softmax(logits, 1) - onehot
+        else:
+            dz = ctx.probs.copy()
+            dz[ctx.rows, labels] -= 1.0
+        return _scaled(dz, _reduction_grad(grad, ctx.reduction, len(labels))), None, None
 
 
-class BinaryCrossEntropyWithLogits(Function):
-    """l = max(x, 0) - x t + ln(1 + e^-|x|), stable for any finite x;  dl/dx = sigmoid(x) - t."""
+class BinaryCrossEntropyWithLogits(Op):
+    """l = max(x, 0) - x t + ln(1 + e^-|x|), stable for any finite x;  dl/dx = sigmoid(x) - t,
+    dl/dt = -x."""
 
     @staticmethod
     def forward(ctx, x, targets, reduction):
@@ -803,12 +1024,12 @@ class BinaryCrossEntropyWithLogits(Function):
     def backward(ctx, grad):
         x, targets = ctx.saved_tensors
         scale = _reduction_grad(grad, ctx.reduction, x.size)
-        dx = (0.5 * (np.tanh(0.5 * x) + 1.0) - targets) * scale
+        dx = (xp.sigmoid(x) - targets) * scale if ctx.needs_input_grad[0] else None
         dt = -x * scale if ctx.needs_input_grad[1] else None
         return dx, dt, None
 
 
-class SumOfSquares(Function):
+class SumOfSquares(Op):
     """l2 = sum over all tensors of sum(x^2);  d l2 / dx = 2 x for each."""
 
     @staticmethod
@@ -818,6 +1039,6 @@ class SumOfSquares(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        scale = 2.0 * float(grad)  # one number, not a 0-d array per tensor
+        scale = 2.0 * grad
         grads = tuple(scale * a for a in ctx.saved_tensors)
         return grads[0] if len(grads) == 1 else grads

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tinygrad_moons.parameters import FlatParameters, parameter_list, refuse_module, scalar_loss
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, written
 from tinygrad_moons.validate import whole
 
 if TYPE_CHECKING:
@@ -156,6 +156,9 @@ class Optimizer(abc.ABC):
         for group, states in zip(self.param_groups, self._states, strict=True):
             self._step_group(group, states)
         self.steps += 1
+        # Each stepped parameter's version goes up: a backward through ops that saved the
+        # old values is then an error, never a gradient of values that are gone.
+        written(*[p for group in self.param_groups for p in group["params"] if p.grad is not None])
 
     def _step_group(self, group: dict[str, Any], states: list[dict[str, Any]]) -> None:
         for p, state in zip(group["params"], states, strict=True):
@@ -517,9 +520,13 @@ def minimize(
     at: dict[str, Any] = {"written": None, "x": None, "hessian": None}
 
     def write(x: np.ndarray) -> None:
+        """x into the parameters, unless they hold it already. A write bumps their versions
+        (a backward through ops that saved the old values raises), so the Hessian made at
+        the last point is made again."""
         if at["written"] is None or not np.array_equal(at["written"], x):
             flat.write(x)
             at["written"] = np.array(x, dtype=np.float64)
+            at["x"] = at["hessian"] = None
 
     def loss_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
         write(x)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, written
 
 
 def refuse_module(params: Any, taker: str = "the optimiser") -> None:
@@ -98,6 +98,8 @@ class FlatParameters:
         return [piece.reshape(p.shape) for p, piece in zip(self.params, pieces, strict=True)]
 
     def write(self, vector: np.ndarray) -> None:
-        """Set the parameters' data, in place, from ``vector``."""
+        """Set the parameters' data, in place, from ``vector``; their versions go up (a
+        backward through ops that saved the old values is then an error, as in torch)."""
         for p, piece in zip(self.params, self.split(vector), strict=True):
             p.data[...] = piece
+        written(*self.params)

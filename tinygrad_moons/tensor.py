@@ -8,13 +8,10 @@ topological order, asking each op for its vector-Jacobian product::
 
     grad_input = backward(ctx, grad_output)          # one per input, d loss / d input
 
-No op is special here: ``ops.py`` defines every primitive as a ``Function`` subclass.
-
-How Tensor's operators reach ``ops`` without an import cycle: ``ops.py`` imports this
-module (every op is a Function), so the operator methods (``+``, ``@``, ``.sum()``,
-``t[i]``, ``+=``, ...) are not written here but in ``tensor_methods.py``, one layer above
-``ops``, which attaches them to ``Tensor`` when the package is imported. This module
-imports numpy alone and knows no op.
+No op is special here: ``ops.py`` defines every primitive as a ``Function`` subclass, and
+Tensor's operators (``+``, ``@``, ``.sum()``, ``t[i]``, ``+=``, ...) call their ``apply``.
+That is the package's one mutual import, tensor <-> ops: ``ops`` subclasses ``Function``
+from here, and this module imports ``ops`` on its last line, once ``Function`` exists.
 """
 
 from __future__ import annotations
@@ -24,11 +21,16 @@ import itertools
 import operator
 import threading
 import types
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+
+from tinygrad_moons.validate import axes as _axes
+
+Axis = int | tuple[int, ...] | None
 
 
 class Recorder:
@@ -47,9 +49,11 @@ class Recorder:
 
 class _ThreadState(threading.local):
     """Grad mode and the recorder, per thread (as torch's grad mode): a ``no_grad()`` block
-    or a capture in one thread leaves every other thread recording as before."""
+    or a capture in one thread leaves every other thread recording as before.
+    ``create_graph`` is True while a walk records its own backward."""
 
     grad_enabled = True
+    create_graph = False
     recorder: Recorder | None = None
 
 
@@ -90,7 +94,20 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
     ...     y = Tensor([1.0], requires_grad=True) * 2
     >>> y.requires_grad
     False
+    >>> @no_grad
+    ... def doubled(t):
+    ...     return t * 2
+    >>> doubled(Tensor([1.0], requires_grad=True)).requires_grad
+    False
     """
+
+    def __new__(cls, func: Callable | None = None) -> Any:
+        """``no_grad()`` is the context manager; bare ``@no_grad`` decorates ``func``."""
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(f"no_grad takes no argument but a function to decorate, got {func!r}")
+        return cls()(func)
 
     def __enter__(self) -> None:
         self._previous = _state.grad_enabled
@@ -108,6 +125,18 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
         return without_graph
 
 
+class enable_grad:  # noqa: N801 (torch's name)
+    """Record the graph inside the block even within ``no_grad()``, as ``torch.enable_grad``
+    (in the current thread)."""
+
+    def __enter__(self) -> None:
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self._previous
+
+
 def is_grad_enabled() -> bool:
     """True unless a ``no_grad()`` block is active in the current thread."""
     return _state.grad_enabled
@@ -116,7 +145,7 @@ def is_grad_enabled() -> bool:
 def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """Copy ``data`` into a new float64 array, refusing what is not real numbers."""
     if isinstance(data, Tensor):
-        return data.data.copy()
+        return data._data.copy()
     try:
         array = np.asarray(data)
     except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
@@ -144,13 +173,13 @@ class Tensor:
     array([[2., 4.]])
     """
 
-    __slots__ = ("data", "_grad", "requires_grad", "_ctx")
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx")
+    _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
     # numpy hands ``ndarray + Tensor`` back to Tensor.__radd__ instead of looping over it.
     __array_ufunc__ = None
-    # Operators and the other op methods are attached by tensor_methods.py (see above).
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        self.data: np.ndarray = _as_float64_array(data)
+        self._data: np.ndarray = _as_float64_array(data)
         self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
@@ -159,28 +188,45 @@ class Tensor:
     def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A Tensor around ``array`` itself, no copy, no checks: for ops and the engine."""
         tensor = cls.__new__(cls)
-        tensor.data = array
+        tensor._data = array
         tensor._grad = None
         tensor.requires_grad = requires_grad
         tensor._ctx = None
         return tensor
 
     # ------------------------------------------------------------------ attributes
+    def _set_data(self, value: Any) -> None:
+        """Replace the array, as torch's ``t.data = ...``: a float64 ndarray is kept as it
+        is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
+        numbers, strings and objects are a TypeError here, not deep inside a later backward.
+        A new shape is allowed (the graph and the version are not told, as in torch)."""
+        if type(value) is np.ndarray and value.dtype is _FLOAT64:
+            self._data = value
+        else:
+            self._data = _as_float64_array(value, "a tensor's data")
+
+    # Read by a C getter (every op reads it), written through the check above.
+    data = property(
+        operator.attrgetter("_data"),
+        _set_data,
+        doc="The float64 ndarray the tensor holds (the array itself, no copy).",
+    )
+
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def grad(self) -> np.ndarray | None:
@@ -195,7 +241,9 @@ class Tensor:
         optimiser's step and update the parameter with the wrong numbers, silently.
         """
         if value is None or (
-            type(value) is np.ndarray and value.dtype is _FLOAT64 and value.shape == self.data.shape
+            type(value) is np.ndarray
+            and value.dtype is _FLOAT64
+            and value.shape == self._data.shape
         ):
             self._grad = value
             return
@@ -214,33 +262,45 @@ class Tensor:
 
     def __len__(self) -> int:
         """The size of the first axis; a 0-d tensor has none (a TypeError, as torch's)."""
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no first axis (use item())")
-        return len(self.data)
+        return len(self._data)
 
     def __bool__(self) -> bool:
         """The truth of a one-element tensor; any other is ambiguous, as in torch and numpy.
 
         Without this, ``if t:`` would fall back to ``len(t)``: True for ``Tensor([0.0])``.
         """
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous: use "
                 f"(t != 0).any() or (t != 0).all(), or t.item() for a one-element tensor"
             )
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element, this one has shape {self.shape}"
             )
-        return float(self.data.reshape(()))
+        return float(self._data.reshape(()))
 
     def __float__(self) -> float:
         """``float(t)``: ``t.item()``, for a one-element tensor only, as in torch."""
         return self.item()
+
+    def __format__(self, spec: str) -> str:
+        """``format(t, ".4f")``, f"{t:.4f}": the one element's value formatted, as torch's;
+        an empty spec is ``str(t)``."""
+        if not spec:
+            return str(self)
+        if self._data.size != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a one-element tensor, this one has shape "
+                f"{self.shape} (format t.numpy() or its elements instead)"
+            )
+        return format(self.item(), spec)
 
     def __int__(self) -> int:
         """``int(t)``: the one element truncated towards zero, as ``int(t.item())``."""
@@ -248,14 +308,14 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying array itself (no copy)."""
-        return self.data
+        return self._data
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph, not requiring grad."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         extra = ""
         if self._ctx is not None:
             extra = f", grad_fn={type(self._ctx).__name__}"
@@ -271,11 +331,11 @@ class Tensor:
         0-d Tensors (``np.array([t, t])``), losing the gradient silently.
         """
         _refuse_numpy("numpy.array", self)
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
             if copy is False:
                 raise ValueError(f"a Tensor's data are float64: no {dtype} view without a copy")
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         """``np.dot(t, w)``, ``np.concatenate([t, u])`` ...: numpy on the data of tensors that
@@ -284,14 +344,268 @@ class Tensor:
         _refuse_numpy(f"numpy.{func.__name__}", *_tensors_in((args, kwargs)))
         return func(*_arrays_in(args), **_arrays_in(kwargs))
 
+    # ------------------------------------------------------------------ arithmetic
+    def __add__(self, other: Any) -> Tensor:
+        return ops.Add.apply(self, _lift(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.Add.apply(_lift(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(self, _lift(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.Sub.apply(_lift(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(self, _lift(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.Mul.apply(_lift(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(self, _lift(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.Div.apply(_lift(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        """``+t`` is ``t`` itself, as torch's."""
+        return self
+
+    def __abs__(self) -> Tensor:
+        """``abs(t)`` is ``t.abs()``."""
+        return ops.Abs.apply(self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        """x ** p for a number p (``ops.Pow``), or elementwise for a Tensor or array
+        exponent (``ops.TensorPow``, which also gives the exponent its gradient)."""
+        if not isinstance(exponent, Tensor) and np.ndim(exponent) == 0:
+            return ops.Pow.apply(self, float(exponent))
+        return ops.TensorPow.apply(self, _lift(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        """base ** t for a number or array base: d/dt = base^t ln(base)."""
+        return ops.TensorPow.apply(_lift(base), self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        """numpy's matmul for operands of 2 or more dimensions, batch dimensions broadcasting;
+        a 1-D operand or mismatched inner sizes is a ValueError naming both shapes."""
+        return ops.MatMul.apply(self, _lift(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.MatMul.apply(_lift(other), self)
+
+    # ------------------------------------------------------------------ in place
+    # torch's rules with micrograd's results: see ``_in_place``.
+    def __iadd__(self, other: Any) -> Tensor:
+        """t += x: in t's own array, or recorded as t = t + x (see ``_in_place``)."""
+        return _in_place(self, np.add, Tensor.__add__, other, "+")
+
+    def __isub__(self, other: Any) -> Tensor:
+        """t -= x: ``with no_grad(): p -= lr * p.grad`` updates p's own array."""
+        return _in_place(self, np.subtract, Tensor.__sub__, other, "-")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return _in_place(self, np.multiply, Tensor.__mul__, other, "*")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return _in_place(self, np.divide, Tensor.__truediv__, other, "/")
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return _in_place(self, np.power, Tensor.__pow__, other, "**")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """t[index] = v: in t's own array, or recorded (``ops.SetItem``), by the rules of
+        ``_in_place``: v's gradient is d/d t[index], the overwritten elements get none."""
+        index = _plain_index(index)
+        if not _needs_recording(self, value, "t[index] = ..."):
+            values = _values(value)
+            try:
+                self._data[index] = values
+            except ValueError:
+                raise ValueError(
+                    f"t[index] = v needs v to broadcast to the shape of t[index], "
+                    f"{self._data[index].shape}; got shape {np.shape(values)}"
+                ) from None
+            written(self)
+            return
+        _take(self, ops.SetItem.apply(self, _lift(value), index))
+
+    def clone(self) -> Tensor:
+        """A copy recorded in the graph (its gradient flows back to this tensor), as torch's;
+        ``detach()`` shares the array and leaves the graph, ``Tensor(t)`` is a new leaf."""
+        return ops.Clone.apply(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return the tensor, as torch's; a tensor made
+        by an op keeps its graph (False there is a RuntimeError, as in torch)."""
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables: this tensor was "
+                f"made by {type(self._ctx).__name__}; use detach() for one without a graph"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's array has been written in place (shared with every
+        tensor holding the same array or a view of it, as ``detach()`` gives)."""
+        return _version_of(self._data)
+
+    # ------------------------------------------------------------------ comparisons
+    # Boolean ndarrays, no gradient (as torch's, whose results do not require grad).
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self._data < _values(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self._data <= _values(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self._data > _values(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self._data >= _values(other)
+
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self._data == _values(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self._data != _values(other)
+
+    # Defining __eq__ would make Tensors unhashable; they hash by identity, as torch's,
+    # so they can be kept in sets and used as dict keys.
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.Sum.apply(self, _checked_axis(self, axis), keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.Mean.apply(self, _checked_axis(self, axis), keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Maximum; tied maxima share the gradient equally, like ``torch.amax``."""
+        return ops.Max.apply(self, _checked_axis(self, axis), keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Minimum; tied minima share the gradient equally, like ``torch.amin``."""
+        return ops.Min.apply(self, _checked_axis(self, axis), keepdims)
+
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Variance, sum (x - mean)^2 / (n - ddof), numpy's default ddof=0 (torch's
+        ``correction``); n - ddof <= 0 is a ValueError."""
+        return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
+
+    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """sqrt(var); its gradient is 0 where the values are all equal (std 0), as torch's."""
+        return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
+
+    def argmax(self, axis: int = -1) -> np.ndarray:
+        """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
+        return np.argmax(self._data, axis=_checked_axis(self, axis))
+
+    # ------------------------------------------------------------------ elementwise
+    def exp(self) -> Tensor:
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.Log.apply(self)
+
+    def log1p(self) -> Tensor:
+        """ln(1 + x), exact for tiny x."""
+        return ops.Log1p.apply(self)
+
+    def expm1(self) -> Tensor:
+        """e^x - 1, exact for tiny x."""
+        return ops.Expm1.apply(self)
+
+    def sin(self) -> Tensor:
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        return ops.Cos.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.Abs.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.ReLU.apply(self)
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape)
+
+    @property
+    def T(self) -> Tensor:
+        """The axes reversed, as numpy's ``.T``."""
+        return ops.Transpose.apply(self, None)
+
+    def transpose(self, *axes: int) -> Tensor:
+        """The axes permuted: ``t.transpose(1, 0, 2)`` or ``t.transpose((1, 0, 2))``; with
+        no axes reversed, as numpy (torch's ``permute``)."""
+        return ops.Transpose.apply(self, _transpose_axes(self.ndim, self.shape, axes))
+
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+        """Without the size-1 axes (all of them, or those named: another size is a
+        ValueError, as numpy)."""
+        if axis is None:
+            return ops.Reshape.apply(self, tuple(n for n in self.shape if n != 1))
+        dropped = _axes(axis, self.ndim, self.shape)
+        for a in dropped:
+            if self.shape[a] != 1:
+                raise ValueError(
+                    f"squeeze: axis {a} of shape {self.shape} has size {self.shape[a]}, not 1"
+                )
+        kept = tuple(n for a, n in enumerate(self.shape) if a not in dropped)
+        return ops.Reshape.apply(self, kept)
+
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
+        """With new size-1 axes at the positions ``axis`` names in the result, as numpy
+        (torch's ``unsqueeze``)."""
+        ndim = self.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
+        added = _axes(axis, ndim, self.shape)
+        sizes = iter(self.shape)
+        return ops.Reshape.apply(self, tuple(1 if a in added else next(sizes) for a in range(ndim)))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.GetItem.apply(self, _plain_index(index))
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
     # ------------------------------------------------------------------ backward
-    def backward(self, grad: Any = None) -> None:
+    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
         """Add d(self)/d(leaf), contracted with ``grad``, into ``.grad`` of every leaf.
 
         ``grad`` defaults to 1.0 for a one-element tensor and must have this tensor's shape
         otherwise. The graph is kept, so it may be walked again (gradients add up again).
+        ``.grad`` is a plain ndarray: derivatives of derivatives come from
+        ``grad(..., create_graph=True)``, so ``create_graph=True`` here is refused.
         """
-        _backpropagate(self, self._seed(grad))
+        if create_graph:
+            raise ValueError(
+                "backward(create_graph=True) is not supported: .grad holds plain ndarrays. "
+                "Use tinygrad_moons.grad(outputs, inputs, create_graph=True), which returns "
+                "the gradients as Tensors in the graph, to differentiate them again"
+            )
+        _walk([self], [self._seed(grad)])
 
     def _seed(self, grad: Any) -> np.ndarray:
         """The gradient a backward pass from this tensor starts with, checked."""
@@ -302,7 +616,7 @@ class Tensor:
                 "under no_grad()"
             )
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise ValueError(
                     f"backward() without a gradient needs a one-element tensor; this one "
                     f"has shape {self.shape}: pass grad= of that shape"
@@ -331,7 +645,7 @@ def _tensors_in(value: Any) -> list[Tensor]:
 def _arrays_in(value: Any) -> Any:
     """``value`` with every Tensor inside tuples, lists and dicts replaced by its data."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, (tuple, list)):
         return type(value)(_arrays_in(part) for part in value)
     if isinstance(value, dict):
@@ -348,6 +662,189 @@ def _refuse_numpy(what: str, *tensors: Tensor) -> None:
             f"F.concatenate, F.stack, F.where, ...) to keep it, or pass t.detach() (or "
             f"t.numpy()) for the values alone"
         )
+
+
+def _lift(value: Any) -> Tensor:
+    """An operand as a Tensor: Tensors pass through, numbers and arrays become constants.
+
+    A float64 array is wrapped, not copied: a constant is only ever read, never written.
+    (As with ``torch.from_numpy``, changing that array before ``backward()`` changes the
+    gradient of ops that saved it.)
+    """
+    if isinstance(value, Tensor):
+        return value
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return Tensor._wrap(value)
+    if type(value) is float or type(value) is int:
+        return Tensor._wrap(np.array(value, dtype=np.float64))
+    return Tensor(value)
+
+
+def _plain_index(index: Any) -> Any:
+    """Refuse Tensors as indices: their float64 data cannot tell a mask from positions."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if isinstance(part, Tensor):
+            raise TypeError(
+                "index a Tensor with ints, slices or an ndarray of ints or bools, not with a "
+                "Tensor (its float64 data cannot tell a boolean mask from positions)"
+            )
+    return index
+
+
+def _values(other: Any) -> Any:
+    """The numbers an operand stands for, for comparisons and in-place updates."""
+    return other._data if isinstance(other, Tensor) else other
+
+
+def _needs_recording(tensor: Tensor, other: Any, what: str) -> bool:
+    """Whether an in-place update must be recorded as an op (torch's rules):
+
+    - under ``no_grad()``, or when neither side requires grad: no, the array is written;
+    - a leaf that requires grad, while recording: RuntimeError, torch's words;
+    - a tensor made by an op, or an operand that requires grad: yes.
+    """
+    if not _state.grad_enabled:
+        return False
+    if tensor._ctx is None and tensor.requires_grad:
+        raise RuntimeError(
+            f"a leaf Variable that requires grad is being used in an in-place operation "
+            f"({what}): update parameters inside `with no_grad():`, as in PyTorch, or "
+            f"record a copy, t = t.clone(), and update that"
+        )
+    return tensor._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)
+
+
+def _in_place(tensor: Tensor, ufunc: np.ufunc, op: Callable, other: Any, symbol: str) -> Tensor:
+    """``tensor <symbol>= other`` by torch's rules (``_needs_recording``). Written: into the
+    tensor's own array (aliases such as ``.numpy()`` see it) and its version goes up.
+    Recorded: the op's result becomes the tensor's array and graph node; the tensor keeps
+    its identity, the old array stays with the ops that saved it, no version changes."""
+    if not _needs_recording(tensor, other, f"t {symbol}= ..."):
+        values = _values(other)
+        try:
+            ufunc(tensor._data, values, out=tensor._data)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"t {symbol}= x changes t in place, so x must broadcast to t's shape "
+                f"{tensor.shape}; got shape {np.shape(values)}"
+            ) from None
+        written(tensor)
+        return tensor
+    result = op(tensor, other)
+    if result.shape != tensor.shape:
+        raise ValueError(
+            f"t {symbol}= x changes t in place, so x must broadcast to t's shape "
+            f"{tensor.shape}; got shape {np.shape(_values(other))}"
+        )
+    _take(tensor, result)
+    return tensor
+
+
+def _take(tensor: Tensor, result: Tensor) -> None:
+    """A recorded in-place update: ``tensor`` becomes ``result`` and keeps its identity."""
+    tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
+
+
+# ---------------------------------------------------------------------- versions
+# Writes are rare and ops are many, so an op records nothing about versions: each write
+# notes, per array that owns the memory, its history of op numbers; backward checks only
+# the ops older than the newest write (none at all in a training loop's backward, whose
+# forward follows the optimiser's step).
+_writes: dict[int, tuple[Any, list[int]]] = {}  # id(owner) -> (weakref(owner), op numbers)
+_newest_write = [-1]
+_KEPT_WRITES = 32  # op numbers kept per array (the version itself is their total count)
+
+
+def _owner(array: Any) -> Any:
+    """The object that owns ``array``'s memory: views share their base's version."""
+    base = array.base
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return array if base is None else base
+
+
+def written(*tensors: Tensor) -> None:
+    """Note an in-place write into each tensor's array: its version goes up by one, and a
+    later backward through an op that saved the old values raises (torch's check). The
+    in-place operators call it, and so must code that writes ``t.data`` in place
+    (the optimisers' steps, ``load_state_dict``)."""
+    number = next(_op_numbers)
+    _newest_write[0] = number
+    for tensor in tensors:
+        owner = _owner(tensor._data)
+        entry = _writes.get(id(owner))
+        if entry is None or entry[0]() is not owner:
+            _writes[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner))), [0])
+        history = entry[1]
+        history[0] += 1  # the version
+        history.append(number)
+        if len(history) > _KEPT_WRITES:
+            del history[1 : 1 + _KEPT_WRITES // 2]
+
+
+def _forget(key: int) -> Callable[[Any], None]:
+    def forget(_ref: Any) -> None:
+        entry = _writes.get(key)
+        if entry is not None and entry[0]() is None:
+            del _writes[key]
+
+    return forget
+
+
+def _version_of(array: np.ndarray) -> int:
+    owner = _owner(array)
+    entry = _writes.get(id(owner))
+    return entry[1][0] if entry is not None and entry[0]() is owner else 0
+
+
+def _check_versions(order: list[Function]) -> None:
+    """RuntimeError, in torch's words, if an op about to be walked saved an array that has
+    been written in place since the op ran."""
+    for ctx in order:
+        number = ctx._number
+        if number > _newest_write[0]:
+            continue
+        for saved in ctx.saved_tensors:
+            if not isinstance(saved, np.ndarray):
+                continue
+            owner = _owner(saved)
+            entry = _writes.get(id(owner))
+            if entry is None or entry[0]() is not owner or entry[1][-1] < number:
+                continue
+            history = entry[1]
+            version = history[0]
+            expected = version - sum(1 for n in history[1:] if n > number)
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: an array of shape {saved.shape} saved by "
+                f"{type(ctx).__name__} is at version {version}; expected version {expected} "
+                f"instead. Hint: update a copy recorded in the graph, t = t.clone(), or "
+                f"write t = t + x (a new tensor), and leave the saved values unchanged "
+                f"until backward"
+            )
+
+
+def _checked_axis(tensor: Tensor, axis: Any) -> Any:
+    """``axis`` unchanged, once checked against the tensor's shape: a ValueError naming the
+    shape, instead of numpy's AxisError from inside the op."""
+    if axis is not None:
+        _axes(axis, tensor.ndim, tensor.shape)
+    return axis
+
+
+def _transpose_axes(ndim: int, shape: tuple[int, ...], axes: tuple[Any, ...]) -> Any:
+    """The permutation ``transpose(*axes)`` stands for, checked: None for reversed."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if not axes:
+        return None
+    permutation = _axes(axes, ndim, shape)
+    if len(permutation) != ndim:
+        raise ValueError(
+            f"transpose needs a permutation of all {ndim} axes of shape {shape}, got {axes}"
+        )
+    return permutation
 
 
 class Function:
@@ -376,6 +873,11 @@ class Function:
     parents: tuple[Function | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
+    _leaf = False  # see Tensor._leaf
+    # True for the built-in ops, whose backward is written to run on Tensors too (see
+    # ops.py): grad(..., create_graph=True) differentiates it. A user's Function is
+    # differentiable once.
+    higher_order: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Refuse, when the class is defined, a forward or backward written without
@@ -401,11 +903,12 @@ class Function:
         raise NotImplementedError("a Function subclass defines backward(ctx, grad)")
 
     @classmethod
-    def apply(cls, *args: Any) -> Tensor:
+    def apply(cls, *args: Any) -> Any:
         """Run ``forward`` on the arrays of the Tensor arguments and record the result.
 
         Tensors reach ``forward`` as their ndarrays; every other argument reaches it as is
-        and gets no gradient.
+        and gets no gradient. A forward returning a tuple of arrays gives a tuple of
+        Tensors (its backward then receives one gradient per output).
         """
         ctx = cls()
         arrays = []
@@ -415,7 +918,7 @@ class Function:
                 arrays.append(arg)
                 parents.append(None)
                 continue
-            arrays.append(arg.data)
+            arrays.append(arg._data)
             if not arg.requires_grad:
                 parents.append(None)
             elif arg._ctx is None:
@@ -423,7 +926,11 @@ class Function:
             else:
                 parents.append(arg._ctx)
         ctx.needs_input_grad = needs = tuple([parent is not None for parent in parents])
-        out = _as_output(cls.forward(ctx, *arrays))
+        out = cls.forward(ctx, *arrays)
+        if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
+            if type(out) is tuple:
+                return _apply_several(ctx, args, out, parents)
+            out = _as_output(out, cls)
         state = _state
         requires_grad = state.grad_enabled and True in needs
         result = Tensor._wrap(out, requires_grad)
@@ -431,17 +938,63 @@ class Function:
             ctx.parents = tuple(parents)
             ctx._shape = out.shape
             ctx._number = next(_op_numbers)
+            ctx._out = weakref.ref(out)
             result._ctx = ctx
         if state.recorder is not None:
             state.recorder.applied(ctx, args, result)
         return result
 
 
-def _as_output(out: Any) -> np.ndarray:
-    """What ``forward`` returned as a float64 ndarray (numpy scalars and ints become arrays)."""
-    if type(out) is not np.ndarray or out.dtype != np.float64:
-        out = np.asarray(out, dtype=np.float64)
-    return out
+def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
+    """What ``forward`` returned as a float64 ndarray (numpy scalars, Python numbers and
+    other real dtypes are converted); anything else is a TypeError naming the Function."""
+    if type(out) is np.float64:  # a full reduction's result
+        return np.asarray(out)
+    if isinstance(out, (np.ndarray, np.number, float, int)) and not isinstance(out, bool):
+        array = np.asarray(out)
+        if array.dtype.kind in "biuf":
+            return array.astype(np.float64, copy=False)
+    raise TypeError(
+        f"{cls.__name__ if cls else 'a Function'}.forward returned {type(out).__name__}"
+        + (f" of dtype {out.dtype}" if isinstance(out, np.ndarray) else "")
+        + ": it must return an ndarray of real numbers, or a tuple of them (one per output)"
+    )
+
+
+class _Output(Function):
+    """The graph node of output ``index`` of an op with several outputs: the walk collects
+    the gradients of all of them before it calls the op's backward once."""
+
+    def __init__(self, op: Function, index: int) -> None:
+        self.op, self.index = op, index
+
+
+def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], parents):
+    """``apply`` for a forward that returned a tuple: one Tensor, and one node, per output."""
+    cls = type(ctx)
+    if not outs:
+        raise TypeError(f"{cls.__name__}.forward returned an empty tuple: nothing to record")
+    arrays = [
+        out if type(out) is np.ndarray and out.dtype is _FLOAT64 else _as_output(out, cls)
+        for out in outs
+    ]
+    state = _state
+    requires_grad = state.grad_enabled and True in ctx.needs_input_grad
+    results = tuple(Tensor._wrap(out, requires_grad) for out in arrays)
+    if requires_grad:
+        ctx.parents = tuple(parents)
+        ctx._number = next(_op_numbers)
+        ctx._shapes = tuple(out.shape for out in arrays)
+        ctx._out = lambda: None
+        for index, (out, result) in enumerate(zip(arrays, results, strict=True)):
+            node = _Output(ctx, index)
+            node.parents, node.needs_input_grad = (ctx,), (True,)
+            node._shape, node._number, node._out = out.shape, next(_op_numbers), weakref.ref(out)
+            result._ctx = node
+    if state.recorder is not None:
+        for result in results:
+            state.recorder.applied(ctx, args, result)
+    return results
 
 
 # Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
@@ -449,18 +1002,20 @@ _op_numbers = itertools.count()
 _by_number = operator.attrgetter("_number")
 
 
-def backward_order(root: Tensor) -> list[Function]:
-    """The contexts of the ops the backward walk from ``root`` visits, in its order.
+def backward_order(*roots: Tensor) -> list[Function]:
+    """The contexts of the ops the backward walk from ``roots`` visits, in its order.
 
-    Every op ``root`` depends on through tensors requiring grad, outputs first: sorting by
+    Every op the roots depend on through tensors requiring grad, outputs first: sorting by
     application number, newest first, puts every op after all the ops that consume its
     output. A loop over a stack, not recursion: a graph's depth is limited by memory, not
-    by Python's recursion limit. Empty for a leaf.
+    by Python's recursion limit. Empty for leaves.
     """
-    if root._ctx is None:
-        return []
-    found = {root._ctx}
-    stack = [root._ctx]
+    return _order([root._ctx for root in roots if root._ctx is not None])
+
+
+def _order(stack: list[Function]) -> list[Function]:
+    """``backward_order`` from the contexts in ``stack`` (emptied)."""
+    found = set(stack)
     while stack:
         for parent in stack.pop().parents:
             if isinstance(parent, Function) and parent not in found:
@@ -486,44 +1041,87 @@ def trace_backward(root: Tensor, grad: Any = None) -> dict[Function, np.ndarray]
     """
     seed = root._seed(grad)
     with recording(_Reached()) as reached:
-        _backpropagate(root, seed)
+        _walk([root], [seed])
     return reached.grads
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
-    """The backward walk: from ``root`` in ``backward_order``, adding into each leaf's ``.grad``.
+def _walk(
+    roots: list[Tensor],
+    seeds: list[Any],
+    wanted: dict[Any, Any] | None = None,
+    create_graph: bool = False,
+) -> None:
+    """The backward walk, first and higher order: from ``roots`` in ``backward_order``.
 
-    d loss/d input = sum over the ops that use it of their vector-Jacobian products. An
+    d root/d input = sum over the ops that use it of their vector-Jacobian products. An
     op's incoming gradients are summed in ``pending`` (keyed by the context itself) before
-    its backward runs. A leaf's first gradient is copied, since the array may be shared
-    (Add hands one array to both inputs); later ones are added into that copy in place.
-    A ``Recorder`` installed for this thread sees each op's summed gradient (``reached``).
+    its backward runs. With ``wanted`` None (``backward()``) each leaf's gradient is added
+    into its ``.grad``; otherwise ``wanted`` maps graph nodes (a leaf Tensor or the context
+    that made a tensor) to their gradient, filled in here, and no ``.grad`` changes. With
+    ``create_graph`` the gradients are Tensors and every backward is recorded (see
+    ``_lifted``), so the results can be differentiated again. A ``Recorder`` installed for
+    this thread sees each op's summed gradient (``reached``).
     """
-    if root._ctx is None:
-        _accumulate(root, seed)
-        return
+    pending: dict[Function, Any] = {}
+    for root, seed in zip(roots, seeds, strict=True):
+        node = root._ctx
+        if node is None:
+            _deliver(root, seed, wanted)
+        else:
+            pending[node] = pending[node] + seed if node in pending else seed
+    order = _order(list(pending))
+    if order and _newest_write[0] > order[-1]._number:  # a write since the oldest op
+        _check_versions(order)
     recorder = _state.recorder
-    pending: dict[Function, np.ndarray] = {root._ctx: seed}
-    for ctx in backward_order(root):
+    for ctx in order:
         grad = pending.pop(ctx, None)
         if grad is None:
             continue
+        if wanted is not None and ctx in wanted:
+            wanted[ctx] = grad
+        if type(ctx) is _Output:
+            grads = pending.setdefault(ctx.op, [None] * len(ctx.op._shapes))
+            index = ctx.index
+            grads[index] = grad if grads[index] is None else grads[index] + grad
+            continue
         if recorder is not None:
             recorder.reached(ctx, grad)
-        for parent, parent_grad in zip(ctx.parents, _input_gradients(ctx, grad), strict=True):
+        vjp = _recorded_gradients if create_graph else input_gradients
+        input_grads = vjp(ctx, grad)
+        for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
             if parent is None or parent_grad is None:
                 continue
-            if type(parent) is Tensor:
-                _accumulate(parent, parent_grad)
+            if parent._leaf:
+                if wanted is None:
+                    accumulate(parent, parent_grad)
+                else:
+                    _deliver(parent, parent_grad, wanted)
             elif parent in pending:
                 pending[parent] = pending[parent] + parent_grad
             else:
                 pending[parent] = parent_grad
 
 
-def _input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
-    """``ctx``'s backward at ``grad``, one entry per forward argument, shapes checked."""
-    input_grads = ctx.backward(ctx, grad)
+def _deliver(leaf: Tensor, grad: Any, wanted: dict[Any, Any] | None) -> None:
+    """A leaf's share of the gradient: into ``.grad``, or into ``wanted`` when it is there."""
+    if wanted is None:
+        accumulate(leaf, grad)
+    elif leaf in wanted:
+        total = wanted[leaf]
+        wanted[leaf] = grad if total is None else total + grad
+
+
+def input_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
+    """``ctx``'s backward at ``grad``, one entry per forward argument, shapes and types
+    checked: what the backward walk asks of every op (and what a compiled step asks of an
+    op it calls). ``grad`` is a list, one per output, for an op with several outputs."""
+    if type(grad) is list:
+        grads = [
+            np.zeros(shape) if g is None else g for g, shape in zip(grad, ctx._shapes, strict=True)
+        ]
+        input_grads = ctx.backward(ctx, *grads)
+    else:
+        input_grads = ctx.backward(ctx, grad)
     parents = ctx.parents
     if len(parents) == 1:
         input_grads = (input_grads,)
@@ -535,21 +1133,127 @@ def _input_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
     for parent, parent_grad in zip(parents, input_grads, strict=True):
         if parent is None or parent_grad is None:
             continue
-        shape = parent._shape if type(parent) is not Tensor else parent.data.shape
-        grad_shape = getattr(parent_grad, "shape", None)
-        if grad_shape is None:  # a Python number from a user's backward
-            grad_shape = np.shape(parent_grad)
-        if grad_shape != shape:
-            raise ValueError(
-                f"{type(ctx).__name__}.backward returned a gradient of shape "
-                f"{np.shape(parent_grad)} for an input of shape {shape}"
-            )
+        shape = parent._data.shape if parent._leaf else parent._shape
+        kind = type(parent_grad)
+        if (kind is not np.ndarray and kind is not np.float64) or parent_grad.shape != shape:
+            _check_gradient(ctx, parent_grad, shape)
     return tuple(input_grads)
 
 
-def _accumulate(leaf: Tensor, grad: Any) -> None:
-    """leaf.grad += grad; the first time, a float64 copy, which the framework then owns."""
-    if leaf._grad is None:
+def _check_gradient(ctx: Function, grad: Any, shape: tuple[int, ...]) -> None:
+    """A gradient must have its input's shape (ValueError) and be an ndarray of real
+    numbers or a real number (a Tensor only under ``create_graph``, from a built-in op): a
+    TypeError naming the Function otherwise."""
+    _check_gradient_type(ctx, grad)
+    grad_shape = getattr(grad, "shape", None)
+    if grad_shape is None:  # a Python number from a user's backward
+        grad_shape = np.shape(grad)
+    if grad_shape != shape:
+        raise ValueError(
+            f"{type(ctx).__name__}.backward returned a gradient of shape "
+            f"{np.shape(grad)} for an input of shape {shape}"
+        )
+
+
+def _check_gradient_type(ctx: Function, grad: Any) -> None:
+    """The type half of ``_check_gradient``."""
+    name = type(ctx).__name__
+    if isinstance(grad, Tensor):
+        if _state.create_graph:
+            return
+        raise TypeError(
+            f"{name}.backward returned a Tensor: backward works on ndarrays (the gradient "
+            f"it receives and the arrays it saved are ndarrays); return an ndarray"
+        )
+    real = isinstance(grad, (np.ndarray, np.number, float, int)) and not isinstance(grad, bool)
+    if real and np.asarray(grad).dtype.kind in "iuf":
+        return
+    raise TypeError(
+        f"{name}.backward returned {type(grad).__name__}"
+        + (f" of dtype {grad.dtype}" if isinstance(grad, np.ndarray) else "")
+        + " as a gradient: it must return ndarrays of real numbers (None where none)"
+    )
+
+
+# ---------------------------------------------------------------------- higher order
+class _Lifted:
+    """A context as its backward sees it under ``create_graph``: ``saved_tensors`` holds
+    Tensors in the graph for the saved inputs and output, so the backward's own ops are
+    recorded and differentiate through them; everything else is the context's own."""
+
+    def __init__(self, ctx: Function, saved: tuple[Any, ...]) -> None:
+        self._ctx, self.saved_tensors = ctx, saved
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)
+
+
+def _lifted(ctx: Function) -> _Lifted:
+    """``ctx`` with each saved float64 array that is one of its inputs that require grad,
+    or its output, as a Tensor that is that node of the graph; other saved values (masks,
+    labels, constant inputs) stay as they are."""
+    saved = []
+    for value in ctx.saved_tensors:
+        if type(value) is np.ndarray and value.dtype is _FLOAT64:
+            value = _node_of(ctx, value)
+        saved.append(value)
+    return _Lifted(ctx, tuple(saved))
+
+
+def _node_of(ctx: Function, array: np.ndarray) -> Any:
+    """The Tensor of the graph whose data ``array`` is: ``ctx``'s output or an input's."""
+    if ctx._out() is array:
+        tensor = Tensor._wrap(array, True)
+        tensor._ctx = ctx
+        return tensor
+    for parent in ctx.parents:
+        if parent is None:
+            continue
+        if isinstance(parent, Tensor):
+            if parent._data is array:
+                return parent
+        elif parent._out() is array:
+            tensor = Tensor._wrap(array, True)
+            tensor._ctx = parent
+            return tensor
+    return array
+
+
+def _recorded_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
+    """``ctx``'s backward with Tensors in and out, recorded in the graph (``create_graph``).
+
+    Only the built-in ops (``higher_order`` True) write their backward so; a user's
+    Function is differentiable once, and saying so is better than a wrong second
+    derivative."""
+    if not ctx.higher_order:
+        raise RuntimeError(
+            f"{type(ctx).__name__} is a Function whose backward works on ndarrays: it is "
+            f"differentiable once, and grad(..., create_graph=True) cannot differentiate "
+            f"its backward. Write the layer with Tensor operations (no Function) to "
+            f"differentiate it to any order"
+        )
+    grads = input_gradients(_lifted(ctx), grad)
+    return tuple(g if g is None or isinstance(g, Tensor) else _lift(g) for g in grads)
+
+
+def accumulate(leaf: Tensor, grad: Any, into: np.ndarray | None = None) -> None:
+    """leaf.grad += grad; the first time a float64 copy, which the framework then owns
+    (copied into ``into``, an array of the leaf's shape, when given: a compiled step's
+    buffer)."""
+    if leaf._grad is not None:
+        leaf._grad += grad
+    elif into is None:
         leaf._grad = np.array(grad, dtype=np.float64)
     else:
-        leaf._grad += grad
+        np.copyto(into, grad)
+        leaf._grad = into
+
+
+# The names a compiled step used before these two were public.
+_input_gradients = input_gradients
+_accumulate = accumulate
+
+
+# Tensor's operators call the ops, and every op is a Function defined above: the one mutual
+# import of the package, resolved here, at the bottom (tinygrad 2020's arrangement).
+from tinygrad_moons import ops  # noqa: E402

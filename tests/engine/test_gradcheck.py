@@ -73,11 +73,11 @@ def test_inputs_are_restored_after_the_check():
     np.testing.assert_array_equal(x.grad, [10.0, 20.0])
 
 
-def test_float32_data_is_refused():
+def test_float32_data_assigned_becomes_float64_so_gradcheck_runs_in_float64():
     x = Tensor([1.0], requires_grad=True)
     x.data = x.data.astype(np.float32)
-    with pytest.raises(ValueError, match="float64.*float32"):
-        gradcheck(lambda t: t * 2, [x])
+    assert x.dtype == np.float64
+    assert gradcheck(lambda t: t * 2, [x])
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
