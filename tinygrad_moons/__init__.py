@@ -7,7 +7,7 @@ The files, by layer; imports flow one way, downwards
     engine        tensor.py  ops.py  autograd.py  functional.py  gradcheck.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
-                  atomic.py
+                  atomic.py  parameters.py  curvature.py
     applications  data.py  plot.py  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  bench/  __main__.py
 
@@ -15,7 +15,7 @@ The modules sit side by side, as their public import paths (``tinygrad_moons.fun
 ``tinygrad_moons.nn``, ...) have them. ``import tinygrad_moons`` loads numpy and the
 numpy-only layers; the modules that need scikit-learn, matplotlib or tqdm (data, train,
 plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
-``minimize``.
+``minimize``, ``curvature`` only when a spectrum is asked for.
 """
 
 from tinygrad_moons import autograd, functional, nn, ops, optim, reference
