@@ -170,22 +170,29 @@ def _detached(outputs: tuple[Tensor, ...], create_graph: bool) -> tuple[Tensor, 
     return outputs if create_graph else tuple(o.detach() for o in outputs)
 
 
+def _vectors(name: str, v: Any, tensors: tuple[Tensor, ...], what: str) -> tuple[Any, ...]:
+    """``v`` as a tuple, one entry per tensor; None is ones when every tensor has one
+    element (torch's rule), else a ValueError naming the first that has more."""
+    if v is None:
+        for position, t in enumerate(tensors):
+            if t.size != 1:
+                raise ValueError(
+                    f"{name}: {what} {position} has shape {t.shape}; v is needed unless every "
+                    f"{what} has one element"
+                )
+        return tuple(np.ones(t.shape) for t in tensors)
+    v = _as_tuple(v, "v")
+    if len(v) != len(tensors):
+        raise ValueError(f"{name}: v has {len(v)} entries for {len(tensors)} {what}s")
+    return v
+
+
 def vjp(func: Callable, inputs: Tensors, v: Any = None, *, create_graph: bool = False):
     """(func(inputs), v^T J): the vector-Jacobian product, as torch.autograd.functional.vjp.
     ``v`` may be left out when func's output has one element."""
     inputs_tuple, inputs = _prepare(inputs, create_graph)
     outputs_tuple, outputs = _outputs(func, inputs)
-    if v is None:
-        for position, out in enumerate(outputs):
-            if out.size != 1:
-                raise ValueError(
-                    f"vjp: output {position} has shape {out.shape}; v is needed unless every "
-                    f"output has one element"
-                )
-        v = tuple(np.ones(o.shape) for o in outputs)
-    v = _as_tuple(v, "v")
-    if len(v) != len(outputs):
-        raise ValueError(f"vjp: v has {len(v)} entries for {len(outputs)} outputs")
+    v = _vectors("vjp", v, outputs, "output")
     products = _grads_or_zeros(outputs, inputs, v, create_graph)
     return _shape(outputs_tuple, _detached(outputs, create_graph)), _shape(inputs_tuple, products)
 
@@ -195,17 +202,7 @@ def jvp(func: Callable, inputs: Tensors, v: Any = None, *, create_graph: bool = 
     (by the double-backward trick: J v = d/du (u^T J v)). ``v`` may be left out when every
     input has one element."""
     inputs_tuple, inputs = _prepare(inputs, create_graph)
-    if v is None:
-        for position, t in enumerate(inputs):
-            if t.size != 1:
-                raise ValueError(
-                    f"jvp: input {position} has shape {t.shape}; v is needed unless every "
-                    f"input has one element"
-                )
-        v = tuple(np.ones(t.shape) for t in inputs)
-    v = _as_tuple(v, "v")
-    if len(v) != len(inputs):
-        raise ValueError(f"jvp: v has {len(v)} entries for {len(inputs)} inputs")
+    v = _vectors("jvp", v, inputs, "input")
     outputs_tuple, outputs = _outputs(func, inputs)
     dummies = tuple(Tensor(np.zeros(o.shape), requires_grad=True) for o in outputs)
     vjps = _grads_or_zeros(outputs, inputs, dummies, True)

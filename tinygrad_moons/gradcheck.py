@@ -23,7 +23,7 @@ import numpy as np
 
 from tinygrad_moons import ops
 from tinygrad_moons.autograd import grad
-from tinygrad_moons.tensor import Tensor, enable_grad, no_grad
+from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import finite
 
 WARN_EVALUATIONS = 10_000  # a gradcheck that evaluates fn more often than this warns
@@ -111,8 +111,8 @@ def numeric_jacobian(
     fn: Callable[..., Tensor], inputs: list[Tensor], position: int, eps: float
 ) -> np.ndarray:
     """d fn / d inputs[position] by central differences, shape (out.size, input.size)."""
-    with no_grad():
-        return central_differences(lambda: _evaluate(fn, inputs), inputs[position].data, eps)
+    # Evaluated with the graph recorded, as torch's: fn may differentiate inside (grad).
+    return central_differences(lambda: _evaluate(fn, inputs), inputs[position].data, eps)
 
 
 def analytic_jacobians(fn: Callable[..., Tensor], inputs: list[Tensor]) -> list[np.ndarray]:
@@ -146,8 +146,7 @@ def _warn_if_long(fn: Callable[..., Tensor], inputs: list[Tensor], what: str) ->
     more than WARN_EVALUATIONS times (two per perturbed element, one backward per output
     element)."""
     start = time.perf_counter()
-    with no_grad():
-        size = _evaluate(fn, inputs).size
+    size = _evaluate(fn, inputs).size
     seconds = time.perf_counter() - start
     evaluations = 2 * sum(t.size for t in inputs if t.requires_grad) + size
     if evaluations > WARN_EVALUATIONS:
@@ -202,8 +201,7 @@ def gradcheck(
             out_index, in_index = (int(i) for i in np.argwhere(bad)[0])
             if not raise_exception:
                 return False
-            with no_grad():
-                out_shape = _evaluate(fn, inputs).shape
+            out_shape = _evaluate(fn, inputs).shape
             raise GradcheckError(
                 f"Jacobian mismatch for input {position} (shape {t.shape}) at element "
                 f"{_index(in_index, t.shape)}, output element {_index(out_index, out_shape)}: "
@@ -232,11 +230,10 @@ def _fast_check(fn, inputs, eps, atol, rtol, raise_exception) -> bool:
         analytic = 0.0 if g is None else float(np.vdot(g.data, v))
         original = t.data.copy()
         try:
-            with no_grad():
-                t.data[...] = original + eps * v
-                plus = _evaluate(fn, inputs)
-                t.data[...] = original - eps * v
-                minus = _evaluate(fn, inputs)
+            t.data[...] = original + eps * v
+            plus = _evaluate(fn, inputs)
+            t.data[...] = original - eps * v
+            minus = _evaluate(fn, inputs)
         finally:
             t.data[...] = original
         numeric = float(np.vdot(u, (plus - minus) / (2.0 * eps)))
@@ -292,8 +289,7 @@ def gradgradcheck(
     """
     inputs = _as_input_list(inputs)
     _validate(inputs)
-    with no_grad():
-        out_shape = _evaluate(fn, inputs).shape
+    out_shape = _evaluate(fn, inputs).shape
     if grad_outputs is None:
         v = np.random.default_rng(0).standard_normal(out_shape)
     else:
@@ -307,8 +303,7 @@ def gradgradcheck(
 
     def first_derivatives(*args: Tensor) -> Tensor:
         *xs, g = args
-        with enable_grad():  # finite differences evaluate it under no_grad()
-            return _vector_jacobian_product(fn, xs, g, inputs, wanted)
+        return _vector_jacobian_product(fn, xs, g, inputs, wanted)
 
     try:
         return gradcheck(

@@ -96,6 +96,13 @@ class xp:  # noqa: N801 (a namespace, as the array API's ``xp``)
         return np.where(condition, x, y)
 
     @staticmethod
+    def subtract_from(value: float, x: Any) -> Any:
+        """value - x, into x's own array when it is an ndarray (one the backward made)."""
+        if type(x) is np.ndarray:
+            return np.subtract(value, x, out=x)
+        return value - x
+
+    @staticmethod
     def zeros_like(x: Any) -> Any:
         """Zeros of x's shape, a constant."""
         zeros = np.zeros(x.shape)
@@ -190,19 +197,30 @@ class Sub(Op):
         return dx, dy
 
 
+def _needed(ctx: Function, x: Any, y: Any) -> None:
+    """Save x if y needs a gradient and y if x does (torch saves no more): an input that
+    only a constant's gradient would read may then change in place without an error."""
+    need_x, need_y = ctx.needs_input_grad[:2]
+    ctx.save_for_backward(x if need_y else None, y if need_x else None)
+    ctx.shapes = (x.shape, y.shape)
+
+
 class Mul(Op):
     """z = x * y;  dz/dx = y, dz/dy = x."""
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
+        need_x, need_y = ctx.needs_input_grad  # _needed, written out: the commonest op
+        ctx.save_for_backward(x if need_y else None, y if need_x else None)
+        ctx.shapes = (x.shape, y.shape)
         return x * y
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        dx = unbroadcast(grad * y, x.shape) if ctx.needs_input_grad[0] else None
-        dy = unbroadcast(grad * x, y.shape) if ctx.needs_input_grad[1] else None
+        x_shape, y_shape = ctx.shapes
+        dx = unbroadcast(grad * y, x_shape) if ctx.needs_input_grad[0] else None
+        dy = unbroadcast(grad * x, y_shape) if ctx.needs_input_grad[1] else None
         return dx, dy
 
 
@@ -211,14 +229,16 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, y)
+        ctx.shapes = (x.shape, y.shape)
         return x / y
 
     @staticmethod
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
-        dx = unbroadcast(grad / y, x.shape) if ctx.needs_input_grad[0] else None
-        dy = unbroadcast(-grad * x / (y * y), y.shape) if ctx.needs_input_grad[1] else None
+        x_shape, y_shape = ctx.shapes
+        dx = unbroadcast(grad / y, x_shape) if ctx.needs_input_grad[0] else None
+        dy = unbroadcast(-grad * x / (y * y), y_shape) if ctx.needs_input_grad[1] else None
         return dx, dy
 
 
@@ -283,12 +303,17 @@ class TensorPow(Op):
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
         dx = dy = None
+        # Where the answer is 0 by definition, the other branch is fed a harmless value
+        # (y = 1, x = 1), so no inf * 0 = NaN reaches a derivative of higher order.
         with np.errstate(divide="ignore", invalid="ignore"):  # inf / NaN are the answer there
             if ctx.needs_input_grad[0]:
-                slope = xp.where(y == 0.0, 0.0, y * x ** (y - 1.0))
+                zero = y == 0.0
+                y_safe = xp.where(zero, 1.0, y)
+                slope = xp.where(zero, 0.0, y_safe * x ** (y_safe - 1.0))
                 dx = unbroadcast(grad * slope, x.shape)
             if ctx.needs_input_grad[1]:
-                slope = xp.where((x == 0.0) & (y >= 0.0), 0.0, out * xp.log(x))
+                zero = (x == 0.0) & (y >= 0.0)
+                slope = xp.where(zero, 0.0, out * xp.log(xp.where(zero, 1.0, x)))
                 dy = unbroadcast(grad * slope, y.shape)
         return dx, dy
 
@@ -324,14 +349,15 @@ class MatMul(Op):
     @staticmethod
     def forward(ctx, x, w):
         _check_matmul_shapes(x, w)
-        ctx.save_for_backward(x, w)
+        _needed(ctx, x, w)
         return x @ w
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        dx = unbroadcast(grad @ _swap_last(w), x.shape) if ctx.needs_input_grad[0] else None
-        dw = unbroadcast(_swap_last(x) @ grad, w.shape) if ctx.needs_input_grad[1] else None
+        x_shape, w_shape = ctx.shapes
+        dx = unbroadcast(grad @ _swap_last(w), x_shape) if ctx.needs_input_grad[0] else None
+        dw = unbroadcast(_swap_last(x) @ grad, w_shape) if ctx.needs_input_grad[1] else None
         return dx, dw
 
 
@@ -352,7 +378,7 @@ class Linear(Op):
                 f"linear needs x (n, k), weight (k, m) and bias (m,) or (1, m); got shapes "
                 f"{x.shape}, {w.shape} and {b.shape}"
             )
-        ctx.save_for_backward(x, w)
+        _needed(ctx, x, w)
         ctx.bias_shape = b.shape
         out = x @ w
         out += b  # out is new: adding in place saves an (n, m) temporary
@@ -640,10 +666,9 @@ class Tanh(Op):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        dx = out * out  # (a^2 - 1) g, negated: (1 - a^2) g to the bit, one buffer fewer
-        dx -= 1.0
+        dx = xp.subtract_from(1.0, out * out)  # one buffer for 1 - a^2 and the product
         dx *= grad
-        return -dx
+        return dx
 
 
 class Sigmoid(Op):
@@ -880,10 +905,11 @@ class Concatenate(Op):
 
     @staticmethod
     def forward(ctx, axis, *arrays):
-        ctx.axis = axis % arrays[0].ndim
+        out = np.concatenate(arrays, axis=axis)
+        ctx.axis = axis % out.ndim
         ends = np.cumsum([a.shape[axis] for a in arrays])
         ctx.bounds = list(zip([0, *ends[:-1].tolist()], ends.tolist()))
-        return np.concatenate(arrays, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, grad):

@@ -605,7 +605,7 @@ class Tensor:
                 "Use tinygrad_moons.grad(outputs, inputs, create_graph=True), which returns "
                 "the gradients as Tensors in the graph, to differentiate them again"
             )
-        _walk([self], [self._seed(grad)])
+        _backpropagate(self, self._seed(grad))
 
     def _seed(self, grad: Any) -> np.ndarray:
         """The gradient a backward pass from this tensor starts with, checked."""
@@ -742,7 +742,16 @@ def _in_place(tensor: Tensor, ufunc: np.ufunc, op: Callable, other: Any, symbol:
 
 
 def _take(tensor: Tensor, result: Tensor) -> None:
-    """A recorded in-place update: ``tensor`` becomes ``result`` and keeps its identity."""
+    """A recorded in-place update: ``tensor`` becomes ``result`` and keeps its identity.
+
+    Refused inside a recording (graph.capture): a recorder knows tensors by identity, and
+    would take later uses of ``tensor`` for its value before the update."""
+    if _state.recorder is not None:
+        raise RuntimeError(
+            "an in-place update of a tensor made by an op (or with an operand that requires "
+            "grad) inside graph.capture: the captured step would replay the value before "
+            "the update; write t = t + x (a new tensor) in the captured function"
+        )
     tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
 
 
@@ -819,9 +828,10 @@ def _check_versions(order: list[Function]) -> None:
                 f"one of the variables needed for gradient computation has been modified by "
                 f"an inplace operation: an array of shape {saved.shape} saved by "
                 f"{type(ctx).__name__} is at version {version}; expected version {expected} "
-                f"instead. Hint: update a copy recorded in the graph, t = t.clone(), or "
-                f"write t = t + x (a new tensor), and leave the saved values unchanged "
-                f"until backward"
+                f"instead. Hint: an in-place write (an in-place operator, an optimiser's "
+                f"step, load_state_dict) changed it after the forward; update a copy "
+                f"recorded in the graph, t = t.clone(), or write t = t + x (a new tensor), "
+                f"and leave the saved values unchanged until backward"
             )
 
 
@@ -925,12 +935,12 @@ class Function:
                 parents.append(arg)
             else:
                 parents.append(arg._ctx)
-        ctx.needs_input_grad = needs = tuple([parent is not None for parent in parents])
+        ctx.needs_input_grad = needs = tuple(map(operator.is_not, parents, _NONES))
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
             if type(out) is tuple:
                 return _apply_several(ctx, args, out, parents)
-            out = _as_output(out, cls)
+            out = _converted_output(ctx, out)
         state = _state
         requires_grad = state.grad_enabled and True in needs
         result = Tensor._wrap(out, requires_grad)
@@ -938,11 +948,24 @@ class Function:
             ctx.parents = tuple(parents)
             ctx._shape = out.shape
             ctx._number = next(_op_numbers)
-            ctx._out = weakref.ref(out)
+            ctx._out = id(out)  # which saved array is the output (see _node_of)
             result._ctx = ctx
         if state.recorder is not None:
             state.recorder.applied(ctx, args, result)
         return result
+
+
+def _converted_output(ctx: Function, raw: Any) -> np.ndarray:
+    """``raw`` as a float64 array; where forward saved ``raw`` itself (a numpy scalar, as
+    ufuncs give for 0-d arrays), the array takes its place, so the saved output is the
+    output and its derivatives flow under ``create_graph``."""
+    out = _as_output(raw, type(ctx))
+    saved = ctx.saved_tensors
+    for value in saved:
+        if value is raw:
+            ctx.saved_tensors = tuple(out if v is raw else v for v in saved)
+            break
+    return out
 
 
 def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
@@ -975,7 +998,7 @@ def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], 
     if not outs:
         raise TypeError(f"{cls.__name__}.forward returned an empty tuple: nothing to record")
     arrays = [
-        out if type(out) is np.ndarray and out.dtype is _FLOAT64 else _as_output(out, cls)
+        out if type(out) is np.ndarray and out.dtype is _FLOAT64 else _converted_output(ctx, out)
         for out in outs
     ]
     state = _state
@@ -985,17 +1008,19 @@ def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], 
         ctx.parents = tuple(parents)
         ctx._number = next(_op_numbers)
         ctx._shapes = tuple(out.shape for out in arrays)
-        ctx._out = lambda: None
+        ctx._out = None
         for index, (out, result) in enumerate(zip(arrays, results, strict=True)):
             node = _Output(ctx, index)
             node.parents, node.needs_input_grad = (ctx,), (True,)
-            node._shape, node._number, node._out = out.shape, next(_op_numbers), weakref.ref(out)
+            node._shape, node._number, node._out = out.shape, next(_op_numbers), id(out)
             result._ctx = node
     if state.recorder is not None:
         for result in results:
             state.recorder.applied(ctx, args, result)
     return results
 
+
+_NONES = itertools.repeat(None)  # map(operator.is_not, parents, _NONES): which are given
 
 # Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
 _op_numbers = itertools.count()
@@ -1041,23 +1066,68 @@ def trace_backward(root: Tensor, grad: Any = None) -> dict[Function, np.ndarray]
     """
     seed = root._seed(grad)
     with recording(_Reached()) as reached:
-        _walk([root], [seed])
+        _backpropagate(root, seed)
     return reached.grads
+
+
+def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
+    """``root.backward()``'s walk: ``_walk`` for one root, adding into ``.grad``, first
+    order; the same steps, written out for speed (it is the training loop's)."""
+    if root._ctx is None:
+        accumulate(root, seed)
+        return
+    pending: dict[Function, Any] = {root._ctx: seed}
+    order = _checked_order(pending)
+    recorder = _state.recorder
+    for ctx in order:
+        grad = pending.pop(ctx, None)
+        if grad is None:
+            continue
+        if type(ctx) is _Output:
+            _collect(pending, ctx, grad)
+            continue
+        if recorder is not None:
+            recorder.reached(ctx, grad)
+        for parent, parent_grad in zip(ctx.parents, input_gradients(ctx, grad), strict=True):
+            if parent is None or parent_grad is None:
+                continue
+            if parent._leaf:
+                accumulate(parent, parent_grad)
+            elif parent in pending:
+                pending[parent] = pending[parent] + parent_grad
+            else:
+                pending[parent] = parent_grad
+
+
+def _checked_order(pending: dict[Function, Any]) -> list[Function]:
+    """The walk's order from the ops in ``pending``, versions checked when a write has
+    happened since the oldest of them was applied."""
+    order = _order(list(pending))
+    if order and _newest_write[0] > order[-1]._number:
+        _check_versions(order)
+    return order
+
+
+def _collect(pending: dict[Function, Any], node: _Output, grad: Any) -> None:
+    """Output ``node.index``'s gradient into the list its op's backward will receive."""
+    grads = pending.setdefault(node.op, [None] * len(node.op._shapes))
+    index = node.index
+    grads[index] = grad if grads[index] is None else grads[index] + grad
 
 
 def _walk(
     roots: list[Tensor],
     seeds: list[Any],
-    wanted: dict[Any, Any] | None = None,
+    wanted: dict[Any, Any],
     create_graph: bool = False,
 ) -> None:
     """The backward walk, first and higher order: from ``roots`` in ``backward_order``.
 
     d root/d input = sum over the ops that use it of their vector-Jacobian products. An
     op's incoming gradients are summed in ``pending`` (keyed by the context itself) before
-    its backward runs. With ``wanted`` None (``backward()``) each leaf's gradient is added
-    into its ``.grad``; otherwise ``wanted`` maps graph nodes (a leaf Tensor or the context
-    that made a tensor) to their gradient, filled in here, and no ``.grad`` changes. With
+    its backward runs. ``wanted`` maps graph nodes (a leaf Tensor or the context that made
+    a tensor) to their gradient, filled in here; no ``.grad`` changes (``backward()``'s
+    walk, which adds into ``.grad``, is ``_backpropagate``). With
     ``create_graph`` the gradients are Tensors and every backward is recorded (see
     ``_lifted``), so the results can be differentiated again. A ``Recorder`` installed for
     this thread sees each op's summed gradient (``reached``).
@@ -1069,44 +1139,34 @@ def _walk(
             _deliver(root, seed, wanted)
         else:
             pending[node] = pending[node] + seed if node in pending else seed
-    order = _order(list(pending))
-    if order and _newest_write[0] > order[-1]._number:  # a write since the oldest op
-        _check_versions(order)
+    order = _checked_order(pending)
     recorder = _state.recorder
+    vjp = _recorded_gradients if create_graph else input_gradients
     for ctx in order:
         grad = pending.pop(ctx, None)
         if grad is None:
             continue
-        if wanted is not None and ctx in wanted:
+        if ctx in wanted:
             wanted[ctx] = grad
         if type(ctx) is _Output:
-            grads = pending.setdefault(ctx.op, [None] * len(ctx.op._shapes))
-            index = ctx.index
-            grads[index] = grad if grads[index] is None else grads[index] + grad
+            _collect(pending, ctx, grad)
             continue
         if recorder is not None:
             recorder.reached(ctx, grad)
-        vjp = _recorded_gradients if create_graph else input_gradients
-        input_grads = vjp(ctx, grad)
-        for parent, parent_grad in zip(ctx.parents, input_grads, strict=True):
+        for parent, parent_grad in zip(ctx.parents, vjp(ctx, grad), strict=True):
             if parent is None or parent_grad is None:
                 continue
             if parent._leaf:
-                if wanted is None:
-                    accumulate(parent, parent_grad)
-                else:
-                    _deliver(parent, parent_grad, wanted)
+                _deliver(parent, parent_grad, wanted)
             elif parent in pending:
                 pending[parent] = pending[parent] + parent_grad
             else:
                 pending[parent] = parent_grad
 
 
-def _deliver(leaf: Tensor, grad: Any, wanted: dict[Any, Any] | None) -> None:
-    """A leaf's share of the gradient: into ``.grad``, or into ``wanted`` when it is there."""
-    if wanted is None:
-        accumulate(leaf, grad)
-    elif leaf in wanted:
+def _deliver(leaf: Tensor, grad: Any, wanted: dict[Any, Any]) -> None:
+    """A leaf's share of the gradient, into ``wanted`` when it is there."""
+    if leaf in wanted:
         total = wanted[leaf]
         wanted[leaf] = grad if total is None else total + grad
 
@@ -1201,8 +1261,14 @@ def _lifted(ctx: Function) -> _Lifted:
 
 
 def _node_of(ctx: Function, array: np.ndarray) -> Any:
-    """The Tensor of the graph whose data ``array`` is: ``ctx``'s output or an input's."""
-    if ctx._out() is array:
+    """The Tensor of the graph whose data ``array`` is: ``ctx``'s output or an input's.
+
+    An op keeps its output's ``id``, not the output (whose memory is freed with the last
+    tensor holding it). The ids cannot mislead: ``array`` is alive (saved), and it was
+    alive when the op's output, and its inputs' outputs, were made, so an equal id is the
+    same array."""
+    key = id(array)
+    if ctx._out == key:
         tensor = Tensor._wrap(array, True)
         tensor._ctx = ctx
         return tensor
@@ -1212,7 +1278,7 @@ def _node_of(ctx: Function, array: np.ndarray) -> Any:
         if isinstance(parent, Tensor):
             if parent._data is array:
                 return parent
-        elif parent._out() is array:
+        elif parent._out == key:
             tensor = Tensor._wrap(array, True)
             tensor._ctx = parent
             return tensor

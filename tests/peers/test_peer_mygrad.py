@@ -36,7 +36,7 @@ import pytest
 import torch
 import torch.nn.functional as TF
 from _api import need, need_in_place, need_method, need_module, need_operator, need_versions
-from _checks import FEW, STD_OF_EQUAL_VALUES, against_torch, check_grads, leaves
+from _checks import FEW, against_torch, check_grads, leaves
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -293,7 +293,6 @@ def test_var_over_no_axis(x):
     np.testing.assert_array_equal(t.grad, np.zeros_like(x))
 
 
-@pytest.mark.xfail(strict=True, reason=STD_OF_EQUAL_VALUES)
 def test_std_over_no_axis():
     # MyGrad's test drew arrays; one fixed array shows the bug without hypothesis's retries
     (t,) = leaves(np.array([[1.0, -2.0], [0.5, 3.0]]))
