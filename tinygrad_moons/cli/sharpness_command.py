@@ -17,7 +17,6 @@ from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.train import TrainingDiverged, fit, penalised_weights
 
-SUMMARY = "the sharpness (top Hessian eigenvalue) along training, against 2/lr"
 DESCRIPTION = (
     "Train each single-hidden-layer network as `train` does and measure the sharpness of\n"
     "the objective gradient descent descends (summed cross-entropy + reg/2 |W|^2): the\n"
