@@ -48,7 +48,7 @@ LAYERS = {
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
         *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "bench")),
         "cli.sharpness_command",
-        *(f"bench.{name}" for name in ("__init__", "steps", "report")),
+        *(f"bench.{name}" for name in ("__init__", "steps", "report", "hvp")),
         "__main__",
     ],
 }

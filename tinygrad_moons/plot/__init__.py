@@ -365,5 +365,6 @@ __all__ = [
     "new_figure",
     "plain_log_ticks",
     "save",
+    "sharpness_curves",
     "step_size_curve",
 ]
