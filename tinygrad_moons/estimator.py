@@ -44,7 +44,7 @@ from tinygrad_moons.train import (
     fit,
     penalised_weights,
 )
-from tinygrad_moons.validate import whole
+from tinygrad_moons.validate import number, whole
 
 __all__ = ["NeuralNetClassifier"]
 
@@ -462,15 +462,15 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"learning_rate must be one of {list(SCHEDULES)}, got {self.learning_rate!r}"
             )
-        _real("power_t", self.power_t)
-        _real("alpha", self.alpha)
-        _real("learning_rate_init", self.learning_rate_init, low_open=True)
-        _real("tol", self.tol)
-        _real("momentum", self.momentum, high=1.0)
-        _real("beta_1", self.beta_1, high=1.0, high_open=True)
-        _real("beta_2", self.beta_2, high=1.0, high_open=True)
-        _real("epsilon", self.epsilon, low_open=True)
-        _real(
+        number("power_t", self.power_t)
+        number("alpha", self.alpha)
+        number("learning_rate_init", self.learning_rate_init, low_open=True)
+        number("tol", self.tol)
+        number("momentum", self.momentum, high=1.0)
+        number("beta_1", self.beta_1, high=1.0, high_open=True)
+        number("beta_2", self.beta_2, high=1.0, high_open=True)
+        number("epsilon", self.epsilon, low_open=True)
+        number(
             "validation_fraction", self.validation_fraction, high=1, low_open=True, high_open=True
         )
         for name in ("max_iter", "n_iter_no_change", "max_fun"):
@@ -823,26 +823,3 @@ def _mean_loss(model: nn.Module, X: np.ndarray, labels: np.ndarray, alpha: float
     with evaluating(model), np.errstate(over="ignore", invalid="ignore"):
         loss = _mean_objective(model, Tensor(X), labels, alpha).item()
     return loss if math.isfinite(loss) else math.inf
-
-
-def _real(
-    name: str,
-    value: Any,
-    *,
-    low: float = 0.0,
-    high: float = math.inf,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """``value`` as a finite float in the interval, else a ValueError naming it."""
-    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    inside = (
-        is_real
-        and math.isfinite(value)
-        and (value > low if low_open else value >= low)
-        and (value < high if high_open else value <= high)
-    )
-    if not inside:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
-    return float(value)

@@ -30,7 +30,7 @@ import tinygrad_moons.functional as F
 from tinygrad_moons.checkpoint import load, load_config, save
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, written
-from tinygrad_moons.validate import whole
+from tinygrad_moons.validate import first_non_finite, number, whole
 
 __all__ = [
     "ACTIVATIONS",
@@ -318,8 +318,7 @@ class Module:
                         else ""
                     )
                 )
-            elif not np.all(np.isfinite(value)):
-                index = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+            elif (index := first_non_finite(value)) is not None:
                 problems.append(f"not finite: {name!r} holds {value[index]} at index {index}")
         return missing, unexpected, problems
 
@@ -491,9 +490,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, seed: Seed = None) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout's p must lie in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = number("Dropout's p", p, high=1.0, high_open=True)
         self.rng = as_random_state(seed)
 
     def forward(self, x: Any) -> Tensor:
@@ -873,8 +870,7 @@ class MLP(Sequential):
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least [inputs, outputs] sizes, got {sizes}")
         module = _activation_module(activation)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        number("dropout", dropout, high=1.0, high_open=True)  # Dropout's p, before any layer
         rng = as_random_state(seed)
         linears = [Linear(n_in, n_out, seed=rng) for n_in, n_out in pairwise(sizes)]
         dropout_rng = None

@@ -24,17 +24,12 @@ import numpy as np
 
 from tinygrad_moons.parameters import FlatParameters, parameter_list, refuse_module, scalar_loss
 from tinygrad_moons.tensor import Tensor, written
-from tinygrad_moons.validate import whole
+from tinygrad_moons.validate import number, whole
 
 if TYPE_CHECKING:
     from scipy.optimize import OptimizeResult
 
 
-def _check_hyper(name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
-    value = float(value)
-    if not low <= value < high:
-        raise ValueError(f"{name} must lie in [{low}, {high}), got {value!r}")
-    return value
 
 
 class _GroupOption:
@@ -132,7 +127,7 @@ class Optimizer(abc.ABC):
 
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """``options`` checked and normalised (every key of ``lr`` and ``HYPER``)."""
-        return {"lr": _check_hyper("lr", options["lr"])}
+        return {"lr": number("lr", options["lr"])}
 
     @property
     def params(self) -> list[Tensor]:
@@ -261,14 +256,14 @@ class SGD(Optimizer):
         )
 
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
-        momentum = _check_hyper("momentum", options["momentum"])
+        momentum = number("momentum", options["momentum"])
         if options["nesterov"] and momentum == 0.0:
             raise ValueError("Nesterov momentum needs momentum > 0 (as in PyTorch)")
         return {
             **super()._check_options(options),
             "momentum": momentum,
             "nesterov": bool(options["nesterov"]),
-            "weight_decay": _check_hyper("weight_decay", options["weight_decay"]),
+            "weight_decay": number("weight_decay", options["weight_decay"]),
         }
 
     def _step_group(self, group: dict[str, Any], states: list[dict[str, Any]]) -> None:
@@ -330,11 +325,11 @@ class Adam(Optimizer):
         return {
             **super()._check_options(options),
             "betas": (
-                _check_hyper("beta1", beta1, high=1.0),
-                _check_hyper("beta2", beta2, high=1.0),
+                number("beta1", beta1, high=1.0, high_open=True),
+                number("beta2", beta2, high=1.0, high_open=True),
             ),
-            "eps": _check_hyper("eps", options["eps"]),
-            "weight_decay": _check_hyper("weight_decay", options["weight_decay"]),
+            "eps": number("eps", options["eps"]),
+            "weight_decay": number("weight_decay", options["weight_decay"]),
         }
 
     def _update(
@@ -412,7 +407,7 @@ class InverseTimeDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, k: float) -> None:
         super().__init__(optimizer)
-        self.k = _check_hyper("k", k)
+        self.k = number("k", k)
 
     def lr_at(self, t: int, lr0: float | None = None) -> float:
         return (self.lr0 if lr0 is None else lr0) / (1.0 + self.k * t)
@@ -424,7 +419,7 @@ class StepDecay(Schedule):
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
         self.step_size = whole("step_size", step_size)
-        self.gamma = _check_hyper("gamma", gamma)
+        self.gamma = number("gamma", gamma)
 
     def lr_at(self, t: int, lr0: float | None = None) -> float:
         return (self.lr0 if lr0 is None else lr0) * self.gamma ** (t // self.step_size)
@@ -435,7 +430,7 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)
-        self.gamma = _check_hyper("gamma", gamma)
+        self.gamma = number("gamma", gamma)
 
     def lr_at(self, t: int, lr0: float | None = None) -> float:
         return (self.lr0 if lr0 is None else lr0) * self.gamma**t
@@ -451,7 +446,7 @@ class CosineDecay(Schedule):
     def __init__(self, optimizer: Optimizer, t_max: int, lr_min: float = 0.0) -> None:
         super().__init__(optimizer)
         self.t_max = whole("t_max", t_max)
-        self.lr_min = _check_hyper("lr_min", lr_min)
+        self.lr_min = number("lr_min", lr_min)
 
     def lr_at(self, t: int, lr0: float | None = None) -> float:
         if t >= self.t_max:

@@ -38,7 +38,7 @@ from tinygrad_moons.nn import Dropout, Linear, Module, Sequential
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, no_grad
-from tinygrad_moons.validate import as_user_array, finite, whole
+from tinygrad_moons.validate import as_user_array, finite, number, whole
 
 __all__ = [
     "History",
@@ -536,8 +536,7 @@ def fit(
     that are not finite numbers or class indices (the first bad one named, with its place).
     """
     epochs = whole("epochs", epochs)
-    if not (math.isfinite(reg) and reg >= 0):
-        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+    reg = number("reg", reg)
     X_all, labels = _data(X, y, model, "")
     _two_classes(labels)
     if batch_size is not None:

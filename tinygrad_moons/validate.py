@@ -1,8 +1,10 @@
-"""Argument checks shared by functional, gradcheck, nn, optim, data and train, so each
-kind of bad value has one message. numpy only: the engine uses it too."""
+"""Argument checks shared by every layer, so each kind of bad value has one message.
+numpy only, and arrays or numbers in (never Tensors): the engine uses it too."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,40 @@ def whole(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+def number(
+    name: str,
+    value: Any,
+    low: float = 0.0,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a float when it is a finite real number in the interval from ``low`` to
+    ``high`` (each end included unless ``low_open``/``high_open``); else a ValueError naming
+    ``name``, the interval and the value. Bools and strings are refused.
+
+    >>> number("momentum", 0.9, high=1.0)
+    0.9
+    >>> number("lr", float("nan"), low_open=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number in (0, inf), got nan
+    """
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    inside = (
+        is_real
+        and math.isfinite(value)
+        and (value > low if low_open else value >= low)
+        and (value < high if high_open or math.isinf(high) else value <= high)
+    )
+    if not inside:
+        closing = ")" if high_open or math.isinf(high) else "]"
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{closing}"
+        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+    return float(value)
+
+
 def finite(name: str, values: np.ndarray) -> np.ndarray:
     """``values`` unchanged when every element is finite; else a ValueError naming the first
     NaN or infinity and its index.
@@ -33,11 +69,21 @@ def finite(name: str, values: np.ndarray) -> np.ndarray:
     ...
     ValueError: logits must be finite; found inf at index (1, 0)
     """
-    bad = ~np.isfinite(values)
-    if np.any(bad):
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
+    index = first_non_finite(values)
+    if index is not None:
         raise ValueError(f"{name} must be finite; found {values[index].item()} at index {index}")
     return values
+
+
+def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first NaN or infinity in ``values`` (row-major), or None.
+
+    >>> first_non_finite(np.array([[0.0, 1.0], [np.nan, np.inf]]))
+    (1, 0)
+    """
+    if np.isfinite(values).all():  # the common case: one pass, no index array
+        return None
+    return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
 
 
 def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:

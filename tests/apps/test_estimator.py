@@ -172,9 +172,9 @@ def test_diverging_training_raises_and_leaves_the_estimator_unfitted(moons):
         ({"hidden_layer_sizes": "3"}, "hidden_layer_sizes must be an int or a sequence"),
         (
             {"learning_rate_init": -0.1},
-            "learning_rate_init must be a finite number in \\(0, inf\\]",
+            "learning_rate_init must be a finite number in \\(0, inf\\)",
         ),
-        ({"alpha": float("nan")}, "alpha must be a finite number in \\[0, inf\\], got nan"),
+        ({"alpha": float("nan")}, "alpha must be a finite number in \\[0, inf\\), got nan"),
         ({"tol": -1e-4}, "tol must be a finite number"),
         ({"validation_fraction": 1.0}, "validation_fraction must be a finite number in \\(0, 1\\)"),
         ({"momentum": 1.5}, "momentum must be a finite number in \\[0, 1\\]"),

@@ -16,10 +16,11 @@ argparse.ArgumentTypeError: expected a positive integer, or -1 for every core; g
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 from pathlib import Path
+
+from tinygrad_moons.validate import number
 
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, which the write-up's start uses
 
@@ -36,10 +37,12 @@ def _real(text: str, minimum: float, strict: bool) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+    try:
+        return number("", value, minimum, low_open=strict)  # the one rule; this message names text
+    except ValueError:
         relation = ">" if strict else ">="
-        raise argparse.ArgumentTypeError(f"expected a number {relation} {minimum:g}, got {text!r}")
-    return value
+        message = f"expected a number {relation} {minimum:g}, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def positive_int(text: str) -> int:
