@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from scipy.optimize import OptimizeResult
 
 
-
-
 class _GroupOption:
     """An optimiser's attribute that stands for one option of every parameter group, as
     ``opt.lr``: reading gives the groups' common value (a ValueError when they differ),
