@@ -6,7 +6,7 @@
     PYTHONPATH=. python docs/make_figures.py --quick --out /tmp/figures
 
 The decision boundaries, the sweep grid, the graph and the step-size curve come from the
-command line (``tinygrad-moons train|baseline|sweep|graph|gradcheck``), exactly as a user
+command line (``tinygrad-moons train|baseline|sweep|graph|gradcheck|sharpness``), exactly as a user
 gets them; the rest from ``plot``. PNGs are then reduced to a 64-colour palette so each
 stays small in the repository. ``benchmark.png`` runs the full benchmark (a few minutes),
 keeps its measurements in ``benchmark.json`` and prints the Markdown tables for
@@ -121,6 +121,16 @@ FIGURES: dict[str, Callable[[Path, bool], None]] = {
     "graph.png": _command(lambda out, q: ["graph", "--out", str(out)]),
     "gradcheck_steps.png": _command(
         lambda out, q: ["gradcheck", "--plot", str(out), *_epochs(q, full=1000)]
+    ),
+    "sharpness.png": _command(
+        lambda out, q: [
+            "sharpness",
+            "--out",
+            str(out),
+            *_epochs(q),
+            "--every",
+            "10" if q else "100",
+        ]
     ),
     "benchmark.png": _benchmark,
 }

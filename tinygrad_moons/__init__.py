@@ -9,7 +9,7 @@ The files, by layer; imports flow one way, downwards
                   convolution.py
                   graph.py  codegen/  validate.py                       numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py
-                  atomic.py
+                  atomic.py  parameters.py  curvature.py
     applications  data.py  plot/  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  bench/  __main__.py
 
@@ -17,7 +17,7 @@ A module that grew several files is a folder whose ``__init__.py`` keeps its pub
 (``plot/``, ``bench/``, ``cli/``). ``import tinygrad_moons`` loads numpy and the
 numpy-only layers; the modules that need scikit-learn, matplotlib or tqdm (data, train,
 plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
-``minimize``.
+``minimize``, ``curvature`` only when a spectrum is asked for.
 """
 
 from tinygrad_moons import autograd, functional, nn, ops, optim, reference

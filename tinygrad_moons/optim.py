@@ -22,46 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinygrad_moons.parameters import FlatParameters, parameter_list, refuse_module, scalar_loss
 from tinygrad_moons.tensor import Tensor, written
 from tinygrad_moons.validate import number, whole
 
 if TYPE_CHECKING:
     from scipy.optimize import OptimizeResult
-
-
-def _refuse_module(params: Any) -> None:
-    if callable(getattr(params, "parameters", None)):
-        raise TypeError(
-            f"the optimiser takes the parameters, not the {type(params).__name__} itself: "
-            f"pass model.parameters()"
-        )
-
-
-def _parameter_list(params: Iterable[Tensor], *, frozen: bool = False) -> list[Tensor]:
-    """``params`` as a list of distinct leaf Tensors. With ``frozen``, tensors that do not
-    require grad may be among them (torch's optimisers take a model's frozen parameters and
-    leave them be), as long as one does."""
-    _refuse_module(params)
-    if isinstance(params, Tensor):
-        params = [params]
-    params = list(params)
-    if not params:
-        raise ValueError("the optimiser got an empty list of parameters")
-    seen: set[int] = set()
-    for position, p in enumerate(params):
-        if not isinstance(p, Tensor):
-            raise TypeError(f"parameter {position} is a {type(p).__name__}, not a Tensor")
-        if not p.requires_grad and not frozen:
-            raise ValueError(f"parameter {position} does not require grad: it would never move")
-        if not p.is_leaf:
-            raise ValueError(
-                f"parameter {position} was made by an op ({type(p._ctx).__name__}): only "
-                f"a leaf tensor can be optimised, as in torch (use the tensor it was made from)"
-            )
-        if id(p) in seen:
-            raise ValueError(f"parameter {position} appears twice in the list")
-        seen.add(id(p))
-    return params
 
 
 class _GroupOption:
@@ -114,7 +80,7 @@ class Optimizer(abc.ABC):
         self.param_groups: list[dict[str, Any]] = []
         self._states: list[list[dict[str, Any]]] = []  # per group, per parameter
         self.steps = 0
-        _refuse_module(params)
+        refuse_module(params)
         if isinstance(params, dict):
             raise TypeError(
                 "the optimiser takes the parameters, or a list of parameter groups (dicts); "
@@ -147,7 +113,7 @@ class Optimizer(abc.ABC):
                 f"parameter group {position} has options {unknown} that "
                 f"{type(self).__name__} does not take; it takes {['lr', *self.HYPER]}"
             )
-        params = _parameter_list(group["params"], frozen=True)
+        params = parameter_list(group["params"], frozen=True)
         taken = {id(p) for p in self.params}
         if any(id(p) in taken for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -488,7 +454,17 @@ class CosineDecay(Schedule):
 
 
 # ---------------------------------------------------------------------- scipy.optimize
-GRADIENT_METHODS = ("CG", "BFGS", "L-BFGS-B", "TNC", "SLSQP", "Newton-CG", "trust-constr")
+FIRST_ORDER_METHODS = ("CG", "BFGS", "L-BFGS-B", "TNC", "SLSQP", "trust-constr")
+SECOND_ORDER_METHODS = {
+    "Newton-CG": "hessp",
+    "trust-ncg": "hessp",
+    "trust-krylov": "hessp",
+    "trust-exact": "hess",
+    "dogleg": "hess",
+}
+"""scipy's second-order methods, each with what it is given from autodiff: Hessian-vector
+products where it takes them, the full Hessian (n products) where it needs the matrix."""
+GRADIENT_METHODS = FIRST_ORDER_METHODS + tuple(SECOND_ORDER_METHODS)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
@@ -507,6 +483,10 @@ def minimize(
 
     The parameters are flattened into one vector x; each evaluation writes x into them and
     returns the loss and its gradient from one forward and one backward (``jac=True``).
+    The second-order methods (``SECOND_ORDER_METHODS``) also get the Hessian by autodiff:
+    Newton-CG, trust-ncg and trust-krylov its products with vectors (``hessp``, one backward
+    through the gradient's graph each), trust-exact and dogleg the matrix (``hess``, built
+    from n products; dogleg needs it positive definite, as scipy says when it is not).
     The result's x is written back into the parameters; their ``.grad`` are left None.
 
     >>> from tinygrad_moons import Tensor
@@ -514,39 +494,64 @@ def minimize(
     >>> result = minimize(lambda: ((w - 2.0) ** 2).sum(), [w], method="BFGS")
     >>> bool(result.success), w.data.round(6)
     (True, array([2., 2.]))
+    >>> result = minimize(lambda: ((w - 1.0) ** 4).sum() + (w * w).sum(), [w], "trust-exact")
+    >>> bool(result.success), w.data.round(6)
+    (True, array([0.410245, 0.410245]))
     """
     import scipy.optimize
 
-    params = _parameter_list(params)
+    from tinygrad_moons import curvature
+
+    params = parameter_list(params)
     known = {name.lower(): name for name in GRADIENT_METHODS}
     if method.lower() not in known:
         raise ValueError(
             f"method must be one of scipy's gradient methods {GRADIENT_METHODS}, got {method!r}"
         )
-    sizes = [p.data.size for p in params]
-    ends = np.cumsum(sizes)[:-1]
+    method = known[method.lower()]
+    flat = FlatParameters(params)
+    at: dict[str, Any] = {"written": None, "x": None, "hessian": None}
 
     def write(x: np.ndarray) -> None:
-        for p, piece in zip(params, np.split(x, ends), strict=True):
-            p.data[...] = piece.reshape(p.shape)
-        written(*params)
+        """x into the parameters, unless they hold it already. A write bumps their versions
+        (a backward through ops that saved the old values raises), so the Hessian made at
+        the last point is made again."""
+        if at["written"] is None or not np.array_equal(at["written"], x):
+            flat.write(x)
+            at["written"] = np.array(x, dtype=np.float64)
+            at["x"] = at["hessian"] = None
 
     def loss_and_gradient(x: np.ndarray) -> tuple[float, np.ndarray]:
         write(x)
         for p in params:
             p.grad = None
-        loss = loss_fn()
-        if not isinstance(loss, Tensor) or loss.data.size != 1:
-            raise ValueError(f"loss_fn must return a one-element Tensor, got {loss!r}")
+        loss = scalar_loss(loss_fn)
         loss.backward()
-        grads = [np.zeros(p.shape) if p.grad is None else p.grad for p in params]
-        return loss.item(), np.concatenate([g.reshape(-1) for g in grads])
+        return loss.item(), flat.join([p.grad for p in params])
 
-    x0 = np.concatenate([p.data.reshape(-1) for p in params])
+    def hessian_at(x: np.ndarray) -> Any:
+        """The Hessian operator at x, made once per point scipy asks about."""
+        write(x)
+        if at["x"] is None or not np.array_equal(at["x"], x):
+            at["hessian"] = curvature.hessian_operator(loss_fn, params)
+            at["x"] = np.array(x, dtype=np.float64)
+        return at["hessian"]
+
+    second_order = {}
+    if SECOND_ORDER_METHODS.get(method) == "hessp":
+        second_order["hessp"] = lambda x, vector: hessian_at(x).matvec(vector)
+    elif SECOND_ORDER_METHODS.get(method) == "hess":
+        second_order["hess"] = lambda x: curvature.hessian_matrix(hessian_at(x))
     result = scipy.optimize.minimize(
-        loss_and_gradient, x0, jac=True, method=known[method.lower()], tol=tol, options=options
+        loss_and_gradient,
+        flat.vector(),
+        jac=True,
+        method=method,
+        tol=tol,
+        options=options,
+        **second_order,
     )
-    write(result.x)
+    flat.write(result.x)
     for p in params:
         p.grad = None
     return result

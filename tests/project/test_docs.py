@@ -23,6 +23,7 @@ API_MODULES = [
     "tinygrad_moons.reference",
     "tinygrad_moons.nn",
     "tinygrad_moons.optim",
+    "tinygrad_moons.curvature",
     "tinygrad_moons.data",
     "tinygrad_moons.train",
     "tinygrad_moons.graph",

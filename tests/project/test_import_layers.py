@@ -36,7 +36,10 @@ LAYERS = {
         *("graph", "codegen.__init__", "codegen.program", "codegen.rules", "validate"),
         *("elementwise", "arrays", "array_methods", "products", "convolution"),
     ],
-    "models": ["nn", "optim", "train", "checkpoint", "seeding", "atomic"],
+    "models": [
+        *("nn", "optim", "train", "checkpoint", "seeding", "atomic"),
+        *("parameters", "curvature"),
+    ],
     "applications": [
         *("data", "plot.__init__", "plot.graph_drawing", "estimator", "sweep"),
         *("reference", "three_gradients"),
@@ -45,7 +48,8 @@ LAYERS = {
         *(f"cli.{name}" for name in ("__init__", "terminal", "options", "types")),
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
         *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "bench")),
-        *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings")),
+        "cli.sharpness_command",
+        *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings", "hvp")),
         "__main__",
     ],
 }

@@ -8,6 +8,7 @@
     tinygrad-moons gradcheck --hidden 3           autodiff vs hand-derived vs differences
     tinygrad-moons graph                          the 2-H-2 loss's computation graph
     tinygrad-moons compile --hidden 3             the numpy its compiled training step runs
+    tinygrad-moons sharpness --hidden 3 5         the top Hessian eigenvalue against 2/lr
     tinygrad-moons bench --quick                  one training step against numpy, PyTorch
 
 Each command is one module holding its options next to its code: ``DESCRIPTION``,
@@ -78,6 +79,9 @@ COMMANDS: dict[str, Command] = {
     "graph": Command("graph_command", "draw the computation graph of the write-up's loss"),
     "compile": Command(
         "compile_command", "print the generated Python of the write-up network's training step"
+    ),
+    "sharpness": Command(
+        "sharpness_command", "the sharpness (top Hessian eigenvalue) along training, against 2/lr"
     ),
     "bench": Command(
         "bench_command", "time one training step against the write-up's (and numpy's, PyTorch's)"

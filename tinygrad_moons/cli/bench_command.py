@@ -13,7 +13,9 @@ DESCRIPTION = (
     "own step, the hand-written one, the straight-line floor, Tensor + F, nn.MLP +\n"
     "optim.SGD, the compiled step and PyTorch (when importable); and on 200x3 fit's\n"
     "20,000 epochs against the write-up's loop (2,000 with --quick). Print each one's\n"
-    "ratio to its baseline, peak memory and the targets; progress goes to stderr."
+    "ratio to its baseline, peak memory and the targets; then the Hessian-vector product\n"
+    "of the summed objective against torch.autograd.functional.hvp at 200x3 and\n"
+    "10000x64. Progress goes to stderr."
 )
 EXAMPLE = "tinygrad-moons bench --quick --workloads 200x3 10000x64"
 
@@ -52,4 +54,9 @@ def run(args: argparse.Namespace) -> int:
         progress=_progress,
     )
     print(bench.format_table(result))
+    from tinygrad_moons.bench.hvp import HVP_WORKLOADS, time_hvp  # needs autograd's hvp
+
+    _progress(f"Hessian-vector products at {', '.join(f'{n}x{h}' for n, h in HVP_WORKLOADS)}")
+    for timing in time_hvp(HVP_WORKLOADS, repeats=3 if args.quick else 5):
+        print(timing.line())
     return 0

@@ -13,7 +13,7 @@ the computation-graph drawing (``graph_layout``, ``computation_graph``) is in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,51 @@ def benchmark_ratios(
     return ax
 
 
+def sharpness_curves(
+    runs: Mapping[str, tuple[Sequence[int], Sequence[float], Sequence[float]]],
+    *,
+    limit: float,
+    title: str | None = None,
+) -> Figure:
+    """Sharpness against epoch above, loss beneath: one colour per labelled run of
+    ``(measured epochs, sharpness, loss after every epoch)``. The even and the odd epochs
+    are drawn apart (solid and dashed), the two branches of a period-2 cycle, and the
+    stability limit ``limit`` (2/lr) as a horizontal line."""
+    figure = new_figure(8.0, 6.5)
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    for (label, (epochs, sharpness, loss)), color in zip(
+        runs.items(), matplotlib.colormaps["tab10"].colors, strict=False
+    ):
+        epochs, sharpness = np.asarray(epochs), np.asarray(sharpness)
+        for parity, style, name in [(0, "-", "even epochs"), (1, "--", "odd epochs")]:
+            chosen = epochs % 2 == parity
+            top.plot(
+                epochs[chosen] + 1,
+                sharpness[chosen],
+                style,
+                color=color,
+                linewidth=1.0,
+                marker=".",
+                markersize=3,
+                label=f"{label}, {name}",
+            )
+        bottom.plot(np.arange(1, len(loss) + 1), loss, color=color, linewidth=1.0, label=label)
+    top.axhline(limit, color="0.2", linestyle=":", linewidth=1.2, label=f"2/lr = {limit:g}")
+    top.set(ylabel="sharpness (top Hessian eigenvalue)")
+    top.legend(fontsize="small", ncols=2)
+    top.grid(True, alpha=0.3)
+    bottom.set_xscale("log")  # the early bouncing and the long end, both legible
+    plain_log_ticks(bottom.xaxis)
+    bottom.set_yscale("log")
+    plain_log_ticks(bottom.yaxis)
+    bottom.set(xlabel="epoch (pass over the data, log scale)", ylabel="loss")
+    bottom.legend(fontsize="small")
+    bottom.grid(True, which="major", alpha=0.3)
+    if title:
+        top.set_title(title)
+    return figure
+
+
 def history_curves(
     histories: Mapping[str, Any],
     *,
@@ -320,5 +365,6 @@ __all__ = [
     "new_figure",
     "plain_log_ticks",
     "save",
+    "sharpness_curves",
     "step_size_curve",
 ]
