@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -30,7 +32,7 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons import checkpoint
 from tinygrad_moons.seeding import Seed, as_random_state
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, no_grad
 from tinygrad_moons.validate import whole
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "Softplus",
     "Tanh",
     "as_random_state",
+    "evaluating",
     "load",
     "load_config",
     "register_activation",
@@ -284,6 +287,18 @@ class Module:
         """``train(False)``: Dropout becomes the identity."""
         return self.train(False)
 
+    @property
+    def training(self) -> bool:
+        """True in training mode; False after ``eval()``, and inside ``evaluating(model)``
+        for the thread running that block only."""
+        if _evaluated_here.get(id(self)):
+            return False
+        return self.__dict__["training"]
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        self.__dict__["training"] = mode
+
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, np.ndarray]:
         """Name -> a copy of the array of every parameter (frozen ones included) and every
@@ -369,6 +384,46 @@ class Module:
 
 
 _STATE = (_PARAMETER, _BUFFER)
+
+
+class _EvaluatedHere(threading.local):
+    """Per thread: id of each module inside an ``evaluating`` block -> how many deep."""
+
+    def __init__(self) -> None:
+        self.depth: dict[int, int] = {}
+
+    def get(self, key: int) -> int:
+        return self.depth.get(key, 0)
+
+
+_evaluated_here = _EvaluatedHere()
+
+
+@contextmanager
+def evaluating(model: Module) -> Iterator[Module]:
+    """Eval mode and no graph inside the block, for this thread only: another thread using
+    the same model meanwhile sees it in the mode it had (a flip of ``.training`` would
+    switch Dropout off, or on, under it).
+
+    >>> model = MLP([2, 3, 2], dropout=0.5, seed=0)
+    >>> with evaluating(model):
+    ...     model.training
+    False
+    >>> model.training
+    True
+    """
+    ids = [id(module) for module in model.modules()]
+    depth = _evaluated_here.depth
+    for key in ids:
+        depth[key] = depth.get(key, 0) + 1
+    try:
+        with no_grad():
+            yield model
+    finally:
+        for key in ids:
+            depth[key] -= 1
+            if not depth[key]:
+                del depth[key]
 
 
 def _strict_problems(missing: list[str], unexpected: list[str], problems: list[str]) -> list[str]:
