@@ -7,7 +7,7 @@ The files, by layer; imports flow one way, downwards
     engine        tensor.py  tensor_methods.py  ops.py  functional.py  gradcheck.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
-                  atomic.py
+                  atomic.py  reading.py
     applications  data.py  plot.py  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  bench/  __main__.py
 

@@ -373,6 +373,21 @@ def read(
         return {}, None, [str(error)]
 
 
+def summary(problems: list[str], shown: int = 10) -> str:
+    """``problems`` one per line: all of them, or the count and the first ``shown``.
+
+    >>> summary([f"missing: {i}" for i in range(100_002)], shown=2)
+    '100002 problems, the first 2:\\n  missing: 0\\n  missing: 1\\n  ... and 100000 more'
+    """
+    if len(problems) <= shown:
+        return f"{len(problems)} problem(s):\n  " + "\n  ".join(problems)
+    return (
+        f"{len(problems)} problems, the first {shown}:\n  "
+        + "\n  ".join(problems[:shown])
+        + f"\n  ... and {len(problems) - shown} more"
+    )
+
+
 def _read_checked(
     headers: dict[str, tuple[IO[bytes], _Header]],
 ) -> tuple[dict[str, np.ndarray], dict | None, list[str]]:

@@ -981,8 +981,8 @@ def load(module: Module, path: str | os.PathLike) -> None:
     state, _, problems = checkpoint.read(path, expected)
     if problems:
         raise ValueError(
-            f"cannot load {os.fspath(path)!r} into {type(module).__name__} "
-            f"({len(problems)} problem(s), nothing was changed):\n  " + "\n  ".join(problems)
+            f"cannot load {os.fspath(path)!r} into {type(module).__name__} (nothing was "
+            f"changed), {checkpoint.summary(problems)}"
         )
     module.load_state_dict(state)
 
@@ -992,5 +992,5 @@ def load_config(path: str | os.PathLike) -> dict | None:
     a ValueError if the archive or the config is damaged."""
     _, config, problems = checkpoint.read(path)
     if problems:
-        raise ValueError(f"cannot read {os.fspath(path)!r}:\n  " + "\n  ".join(problems))
+        raise ValueError(f"cannot read {os.fspath(path)!r}: {checkpoint.summary(problems)}")
     return config

@@ -34,10 +34,10 @@ LAYERS = {
         *("tensor", "ops", "tensor_methods", "functional", "gradcheck"),
         *("graph", "codegen", "validate"),
     ],
-    "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic"],
+    "models": ["nn", "optim", "train", "checkpoint", "seeding", "batching", "atomic", "reading"],
     "applications": ["data", "plot", "estimator", "sweep", "reference", "three_gradients"],
     "interfaces": [
-        *(f"cli.{name}" for name in ("__init__", "terminal", "options", "types")),
+        *(f"cli.{name}" for name in ("__init__", "terminal", "options", "types", "preflight")),
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
         *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "bench")),
         *(f"bench.{name}" for name in ("__init__", "steps", "report")),

@@ -37,6 +37,7 @@ from tinygrad_moons.cli import (
     gradcheck_command,
     graph_command,
     predict_command,
+    preflight,
     sweep_command,
     train_command,
 )
@@ -91,8 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     name = PROG
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         name = f"{PROG} {args.command}"
+        preflight.check(parser.command_parser(args.command), args)
         with one_line_warnings(args.command):
             return COMMANDS[args.command].run(args)
     except UsageError as error:
@@ -109,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return CLOSED_PIPE
     except OSError as error:  # the file system refused a write the options could not foresee
         say(f"{name}: error: {error.strerror or error}: {error.filename}", error=True)
+        return 1
+    except MemoryError:
+        say(f"{name}: error: out of memory (try smaller sizes or fewer points)", error=True)
+        return 1
+    except (ValueError, ArithmeticError) as error:  # the library refused what it was given
+        say(f"{name}: error: {one_line(error)}", error=True)
         return 1
 
 

@@ -69,18 +69,32 @@ def seed(text: str) -> int:
 
 def output_file(text: str) -> str:
     """A file the command can create: checked before any work, so that a long run does
-    not end in an unwritable path. Missing parent folders are fine (they are created);
-    the nearest existing one must be a folder that accepts a new file."""
+    not end in an unwritable path. Its folder must exist (none is created) and accept a
+    new file, and its name must fit the file system's limit."""
     path = Path(text)
     if not text or text.endswith(("/", os.sep)) or path.is_dir():
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
     if path.exists() and not path.is_file():  # a device or a pipe would be replaced by a file
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is not a regular file")
     folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
+    if not folder.exists():
+        nearest = next(parent for parent in folder.parents if parent.exists())
+        if nearest.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"cannot write {text!r}: the folder {folder} does not exist (create it first)"
+            )
+        folder = nearest
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: {folder} is not a folder")
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.fsencode(path.name)) > longest:
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: its name is {len(os.fsencode(path.name))} bytes, "
+            f"longer than the {longest} the file system allows"
+        )
     try:
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
@@ -88,6 +102,14 @@ def output_file(text: str) -> str:
             f"cannot write {text!r}: {folder} does not accept a new file "
             f"({error.strerror or error})"
         ) from None
+    return text
+
+
+def input_file(text: str) -> str:
+    """A file the command reads ("-": the standard input, where the command says so);
+    read later, within bounds, and never the same file as an output."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file name, got ''")
     return text
 
 
