@@ -67,12 +67,31 @@ def seed(text: str) -> int:
     return value
 
 
+def _check_name_length(text: str, path: Path) -> None:
+    """An ArgumentTypeError when a part of ``path`` is longer than the file system allows
+    (the temporary name a write uses is cut to fit, so only the name itself counts)."""
+    folder = next((p for p in [path.parent, *path.parents] if p.is_dir()), Path("."))
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    for part in path.parts:
+        if len(os.fsencode(part)) > longest:
+            raise argparse.ArgumentTypeError(
+                f"cannot write {text!r}: a name of {len(os.fsencode(part))} bytes is longer "
+                f"than the {longest} the file system allows"
+            )
+
+
 def output_file(text: str) -> str:
     """A file the command can create: checked before any work, so that a long run does
     not end in an unwritable path. Its folder must exist (none is created) and accept a
     new file, and its name must fit the file system's limit."""
     path = Path(text)
-    if not text or text.endswith(("/", os.sep)) or path.is_dir():
+    if not text or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    _check_name_length(text, path)
+    if path.is_dir():
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
     if path.exists() and not path.is_file():  # a device or a pipe would be replaced by a file
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is not a regular file")
@@ -86,15 +105,6 @@ def output_file(text: str) -> str:
         folder = nearest
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: {folder} is not a folder")
-    try:
-        longest = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        longest = 255
-    if len(os.fsencode(path.name)) > longest:
-        raise argparse.ArgumentTypeError(
-            f"cannot write {text!r}: its name is {len(os.fsencode(path.name))} bytes, "
-            f"longer than the {longest} the file system allows"
-        )
     try:
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
