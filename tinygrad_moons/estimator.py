@@ -708,7 +708,7 @@ _SPARSE = ("csr", "csc", "coo")
 
 def _dense(X: Any) -> np.ndarray:
     """X as a dense array: a scipy.sparse matrix is expanded (its zeros are features)."""
-    return X.toarray() if sp.issparse(X) else X
+    return X.toarray(order="C") if sp.issparse(X) else X
 
 
 def _scaling_advice(X: np.ndarray) -> str:

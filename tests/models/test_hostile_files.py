@@ -200,3 +200,19 @@ def test_predict_proba_refuses_a_row_whose_outputs_overflow():
     X = np.array([[0.1, 0.2], [1e308, 1e308], [0.0, 0.0]])
     with pytest.raises(ValueError, match="outputs for row 1 of X are not finite"):
         predict_proba(model, X)
+
+
+# ---------------------------------------------------------------------- the estimator
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("form", ["csr", "csc", "coo"])
+def test_the_estimator_takes_sparse_X_as_mlpclassifier_does(form):
+    import scipy.sparse as sp
+
+    from tinygrad_moons import data
+    from tinygrad_moons.estimator import NeuralNetClassifier
+
+    X, y = data.make_moons()
+    sparse = sp.csr_matrix(X).asformat(form)
+    dense = NeuralNetClassifier(max_iter=5, random_state=0).fit(X, y)
+    fitted = NeuralNetClassifier(max_iter=5, random_state=0).fit(sparse, y)
+    np.testing.assert_array_equal(fitted.predict_proba(sparse), dense.predict_proba(X))
