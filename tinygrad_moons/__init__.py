@@ -8,7 +8,7 @@ The files, by layer; imports flow one way, downwards
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
                   atomic.py  reading.py
-    applications  data.py  plot.py  estimator.py  sweep.py  reference.py  three_gradients.py
+    applications  data.py  plot/  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  bench/  __main__.py
 
 The modules sit side by side, as their public import paths (``tinygrad_moons.functional``,

@@ -118,7 +118,7 @@ def test_the_graph_figure_reads_at_a_glance():
     ax = figure.axes[0]
     assert min(text.get_fontsize() for text in ax.texts) >= 9
     legend = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert legend == list(plot.GRAPH_COLOURS)
+    assert legend == list(plot.graph_drawing.GRAPH_COLOURS)
 
 
 # ---------------------------------------------------------------- legends, ticks, titles

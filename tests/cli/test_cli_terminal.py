@@ -245,3 +245,18 @@ def test_an_error_of_several_lines_is_reported_on_one(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert err.endswith("cannot load: missing: 0.weight unexpected: w\n")
     assert len(err.splitlines()) == 1
+
+
+def test_help_lists_every_command_without_importing_one():
+    """The top-level --help reads the summaries from COMMANDS; a command's module (and the
+    libraries it needs) is imported only when that command runs."""
+    code = (
+        "import sys\nfrom tinygrad_moons import cli\ntry:\n    cli.main(['--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('tinygrad_moons.cli.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "['tinygrad_moons.cli.terminal']"
+    text = " ".join(out.stdout.split())
+    for command in cli.COMMANDS.values():
+        assert command.SUMMARY in text

@@ -10,9 +10,10 @@
     tinygrad-moons compile --hidden 3             the numpy its compiled training step runs
     tinygrad-moons bench --quick                  one training step against numpy, PyTorch
 
-Each command is one module holding its options next to its code: ``SUMMARY``,
-``DESCRIPTION``, ``EXAMPLE``, ``add_arguments(parser)`` and ``run(args) -> exit code``.
-``COMMANDS`` maps each command's name to its module.
+Each command is one module holding its options next to its code: ``DESCRIPTION``,
+``EXAMPLE``, ``add_arguments(parser)`` and ``run(args) -> exit code``. ``COMMANDS`` maps
+each command's name to its summary and its module, which is imported only when that
+command runs.
 
 What the user sees when something goes wrong: a bad option or value, or options that do
 not go together, is one line on stderr and exit code 2; an input problem found while
@@ -25,22 +26,14 @@ Python warning is one line, ``tinygrad-moons COMMAND: warning: ...``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
-from tinygrad_moons.cli import (
-    baseline_command,
-    bench_command,
-    compile_command,
-    gradcheck_command,
-    graph_command,
-    predict_command,
-    preflight,
-    sweep_command,
-    train_command,
-)
+from tinygrad_moons.cli import preflight
 from tinygrad_moons.cli.terminal import (
     PROG,
     HelpFormatter,
@@ -52,23 +45,53 @@ from tinygrad_moons.cli.terminal import (
     say,
 )
 
-COMMANDS: dict[str, ModuleType] = {
-    "train": train_command,
-    "predict": predict_command,
-    "sweep": sweep_command,
-    "baseline": baseline_command,
-    "gradcheck": gradcheck_command,
-    "graph": graph_command,
-    "compile": compile_command,
-    "bench": bench_command,
+
+class Command:
+    """A command: its one-line summary, and its module, imported when first used (so that
+    ``tinygrad-moons --help`` or one command does not import every command's libraries).
+    Reading any other attribute (``run``, ``add_arguments``, ``DESCRIPTION``, ``EXAMPLE``)
+    reads the module's."""
+
+    def __init__(self, module: str, summary: str) -> None:
+        self.module_name = f"{__name__}.{module}"
+        self.SUMMARY = summary
+
+    @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(self.module_name)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
+
+
+COMMANDS: dict[str, Command] = {
+    "train": Command("train_command", "train a network and draw its decision boundary"),
+    "predict": Command("predict_command", "classify the points of a CSV file with a saved model"),
+    "sweep": Command(
+        "sweep_command", "train one network per hidden size in parallel; draw the grid"
+    ),
+    "baseline": Command(
+        "baseline_command", "logistic regression's straight boundary beside the network's"
+    ),
+    "gradcheck": Command(
+        "gradcheck_command", "compare autodiff, hand-derived and finite-difference gradients"
+    ),
+    "graph": Command("graph_command", "draw the computation graph of the write-up's loss"),
+    "compile": Command(
+        "compile_command", "print the generated Python of the write-up network's training step"
+    ),
+    "bench": Command(
+        "bench_command", "time one training step against the write-up's (and numpy's, PyTorch's)"
+    ),
 }
 
 INTERRUPTED = 130  # what a shell reports for a process ended by SIGINT (128 + 2)
 CLOSED_PIPE = 141  # ... and by SIGPIPE (128 + 13): the reader of stdout went away
 
 
-def build_parser() -> Parser:
-    """The parser of every command in ``COMMANDS``, each with --help and an example."""
+def build_parser(only: str | None = None) -> Parser:
+    """The parser of every command in ``COMMANDS``, each with --help and an example; with
+    ``only``, the options of that command alone (the others keep their summary)."""
     parser = Parser(
         prog=PROG,
         description="The two-moons network of 'Implementing a Neural Network from Scratch "
@@ -76,6 +99,9 @@ def build_parser() -> Parser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, command in COMMANDS.items():
+        if only is not None and name != only:
+            subparsers.add_parser(name, help=command.SUMMARY)
+            continue
         command.add_arguments(
             subparsers.add_parser(
                 name,
@@ -88,11 +114,17 @@ def build_parser() -> Parser:
     return parser
 
 
+def _command_named(argv: Sequence[str]) -> str:
+    """The command ``argv`` names (its first word that is not an option), or "" for none."""
+    return next((word for word in argv if not word.startswith("-")), "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     name = PROG
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(_command_named(argv))
         args = parser.parse_args(argv)
         name = f"{PROG} {args.command}"
         preflight.check(parser.command_parser(args.command), args)

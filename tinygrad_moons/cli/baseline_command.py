@@ -11,7 +11,6 @@ from tinygrad_moons import data, nn, plot
 from tinygrad_moons.cli.options import add_out, add_training_options
 from tinygrad_moons.train import fit, predict
 
-SUMMARY = "logistic regression's straight boundary beside the network's"
 DESCRIPTION = (
     "Fit scikit-learn's LogisticRegressionCV, as the write-up did, and the network on\n"
     "the write-up's data; draw both boundaries with their accuracies."

@@ -8,7 +8,6 @@ from tinygrad_moons import bench
 from tinygrad_moons.cli.terminal import PROG, say
 from tinygrad_moons.cli.types import positive_int, workload
 
-SUMMARY = "time one training step against the write-up's (and numpy's, PyTorch's)"
 DESCRIPTION = (
     "Time, interleaved and repeated, one full-batch step of the write-up's network: its\n"
     "own step, the hand-written one, the straight-line floor, Tensor + F, nn.MLP +\n"

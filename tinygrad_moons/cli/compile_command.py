@@ -9,7 +9,6 @@ from tinygrad_moons.cli.options import add_hidden, add_reg
 from tinygrad_moons.graph import capture
 from tinygrad_moons.tensor import Tensor
 
-SUMMARY = "print the generated Python of the write-up network's training step"
 DESCRIPTION = (
     "Capture the 2-H-2 summed objective on the write-up's data with graph.capture and\n"
     "print the straight-line numpy it generated: forward(), then backward(), which\n"

@@ -11,7 +11,6 @@ from tinygrad_moons.cli.options import add_training_options, figure_file
 from tinygrad_moons.cli.terminal import UserError
 from tinygrad_moons.cli.types import positive_float
 
-SUMMARY = "compare autodiff, hand-derived and finite-difference gradients"
 DESCRIPTION = (
     "Relative errors of the three gradients of the write-up's summed objective, at the\n"
     "initial parameters and after training; exit 1 if a bound breaks."

@@ -8,7 +8,6 @@ from tinygrad_moons import data, graph, plot, reference, three_gradients
 from tinygrad_moons.cli.options import add_hidden, add_out, add_reg
 from tinygrad_moons.tensor import Tensor, trace_backward
 
-SUMMARY = "draw the computation graph of the write-up's loss"
 DESCRIPTION = (
     "Build the 2-H-2 summed objective on the write-up's data, run backward, and draw\n"
     "its graph from the inputs X and y down to the loss: each op with its output's shape\n"

@@ -21,7 +21,6 @@ from tinygrad_moons.cli.terminal import UserError
 from tinygrad_moons.cli.types import input_file, output_file
 from tinygrad_moons.train import predict_proba
 
-SUMMARY = "classify the points of a CSV file with a saved model"
 DESCRIPTION = (
     "Read rows of numbers, one column per input of the model (a first line that holds no\n"
     "number is a header), write a header and, per row, the predicted class and the class\n"

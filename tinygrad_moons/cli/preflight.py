@@ -1,9 +1,9 @@
 """Checks of a command's options taken together, before any work: no file is both read and
 written or written twice, and no network or workload is too large to allocate.
 
-Options name their files through the types ``output_file`` (and ``figure_file``, which
-calls it) and ``input_file``; the check finds them by type, so a new command's paths are
-checked without being listed here.
+Options name their files through types whose ``path_role`` is "output" (``output_file``,
+``figure_file``) or "input" (``input_file``); the check finds them by it, so a new
+command's paths are checked without being listed here.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ import math
 import os
 from itertools import pairwise
 
-from tinygrad_moons.cli.options import figure_file
 from tinygrad_moons.cli.terminal import UsageError
-from tinygrad_moons.cli.types import input_file, output_file
 
 # The most parameters (weights and biases) a command builds, and the most numbers one
 # layer's activations hold in a benchmark: 5 * 10**7 float64 are 400 MB, and training
@@ -33,9 +31,10 @@ def _paths(
         value = getattr(args, action.dest, None)
         if not action.option_strings or not isinstance(value, str) or value == "-":
             continue
-        if action.type in (output_file, figure_file):
+        role = getattr(action.type, "path_role", None)
+        if role == "output":
             outputs.append((action.option_strings[0], value))
-        elif action.type is input_file:
+        elif role == "input":
             inputs.append((action.option_strings[0], value))
     return inputs, outputs
 

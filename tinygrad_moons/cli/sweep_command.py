@@ -13,7 +13,6 @@ from tinygrad_moons.cli.types import n_jobs, positive_int
 from tinygrad_moons.sweep import SweepResult, hidden_size_sweep, workers
 from tinygrad_moons.train import TrainingDiverged, predict
 
-SUMMARY = "train one network per hidden size in parallel; draw the grid"
 DESCRIPTION = (
     "The write-up's hidden-size sweep: one single-hidden-layer network per value of\n"
     "--hidden, trained in parallel with joblib (or on a Dask cluster), drawn as a grid.\n"

@@ -18,7 +18,6 @@ from tinygrad_moons.cli.terminal import LossLog, UserError, period_two
 from tinygrad_moons.cli.types import class_count, output_file, positive_int
 from tinygrad_moons.train import TrainingDiverged, fit, predict
 
-SUMMARY = "train a network and draw its decision boundary"
 DESCRIPTION = (
     "Train on the write-up's 200 moons (or blobs with --classes 3 and more), print the\n"
     "write-up's 'Loss after iteration i' every --print-every epochs (above a progress bar\n"

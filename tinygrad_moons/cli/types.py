@@ -115,12 +115,18 @@ def output_file(text: str) -> str:
     return text
 
 
+output_file.path_role = "output"  # type: ignore[attr-defined]  (cli.preflight reads it)
+
+
 def input_file(text: str) -> str:
     """A file the command reads ("-": the standard input, where the command says so);
     read later, within bounds, and never the same file as an output."""
     if not text:
         raise argparse.ArgumentTypeError("expected a file name, got ''")
     return text
+
+
+input_file.path_role = "input"  # type: ignore[attr-defined]
 
 
 def n_jobs(text: str) -> int:
