@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from tinygrad_moons.cli import preflight
 from tinygrad_moons.cli.terminal import (
     PROG,
     HelpFormatter,
@@ -127,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(_command_named(argv))
         args = parser.parse_args(argv)
         name = f"{PROG} {args.command}"
+        from tinygrad_moons.cli import preflight  # checks the options together, before work
+
         preflight.check(parser.command_parser(args.command), args)
         with one_line_warnings(args.command):
             return COMMANDS[args.command].run(args)
