@@ -268,6 +268,11 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         return _unpickled, (type(self), _registration(self.activation)), self.__getstate__()
 
     # ------------------------------------------------------------------ fit
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy.sparse X, as MLPClassifier's
+        return tags
+
     def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
         """Train on (X, y); returns self. A fresh network unless ``warm_start``.
 
