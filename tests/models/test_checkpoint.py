@@ -127,9 +127,7 @@ def test_no_data_is_read_until_every_header_matches(tmp_path, model, monkeypatch
         nn.load(model, path)
 
 
-def test_an_object_dtype_is_refused_from_its_header_never_unpickled(
-    tmp_path, model, monkeypatch
-):
+def test_an_object_dtype_is_refused_from_its_header_never_unpickled(tmp_path, model, monkeypatch):
     # The data is not even a pickle: only the header may be read.
     garbage = npy_entry((3,), descr="|O", data=b"\x80not a pickle")
     path = write_npz(tmp_path / "object.npz", model_entries(model, **{"0.bias": garbage}))
