@@ -20,7 +20,9 @@ not go together, is one line on stderr and exit code 2; an input problem found w
 running (a malformed CSV row, a file that is not a model, a diverging run) one line and
 exit code 1; Ctrl-C one line and exit code 130, with no half-written output file; a
 closed standard output (``| head``) no message and exit code 141; a file system that
-refuses a write one line and exit code 1. An output path is checked before any work. A
+refuses a write one line and exit code 1; an error of the library (a diverging run, too
+little memory) one line and exit code 1. Output paths are checked before any work (their
+folder must exist, and no output may be an input or another output), and so are sizes. A
 Python warning is one line, ``tinygrad-moons COMMAND: warning: ...``.
 """
 
