@@ -1,24 +1,24 @@
-"""Saving a module's parameters to ``.npz`` and loading them back, without running code.
+"""Named arrays and a JSON config in an ``.npz`` file: written whole, read header-first.
 
-A file holds one array per parameter name and, optionally, the architecture as JSON text
-under ``CONFIG_KEY``. Loading trusts nothing in the file: it first reads the .npy header of
-each entry it needs (names, dtypes and shapes, a few hundred bytes each) and checks them
-against the module; only a file that matches has its data read, so an entry declaring
-10**10 numbers is refused without allocating them, and unexpected names are never read.
-Entries holding Python objects are refused from their header, never unpickled. Every
-problem (damage, pickled entries, names, dtypes or shapes that do not match) is collected
-and reported in one ValueError; the module changes only when there is none.
+``write(path, arrays, config)`` stores one array per name and, optionally, ``config`` as
+JSON text under ``CONFIG_KEY``. ``read(path, expected)`` trusts nothing in the file and
+knows nothing of modules: ``expected`` maps the names wanted to their shapes. Before any
+entry is opened, the archive's directory is checked: stored or deflated entries only,
+each name once, and no two entries sharing bytes (overlapping entries are how a few
+hundred kilobytes inflate to gigabytes). Then the .npy header of each wanted entry (a few
+hundred bytes) is checked against its expected shape; only when every header matches is
+any data read, so an entry declaring 10**10 numbers is never allocated and a name not
+wanted is never opened. Entries holding Python objects are refused from their header,
+never unpickled. Without ``expected``, only the config is read (``nn.load_config``).
 
 >>> import os, tempfile
->>> from tinygrad_moons import nn
 >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
->>> nn.save(nn.MLP([2, 3, 2], seed=0), path, config={"sizes": [2, 3, 2]})
->>> nn.load_config(path)
-{'sizes': [2, 3, 2]}
->>> model = nn.MLP(nn.load_config(path)["sizes"], seed=1)
->>> nn.load(model, path)
->>> bool((model[0].weight.data == nn.MLP([2, 3, 2], seed=0)[0].weight.data).all())
-True
+>>> write(path, {"w": np.ones((2, 3))}, {"sizes": [2, 3]})
+>>> arrays, config, problems = read(path, {"w": (2, 3)})
+>>> arrays["w"].shape, config, problems
+((2, 3), {'sizes': [2, 3]}, [])
+>>> read(path, {"w": (3, 2), "b": (3,)})[2]
+["missing: 'b'", "mis-shaped: 'w' is (2, 3), expected (3, 2) (transposed?)"]
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ import json
 import math
 import os
 import stat
+import struct
 import zipfile
 import zlib
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from typing import IO, Any, NamedTuple, Protocol
+from typing import IO, NamedTuple
 
 import numpy as np
 
@@ -48,9 +49,6 @@ MAX_CONFIG_CHARS = 2**20
 # literal that ast.literal_eval parses, and a long one can be slow or exhaust the stack.
 _MAX_HEADER_BYTES = 10_000
 
-# Data is checked in pieces of this size where it is read only to be verified.
-_CHUNK_BYTES = 2**20
-
 # What reading a truncated or otherwise damaged .npz raises, from zipfile, zlib and numpy.
 # zipfile reads flipped header bits as features it lacks (NotImplementedError: "zip file
 # version 10.9", "strong encryption") or as a password-protected entry (RuntimeError);
@@ -61,31 +59,21 @@ _DAMAGE = (
     KeyError,
     NotImplementedError,
     RuntimeError,
+    struct.error,
     zipfile.BadZipFile,
     zlib.error,
 )
 
 _NPY_MAGIC = b"\x93NUMPY"
 # The zip compression methods an .npz file is written with, and how many bytes of data one
-# byte of each can expand to at the most (deflate's limit is 1032 to 1).
+# byte of each can expand to at the most (deflate's limit is 1032 to 1). The bound holds
+# for the file as a whole only because no two entries may share bytes.
 MAX_EXPANSION = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
-_METHODS = tuple(MAX_EXPANSION)
 
-
-class Module(Protocol):
-    """What saving and loading need of a module: ``nn.Module`` has it. Naming the interface
-    here, not importing nn, keeps the imports one way: nn uses checkpoint, never back.
-    ``named_parameters`` gives the names and shapes headers are checked against."""
-
-    def named_parameters(self) -> Iterator[tuple[str, Any]]: ...
-
-    def state_dict(self) -> dict[str, np.ndarray]: ...
-
-    def state_problems(
-        self, state: dict[str, Any], *, unreadable: Collection[str] = ()
-    ) -> list[str]: ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+# A zip local file header: signature, versions, flags, method, times, CRC, sizes, then the
+# lengths of the name and the extra field that follow it (APPNOTE 4.3.7).
+_LOCAL_HEADER = struct.Struct("<4s5HL2L2H")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
 
 
 class _Header(NamedTuple):
@@ -100,32 +88,18 @@ class _Header(NamedTuple):
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-def _require_module(verb: str, module: Any) -> None:
-    """A TypeError for what is not a module, the torch habits named: ``torch.save`` takes
-    the state dict and ``torch.load`` the path first; ``nn.save`` and ``nn.load`` take the
-    module first."""
-    if all(callable(getattr(module, name, None)) for name in ("state_dict", "state_problems")):
-        return
-    given = type(module).__name__
-    if isinstance(module, dict):
-        given += " (a state dict: pass the module itself, whose state_dict() is saved)"
-    elif isinstance(module, (str, os.PathLike)):
-        given += " (a path: the module comes first)"
-    raise TypeError(f"nn.{verb}(module, path, ...) needs a Module first, got {given}")
+# ---------------------------------------------------------------------- write
+def write(
+    path: str | os.PathLike, arrays: Mapping[str, np.ndarray], config: dict | None = None
+) -> None:
+    """Write ``arrays`` (and ``config`` as JSON text) to the .npz ``path``, whole or not at all.
 
-
-# ---------------------------------------------------------------------- save
-def save(module: Module, path: str | os.PathLike, config: dict | None = None) -> None:
-    """Write ``module.state_dict()`` (and ``config`` as JSON text) to the .npz ``path``.
-
-    The file is written whole under a temporary name, then renamed: an interrupted save
-    never leaves a half-written file at ``path``. The name is used as given (no ".npz"
-    is appended). ``config``'s JSON text may hold at most ``MAX_CONFIG_CHARS`` characters.
+    The name is used as given (no ".npz" is appended). ``config``'s JSON text may hold at
+    most ``MAX_CONFIG_CHARS`` characters.
     """
-    _require_module("save", module)
-    arrays = module.state_dict()
+    arrays = dict(arrays)
     if CONFIG_KEY in arrays:
-        raise ValueError(f"a parameter may not be named {CONFIG_KEY!r}: the config uses it")
+        raise ValueError(f"an array may not be named {CONFIG_KEY!r}: the config uses it")
     if config is not None:
         if not isinstance(config, dict):
             raise ValueError(f"config must be a dict, got {type(config).__name__}")
@@ -142,26 +116,18 @@ def save(module: Module, path: str | os.PathLike, config: dict | None = None) ->
         np.savez(file, **arrays)
 
 
-# ---------------------------------------------------------------------- reading entries
+# ---------------------------------------------------------------------- the archive
 class _Unreadable(Exception):
     """Internal: the file as a whole cannot be read as an .npz archive (``str`` says why)."""
 
 
-@contextmanager
-def _archive(
-    path: str | os.PathLike,
-) -> Iterator[tuple[zipfile.ZipFile, dict[str, list[zipfile.ZipInfo]]]]:
-    """The open archive and its entries by name (".npy" dropped, as np.load does).
-
-    A name listed more than once maps to all its entries. A missing file raises
-    FileNotFoundError; anything else that is not an .npz archive raises _Unreadable.
-    """
-    path = os.fspath(path)
+def _open_regular(path: str) -> int:
+    """The size of the regular file at ``path``; _Unreadable for anything else."""
     try:
-        mode = os.stat(path).st_mode
-        if stat.S_ISDIR(mode):
+        mode = os.stat(path)
+        if stat.S_ISDIR(mode.st_mode):
             raise _Unreadable("it is a directory, not a saved .npz file")
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(mode.st_mode):
             # zipfile would read a device such as /dev/zero, or wait on a pipe, forever.
             raise _Unreadable("it is not a regular file (a device, pipe or socket?)")
         with open(path, "rb") as file:
@@ -172,25 +138,68 @@ def _archive(
         raise _Unreadable(f"it cannot be opened: {error.strerror or error}") from None
     if start == _NPY_MAGIC:
         raise _Unreadable("not an .npz archive of named arrays (found a single .npy array)")
+    return mode.st_size
+
+
+def _extent(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """[start, end) of the bytes ``info``'s entry occupies: local header, name, extra, data."""
+    archive.fp.seek(info.header_offset)
+    fields = _LOCAL_HEADER.unpack(archive.fp.read(_LOCAL_HEADER.size))
+    if fields[0] != _LOCAL_SIGNATURE:
+        raise _Unreadable(f"entry {info.filename!r} has no local header where it says")
+    name_length, extra_length = fields[-2:]
+    end = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    return info.header_offset, end + info.compress_size
+
+
+def _overlap(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> str | None:
+    """Why the entries share bytes with each other or with the directory, if they do."""
+    extents = sorted((*_extent(archive, info), info.filename) for info in infos)
+    directory = getattr(archive, "start_dir", None)
+    for (_, end, name), (start, _, following) in zip(extents, extents[1:]):
+        if end > start:
+            return f"entries {name!r} and {following!r} overlap (a zip bomb?)"
+    if extents and directory is not None and extents[-1][1] > directory:
+        return f"entry {extents[-1][2]!r} runs into the archive's directory"
+    return None
+
+
+@contextmanager
+def _archive(path: str) -> Iterator[tuple[zipfile.ZipFile, dict[str, list[zipfile.ZipInfo]]]]:
+    """The open archive and its entries by name (".npy" dropped, as np.load does).
+
+    A name listed more than once maps to all its entries. A missing file raises
+    FileNotFoundError; anything else that is not a sound .npz archive raises _Unreadable.
+    """
+    _open_regular(path)
     try:
         archive = zipfile.ZipFile(path)
     except _DAMAGE as error:
         raise _Unreadable(f"not a readable .npz file (damaged or truncated?): {error}") from None
     with archive:
-        entries: dict[str, list[zipfile.ZipInfo]] = {}
-        for info in archive.infolist():
-            if info.compress_type not in _METHODS:
+        infos = archive.infolist()
+        for info in infos:
+            if info.compress_type not in MAX_EXPANSION:
                 # np.savez stores, np.savez_compressed deflates; bzip2 and lzma have no useful
                 # bound on how much a few bytes expand to.
                 raise _Unreadable(
                     f"entry {info.filename!r} uses zip compression method {info.compress_type}; "
                     f"saved .npz files are stored or deflated"
                 )
+        try:
+            overlap = _overlap(archive, infos)
+        except _DAMAGE as error:
+            raise _Unreadable(f"not a readable .npz file (damaged?): {error}") from None
+        if overlap is not None:
+            raise _Unreadable(f"damaged: {overlap}")
+        entries: dict[str, list[zipfile.ZipInfo]] = {}
+        for info in infos:
             name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             entries.setdefault(name, []).append(info)
         yield archive, entries
 
 
+# ---------------------------------------------------------------------- one entry
 def _read_exactly(stream: IO[bytes], size: int, what: str) -> bytes:
     data = stream.read(size)
     if len(data) != size:
@@ -234,34 +243,20 @@ def _read_header(stream: IO[bytes]) -> _Header:
     return _Header(tuple(shape), fortran_order, dtype)
 
 
-def _check_end(stream: IO[bytes]) -> None:
-    """Reading past the end makes zipfile verify the entry's CRC; nothing may be left."""
+def _read_values(stream: IO[bytes], header: _Header) -> np.ndarray:
+    """The array whose ``header`` was just read from ``stream``: exactly its declared bytes.
+
+    Reading one byte past them makes zipfile verify the entry's CRC; none may be left."""
+    data = _read_exactly(stream, header.size_bytes, "data")
     if stream.read(1):
         raise ValueError("it holds more data than its header declares")
-
-
-def _read_values(stream: IO[bytes], header: _Header) -> np.ndarray:
-    """The array whose ``header`` was just read from ``stream``: exactly its declared bytes."""
-    data = _read_exactly(stream, header.size_bytes, "data")
-    _check_end(stream)
     if not data:
         return np.zeros(header.shape, header.dtype)
     values = np.frombuffer(data, dtype=header.dtype)
     return values.reshape(header.shape, order="F" if header.fortran_order else "C")
 
 
-def _verify(stream: IO[bytes], header: _Header) -> None:
-    """Read the data after ``header`` in pieces, without keeping it, to find damage."""
-    remaining = header.size_bytes
-    while remaining:
-        piece = stream.read(min(remaining, _CHUNK_BYTES))
-        if not piece:
-            raise ValueError(f"its data ends {remaining} bytes short of its header's size")
-        remaining -= len(piece)
-    _check_end(stream)
-
-
-def _header_problem(name: str, header: _Header) -> str | None:
+def _header_problem(name: str, header: _Header, expected: tuple[int, ...] | None) -> str | None:
     """Why an entry may not be read at all, judged from its header alone."""
     if header.dtype.hasobject:
         return f"pickled: {name!r} holds Python objects; refused"
@@ -271,6 +266,14 @@ def _header_problem(name: str, header: _Header) -> str | None:
         chars = header.dtype.itemsize // 4
         if chars > MAX_CONFIG_CHARS:
             return f"the config entry declares {chars} characters, more than {MAX_CONFIG_CHARS}"
+        return None
+    if header.dtype.kind not in "biuf":
+        return f"not real numbers: {name!r} has dtype {header.dtype}"
+    if header.shape != expected:
+        transposed = len(header.shape) == 2 and header.shape[::-1] == expected
+        return f"mis-shaped: {name!r} is {header.shape}, expected {expected}" + (
+            " (transposed?)" if transposed else ""
+        )
     return None
 
 
@@ -291,143 +294,120 @@ def _parse_config(values: np.ndarray) -> dict:
     return config
 
 
-def _stand_in(header: _Header) -> np.ndarray:
-    """An array of the entry's declared dtype and shape that holds no data, for
-    ``Module.state_problems`` to judge: a zero-strided view for real numbers; for other
-    dtypes (whose itemsize a header may declare huge) an empty array, since a wrong dtype
-    is reported before any shape."""
-    if header.dtype.kind not in "biuf":
-        return np.empty(0, dtype=header.dtype)
-    return np.broadcast_to(np.zeros((), dtype=header.dtype), header.shape)
+def _not_finite(name: str, values: np.ndarray) -> str | None:
+    if np.all(np.isfinite(values)):
+        return None
+    position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+    return f"not finite: {name!r} holds {values[position]} at {position}"
 
 
-def _duplicates(entries: dict[str, list[zipfile.ZipInfo]]) -> list[str]:
-    return [
+# ---------------------------------------------------------------------- read
+def _name_problems(
+    entries: dict[str, list[zipfile.ZipInfo]], expected: Mapping[str, tuple[int, ...]] | None
+) -> list[str]:
+    """Names stored twice among those read; with ``expected``, missing and unexpected ones."""
+    stored = [
         f"damaged: {name!r} is stored {len(infos)} times"
         for name, infos in entries.items()
-        if len(infos) > 1
+        if len(infos) > 1 and (name in (expected or {}) or name == CONFIG_KEY)
     ]
+    if expected is None:
+        return stored
+    missing = [f"missing: {name!r}" for name in expected if name not in entries]
+    unexpected = [
+        f"unexpected: {name!r}" for name in entries if name not in expected and name != CONFIG_KEY
+    ]
+    return stored + missing + unexpected
 
 
-# ---------------------------------------------------------------------- load
-def _checked_state(
-    module: Module, archive: zipfile.ZipFile, entries: dict[str, list[zipfile.ZipInfo]]
-) -> tuple[dict[str, np.ndarray], list[str]]:
-    """(the file's parameters, its problems): headers first, data only if they all pass.
+def _too_big(expected: Mapping[str, tuple[int, ...]], file_bytes: int) -> str | None:
+    """Why the file cannot hold arrays of the expected shapes, however it is compressed:
+    checked before anything is built or read from the shapes a caller got from a config."""
+    wanted = sum(8 * math.prod(shape) for shape in expected.values())
+    if wanted > file_bytes * max(MAX_EXPANSION.values()):
+        return (
+            f"the expected shapes need {wanted} bytes, more than a file of {file_bytes} "
+            f"bytes can hold: the file is damaged"
+        )
+    return None
 
-    Each entry the module needs is opened once and left open after its header, so the
-    data is read from where the checked header ended.
+
+def read(
+    path: str | os.PathLike, expected: Mapping[str, tuple[int, ...]] | None = None
+) -> tuple[dict[str, np.ndarray], dict | None, list[str]]:
+    """(arrays, config, problems) of the .npz ``path``: ``expected`` maps names to shapes.
+
+    ``arrays`` holds every expected name, read as stored, and only when ``problems`` is
+    empty; ``config`` is None when the file holds none (or cannot be read). ``problems``
+    lists damage, pickled entries, missing, unexpected, mis-typed, mis-shaped and
+    non-finite arrays, each once. Without ``expected`` only the config entry is read. A
+    missing file raises FileNotFoundError.
     """
-    own = {name for name, _ in module.named_parameters()}
-    problems = _duplicates(entries)
-    # Names in `unreadable` count as present, but are neither read nor checked for shape:
-    # unexpected names (never opened), duplicates, and entries whose header is refused.
-    unreadable = {name for name, infos in entries.items() if name not in own or len(infos) > 1}
-    unreadable.discard(CONFIG_KEY)
-    with ExitStack() as open_entries:
-        headers: dict[str, tuple[IO[bytes], _Header]] = {}
-        for name, infos in entries.items():
-            if name in unreadable or len(infos) > 1:
-                continue
-            try:
-                stream = open_entries.enter_context(archive.open(infos[0]))
-                header = _read_header(stream)
-            except _DAMAGE as error:
-                problems.append(f"damaged: {name!r} cannot be read: {error}")
-                unreadable.add(name)
-                continue
-            problem = _header_problem(name, header)
-            if problem is not None:
-                problems.append(problem)
-                unreadable.add(name)
-            else:
-                headers[name] = stream, header
-        stand_ins = {name: _stand_in(h) for name, (_, h) in headers.items() if name != CONFIG_KEY}
-        problems += module.state_problems(stand_ins, unreadable=unreadable - {CONFIG_KEY})
-        if problems:
-            return {}, problems
-        return _read_state(headers)
+    path = os.fspath(path)
+    wanted = {name: tuple(shape) for name, shape in (expected or {}).items()}
+    try:
+        with _archive(path) as (archive, entries):
+            too_big = _too_big(wanted, os.stat(path).st_size)
+            if too_big is not None:
+                return {}, None, [too_big]
+            problems = _name_problems(entries, expected)
+            readable = [n for n in [*wanted, CONFIG_KEY] if len(entries.get(n, ())) == 1]
+            with ExitStack() as open_entries:
+                headers: dict[str, tuple[IO[bytes], _Header]] = {}
+                for name in readable:
+                    try:
+                        stream = open_entries.enter_context(archive.open(entries[name][0]))
+                        header = _read_header(stream)
+                    except _DAMAGE as error:
+                        problems.append(f"damaged: {name!r} cannot be read: {error}")
+                        continue
+                    problem = _header_problem(name, header, wanted.get(name))
+                    if problem is not None:
+                        problems.append(problem)
+                    else:
+                        headers[name] = stream, header
+                if problems:
+                    return {}, None, problems
+                return _read_checked(headers)
+    except _Unreadable as error:
+        return {}, None, [str(error)]
 
 
-def _read_state(headers: dict[str, tuple[IO[bytes], _Header]]) -> tuple[dict, list[str]]:
-    """The data after each checked header (the config parsed, not kept), and its problems."""
-    state: dict[str, np.ndarray] = {}
+def summary(problems: list[str], shown: int = 10) -> str:
+    """``problems`` one per line: all of them, or the count and the first ``shown``.
+
+    >>> summary([f"missing: {i}" for i in range(100_002)], shown=2)
+    '100002 problems, the first 2:\\n  missing: 0\\n  missing: 1\\n  ... and 100000 more'
+    """
+    if len(problems) <= shown:
+        return f"{len(problems)} problem(s):\n  " + "\n  ".join(problems)
+    return (
+        f"{len(problems)} problems, the first {shown}:\n  "
+        + "\n  ".join(problems[:shown])
+        + f"\n  ... and {len(problems) - shown} more"
+    )
+
+
+def _read_checked(
+    headers: dict[str, tuple[IO[bytes], _Header]],
+) -> tuple[dict[str, np.ndarray], dict | None, list[str]]:
+    """The data after each checked header, the config parsed, and their problems."""
+    arrays: dict[str, np.ndarray] = {}
+    config = None
     problems: list[str] = []
     for name, (stream, header) in headers.items():
         try:
             values = _read_values(stream, header)
             if name == CONFIG_KEY:
-                _parse_config(values)
+                config = _parse_config(values)
                 continue
         except _DAMAGE as error:
             problems.append(f"damaged: {name!r} cannot be read: {error}")
             continue
-        if not np.all(np.isfinite(values)):
-            # fit never ends on such parameters (TrainingDiverged restores them).
-            position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
-            problems.append(f"not finite: {name!r} holds {values[position]} at {position}")
-        state[name] = values
-    return state, problems
-
-
-def load(module: Module, path: str | os.PathLike) -> None:
-    """Load the parameters saved at ``path`` into ``module``.
-
-    The file's names, dtypes and shapes are checked against the module from the entries'
-    headers before any data is read; unexpected names are not read at all. Refused with
-    one ValueError listing every problem (damage, pickled entries, missing, unexpected,
-    mis-typed or mis-shaped names), and the module unchanged, unless the file matches.
-    """
-    _require_module("load", module)
-    try:
-        with _archive(path) as (archive, entries):
-            state, problems = _checked_state(module, archive, entries)
-    except _Unreadable as error:
-        state, problems = {}, [str(error)]
+        problem = _not_finite(name, values)  # fit never ends on such parameters
+        if problem is not None:
+            problems.append(problem)
+        arrays[name] = values
     if problems:
-        raise ValueError(
-            f"cannot load {os.fspath(path)!r} into {type(module).__name__} "
-            f"({len(problems)} problem(s), nothing was changed):\n  " + "\n  ".join(problems)
-        )
-    module.load_state_dict(state)
-
-
-def _read_config(
-    archive: zipfile.ZipFile, entries: dict[str, list[zipfile.ZipInfo]]
-) -> tuple[dict | None, list]:
-    """(the config or None, the file's problems); every entry's data is verified."""
-    problems = _duplicates(entries)
-    config = None
-    for name, infos in entries.items():
-        if len(infos) > 1:
-            continue
-        try:
-            with archive.open(infos[0]) as stream:
-                header = _read_header(stream)
-                problem = _header_problem(name, header)
-                if problem is not None:
-                    problems.append(problem)
-                elif name == CONFIG_KEY:
-                    config = _parse_config(_read_values(stream, header))
-                else:
-                    _verify(stream, header)
-        except _DAMAGE as error:
-            problems.append(f"damaged: {name!r} cannot be read: {error}")
-    return config, problems
-
-
-def load_config(path: str | os.PathLike) -> dict | None:
-    """The config saved with the parameters at ``path``, or None if it was saved without.
-
-    A file that is damaged (any entry, not only the config), holds a pickled entry, or
-    whose config is too long, too deeply nested or not a JSON object, is refused with a
-    ValueError. The parameters' data is verified in pieces, never held in memory.
-    """
-    try:
-        with _archive(path) as (archive, entries):
-            config, problems = _read_config(archive, entries)
-    except _Unreadable as error:
-        problems = [str(error)]
-    if problems:
-        raise ValueError(f"cannot read {os.fspath(path)!r}:\n  " + "\n  ".join(problems))
-    return config
+        return {}, None, problems
+    return arrays, config, []

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -275,6 +276,11 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         return _unpickled, (type(self), _registration(self.activation)), self.__getstate__()
 
     # ------------------------------------------------------------------ fit
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy.sparse X, as MLPClassifier's
+        return tags
+
     def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
         """Train on (X, y); returns self. A fresh network unless ``warm_start``.
 
@@ -289,7 +295,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         previous = (self.loss_curve_, self.t_) if warm and hasattr(self, "t_") else ([], 0)
         if not warm:
             self._unfit()
-        X, y = validate_data(self, X, y, dtype=np.float64, reset=not warm)
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=not warm, accept_sparse=_SPARSE)
+        X = _dense(X)
         check_classification_targets(y)
         classes, labels = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -647,7 +654,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _logits(self, X: Any) -> Tensor:
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = _dense(validate_data(self, X, dtype=np.float64, reset=False, accept_sparse=_SPARSE))
         with evaluating(self.model_) as model, np.errstate(over="ignore", invalid="ignore"):
             logits = model(X)
         if not np.all(np.isfinite(logits.data)):
@@ -709,6 +716,15 @@ def _unpickled(cls: type, registration: tuple[str, bytes] | None) -> Any:
             if name not in nn.ACTIVATIONS:  # importing its module may have registered it
                 nn.register_activation(name, source)
     return cls.__new__(cls)
+
+
+# The sparse formats accepted for X, as MLPClassifier's; the network works on dense rows.
+_SPARSE = ("csr", "csc", "coo")
+
+
+def _dense(X: Any) -> np.ndarray:
+    """X as a dense array: a scipy.sparse matrix is expanded (its zeros are features)."""
+    return X.toarray(order="C") if sp.issparse(X) else X
 
 
 def _scaling_advice(X: np.ndarray) -> str:

@@ -13,21 +13,24 @@ without being told. ``MLP([2, H, 2], seed=0)`` draws exactly the write-up's star
 >>> bool(np.array_equal(model[0].weight.data, reference.init_params(3, seed=0)["W1"]))
 True
 
-Saving and loading (``save``, ``load``, ``load_config``) live in ``checkpoint.py`` and are
-re-exported here; checkpoint needs only a module's state methods and does not import nn.
+``save``, ``load`` and ``load_config`` put ``state_dict()`` into an ``.npz`` file and back
+through ``checkpoint``, which knows arrays and shapes, not modules.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
 
 import tinygrad_moons.functional as F
-from tinygrad_moons.checkpoint import load, load_config, save
+from tinygrad_moons import checkpoint
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, derived, no_grad, written
 from tinygrad_moons.validate import first_non_finite, number, whole
@@ -57,6 +60,7 @@ __all__ = [
     "Softplus",
     "Tanh",
     "as_random_state",
+    "evaluating",
     "load",
     "load_config",
     "register_activation",
@@ -291,6 +295,18 @@ class Module:
         """``train(False)``: Dropout becomes the identity."""
         return self.train(False)
 
+    @property
+    def training(self) -> bool:
+        """True in training mode; False after ``eval()``, and inside ``evaluating(model)``
+        for the thread running that block only."""
+        if _evaluated_here.get(id(self)):
+            return False
+        return self.__dict__["training"]
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        self.__dict__["training"] = mode
+
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, np.ndarray]:
         """Name -> a copy of the array of every parameter (frozen ones included) and every
@@ -298,17 +314,14 @@ class Module:
         both)."""
         return {name: tensor.data.copy() for name, tensor in self._named_state(_STATE)}
 
-    def _state_check(
-        self, state: Mapping[str, Any], unreadable: Collection[str]
-    ) -> tuple[list[str], list[str], list[str]]:
+    def _state_check(self, state: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
         """(missing names, unexpected names, problems of the names present: mis-shaped, not
         real numbers, not finite)."""
         if not isinstance(state, Mapping):
             raise TypeError(f"a state dict maps names to arrays, got {type(state).__name__}")
         own = dict(self._named_state(_STATE))
-        missing = [name for name in own if name not in state and name not in unreadable]
-        given = list(state) + [name for name in unreadable if name not in state]
-        unexpected = [name for name in given if name not in own]
+        missing = [name for name in own if name not in state]
+        unexpected = [name for name in state if name not in own]
         problems = []
         for name, tensor in own.items():
             if name not in state:
@@ -330,16 +343,10 @@ class Module:
                 problems.append(f"not finite: {name!r} holds {value[index]} at index {index}")
         return missing, unexpected, problems
 
-    def state_problems(
-        self, state: Mapping[str, Any], *, unreadable: Collection[str] = ()
-    ) -> list[str]:
+    def state_problems(self, state: Mapping[str, Any]) -> list[str]:
         """What keeps ``state`` from loading strictly: missing, unexpected, mis-shaped and
-        non-finite entries, parameters and buffers alike.
-
-        Names in ``unreadable`` (entries a file holds but could not give) are neither
-        missing nor checked for shape.
-        """
-        return _strict_problems(*self._state_check(state, unreadable))
+        non-finite entries, parameters and buffers alike."""
+        return _strict_problems(*self._state_check(state))
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy ``state``'s arrays into the parameters and buffers of the same names.
@@ -352,7 +359,7 @@ class Module:
         """
         if not isinstance(strict, (bool, np.bool_)):
             raise TypeError(f"load_state_dict's strict takes True or False, got {strict!r}")
-        missing, unexpected, problems = self._state_check(state, ())
+        missing, unexpected, problems = self._state_check(state)
         if strict:
             problems = _strict_problems(missing, unexpected, problems)
         if problems:
@@ -385,6 +392,46 @@ class Module:
 
 
 _STATE = (_PARAMETER, _BUFFER)
+
+
+class _EvaluatedHere(threading.local):
+    """Per thread: id of each module inside an ``evaluating`` block -> how many deep."""
+
+    def __init__(self) -> None:
+        self.depth: dict[int, int] = {}
+
+    def get(self, key: int) -> int:
+        return self.depth.get(key, 0)
+
+
+_evaluated_here = _EvaluatedHere()
+
+
+@contextmanager
+def evaluating(model: Module) -> Iterator[Module]:
+    """Eval mode and no graph inside the block, for this thread only: another thread using
+    the same model meanwhile sees it in the mode it had (a flip of ``.training`` would
+    switch Dropout off, or on, under it).
+
+    >>> model = MLP([2, 3, 2], dropout=0.5, seed=0)
+    >>> with evaluating(model):
+    ...     model.training
+    False
+    >>> model.training
+    True
+    """
+    ids = [id(module) for module in model.modules()]
+    depth = _evaluated_here.depth
+    for key in ids:
+        depth[key] = depth.get(key, 0) + 1
+    try:
+        with no_grad():
+            yield model
+    finally:
+        for key in ids:
+            depth[key] -= 1
+            if not depth[key]:
+                del depth[key]
 
 
 def _strict_problems(missing: list[str], unexpected: list[str], problems: list[str]) -> list[str]:
@@ -1141,3 +1188,49 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+# ---------------------------------------------------------------------- saving and loading
+def _require_module(verb: str, module: Any) -> None:
+    """A TypeError for what is not a Module, naming torch's habits: ``torch.save`` takes
+    the state dict and ``torch.load`` the path first; ``nn.save`` and ``nn.load`` take the
+    module first."""
+    if isinstance(module, Module):
+        return
+    given = type(module).__name__
+    if isinstance(module, dict):
+        given += " (a state dict: pass the module itself, whose state_dict() is saved)"
+    elif isinstance(module, (str, os.PathLike)):
+        given += " (a path: the module comes first)"
+    raise TypeError(f"nn.{verb}(module, path, ...) needs a Module first, got {given}")
+
+
+def save(module: Module, path: str | os.PathLike, config: dict | None = None) -> None:
+    """Write ``module.state_dict()`` (and ``config``, e.g. the architecture, as JSON text) to
+    the .npz ``path``, whole or not at all (``checkpoint.write``)."""
+    _require_module("save", module)
+    checkpoint.write(path, module.state_dict(), config)
+
+
+def load(module: Module, path: str | os.PathLike) -> None:
+    """Load the state saved at ``path`` into ``module``: the file's names, dtypes and shapes
+    are checked from its headers before any data is read (``checkpoint.read``); one
+    ValueError lists every problem, and the module is unchanged, unless the file matches."""
+    _require_module("load", module)
+    expected = {name: tensor.shape for name, tensor in module._named_state(_STATE)}
+    state, _, problems = checkpoint.read(path, expected)
+    if problems:
+        raise ValueError(
+            f"cannot load {os.fspath(path)!r} into {type(module).__name__} (nothing was "
+            f"changed), {checkpoint.summary(problems)}"
+        )
+    module.load_state_dict(state)
+
+
+def load_config(path: str | os.PathLike) -> dict | None:
+    """The config saved at ``path`` (None if saved without one), reading no other entry;
+    a ValueError if the archive or the config is damaged."""
+    _, config, problems = checkpoint.read(path)
+    if problems:
+        raise ValueError(f"cannot read {os.fspath(path)!r}: {checkpoint.summary(problems)}")
+    return config

@@ -66,7 +66,8 @@ def hidden_size_sweep(
     scheduler: str | None = None,
     on_result: Callable[[SweepResult], None] | None = None,
 ) -> list[SweepResult]:
-    """Train one network per hidden size, ``n_jobs`` at a time; results in ``sizes`` order.
+    """Train one network per hidden size, ``n_jobs`` at a time (never more workers than
+    networks); results in ``sizes`` order.
 
     ``backend`` is any joblib backend ("loky", "threading", ...); "dask" connects a
     ``dask.distributed.Client`` to ``scheduler`` (an address such as "tcp://host:8786")
@@ -75,6 +76,7 @@ def hidden_size_sweep(
     """
     from joblib import Parallel, delayed, parallel_config
 
+    n_jobs = workers(n_jobs, len(sizes), local=backend != "dask")
     jobs = [
         delayed(train_hidden_size)(int(h), epochs=epochs, lr=lr, reg=reg, seed=seed) for h in sizes
     ]
@@ -91,6 +93,16 @@ def hidden_size_sweep(
         ) from None
     with Client(scheduler), parallel_config(backend="dask", n_jobs=n_jobs):
         return _in_order(sizes, Parallel(return_as="generator_unordered")(jobs), on_result)
+
+
+def workers(n_jobs: int, networks: int, *, local: bool = True) -> int:
+    """How many workers train ``networks`` networks: ``n_jobs`` (-1: every core of this
+    machine, when ``local``), never more than the networks."""
+    from joblib import effective_n_jobs
+
+    if n_jobs == -1 and not local:
+        return n_jobs  # a cluster's size is the cluster's to say
+    return max(1, min(effective_n_jobs(n_jobs), networks))
 
 
 def _in_order(

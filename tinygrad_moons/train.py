@@ -25,7 +25,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +34,10 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons import ops
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
-from tinygrad_moons.nn import Dropout, Linear, Module, Sequential
+from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
-from tinygrad_moons.tensor import Tensor, derived, no_grad
+from tinygrad_moons.tensor import Tensor, derived
 from tinygrad_moons.validate import as_user_array, finite, number, whole
 
 __all__ = [
@@ -111,27 +111,6 @@ class _NonFinite(Exception):
 
 
 # ---------------------------------------------------------------------- eval mode
-@contextmanager
-def evaluating(model: Module) -> Iterator[Module]:
-    """Eval mode and no graph inside the block; afterwards the model has its mode back.
-
-    >>> from tinygrad_moons import nn
-    >>> model = nn.MLP([2, 3, 2], dropout=0.5, seed=0)
-    >>> with evaluating(model):
-    ...     model.training
-    False
-    >>> model.training
-    True
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            yield model
-    finally:
-        model.train(was_training)
-
-
 # ---------------------------------------------------------------------- input checks
 def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
     """Where the first element that is not a real number (a bool counts as one) sits."""
@@ -739,7 +718,8 @@ def fit(
 def predict_proba(model: Module, X: Any) -> np.ndarray:
     """softmax(model(X)) row by row, in eval mode and without a graph, as an (N, C) array.
 
-    The model is handed back in the train/eval mode it came in.
+    The model's mode is not changed (``evaluating``: other threads see no flip). A row
+    whose outputs are not finite is a ValueError naming it, never a row of NaN.
 
     >>> from tinygrad_moons import nn
     >>> predict_proba(nn.MLP([2, 3, 2], seed=0), np.zeros((1, 2))).round(3)
@@ -747,8 +727,15 @@ def predict_proba(model: Module, X: Any) -> np.ndarray:
     """
     X = _features(X, "X")
     _check_width(model, X, "X")
-    with evaluating(model):
-        return F.softmax(model(Tensor(X)), axis=-1).data
+    with evaluating(model), np.errstate(over="ignore", invalid="ignore"):
+        logits = model(Tensor(X))
+    finite_rows = np.all(np.isfinite(logits.data), axis=1)
+    if not np.all(finite_rows):
+        raise ValueError(
+            f"the network's outputs for row {int(np.argmin(finite_rows))} of X are not finite "
+            f"(its features are too large for the trained weights)"
+        )
+    return F.softmax(logits, axis=-1).data
 
 
 def predict(model: Module, X: Any) -> np.ndarray:

@@ -77,10 +77,14 @@ def test_an_existing_folder_or_device_is_not_an_output(tmp_path, capsys):
     assert "not a regular file" in one_line_error(capsys).err
 
 
-def test_missing_parent_folders_are_fine(tmp_path, capsys):
-    out = tmp_path / "new" / "folder" / "a.png"
-    assert exit_code(["train", "--epochs", "2", "--out", str(out)]) == 0
-    assert out.is_file()
+@pytest.mark.parametrize("index", range(7))
+def test_a_missing_folder_is_refused_before_any_work_never_created(index, tmp_path, capsys):
+    argv, option = output_options(tmp_path / "new" / "folder")[index]
+    assert exit_code(argv) == 2
+    captured = one_line_error(capsys)
+    assert captured.out == ""
+    assert "does not exist (create it first)" in captured.err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_write_the_file_system_refuses_is_one_line_and_exit_code_1(tmp_path, capsys, monkeypatch):

@@ -1,5 +1,6 @@
 """nn.load and nn.load_config against hostile files: refused from the headers, nothing
-allocated, nothing read that the module does not have, the module never changed."""
+allocated, nothing read that the module does not have (load_config reads the config
+alone), the module never changed."""
 
 import io
 import json
@@ -63,12 +64,28 @@ def refused(load, *args, match):
     return str(error.value)
 
 
-def refused_by_both(model, path, match, config_match=None):
-    """load refuses the file leaving the model unchanged, and load_config refuses it too."""
+def opened_entries(monkeypatch):
+    """The names of the archive entries zipfile opens from now on."""
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def recording_open(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+    return opened
+
+
+def refused_by_load(model, path, match, monkeypatch):
+    """load refuses the file leaving the model unchanged; load_config, which needs only the
+    config, opens no parameter and gives what the file holds (here none)."""
     before = model.state_dict()
     refused(nn.load, model, path, match=match)
     assert same_state(model, before)
-    refused(nn.load_config, path, match=config_match or match)
+    opened = opened_entries(monkeypatch)
+    assert nn.load_config(path) is None
+    assert opened == []
 
 
 @pytest.fixture
@@ -90,14 +107,7 @@ def test_an_entry_declaring_ten_billion_numbers_is_refused_without_allocating(tm
 
 def test_an_unexpected_name_is_refused_without_being_read(tmp_path, model, monkeypatch):
     path = write_npz(tmp_path / "extra.npz", model_entries(model, evil=npy_entry((10**10,))))
-    opened = []
-    real_open = zipfile.ZipFile.open
-
-    def recording_open(self, name, *args, **kwargs):
-        opened.append(getattr(name, "filename", name))
-        return real_open(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+    opened = opened_entries(monkeypatch)
     before = model.state_dict()
     refused(nn.load, model, path, match=r"unexpected: 'evil'")
     assert "evil.npy" not in opened and "0.weight.npy" in opened
@@ -113,16 +123,15 @@ def test_no_data_is_read_until_every_header_matches(tmp_path, model, monkeypatch
         raise AssertionError("data was read before the headers were checked")
 
     monkeypatch.setattr(checkpoint, "_read_values", must_not_run)
-    monkeypatch.setattr(checkpoint, "_verify", must_not_run)
     with pytest.raises(ValueError, match=r"mis-shaped: '2.bias' is \(5,\)"):
         nn.load(model, path)
 
 
-def test_an_object_dtype_is_refused_from_its_header_never_unpickled(tmp_path, model):
+def test_an_object_dtype_is_refused_from_its_header_never_unpickled(tmp_path, model, monkeypatch):
     # The data is not even a pickle: only the header may be read.
     garbage = npy_entry((3,), descr="|O", data=b"\x80not a pickle")
     path = write_npz(tmp_path / "object.npz", model_entries(model, **{"0.bias": garbage}))
-    refused_by_both(model, path, r"pickled: '0.bias' holds Python objects")
+    refused_by_load(model, path, r"pickled: '0.bias' holds Python objects", monkeypatch)
 
 
 def test_a_dtype_of_a_huge_itemsize_is_refused_without_allocating(tmp_path, model):
@@ -139,21 +148,21 @@ def test_a_header_declaring_more_than_numpys_bound_is_refused_before_it_is_read(
     refused(nn.load, model, path, match=r"'0.bias'.*header declares 4294967295 bytes")
 
 
-def test_data_beyond_what_the_header_declares_is_refused_without_reading_it(tmp_path, model):
+def test_data_beyond_what_the_header_declares_is_refused_without_reading_it(
+    tmp_path, model, monkeypatch
+):
     # A deflate bomb: 48 bytes declared, 20 MB of zeros that compress to 20 KB.
     bomb = npy_entry((2, 3), data=bytes(20 * 2**20))
     entries = model_entries(model, **{"0.weight": bomb})
     path = write_npz(tmp_path / "bomb.npz", entries, zipfile.ZIP_DEFLATED)
     assert path.stat().st_size < 100_000
-    refused_by_both(model, path, r"'0.weight'.*more data than its header declares")
+    refused_by_load(model, path, r"'0.weight'.*more data than its header declares", monkeypatch)
 
 
-def test_data_shorter_than_the_header_declares_is_refused(tmp_path, model):
+def test_data_shorter_than_the_header_declares_is_refused(tmp_path, model, monkeypatch):
     short = npy_entry((2, 3), data=bytes(40))
     path = write_npz(tmp_path / "short.npz", model_entries(model, **{"0.weight": short}))
-    refused_by_both(
-        model, path, r"'0.weight'.*data ends after 40 of 48 bytes", r"'0.weight'.*8 bytes short"
-    )
+    refused_by_load(model, path, r"'0.weight'.*data ends after 40 of 48 bytes", monkeypatch)
 
 
 def test_a_name_stored_twice_is_refused(tmp_path, model):
@@ -164,8 +173,15 @@ def test_a_name_stored_twice_is_refused(tmp_path, model):
     before = model.state_dict()
     refused(nn.load, model, path, match=r"'0.bias' is stored 2 times")
     assert "missing" not in refused(nn.load, model, path, match="stored 2 times")
-    refused(nn.load_config, path, match=r"'0.bias' is stored 2 times")
+    assert nn.load_config(path) is None  # the config alone is read, and there is none
     assert same_state(model, before)
+
+
+def test_a_config_stored_twice_is_refused(tmp_path, model):
+    path = write_npz(tmp_path / "twice.npz", model_entries(model, __config__=config_entry("{}")))
+    with zipfile.ZipFile(path, "a") as archive, pytest.warns(UserWarning, match="Duplicate"):
+        archive.writestr("__config__.npy", config_entry('{"sizes": [2, 3, 2]}'))
+    refused(nn.load_config, path, match=r"'__config__' is stored 2 times")
 
 
 @settings(max_examples=60, deadline=None)
@@ -179,8 +195,7 @@ def test_any_header_bytes_are_refused_cleanly(tmp_path_factory, header):
     before = model.state_dict()
     with pytest.raises(ValueError, match="0.bias"):
         nn.load(model, path)
-    with pytest.raises(ValueError, match="0.bias"):
-        nn.load_config(path)
+    assert nn.load_config(path) is None
     assert same_state(model, before)
 
 
@@ -219,10 +234,7 @@ def test_any_header_literal_is_refused_cleanly_or_loads(
     except ValueError as error:
         assert "0.bias" in str(error)
         assert same_state(model, before)
-    try:
-        nn.load_config(path)
-    except ValueError as error:
-        assert "0.bias" in str(error)
+    assert nn.load_config(path) is None
 
 
 @pytest.mark.parametrize("shape", [(2**70,), (2**40, 2**40), (-1, 3), (True, 3), (1,) * 70])
@@ -279,7 +291,7 @@ def test_a_zero_dimensional_entry_is_mis_shaped(tmp_path, model):
         tmp_path / "scalar.npz", model_entries(model, **{"0.bias": npy_of(np.float64(1.0))})
     )
     before = model.state_dict()
-    refused(nn.load, model, path, match=r"mis-shaped: '0.bias' is \(\), the module's is \(3,\)")
+    refused(nn.load, model, path, match=r"mis-shaped: '0.bias' is \(\), expected \(3,\)")
     assert same_state(model, before)
 
 
@@ -380,7 +392,7 @@ def test_a_config_at_the_bound_round_trips(tmp_path, model):
     assert nn.load_config(tmp_path / "m.npz") == config
 
 
-def test_a_crc_mismatch_in_a_parameter_is_found_by_load_config(tmp_path, model):
+def test_a_crc_mismatch_in_a_parameter_is_found_by_load_not_load_config(tmp_path, model):
     path = tmp_path / "m.npz"
     nn.save(model, path, config={"sizes": [2, 3, 2]})
     raw = bytearray(path.read_bytes())
@@ -389,8 +401,7 @@ def test_a_crc_mismatch_in_a_parameter_is_found_by_load_config(tmp_path, model):
     data = raw.find(b"2.bias.npy") + len("2.bias.npy") + 128
     raw[data] ^= 0x40
     path.write_bytes(bytes(raw))
-    with pytest.raises(ValueError, match=r"'2.bias'.*CRC"):
-        nn.load_config(path)
+    assert nn.load_config(path) == {"sizes": [2, 3, 2]}  # it reads the config alone
     before = model.state_dict()
     with pytest.raises(ValueError, match=r"'2.bias'.*CRC"):
         nn.load(model, path)

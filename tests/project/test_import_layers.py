@@ -37,7 +37,7 @@ LAYERS = {
         *("elementwise", "arrays", "array_methods", "products", "convolution"),
     ],
     "models": [
-        *("nn", "optim", "train", "checkpoint", "seeding", "atomic"),
+        *("nn", "optim", "train", "checkpoint", "seeding", "atomic", "reading"),
         *("parameters", "curvature"),
     ],
     "applications": [
@@ -45,7 +45,7 @@ LAYERS = {
         *("reference", "three_gradients"),
     ],
     "interfaces": [
-        *(f"cli.{name}" for name in ("__init__", "terminal", "options", "types")),
+        *(f"cli.{name}" for name in ("__init__", "terminal", "options", "types", "preflight")),
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
         *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "bench")),
         "cli.sharpness_command",

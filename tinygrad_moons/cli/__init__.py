@@ -21,7 +21,9 @@ not go together, is one line on stderr and exit code 2; an input problem found w
 running (a malformed CSV row, a file that is not a model, a diverging run) one line and
 exit code 1; Ctrl-C one line and exit code 130, with no half-written output file; a
 closed standard output (``| head``) no message and exit code 141; a file system that
-refuses a write one line and exit code 1. An output path is checked before any work. A
+refuses a write one line and exit code 1; an error of the library (a diverging run, too
+little memory) one line and exit code 1. Output paths are checked before any work (their
+folder must exist, and no output may be an input or another output), and so are sizes. A
 Python warning is one line, ``tinygrad-moons COMMAND: warning: ...``.
 """
 
@@ -127,8 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = PROG
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
-        args = build_parser(_command_named(argv)).parse_args(argv)
+        parser = build_parser(_command_named(argv))
+        args = parser.parse_args(argv)
         name = f"{PROG} {args.command}"
+        from tinygrad_moons.cli import preflight  # checks the options together, before work
+
+        preflight.check(parser.command_parser(args.command), args)
         with one_line_warnings(args.command):
             return COMMANDS[args.command].run(args)
     except UsageError as error:
@@ -145,6 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return CLOSED_PIPE
     except OSError as error:  # the file system refused a write the options could not foresee
         say(f"{name}: error: {error.strerror or error}: {error.filename}", error=True)
+        return 1
+    except MemoryError:
+        say(f"{name}: error: out of memory (try smaller sizes or fewer points)", error=True)
+        return 1
+    except (ValueError, ArithmeticError) as error:  # the library refused what it was given
+        say(f"{name}: error: {one_line(error)}", error=True)
         return 1
 
 

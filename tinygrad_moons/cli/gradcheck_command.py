@@ -8,6 +8,7 @@ import numpy as np
 
 from tinygrad_moons import data, plot, reference, three_gradients
 from tinygrad_moons.cli.options import add_training_options, figure_file
+from tinygrad_moons.cli.terminal import UserError
 from tinygrad_moons.cli.types import positive_float
 
 DESCRIPTION = (
@@ -43,9 +44,15 @@ def _plot_step_sizes(args: argparse.Namespace, X: np.ndarray, y: np.ndarray, par
 
 def run(args: argparse.Namespace) -> int:
     X, y = data.make_moons()
-    trained, _ = reference.train(
-        X, y, args.hidden, epsilon=args.lr, reg=args.reg, passes=args.epochs, seed=args.seed
-    )
+    with np.errstate(all="ignore"):  # a rate that overflows is judged below, in one line
+        trained, _ = reference.train(
+            X, y, args.hidden, epsilon=args.lr, reg=args.reg, passes=args.epochs, seed=args.seed
+        )
+    if not all(np.all(np.isfinite(value)) for value in trained.values()):
+        raise UserError(
+            f"training at --lr {args.lr:g} diverged: the parameters after {args.epochs} "
+            f"passes are not finite, so there are no gradients to check (try a smaller --lr)"
+        )
     points = [("initial", reference.init_params(args.hidden, args.seed))]
     points.append((f"after {args.epochs} passes", trained))
     print(

@@ -67,6 +67,9 @@ def figure_file(text: str) -> str:
     return output_file(text)
 
 
+figure_file.path_role = "output"  # type: ignore[attr-defined]  (cli.preflight reads it)
+
+
 def add_out(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument(
         "--out", type=figure_file, default=default, metavar="PNG", help="figure to write"

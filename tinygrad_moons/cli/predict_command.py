@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import re
+import reprlib
 import sys
 import zipfile
 from itertools import pairwise
@@ -12,25 +14,28 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_moons import nn
+from tinygrad_moons import checkpoint, nn, reading
 from tinygrad_moons.atomic import written_whole
-from tinygrad_moons.checkpoint import MAX_EXPANSION
 from tinygrad_moons.cli.options import activation_name, add_activation
 from tinygrad_moons.cli.terminal import UserError
-from tinygrad_moons.cli.types import output_file
+from tinygrad_moons.cli.types import input_file, output_file
 from tinygrad_moons.train import predict_proba
 
 DESCRIPTION = (
     "Read rows of numbers, one column per input of the model (a first line that holds no\n"
     "number is a header), write a header and, per row, the predicted class and the class\n"
-    "probabilities."
+    "probabilities. --input - reads the standard input."
 )
 EXAMPLE = "tinygrad-moons predict --model model.npz --input points.csv --output out.csv"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, metavar="NPZ", help="saved by train --save")
-    parser.add_argument("--input", required=True, metavar="CSV", help="the points")
+    parser.add_argument(
+        "--model", required=True, type=input_file, metavar="NPZ", help="saved by train --save"
+    )
+    parser.add_argument(
+        "--input", required=True, type=input_file, metavar="CSV", help="the points; -: stdin"
+    )
     parser.add_argument(
         "--output",
         type=output_file,
@@ -42,9 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _mlp_shapes(sizes: list[int]) -> dict[str, tuple[int, ...]]:
+    """The parameter names and shapes of ``nn.MLP(sizes)``: its Linears are layers 0, 2, ..."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer, (n_in, n_out) in enumerate(pairwise(sizes)):
+        shapes[f"{2 * layer}.weight"] = (n_in, n_out)
+        shapes[f"{2 * layer}.bias"] = (n_out,)
+    return shapes
+
+
 def load_model(path: str, chosen: str | None = None) -> nn.MLP:
     """The MLP saved at ``path`` by ``train --save``, its architecture from the file.
 
+    The weights are read (``checkpoint.read``, which refuses shapes the file is too small
+    to hold) before the model is built, so a few bytes of JSON cannot make it allocate.
     A file never makes this import code: an activation the file names as
     ``package.module:function`` is imported only when ``chosen`` (``--activation``)
     names the same, and an ``chosen`` other than the file's is refused."""
@@ -67,32 +83,31 @@ def load_model(path: str, chosen: str | None = None) -> nn.MLP:
         and len(sizes) >= 2
         and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)
     ):
-        raise UserError(f"{path}: the architecture's sizes {sizes!r} are not positive integers")
-    # The model is built before its weights are read: a few bytes of JSON must not make it
-    # allocate more than the file can hold, however the archive is compressed.
-    weight_bytes = 8 * sum(n_in * n_out + n_out for n_in, n_out in pairwise(sizes))
-    file_bytes = Path(path).stat().st_size
-    if weight_bytes > file_bytes * max(MAX_EXPANSION.values()):
         raise UserError(
-            f"{path}: the architecture's sizes {sizes} need {weight_bytes} bytes of weights, "
-            f"more than a file of {file_bytes} bytes can hold: the file is damaged"
+            f"{path}: the architecture's sizes {reprlib.repr(sizes)} are not positive integers"
         )
     if not isinstance(activation, str):
-        raise UserError(f"{path}: the architecture's activation {activation!r} is not a name")
+        raise UserError(
+            f"{path}: the architecture's activation {reprlib.repr(activation)} is not a name"
+        )
     if chosen is not None and chosen != activation:
         raise UserError(
             f"{path} was trained with the activation {activation!r}; --activation gave {chosen!r}"
         )
     if chosen is None and activation not in nn.ACTIVATIONS:
         raise UserError(
-            f"{path}: unknown activation {activation!r}; known: {', '.join(nn.ACTIVATIONS)}"
+            f"{path}: unknown activation {reprlib.repr(activation)}; known: "
+            f"{', '.join(nn.ACTIVATIONS)}"
             + (f"; to import yours, pass --activation {activation}" if ":" in activation else "")
         )
     try:
-        model = nn.MLP(sizes, activation_name(activation))
-        nn.load(model, path)
-    except ValueError as error:
-        raise UserError(f"cannot load model {path}: {error}") from None
+        state, _, problems = checkpoint.read(path, _mlp_shapes(sizes))
+    except OSError as error:
+        raise UserError(f"cannot read model {path}: {error.strerror or error}") from None
+    if problems:
+        raise UserError(f"cannot load model {path}: {checkpoint.summary(problems)}")
+    model = nn.MLP(sizes, activation_name(activation))
+    model.load_state_dict(state)
     return model
 
 
@@ -103,20 +118,22 @@ def _number(cell: str) -> float | None:
         return None
 
 
-def read_points(path: str, n_features: int) -> np.ndarray:
-    """Rows of ``n_features`` finite numbers from a CSV file.
+def read_points(path: str, n_features: int) -> tuple[np.ndarray, list[int]]:
+    """Rows of ``n_features`` finite numbers from a CSV file ("-": the standard input),
+    and the line each came from.
 
     The first non-empty line is a header when none of its cells is a number; any other
     line, the first included, must hold ``n_features`` finite numbers. A bad line is a
     ``UserError`` naming its line number and, for a bad value, its column.
     """
+    name = "the standard input" if path == "-" else path
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read {path}: {error}") from None
-    rows = []
+        rows_read = list(reading.csv_rows(reading.read_text(path)))
+    except ValueError as error:
+        raise UserError(error if str(error).startswith("cannot") else f"{name}, {error}") from None
+    rows, lines = [], []
     first = True
-    for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for line_number, row in rows_read:
         if all(not cell.strip() for cell in row):
             continue
         values = [_number(cell) for cell in row]
@@ -124,26 +141,34 @@ def read_points(path: str, n_features: int) -> np.ndarray:
             first = False
             continue  # a header
         first = False
-        where = f"{path}, line {line_number}"
+        where = f"{name}, line {line_number}"
         for column, (cell, value) in enumerate(zip(row, values), start=1):
             if value is None or not np.isfinite(value):
                 kind = "not a number" if value is None else "not a finite number"
-                raise UserError(f"{where}, column {column}: {cell.strip()!r} is {kind}")
+                raise UserError(f"{where}, column {column}: {reprlib.repr(cell.strip())} is {kind}")
         if len(values) != n_features:
             raise UserError(
                 f"{where}: expected {n_features} numbers (the model's inputs), got "
-                f"{len(values)}: {','.join(row)}"
+                f"{len(values)}: {reprlib.repr(','.join(row))}"
             )
         rows.append(values)
+        lines.append(line_number)
     if not rows:
-        raise UserError(f"{path} holds no points")
-    return np.array(rows)
+        raise UserError(f"{name} holds no points")
+    return np.array(rows), lines
 
 
 def run(args: argparse.Namespace) -> int:
     model = load_model(args.model, args.activation)
-    points = read_points(args.input, model.sizes[0])
-    probabilities = predict_proba(model, points)
+    points, lines = read_points(args.input, model.sizes[0])
+    try:
+        probabilities = predict_proba(model, points)
+    except ValueError as error:  # a row whose outputs overflow: name its line
+        row = re.search(r"row (\d+)", str(error))
+        where = "the standard input" if args.input == "-" else args.input
+        raise UserError(
+            f"{where}, line {lines[int(row[1])]}: {error}" if row else f"{where}: {error}"
+        ) from None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["class", *[f"p{k}" for k in range(probabilities.shape[1])]])

@@ -10,7 +10,7 @@ from tinygrad_moons import data, plot
 from tinygrad_moons.cli.options import add_out, add_training_options
 from tinygrad_moons.cli.terminal import UsageError, UserError, bar, say
 from tinygrad_moons.cli.types import n_jobs, positive_int
-from tinygrad_moons.sweep import SweepResult, hidden_size_sweep
+from tinygrad_moons.sweep import SweepResult, hidden_size_sweep, workers
 from tinygrad_moons.train import TrainingDiverged, predict
 
 DESCRIPTION = (
@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--scheduler is only used with --backend dask, not {args.backend}")
     print(
         f"Training {len(args.hidden)} networks for {args.epochs} epochs each, "
-        f"{args.n_jobs} at a time ({args.backend})"
+        f"{workers(args.n_jobs, len(args.hidden), local=args.backend != 'dask')} at a time "
+        f"({args.backend})"
     )
     start = time.perf_counter()
     progress = bar(len(args.hidden), "network", "sweep", on=sys.stdout.isatty())

@@ -54,6 +54,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def command_parser(self, command: str) -> argparse.ArgumentParser:
+        """The parser of the subcommand ``command``."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices[command]
+        raise KeyError(command)
+
 
 def say(line: str, *, error: bool = False) -> None:
     """Print one line to stdout (stderr with ``error``), above any progress bar."""

@@ -70,18 +70,42 @@ def seed(text: str) -> int:
     return value
 
 
+def _check_name_length(text: str, path: Path) -> None:
+    """An ArgumentTypeError when a part of ``path`` is longer than the file system allows
+    (the temporary name a write uses is cut to fit, so only the name itself counts)."""
+    folder = next((p for p in [path.parent, *path.parents] if p.is_dir()), Path("."))
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    for part in path.parts:
+        if len(os.fsencode(part)) > longest:
+            raise argparse.ArgumentTypeError(
+                f"cannot write {text!r}: a name of {len(os.fsencode(part))} bytes is longer "
+                f"than the {longest} the file system allows"
+            )
+
+
 def output_file(text: str) -> str:
     """A file the command can create: checked before any work, so that a long run does
-    not end in an unwritable path. Missing parent folders are fine (they are created);
-    the nearest existing one must be a folder that accepts a new file."""
+    not end in an unwritable path. Its folder must exist (none is created) and accept a
+    new file, and its name must fit the file system's limit."""
     path = Path(text)
-    if not text or text.endswith(("/", os.sep)) or path.is_dir():
+    if not text or text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
+    _check_name_length(text, path)
+    if path.is_dir():
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
     if path.exists() and not path.is_file():  # a device or a pipe would be replaced by a file
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is not a regular file")
     folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
+    if not folder.exists():
+        nearest = next(parent for parent in folder.parents if parent.exists())
+        if nearest.is_dir():
+            raise argparse.ArgumentTypeError(
+                f"cannot write {text!r}: the folder {folder} does not exist (create it first)"
+            )
+        folder = nearest
     if not folder.is_dir():
         raise argparse.ArgumentTypeError(f"cannot write {text!r}: {folder} is not a folder")
     try:
@@ -92,6 +116,20 @@ def output_file(text: str) -> str:
             f"({error.strerror or error})"
         ) from None
     return text
+
+
+output_file.path_role = "output"  # type: ignore[attr-defined]  (cli.preflight reads it)
+
+
+def input_file(text: str) -> str:
+    """A file the command reads ("-": the standard input, where the command says so);
+    read later, within bounds, and never the same file as an output."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file name, got ''")
+    return text
+
+
+input_file.path_role = "input"  # type: ignore[attr-defined]
 
 
 def n_jobs(text: str) -> int:
