@@ -1,5 +1,6 @@
 """The command line: ``tinygrad-moons COMMAND`` or ``python -m tinygrad_moons COMMAND``.
 
+    tinygrad-moons reproduce                      the write-up's 20 lines, autodiff beside them
     tinygrad-moons train                          the write-up's network, its log, the figure
     tinygrad-moons train --hidden 10 10 --activation relu --optimizer adam --lr 0.01
     tinygrad-moons predict --model model.npz --input points.csv
@@ -31,13 +32,14 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from tinygrad_moons import bench
+from tinygrad_moons import __version__, bench
 from tinygrad_moons.cli import (
     baseline_command,
     compile_command,
     gradcheck_command,
     graph_command,
     predict_command,
+    reproduce_command,
     sweep_command,
     train_command,
 )
@@ -53,6 +55,7 @@ from tinygrad_moons.cli.terminal import (
 )
 
 COMMANDS: dict[str, ModuleType] = {
+    "reproduce": reproduce_command,
     "train": train_command,
     "predict": predict_command,
     "sweep": sweep_command,
@@ -74,7 +77,8 @@ def build_parser() -> Parser:
         description="The two-moons network of 'Implementing a Neural Network from Scratch "
         "in Python', trained with a small autodiff engine.",
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", parser_class=Parser)
     for name, command in COMMANDS.items():
         command.add_arguments(
             subparsers.add_parser(
@@ -92,7 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
     name = PROG
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # `tinygrad-moons` alone: what it can do, not an error
+            parser.print_help()
+            return 0
         name = f"{PROG} {args.command}"
         with one_line_warnings(args.command):
             return COMMANDS[args.command].run(args)
