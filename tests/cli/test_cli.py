@@ -52,6 +52,16 @@ def test_train_three_classes_measures_held_out_accuracy_on_fresh_points(tmp_path
     assert_png_not_blank(tmp_path / "b.png")
 
 
+def test_a_run_no_better_than_chance_says_so_and_exits_1(tmp_path, capsys):
+    argv = ["train", "--lr", "5", "--passes", "300", "--out", str(tmp_path / "b.png")]
+    assert cli.main(argv) == 1
+    captured = capsys.readouterr()
+    assert "period-2" not in captured.out and "Training accuracy: 50.0%" in captured.out
+    assert "no better than chance" in captured.err and "(50.0%)" in captured.err
+    assert "made no progress" in captured.err
+    assert not (tmp_path / "b.png").exists()
+
+
 def test_a_diverging_run_is_one_line_and_exit_code_1(tmp_path, capsys):
     argv = ["train", "--lr", "1000", "--passes", "400", "--out", str(tmp_path / "b.png")]
     assert cli.main(argv) == 1

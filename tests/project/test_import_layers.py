@@ -39,7 +39,7 @@ LAYERS = {
     "interfaces": [
         *(f"cli.{name}" for name in ("__init__", "terminal", "options")),
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
-        *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile")),
+        *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "reproduce")),
         "arguments",
         "bench",
         "__main__",

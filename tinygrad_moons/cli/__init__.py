@@ -30,9 +30,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from types import ModuleType
 
-from tinygrad_moons import __version__, bench
+from tinygrad_moons import bench
 from tinygrad_moons.cli import (
     baseline_command,
     compile_command,
@@ -77,7 +78,9 @@ def build_parser() -> Parser:
         description="The two-moons network of 'Implementing a Neural Network from Scratch "
         "in Python', trained with a small autodiff engine.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('tinygrad_moons')}"
+    )
     subparsers = parser.add_subparsers(dest="command", parser_class=Parser)
     for name, command in COMMANDS.items():
         command.add_arguments(
