@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         print("Loss after iteration %i: %f" % (i, post[i]))  # noqa: UP031 (the post's format)
     print(f"\nBeside them, the same network by autodiff (fit on nn.MLP([2, {hidden}, 2], seed=0)):")
     model = nn.MLP([2, hidden, 2], seed=0)
-    history = fit(model, X, y, epochs=PASSES, lr=EPSILON, reg=REG, progress=False)
+    history = fit(model, X, y, epochs=PASSES, lr=EPSILON, reg=REG, progress=None)  # bar on a tty
     autodiff = np.asarray(history.loss)
     print(f"{'iteration':>9}  {'post':>8}  {'autodiff':>8}  {'relative gap':>12}")
     for i in range(0, PASSES, EVERY):
