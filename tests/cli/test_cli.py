@@ -1,5 +1,6 @@
 """The command line: every command's output, figures, files and clean errors."""
 
+import io
 import re
 import subprocess
 import sys
@@ -97,6 +98,15 @@ def test_predict_without_output_prints_the_csv(saved_model, tmp_path, capsys):
     points.write_text("2.0,-0.5\n")
     assert cli.main(["predict", "--model", str(saved_model), "--input", str(points)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "class,p0,p1"
+
+
+def test_predict_reads_the_points_from_the_standard_input(saved_model, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("x,y\n2.0,-0.5\n-1,oops\n"))
+    assert cli.main(["predict", "--model", str(saved_model), "--input", "-"]) == 1
+    assert "the standard input, line 3, column 2: 'oops' is not a number" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("x,y\n2.0,-0.5\n-1,0.5\n"))
+    assert cli.main(["predict", "--model", str(saved_model), "--input", "-"]) == 0
+    assert [line[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["1", "0"]
 
 
 @pytest.mark.parametrize(

@@ -24,14 +24,17 @@ SUMMARY = "classify the points of a CSV file with a saved model"
 DESCRIPTION = (
     "Read rows of numbers, one column per input of the model (a first line that holds no\n"
     "number is a header), write a header and, per row, the predicted class and the class\n"
-    "probabilities."
+    "probabilities. Make a file of points with, for example,\n"
+    "  printf 'x,y\\n0.5,0.25\\n-1,0.5\\n2,-0.5\\n' > points.csv"
 )
 EXAMPLE = "tinygrad-moons predict --model model.npz --input points.csv --output out.csv"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, metavar="NPZ", help="saved by train --save")
-    parser.add_argument("--input", required=True, metavar="CSV", help="the points")
+    parser.add_argument(
+        "--input", required=True, metavar="CSV", help="the points; - reads the standard input"
+    )
     parser.add_argument(
         "--output",
         type=output_file,
@@ -105,16 +108,18 @@ def _number(cell: str) -> float | None:
 
 
 def read_points(path: str, n_features: int) -> np.ndarray:
-    """Rows of ``n_features`` finite numbers from a CSV file.
+    """Rows of ``n_features`` finite numbers from a CSV file (``-``: the standard input).
 
     The first non-empty line is a header when none of its cells is a number; any other
     line, the first included, must hold ``n_features`` finite numbers. A bad line is a
     ``UserError`` naming its line number and, for a bad value, its column.
     """
     try:
-        text = Path(path).read_text()
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except (OSError, UnicodeDecodeError) as error:
         raise UserError(f"cannot read {path}: {error}") from None
+    if path == "-":
+        path = "the standard input"
     rows = []
     first = True
     for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
