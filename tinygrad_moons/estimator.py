@@ -99,11 +99,15 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-4
         "sgd" and "adam" stop when the training loss (or, with ``early_stopping``, the
         validation accuracy) has not improved by at least ``tol`` for more than
-        ``n_iter_no_change`` epochs in a row, MLPClassifier's rule. ``tol=0`` turns the
-        rule off: every one of the ``max_iter`` epochs runs (MLPClassifier would still
-        stop once the loss stopped falling). With full batches one epoch is one step, so
-        the rule can also stop on a plateau: lower tol or raise n_iter_no_change then.
-        For "lbfgs" it is scipy's ``gtol``.
+        ``n_iter_no_change`` epochs in a row, MLPClassifier's rule, with one difference for
+        full batches: an epoch counts only once the loss has settled, within ``tol / 4`` of
+        its value two epochs before. With full batches one epoch is one step, and at the
+        write-up's rate the loss can swing for hundreds of steps (a descent at the edge of
+        stability) before it falls from the straight-line solution (about 85% on the moons)
+        to the curved one; MLPClassifier's rule stops inside that swing, this one waits for
+        a plateau or a settled period-2 cycle. ``tol=0`` turns the rule off: every one of
+        the ``max_iter`` epochs runs (MLPClassifier would still stop once the loss stopped
+        falling). For "lbfgs" it is scipy's ``gtol``.
     verbose : bool, default=False
         Print the loss after every epoch (and the validation score with early stopping).
     warm_start : bool, default=False
@@ -378,27 +382,36 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         """(problem, advice) for a stop at max_iter before the rule was met, and for a
         rule that stopped an oscillating loss rather than a settled one."""
         notes = []
+        steps = np.diff(history.loss[-(self.n_iter_no_change + 2) :])
+        rises = int(np.count_nonzero(steps > 0))
         if self.tol > 0 and not rule.stopped:
             watched = "validation accuracy" if self.early_stopping else "training loss"
-            notes.append(
-                (
-                    f"it stopped at max_iter={self.max_iter} epochs while the {watched} was "
-                    f"still improving by more than tol={self.tol:g} within "
-                    f"n_iter_no_change={self.n_iter_no_change} epochs",
-                    f"raise max_iter (now {self.max_iter})",
-                )
-            )
-        if rule.stopped and not self.early_stopping:
-            steps = np.diff(history.loss[-(self.n_iter_no_change + 2) :])
-            rises = int(np.count_nonzero(steps > 0))
-            if rises:
+            if rule.full_batch and not self.early_stopping and rises:
                 notes.append(
                     (
-                        f"the training loss rose in {rises} of the last {len(steps)} epochs, "
-                        f"so the stopping rule ended an oscillation, not a descent",
+                        f"it stopped at max_iter={self.max_iter} epochs while the training "
+                        f"loss still swung (it rose in {rises} of the last {len(steps)} "
+                        f"epochs): the step is too long for the loss to settle",
                         self._lower_rate(),
                     )
                 )
+            else:
+                notes.append(
+                    (
+                        f"it stopped at max_iter={self.max_iter} epochs while the {watched} "
+                        f"was still improving by more than tol={self.tol:g} within "
+                        f"n_iter_no_change={self.n_iter_no_change} epochs",
+                        f"raise max_iter (now {self.max_iter})",
+                    )
+                )
+        if rule.stopped and not self.early_stopping and rises:
+            notes.append(
+                (
+                    f"the training loss rose in {rises} of the last {len(steps)} epochs, "
+                    f"so the stopping rule ended an oscillation, not a descent",
+                    self._lower_rate(),
+                )
+            )
         return notes
 
     def _fit_lbfgs(self, model: nn.Module, X: np.ndarray, labels: np.ndarray) -> _Fitted:
@@ -730,8 +743,9 @@ class _StoppingRule:
     callback, plus ``verbose``.
 
     An epoch counts as no improvement when the training loss is above the best so far
-    minus tol (with early stopping: the validation accuracy below the best plus tol);
-    more than ``n_iter_no_change`` of them in a row stop the fit, unless tol is 0 (or,
+    minus tol (with early stopping: the validation accuracy below the best plus tol) and,
+    with full batches, the loss has settled (it is within tol / 4 of its value two epochs
+    before); more than ``n_iter_no_change`` of them in a row stop the fit, unless tol is 0 (or,
     with "adaptive", the rate is still above 1e-6: it is divided by 5 instead). With
     early stopping it keeps a copy of the weights of the best validation accuracy.
     The rate it sets is the mean objective's; the optimiser, stepping on ``train.fit``'s
@@ -756,6 +770,7 @@ class _StoppingRule:
         self.rate = self.rate0
         self.model, self.optimizer, self.batch = model, optimizer, batch
         self.n_train, self.samples_seen = n_train, samples_seen
+        self.full_batch = batch >= n_train
         self.best = -math.inf if self.early_stopping else math.inf
         self.best_state: dict[str, np.ndarray] | None = None
         self.no_improvement = 0
@@ -773,8 +788,14 @@ class _StoppingRule:
                 self.best = score
                 self.best_state = self.model.state_dict()
         else:
-            improved = history.loss[-1] <= self.best - self.tol
-            self.best = min(self.best, history.loss[-1])
+            loss = history.loss
+            improved = loss[-1] <= self.best - self.tol
+            self.best = min(self.best, loss[-1])
+            if self.full_batch and not improved:
+                # An epoch counts only once the loss has settled: within tol / 4 of its
+                # value two epochs before (a plateau, or both values of a period-2 cycle).
+                # A loss still swinging is a descent at the edge of stability, not a plateau.
+                improved = len(loss) < 3 or abs(loss[-1] - loss[-3]) > self.tol / 4
         self.no_improvement = 0 if improved else self.no_improvement + 1
         self.samples_seen += self.n_train
         if self.schedule == "invscaling":
