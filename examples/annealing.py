@@ -12,7 +12,7 @@ does), "stalls" (ends above twice the loss of lr 0.01) or "diverges" (fit raises
 TrainingDiverged, which is caught and reported here).
 
     python examples/annealing.py
-    python examples/annealing.py --epochs 3000 --fixed 0.03 1000
+    python examples/annealing.py --quick
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ import numpy as np
 from tinygrad_moons import data, nn, optim, plot
 from tinygrad_moons.arguments import non_negative_float, positive_float, positive_int
 from tinygrad_moons.train import History, TrainingDiverged, fit
+
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--epochs", "3000", "--fixed", "0.03", "1000"]
 
 
 def train(lr: float, epochs: int, k: float | None = None) -> History | TrainingDiverged:
@@ -55,7 +58,7 @@ def behaviour(run: History | TrainingDiverged, baseline: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument("--epochs", type=positive_int, default=20000, help="epoch budget (20000)")
     parser.add_argument("--lr0", type=positive_float, default=0.03, help="annealing's start (0.03)")
     parser.add_argument(

@@ -11,7 +11,7 @@ step (a forward and a backward through the graph) per batch. Batch size 200 with
 shuffling is full-batch training, bit for bit.
 
     python examples/minibatch.py
-    python examples/minibatch.py --epochs 100 --target 0.2
+    python examples/minibatch.py --quick
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from tinygrad_moons.arguments import positive_float, positive_int
 from tinygrad_moons.train import History, fit
 
 BATCH_SIZES = (1, 20, 64, 200)
+
+
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--epochs", "60", "--target", "0.27"]
 
 
 def first_below(history: History, target: float) -> tuple[int | None, float | None]:
@@ -43,7 +47,7 @@ def train(batch_size: int | None, epochs: int, shuffle: bool = True) -> tuple[Hi
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument(
         "--epochs", type=positive_int, default=300, help="epochs per batch size (300)"
     )
