@@ -21,6 +21,10 @@ def test_the_post_lines_are_the_lines_the_posts_own_code_prints(capsys):
     text = capsys.readouterr().out
     printed = [line for line in text.splitlines() if line.startswith("Loss after iteration")]
     assert printed == expected
+    # docs/reproduce.md shows the lines before the chaotic stretch as printed here
+    page = (Path(__file__).parents[2] / "docs" / "reproduce.md").read_text()
+    for line in printed[:2]:
+        assert line in page
     # the autodiff column: equal to the post's to the table's 1e-9 through pass 1000 (the
     # docs' reproduction table), parted by pass 2000, the same period-2 cycle at the end
     rows = {int(r.split()[0]): r.split()[1:] for r in text.splitlines() if r[:9].strip().isdigit()}
