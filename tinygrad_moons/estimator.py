@@ -22,7 +22,7 @@ import math
 import numbers
 import pickle
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -51,6 +51,132 @@ __all__ = ["NeuralNetClassifier"]
 
 SOLVERS = ("sgd", "adam", "lbfgs")
 SCHEDULES = ("constant", "invscaling", "adaptive")
+
+
+class _Interval(NamedTuple):
+    """A finite real number in [low, high], or with open ends ( ... )."""
+
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        inside = (
+            is_real
+            and math.isfinite(value)
+            and (value > self.low if self.low_open else value >= self.low)
+            and (value < self.high if self.high_open else value <= self.high)
+        )
+        if not inside:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            interval = f"{left}{self.low:g}, {self.high:g}{right}"
+            raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+
+
+class _OneOf(NamedTuple):
+    """One of a few names (or values: None, "auto"), or, with ``whole``, an int >= 1."""
+
+    options: tuple[Any, ...]
+    whole: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        if (value is None and None in self.options) or (
+            isinstance(value, str) and value in self.options
+        ):
+            return
+        if not self.whole:
+            raise ValueError(f"{name} must be one of {list(self.options)}, got {value!r}")
+        whole(name, value)
+
+
+class _Whole(NamedTuple):
+    """An int >= 1 (not a float, not a bool)."""
+
+    def check(self, name: str, value: Any) -> None:
+        whole(name, value)
+
+
+class _Flag(NamedTuple):
+    """True or False (numpy's bools too; with ``counts``, an int such as verbose=2)."""
+
+    counts: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        kinds = (bool, np.bool_, numbers.Integral) if self.counts else (bool, np.bool_)
+        if not isinstance(value, kinds):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _stochastic(e: Any) -> bool:
+    return e.solver != "lbfgs"
+
+
+def _sgd(e: Any) -> bool:
+    return e.solver == "sgd"
+
+
+def _solver(e: Any) -> str:
+    return "solver"
+
+
+# name -> (is it read in this configuration?, the setting that decides it): a parameter set
+# away from its default that the configuration never reads is named in a UserWarning.
+READ_WHEN: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
+    "batch_size": (_stochastic, _solver),
+    "learning_rate_init": (_stochastic, _solver),
+    "shuffle": (_stochastic, _solver),
+    "early_stopping": (_stochastic, _solver),
+    "n_iter_no_change": (
+        lambda e: _stochastic(e) and e.tol > 0,
+        lambda e: "tol" if _stochastic(e) else "solver",
+    ),
+    "validation_fraction": (
+        lambda e: _stochastic(e) and e.early_stopping,
+        lambda e: "early_stopping" if _stochastic(e) else "solver",
+    ),
+    "learning_rate": (_sgd, _solver),
+    "power_t": (
+        lambda e: _sgd(e) and e.learning_rate == "invscaling",
+        lambda e: "learning_rate" if _sgd(e) else "solver",
+    ),
+    "momentum": (_sgd, _solver),
+    "nesterovs_momentum": (
+        lambda e: _sgd(e) and e.momentum > 0,
+        lambda e: "momentum" if _sgd(e) else "solver",
+    ),
+    "beta_1": (lambda e: e.solver == "adam", _solver),
+    "beta_2": (lambda e: e.solver == "adam", _solver),
+    "epsilon": (lambda e: e.solver == "adam", _solver),
+    "max_fun": (lambda e: e.solver == "lbfgs", _solver),
+}
+
+# Each parameter's valid values, read by one loop in fit (scikit-learn's estimators declare
+# theirs the same way, as ``_parameter_constraints``). hidden_layer_sizes and activation are
+# checked apart: an activation's names are read from nn.ACTIVATIONS at fit time.
+PARAMETER_CONSTRAINTS: dict[str, _Interval | _OneOf | _Whole | _Flag] = {
+    "solver": _OneOf(SOLVERS),
+    "alpha": _Interval(),
+    "batch_size": _OneOf((None, "auto"), whole=True),
+    "learning_rate": _OneOf(SCHEDULES),
+    "learning_rate_init": _Interval(low_open=True),
+    "power_t": _Interval(),
+    "max_iter": _Whole(),
+    "shuffle": _Flag(),
+    "tol": _Interval(),
+    "verbose": _Flag(counts=True),
+    "warm_start": _Flag(),
+    "momentum": _Interval(high=1.0),
+    "nesterovs_momentum": _Flag(),
+    "early_stopping": _Flag(),
+    "validation_fraction": _Interval(high=1.0, low_open=True, high_open=True),
+    "beta_1": _Interval(high=1.0, high_open=True),
+    "beta_2": _Interval(high=1.0, high_open=True),
+    "epsilon": _Interval(low_open=True),
+    "n_iter_no_change": _Whole(),
+    "max_fun": _Whole(),
+}
 
 
 class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
@@ -468,34 +594,11 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[list[int], str]:
-        """Every parameter checked (scikit-learn's rule: at fit, not in __init__); returns
-        the hidden sizes and the activation's name in ``nn.ACTIVATIONS`` (or "identity")."""
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {list(SOLVERS)}, got {self.solver!r}")
-        if self.learning_rate not in SCHEDULES:
-            raise ValueError(
-                f"learning_rate must be one of {list(SCHEDULES)}, got {self.learning_rate!r}"
-            )
-        _real("power_t", self.power_t)
-        _real("alpha", self.alpha)
-        _real("learning_rate_init", self.learning_rate_init, low_open=True)
-        _real("tol", self.tol)
-        _real("momentum", self.momentum, high=1.0)
-        _real("beta_1", self.beta_1, high=1.0, high_open=True)
-        _real("beta_2", self.beta_2, high=1.0, high_open=True)
-        _real("epsilon", self.epsilon, low_open=True)
-        _real(
-            "validation_fraction", self.validation_fraction, high=1, low_open=True, high_open=True
-        )
-        for name in ("max_iter", "n_iter_no_change", "max_fun"):
-            whole(name, getattr(self, name))
-        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if not isinstance(self.verbose, (bool, np.bool_, numbers.Integral)):
-            raise ValueError(f"verbose must be True or False, got {self.verbose!r}")
-        if self.batch_size is not None and self.batch_size != "auto":
-            whole("batch_size", self.batch_size)
+        """Every parameter checked against ``PARAMETER_CONSTRAINTS`` (scikit-learn's rule: at
+        fit, not in __init__); returns the hidden sizes and the activation's name in
+        ``nn.ACTIVATIONS`` (or "identity")."""
+        for name, constraint in PARAMETER_CONSTRAINTS.items():
+            constraint.check(name, getattr(self, name))
         self._warn_if_ignored()
         return self._hidden_sizes(), self._activation_name()
 
@@ -524,39 +627,11 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     def _warn_if_ignored(self) -> None:
         """A UserWarning naming every parameter set away from its default that this
         configuration never reads, so no setting is dropped silently."""
-        stochastic = self.solver != "lbfgs"
-        sgd = self.solver == "sgd"
-        # name -> (read in this configuration?, the setting that decides it)
-        reads = {
-            "batch_size": (stochastic, "solver"),
-            "learning_rate_init": (stochastic, "solver"),
-            "shuffle": (stochastic, "solver"),
-            "early_stopping": (stochastic, "solver"),
-            "n_iter_no_change": (
-                stochastic and self.tol > 0,
-                "solver" if not stochastic else "tol",
-            ),
-            "validation_fraction": (
-                stochastic and self.early_stopping,
-                "solver" if not stochastic else "early_stopping",
-            ),
-            "learning_rate": (sgd, "solver"),
-            "power_t": (
-                sgd and self.learning_rate == "invscaling",
-                "solver" if not sgd else "learning_rate",
-            ),
-            "momentum": (sgd, "solver"),
-            "nesterovs_momentum": (sgd and self.momentum > 0, "solver" if not sgd else "momentum"),
-            "beta_1": (self.solver == "adam", "solver"),
-            "beta_2": (self.solver == "adam", "solver"),
-            "epsilon": (self.solver == "adam", "solver"),
-            "max_fun": (self.solver == "lbfgs", "solver"),
-        }
         defaults = inspect.signature(type(self).__init__).parameters
         ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
-        for name, (is_read, decider) in reads.items():
-            if not is_read and getattr(self, name) != defaults[name].default:
-                ignored.setdefault(decider, []).append(f"{name}={getattr(self, name)!r}")
+        for name, (is_read, decided_by) in READ_WHEN.items():
+            if not is_read(self) and getattr(self, name) != defaults[name].default:
+                ignored.setdefault(decided_by(self), []).append(f"{name}={getattr(self, name)!r}")
         if ignored:
             groups = [
                 f"{', '.join(names)} with {decider}={getattr(self, decider)!r}"
@@ -845,26 +920,3 @@ def _mean_loss(model: nn.Module, X: np.ndarray, labels: np.ndarray, alpha: float
     with evaluating(model), np.errstate(over="ignore", invalid="ignore"):
         loss = _mean_objective(model, Tensor(X), labels, alpha).item()
     return loss if math.isfinite(loss) else math.inf
-
-
-def _real(
-    name: str,
-    value: Any,
-    *,
-    low: float = 0.0,
-    high: float = math.inf,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    """``value`` as a finite float in the interval, else a ValueError naming it."""
-    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    inside = (
-        is_real
-        and math.isfinite(value)
-        and (value > low if low_open else value >= low)
-        and (value < high if high_open else value <= high)
-    )
-    if not inside:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a finite number in {interval}, got {value!r}")
-    return float(value)
