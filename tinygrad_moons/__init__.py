@@ -4,7 +4,7 @@
 The files, by layer; imports flow one way, downwards
 (``tests/project/test_import_layers.py`` checks it):
 
-    engine        tensor.py  tensor_methods.py  ops.py  functional.py  gradcheck.py
+    engine        tensor.py  ops.py  functional.py  gradcheck.py
                   graph.py  codegen.py  validate.py                     numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
                   atomic.py
@@ -18,9 +18,6 @@ plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
 ``minimize``.
 """
 
-# tensor_methods first: it attaches Tensor's operators (see its docstring), which every
-# later module uses.
-from tinygrad_moons import tensor_methods  # noqa: F401, I001 (before the rest)
 from tinygrad_moons import functional, nn, ops, optim, reference
 from tinygrad_moons.gradcheck import GradcheckError, gradcheck
 from tinygrad_moons.tensor import Function, Tensor, no_grad

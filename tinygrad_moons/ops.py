@@ -7,7 +7,7 @@ is skipped by looking at ``ctx.needs_input_grad``. A ``backward`` never writes i
 ``grad`` or into what ``forward`` saved: one array may be handed to several inputs.
 
 To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a Tensor
-method in ``tensor_methods.py`` or a function in ``functional.py`` that calls its
+method in ``tensor.py`` or a function in ``functional.py`` that calls its
 ``apply``. The graph code never changes.
 """
 

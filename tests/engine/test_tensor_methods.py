@@ -218,11 +218,8 @@ def package_imports(name):
     return found
 
 
-def test_the_engine_imports_one_way_tensor_then_ops_then_tensor_methods():
-    assert package_imports("tensor.py") == set()
+def test_tensor_and_ops_import_each_other_and_nothing_else_of_the_engine():
+    """One class, operators included; ops subclass Function and tensor.py binds ops last."""
+    assert package_imports("tensor.py") == {("tinygrad_moons.ops",), "tinygrad_moons.validate"}
     assert package_imports("ops.py") == {"tinygrad_moons.tensor"}
-    assert package_imports("tensor_methods.py") == {
-        ("tinygrad_moons.ops",),
-        "tinygrad_moons.tensor",
-        "tinygrad_moons.validate",
-    }
+    assert not (ROOT / "tinygrad_moons" / "tensor_methods.py").exists()
