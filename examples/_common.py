@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tinygrad_moons import plot
-from tinygrad_moons.arguments import positive_int
+from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.nn import Module
 from tinygrad_moons.train import predict
 

@@ -22,7 +22,7 @@ import matplotlib
 import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot
-from tinygrad_moons.arguments import non_negative_float, positive_float, positive_int
+from tinygrad_moons.cli.types import non_negative_float, positive_float, positive_int
 from tinygrad_moons.train import History, TrainingDiverged, fit
 
 # --quick: a run of a few seconds whose finding holds too

@@ -21,7 +21,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, data, nn, optim, plot
-from tinygrad_moons.arguments import positive_int
+from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.train import predict
 
 LAMBDA = 0.001

@@ -20,7 +20,7 @@ import _common
 from joblib import Parallel, delayed
 
 from tinygrad_moons import data, nn, plot
-from tinygrad_moons.arguments import n_jobs, positive_int
+from tinygrad_moons.cli.types import n_jobs, positive_int
 from tinygrad_moons.train import TrainingDiverged, fit, predict
 
 # --quick: a run of a few seconds whose finding holds too

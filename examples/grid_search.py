@@ -30,7 +30,7 @@ from sklearn.inspection import DecisionBoundaryDisplay
 from sklearn.model_selection import GridSearchCV
 
 from tinygrad_moons import data, plot
-from tinygrad_moons.arguments import n_jobs, non_negative_float, positive_float, positive_int, seed
+from tinygrad_moons.cli.types import n_jobs, non_negative_float, positive_float, positive_int, seed
 from tinygrad_moons.estimator import NeuralNetClassifier
 
 # --quick: a run of a few seconds whose finding holds too

@@ -17,7 +17,7 @@ from __future__ import annotations
 import _common
 
 from tinygrad_moons import data, plot
-from tinygrad_moons.arguments import n_jobs, positive_int
+from tinygrad_moons.cli.types import n_jobs, positive_int
 from tinygrad_moons.sweep import hidden_size_sweep
 from tinygrad_moons.train import predict
 

@@ -20,7 +20,7 @@ import _common
 import numpy as np
 
 from tinygrad_moons import data, nn, plot
-from tinygrad_moons.arguments import positive_float, positive_int
+from tinygrad_moons.cli.types import positive_float, positive_int
 from tinygrad_moons.train import History, fit
 
 BATCH_SIZES = (1, 20, 64, 200)

@@ -20,7 +20,7 @@ import numpy as np
 from joblib import Parallel, delayed
 
 from tinygrad_moons import data, nn, optim, plot
-from tinygrad_moons.arguments import n_jobs, non_negative_float, positive_int
+from tinygrad_moons.cli.types import n_jobs, non_negative_float, positive_int
 from tinygrad_moons.train import fit, predict
 
 NOISE = 0.35

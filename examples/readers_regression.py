@@ -23,7 +23,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, nn, no_grad, optim, plot
-from tinygrad_moons.arguments import non_negative_float, positive_float, positive_int
+from tinygrad_moons.cli.types import non_negative_float, positive_float, positive_int
 
 # --quick: a run of a few seconds whose finding holds too
 QUICK = ["--epochs", "1000"]

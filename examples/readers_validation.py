@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from matplotlib.patches import Rectangle
 
 from tinygrad_moons import data, nn, plot
-from tinygrad_moons.arguments import n_jobs, non_negative_float, positive_int
+from tinygrad_moons.cli.types import n_jobs, non_negative_float, positive_int
 from tinygrad_moons.train import fit, predict
 
 # --quick: a run of a few seconds whose finding holds too

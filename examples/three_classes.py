@@ -19,7 +19,7 @@ import _common
 import numpy as np
 
 from tinygrad_moons import data, nn, plot
-from tinygrad_moons.arguments import positive_int
+from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.train import fit, predict
 
 CLASSES = 3

@@ -23,7 +23,7 @@ import _common
 import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot, reference
-from tinygrad_moons.arguments import n_jobs
+from tinygrad_moons.cli.types import n_jobs
 from tinygrad_moons.three_gradients import (
     COMPARED_PASSES,
     EARLY_RTOL,

@@ -5,11 +5,11 @@ The files, by layer; imports flow one way, downwards
 (``tests/project/test_import_layers.py`` checks it):
 
     engine        tensor.py  ops.py  functional.py  gradcheck.py
-                  graph.py  codegen.py  validate.py                     numpy alone
-    models        nn.py  optim.py  train.py  checkpoint.py  seeding.py  batching.py
+                  graph.py  codegen/  validate.py                       numpy alone
+    models        nn.py  optim.py  train.py  checkpoint.py  seeding.py
                   atomic.py
     applications  data.py  plot.py  estimator.py  sweep.py  reference.py  three_gradients.py
-    interfaces    cli/ (one module per command)  arguments.py  bench.py  __main__.py
+    interfaces    cli/ (one module per command)  bench/  __main__.py
 
 The modules sit side by side, as their public import paths (``tinygrad_moons.functional``,
 ``tinygrad_moons.nn``, ...) have them. ``import tinygrad_moons`` loads numpy and the

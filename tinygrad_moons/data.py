@@ -1,7 +1,6 @@
 """Data sets from scikit-learn's generators, its train/test split, and mini-batches.
 
-``batches`` lives in ``batching.py`` (``fit`` uses it without scikit-learn) and is
-re-exported here.
+``batches`` is ``train.batches`` (``fit`` draws its mini-batches with it), re-exported here.
 
 Nothing here touches numpy's global random state: every generator gets its own
 ``RandomState``. The write-up's data, ``np.random.seed(0); make_moons(200, noise=0.20)``,
@@ -20,7 +19,7 @@ import numpy as np
 import sklearn.datasets
 from sklearn.model_selection import train_test_split
 
-from tinygrad_moons.batching import batches
+from tinygrad_moons.train import batches
 
 __all__ = [
     "HELD_OUT_POINTS",

@@ -99,14 +99,19 @@ class _Whole(NamedTuple):
 
 
 class _Flag(NamedTuple):
-    """True or False (numpy's bools too; with ``counts``, an int such as verbose=2)."""
+    """True or False (numpy's bools too; with ``counts``, an int such as verbose=2; with
+    ``none``, None too)."""
 
     counts: bool = False
+    none: bool = False
 
     def check(self, name: str, value: Any) -> None:
         kinds = (bool, np.bool_, numbers.Integral) if self.counts else (bool, np.bool_)
+        if self.none and value is None:
+            return
         if not isinstance(value, kinds):
-            raise ValueError(f"{name} must be True or False, got {value!r}")
+            allowed = "None, True or False" if self.none else "True or False"
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
 def _stochastic(e: Any) -> bool:
@@ -176,6 +181,7 @@ PARAMETER_CONSTRAINTS: dict[str, _Interval | _OneOf | _Whole | _Flag] = {
     "epsilon": _Interval(low_open=True),
     "n_iter_no_change": _Whole(),
     "max_fun": _Whole(),
+    "compiled": _Flag(none=True),
 }
 
 
@@ -257,6 +263,12 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         Epochs without ``tol`` improvement that the stopping rule tolerates.
     max_fun : int, default=15000
         The most loss evaluations "lbfgs" makes.
+    compiled : bool or None, default=None
+        Not MLPClassifier's: ``train.fit``'s ``compiled`` for "sgd" and "adam". None
+        compiles the step when every layer is the library's (the built-in activations,
+        or one registered as a function); an activation registered as a Module class of
+        your own trains eagerly unless True. False always trains eagerly. The numbers are
+        the same either way, bit for bit.
 
     Parameters that the chosen configuration does not read (``momentum`` for "adam",
     ``learning_rate_init`` for "lbfgs", ...) give a UserWarning naming them when set.
@@ -365,6 +377,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
         max_fun: int = 15000,
+        compiled: bool | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -389,6 +402,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.compiled = compiled
 
     def __reduce_ex__(self, protocol: int) -> tuple:
         """Pickled as usual, carrying the registration of a user's activation with it, so
@@ -486,6 +500,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                     callbacks=[rule],
                     progress=False,
                     seed=rng,
+                    compiled=self.compiled,
                 )
             except TrainingDiverged as error:  # name the rate the estimator was given
                 scale = batch if self.solver == "sgd" else 1  # SGD's is divided by it

@@ -3,7 +3,7 @@
 Full-batch training builds the same graph every step: the same ops on the same parameter
 Tensors, only the numbers change. ``capture(fn)`` calls ``fn`` (twice, to check that it
 builds the same graph both times), records every op it applies and writes the whole step
-out once as straight-line numpy (``codegen.py``): ``StaticGraph.source`` is that Python.
+out once as straight-line numpy (``codegen/``): ``StaticGraph.source`` is that Python.
 ``replay()`` runs it: the forward pass into buffers allocated at capture, then the backward
 pass, with no Tensor, context or graph walk made again, and the gradients are those of a
 fresh ``fn().backward()``, bit for bit.
@@ -35,13 +35,14 @@ static when the same ops run on the same Tensors whatever the numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NoReturn
 
 import numpy as np
 
-from tinygrad_moons import codegen
-from tinygrad_moons.codegen import GraphChangedError
+from tinygrad_moons.codegen import GraphChangedError, Node, Step, generate, leaves_changed
+from tinygrad_moons.codegen.program import Derived
 from tinygrad_moons.tensor import Function, Recorder, Tensor, recording
 
 __all__ = ["GraphChangedError", "StaticGraph", "capture"]
@@ -68,14 +69,25 @@ class StaticGraph:
         fn: Callable[[], Tensor | tuple[Tensor, ...]],
         names: Mapping[str, Tensor] | None = None,
     ) -> None:
-        first_outputs, first_tape = record(fn)
-        outputs, tape = record(fn)
+        first_outputs, first = _record(fn)
+        outputs, second = _record(fn)
+        # Only what reaches the outputs is replayed, and compared: an op's forward may
+        # compute with a traced mask internally (np.where in Where), which is no step of fn.
+        first_tape = _ops_reaching(first_outputs, first.entries)
+        tape = _ops_reaching(outputs, second.entries)
         difference = _first_difference(first_tape, tape, first_outputs, outputs)
         if difference is not None:
             raise GraphChangedError(
                 f"the function built a different graph on its second call ({difference}): "
                 f"only a static graph can be captured"
             )
+        for key, (leaf, data) in first.read.items():
+            again = second.read.get(key)
+            if again is not None and not leaf.requires_grad and not _same_value(data, again[1]):
+                raise GraphChangedError(
+                    "the function has state a replay would not update: a Tensor it reads "
+                    "had other data on its second call (the function changes it in place)"
+                )
         made = {id(result) for _, _, result in tape}
         if any(id(output) not in made for output in outputs):
             raise GraphChangedError(
@@ -90,7 +102,7 @@ class StaticGraph:
         self._constants = _constants(first_tape, tape, made)
         self._names = {id(t): name for name, t in (names or {}).items()}
         self._fresh = self._generate(accumulate=False)
-        self._accumulating: codegen.Step | None = None
+        self._accumulating: Step | None = None
         # What the leaves were at capture, for the accumulating step generated later.
         self._captured_leaves = tuple(
             x for leaf, _ in self._leaves for x in (leaf.shape, np.dtype(np.float64))
@@ -105,6 +117,7 @@ class StaticGraph:
         the same on the two calls of ``capture`` but not on this one.
         """
         outputs, tape = record(fn)
+        tape = _ops_reaching(outputs, tape)
         difference = _first_difference(self._tape, tape, self._tape_outputs, outputs)
         if difference is not None:
             raise GraphChangedError(
@@ -112,12 +125,10 @@ class StaticGraph:
             )
         return outputs
 
-    def _generate(self, accumulate: bool) -> codegen.Step:
-        nodes = [codegen.Node(ctx, args, result) for ctx, args, result in self._entries]
+    def _generate(self, accumulate: bool) -> Step:
+        nodes = [Node(ctx, args, result) for ctx, args, result in self._entries]
         leaves = [leaf for leaf, _ in self._leaves]
-        return codegen.generate(
-            nodes, self.outputs, leaves, self._names, self._constants, accumulate
-        )
+        return generate(nodes, self.outputs, leaves, self._names, self._constants, accumulate)
 
     @property
     def source(self) -> str:
@@ -145,7 +156,7 @@ class StaticGraph:
             if self._accumulating is None:
                 # Generated from the leaves as they are now: first refuse any whose shape
                 # changed since capture, or the step would be built for the new shapes.
-                codegen.leaves_changed([leaf for leaf, _ in self._leaves], self._captured_leaves)
+                leaves_changed([leaf for leaf, _ in self._leaves], self._captured_leaves)
                 self._accumulating = self._generate(accumulate=True)
             step = self._accumulating
         self._run_forward(step)
@@ -171,28 +182,255 @@ class StaticGraph:
                 )
         self._fresh.backward()
 
-    def _run_forward(self, step: codegen.Step) -> None:
+    def _run_forward(self, step: Step) -> None:
         step.forward()  # checks the leaves' shapes, sets the outputs' data
 
 
+class Traced(np.ndarray):
+    """An array the captured function derived from its data (a mask, indices, a draw).
+
+    Only made inside a capture. numpy functions, ufuncs, indexing and the array methods
+    below applied to it are recorded in turn, so a mask built from masks is recomputed
+    at every replay; a Python decision on it (``bool()``, ``.item()``, ``.tolist()``,
+    ``int()``, ``float()``, iteration) is refused: the capture cannot see it.
+    """
+
+    _tape: _Tape | None = None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self._tape = getattr(obj, "_tape", None)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if kwargs.get("out") is not None:
+            _left_the_api(f"numpy.{ufunc.__name__}(..., out=...)")
+        fn = ufunc if method == "__call__" else getattr(ufunc, method)
+        return _tape_of(inputs).derived(fn, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func in _STATIC_FUNCTIONS:  # shapes do not change between replays
+            return func(*_plain(args), **_plain(kwargs))
+        return _tape_of((args, kwargs)).derived(func, args, kwargs)
+
+    def __getitem__(self, index: Any) -> Any:
+        return _tape_of((self,)).derived(operator.getitem, (self, index), {})
+
+    def __bool__(self) -> bool:
+        _left_the_api("bool()")
+
+    def __int__(self) -> int:
+        _left_the_api("int()")
+
+    def __float__(self) -> float:
+        _left_the_api("float()")
+
+    def __index__(self) -> int:
+        _left_the_api("use as a Python index")
+
+    def __iter__(self) -> Any:
+        _left_the_api("iteration")
+
+    def item(self, *args: Any) -> Any:
+        _left_the_api("item()")
+
+    def tolist(self) -> Any:
+        _left_the_api("tolist()")
+
+    def __repr__(self) -> str:
+        return f"Traced({np.asarray(self)!r})"
+
+
+class _Method:
+    """``array.name(*args, **kwargs)``, as a function of the array."""
+
+    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.name, self.args, self.kwargs = name, args, kwargs
+        self.__name__ = f".{name}"
+
+    def __call__(self, array: np.ndarray) -> Any:
+        return getattr(array, self.name)(*self.args, **self.kwargs)
+
+
+def _recorded_method(name: str) -> Callable[..., Any]:
+    def method(self: Traced, *args: Any, **kwargs: Any) -> Any:
+        if _contains_traced((args, kwargs)):
+            _left_the_api(f".{name}() with a traced argument")
+        return _tape_of((self,)).derived(_Method(name, args, kwargs), (self,), {})
+
+    method.__name__ = name
+    return method
+
+
+for _name in (
+    "astype", "sum", "any", "all", "mean", "max", "min", "argmax", "argmin", "reshape",
+    "ravel", "flatten", "copy", "nonzero", "transpose", "squeeze", "cumsum", "prod", "clip",
+    "round", "repeat", "take",
+):  # fmt: skip
+    setattr(Traced, _name, _recorded_method(_name))
+
+_STATIC_FUNCTIONS = {np.shape, np.ndim, np.size}
+
+
+def _left_the_api(call: str) -> NoReturn:
+    raise GraphChangedError(
+        f"{call} on a value the captured function computed from its data: a replay could "
+        f"not repeat the Python that reads it, so the graph would replay a stale value. "
+        f"Keep the step in Tensor operations (comparisons, F.where, argmax, indexing), or "
+        f"run it eagerly"
+    )
+
+
+def _tape_of(values: Any) -> _Tape:
+    for value in _flat(values):
+        if isinstance(value, Traced) and value._tape is not None:
+            return value._tape
+    raise GraphChangedError("a traced value outlived its capture")
+
+
+def _flat(value: Any) -> Iterator[Any]:
+    """``value`` and everything inside its tuples, lists and dicts, depth first."""
+    if isinstance(value, (tuple, list)):
+        for part in value:
+            yield from _flat(part)
+    elif isinstance(value, dict):
+        for part in value.values():
+            yield from _flat(part)
+    else:
+        yield value
+
+
+def _contains_traced(value: Any) -> bool:
+    return any(isinstance(part, Traced) for part in _flat(value))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with Tensors replaced by their data and traced arrays by plain ones."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, Traced):
+        return value.view(np.ndarray)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(part) for part in value)
+    if isinstance(value, dict):
+        return {key: _plain(part) for key, part in value.items()}
+    return value
+
+
+_STREAMS = (np.random.RandomState, np.random.Generator)
+
+
+def _stream_state(stream: Any) -> Any:
+    if isinstance(stream, np.random.RandomState):
+        return stream.get_state()
+    return stream.bit_generator.state
+
+
+def _set_stream_state(stream: Any, state: Any) -> None:
+    if isinstance(stream, np.random.RandomState):
+        stream.set_state(state)
+    else:
+        stream.bit_generator.state = state
+
+
 class _Tape(Recorder):
-    """Every op application, in order."""
+    """Every op application and every value derived outside the graph, in order.
+
+    It also keeps: the random streams the function drew from, with their state before the
+    first draw (``record`` puts them back, so a capture draws nothing from them), and a
+    copy of every leaf's data when an op first read it (a function that changes the data
+    it reads has state that a replay would not update).
+    """
 
     def __init__(self) -> None:
-        self.entries: list[tuple[Function, tuple[Any, ...], Tensor]] = []
+        self.entries: list[tuple[Any, tuple[Any, ...], Any]] = []
+        self.streams: dict[int, tuple[Any, Any]] = {}
+        self.read: dict[int, tuple[Tensor, np.ndarray]] = {}
+        self.made_ids: set[int] = set()
 
     def applied(self, ctx: Function, args: tuple[Any, ...], result: Tensor) -> None:
+        for arg in args:
+            if isinstance(arg, Tensor) and id(arg) not in self.made_ids | self.read.keys():
+                self.read[id(arg)] = (arg, arg.data.copy())
+        self.made_ids.add(id(result))
         self.entries.append((ctx, args, result))
 
+    def derived(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        for stream in _flat((args, kwargs)):
+            if isinstance(stream, _STREAMS) and id(stream) not in self.streams:
+                self.streams[id(stream)] = (stream, _stream_state(stream))
+        value = fn(*_plain(args), **_plain(kwargs))
+        if isinstance(value, tuple):  # np.nonzero and the like: one entry per array
+            return tuple(self.derived(_Element(fn, i), args, kwargs) for i in range(len(value)))
+        if not isinstance(value, (np.ndarray, np.generic)):
+            _left_the_api(f"{Derived(fn, kwargs).name}() giving a Python {type(value).__name__}")
+        traced = np.asarray(value).view(Traced)
+        traced._tape = self
+        self.made_ids.add(id(traced))
+        self.entries.append((Derived(fn, kwargs), args, traced))
+        return traced
 
-_Entries = list[tuple[Function, tuple[Any, ...], Tensor]]
+    def made(self, tensor: Tensor, source: Any) -> None:
+        if isinstance(source, Tensor):
+            fn: Callable[..., Any] = _same_data if source.data is tensor.data else _float64_copy
+        elif _contains_traced(source):
+            fn = _float64_copy
+        else:
+            return  # a constant: numbers or an array the function was given
+        self.made_ids.add(id(tensor))
+        self.entries.append((Derived(fn, {}), (source,), tensor))
+
+    def escaped(self, call: str, tensor: Tensor) -> None:
+        raise GraphChangedError(
+            f"{call} of a Tensor inside the captured function: its value leaves the Tensor "
+            f"API, and a replay could not repeat the Python that reads it (it would replay a "
+            f"stale value). Keep the step in Tensor operations (comparisons, F.where, argmax, "
+            f"indexing), or run it eagerly"
+        )
+
+    def rewind_streams(self) -> None:
+        for stream, state in self.streams.values():
+            _set_stream_state(stream, state)
+
+    def changed_leaf(self) -> str | None:
+        """How the function changed a Tensor it read, or None."""
+        for tensor, copy in self.read.values():
+            if tensor.data.shape != copy.shape or not np.array_equal(
+                tensor.data, copy, equal_nan=True
+            ):
+                return "it changed the data of a Tensor it read"
+        return None
+
+
+class _Element:
+    """Element ``i`` of what ``fn`` returns (a tuple of arrays)."""
+
+    def __init__(self, fn: Callable[..., Any], i: int) -> None:
+        self.fn, self.i = fn, i
+        self.__name__ = f"{Derived(fn, {}).name}[{i}]"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)[self.i]
+
+
+def _float64_copy(source: Any) -> np.ndarray:
+    """``Tensor(source)``'s data: a float64 copy."""
+    return np.array(source, dtype=np.float64)
+
+
+def _same_data(source: np.ndarray) -> np.ndarray:
+    """``source.detach()``'s data: the same array."""
+    return source
+
+
+_Entries = list[tuple[Any, tuple[Any, ...], Any]]
 
 
 def record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Entries]:
     """Call ``fn`` once, eagerly, returning its outputs and every op it applied, in order.
 
     Each application is ``(ctx, args, result)``: the op's context, the arguments it was
-    applied to (Tensors and the rest, as passed) and the Tensor it made. ``capture`` is
+    applied to (Tensors and the rest, as passed) and the Tensor it made; a value derived
+    outside the graph (a comparison, a mask, a random draw) is ``(Derived, args, array)``.
+    Random streams the function drew from are put back as they were. ``capture`` is
     built on it; the graph drawing reads the arguments to show X, y and constants.
 
     >>> from tinygrad_moons import Tensor
@@ -200,14 +438,33 @@ def record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Entries]:
     >>> [type(ctx).__name__ for ctx, _, _ in applied], out.item()
     (['Mul', 'Sum'], 9.0)
     """
+    outputs, tape = _record(fn)
+    return outputs, tape.entries
+
+
+def _record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Tape]:
     with recording(_Tape()) as tape:
-        output = fn()
+        try:
+            output = fn()
+        finally:
+            tape.rewind_streams()
     outputs = output if isinstance(output, tuple) else (output,)
     if not outputs or not all(isinstance(t, Tensor) for t in outputs):
         raise TypeError(
             f"the captured function must return a Tensor (or a tuple of them), got {type(output)}"
         )
-    return outputs, tape.entries
+    changed = tape.changed_leaf()
+    if changed is not None:
+        raise GraphChangedError(
+            f"the function has state a replay would not update: {changed} (in place), "
+            f"so only the ops would be replayed, not the update"
+        )
+    return outputs, tape
+
+
+def _dynamic(args: Any) -> Iterator[Any]:
+    """The Tensors and traced arrays among ``args`` (inside tuples, lists and dicts too)."""
+    return (part for part in _flat(args) if isinstance(part, (Tensor, Traced)))
 
 
 def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
@@ -215,18 +472,18 @@ def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
     needed = {id(output) for output in outputs}
     kept = []
     for entry in reversed(tape):
-        _, args, result = entry
+        ctx, args, result = entry
         if id(result) in needed:
             kept.append(entry)
-            needed.update(id(arg) for arg in args if isinstance(arg, Tensor))
+            needed.update(id(arg) for arg in _dynamic((args, getattr(ctx, "kwargs", None))))
     return kept[::-1]
 
 
 def _leaves(entries: _Entries, made: set[int]) -> list[tuple[Tensor, tuple[int, ...]]]:
     """The Tensors the ops read but did not make, each once, with its shape at capture."""
     leaves: dict[int, tuple[Tensor, tuple[int, ...]]] = {}
-    for _, args, _ in entries:
-        for arg in args:
+    for ctx, args, _ in entries:
+        for arg in _dynamic((args, getattr(ctx, "kwargs", None))):
             if isinstance(arg, Tensor) and id(arg) not in made:
                 leaves[id(arg)] = (arg, arg.data.shape)
     return list(leaves.values())
@@ -239,7 +496,9 @@ def _constants(first: _Entries, second: _Entries, made: set[int]) -> dict[int, f
     else holds it, so its number is kept from capture and written into the source.
     """
     constants = {}
-    for (_, args_a, _), (_, args_b, _) in zip(first, second, strict=True):
+    for (ctx, args_a, _), (_, args_b, _) in zip(first, second, strict=True):
+        if isinstance(ctx, Derived):
+            continue
         for a, b in zip(args_a, args_b, strict=True):
             if (
                 isinstance(b, Tensor)
@@ -268,25 +527,55 @@ def _first_difference(
         for a, b in zip(first_outputs, second_outputs, strict=True)
     ):
         return "the output came from another op"
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, (Tensor, Traced)) and id(a) in position_first:
+            return position_first[id(a)] == position_second.get(id(b), -1)
+        if isinstance(a, Tensor):
+            return a is b or (
+                isinstance(b, Tensor)
+                and not (a.requires_grad or b.requires_grad)
+                and id(b) not in position_second
+                and _same_value(a.data, b.data)
+            )
+        if isinstance(a, (tuple, list)):
+            return (
+                type(a) is type(b)
+                and len(a) == len(b)
+                and all(same(x, y) for x, y in zip(a, b, strict=True))
+            )
+        if isinstance(a, dict):
+            return (
+                isinstance(b, dict)
+                and a.keys() == b.keys()
+                and all(same(a[key], b[key]) for key in a)
+            )
+        if isinstance(a, _STREAMS) or isinstance(b, _STREAMS):
+            return a is b
+        return _same_value(a, b)
+
     for i, ((ctx_a, args_a, _), (ctx_b, args_b, _)) in enumerate(zip(first, second, strict=True)):
-        name = type(ctx_a).__name__
+        name = ctx_a.name if isinstance(ctx_a, Derived) else type(ctx_a).__name__
+        other = ctx_b.name if isinstance(ctx_b, Derived) else type(ctx_b).__name__
         if type(ctx_a) is not type(ctx_b) or len(args_a) != len(args_b):
-            return f"op {i} was {name}, then {type(ctx_b).__name__}"
+            return f"op {i} was {name}, then {other}"
+        if isinstance(ctx_a, Derived) and (
+            not _same_function(ctx_a.fn, ctx_b.fn, same) or not same(ctx_a.kwargs, ctx_b.kwargs)
+        ):
+            return f"op {i} was {name}, then {other}"
         for j, (a, b) in enumerate(zip(args_a, args_b, strict=True)):
-            if isinstance(a, Tensor) and id(a) in position_first:
-                same = isinstance(b, Tensor) and position_first[id(a)] == position_second.get(id(b))
-            elif isinstance(a, Tensor):
-                same = a is b or (
-                    isinstance(b, Tensor)
-                    and not (a.requires_grad or b.requires_grad)
-                    and id(b) not in position_second
-                    and _same_value(a.data, b.data)
-                )
-            else:
-                same = _same_value(a, b)
-            if not same:
+            if not same(a, b):
                 return f"argument {j} of op {i} ({name}) changed"
     return None
+
+
+def _same_function(a: Any, b: Any, same: Callable[[Any, Any], bool]) -> bool:
+    """Whether two recorded functions of derived values are the same call."""
+    if isinstance(a, _Method) and isinstance(b, _Method):
+        return a.name == b.name and same(a.args, b.args) and same(a.kwargs, b.kwargs)
+    if isinstance(a, _Element) and isinstance(b, _Element):
+        return a.i == b.i and _same_function(a.fn, b.fn, same)
+    return a is b
 
 
 def _same_value(a: Any, b: Any) -> bool:

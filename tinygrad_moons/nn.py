@@ -29,7 +29,7 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons.checkpoint import load, load_config, save
 from tinygrad_moons.seeding import Seed, as_random_state
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, derived
 from tinygrad_moons.validate import whole
 
 __all__ = [
@@ -477,6 +477,11 @@ class Identity(Module):
         return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _keep_mask(rng: np.random.RandomState, shape: tuple[int, ...], p: float) -> np.ndarray:
+    """Dropout's mask: each unit kept with probability 1 - p."""
+    return rng.random_sample(shape) >= p
+
+
 class Dropout(Module):
     """Inverted dropout: in training, zero each unit with probability p and scale the kept
     ones by 1 / (1 - p), so eval mode (the identity) needs no rescaling.
@@ -499,7 +504,9 @@ class Dropout(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.training or self.p == 0.0:
             return x
-        keep = self.rng.random_sample(x.shape) >= self.p
+        # Drawn through ``derived``: a graph capture draws it afresh, from this stream, at
+        # every replay.
+        keep = derived(_keep_mask, self.rng, x.shape, self.p)
         return x * (keep / (1.0 - self.p))
 
     def extra_repr(self) -> str:

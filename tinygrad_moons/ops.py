@@ -9,6 +9,10 @@ is skipped by looking at ``ctx.needs_input_grad``. A ``backward`` never writes i
 To add an op, copy the shape of a neighbour: a ``Function`` subclass here, and a Tensor
 method in ``tensor.py`` or a function in ``functional.py`` that calls its
 ``apply``. The graph code never changes.
+
+Add, Mul, MatMul, Linear, Tanh, SoftmaxCrossEntropy and SumOfSquares are also written out
+in ``codegen/rules.py`` (the compiled step's inline maths); ``tests/compiled/test_codegen.py``
+holds each pair bit for bit, so a change to one of these seven changes its rule too.
 """
 
 from __future__ import annotations

@@ -45,6 +45,19 @@ class Recorder:
     def reached(self, ctx: Function, grad: np.ndarray) -> None:
         """The backward walk is about to call ``ctx``'s backward with ``grad`` (d root/d out)."""
 
+    def derived(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``derived(fn, *args, **kwargs)`` was called: compute and return the value (graph
+        capture returns one it can recompute at every replay)."""
+        return fn(*_arrays_in(args), **_arrays_in(kwargs))
+
+    def made(self, tensor: Tensor, source: Any) -> None:
+        """``tensor`` was made from ``source`` outside any op: ``Tensor(source)``, or
+        ``source.detach()``."""
+
+    def escaped(self, call: str, tensor: Tensor) -> None:
+        """A value of ``tensor`` is leaving the Tensor API through ``call`` (``"item()"``,
+        ``"float()"``, ``"numpy()"``, ...): graph capture refuses it."""
+
 
 class _ThreadState(threading.local):
     """Grad mode and the recorder, per thread (as torch's grad mode): a ``no_grad()`` block
@@ -109,6 +122,29 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
         return without_graph
 
 
+def derived(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn`` on the data of the Tensors in ``args``: a value computed from data, outside
+    the graph and without a gradient (a comparison, ``argmax``, a random mask).
+
+    Comparisons and ``argmax`` go through it; so does a layer's random draw (``Dropout``).
+    Eagerly it is ``fn(*arrays)``; inside ``graph.capture`` it is recorded, so that every
+    replay computes it afresh from the current data (and the same random stream).
+
+    >>> derived(np.greater, Tensor([1.0, -1.0]), 0.0)
+    array([ True, False])
+    """
+    recorder = _state.recorder
+    if recorder is None:
+        return fn(*_arrays_in(args), **_arrays_in(kwargs))
+    return recorder.derived(fn, args, kwargs)
+
+
+def _escaping(call: str, tensor: Tensor) -> None:
+    """Tell the recorder, if any, that ``tensor``'s value leaves the Tensor API by ``call``."""
+    if _state.recorder is not None:
+        _state.recorder.escaped(call, tensor)
+
+
 def is_grad_enabled() -> bool:
     """True unless a ``no_grad()`` block is active in the current thread."""
     return _state.grad_enabled
@@ -154,6 +190,8 @@ class Tensor:
         self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
+        if _state.recorder is not None:
+            _state.recorder.made(self, data)
 
     @classmethod
     def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -228,10 +266,15 @@ class Tensor:
                 f"the truth value of a tensor of shape {self.shape} is ambiguous: use "
                 f"(t != 0).any() or (t != 0).all(), or t.item() for a one-element tensor"
             )
+        _escaping("bool()", self)
         return bool(self.data.reshape(()))
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
+        _escaping("item()", self)
+        return self._number()
+
+    def _number(self) -> float:
         if self.data.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element, this one has shape {self.shape}"
@@ -240,19 +283,25 @@ class Tensor:
 
     def __float__(self) -> float:
         """``float(t)``: ``t.item()``, for a one-element tensor only, as in torch."""
-        return self.item()
+        _escaping("float()", self)
+        return self._number()
 
     def __int__(self) -> int:
         """``int(t)``: the one element truncated towards zero, as ``int(t.item())``."""
-        return int(self.item())
+        _escaping("int()", self)
+        return int(self._number())
 
     def numpy(self) -> np.ndarray:
         """The underlying array itself (no copy)."""
+        _escaping("numpy()", self)
         return self.data
 
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph, not requiring grad."""
-        return Tensor._wrap(self.data)
+        detached = Tensor._wrap(self.data)
+        if _state.recorder is not None:
+            _state.recorder.made(detached, self)
+        return detached
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -271,6 +320,7 @@ class Tensor:
         0-d Tensors (``np.array([t, t])``), losing the gradient silently.
         """
         _refuse_numpy("numpy.array", self)
+        _escaping("numpy.asarray()", self)
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             if copy is False:
                 raise ValueError(f"a Tensor's data are float64: no {dtype} view without a copy")
@@ -281,7 +331,10 @@ class Tensor:
         """``np.dot(t, w)``, ``np.concatenate([t, u])`` ...: numpy on the data of tensors that
         require no grad (an ndarray results); refused for a tensor that requires grad, whose
         gradient numpy would drop. Tensor's ops and ``F`` keep it."""
-        _refuse_numpy(f"numpy.{func.__name__}", *_tensors_in((args, kwargs)))
+        tensors = _tensors_in((args, kwargs))
+        _refuse_numpy(f"numpy.{func.__name__}", *tensors)
+        for tensor in tensors:
+            _escaping(f"numpy.{func.__name__}()", tensor)
         return func(*_arrays_in(args), **_arrays_in(kwargs))
 
     # ------------------------------------------------------------------ arithmetic
@@ -362,24 +415,25 @@ class Tensor:
             ) from None
 
     # ------------------------------------------------------------------ comparisons
-    # Boolean ndarrays, no gradient (as torch's, whose results do not require grad).
+    # Boolean ndarrays, no gradient (as torch's, whose results do not require grad); computed
+    # through ``derived``, so that a graph capture recomputes them at every replay.
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _values(other)
+        return derived(np.less, self, other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _values(other)
+        return derived(np.less_equal, self, other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _values(other)
+        return derived(np.greater, self, other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _values(other)
+        return derived(np.greater_equal, self, other)
 
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data == _values(other)
+        return derived(np.equal, self, other)
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data != _values(other)
+        return derived(np.not_equal, self, other)
 
     # Defining __eq__ would make Tensors unhashable; they hash by identity, as torch's,
     # so they can be kept in sets and used as dict keys.
@@ -411,7 +465,7 @@ class Tensor:
 
     def argmax(self, axis: int = -1) -> np.ndarray:
         """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
-        return np.argmax(self.data, axis=_checked_axis(self, axis))
+        return derived(np.argmax, self, axis=_checked_axis(self, axis))
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:

@@ -25,30 +25,35 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 import tinygrad_moons.functional as F
-from tinygrad_moons.batching import batches
+from tinygrad_moons import ops
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
 from tinygrad_moons.nn import Dropout, Linear, Module, Sequential
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
-from tinygrad_moons.tensor import Tensor, no_grad
+from tinygrad_moons.tensor import Tensor, derived, no_grad
 from tinygrad_moons.validate import as_user_array, finite, whole
 
 __all__ = [
     "History",
     "NoProgressWarning",
     "TrainingDiverged",
+    "batches",
     "evaluating",
     "fit",
+    "library_model",
     "predict",
     "predict_proba",
 ]
+
+
+_DEFAULT_LR = 0.01  # fit's lr: SGD's rate when no optimiser is given
 
 
 class TrainingDiverged(ValueError):
@@ -213,7 +218,7 @@ def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Opt
             UserWarning,
             stacklevel=3,
         )
-    if lr != fit.__kwdefaults__["lr"]:
+    if lr != _DEFAULT_LR:
         warnings.warn(
             f"fit's lr={lr!r} is unused: the optimizer given has its own lr {_rate(optimizer)!r}",
             UserWarning,
@@ -238,54 +243,295 @@ def _two_classes(labels: np.ndarray) -> None:
         )
 
 
+# ---------------------------------------------------------------------- batches
+def batches(
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = True,
+    seed: Seed = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of ``(X_batch, y_batch)``: every row once, the last batch smaller if need be.
+
+    With ``shuffle`` the order is a permutation drawn from ``seed`` (an int, a RandomState,
+    which then advances, or None for fresh entropy); without, rows come in order.
+    ``data.batches`` is this function.
+
+    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+    >>> [yb.tolist() for _, yb in batches(X, y, 2, shuffle=False)]
+    [[0, 1], [2, 3], [4]]
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    batch_size = whole("batch_size", batch_size)
+    n = len(X)
+    order = as_random_state(seed).permutation(n) if shuffle else None
+    for start in range(0, n, batch_size):
+        rows = (
+            slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        )
+        yield X[rows], y[rows]
+
+
 # ---------------------------------------------------------------------- the objective
 def penalised_weights(model: Module) -> list[Tensor]:
     """The weights of every Linear in ``model``: what ``reg`` penalises (biases are not)."""
     return [m.weight for m in model.modules() if isinstance(m, Linear) and m.weight.requires_grad]
 
 
-def _objective(
-    model: Module, X: Tensor, labels: np.ndarray, weights: list[Tensor], penalty: float
-) -> tuple[Tensor, Tensor]:
-    """(summed cross-entropy + penalty * |W|^2, logits); _NonFinite if either is not finite."""
-    logits = model(X)
-    _check_logits(logits)
-    objective = F.softmax_cross_entropy(logits, labels, reduction="sum")
-    if penalty and weights:
-        objective = objective + penalty * F.l2(*weights)
-    _check_loss(objective)
-    return objective, logits
+def _class_indices(labels: np.ndarray) -> np.ndarray:
+    """A batch's labels, held as float64 in a Tensor, as the integer classes they are."""
+    return labels.astype(np.intp)
 
 
-def _check_logits(logits: Tensor) -> None:
+def _check_logits(logits: np.ndarray) -> None:
     # One sum first: it is finite whenever every logit is (unless it overflows: then look).
-    total = np.add.reduce(logits.data, axis=None)
-    if not math.isfinite(total) and not np.isfinite(logits.data).all():
+    flat = logits.reshape(-1)
+    if not math.isfinite(np.add.reduce(flat)) and not np.isfinite(flat).all():
         raise _NonFinite("the logits are not finite")
 
 
-def _check_loss(objective: Tensor) -> None:
-    if not math.isfinite(objective.item()):
-        raise _NonFinite(f"the loss became {objective.item()}")
+def _check_loss(objective: np.ndarray) -> float:
+    loss = float(objective)
+    if not math.isfinite(loss):
+        raise _NonFinite(f"the loss became {loss}")
+    return loss
 
 
-def _accuracy(logits: Tensor, labels: np.ndarray) -> float:
-    z = logits.data
+def _accuracy(z: np.ndarray, labels: np.ndarray) -> float:
+    """The fraction of rows whose largest logit is at their label."""
     # argmax over two columns is column 1 exactly where it is larger (ties go to 0): the
     # same for the finite logits this sees, without argmax's loop over rows.
     predicted = np.greater(z[:, 1], z[:, 0]) if z.shape[1] == 2 else z.argmax(axis=1)
     return np.count_nonzero(predicted == labels) / len(labels)
 
 
-def _scores(objective: Tensor, logits: Tensor, labels: np.ndarray) -> tuple[float, float]:
-    """History's loss (the write-up's: the summed objective over N) and accuracy."""
-    return objective.item() / len(labels), _accuracy(logits, labels)
+def library_model(model: Module) -> bool:
+    """Whether every module of ``model`` is one of the library's (``nn``'s layers,
+    containers and activations, registered functions included): what ``fit`` compiles
+    by default. A user's own Module may keep Python state that a replay would not update."""
+    return all(type(module).__module__ == Module.__module__ for module in model.modules())
 
 
-def _evaluate(model: Module, X: Tensor, labels: np.ndarray, weights: list[Tensor], penalty: float):
-    """``_objective`` in eval mode without a graph."""
-    with evaluating(model):
-        return _objective(model, X, labels, weights, penalty)
+class _Pass:
+    """The objective on one shape of data: built eagerly, or replayed from its capture.
+
+    ``X`` and ``Y`` are the pass's input Tensors, whose data each batch replaces; with
+    ``labels`` fixed (the whole data set), the labels are constants of the step.
+    """
+
+    def __init__(
+        self,
+        run: _Epochs,
+        X: np.ndarray,
+        labels: np.ndarray,
+        penalty: float,
+        training: bool,
+        fixed: bool,
+    ) -> None:
+        self.run, self.penalty, self.training = run, penalty, training
+        self.X = Tensor._wrap(X)
+        self.Y = Tensor._wrap(labels.astype(np.float64))
+        self.labels = labels if fixed else None
+        self.graph: StaticGraph | None = None
+        self.objective: Tensor | None = None
+        self.replays = 0
+
+    def load(self, X: np.ndarray, labels: np.ndarray) -> None:
+        """Make a batch of the same shape the pass's data."""
+        self.X.data = X
+        self.Y.data = labels.astype(np.float64)
+
+    def build(self) -> tuple[Tensor, Tensor]:
+        """(summed cross-entropy + penalty * |W|^2, logits), in Tensor operations only."""
+        labels = self.labels if self.labels is not None else derived(_class_indices, self.Y)
+        logits = self.run.model(self.X)
+        objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
+        if self.penalty and self.run.weights:
+            objective = objective + self.penalty * F.l2(*self.run.weights)
+        return objective, logits
+
+    def compile(self) -> None:
+        """Capture the pass; where it cannot be, say why (once) and stay eager."""
+        # A capture calls build twice: a user's Module keeping state (running statistics)
+        # would count those calls, so the model's state is put back after it.
+        state = self.run.model.state_dict()
+        try:
+            with self._mode():
+                graph = capture(self.build)
+            if graph.output.ndim != 0 or graph.outputs[1].ndim != 2:
+                raise GraphChangedError("the model must return logits of shape (N, classes)")
+        except GraphChangedError as error:
+            self.run.eager_because(str(error))
+            return
+        finally:
+            self.run.model.load_state_dict(state)
+        if self.training:
+            # A parameter the optimiser leaves out keeps adding into its .grad, step after
+            # step, as eagerly: ``_optimizer_for`` has warned of it already, and the eager
+            # step gives the same numbers, so it stays eager without a second warning.
+            zeroed = {id(p) for p in self.run.optimizer.params}
+            if any(id(leaf) not in zeroed for leaf in graph.grad_leaves):
+                return
+            if not graph.grad_leaves:
+                self.run.eager_because("no parameter of the loss requires grad")
+                return
+        self.graph = graph
+        self.outputs = graph.outputs[0], graph.outputs[1]
+
+    def _mode(self) -> Any:
+        return nullcontext() if self.training else evaluating(self.run.model)
+
+    def forward(self) -> tuple[float, np.ndarray]:
+        """The objective's value and the logits; _NonFinite when either is not finite."""
+        graph = self.graph
+        if graph is not None:
+            try:
+                if self.replays == 1:  # the parameters have moved since capture: look again
+                    self._check(graph)
+                graph.forward()  # no mode to set: the graph is the mode's
+                self.replays += 1
+                objective, logits = self.outputs
+            except GraphChangedError as error:  # a shape that follows the values, say
+                self.graph = None
+                self.run.eager_because(str(error))
+        if self.graph is None:
+            with self._mode():
+                objective, logits = self.build()
+            self.objective = objective
+        z = logits.data
+        _check_logits(z)
+        return _check_loss(objective.data), z
+
+    def _check(self, graph: StaticGraph) -> None:
+        """``graph.check`` in the pass's mode, the model's state put back after it."""
+        state = self.run.model.state_dict()
+        try:
+            with self._mode():
+                graph.check(self.build)
+        finally:
+            self.run.model.load_state_dict(state)
+
+    def backward(self) -> None:
+        """The gradients of the latest ``forward`` (the leaves' ``.grad`` are None)."""
+        if self.graph is not None:
+            self.graph.backward()
+        else:
+            self.objective.backward()
+
+
+class _Epochs:
+    """fit's one epoch path, eager or replayed: the steps of an epoch, then History's loss
+    and accuracy on all the data (and the validation data's).
+
+    Each shape of data has its ``_Pass``: one per batch size, one for scoring all the data
+    in eval mode (with full batches and no Dropout, train and eval mode agree, so scoring
+    is the next epoch's forward), one for the validation data. With ``compiled`` each is
+    captured on first use and replayed after; a pass that cannot be stays eager and says
+    why, once. Keeps a copy of the parameters from before the latest step, so that a
+    divergence can put them back.
+    """
+
+    def __init__(
+        self,
+        model: Module,
+        X: np.ndarray,
+        labels: np.ndarray,
+        reg: float,
+        optimizer: Optimizer,
+        compiled: bool,
+        batch_size: int | None,
+        shuffle: bool,
+        rng: np.random.RandomState,
+    ) -> None:
+        self.model, self.X, self.labels, self.reg = model, X, labels, reg
+        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
+        self.optimizer, self.compiled = optimizer, compiled
+        self.weights = penalised_weights(model)
+        self.params = model.parameters()
+        self.copies = [p.data.copy() for p in self.params]
+        self.last_step: tuple[int, float] | None = None
+        self.reason: str | None = None
+        self.passes: dict[tuple[int, bool], _Pass] = {}
+        dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
+        # With full batches and no Dropout, scoring is the training step's forward.
+        reuse = batch_size is None and not dropout
+        self.scoring = self._pass(X, labels, reg / 2, training=reuse, fixed=True)
+
+    def _pass(
+        self, X: np.ndarray, labels: np.ndarray, penalty: float, training: bool, fixed: bool
+    ) -> _Pass:
+        made = _Pass(self, X, labels, penalty, training, fixed)
+        if self.compiled:
+            made.compile()
+        return made
+
+    def eager_because(self, reason: str) -> None:
+        """Warn, once per fit, that a step runs eagerly, and why."""
+        if self.reason is None:
+            self.reason = reason
+            warnings.warn(
+                f"fit runs this step eagerly (the same numbers, more slowly): it cannot be "
+                f"compiled: {reason}",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    def step(self, batch: _Pass, epoch: int) -> None:
+        """Zero the gradients, backward, keep the parameters, take the optimiser's step."""
+        self.optimizer.zero_grad()
+        batch.backward()
+        for p, copy in zip(self.params, self.copies, strict=True):
+            copy[...] = p.data
+        self.last_step = (epoch, _rate(self.optimizer))
+        self.optimizer.step()
+
+    def epoch(self, epoch: int) -> tuple[float, float]:
+        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data."""
+        n = len(self.labels)
+        if self.scoring.training:  # full batches, no Dropout: the scoring forward is done
+            self.step(self.scoring, epoch)
+        else:
+            for X_batch, y_batch in batches(
+                self.X,
+                self.labels,
+                self.batch_size or n,
+                shuffle=self.shuffle and self.batch_size is not None,
+                seed=self.rng,
+            ):
+                rows = len(y_batch)
+                batch = self.passes.get((rows, True))
+                if batch is None:
+                    penalty = self.reg / 2 * rows / n
+                    batch = self._pass(X_batch, y_batch, penalty, training=True, fixed=False)
+                    self.passes[rows, True] = batch
+                else:
+                    batch.load(X_batch, y_batch)
+                batch.forward()
+                self.step(batch, epoch)
+        return self.score()
+
+    def score(self) -> tuple[float, float]:
+        """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
+        loss, logits = self.scoring.forward()
+        return loss / len(self.labels), _accuracy(logits, self.labels)
+
+    def validate(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+        """(mean cross-entropy, accuracy) on the validation data, in eval mode."""
+        key = (len(labels), False)
+        if key not in self.passes:
+            self.passes[key] = self._pass(X, labels, 0.0, training=False, fixed=True)
+        loss, logits = self.passes[key].forward()
+        return loss / len(labels), _accuracy(logits, labels)
+
+    def diverged(self, epoch: int, what: str) -> TrainingDiverged:
+        """The error to raise, after restoring the parameters from before the last step."""
+        if self.last_step is None:
+            return TrainingDiverged(epoch, _rate(self.optimizer), f"{what} before the first step")
+        for p, copy in zip(self.params, self.copies, strict=True):
+            p.data[...] = copy
+        return TrainingDiverged(*self.last_step, what)
 
 
 # ---------------------------------------------------------------------- progress
@@ -300,160 +546,7 @@ def _progress_bar(progress: bool | None, epochs: int) -> Any:
     return tqdm(total=epochs, unit="epoch", desc="fit")
 
 
-class _Epochs:
-    """The steps of one epoch, and the full-data objective after them.
-
-    Keeps a copy of the parameters from before the latest step, so that a divergence
-    can put them back.
-    """
-
-    def __init__(
-        self, model: Module, X: Tensor, labels: np.ndarray, reg: float, optimizer: Optimizer
-    ) -> None:
-        self.model, self.X, self.labels, self.reg = model, X, labels, reg
-        self.optimizer = optimizer
-        self.weights = penalised_weights(model)
-        self.params = model.parameters()
-        self.copies = [p.data.copy() for p in self.params]
-        self.last_step: tuple[int, float] | None = None
-
-    def objective(self) -> tuple[Tensor, Tensor]:
-        """The summed objective on all the data (N times the write-up's loss), with a graph."""
-        return _objective(self.model, self.X, self.labels, self.weights, self.reg / 2)
-
-    def evaluate(self) -> tuple[Tensor, Tensor]:
-        """The same in eval mode, without a graph."""
-        return _evaluate(self.model, self.X, self.labels, self.weights, self.reg / 2)
-
-    def step(self, backward: Callable[[], None], epoch: int, lr: float) -> None:
-        """Zero the gradients, run ``backward``, keep the parameters, take the step."""
-        self.optimizer.zero_grad()
-        backward()
-        for p, copy in zip(self.params, self.copies, strict=True):
-            copy[...] = p.data
-        self.last_step = (epoch, lr)
-        self.optimizer.step()
-
-    def full_batch(self, objective: Tensor, epoch: int, lr: float) -> tuple[Tensor, Tensor]:
-        """One step on ``objective``; the objective after it is the next epoch's forward."""
-        self.step(objective.backward, epoch, lr)
-        return self.objective()
-
-    def compile(self) -> StaticGraph | None:
-        """The full-batch step captured once (objective and logits), or None where it
-        cannot be: a graph that changes between calls, or a leaf requiring grad that the
-        optimiser does not zero (its gradient would pile up, as eagerly)."""
-        try:
-            graph = capture(self.objective)
-        except GraphChangedError:
-            return None
-        zeroed = {id(p) for p in self.optimizer.params}
-        leaves_zeroed = all(id(leaf) in zeroed for leaf in graph.grad_leaves)
-        return graph if graph.grad_leaves and leaves_zeroed else None
-
-    @staticmethod
-    def forward(graph: StaticGraph) -> tuple[Tensor, Tensor]:
-        objective, logits = graph.forward(), graph.outputs[1]
-        _check_logits(logits)
-        _check_loss(objective)
-        return objective, logits
-
-    def mini_batches(
-        self, epoch: int, lr: float, batch_size: int, shuffle: bool, rng: np.random.RandomState
-    ) -> tuple[Tensor, Tensor]:
-        """One step per batch, its penalty scaled by its share of the data; then evaluate."""
-        n = len(self.labels)
-        for X_batch, y_batch in batches(
-            self.X.data, self.labels, batch_size, shuffle=shuffle, seed=rng
-        ):
-            penalty = self.reg / 2 * len(y_batch) / n
-            objective, _ = _objective(self.model, Tensor(X_batch), y_batch, self.weights, penalty)
-            self.step(objective.backward, epoch, lr)
-        return self.evaluate()
-
-    def diverged(self, epoch: int, lr: float, what: str) -> TrainingDiverged:
-        """The error to raise, after restoring the parameters from before the last step."""
-        if self.last_step is None:
-            return TrainingDiverged(epoch, lr, f"{what} before the first step")
-        for p, copy in zip(self.params, self.copies, strict=True):
-            p.data[...] = copy
-        return TrainingDiverged(*self.last_step, what)
-
-
-# ---------------------------------------------------------------------- speed
-class _ReplayedEpochs:
-    """Speed machinery: the compiled full-batch epoch (fit's main job) and History's loss
-    and accuracy after it, with what can be prepared once prepared.
-
-    ``_Epochs.full_batch`` as a replay, in the same order, so the same numbers bit for bit
-    as the eager path (tests/models/test_train.py): zero the gradients, the captured backward, the
-    guard's copies, the optimiser's step, the captured forward, the finiteness checks.
-    After the first step the objective is also built once eagerly, at the new parameters,
-    and held to the captured graph (``StaticGraph.check``): a constant the model derives
-    from the numbers changes there, and raises GraphChangedError. Prepared once: the
-    (parameter, copy) pairs and, for two classes, views of the logits' buffer (taken
-    again if the graph hands out another array) and the labels as booleans.
-    """
-
-    def __init__(self, run: _Epochs, graph: StaticGraph) -> None:
-        self.run, self.graph = run, graph
-        self.objective, self.logits = graph.outputs[0], graph.outputs[1]
-        self.pairs = list(zip(run.params, run.copies, strict=True))
-        self.n = len(run.labels)
-        self.two_classes = self.logits.ndim == 2 and self.logits.shape[1] == 2
-        self.label_is_1 = run.labels == 1
-        self.correct = np.empty(self.n, dtype=bool)
-        self.z: np.ndarray | None = None
-
-    def _views(self, z: np.ndarray) -> None:
-        """Views of the logits' buffer: its columns, and the whole of it flat (with ones)."""
-        self.z, self.z0, self.z1 = z, z[:, 0], z[:, 1]
-        self.flat = z.reshape(-1) if z.flags.c_contiguous else None
-        self.ones = np.ones(z.size)
-
-    def epoch(self, epoch: int, lr: float) -> tuple[float, float]:
-        """One compiled epoch: (the write-up's loss, the accuracy) after it."""
-        run, graph = self.run, self.graph
-        run.optimizer.zero_grad()
-        graph.backward()
-        for p, copy in self.pairs:
-            copy[...] = p.data
-        run.last_step = (epoch, lr)
-        run.optimizer.step()
-        if epoch == 0:
-            graph.check(run.objective)
-        graph.forward()
-        z = self.logits.data
-        if z is not self.z:
-            self._views(z)
-        # finite whenever every logit is: an inf or a NaN anywhere makes it inf or NaN
-        # (inf * 1, NaN * 1, inf + -inf); when it overflows, look at every logit.
-        total = np.dot(self.flat, self.ones) if self.flat is not None else math.inf
-        if not math.isfinite(total) and not np.isfinite(z).all():
-            raise _NonFinite("the logits are not finite")
-        loss = self.objective.item()
-        if not math.isfinite(loss):
-            raise _NonFinite(f"the loss became {loss}")
-        if not self.two_classes:
-            return loss / self.n, _accuracy(self.logits, run.labels)
-        # _accuracy's comparison into one buffer: predicted (column 1 larger) == label
-        correct = np.equal(
-            np.greater(self.z1, self.z0, out=self.correct), self.label_is_1, out=self.correct
-        )
-        return loss / self.n, np.count_nonzero(correct) / self.n
-
-
 # ---------------------------------------------------------------------- no progress
-def _loss_before_training(run: _Epochs) -> float:
-    """The write-up's loss of the starting parameters (inf if they give no finite loss)."""
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            objective, _ = run.evaluate()
-    except _NonFinite:
-        return math.inf
-    return objective.item() / len(run.labels)
-
-
 def _no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np.ndarray) -> str:
     """Why a finished run learnt nothing, or "" when it did: its loss did not fall, or its
     accuracy is no better than always answering the most frequent label."""
@@ -492,7 +585,7 @@ def fit(
     y: Any,
     *,
     epochs: int = 20000,
-    lr: float = 0.01,
+    lr: float = _DEFAULT_LR,
     reg: float = 0.01,
     optimizer: Optimizer | None = None,
     batch_size: int | None = None,
@@ -502,7 +595,7 @@ def fit(
     callbacks: Sequence[Callable[[int, History], bool | None]] | None = None,
     progress: bool | None = None,
     seed: Seed = None,
-    compiled: bool = True,
+    compiled: bool | None = None,
 ) -> History:
     """Train ``model`` on (X, y) for ``epochs`` passes over the data; return the History.
 
@@ -518,11 +611,14 @@ def fit(
       change its parameters: the full-batch path reuses the forward pass of the loss
       after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
     - ``progress``: a tqdm bar; None means on when stdout is a terminal.
-    - ``compiled``: full-batch epochs without dropout replay the step captured once by
-      ``graph.capture`` (generated numpy, the same numbers bit for bit) when its graph
-      is static; mini-batches and dropout in training run eagerly, as does everything
-      with ``compiled=False``. A model whose forward takes Python branches on values
-      (which capture cannot see) needs ``compiled=False``.
+    - ``compiled``: None (the default) compiles the models built from the library's
+      modules (``library_model``): every data shape's step (full batch, each batch size,
+      the scoring and the validation data) is captured once by ``graph.capture`` and
+      replayed as generated numpy, the same numbers bit for bit, Dropout's masks drawn
+      from the same stream. A model holding a Module of your own (whose forward may keep
+      Python state) trains eagerly unless ``compiled=True``; ``False`` always trains
+      eagerly. A step that cannot be captured (``.item()`` inside the forward, a graph
+      that changes from call to call) runs eagerly, with one UserWarning saying why.
 
     The loss after an epoch is computed in eval mode; with full batches and no Dropout,
     training and eval mode agree and the next epoch's forward pass gives it for free.
@@ -542,11 +638,10 @@ def fit(
     _two_classes(labels)
     if batch_size is not None:
         batch_size = whole("batch_size", batch_size)
+        batch_size = None if batch_size >= len(labels) else batch_size
     if validation is not None and len(validation) != 2:
         raise ValueError("validation must be a pair (X_val, y_val)")
     val = _data(*validation, model, "validation ") if validation is not None else None
-    full_batch = batch_size is None or batch_size >= len(labels)
-    has_dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
     optimizer = _optimizer_for(model, optimizer, lr)
     if reg and not penalised_weights(model):
         warnings.warn(
@@ -555,50 +650,38 @@ def fit(
             UserWarning,
             stacklevel=2,
         )
-    run = _Epochs(model, X_all, labels, reg, optimizer)
+    if compiled is None:
+        compiled = library_model(model)
+    elif not isinstance(compiled, (bool, np.bool_)):
+        raise TypeError(f"compiled must be None, True or False, got {compiled!r}")
     rng = as_random_state(seed)
     history = History()
-    start_loss = _loss_before_training(run)
     bar = _progress_bar(progress, epochs)
     was_training = model.training
     model.train()
     start = time.perf_counter()
     epoch = 0
-    graph = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            if full_batch and not has_dropout and epochs:
-                graph = run.compile() if compiled else None
-                objective, logits = run.forward(graph) if graph else run.objective()
-            replayed = _ReplayedEpochs(run, graph) if graph is not None else None
+            run = _Epochs(
+                model, X_all.data, labels, reg, optimizer, compiled, batch_size, shuffle, rng
+            )
+            try:  # with full batches and no Dropout, also the first step's forward
+                start_loss, _ = run.score()
+            except _NonFinite as error:
+                if run.scoring.training:
+                    raise
+                start_loss = math.inf
+                del error
             for epoch in range(epochs):
-                epoch_lr = _rate(optimizer)
-                if replayed is not None:
-                    try:
-                        loss, accuracy = replayed.epoch(epoch, epoch_lr)
-                    except GraphChangedError:  # a shape that follows the values: go eager
-                        replayed = None
-                        objective, logits = run.objective()  # the next epoch steps on it
-                        loss, accuracy = _scores(objective, logits, labels)
-                else:
-                    if full_batch and not has_dropout:
-                        objective, logits = run.full_batch(objective, epoch, epoch_lr)
-                    elif full_batch:
-                        objective, logits = run.mini_batches(
-                            epoch, epoch_lr, len(labels), False, rng
-                        )
-                    else:
-                        objective, logits = run.mini_batches(
-                            epoch, epoch_lr, batch_size, shuffle, rng
-                        )
-                    loss, accuracy = _scores(objective, logits, labels)
+                history.lr.append(_rate(optimizer))
+                loss, accuracy = run.epoch(epoch)
                 history.loss.append(loss)
                 history.accuracy.append(accuracy)
                 if val is not None:
-                    val_objective, val_logits = _evaluate(model, *val, [], 0.0)
-                    history.val_loss.append(val_objective.item() / len(val[1]))
-                    history.val_accuracy.append(_accuracy(val_logits, val[1]))
-                history.lr.append(epoch_lr)
+                    val_loss, val_accuracy = run.validate(val[0].data, val[1])
+                    history.val_loss.append(val_loss)
+                    history.val_accuracy.append(val_accuracy)
                 history.seconds.append(time.perf_counter() - start)
                 if schedule is not None:
                     schedule.step()
@@ -609,7 +692,7 @@ def fit(
                 if callbacks and any([callback(epoch, history) for callback in callbacks]):
                     break
     except _NonFinite as error:
-        raise run.diverged(epoch, _rate(optimizer), error.what) from None
+        raise run.diverged(epoch, error.what) from None
     finally:
         if bar is not None:
             bar.close()

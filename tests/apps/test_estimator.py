@@ -235,7 +235,8 @@ def defaults(cls):
 
 
 def test_the_parameters_are_mlpclassifiers_in_its_order():
-    assert list(defaults(NeuralNetClassifier)) == list(defaults(MLPClassifier))
+    # and one of fit's own at the end: compiled (None: fit's rule)
+    assert list(defaults(NeuralNetClassifier)) == [*defaults(MLPClassifier), "compiled"]
 
 
 def test_defaults_are_the_write_ups_network_with_mlpclassifiers_stopping_rule():
@@ -478,3 +479,16 @@ def test_warnings_point_at_the_users_call_to_fit(moons):
     with pytest.warns(UserWarning) as record:
         NeuralNetClassifier(max_iter=5, solver="adam", momentum=0.5).fit(*moons)
     assert {w.filename for w in record} == {__file__}
+
+
+def test_compiled_false_gives_the_same_fit_bit_for_bit():
+    X, y = data.make_moons()
+    fitted = [
+        NeuralNetClassifier(max_iter=30, tol=0, random_state=0, batch_size=50, compiled=c).fit(X, y)
+        for c in (None, False)
+    ]
+    assert fitted[0].loss_curve_ == fitted[1].loss_curve_
+    for a, b in zip(fitted[0].coefs_, fitted[1].coefs_, strict=True):
+        assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="compiled must be None, True or False"):
+        NeuralNetClassifier(compiled="yes").fit(X, y)

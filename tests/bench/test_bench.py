@@ -2,12 +2,14 @@
 
 import numpy as np
 
-from tinygrad_moons import bench
+from tinygrad_moons import bench, cli
 
 
-def test_main_prints_a_table_with_every_target(capsys):
-    assert bench.main(["--workloads", "20x3", "--repeats", "1"]) == 0
-    out = capsys.readouterr().out
+def test_the_command_prints_a_table_with_every_target_and_its_progress_on_stderr(capsys):
+    assert cli.main(["bench", "--workloads", "20x3", "--repeats", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "bench: workload 1/1, 20 x 3: timing" in err and "1 repeats" in err
+    assert "compiled step" not in err
     for method in ("writeup", "numpy", "floor", "tensor", "compiled"):
         assert bench.METHODS[method] in out
     assert "/write-up" in out and "/numpy" in out and "peak memory" in out

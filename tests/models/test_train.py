@@ -532,7 +532,7 @@ def test_compiled_and_eager_fit_give_the_same_history_bit_for_bit(options, monke
     eager, eager_states, _ = _run(False, **dict(options))
     assert not captured
     compiled, compiled_states, _ = _run(True, **dict(options))
-    assert captured == [1]  # the compiled run did replay a captured step
+    assert captured  # the compiled run did replay captured steps
     assert compiled.loss == eager.loss and compiled.accuracy == eager.accuracy
     assert compiled.val_loss == eager.val_loss and compiled.lr == eager.lr
     for a, b in zip(eager_states, compiled_states, strict=True):

@@ -13,8 +13,7 @@
 
 Each command is one module holding its options next to its code: ``SUMMARY``,
 ``DESCRIPTION``, ``EXAMPLE``, ``add_arguments(parser)`` and ``run(args) -> exit code``.
-``COMMANDS`` maps each command's name to its module; the benchmark's module
-(``tinygrad_moons.bench``) is its own command, runnable without the command line.
+``COMMANDS`` maps each command's name to its module.
 
 What the user sees when something goes wrong: a bad option or value, or options that do
 not go together, is one line on stderr and exit code 2; an input problem found while
@@ -33,9 +32,9 @@ from collections.abc import Sequence
 from importlib.metadata import version
 from types import ModuleType
 
-from tinygrad_moons import bench
 from tinygrad_moons.cli import (
     baseline_command,
+    bench_command,
     compile_command,
     gradcheck_command,
     graph_command,
@@ -64,7 +63,7 @@ COMMANDS: dict[str, ModuleType] = {
     "gradcheck": gradcheck_command,
     "graph": graph_command,
     "compile": compile_command,
-    "bench": bench,
+    "bench": bench_command,
 }
 
 INTERRUPTED = 130  # what a shell reports for a process ended by SIGINT (128 + 2)

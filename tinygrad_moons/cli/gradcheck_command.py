@@ -7,8 +7,8 @@ import argparse
 import numpy as np
 
 from tinygrad_moons import data, plot, reference, three_gradients
-from tinygrad_moons.arguments import positive_float
 from tinygrad_moons.cli.options import add_training_options, figure_file
+from tinygrad_moons.cli.types import positive_float
 
 SUMMARY = "compare autodiff, hand-derived and finite-difference gradients"
 DESCRIPTION = (

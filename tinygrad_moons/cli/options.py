@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons import nn, plot
-from tinygrad_moons.arguments import (
+from tinygrad_moons.cli.types import (
     non_negative_float,
     output_file,
     positive_float,

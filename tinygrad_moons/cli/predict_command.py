@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_moons import nn
-from tinygrad_moons.arguments import output_file
 from tinygrad_moons.atomic import written_whole
 from tinygrad_moons.checkpoint import MAX_EXPANSION
 from tinygrad_moons.cli.options import activation_name, add_activation
 from tinygrad_moons.cli.terminal import UserError
+from tinygrad_moons.cli.types import output_file
 from tinygrad_moons.train import predict_proba
 
 SUMMARY = "classify the points of a CSV file with a saved model"

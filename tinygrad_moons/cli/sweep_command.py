@@ -7,9 +7,9 @@ import sys
 import time
 
 from tinygrad_moons import data, plot
-from tinygrad_moons.arguments import n_jobs, positive_int
 from tinygrad_moons.cli.options import add_out, add_training_options
 from tinygrad_moons.cli.terminal import UsageError, UserError, bar, say
+from tinygrad_moons.cli.types import n_jobs, positive_int
 from tinygrad_moons.sweep import SweepResult, hidden_size_sweep
 from tinygrad_moons.train import TrainingDiverged, predict
 

@@ -8,7 +8,6 @@ import sys
 import numpy as np
 
 from tinygrad_moons import data, nn, optim, plot
-from tinygrad_moons.arguments import class_count, output_file, positive_int
 from tinygrad_moons.cli.options import (
     activation_name,
     add_activation,
@@ -16,6 +15,7 @@ from tinygrad_moons.cli.options import (
     add_training_options,
 )
 from tinygrad_moons.cli.terminal import LossLog, UserError, period_two
+from tinygrad_moons.cli.types import class_count, output_file, positive_int
 from tinygrad_moons.train import TrainingDiverged, fit, predict
 
 SUMMARY = "train a network and draw its decision boundary"

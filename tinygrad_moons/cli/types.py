@@ -1,9 +1,7 @@
 """Command-line value types: each turns an option's text into a value or one clear error.
 
-Shared by the command line (``tinygrad_moons.cli``) and the benchmark's own entry point
-(``python -m tinygrad_moons.bench``), which sits below the command line and so cannot
-import it. Each raises ``argparse.ArgumentTypeError`` naming the text it was given;
-argparse reports it as a usage error (exit code 2).
+Each raises ``argparse.ArgumentTypeError`` naming the text it was given; argparse reports
+it as a usage error (exit code 2).
 
 >>> positive_int("3")
 3

@@ -1,0 +1,136 @@
+"""fit compiled equals fit eager, bit for bit, every way fit trains: random models of the
+library's modules, batch sizes, dropout rates, optimisers, schedules and validation."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tinygrad_moons.train as train_module
+from tinygrad_moons import data, nn, optim
+from tinygrad_moons.train import fit, library_model
+
+OPTIMISERS = {
+    "sgd": lambda ps: optim.SGD(ps, lr=0.05),
+    "momentum": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "nesterov": lambda ps: optim.SGD(ps, lr=0.05, momentum=0.5, nesterov=True),
+    "adam": lambda ps: optim.Adam(ps, lr=0.01, weight_decay=1e-3),
+}
+SCHEDULES = {
+    "none": lambda opt: None,
+    "inverse_time": lambda opt: optim.InverseTimeDecay(opt, 0.1),
+    "step": lambda opt: optim.StepDecay(opt, 2, 0.5),
+    "exponential": lambda opt: optim.ExponentialDecay(opt, 0.9),
+    "cosine": lambda opt: optim.CosineDecay(opt, 3),
+}
+
+
+@st.composite
+def runs(draw):
+    return {
+        "hidden": draw(st.lists(st.integers(1, 6), min_size=1, max_size=2)),
+        "classes": draw(st.sampled_from([2, 3])),
+        "activation": draw(st.sampled_from(["tanh", "sigmoid", "relu", "leaky_relu"])),
+        "dropout": draw(st.sampled_from([0.0, 0.2, 0.5])),
+        "batch_size": draw(st.sampled_from([None, 7, 16, 30])),
+        "optimiser": draw(st.sampled_from(sorted(OPTIMISERS))),
+        "schedule": draw(st.sampled_from(sorted(SCHEDULES))),
+        "validation": draw(st.booleans()),
+        "reg": draw(st.sampled_from([0.0, 0.01])),
+        "seed": draw(st.integers(0, 3)),
+    }
+
+
+def _fit(options, compiled):
+    rng = np.random.RandomState(options["seed"])
+    X = rng.randn(30, 2)
+    y = np.arange(30) % options["classes"]
+    model = nn.MLP(
+        [2, *options["hidden"], options["classes"]],
+        options["activation"],
+        dropout=options["dropout"],
+        seed=options["seed"],
+    )
+    optimizer = OPTIMISERS[options["optimiser"]](model.parameters())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", train_module.NoProgressWarning)
+        warnings.filterwarnings("error", "fit runs this step eagerly")  # nothing to fall back
+        history = fit(
+            model,
+            X,
+            y,
+            epochs=3,
+            reg=options["reg"],
+            optimizer=optimizer,
+            batch_size=options["batch_size"],
+            schedule=SCHEDULES[options["schedule"]](optimizer),
+            validation=(X[:9], y[:9]) if options["validation"] else None,
+            seed=options["seed"],
+            progress=False,
+            compiled=compiled,
+        )
+    return history, [p.data.copy() for p in model.parameters()], optimizer.state_dict()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs())
+def test_compiled_fit_equals_eager_fit_bit_for_bit(options):
+    real_capture = train_module.capture
+    captured = []
+
+    def counting(fn):
+        captured.append(1)
+        return real_capture(fn)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train_module, "capture", counting)
+        eager, eager_params, _ = _fit(options, False)
+        assert not captured
+        compiled, compiled_params, _ = _fit(options, None)
+    assert captured  # the library's model was compiled by default
+    for field in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+        assert getattr(compiled, field) == getattr(eager, field), field
+    for a, b in zip(eager_params, compiled_params, strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_the_library_models_are_exactly_those_of_nns_modules():
+    assert library_model(nn.MLP([2, 3, 2], "relu", dropout=0.5))
+    assert library_model(nn.Sequential(nn.Linear(2, 2), nn.ModuleList([nn.Tanh()])))
+
+    class Mine(nn.Module):
+        def forward(self, x):
+            return x
+
+    assert not library_model(nn.Sequential(nn.Linear(2, 2), Mine()))
+
+    class MyMLP(nn.MLP):
+        pass
+
+    assert not library_model(MyMLP([2, 2]))
+
+
+def test_mini_batches_replay_one_capture_per_batch_shape(monkeypatch):
+    X, y = data.make_moons()
+    shapes = []
+    real_capture = train_module.capture
+
+    def counting(fn):
+        graph = real_capture(fn)
+        shapes.append(graph.outputs[1].shape[0])
+        return graph
+
+    monkeypatch.setattr(train_module, "capture", counting)
+    fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=4, batch_size=64, seed=0, progress=False)
+    # 200 rows in batches of 64: three of 64 and one of 8, then the scoring of all 200
+    assert sorted(shapes) == [8, 64, 200]
+
+
+def test_compiled_must_be_none_true_or_false():
+    X, y = data.make_moons()
+    with pytest.raises(TypeError, match="compiled must be None, True or False"):
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=1, compiled="yes", progress=False)

@@ -1,0 +1,183 @@
+"""Benchmark: one full-batch training step of the write-up's network, engine against numpy.
+
+One step is forward, backward and the SGD update of the 2-H-2 tanh network on the summed
+objective (softmax cross-entropy summed over the points + reg/2 |W|^2), float64. The same
+step is written several ways, timed in one process, interleaved and repeated, with medians:
+
+    writeup   the write-up's own step, its numpy operations in its order: the baseline
+    numpy     the hand-written step of ``reference.py`` (the write-up's delta3/delta2)
+    floor     straight-line numpy of the engine's maths into reused buffers, by hand
+    tensor    Tensors and ``F`` exactly as a user writes it (``three_gradients.summed_objective``)
+    nn        ``nn.MLP`` + ``optim.SGD``
+    compiled  the Tensor step captured once by ``graph.capture``, its generated code replayed
+    torch     PyTorch eager on the CPU, when torch is importable (never a dependency)
+
+and, on the write-up's network only, the whole training: ``fit`` for 20,000 epochs with its
+History against the write-up's loop (its step, and its calculate_loss every 1000 passes).
+
+Data are ``make_moons(N, noise=0.2)``; the learning rate is 0.01 * 200 / N, so every
+workload takes the write-up's step per point; every repeat starts from the same parameters.
+Peak memory is what one step allocates above what it starts with (``tracemalloc``).
+The steps are in ``bench/steps.py``, the results and their tables in ``bench/report.py``;
+the command, ``tinygrad-moons bench``, in ``cli/bench_command.py``.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from tinygrad_moons.bench.report import (
+    TARGETS,
+    BenchmarkResult,
+    Measurement,
+    Target,
+    TargetCheck,
+    format_table,
+    markdown_table,
+)
+from tinygrad_moons.bench.steps import (
+    BASELINE,
+    BASELINES,
+    METHODS,
+    REG,
+    Problem,
+    TorchStep,
+    WriteupStep,
+    fit_run,
+    make_steps,
+    writeup_loop,
+)
+
+WORKLOADS: tuple[tuple[int, int], ...] = ((200, 3), (200, 50), (10_000, 64), (100_000, 500))
+QUICK_WORKLOADS: tuple[tuple[int, int], ...] = WORKLOADS[:3]
+FIT_EPOCHS = 20_000
+
+
+def peak_memory(step: Any) -> int | None:
+    """Bytes one step allocates above what is allocated when it starts, by tracemalloc.
+
+    None for PyTorch, whose allocator tracemalloc does not see. A step that keeps buffers
+    between steps (the compiled one) counts them too (``held_bytes``).
+    """
+    if isinstance(step, TorchStep):
+        return None
+    step.reset()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        step()
+        return tracemalloc.get_traced_memory()[1] - before + getattr(step, "held_bytes", 0)
+    finally:
+        tracemalloc.stop()
+
+
+def time_steps(steps: dict[str, Any], repeats: int, min_time: float) -> dict[str, list[float]]:
+    """Seconds per step of each method, ``repeats`` samples, the methods interleaved.
+
+    A sample is the mean of as many consecutive steps as make the write-up's step last
+    about ``min_time``, from the starting parameters; the order of the methods rotates.
+    """
+    for step in steps.values():  # warm-up: caches, lazy imports, first-touch of memory
+        step.reset()
+        step()
+    steps[BASELINE].reset()
+    start = time.perf_counter()
+    steps[BASELINE]()
+    inner = max(1, round(min_time / (time.perf_counter() - start)))
+    names = list(steps)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            step = steps[name]
+            step.reset()
+            start = time.perf_counter()
+            for _ in range(inner):
+                step()
+            samples[name].append((time.perf_counter() - start) / inner)
+    return samples
+
+
+def time_training(problem: Problem, epochs: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds of whole trainings, the write-up's loop and fit, interleaved."""
+    runs = {"writeup_loop": writeup_loop, "fit": fit_run}
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(repeats):
+        for name in list(runs)[r % 2 :] + list(runs)[: r % 2]:
+            start = time.perf_counter()
+            runs[name](problem, epochs)
+            samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def run_benchmark(
+    workloads: tuple[tuple[int, int], ...] = WORKLOADS,
+    repeats: int = 7,
+    min_time: float = 0.05,
+    memory: bool = True,
+    fit_epochs: int = FIT_EPOCHS,
+    fit_repeats: int = 3,
+    progress: Callable[[str], None] | None = None,
+) -> BenchmarkResult:
+    """Measure every available method on every workload; the results as data.
+
+    On the write-up's workload (200, 3), when it is among ``workloads``, also the whole
+    training (``fit_epochs`` epochs, ``fit_repeats`` interleaved runs; 0 skips it).
+    ``progress``, when given, is called with one line of text before each stage.
+    """
+    result = BenchmarkResult()
+    for i, (n, hidden) in enumerate(workloads, 1):
+        where = f"workload {i}/{len(workloads)}, {n} x {hidden}"
+        if progress:
+            progress(f"{where}: building the steps")
+        problem = Problem.make(n, hidden)
+        steps = make_steps(problem, result.notes)
+        if progress and memory:
+            progress(f"{where}: peak memory")
+        peaks = {name: peak_memory(step) if memory else None for name, step in steps.items()}
+        if progress:
+            progress(f"{where}: timing {len(steps)} steps, {repeats} repeats")
+        samples = time_steps(steps, repeats, min_time)
+        if (n, hidden) == (200, 3) and fit_epochs and fit_repeats:
+            if progress:
+                progress(f"{where}: {fit_repeats} trainings of {fit_epochs:,} epochs each way")
+            samples.update(time_training(problem, fit_epochs, fit_repeats))
+        for name in samples:
+            median = statistics.median(samples[name])
+            result.measurements.append(
+                Measurement(n, hidden, name, median, samples[name], peaks.get(name))
+            )
+    return result
+
+
+__all__ = [
+    "BASELINE",
+    "BASELINES",
+    "FIT_EPOCHS",
+    "METHODS",
+    "QUICK_WORKLOADS",
+    "REG",
+    "TARGETS",
+    "WORKLOADS",
+    "BenchmarkResult",
+    "Measurement",
+    "Problem",
+    "Target",
+    "TargetCheck",
+    "WriteupStep",
+    "fit_run",
+    "format_table",
+    "make_steps",
+    "markdown_table",
+    "peak_memory",
+    "run_benchmark",
+    "time_steps",
+    "time_training",
+    "writeup_loop",
+]

@@ -1,0 +1,295 @@
+"""The ways of writing one training step of the write-up's network, each a callable object.
+
+Every step starts from the same parameters (``reset``) and takes the same full-batch SGD
+step on the summed objective: softmax cross-entropy summed over the points + reg/2 |W|^2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import tinygrad_moons.functional as F  # noqa: N812 (the documented spelling)
+from tinygrad_moons import graph, nn, optim, reference, three_gradients
+from tinygrad_moons.tensor import Tensor, no_grad
+
+REG = 0.01
+METHODS: dict[str, str] = {
+    "writeup": "write-up's step",
+    "numpy": "hand-written numpy",
+    "floor": "floor: straight-line numpy",
+    "tensor": "Tensor + F",
+    "nn": "nn.MLP + optim.SGD",
+    "compiled": "compiled step",
+    "torch": "PyTorch eager",
+    "writeup_loop": "write-up's training loop",
+    "fit": "fit() with History",
+}
+BASELINE = "writeup"  # what a time ratio divides by, unless the method is in BASELINES
+BASELINES = {"fit": "writeup_loop", "writeup_loop": "writeup_loop"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One workload: the data, the learning rate and the starting parameters."""
+
+    X: np.ndarray
+    y: np.ndarray
+    hidden: int
+    lr: float
+    start: reference.Params
+
+    @classmethod
+    def make(cls, n: int, hidden: int) -> Problem:
+        from sklearn.datasets import make_moons  # only the benchmark needs scikit-learn here
+
+        X, y = make_moons(n, noise=0.2, random_state=0)
+        return cls(X, y, hidden, 0.01 * 200 / n, reference.init_params(hidden, seed=0))
+
+
+class _ArrayStep:
+    """A step on plain arrays: its own copy of the starting parameters."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.params = {name: a.copy() for name, a in problem.start.items()}
+
+    def reset(self) -> None:
+        for name, array in self.params.items():
+            array[...] = self.problem.start[name]
+
+
+class WriteupStep(_ArrayStep):
+    """The write-up's step as it wrote it: its numpy operations, in its order, on its dict."""
+
+    def __call__(self) -> None:
+        X, y, model = self.problem.X, self.problem.y, self.params
+        num_examples, epsilon, reg_lambda = len(X), self.problem.lr, REG
+        W1, b1, W2, b2 = model["W1"], model["b1"], model["W2"], model["b2"]
+        # Forward propagation
+        a1, probs = reference.forward(model, X)  # its forward, as in build_model
+        # Backpropagation
+        delta3 = probs
+        delta3[range(num_examples), y] -= 1
+        dW2 = (a1.T).dot(delta3)
+        db2 = np.sum(delta3, axis=0, keepdims=True)
+        delta2 = delta3.dot(W2.T) * (1 - np.power(a1, 2))
+        dW1 = np.dot(X.T, delta2)
+        db1 = np.sum(delta2, axis=0)
+        # Add regularization terms (b1 and b2 don't have regularization terms)
+        dW2 += reg_lambda * W2
+        dW1 += reg_lambda * W1
+        # Gradient descent parameter update
+        W1 += -epsilon * dW1
+        b1 += -epsilon * db1
+        W2 += -epsilon * dW2
+        b2 += -epsilon * db2
+
+
+class FloorStep(_ArrayStep):
+    """What a step cannot beat: the engine's maths written by hand as straight-line numpy
+    (fused linear, stable softmax cross-entropy with its loss, tanh's backward in one buffer,
+    L2, SGD in place) into buffers allocated once, no Python between the numpy calls."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem)
+        n, h = len(problem.X), problem.hidden
+        self.buffers = [np.empty(shape) for shape in [(n, h)] * 4 + [(n, 2)] * 3 + [(n, 1)] * 2]
+        self.rows = [np.empty(n) for _ in range(2)]
+        self.grads = {name: np.empty_like(a) for name, a in self.params.items()}
+        self.parts = {name: np.empty_like(a) for name, a in self.params.items()}
+        self.onehot = np.zeros((n, 2))
+        self.onehot[np.arange(n), problem.y] = 1.0
+        self.picks = np.arange(n) * 2 + problem.y
+        self.loss = np.empty(())
+
+    def __call__(self) -> None:
+        X, lr = self.problem.X, self.problem.lr
+        W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
+        z1, a1, da1, dz1, z2, shifted, probs, rowmax, total = self.buffers
+        losses, picked = self.rows
+        g, part = self.grads, self.parts
+        np.matmul(X, W1, out=z1)
+        np.add(z1, b1, out=z1)
+        np.tanh(z1, out=a1)
+        np.matmul(a1, W2, out=z2)
+        np.add(z2, b2, out=z2)
+        np.maximum(z2[:, :1], z2[:, 1:], out=rowmax)
+        np.subtract(z2, rowmax, out=shifted)
+        np.exp(shifted, out=probs)
+        np.add(probs[:, :1], probs[:, 1:], out=total)
+        np.log(total[:, 0], out=losses)
+        shifted.reshape(-1).take(self.picks, out=picked)
+        np.subtract(losses, picked, out=losses)
+        np.divide(probs, total, out=probs)
+        self.loss[...] = np.add.reduce(losses) + REG / 2 * (np.vdot(W1, W1) + np.vdot(W2, W2))
+        np.subtract(probs, self.onehot, out=probs)
+        np.add.reduce(probs, axis=0, keepdims=True, out=g["b2"])
+        np.matmul(probs, W2.T, out=da1)
+        np.matmul(a1.T, probs, out=g["W2"])
+        np.multiply(a1, a1, out=dz1)
+        np.subtract(1.0, dz1, out=dz1)
+        np.multiply(dz1, da1, out=dz1)
+        np.add.reduce(dz1, axis=0, keepdims=True, out=g["b1"])
+        np.matmul(X.T, dz1, out=g["W1"])
+        for name in ("W1", "W2"):
+            np.multiply(REG, self.params[name], out=part[name])
+            np.add(g[name], part[name], out=g[name])
+        for name, theta in self.params.items():
+            np.multiply(g[name], lr, out=part[name])
+            np.subtract(theta, part[name], out=theta)
+
+
+class NumpyStep(_ArrayStep):
+    """reference.gradients, then params += -lr * grads: the write-up's own loop body."""
+
+    def __call__(self) -> None:
+        p = self.problem
+        grads = reference.gradients(self.params, p.X, p.y, REG)
+        for name in three_gradients.PARAM_NAMES:
+            self.params[name] += -p.lr * grads[name]
+
+
+class TensorStep:
+    """The summed objective built from Tensors and F, backward(), then SGD on ``.data``."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.X = Tensor(problem.X)
+        self.params = three_gradients.as_tensors(problem.start)
+
+    def reset(self) -> None:
+        for name, t in self.params.items():
+            t.data[...] = self.problem.start[name]
+            t.grad = None
+
+    def update(self) -> None:
+        with no_grad():
+            for t in self.params.values():
+                t.data -= self.problem.lr * t.grad
+                t.grad = None
+
+    def objective(self) -> Tensor:
+        return three_gradients.summed_objective(self.params, self.X, self.problem.y, REG)
+
+    def __call__(self) -> None:
+        self.objective().backward()
+        self.update()
+
+
+class CompiledStep(TensorStep):
+    """The Tensor step captured once with ``graph.capture``; its generated code replayed."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem)
+        self.graph = graph.capture(self.objective)
+        self.held_bytes = self.graph.nbytes  # its buffers count towards its memory
+
+    def update(self) -> None:
+        lr = self.problem.lr
+        for t in self.params.values():
+            t.data -= lr * t.grad
+            t.grad = None
+
+    def __call__(self) -> None:
+        self.graph.replay()
+        self.update()
+
+
+class ModuleStep:
+    """model = nn.MLP([2, H, 2]); opt = optim.SGD(...): zero_grad, loss, backward, step."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.X = Tensor(problem.X)
+        self.model = nn.MLP([2, problem.hidden, 2], seed=0)
+        named = dict(self.model.named_parameters())
+        self.penalised = (named["0.weight"], named["2.weight"])
+        self.named = named
+        self.start = {name: t.data.copy() for name, t in named.items()}
+        self.optimizer = optim.SGD(self.model.parameters(), lr=problem.lr)
+
+    def reset(self) -> None:
+        for name, t in self.named.items():
+            t.data[...] = self.start[name]
+            t.grad = None
+
+    def __call__(self) -> None:
+        self.optimizer.zero_grad()
+        logits = self.model(self.X)
+        loss = F.softmax_cross_entropy(logits, self.problem.y, reduction="sum")
+        loss = loss + REG / 2 * F.l2(*self.penalised)
+        loss.backward()
+        self.optimizer.step()
+
+
+class TorchStep:
+    """The same step in PyTorch eager, float64 on the CPU, written as a PyTorch user would."""
+
+    def __init__(self, problem: Problem, torch: Any) -> None:
+        self.problem = problem
+        self.torch = torch
+        self.X = torch.from_numpy(problem.X)
+        self.y = torch.from_numpy(problem.y).long()
+        self.params = {
+            name: torch.tensor(a, requires_grad=True) for name, a in problem.start.items()
+        }
+
+    def reset(self) -> None:
+        with self.torch.no_grad():
+            for name, t in self.params.items():
+                t.copy_(self.torch.from_numpy(self.problem.start[name]))
+                t.grad = None
+
+    def __call__(self) -> None:
+        torch, p = self.torch, self.params
+        hidden = torch.tanh(self.X @ p["W1"] + p["b1"])
+        logits = hidden @ p["W2"] + p["b2"]
+        loss = torch.nn.functional.cross_entropy(logits, self.y, reduction="sum")
+        loss = loss + REG / 2 * (p["W1"].pow(2).sum() + p["W2"].pow(2).sum())
+        loss.backward()
+        with torch.no_grad():
+            for t in p.values():
+                t -= self.problem.lr * t.grad
+                t.grad = None
+
+
+def make_steps(problem: Problem, notes: list[str]) -> dict[str, Any]:
+    """The steps that can run here, by method name; ``notes`` gets why any other cannot."""
+    steps: dict[str, Any] = {
+        "writeup": WriteupStep(problem),
+        "numpy": NumpyStep(problem),
+        "tensor": TensorStep(problem),
+        "floor": FloorStep(problem),
+        "nn": ModuleStep(problem),
+        "compiled": CompiledStep(problem),
+    }
+    try:
+        steps["torch"] = TorchStep(problem, importlib.import_module("torch"))
+    except ImportError:
+        if (note := "PyTorch: skipped, torch is not importable") not in notes:
+            notes.append(note)
+    return steps
+
+
+def writeup_loop(problem: Problem, epochs: int) -> float:
+    """The write-up's build_model: its step ``epochs`` times, its loss every 1000 passes."""
+    step = WriteupStep(problem)
+    losses = []
+    for i in range(epochs):
+        step()
+        if i % 1000 == 0:  # its calculate_loss: reference.loss, the same numpy
+            losses.append(reference.loss(step.params, problem.X, problem.y, REG))
+    return losses[-1]
+
+
+def fit_run(problem: Problem, epochs: int) -> float:
+    """``fit(MLP([2, H, 2], seed=0), X, y, epochs)`` with its defaults: History every epoch."""
+    from tinygrad_moons import train
+
+    model = nn.MLP([2, problem.hidden, 2], seed=0)
+    history = train.fit(model, problem.X, problem.y, epochs=epochs, lr=problem.lr, progress=False)
+    return history.loss[-1]

@@ -1,0 +1,355 @@
+"""The compiled step: a recorded graph written out as straight-line numpy, once.
+
+``graph.capture`` hands this module the ops a function applied; ``generate`` writes, once,
+the Python of the whole step: a ``forward()`` and a ``backward()`` with one numpy statement
+per line, every result written with ``out=`` into a buffer allocated at capture and reused
+at every replay, and no Tensor or context made per op. Buffers whose values are dead by
+the time another of the same shape is needed share memory (a linear scan over the lines).
+
+Ops come in two kinds:
+
+- restated: ``rules.RULES`` writes the op's maths inline (Linear, MatMul, Add, Mul, Tanh,
+  SoftmaxCrossEntropy, SumOfSquares: the write-up's network). Each restatement is held
+  bit for bit to its op's own forward and backward in ``ops.py`` by a property test
+  (tests/compiled/test_codegen.py), so the two cannot drift apart;
+- every other op, a user's ``Function`` included, is called: the generated line runs the
+  op's own ``forward`` and ``backward`` on the context recorded at capture, so an op added
+  later works without a line changed here;
+- values derived outside the graph (``graph.Derived``: comparisons, masks, ``argmax``,
+  random draws, ``Tensor(mask)``) are computed afresh at every replay by the very function
+  the capture recorded, from the current values, so no mask is ever kept from capture.
+
+``program.py`` holds the names, buffers and the allocator; ``rules.py`` the restated ops.
+
+Gradients are summed in the backward walk's order (``tensor.backward_order``), as eager
+``backward()`` sums them, so replay and eager agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tinygrad_moons import tensor as engine
+from tinygrad_moons.codegen.program import Derived, Grad, Node, Program, _allocate
+from tinygrad_moons.codegen.rules import RULES, Rule, _rule
+from tinygrad_moons.tensor import (
+    Function,
+    Tensor,
+    _as_output,
+    backward_order,
+    input_gradients,
+)
+
+__all__ = ["RULES", "GraphChangedError", "Grad", "Node", "Program", "Rule", "Step", "generate"]
+
+
+class GraphChangedError(ValueError):
+    """A captured graph cannot be replayed: its function or its inputs' shapes changed."""
+
+
+# ---------------------------------------------------------------------- called ops
+def _called_forward(p: Program, node: Node) -> str:
+    """Any other op: its own forward on the context recorded at capture, output checked."""
+    ctx = node.saved["ctx"] = p.bind(f"{node.name.lower()}_ctx", node.ctx)
+    arguments = [_argument(p, node, i) for i in range(len(node.args))]
+    out = p.fresh(node.name.lower(), numbered=True)
+    shape = node.result.data.shape
+    p.emit(f"{out} = replayed({ctx}, {shape}, {', '.join(arguments)})")
+    p.globals.append(out)
+    p.pinned.update(a for a in arguments if a in p.buffers)  # the op may keep them
+    return out
+
+
+def _argument(p: Program, node: Node, i: int) -> str:
+    """Argument i of a called op or a derived value, as an expression: a value's name, a
+    constant bound at capture, or (a tuple holding derived values) that tuple rebuilt."""
+    if node.inputs[i] is not None:
+        return node.inputs[i]
+    arg = node.args[i]
+    dynamic = [part for part in _flat(arg) if id(part) in p.values]
+    if not dynamic:
+        return p.bind("arg", arg)
+    rebuild = p.bind("rebuild", _Rebuild(arg, {id(part) for part in dynamic}))
+    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+
+
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, (tuple, list)):
+        return [inner for part in value for inner in _flat(part)]
+    if isinstance(value, dict):
+        return _flat(list(value.values()))
+    return [value]
+
+
+class _Rebuild:
+    """A tuple (list, dict) of arguments with its derived values put in afresh, in order."""
+
+    def __init__(self, template: Any, dynamic: set[int]) -> None:
+        self.template, self.dynamic = template, dynamic
+
+    def __call__(self, *values: Any) -> Any:
+        fresh = iter(values)
+
+        def put(part: Any) -> Any:
+            if isinstance(part, (tuple, list)):
+                return type(part)(put(x) for x in part)
+            if isinstance(part, dict):
+                return {key: put(x) for key, x in part.items()}
+            return next(fresh) if id(part) in self.dynamic else part
+
+        return put(self.template)
+
+
+def _derived_forward(p: Program, node: Node) -> str:
+    """A value derived outside the graph (a mask, indices, a draw): its function, called
+    afresh on the current values at every replay."""
+    fn = p.bind(_identifier_of(node.name), node.ctx.fn)
+    arguments = [_argument(p, node, i) for i in range(len(node.args))]
+    kwargs = node.ctx.kwargs
+    if kwargs:
+        arguments.append(f"**{_kwargs_expression(p, kwargs)}")
+    out = p.fresh("mask" if getattr(node.result, "dtype", None) == np.bool_ else "v", True)
+    p.emit(f"{out} = {fn}({', '.join(arguments)})")
+    p.globals.append(out)
+    p.pinned.update(a for a in arguments if a in p.buffers)  # the value may be a view
+    return out
+
+
+def _kwargs_expression(p: Program, kwargs: dict[str, Any]) -> str:
+    dynamic = [part for part in _flat(kwargs) if id(part) in p.values]
+    if not dynamic:
+        return p.bind("kwargs", kwargs)
+    rebuild = p.bind("rebuild", _Rebuild(kwargs, {id(part) for part in dynamic}))
+    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+
+
+def _identifier_of(name: str) -> str:
+    name = re.sub(r"\W", "_", name).strip("_")
+    return name or "derive"
+
+
+def _called_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
+    """Its own backward through the engine's checks (``tensor.input_gradients``)."""
+    ctx = node.saved["ctx"]
+    g = p.literal(grad)
+    if g in p.buffers:
+        p.pinned.add(g)  # what the op returns may be a view of it
+    grads_name = p.fresh(f"{node.name.lower()}_grads")
+    p.emit(f"{grads_name} = needed_gradients({ctx}, {g})")
+    grads: list[Grad | None] = []
+    for i in range(len(node.args)):
+        if node.inputs[i] is None or not node.needs(i):
+            grads.append(None)
+            continue
+        name = p.fresh("d" + node.inputs[i])
+        p.emit(f"{name} = {grads_name}[{i}]")
+        grads.append(Grad(name))
+    return grads
+
+
+def replayed(ctx: Function, shape: tuple[int, ...], *arrays: Any) -> np.ndarray:
+    """A called op's forward at replay; a result of another shape is a GraphChangedError."""
+    out = _as_output(type(ctx).forward(ctx, *arrays))
+    if out.shape != shape:
+        raise GraphChangedError(
+            f"{type(ctx).__name__} made shape {out.shape} where the captured graph has "
+            f"{shape}: the graph is not static"
+        )
+    return out
+
+
+def needed_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
+    """A called op's backward; None for an input that needs a gradient cannot be replayed."""
+    grads = input_gradients(ctx, grad)
+    for i, (parent, g) in enumerate(zip(ctx.parents, grads, strict=True)):
+        if parent is not None and g is None:
+            raise ValueError(
+                f"{type(ctx).__name__}.backward returned None for argument {i}, which needs a "
+                f"gradient: a replayed graph needs every one (use eager backward())"
+            )
+    return grads
+
+
+# ---------------------------------------------------------------------- generating
+@dataclass
+class Step:
+    """The generated code: its source, and the functions compiled from it."""
+
+    source: str
+    forward: Callable[[], None]
+    backward: Callable[[], None] | None
+    nbytes: int  # of the buffers allocated for it
+    namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
+    output_names: list[str]
+
+
+def generate(
+    nodes: list[Node],
+    outputs: tuple[Tensor, ...],
+    leaves: list[Tensor],
+    names: dict[int, str],
+    constants: dict[int, float],
+    accumulate: bool = False,
+) -> Step:
+    """Write the step of ``nodes`` (in application order) as Python, and compile it."""
+    p = Program(accumulate)
+    p.env.update(
+        replayed=replayed,
+        needed_gradients=needed_gradients,
+        accumulate=engine.accumulate,
+        leaves_changed=leaves_changed,
+    )
+    p.taken.update(p.env)
+    value: dict[int, str] = {}
+    leaf_tensor: dict[int, str] = {}
+    reads = []
+    for leaf in leaves:
+        name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
+        value[id(leaf)] = name
+        leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
+        reads.append(f"{name} = {leaf_tensor[id(leaf)]}.data")
+        if leaf.requires_grad:
+            p.leaf_buffer[id(leaf)] = p.buffer("d" + name, leaf.data.shape)
+            p.pinned.add(p.leaf_buffer[id(leaf)])
+    forward_start = len(p.lines)
+    p.values = value
+    for node in nodes:
+        derived = isinstance(node.ctx, Derived)
+        rule = None if derived else _rule(node)
+        for arg in node.args:
+            if isinstance(arg, Tensor) or id(arg) in value:
+                node.inputs.append(value[id(arg)])
+                node.consts.append(constants.get(id(arg)))
+            else:
+                node.inputs.append(None)
+                node.consts.append(None)
+        if derived:
+            p.comment(f"{node.name}: computed afresh from the current values")
+            node.out = _derived_forward(p, node)
+        else:
+            p.comment(f"{node.name}: {rule.maths}" if rule else f"{node.name}: its own forward()")
+            node.out = (rule.forward if rule else _called_forward)(p, node)
+        value[id(node.result)] = node.out
+    forward_lines = p.lines[forward_start:]
+    p.pinned.update(value[id(output)] for output in outputs)
+    by_ctx = {id(node.ctx): node for node in nodes}
+    backward_lines: list[tuple[str, tuple[str, ...]]] = []
+    root = outputs[0]
+    if root.requires_grad and root._ctx is not None:
+        p.lines = []
+        seed = (
+            Grad("1.0", 1.0) if root.data.shape == () else Grad(p.bind("seed", np.ones(root.shape)))
+        )
+        pending: dict[int, Grad] = {id(root._ctx): seed}
+        contributed: set[int] = set()
+        for ctx in backward_order(root):
+            grad = pending.pop(id(ctx), None)
+            if grad is None:
+                continue
+            node = by_ctx[id(ctx)]
+            rule = _rule(node)
+            p.comment(
+                f"{node.name}: {rule.backward_maths}"
+                if rule
+                else f"{node.name}: its own backward()"
+            )
+            emitted = len(p.lines)
+            grads = (rule.backward if rule else _called_backward)(p, node, grad)
+            if len(p.lines) == emitted:  # nothing to compute (a gradient passed on as it is)
+                p.lines.pop()
+            for parent, g in zip(ctx.parents, grads, strict=True):
+                if parent is None or g is None:
+                    continue
+                if type(parent) is Tensor:
+                    _contribute(p, parent, g, leaf_tensor[id(parent)], contributed)
+                elif id(parent) in pending:
+                    total = p.buffer("d" + by_ctx[id(parent)].out, parent._shape)
+                    previous = p.literal(pending[id(parent)])
+                    p.emit(f"np.add({previous}, {p.literal(g)}, out={total})")
+                    pending[id(parent)] = Grad(total)
+                else:
+                    pending[id(parent)] = g
+        if not accumulate:
+            for leaf in leaves:
+                if id(leaf) in contributed:
+                    # The slot, not the checked .grad setter: the buffer was allocated in
+                    # the leaf's shape and the leaf check above holds it to that shape.
+                    p.emit(f"{leaf_tensor[id(leaf)]}._grad = {p.leaf_buffer[id(leaf)]}")
+        backward_lines = p.lines
+    nbytes = _allocate(p, forward_lines + backward_lines)
+    for output in outputs:
+        tensor = p.bind("output_tensor", output)
+        forward_lines.append((f"{tensor}.data = {value[id(output)]}", ()))
+    used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
+    read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
+    check = [(line, ()) for line in _leaf_check(p, read, value)]
+    forward_source = _function("forward", reads, check + forward_lines, p.globals)
+    backward_source = _function("backward", reads, backward_lines, []) if backward_lines else ""
+    source = forward_source + ("\n\n" + backward_source if backward_source else "")
+    namespace = dict(p.env)
+    exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
+    names_of_outputs = [value[id(output)] for output in outputs]
+    return Step(
+        source, namespace["forward"], namespace.get("backward"), nbytes, namespace, names_of_outputs
+    )
+
+
+def _contribute(p: Program, leaf: Tensor, g: Grad, tensor: str, contributed: set[int]) -> None:
+    """Add one gradient into a leaf's, in walk order: copy the first, add the rest."""
+    buffer = p.leaf_buffer[id(leaf)]
+    if p.accumulate:
+        p.emit(f"accumulate({tensor}, {p.literal(g)}, into={buffer})")
+    elif id(leaf) not in contributed:
+        if g.expr != buffer:
+            p.emit(f"np.copyto({buffer}, {p.literal(g)})")
+    else:
+        p.emit(f"np.add({buffer}, {p.literal(g)}, out={buffer})")
+    contributed.add(id(leaf))
+    p.leaf_started.add(id(leaf))
+
+
+def _leaf_check(p: Program, leaves: list[Tensor], value: dict[int, str]) -> list[str]:
+    """Lines refusing leaves whose shape or dtype changed since capture (one comparison)."""
+    if not leaves:
+        return []
+    got = [f"    {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
+    expected = p.bind("captured", tuple(x for leaf in leaves for x in (leaf.shape, _FLOAT64)))
+    return [
+        "# the leaves keep the shapes (and dtype) they had at capture",
+        "if (",
+        *got,
+        f") != {expected}:",
+        f"    leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})",
+    ]
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def leaves_changed(leaves: list[Tensor], captured: tuple[Any, ...]) -> None:
+    """Raise the GraphChangedError naming the first leaf whose shape or dtype changed."""
+    for leaf, shape in zip(leaves, captured[::2], strict=True):
+        data = leaf.data
+        if data.shape != shape or data.dtype != _FLOAT64:
+            raise GraphChangedError(
+                f"a leaf of the captured graph had shape {shape}, float64, and now has "
+                f"shape {data.shape}, {data.dtype}: capture the graph again"
+            )
+
+
+def _function(
+    name: str,
+    reads: list[str],
+    lines: list[tuple[str, tuple[str, ...]]],
+    globals_: list[str],
+) -> str:
+    body = [text for text, _ in lines]
+    used = set(re.findall(r"\w+", " ".join(body)))
+    needed = [read for read in reads if read.split(" = ")[0] in used]
+    declared = [f"global {', '.join(globals_)}"] if globals_ else []
+    return "\n".join([f"def {name}():", *(f"    {line}" for line in [*declared, *needed, *body])])

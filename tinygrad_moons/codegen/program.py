@@ -1,0 +1,214 @@
+"""The generated step's bookkeeping: names, buffers and views, and the allocator that lets
+buffers whose lives do not overlap share memory.
+
+``generate`` (``codegen/__init__.py``) and the restated ops (``codegen/rules.py``) write
+lines into a ``Program``; ``_allocate`` gives its buffers their arrays once, at capture.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tinygrad_moons.tensor import Function, Tensor
+
+
+# ---------------------------------------------------------------------- the program
+@dataclass
+class Grad:
+    """A gradient in the generated code: a name, or a known 0-d constant (``const``)."""
+
+    expr: str
+    const: float | None = None
+
+
+class Derived:
+    """The "op" of a value computed outside the graph during a capture: ``fn(*args, **kwargs)``
+    (a comparison, ``argmax``, a mask built from them, a random draw, ``Tensor(mask)``).
+    Its tape entry is ``(Derived, args, value)``; a replay calls ``fn`` afresh."""
+
+    def __init__(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+        self.fn, self.kwargs = fn, kwargs
+
+    @property
+    def name(self) -> str:
+        fn = self.fn
+        return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+@dataclass
+class Node:
+    """One recorded op: its context, its arguments and the names the program gives them."""
+
+    ctx: Function
+    args: tuple[Any, ...]
+    result: Tensor
+    inputs: list[str | None] = field(default_factory=list)  # per argument: a name, or None
+    consts: list[float | None] = field(default_factory=list)  # 0-d constants' values
+    out: str = ""
+    saved: dict[str, str] = field(default_factory=dict)  # names a forward keeps for backward
+
+    @property
+    def name(self) -> str:
+        name = getattr(self.ctx, "name", None)  # a derived value's function
+        return name if isinstance(name, str) else type(self.ctx).__name__
+
+    def shape(self, i: int) -> tuple[int, ...]:
+        return self.args[i].data.shape
+
+    def needs(self, i: int) -> bool:
+        return bool(self.ctx.needs_input_grad[i])
+
+
+class Program:
+    """The lines, names and buffers of one generated step."""
+
+    def __init__(self, accumulate: bool = False) -> None:
+        self.env: dict[str, Any] = {"np": np}
+        self.taken: set[str] = set(self.env)
+        self.counters: dict[str, int] = {}
+        self.buffers: dict[str, tuple[int, ...]] = {}
+        self.views: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {}
+        self.pinned: set[str] = set()  # buffers that live across replays
+        self.lines: list[tuple[str, tuple[str, ...]]] = []  # (statement, extra names it uses)
+        self.accumulate = accumulate
+        self.leaf_buffer: dict[int, str] = {}  # id(leaf) -> its gradient buffer
+        self.leaf_started: set[int] = set()  # leaves whose first gradient has a place
+        self.globals: list[str] = []  # called ops' results, which backward() reads too
+        self.values: dict[int, str] = {}  # id(Tensor or derived array) -> its name
+
+    # names ---------------------------------------------------------------
+    def fresh(self, prefix: str, numbered: bool = False) -> str:
+        base = _identifier(prefix)
+        count = self.counters.get(base, 0)
+        while True:
+            count += 1
+            name = f"{base}{count}" if numbered or count > 1 else base
+            if name not in self.taken:
+                break
+        self.counters[base] = count
+        self.taken.add(name)
+        return name
+
+    def bind(self, prefix: str, value: Any) -> str:
+        """A name in the generated module for ``value`` (an array, a context, a function)."""
+        name = self.fresh(prefix)
+        self.env[name] = value
+        return name
+
+    def buffer(self, prefix: str, shape: tuple[int, ...], numbered: bool = False) -> str:
+        name = self.fresh(prefix, numbered)
+        self.buffers[name] = tuple(shape)
+        return name
+
+    def view(self, base: str, suffix: str, make: Callable[[np.ndarray], np.ndarray]) -> str:
+        """A view of buffer ``base``, made once after allocation (no slicing per replay)."""
+        name = self.fresh(f"{base}_{suffix}")
+        self.views[name] = (base, make)
+        return name
+
+    def emit(self, statement: str, uses: tuple[str, ...] = ()) -> None:
+        self.lines.append((statement, uses))
+
+    def comment(self, text: str) -> None:
+        self.lines.append((f"# {text}", ()))
+
+    def literal(self, grad: Grad) -> str:
+        """The gradient as an expression: its name, or a 0-d array holding the constant."""
+        if grad.const is None:
+            return grad.expr
+        return self.bind("g", np.array(grad.const))
+
+    # gradients -----------------------------------------------------------
+    def target(self, node: Node, i: int, prefix: str) -> str:
+        """The buffer that input ``i``'s gradient should be written into.
+
+        A leaf's first gradient is written straight into the leaf's own gradient buffer
+        (when replay starts with ``.grad`` None); anything else into a new buffer.
+        """
+        arg = node.args[i]
+        once = sum(a is arg for a in node.args) == 1  # w * w: both gradients are needed apart
+        if arg._ctx is None and once and not self.accumulate and id(arg) not in self.leaf_started:
+            self.leaf_started.add(id(arg))
+            return self.leaf_buffer[id(arg)]
+        if arg._ctx is None:
+            return self.buffer(f"{self.leaf_buffer[id(arg)]}_part", node.shape(i))
+        return self.buffer(prefix, node.shape(i))
+
+    def column(self, name: str, j: int) -> str:
+        """Column j of a 2-D value, kept as a view when it is a buffer."""
+        if name in self.buffers:
+            return self.view(name, f"col{j}", lambda a: a[:, j : j + 1])
+        return f"{name}[:, {j}:{j + 1}]"
+
+
+def _identifier(text: str) -> str:
+    name = re.sub(r"\W", "_", text)
+    if not name or name[0].isdigit():
+        name = "p" + name
+    if keyword.iskeyword(name):
+        name += "_"
+    return name
+
+
+_ELEMENTWISE = re.compile(r"np\.(add|subtract|multiply|divide|tanh|exp|log|maximum)\(")
+
+
+def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
+    """Give every buffer an array; buffers of one shape whose lives do not overlap share one.
+
+    A buffer lives from the first line that names it (or one of its views) to the last;
+    pinned buffers (outputs, leaf gradients, what a called op may keep) live for ever. An
+    elementwise ufunc may write over an input of its own shape that dies on its line
+    (``np.tanh(z1, out=a1)`` with z1 dead after: a1 takes z1's array), which numpy
+    computes in place exactly. Returns the bytes allocated.
+    """
+    base_of = {name: base for name, (base, _) in p.views.items()}
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    direct: list[set[str]] = []  # per line, the buffers it names whole (not through a view)
+    for i, (text, uses) in enumerate(lines):
+        tokens = set() if text.startswith("#") else set(re.findall(r"\w+", text))
+        direct.append({t for t in tokens if t in p.buffers} if _ELEMENTWISE.match(text) else set())
+        for token in tokens | set(uses):
+            name = base_of.get(token, token)
+            if name in p.buffers:
+                first.setdefault(name, i)
+                last[name] = i
+    free: dict[tuple[int, ...], list[str]] = {}
+    ending: dict[int, list[str]] = {}
+    nbytes = 0
+    for name in sorted(p.buffers, key=lambda n: first.get(n, -1)):
+        shape = p.buffers[name]
+        if name not in first:  # never used: still give it an array, unshared
+            p.env[name] = np.empty(shape)
+            nbytes += p.env[name].nbytes
+            continue
+        line = first[name]
+        for i in [k for k in ending if k < line]:
+            for dead in ending.pop(i):
+                free.setdefault(p.buffers[dead], []).append(dead)
+        dying_here = [
+            other
+            for other in ending.get(line, [])
+            if other in direct[line] and p.buffers[other] == shape and other != name
+        ]
+        if name in direct[line] and dying_here:
+            taken = dying_here[0]
+            ending[line].remove(taken)
+            p.env[name] = p.env[taken]
+        elif free.get(shape):
+            p.env[name] = p.env[free[shape].pop()]
+        else:
+            p.env[name] = np.empty(shape)
+            nbytes += p.env[name].nbytes
+        if name not in p.pinned:
+            ending.setdefault(last[name], []).append(name)
+    for name, (base, make) in p.views.items():
+        p.env[name] = make(p.env[base])
+    return nbytes
