@@ -39,10 +39,9 @@ from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.train import (
     History,
     NoProgressWarning,
-    TrainingDiverged,
-    _no_progress,
     evaluating,
     fit,
+    no_progress,
     penalised_weights,
 )
 from tinygrad_moons.validate import whole
@@ -207,10 +206,10 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         The L2 penalty; the write-up's ``reg_lambda`` exactly.
     batch_size : int, "auto" or None, default=None
         None is full-batch gradient descent (the write-up's); "auto" is MLPClassifier's
-        ``min(200, n_samples)``. A batch of b points steps on its summed objective scaled
-        by 1 / b, so every point moves the weights equally: a last, smaller batch takes a
-        proportionally smaller step (MLPClassifier averages it over its own size, and
-        divides the penalty by the batch size rather than by N).
+        ``min(200, n_samples)``. Each batch steps on its mean objective (``train.fit``'s
+        ``reduction="mean"``), a last, smaller batch too, as MLPClassifier's; the penalty
+        is ``alpha / 2 * |W|^2`` times the batch's share of the data, divided by its size
+        (MLPClassifier divides the penalty by the batch size alone).
     learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
         "sgd"'s schedule, as MLPClassifier's: "invscaling" steps with
         ``learning_rate_init / (t + 1) ** power_t`` after t samples seen (set at each
@@ -482,29 +481,26 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             validation = (X_val, labels_val)
         start_loss = _mean_loss(model, X, labels, self.alpha)
         batch = self._batch(len(labels))
-        optimizer = self._optimizer(model, batch)
+        optimizer = self._optimizer(model)
         rule = _StoppingRule(self, model, optimizer, batch, len(labels), previous_t)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoProgressWarning)  # the checks below say more
-            try:
-                history = fit(
-                    model,
-                    X,
-                    labels,
-                    epochs=self.max_iter,
-                    reg=self.alpha,
-                    optimizer=optimizer,
-                    batch_size=None if batch >= len(labels) else batch,
-                    shuffle=bool(self.shuffle),
-                    validation=validation,
-                    callbacks=[rule],
-                    progress=False,
-                    seed=rng,
-                    compiled=self.compiled,
-                )
-            except TrainingDiverged as error:  # name the rate the estimator was given
-                scale = batch if self.solver == "sgd" else 1  # SGD's is divided by it
-                raise TrainingDiverged(error.epoch, error.lr * scale, error.what) from None
+            history = fit(
+                model,
+                X,
+                labels,
+                epochs=self.max_iter,
+                reg=self.alpha,
+                optimizer=optimizer,
+                batch_size=None if batch >= len(labels) else batch,
+                shuffle=bool(self.shuffle),
+                validation=validation,
+                callbacks=[rule],
+                progress=False,
+                seed=rng,
+                compiled=self.compiled,
+                reduction="mean",
+            )
         if rule.best_state is not None:
             model.load_state_dict(rule.best_state)
         curve = [*previous_curve, *history.loss]
@@ -679,7 +675,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         these, badly scaled features."""
         notes, X, labels = list(fitted.notes), fitted.X, fitted.labels
         accuracy = float(np.mean(self._logits(X).data.argmax(axis=1) == labels))
-        learnt_nothing = _no_progress(fitted.start_loss, self.loss_, accuracy, labels)
+        learnt_nothing = no_progress(fitted.start_loss, self.loss_, accuracy, labels)
         if learnt_nothing:
             rose = self.loss_ >= fitted.start_loss and self.solver != "lbfgs"
             notes.append((learnt_nothing, self._lower_rate() if rose else self._more_training()))
@@ -721,22 +717,15 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             )
         return min(self.batch_size, n)
 
-    def _optimizer(self, model: nn.Module, batch: int) -> optim.Optimizer:
-        """An optimiser for ``train.fit``'s summed batch objective that steps as one on the
-        batch mean would: SGD's rate divided by the batch size, Adam's epsilon multiplied
-        by it (Adam is otherwise blind to the gradient's scale)."""
+    def _optimizer(self, model: nn.Module) -> optim.Optimizer:
+        """SGD or Adam with the estimator's rate, for ``fit(reduction="mean")``'s steps on
+        each batch's mean objective."""
         params = model.parameters()
         if self.solver == "adam":
-            return optim.Adam(
-                params,
-                lr=self.learning_rate_init,
-                betas=(self.beta_1, self.beta_2),
-                eps=self.epsilon * batch,
-            )
+            betas = (self.beta_1, self.beta_2)
+            return optim.Adam(params, lr=self.learning_rate_init, betas=betas, eps=self.epsilon)
         nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
-        return optim.SGD(
-            params, self.learning_rate_init / batch, momentum=self.momentum, nesterov=nesterov
-        )
+        return optim.SGD(params, self.learning_rate_init, momentum=self.momentum, nesterov=nesterov)
 
     def _logits(self, X: Any) -> Tensor:
         check_is_fitted(self)
@@ -839,8 +828,6 @@ class _StoppingRule:
     before); more than ``n_iter_no_change`` of them in a row stop the fit, unless tol is 0 (or,
     with "adaptive", the rate is still above 1e-6: it is divided by 5 instead). With
     early stopping it keeps a copy of the weights of the best validation accuracy.
-    The rate it sets is the mean objective's; the optimiser, stepping on ``train.fit``'s
-    summed batch objective, gets it divided by the batch size.
     """
 
     def __init__(
@@ -908,7 +895,7 @@ class _StoppingRule:
 
     def _set_rate(self, rate: float) -> None:
         self.rate = rate
-        self.optimizer.lr = rate / self.batch
+        self.optimizer.lr = rate
 
     def _say(self, message: str) -> None:
         if self.verbose:

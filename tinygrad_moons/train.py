@@ -48,6 +48,7 @@ __all__ = [
     "evaluating",
     "fit",
     "library_model",
+    "no_progress",
     "predict",
     "predict_proba",
 ]
@@ -444,8 +445,10 @@ class _Epochs:
         batch_size: int | None,
         shuffle: bool,
         rng: np.random.RandomState,
+        mean: bool = False,
     ) -> None:
         self.model, self.X, self.labels, self.reg = model, X, labels, reg
+        self.mean = mean  # fit(reduction="mean"): each step on its objective / batch rows
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.optimizer, self.compiled = optimizer, compiled
         self.weights = penalised_weights(model)
@@ -482,6 +485,11 @@ class _Epochs:
         """Zero the gradients, backward, keep the parameters, take the optimiser's step."""
         self.optimizer.zero_grad()
         batch.backward()
+        if self.mean:  # the gradient of the batch's objective divided by its rows
+            rows = len(batch.X.data)
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad = p.grad / rows  # a new array: a gradient may be shared
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
         self.last_step = (epoch, _rate(self.optimizer))
@@ -547,7 +555,7 @@ def _progress_bar(progress: bool | None, epochs: int) -> Any:
 
 
 # ---------------------------------------------------------------------- no progress
-def _no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np.ndarray) -> str:
+def no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np.ndarray) -> str:
     """Why a finished run learnt nothing, or "" when it did: its loss did not fall, or its
     accuracy is no better than always answering the most frequent label."""
     if end_loss >= start_loss:
@@ -562,10 +570,10 @@ def _no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np
 
 
 def _warn_if_no_progress(history: History, start_loss: float, labels: np.ndarray) -> None:
-    """One NoProgressWarning line when the finished run learnt nothing (see _no_progress)."""
+    """One NoProgressWarning line when the finished run learnt nothing (see no_progress)."""
     if not len(history):
         return
-    reason = _no_progress(start_loss, history.loss[-1], history.accuracy[-1], labels)
+    reason = no_progress(start_loss, history.loss[-1], history.accuracy[-1], labels)
     if reason:
         rose = history.loss[-1] >= start_loss
         advice = "a smaller one" if rose else "a larger one, more epochs or standardised features"
@@ -596,6 +604,7 @@ def fit(
     progress: bool | None = None,
     seed: Seed = None,
     compiled: bool | None = None,
+    reduction: str = "sum",
 ) -> History:
     """Train ``model`` on (X, y) for ``epochs`` passes over the data; return the History.
 
@@ -611,6 +620,11 @@ def fit(
       change its parameters: the full-batch path reuses the forward pass of the loss
       after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
     - ``progress``: a tqdm bar; None means on when stdout is a terminal.
+    - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
+      cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
+      data; "mean" steps on that objective divided by the batch's rows (MLPClassifier's
+      and PyTorch's habit), so ``lr`` does not grow with the batch: full-batch "mean" with
+      ``lr = 0.01 * N`` takes the write-up's steps. History's loss is the write-up's either way.
     - ``compiled``: None (the default) compiles the models built from the library's
       modules (``library_model``): every data shape's step (full batch, each batch size,
       the scoring and the validation data) is captured once by ``graph.capture`` and
@@ -632,6 +646,8 @@ def fit(
     that are not finite numbers or class indices (the first bad one named, with its place).
     """
     epochs = whole("epochs", epochs)
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     if not (math.isfinite(reg) and reg >= 0):
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     X_all, labels = _data(X, y, model, "")
@@ -664,7 +680,16 @@ def fit(
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             run = _Epochs(
-                model, X_all.data, labels, reg, optimizer, compiled, batch_size, shuffle, rng
+                model,
+                X_all.data,
+                labels,
+                reg,
+                optimizer,
+                compiled,
+                batch_size,
+                shuffle,
+                rng,
+                mean=reduction == "mean",
             )
             try:  # with full batches and no Dropout, also the first step's forward
                 start_loss, _ = run.score()
