@@ -100,12 +100,31 @@ def main(argv: list[str] | None = None) -> dict:
     larger = {label: run for label, run in finished.items() if label not in compared}
     figure = plot.new_figure(17.0, 4.8)
     left, middle, right = figure.subplots(1, 3)
-    plot.history_curves(compared, ax=left, log=True, title="Annealing against the fixed 0.01")
+    title = "Annealing against the fixed 0.01 (reg 0.01)"
+    plot.history_curves(compared, ax=left, log=True, title=title)
     left.set_ylim(0.9 * min(min(run.loss) for run in compared.values()), 0.5)
-    if larger:  # the colours these runs have in the learning-rate panel
-        colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-        middle.set_prop_cycle(color=colors[len(compared) : len(finished)])
-        plot.history_curves(larger, ax=middle, log=True, title="Larger fixed rates alone")
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    window = max(1, args.epochs // 200)
+    for i, (label, run) in enumerate(larger.items()):
+        # A loss jumping every epoch draws as a solid band: show, per window of epochs, the
+        # range it spans (shaded) and its median (the line) instead.
+        color = colors[(len(compared) + i) % len(colors)]
+        losses = np.asarray(run.loss)
+        rows = losses[: len(losses) // window * window].reshape(-1, window)
+        epochs = np.arange(len(rows)) * window + window / 2
+        middle.fill_between(epochs, rows.min(axis=1), rows.max(axis=1), color=color, alpha=0.25)
+        middle.plot(epochs, np.median(rows, axis=1), color=color, label=f"{label}, median")
+    middle.set(
+        yscale="log",
+        xlabel="epoch",
+        ylabel="loss",
+        title=f"Larger fixed rates alone (reg 0.01): range and median per {window} epochs"
+        if larger
+        else "",
+    )
+    if larger:
+        middle.legend()
+        middle.grid(True, alpha=0.3)
     diverged = [
         f"{label}: diverged at epoch {run.epoch}"
         for label, run in runs.items()
@@ -114,7 +133,8 @@ def main(argv: list[str] | None = None) -> dict:
     if diverged:
         middle.text(0.02, 0.02, "\n".join(diverged), transform=middle.transAxes, color="C3")
     middle.set_title(middle.get_title() or "Larger fixed rates alone")
-    plot.history_curves(finished, key="lr", ax=right, log=True, title="Learning rate per epoch")
+    title = "Learning rate per epoch (reg 0.01 throughout)"
+    plot.history_curves(finished, key="lr", ax=right, log=True, title=title)
     right.legend(loc="center right")
     holds = (
         results[annealed]["verdict"] == "settles"

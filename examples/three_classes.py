@@ -63,7 +63,10 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     panels = [
-        (f"Network 2-{args.hidden}-3, training points ({train:.1%})", lambda P: predict(model, P)),
+        (
+            f"Network 2-{args.hidden}-3 (lr 0.01, reg 0.01), training points ({train:.1%})",
+            lambda P: predict(model, P),
+        ),
         (f"Network, held-out points ({test:.1%})", lambda P: predict(model, P)),
     ]
     figure = plot.new_figure(16.5, 4.8)
