@@ -1,11 +1,13 @@
 """``tinygrad-moons reproduce``: the post's own code prints the same 20 lines, and the account
 of where autodiff parts from it follows from the two curves."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tinygrad_moons import cli
 from tinygrad_moons.cli.reproduce_command import AGREE, compare, explain
@@ -66,3 +68,20 @@ def test_runs_that_end_apart_are_not_called_a_cycle():
     autodiff[1500:] += 0.01
     text = "\n".join(explain(compare(post, autodiff), post))
     assert "end" in text and "apart" in text and "period-2" not in text
+
+
+@pytest.mark.slow
+def test_the_sweep_table_of_the_reproduce_page_is_what_sweep_prints(tmp_path, capsys):
+    """The rows the page does not mark machine-dependent: sizes 1, 5, 20 and 50 whole, and
+    size 3's training accuracy."""
+    page = (Path(__file__).parents[2] / "docs" / "reproduce.md").read_text()
+    table = page.split("hidden  final loss  train acc  held-out acc")[1].split("```")[0]
+    argv = ["sweep", "--hidden", "1", "3", "5", "20", "50", "--n-jobs", "2"]
+    assert cli.main([*argv, "--out", str(tmp_path / "grid.png")]) == 0
+    printed = capsys.readouterr().out
+    for row in table.strip().splitlines():
+        hidden = int(row.split()[0])
+        if hidden in (1, 5, 20, 50):
+            assert row in printed
+        elif hidden == 3:
+            assert re.search(r"^\s+3\s+\S+\s+" + re.escape(row.split()[2]), printed, re.M)
