@@ -81,7 +81,7 @@ for i in range(0, PASSES, 1000):
 
 # %%
 model = nn.MLP([2, 3, 2], seed=0)
-history = fit(model, X, y, epochs=PASSES, progress=True)
+history = fit(model, X, y, epochs=PASSES)  # a progress bar in Jupyter
 autodiff = np.array(history.loss)
 for i in range(0, PASSES, 1000):
     print(f"pass {i:5d}: post {post[i]:f}  autodiff {autodiff[i]:f}")

@@ -544,9 +544,10 @@ class _Epochs:
 
 # ---------------------------------------------------------------------- progress
 def _progress_bar(progress: bool | None, epochs: int) -> Any:
-    """A tqdm bar when ``progress`` is True, or None and stdout is a terminal; else None."""
+    """A tqdm bar when ``progress`` is True, or None and stdout is a terminal or a Jupyter
+    kernel's (tqdm.auto's widget there); else None."""
     if progress is None:
-        progress = sys.stdout.isatty()
+        progress = sys.stdout.isatty() or "ipykernel" in sys.modules
     if not progress:
         return None
     from tqdm.auto import tqdm
@@ -619,7 +620,7 @@ def fit(
       recorded; one returning True stops training. They may read the model but must not
       change its parameters: the full-batch path reuses the forward pass of the loss
       after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
-    - ``progress``: a tqdm bar; None means on when stdout is a terminal.
+    - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
     - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
       cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
       data; "mean" steps on that objective divided by the batch's rows (MLPClassifier's

@@ -36,3 +36,4 @@ def test_the_notebook_runs_top_to_bottom_and_shows_its_figures_inline(tmp_path):
     assert "Loss after iteration 0: 0.432387" in text
     assert "Loss after iteration 1000: 0.068947" in text
     assert "pass  1000: post 0.068947  autodiff 0.068947" in text
+    assert "fit: 100%" in text and f"{QUICK_PASSES}/{QUICK_PASSES}" in text  # fit's default bar
