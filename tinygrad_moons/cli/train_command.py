@@ -125,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
         X,
         y,
         title=f"Network {sizes}, {args.activation}, {args.optimizer} lr {args.lr:g}, "
-        f"{len(history)} epochs\ntrain {history.accuracy[-1]:.1%}, held-out {test_accuracy:.1%}",
+        f"reg {args.reg:g}, {len(history)} epochs\n"
+        f"train {history.accuracy[-1]:.1%}, held-out {test_accuracy:.1%}",
     )
     print(f"Decision boundary written to {plot.save(ax.figure, args.out)}")
     if args.save:
