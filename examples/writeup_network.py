@@ -1,9 +1,10 @@
 """The write-up's network through MLP + SGD + fit, held to the reproduction table.
 
-Finding: fit() retraces the write-up's hand-derived training pass for pass: the largest
-relative gap over the compared passes is 8.6e-12 across the table (size 2; 1.0e-15 for
-size 3), under the bound 1e-9, and after 20,000 passes the last two losses of sizes 1, 3,
-5, 20 and 50 agree as an unordered pair to 7.3e-10 (size 3; bound 1e-8).
+Finding: fit() follows the write-up's hand-derived training within the reproduction
+table's bounds: the largest relative gap over the compared passes is 8.6e-12 across the
+table (size 2; 1.0e-15 for size 3), under the bound 1e-9, and after 20,000 passes the last
+two losses of sizes 1, 3, 5, 20 and 50 agree as an unordered pair to 7.3e-10 (size 3;
+bound 1e-8). These gaps are one machine's (machine-dependent); the bounds are the finding.
 
 The reproduction table's rule (docs/api.md), per hidden size, against reference.py:
 compare passes 0-1000 (0-400 for size 2, whose runs turn chaotic from pass ~460) at a

@@ -8,7 +8,8 @@ Each batch B of an epoch takes one optimiser step on its own objective,
 up to the write-up's reg/2 |W|^2. After each epoch History records the write-up's loss on
 all the data, (summed cross-entropy + reg/2 |W|^2) / N, with the parameters the epoch
 ended with. With the defaults, ``fit(MLP([2, 3, 2], seed=0), *data.make_moons())`` is the
-write-up's training, pass for pass.
+write-up's training: the same steps, its losses to rounding until a chaotic stretch near
+pass 1,200 magnifies the rounding (``tinygrad-moons reproduce`` shows where they part).
 
 >>> from tinygrad_moons import data, nn
 >>> X, y = data.make_moons()
