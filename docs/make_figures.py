@@ -63,6 +63,51 @@ def _loss(out: Path, quick: bool) -> None:
     plot.save(figure, out, dpi=DPI)
 
 
+def _hidden_units(out: Path, quick: bool) -> None:
+    """One hidden unit's straight boundary; the 2-3-2 network's boundary with each hidden
+    unit's line x . W1[:, j] + b1[j] = 0 drawn over it."""
+    from tinygrad_moons.train import predict
+
+    X, y = data.make_moons()
+    epochs = 30 if quick else 20000
+    figure = plot.new_figure(11.0, 4.6)
+    left, right = figure.subplots(1, 2)
+    for ax, hidden in ((left, 1), (right, 3)):
+        model = nn.MLP([2, hidden, 2], seed=0)
+        history = fit(model, X, y, epochs=epochs, progress=False)
+        title = f"{hidden} hidden unit{'s' if hidden > 1 else ''}: train {history.accuracy[-1]:.1%}"
+        plot.decision_boundary(lambda P, m=model: predict(m, P), X, y, ax=ax, title=title)
+        if hidden == 3:
+            x1 = np.linspace(*ax.get_xlim(), 200)
+            W1, b1 = model[0].weight.data, model[0].bias.data
+            for j in range(hidden):  # x1 W1[0, j] + x2 W1[1, j] + b1[j] = 0
+                x2 = -(x1 * W1[0, j] + b1[j]) / W1[1, j]
+                color = ("black", "tab:orange", "tab:green")[j]
+                ax.plot(x1, x2, "--", color=color, lw=2.2, label=f"unit {j + 1}")
+            ax.set_ylim(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5)
+            ax.legend(loc="lower left", fontsize=8, title="hidden unit's line")
+    figure.suptitle(f"The write-up's training, {epochs} passes, lr 0.01, reg 0.01")
+    plot.save(figure, out, dpi=DPI)
+
+
+def _loss_spikes(out: Path, quick: bool) -> None:
+    """The post's own loss (reference.train) over passes 1000-2500: the chaotic stretch."""
+    from tinygrad_moons import reference
+
+    X, y = data.make_moons()
+    passes = 60 if quick else 2500
+    _, losses = reference.train(X, y, 3, passes=passes)
+    start = 1000 if not quick else 0
+    ax = plot.new_axes(8.0, 3.6)
+    ax.plot(np.arange(start, passes), losses[start:], lw=0.8)
+    ax.set(
+        xlabel="pass",
+        ylabel="loss",
+        title="The post's loss, hidden size 3 (lr 0.01, reg 0.01): spikes, then a settled cycle",
+    )
+    plot.save(ax.figure, out, dpi=DPI)
+
+
 def _command(argv: Callable[[Path, bool], list[str]]) -> Callable[[Path, bool], None]:
     """A figure made by ``tinygrad-moons ARGV``; a failing command stops the script."""
 
@@ -132,6 +177,8 @@ FIGURES: dict[str, Callable[[Path, bool], None]] = {
             "10" if q else "100",
         ]
     ),
+    "hidden_units.png": _hidden_units,
+    "loss_spikes.png": _loss_spikes,
     "benchmark.png": _benchmark,
 }
 

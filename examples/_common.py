@@ -11,6 +11,7 @@ first on ``sys.path``, and ``tests/project/test_examples.py`` puts it there too.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,14 +27,31 @@ from tinygrad_moons.train import predict
 FIGURES = Path(__file__).resolve().parent / "figures"
 
 
-def parser(doc: str | None) -> argparse.ArgumentParser:
-    """An ArgumentParser described by the script's docstring, with ``--out-dir``."""
-    result = argparse.ArgumentParser(
-        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+class _Parser(argparse.ArgumentParser):
+    """argparse where ``--quick`` stands for the script's small settings (``quick``); options
+    given beside it win, as they come after."""
+
+    def __init__(self, quick: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.quick = list(quick)
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+        args = sys.argv[1:] if args is None else list(args)
+        if "--quick" in args:
+            args = [*self.quick, *(arg for arg in args if arg != "--quick")]
+        return super().parse_args(args, namespace)
+
+
+def parser(doc: str | None, quick: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """An ArgumentParser described by the script's docstring, with ``--out-dir`` and, when
+    the full run is long, ``--quick``: the settings ``quick`` of a run of a few seconds whose
+    finding holds too (the default test suite runs it; the full run is a slow test)."""
+    result = _Parser(quick, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument(
         "--out-dir", type=Path, default=FIGURES, help=f"folder for the PNG ({FIGURES})"
     )
+    if quick:
+        result.add_argument("--quick", action="store_true", help=f"a small run: {' '.join(quick)}")
     return result
 
 

@@ -11,7 +11,7 @@ hidden activation changed; no backpropagation is rewritten, the engine derives i
 is on 1000 fresh points from the same generator.
 
     python examples/activations.py
-    python examples/activations.py --epochs 1000 --hidden 5
+    python examples/activations.py --quick
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ from tinygrad_moons.train import fit, penalised_weights, predict
 ACTIVATIONS = tuple(name for name in nn.ACTIVATIONS if name != "identity")
 
 
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--epochs", "2000"]
+
+
 def objective(model: nn.Module, X: np.ndarray, y: np.ndarray, reg: float = 0.01) -> Tensor:
     """fit's full-batch objective: summed cross-entropy + reg/2 |W|^2 (biases not penalised)."""
     data_loss = F.softmax_cross_entropy(model(Tensor(X)), y, reduction="sum")
@@ -35,7 +39,7 @@ def objective(model: nn.Module, X: np.ndarray, y: np.ndarray, reg: float = 0.01)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument(
         "--epochs", type=positive_int, default=5000, help="full-batch epochs (5000)"
     )

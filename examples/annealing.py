@@ -12,7 +12,7 @@ does), "stalls" (ends above twice the loss of lr 0.01) or "diverges" (fit raises
 TrainingDiverged, which is caught and reported here).
 
     python examples/annealing.py
-    python examples/annealing.py --epochs 3000 --fixed 0.03 1000
+    python examples/annealing.py --quick
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ import numpy as np
 from tinygrad_moons import data, nn, optim, plot
 from tinygrad_moons.cli.types import non_negative_float, positive_float, positive_int
 from tinygrad_moons.train import History, TrainingDiverged, fit
+
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--epochs", "3000", "--fixed", "0.03", "1000"]
 
 
 def train(lr: float, epochs: int, k: float | None = None) -> History | TrainingDiverged:
@@ -55,7 +58,7 @@ def behaviour(run: History | TrainingDiverged, baseline: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument("--epochs", type=positive_int, default=20000, help="epoch budget (20000)")
     parser.add_argument("--lr0", type=positive_float, default=0.03, help="annealing's start (0.03)")
     parser.add_argument(
@@ -97,12 +100,31 @@ def main(argv: list[str] | None = None) -> dict:
     larger = {label: run for label, run in finished.items() if label not in compared}
     figure = plot.new_figure(17.0, 4.8)
     left, middle, right = figure.subplots(1, 3)
-    plot.history_curves(compared, ax=left, log=True, title="Annealing against the fixed 0.01")
+    title = "Annealing against the fixed 0.01 (reg 0.01)"
+    plot.history_curves(compared, ax=left, log=True, title=title)
     left.set_ylim(0.9 * min(min(run.loss) for run in compared.values()), 0.5)
-    if larger:  # the colours these runs have in the learning-rate panel
-        colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
-        middle.set_prop_cycle(color=colors[len(compared) : len(finished)])
-        plot.history_curves(larger, ax=middle, log=True, title="Larger fixed rates alone")
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    window = max(1, args.epochs // 200)
+    for i, (label, run) in enumerate(larger.items()):
+        # A loss jumping every epoch draws as a solid band: show, per window of epochs, the
+        # range it spans (shaded) and its median (the line) instead.
+        color = colors[(len(compared) + i) % len(colors)]
+        losses = np.asarray(run.loss)
+        rows = losses[: len(losses) // window * window].reshape(-1, window)
+        epochs = np.arange(len(rows)) * window + window / 2
+        middle.fill_between(epochs, rows.min(axis=1), rows.max(axis=1), color=color, alpha=0.25)
+        middle.plot(epochs, np.median(rows, axis=1), color=color, label=f"{label}, median")
+    middle.set(
+        yscale="log",
+        xlabel="epoch",
+        ylabel="loss",
+        title=f"Larger fixed rates alone (reg 0.01): range and median per {window} epochs"
+        if larger
+        else "",
+    )
+    if larger:
+        middle.legend()
+        middle.grid(True, alpha=0.3)
     diverged = [
         f"{label}: diverged at epoch {run.epoch}"
         for label, run in runs.items()
@@ -111,7 +133,8 @@ def main(argv: list[str] | None = None) -> dict:
     if diverged:
         middle.text(0.02, 0.02, "\n".join(diverged), transform=middle.transAxes, color="C3")
     middle.set_title(middle.get_title() or "Larger fixed rates alone")
-    plot.history_curves(finished, key="lr", ax=right, log=True, title="Learning rate per epoch")
+    title = "Learning rate per epoch (reg 0.01 throughout)"
+    plot.history_curves(finished, key="lr", ax=right, log=True, title=title)
     right.legend(loc="center right")
     holds = (
         results[annealed]["verdict"] == "settles"

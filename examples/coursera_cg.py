@@ -12,7 +12,6 @@ column is the bias. Trained with ``optim.minimize(method="CG")``, which is scipy
 with fmin_cg's defaults (gtol 1e-5 in the max norm).
 
     python examples/coursera_cg.py
-    python examples/coursera_cg.py --maxiter 50
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ import _common
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from tinygrad_moons.arguments import positive_int
 
 from tinygrad_moons import Tensor, nn, optim, plot
-from tinygrad_moons.arguments import positive_int
 from tinygrad_moons.train import fit, predict
 
 

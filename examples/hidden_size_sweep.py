@@ -9,7 +9,7 @@ its defaults, 20,000 passes), trained in parallel with joblib; held-out accuracy
 1000 fresh points from the same generator.
 
     python examples/hidden_size_sweep.py
-    python examples/hidden_size_sweep.py --hidden 1 3 50 --passes 2000
+    python examples/hidden_size_sweep.py --quick
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ from tinygrad_moons.train import predict
 SIZES = [1, 2, 3, 4, 5, 20, 50]
 
 
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--hidden", "1", "3", "--passes", "1000", "--n-jobs", "1"]
+
+
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument("--hidden", type=positive_int, nargs="+", default=SIZES)
     _common.add_epochs(parser, 20000, "passes per size, the write-up's word", "--passes")
     parser.add_argument("--n-jobs", type=n_jobs, default=2, help="sizes trained at once (2)")

@@ -10,7 +10,7 @@ the same seed draws the data and the weights, so each pair differs only by dropo
 The gap is train accuracy minus test accuracy; mean and standard deviation over seeds.
 
     python examples/readers_dropout.py
-    python examples/readers_dropout.py --seeds 3 --epochs 300
+    python examples/readers_dropout.py --quick
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from tinygrad_moons.cli.types import n_jobs, non_negative_float, positive_int
 from tinygrad_moons.train import fit, predict
 
 NOISE = 0.35
+
+
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--seeds", "3", "--epochs", "600", "--hidden", "200"]
 
 
 def train(seed: int, p: float, hidden: int, epochs: int) -> dict:
@@ -42,7 +46,7 @@ def train(seed: int, p: float, hidden: int, epochs: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument("--seeds", type=positive_int, default=5, help="seeds, each a data set (5)")
     parser.add_argument("--hidden", type=positive_int, default=300, help="hidden units (300)")
     parser.add_argument(

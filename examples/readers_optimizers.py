@@ -12,7 +12,6 @@ stop them. Every evaluation of loss and gradient is recorded, so each method's l
 drawn against the evaluations it spent (one per step for gradient descent).
 
     python examples/readers_optimizers.py
-    python examples/readers_optimizers.py --steps 100
 """
 
 from __future__ import annotations

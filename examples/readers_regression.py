@@ -13,7 +13,7 @@ sigma^2 (the noise floor); its distance from sin itself shows what the fit learn
 Trained full batch with Adam on the mean squared error.
 
     python examples/readers_regression.py
-    python examples/readers_regression.py --epochs 500 --hidden 10
+    python examples/readers_regression.py --quick
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, nn, no_grad, optim, plot
 from tinygrad_moons.cli.types import non_negative_float, positive_float, positive_int
+
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--epochs", "1000"]
 
 
 def noisy_sine(n: int, sigma: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +43,7 @@ def evaluate(model: nn.Module, x: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument("--points", type=positive_int, default=200, help="training points (200)")
     parser.add_argument("--sigma", type=non_negative_float, default=0.2, help="noise std (0.2)")
     parser.add_argument("--hidden", type=positive_int, default=10, help="hidden units (10)")

@@ -12,7 +12,7 @@ the validation set; the winner has the best validation accuracy, ties going to t
 validation loss. Only the winner is scored on the test set, once.
 
     python examples/readers_validation.py
-    python examples/readers_validation.py --hidden 1 3 --regs 0.01 10 --epochs 1000
+    python examples/readers_validation.py --quick
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from matplotlib.patches import Rectangle
 from tinygrad_moons import data, nn, plot
 from tinygrad_moons.cli.types import n_jobs, non_negative_float, positive_int
 from tinygrad_moons.train import fit, predict
+
+# --quick: a run of a few seconds whose finding holds too
+QUICK = ["--hidden", "1", "3", "--regs", "0.01", "10", "--epochs", "1000", "--n-jobs", "1"]
 
 
 def splits(seed: int = 2) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -58,7 +61,7 @@ def train(hidden: int, reg: float, epochs: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     parser.add_argument("--hidden", type=positive_int, nargs="+", default=[1, 2, 3, 5, 20])
     parser.add_argument(
         "--regs", type=non_negative_float, nargs="+", default=[0.01, 0.1, 1.0, 10.0]

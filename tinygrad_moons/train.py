@@ -8,7 +8,8 @@ Each batch B of an epoch takes one optimiser step on its own objective,
 up to the write-up's reg/2 |W|^2. After each epoch History records the write-up's loss on
 all the data, (summed cross-entropy + reg/2 |W|^2) / N, with the parameters the epoch
 ended with. With the defaults, ``fit(MLP([2, 3, 2], seed=0), *data.make_moons())`` is the
-write-up's training, pass for pass.
+write-up's training: the same steps, its losses to rounding until a chaotic stretch near
+pass 1,200 magnifies the rounding (``tinygrad-moons reproduce`` shows where they part).
 
 >>> from tinygrad_moons import data, nn
 >>> X, y = data.make_moons()
@@ -48,6 +49,7 @@ __all__ = [
     "evaluating",
     "fit",
     "library_model",
+    "no_progress",
     "predict",
     "predict_proba",
 ]
@@ -450,8 +452,10 @@ class _Epochs:
         batch_size: int | None,
         shuffle: bool,
         rng: np.random.RandomState,
+        mean: bool = False,
     ) -> None:
         self.model, self.X, self.labels, self.reg = model, X, labels, reg
+        self.mean = mean  # fit(reduction="mean"): each step on its objective / batch rows
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.optimizer, self.compiled = optimizer, compiled
         self.weights = penalised_weights(model)
@@ -490,6 +494,11 @@ class _Epochs:
         """Zero the gradients, backward, keep the parameters, take the optimiser's step."""
         self.optimizer.zero_grad()
         batch.backward()
+        if self.mean:  # the gradient of the batch's objective divided by its rows
+            rows = len(batch.X.data)
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad = p.grad / rows  # a new array: a gradient may be shared
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
         self.last_step = (epoch, self.rate)
@@ -550,9 +559,10 @@ class _Epochs:
 
 # ---------------------------------------------------------------------- progress
 def _progress_bar(progress: bool | None, epochs: int) -> Any:
-    """A tqdm bar when ``progress`` is True, or None and stdout is a terminal; else None."""
+    """A tqdm bar when ``progress`` is True, or None and stdout is a terminal or a Jupyter
+    kernel's (tqdm.auto's widget there); else None."""
     if progress is None:
-        progress = sys.stdout.isatty()
+        progress = sys.stdout.isatty() or "ipykernel" in sys.modules
     if not progress:
         return None
     from tqdm.auto import tqdm
@@ -561,7 +571,7 @@ def _progress_bar(progress: bool | None, epochs: int) -> Any:
 
 
 # ---------------------------------------------------------------------- no progress
-def _no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np.ndarray) -> str:
+def no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np.ndarray) -> str:
     """Why a finished run learnt nothing, or "" when it did: its loss did not fall, or its
     accuracy is no better than always answering the most frequent label."""
     if end_loss >= start_loss:
@@ -576,10 +586,10 @@ def _no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np
 
 
 def _warn_if_no_progress(history: History, start_loss: float, labels: np.ndarray) -> None:
-    """One NoProgressWarning line when the finished run learnt nothing (see _no_progress)."""
+    """One NoProgressWarning line when the finished run learnt nothing (see no_progress)."""
     if not len(history):
         return
-    reason = _no_progress(start_loss, history.loss[-1], history.accuracy[-1], labels)
+    reason = no_progress(start_loss, history.loss[-1], history.accuracy[-1], labels)
     if reason:
         rose = history.loss[-1] >= start_loss
         advice = "a smaller one" if rose else "a larger one, more epochs or standardised features"
@@ -610,6 +620,7 @@ def fit(
     progress: bool | None = None,
     seed: Seed = None,
     compiled: bool | None = None,
+    reduction: str = "sum",
 ) -> History:
     """Train ``model`` on (X, y) for ``epochs`` passes over the data; return the History.
 
@@ -624,7 +635,12 @@ def fit(
       recorded; one returning True stops training. They may read the model but must not
       change its parameters: the full-batch path reuses the forward pass of the loss
       after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
-    - ``progress``: a tqdm bar; None means on when stdout is a terminal.
+    - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
+    - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
+      cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
+      data; "mean" steps on that objective divided by the batch's rows (MLPClassifier's
+      and PyTorch's habit), so ``lr`` does not grow with the batch: full-batch "mean" with
+      ``lr = 0.01 * N`` takes the write-up's steps. History's loss is the write-up's either way.
     - ``compiled``: None (the default) compiles the models built from the library's
       modules (``library_model``): every data shape's step (full batch, each batch size,
       the scoring and the validation data) is captured once by ``graph.capture`` and
@@ -646,6 +662,8 @@ def fit(
     that are not finite numbers or class indices (the first bad one named, with its place).
     """
     epochs = whole("epochs", epochs)
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     reg = number("reg", reg)
     X_all, labels = _data(X, y, model, "")
     _two_classes(labels)
@@ -677,7 +695,16 @@ def fit(
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             run = _Epochs(
-                model, X_all.data, labels, reg, optimizer, compiled, batch_size, shuffle, rng
+                model,
+                X_all.data,
+                labels,
+                reg,
+                optimizer,
+                compiled,
+                batch_size,
+                shuffle,
+                rng,
+                mean=reduction == "mean",
             )
             try:  # with full batches and no Dropout, also the first step's forward
                 start_loss, _ = run.score()

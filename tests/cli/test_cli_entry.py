@@ -1,10 +1,13 @@
-"""The ``tinygrad-moons`` script's entry point: Ctrl-C while the command line loads."""
+"""The ``tinygrad-moons`` script's entry point: Ctrl-C while the command line loads, the
+command alone, --version."""
 
 import builtins
 from pathlib import Path
 
+import pytest
+
 import tinygrad_moons.__main__ as entry
-from tinygrad_moons import cli
+from tinygrad_moons import __version__, cli
 
 PYPROJECT = Path(__file__).parents[2] / "pyproject.toml"
 
@@ -30,3 +33,16 @@ def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_code_130(monkeypatc
 def test_the_entry_point_runs_the_command(capsys):
     assert entry.main(["compile", "--hidden", "2"]) == 0
     assert "def backward" in capsys.readouterr().out
+
+
+def test_the_command_alone_prints_the_commands_and_exits_0(capsys):
+    assert entry.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tinygrad-moons") and all(name in out for name in cli.COMMANDS)
+
+
+def test_version_prints_the_package_version_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        entry.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tinygrad-moons {__version__}"

@@ -100,6 +100,11 @@ def test_the_final_loss_line_names_a_period_two_cycle():
     assert "0.071316, 0.070758" in line
 
 
+def test_a_network_that_learnt_nothing_is_not_said_to_bounce_around_a_minimum():
+    losses = [0.58, 1214.547368, 843.638037, 1214.547368, 843.638037]  # what --lr 5 ends on
+    assert train_command.final_loss_line(losses, learnt=False).endswith("843.638037")
+
+
 @pytest.mark.parametrize(
     "losses",
     [

@@ -4,6 +4,7 @@ Each test calls the script's ``main(argv)`` (the numbers come back as a dict) an
 the finding its docstring states, at a size that keeps this file fast.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,50 @@ def run(module, tmp_path, *argv):
 def test_every_script_is_tested():
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     assert scripts == {m.__name__ for m in TESTED}
+
+
+def docstring_commands(path):
+    """The ``python examples/NAME.py ...`` lines of a script's docstring, comments cut."""
+    lines = re.findall(r"^    (python examples/\S+\.py.*?)(?:\s+#.*)?$", path.read_text(), re.M)
+    return [line.strip() for line in lines]
+
+
+def scripts():
+    return sorted(p for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_"))
+
+
+@pytest.mark.parametrize("path", scripts(), ids=lambda p: p.stem)
+def test_every_docstring_prints_the_full_command_and_quick_where_the_full_run_is_long(path):
+    """The full run, and ``--quick`` exactly where the script defines QUICK: the default
+    suite runs --quick (the tests above), the slow suite each command as printed."""
+    module = sys.modules[path.stem]
+    expected = [f"python examples/{path.name}"]
+    if hasattr(module, "QUICK"):
+        expected.append(f"python examples/{path.name} --quick")
+    assert docstring_commands(path) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [command for path in scripts() for command in docstring_commands(path)],
+)
+def test_every_docstring_command_exits_0_as_printed(command, tmp_path):
+    _, script, *argv = command.split()
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES.parent / script), *argv, "--out-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_quick_stands_for_the_small_settings_and_later_options_win():
+    args = annealing.main.__globals__["_common"].parser("doc", ["--x", "1"])
+    args.add_argument("--x", type=int, default=5)
+    assert args.parse_args(["--quick"]).x == 1
+    assert args.parse_args(["--quick", "--x", "2"]).x == 2
+    assert args.parse_args([]).x == 5
 
 
 def test_every_script_run_from_the_shell_exits_1_when_its_finding_does_not_hold():
@@ -125,16 +170,14 @@ def test_coursera_cg_stopped_at_its_iteration_limit_says_no_minimum_was_reached(
 
 
 def test_writeup_network_holds_the_reproduction_table(tmp_path):
-    result = run(
-        writeup_network, tmp_path, "--hidden", "1", "2", "3", "--passes", "1001", "--n-jobs", "1"
-    )
+    result = run(writeup_network, tmp_path, "--quick")
     assert result["table_holds"]
     assert result["early_gap"] <= 1e-9
     assert result["last_gap"] <= 1e-8
 
 
 def test_minibatch_epochs_alike_but_an_epoch_of_batch_1_costs_far_more(tmp_path):
-    result = run(minibatch, tmp_path, "--epochs", "60", "--target", "0.27")
+    result = run(minibatch, tmp_path, "--quick")
     by_size = result["by_batch_size"]
     epochs = [by_size[b]["epochs_to_target"] for b in minibatch.BATCH_SIZES]
     assert None not in epochs
@@ -152,7 +195,7 @@ def test_batch_200_without_shuffling_is_full_batch_bit_for_bit():
 
 
 def test_annealing_settles_below_the_fixed_rate_and_larger_rates_misbehave(tmp_path):
-    result = run(annealing, tmp_path, "--epochs", "3000", "--fixed", "0.03", "1000")
+    result = run(annealing, tmp_path, "--quick")
     rates = result["by_rate"]
     assert result["annealed_final"] < result["fixed_final"]
     assert rates[result["annealed"]]["verdict"] == "settles"
@@ -171,14 +214,14 @@ def test_activation_networks_loss_passes_gradcheck(activation):
 def test_every_activation_separates_the_moons(tmp_path):
     # 2000, not 1000: softplus is still crossing over to the separating solution near epoch
     # 1000 (its loss jumps there), so the accuracy at exactly 1000 is set by rounding.
-    result = run(activations, tmp_path, "--epochs", "2000")
+    result = run(activations, tmp_path, "--quick")
     for numbers in result["by_activation"].values():
         assert numbers["train_accuracy"] >= 0.95
         assert numbers["test_accuracy"] >= 0.93
 
 
 def test_three_classes_come_close_to_the_nearest_centre_rule(tmp_path):
-    result = run(three_classes, tmp_path, "--epochs", "1000")
+    result = run(three_classes, tmp_path, "--quick")
     assert result["test_accuracy"] >= result["nearest_centre_accuracy"] - 0.02
     assert result["test_accuracy"] > 0.85
 
@@ -189,19 +232,7 @@ def test_a_small_cnn_reads_the_held_out_digits(tmp_path):
 
 
 def test_deeper_networks_fit_better_but_do_not_generalise_better(tmp_path):
-    result = run(
-        deeper,
-        tmp_path,
-        "--epochs",
-        "1000",
-        "--widths",
-        "10",
-        "--depths",
-        "1",
-        "4",
-        "--n-jobs",
-        "1",
-    )
+    result = run(deeper, tmp_path, "--quick")
     runs = result["runs"]
     shallow, deepest = runs[(10, 1)], runs[(10, 4)]
     assert shallow["diverged"] is None and deepest["diverged"] is None
@@ -272,8 +303,7 @@ def test_coursera_cost_and_gradient_equal_the_posts_nn_at_its_start():
 
 
 def test_readers_validation_picks_a_network_that_holds_up_on_the_test_set(tmp_path):
-    argv = ["--hidden", "1", "3", "--regs", "0.01", "10", "--epochs", "1000", "--n-jobs", "1"]
-    result = run(readers_validation, tmp_path, *argv)
+    result = run(readers_validation, tmp_path, "--quick")
     hidden, reg = result["chosen"]
     chosen = result["candidates"][(hidden, reg)]
     assert hidden == 3
@@ -284,15 +314,14 @@ def test_readers_validation_picks_a_network_that_holds_up_on_the_test_set(tmp_pa
 
 
 def test_readers_regression_reaches_the_noise_floor(tmp_path):
-    result = run(readers_regression, tmp_path, "--epochs", "1000")
+    result = run(readers_regression, tmp_path, "--quick")
     floor = result["noise_floor"]
     assert 0.9 * floor < result["test_mse"] < 1.3 * floor
     assert result["mse_against_sin"] < 0.25 * floor
 
 
 def test_readers_dropout_shrinks_the_generalisation_gap(tmp_path):
-    argv = ["--seeds", "3", "--epochs", "600", "--hidden", "200"]
-    result = run(readers_dropout, tmp_path, *argv)
+    result = run(readers_dropout, tmp_path, "--quick")
     assert result["with"]["gap"] < result["without"]["gap"] - 0.05
     assert result["with"]["test"] > result["without"]["test"]
 
@@ -313,8 +342,7 @@ def test_logistic_regression_draws_a_straight_line_that_misses_the_moons(tmp_pat
 
 
 def test_hidden_size_sweep_three_units_bend_where_one_cannot(tmp_path):
-    argv = ["--hidden", "1", "3", "--passes", "1000", "--n-jobs", "1"]
-    result = run(hidden_size_sweep, tmp_path, *argv)
+    result = run(hidden_size_sweep, tmp_path, "--quick")
     by_hidden = result["by_hidden"]
     assert by_hidden[3]["train"] > by_hidden[1]["train"] + 0.05
     assert by_hidden[3]["test"] > by_hidden[1]["test"] + 0.05
@@ -349,11 +377,7 @@ def test_the_penalty_is_fits_on_every_linear():
 
 
 def test_grid_search_finds_that_one_unit_underfits_and_draws_the_winner(tmp_path):
-    result = run(
-        grid_search,
-        tmp_path,
-        *["--points", "200", "--hidden", "1", "5", "--alpha", "0.01", "10", "--max-iter", "200"],
-    )
+    result = run(grid_search, tmp_path, "--quick")
     scores = {(row["hidden"], row["alpha"]): row["cv_accuracy"] for row in result["results"]}
     assert len(scores) == 4
     assert result["best_params"] == {"hidden_layer_sizes": (5,), "alpha": 0.01}

@@ -49,6 +49,7 @@ LAYERS = {
         *(f"cli.{name}_command" for name in ("train", "predict", "sweep", "baseline")),
         *(f"cli.{name}_command" for name in ("gradcheck", "graph", "compile", "bench")),
         "cli.sharpness_command",
+        "cli.reproduce_command",
         *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings", "hvp")),
         "__main__",
     ],

@@ -3,8 +3,12 @@
 The import layering is tests/project/test_import_layers.py."""
 
 import re
+import shlex
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,9 +21,47 @@ def test_readme_opens_with_three_lines_then_the_two_commands():
     lines = (ROOT / "README.md").read_text().splitlines()
     assert lines[0].startswith("# ")
     assert all(lines[i].strip() for i in (2, 3, 4))
-    train, tests = readme_bash_commands()[:2]
-    assert "pip install" in train and "tinygrad-moons train" in train
+    install, tests = readme_bash_commands()[:2]
+    assert "pip install -q -e ." in install and ".venv/bin/tinygrad-moons reproduce" in install
     assert "pip install" in tests and "pytest" in tests
+
+
+def readme_command_lines():
+    """Every line of the README's shell blocks, comments cut, blank lines left out."""
+    lines = "\n".join(readme_bash_commands()).splitlines()
+    return [line.split("  #")[0].strip() for line in lines if line.strip()]
+
+
+def test_every_readme_command_runs_after_the_install_line_as_printed():
+    """No bare ``tinygrad-moons``: the install line does not activate the environment."""
+    for line in readme_command_lines():
+        for command in line.split(" && "):
+            assert command.split()[0] in {"python3", ".venv/bin/pip", ".venv/bin/python",
+                                          ".venv/bin/tinygrad-moons", "printf"}, line  # fmt: skip
+
+
+def test_every_readme_tinygrad_moons_command_parses():
+    from tinygrad_moons.cli import build_parser
+
+    commands = [line for line in readme_command_lines() if ".venv/bin/tinygrad-moons" in line]
+    assert len(commands) >= 8
+    for line in commands:
+        args = build_parser().parse_args(shlex.split(line)[1:])
+        assert args.command is not None, line
+
+
+@pytest.mark.slow
+def test_the_readme_commands_run_in_order_and_exit_0(tmp_path):
+    """The README's command lines, run as printed (``.venv/bin`` being this Python's), in a
+    fresh folder: train --save makes the model, printf the points predict reads."""
+    bin_folder = Path(sys.executable).parent
+    for line in readme_command_lines():
+        if "pip install" in line or "pytest" in line:
+            continue
+        line = line.replace(".venv/bin/", f"{bin_folder}/")
+        done = subprocess.run(line, shell=True, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, f"{line}\n{done.stderr}"
+    assert (tmp_path / "predictions.csv").read_text().startswith("class,p0,p1\n")
 
 
 def test_ci_runs_the_readmes_test_command_verbatim():

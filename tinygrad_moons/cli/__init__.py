@@ -1,5 +1,6 @@
 """The command line: ``tinygrad-moons COMMAND`` or ``python -m tinygrad_moons COMMAND``.
 
+    tinygrad-moons reproduce                      the write-up's 20 lines, autodiff beside them
     tinygrad-moons train                          the write-up's network, its log, the figure
     tinygrad-moons train --hidden 10 10 --activation relu --optimizer adam --lr 0.01
     tinygrad-moons predict --model model.npz --input points.csv
@@ -33,6 +34,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from types import ModuleType
 from typing import Any
 
@@ -67,6 +69,10 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
+    "reproduce": Command(
+        "reproduce_command",
+        "the write-up's 20 printed losses, then the same network by autodiff beside them",
+    ),
     "train": Command("train_command", "train a network and draw its decision boundary"),
     "predict": Command("predict_command", "classify the points of a CSV file with a saved model"),
     "sweep": Command(
@@ -102,7 +108,10 @@ def build_parser(only: str | None = None) -> Parser:
         description="The two-moons network of 'Implementing a Neural Network from Scratch "
         "in Python', trained with a small autodiff engine.",
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('tinygrad_moons')}"
+    )
+    subparsers = parser.add_subparsers(dest="command", parser_class=Parser)
     for name, command in COMMANDS.items():
         if only is not None and name != only:
             subparsers.add_parser(name, help=command.SUMMARY)
@@ -131,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         parser = build_parser(_command_named(argv))
         args = parser.parse_args(argv)
+        if args.command is None:  # `tinygrad-moons` alone: what it can do, not an error
+            parser.print_help()
+            return 0
         name = f"{PROG} {args.command}"
         from tinygrad_moons.cli import preflight  # checks the options together, before work
 

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", FutureWarning)
         logistic = LogisticRegressionCV().fit(X, y)
     model = nn.MLP([2, args.hidden, 2], seed=args.seed)  # the write-up's network and training
-    fit(model, X, y, epochs=args.epochs, lr=args.lr, reg=args.reg, progress=False)
+    fit(model, X, y, epochs=args.epochs, lr=args.lr, reg=args.reg, progress=None)  # bar on a tty
     panels = []
     for name, classify in [
         ("Logistic regression", logistic.predict),

@@ -24,7 +24,9 @@ from tinygrad_moons.train import predict_proba
 DESCRIPTION = (
     "Read rows of numbers, one column per input of the model (a first line that holds no\n"
     "number is a header), write a header and, per row, the predicted class and the class\n"
-    "probabilities. --input - reads the standard input."
+    "probabilities. --input - reads the standard input. Make a file of points with, for\n"
+    "example,\n"
+    "  printf 'x,y\\n0.5,0.25\\n-1,0.5\\n2,-0.5\\n' > points.csv"
 )
 EXAMPLE = "tinygrad-moons predict --model model.npz --input points.csv --output out.csv"
 

@@ -65,11 +65,19 @@ def _data_sets(classes: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.nd
     )
 
 
-def final_loss_line(losses: list[float]) -> str:
-    """ "Final loss after N epochs: ...", saying so when the losses end in a period-2 cycle."""
+def chance_level(y: np.ndarray) -> float:
+    """The accuracy of always answering the commonest class: what a network that learnt
+    nothing scores."""
+    return float(np.bincount(y).max() / len(y))
+
+
+def final_loss_line(losses: list[float], learnt: bool = True) -> str:
+    """ "Final loss after N epochs: ...", saying so when the losses end in a period-2 cycle
+    around a minimum (``learnt``: the network beat chance; a saturated network that did not
+    can alternate too, far from any minimum)."""
     line = f"Final loss after {len(losses)} epochs: {losses[-1]:f}"
     cycle = period_two(losses)
-    if cycle is not None:
+    if cycle is not None and learnt:
         line += (
             f" (a period-2 cycle: the loss alternates {cycle[0]:f}, {cycle[1]:f}; the step"
             f" overshoots the minimum, a smaller --lr settles)"
@@ -100,15 +108,24 @@ def run(args: argparse.Namespace) -> int:
     except TrainingDiverged as error:
         raise UserError(str(error)) from None
     test_accuracy = np.mean(predict(model, X_test) == y_test)
-    print(final_loss_line(history.loss))
+    chance = chance_level(y)
+    learnt = history.accuracy[-1] > chance
+    print(final_loss_line(history.loss, learnt))
     print(f"Training accuracy: {history.accuracy[-1]:.1%} of {len(y)} points")
     print(f"Held-out accuracy: {test_accuracy:.1%} of {len(y_test)} fresh points")
+    if not learnt:
+        raise UserError(
+            f"the network ended no better than chance: {history.accuracy[-1]:.1%} of the"
+            f" training points, what always answering the commonest class scores"
+            f" ({chance:.1%}); try a smaller --lr (the write-up's is 0.01) or more --epochs"
+        )
     ax = plot.decision_boundary(
         lambda P: predict(model, P),
         X,
         y,
         title=f"Network {sizes}, {args.activation}, {args.optimizer} lr {args.lr:g}, "
-        f"{len(history)} epochs\ntrain {history.accuracy[-1]:.1%}, held-out {test_accuracy:.1%}",
+        f"reg {args.reg:g}, {len(history)} epochs\n"
+        f"train {history.accuracy[-1]:.1%}, held-out {test_accuracy:.1%}",
     )
     print(f"Decision boundary written to {plot.save(ax.figure, args.out)}")
     if args.save:

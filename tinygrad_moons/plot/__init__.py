@@ -49,8 +49,14 @@ def new_axes(width: float = 6.0, height: float = 5.0) -> Axes:
 
 
 def class_colors(n_classes: int) -> np.ndarray:
-    """One RGBA colour per class, spread over the write-up's Spectral colour map."""
-    return matplotlib.colormaps[CMAP](np.linspace(0.0, 1.0, max(n_classes, 2)))
+    """One RGBA colour per class from the write-up's Spectral colour map: its two ends for
+    two classes; for more, spread over its darker halves, never its pale middle (pale
+    points on their pale region would vanish)."""
+    if n_classes <= 2:
+        return matplotlib.colormaps[CMAP](np.array([0.0, 1.0]))
+    warm, cool = -(-n_classes // 2), n_classes // 2
+    positions = np.r_[np.linspace(0.0, 0.3, warm), np.linspace(0.75, 1.0, cool)]
+    return matplotlib.colormaps[CMAP](positions)
 
 
 def class_scatter(ax: Axes, X: np.ndarray, y: np.ndarray, colors: np.ndarray | None = None) -> None:
