@@ -19,10 +19,12 @@ import _common
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from tinygrad_moons.arguments import positive_int
 
 from tinygrad_moons import Tensor, nn, optim, plot
+from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.train import fit, predict
+
+QUICK = ["--epochs", "10"]
 
 
 class Images(nn.Module):
@@ -45,12 +47,11 @@ def cnn(filters: int, seed: int) -> nn.Sequential:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = _common.parser(__doc__)
+    parser = _common.parser(__doc__, QUICK)
     _common.add_epochs(parser, 15, "passes over the training digits")
     parser.add_argument("--filters", type=positive_int, default=16, help="conv filters (16)")
-    parser.add_argument("--quick", action="store_true", help="10 epochs: the test suite's run")
     args = parser.parse_args(argv)
-    epochs = 10 if args.quick else args.epochs
+    epochs = args.epochs
 
     digits = load_digits()
     X, y = digits.data / 16.0, digits.target

@@ -101,10 +101,10 @@ def test_predict_without_output_prints_the_csv(saved_model, tmp_path, capsys):
 
 
 def test_predict_reads_the_points_from_the_standard_input(saved_model, monkeypatch, capsys):
-    monkeypatch.setattr("sys.stdin", io.StringIO("x,y\n2.0,-0.5\n-1,oops\n"))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"x,y\n2.0,-0.5\n-1,oops\n")))
     assert cli.main(["predict", "--model", str(saved_model), "--input", "-"]) == 1
     assert "the standard input, line 3, column 2: 'oops' is not a number" in capsys.readouterr().err
-    monkeypatch.setattr("sys.stdin", io.StringIO("x,y\n2.0,-0.5\n-1,0.5\n"))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"x,y\n2.0,-0.5\n-1,0.5\n")))
     assert cli.main(["predict", "--model", str(saved_model), "--input", "-"]) == 0
     assert [line[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["1", "0"]
 
