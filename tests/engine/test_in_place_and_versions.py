@@ -328,7 +328,10 @@ def _run(lib, program):
             verdicts.append("raised")
         recorded.append(kind == "in place" and getattr(env[target], "_data", None) is not before)
     values = {k: _values(v) for k, v in env.items()}
-    loss = sum((v * (i + 1.0)).sum() for i, v in enumerate(env.values()) if v.requires_grad)
+    parts = [(v * (i + 1.0)).sum() for i, v in enumerate(env.values()) if v.requires_grad]
+    if not parts:  # every tensor rebound under no_grad: nothing to differentiate, in either
+        return values, [*verdicts, "no graph"], None, recorded
+    loss = sum(parts[1:], parts[0])
     try:
         loss.backward()
         verdicts.append("backward ok")
