@@ -1114,6 +1114,8 @@ class Function:
             else:
                 parents.append(arg._ctx)
         ctx.needs_input_grad = needs = tuple(map(operator.is_not, parents, _NONES))
+        if True in needs and len(arrays) > 1:
+            _distinct_arrays(arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
             if type(out) is tuple:
@@ -1160,6 +1162,21 @@ def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
         + (f" of dtype {out.dtype}" if isinstance(out, np.ndarray) else "")
         + ": it must return an ndarray of real numbers, or a tuple of them (one per output)"
     )
+
+
+def _distinct_arrays(arrays: list[Any], parents: list[Any]) -> None:
+    """Give ``forward`` a view where one array object comes through two arguments of
+    different graph nodes (``x * x.detach()``, ``x * x.data``): under ``create_graph`` a
+    saved array is matched to its node by identity (``_node_of``), and the constant must
+    not be taken for ``x``. A view shares the memory, and the version, of its base."""
+    for i in range(1, len(arrays)):
+        array = arrays[i]
+        if not isinstance(array, np.ndarray):
+            continue
+        for j in range(i):
+            if arrays[j] is array and parents[j] is not parents[i]:
+                arrays[i] = array.view()
+                break
 
 
 class _Output(Function):

@@ -256,3 +256,24 @@ def test_a_long_gradcheck_warns_with_the_count_and_the_time(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gradcheck(lambda t: t * 2, [x], fast_mode=True)
+
+
+@pytest.mark.parametrize("alias", ["detach", "data", "detached leaf"])
+def test_a_constant_alias_of_an_input_stays_constant_in_second_derivatives(alias):
+    """x * c with c sharing x's array (x.detach(), x.data, a detached leaf): d/dx of the
+    first derivative v * c is none, as torch's; matching saved arrays to graph nodes by
+    identity once took c for x here and gave v."""
+    value = np.array([0.5, -1.0, 2.0])
+    x = Tensor(value, requires_grad=True)
+    c = {"detach": x.detach, "data": lambda: x.data, "detached leaf": None}[alias]
+    c = c() if c is not None else x.detach().requires_grad_()
+    v = Tensor(np.ones(3), requires_grad=True)
+    (g,) = grad(x * c, x, v, create_graph=True)
+    tx = torch.tensor(value, requires_grad=True)
+    tc = tx.detach() if alias != "detached leaf" else tx.detach().requires_grad_()
+    tv = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(tx * tc, tx, tv, create_graph=True)
+    np.testing.assert_array_equal(g.data, tg.detach().numpy())
+    (ours,) = grad(g.sum(), x, allow_unused=True)
+    (theirs,) = torch.autograd.grad(tg.sum(), tx, allow_unused=True)
+    assert ours is None and theirs is None
