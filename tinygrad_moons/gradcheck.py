@@ -30,7 +30,13 @@ WARN_EVALUATIONS = 10_000  # a gradcheck that evaluates fn more often than this 
 
 
 class GradcheckError(AssertionError):
-    """Raised by ``gradcheck`` when an analytic gradient disagrees with finite differences."""
+    """Raised by ``gradcheck`` when an analytic gradient disagrees with finite differences;
+    ``position`` is the index of the input whose gradient disagrees (in gradgradcheck,
+    ``len(inputs)`` stands for ``grad_outputs``)."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 def _as_input_list(inputs: Tensor | Sequence[Tensor]) -> list[Tensor]:
@@ -210,7 +216,8 @@ def gradcheck(
                 f"analytic {float(analytic[position][out_index, in_index])!r}, "
                 f"numeric {float(numeric[out_index, in_index])!r} "
                 f"(allowed |difference| {atol + rtol * abs(numeric[out_index, in_index]):.3g}, "
-                f"{int(bad.sum())} of {bad.size} Jacobian entries disagree)"
+                f"{int(bad.sum())} of {bad.size} Jacobian entries disagree)",
+                position,
             )
     return True
 
@@ -246,7 +253,8 @@ def _fast_check(fn, inputs, eps, atol, rtol, raise_exception) -> bool:
                 f"Jacobian mismatch for input {position} (shape {t.shape}) in fast mode: "
                 f"u^T J v analytic {analytic!r}, numeric {numeric!r} for random u, v "
                 f"(allowed |difference| {atol + rtol * abs(numeric):.3g}); run with "
-                f"fast_mode=False to find the element"
+                f"fast_mode=False to find the element",
+                position,
             )
     return True
 
@@ -318,9 +326,10 @@ def gradgradcheck(
             fast_mode=fast_mode,
         )
     except GradcheckError as error:
-        position = int(str(error).split("input ", 1)[1].split(" ", 1)[0])
+        position = error.position
         which = f"input {position}" if position < len(inputs) else "grad_outputs (the vector v)"
         raise GradcheckError(
             f"second derivatives: the derivative of v^T J (fn's vector-Jacobian product) "
-            f"with respect to {which} disagrees with finite differences: {error}"
+            f"with respect to {which} disagrees with finite differences: {error}",
+            position,
         ) from None

@@ -125,3 +125,15 @@ def test_a_result_whose_shape_depends_on_the_values_is_named_not_a_numpy_broadca
     x = Tensor([0.5, 1.0 - 1e-7, 3.0], requires_grad=True)  # 1 - 1e-7 crosses 1 within eps
     with pytest.raises(ValueError, match=r"shape \(2,\) with element 1 .* \(1,\) with it lowered"):
         gradcheck(lambda t: t[t.data > 1.0 - 1e-8] * 2.0, [x], eps=1e-6)
+
+
+def test_gradgradcheck_names_the_input_whose_second_derivative_disagrees():
+    """x * x.detach(): its vector-Jacobian product v * x holds x as a constant, so autodiff
+    says d(v^T J)/dx = 0 where finite differences see v; the error names input 0, and
+    ``position`` carries it."""
+    from tinygrad_moons import gradgradcheck
+
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    with pytest.raises(GradcheckError, match=r"with respect to input 0 disagrees") as caught:
+        gradgradcheck(lambda t: t * t.detach(), [x])
+    assert caught.value.position == 0
