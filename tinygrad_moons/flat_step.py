@@ -81,7 +81,9 @@ class _Group:
             states,
         )
         self.layout = _Layout([p.shape for p in params])
-        self.data, self.grad, self.previous = (self.layout.array() for _ in range(3))
+        self.data, self.grad, self.previous, self.scratch = (
+            self.layout.array() for _ in range(4)
+        )
         self.data_views = self.layout.views(self.data)
         self.grad_views = self.layout.views(self.grad)
         self.own = [p._data for p in params]
@@ -142,6 +144,8 @@ class FlatStep:
         self._group_count = len(optimizer.param_groups)
         self._steps = optimizer.steps
         self._owners = [g.params[0] for g in groups]  # one per flat array: one version bump
+        self._views = [pair for g in groups for pair in zip(g.params, g.data_views, strict=True)]
+        self._plain = type(optimizer) is SGD  # whose plain step (lr alone) has a quick path
         self.active = True
         self.adopted = False
 
@@ -220,9 +224,9 @@ class FlatStep:
         for g in self.groups:
             if g.group["params"] is not g.params_list:
                 return False
-            for p, view in zip(g.params, g.data_views, strict=True):
-                if p._data is not view:
-                    return False
+        for p, view in self._views:
+            if p._data is not view:
+                return False
         return True
 
     def divide_gradients(self, rows: int) -> None:
@@ -238,7 +242,13 @@ class FlatStep:
         optimizer = self.optimizer
         for g in self.groups:
             np.copyto(g.previous, g.data)
-            optimizer._update(g.data, g.grad, g.state, g.group)
+            group = g.group
+            if self._plain and not group["momentum"] and not group["weight_decay"]:
+                # SGD._update's theta -= lr * grad, into a buffer kept for it: the same bits
+                np.multiply(group["lr"], g.grad, out=g.scratch)
+                np.subtract(g.data, g.scratch, out=g.data)
+                continue
+            optimizer._update(g.data, g.grad, g.state, group)
             if g.state:
                 g.publish()
         optimizer.steps += 1

@@ -218,7 +218,7 @@ def generate(
         name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
         value[id(leaf)] = name
         leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
-        reads.append(f"{name} = {leaf_tensor[id(leaf)]}.data")
+        reads.append(f"{name} = {leaf_tensor[id(leaf)]}._data")  # .data's slot, unchecked
         if leaf.requires_grad:
             p.leaf_buffer[id(leaf)] = p.buffer("d" + name, leaf.data.shape)
             if gradients is not None and id(leaf) in gradients and not accumulate:
@@ -294,7 +294,9 @@ def generate(
     nbytes = _allocate(p, forward_lines + backward_lines)
     for output in outputs:
         tensor = p.bind("output_tensor", output)
-        forward_lines.append((f"{tensor}.data = {value[id(output)]}", ()))
+        # A buffer of ours is a float64 ndarray: into the slot; anything else through .data.
+        slot = "_data" if value[id(output)] in p.buffers else "data"
+        forward_lines.append((f"{tensor}.{slot} = {value[id(output)]}", ()))
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
