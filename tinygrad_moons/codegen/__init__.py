@@ -69,13 +69,13 @@ def _argument(p: Program, node: Node, i: int) -> str:
     """Argument i of a called op or a derived value, as an expression: a value's name, a
     constant bound at capture, or (a tuple holding derived values) that tuple rebuilt."""
     if node.inputs[i] is not None:
-        return node.inputs[i]
+        return p.array(node.inputs[i])
     arg = node.args[i]
     dynamic = [part for part in _flat(arg) if id(part) in p.values]
     if not dynamic:
         return p.bind("arg", arg)
     rebuild = p.bind("rebuild", _Rebuild(arg, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _flat(value: Any) -> list[Any]:
@@ -125,7 +125,7 @@ def _kwargs_expression(p: Program, kwargs: dict[str, Any]) -> str:
     if not dynamic:
         return p.bind("kwargs", kwargs)
     rebuild = p.bind("rebuild", _Rebuild(kwargs, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _identifier_of(name: str) -> str:
@@ -295,8 +295,11 @@ def generate(
     for output in outputs:
         tensor = p.bind("output_tensor", output)
         # A buffer of ours is a float64 ndarray: into the slot; anything else through .data.
-        slot = "_data" if value[id(output)] in p.buffers else "data"
-        forward_lines.append((f"{tensor}.{slot} = {value[id(output)]}", ()))
+        name = value[id(output)]
+        if name in p.buffers or name in p.scalars:  # a float64 ndarray: into the slot
+            forward_lines.append((f"{tensor}._data = {p.array(name)}", ()))
+        else:
+            forward_lines.append((f"{tensor}.data = {name}", ()))
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
