@@ -31,7 +31,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -46,7 +45,7 @@ from tinygrad_moons.train import (
     no_progress,
     penalised_weights,
 )
-from tinygrad_moons.validate import number, whole
+from tinygrad_moons.validate import finite_outputs, number, random_state, two_classes, whole
 
 __all__ = ["NeuralNetClassifier"]
 
@@ -428,13 +427,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         X = _dense(X)
         check_classification_targets(y)
         classes, labels = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                f"got 1 class: {classes.tolist()[0]!r}"
-            )
+        two_classes(classes)
         sizes = [X.shape[1], *sizes_hidden, len(classes)]
-        rng = check_random_state(self.random_state)
+        rng = random_state(self.random_state)
         if warm:
             self._check_warm(classes, sizes, activation)
             model = self.model_
@@ -732,12 +727,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         X = _dense(validate_data(self, X, dtype=np.float64, reset=False, accept_sparse=_SPARSE))
         with evaluating(self.model_) as model, np.errstate(over="ignore", invalid="ignore"):
             logits = model(X)
-        if not np.all(np.isfinite(logits.data)):
-            row = int(np.argmin(np.all(np.isfinite(logits.data), axis=1)))
-            raise ValueError(
-                f"the network's outputs for row {row} of X are not finite "
-                f"(its features are too large for the trained weights)"
-            )
+        finite_outputs(logits.data)
         return logits
 
     def _unfit(self) -> None:

@@ -6,7 +6,7 @@ constant name) and held to one table of layers:
 
     engine        tensor, ops, autograd, functional, gradcheck, graph (+ codegen,
                   validate): numpy alone
-    models        nn, optim, train (+ checkpoint, seeding)
+    models        nn, optim, train (+ checkpoint)
     applications  data, plot (a package), estimator, sweep, reference, three_gradients
     interfaces    cli (a package: one module per command), bench (a package), __main__
 
@@ -37,7 +37,7 @@ LAYERS = {
         *("elementwise", "arrays", "array_methods", "products", "convolution"),
     ],
     "models": [
-        *("nn", "optim", "train", "checkpoint", "seeding", "atomic", "reading"),
+        *("nn", "optim", "train", "checkpoint", "atomic", "reading"),
         *("parameters", "curvature"),
     ],
     "applications": [
