@@ -147,6 +147,22 @@ READ_WHEN: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
     "max_fun": (lambda e: e.solver == "lbfgs", _solver),
 }
 
+
+def _ignored(e: Any) -> str | None:
+    """ "NeuralNetClassifier ignores ...": every parameter set away from its default that
+    this configuration never reads (``READ_WHEN``), grouped by the setting that rules it
+    out, so no setting is dropped silently; None when there is none."""
+    defaults = inspect.signature(type(e).__init__).parameters
+    ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
+    for name, (is_read, decided_by) in READ_WHEN.items():
+        if not is_read(e) and getattr(e, name) != defaults[name].default:
+            ignored.setdefault(decided_by(e), []).append(f"{name}={getattr(e, name)!r}")
+    if not ignored:
+        return None
+    groups = [f"{', '.join(names)} with {by}={getattr(e, by)!r}" for by, names in ignored.items()]
+    return f"{type(e).__name__} ignores {'; '.join(groups)}"
+
+
 # Each parameter's valid values, read by one loop in fit (scikit-learn's estimators declare
 # theirs the same way, as ``_parameter_constraints``). hidden_layer_sizes and activation are
 # checked apart: an activation's names are read from nn.ACTIVATIONS at fit time.
@@ -449,7 +465,10 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.n_layers_ = len(sizes)
         for name, value in result.attributes.items():
             setattr(self, name, value)
-        self._warn_if_not_converged(result)
+        accuracy = float(np.mean(self._logits(result.X).data.argmax(axis=1) == result.labels))
+        problem = _not_converged(self, result, accuracy)
+        if problem is not None:
+            warnings.warn(problem, ConvergenceWarning, stacklevel=2)
         return self
 
     def _fit_epochs(
@@ -509,43 +528,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             "best_validation_score_": rule.best if self.early_stopping else None,
             "t_": previous_t + len(history) * len(labels),
         }
-        return _Fitted(attributes, self._epoch_notes(rule, history), start_loss, X, labels)
-
-    def _epoch_notes(self, rule: _StoppingRule, history: History) -> list[tuple[str, str]]:
-        """(problem, advice) for a stop at max_iter before the rule was met, and for a
-        rule that stopped an oscillating loss rather than a settled one."""
-        notes = []
-        steps = np.diff(history.loss[-(self.n_iter_no_change + 2) :])
-        rises = int(np.count_nonzero(steps > 0))
-        if self.tol > 0 and not rule.stopped:
-            watched = "validation accuracy" if self.early_stopping else "training loss"
-            if rule.full_batch and not self.early_stopping and rises:
-                notes.append(
-                    (
-                        f"it stopped at max_iter={self.max_iter} epochs while the training "
-                        f"loss still swung (it rose in {rises} of the last {len(steps)} "
-                        f"epochs): the step is too long for the loss to settle",
-                        self._lower_rate(),
-                    )
-                )
-            else:
-                notes.append(
-                    (
-                        f"it stopped at max_iter={self.max_iter} epochs while the {watched} "
-                        f"was still improving by more than tol={self.tol:g} within "
-                        f"n_iter_no_change={self.n_iter_no_change} epochs",
-                        f"raise max_iter (now {self.max_iter})",
-                    )
-                )
-        if rule.stopped and not self.early_stopping and rises:
-            notes.append(
-                (
-                    f"the training loss rose in {rises} of the last {len(steps)} epochs, "
-                    f"so the stopping rule ended an oscillation, not a descent",
-                    self._lower_rate(),
-                )
-            )
-        return notes
+        return _Fitted(attributes, start_loss, X, labels, rule=rule)
 
     def _fit_lbfgs(self, model: nn.Module, X: np.ndarray, labels: np.ndarray) -> _Fitted:
         """scipy's L-BFGS-B on the mean objective, all the data at once."""
@@ -559,17 +542,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         )
         if self.verbose:
             print(f"lbfgs: {result.nit} iterations, loss = {result.fun:.8f}: {result.message}")
-        notes = []
-        if not result.success:
-            if result.status == 1:
-                advice = f"raise max_iter (now {self.max_iter}) or max_fun (now {self.max_fun})"
-            else:  # the line search failed: rounding, near a minimum, most often
-                advice = f"a larger tol (now {self.tol:g})"
-            notes.append(
-                (f"lbfgs stopped ({result.message}) before its gradient fell below tol", advice)
-            )
         attributes = {"n_iter_": int(result.nit), "loss_": float(result.fun)}
-        return _Fitted(attributes, notes, start_loss, X, labels)
+        return _Fitted(attributes, start_loss, X, labels, lbfgs=result)
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -605,7 +579,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         ``nn.ACTIVATIONS`` (or "identity")."""
         for name, constraint in PARAMETER_CONSTRAINTS.items():
             constraint.check(name, getattr(self, name))
-        self._warn_if_ignored()
+        ignored = _ignored(self)
+        if ignored is not None:
+            warnings.warn(ignored, UserWarning, stacklevel=3)
         return self._hidden_sizes(), self._activation_name()
 
     def _hidden_sizes(self) -> list[int]:
@@ -630,25 +606,6 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             )
         return "sigmoid" if self.activation == "logistic" else self.activation
 
-    def _warn_if_ignored(self) -> None:
-        """A UserWarning naming every parameter set away from its default that this
-        configuration never reads, so no setting is dropped silently."""
-        defaults = inspect.signature(type(self).__init__).parameters
-        ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
-        for name, (is_read, decided_by) in READ_WHEN.items():
-            if not is_read(self) and getattr(self, name) != defaults[name].default:
-                ignored.setdefault(decided_by(self), []).append(f"{name}={getattr(self, name)!r}")
-        if ignored:
-            groups = [
-                f"{', '.join(names)} with {decider}={getattr(self, decider)!r}"
-                for decider, names in ignored.items()
-            ]
-            warnings.warn(
-                f"{type(self).__name__} ignores {'; '.join(groups)}",
-                UserWarning,
-                stacklevel=4,
-            )
-
     def _check_warm(self, classes: np.ndarray, sizes: list[int], activation: str) -> None:
         if not np.array_equal(classes, self.classes_):
             raise ValueError(
@@ -662,39 +619,6 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                 f"{self._activation!r}; got {sizes} with {activation!r} (set warm_start=False "
                 f"to start afresh)"
             )
-
-    def _warn_if_not_converged(self, fitted: _Fitted) -> None:
-        """One ConvergenceWarning listing what went wrong and what to change: the solver's
-        (problem, advice) notes, a loss no lower than at the start, an accuracy on the
-        training data no better than the most frequent class's share, and, with any of
-        these, badly scaled features."""
-        notes, X, labels = list(fitted.notes), fitted.X, fitted.labels
-        accuracy = float(np.mean(self._logits(X).data.argmax(axis=1) == labels))
-        learnt_nothing = no_progress(fitted.start_loss, self.loss_, accuracy, labels)
-        if learnt_nothing:
-            rose = self.loss_ >= fitted.start_loss and self.solver != "lbfgs"
-            notes.append((learnt_nothing, self._lower_rate() if rose else self._more_training()))
-        if not notes:
-            return
-        advice = [_scaling_advice(X), *(advice for _, advice in notes)]
-        advice = list(dict.fromkeys(a for a in advice if a))  # in order, each once
-        if self._lower_rate() in advice and self._more_training() in advice:
-            advice.remove(self._more_training())  # the loss rose: more of it will not help
-        warnings.warn(
-            f"{type(self).__name__} did not converge: {'; '.join(p for p, _ in notes)}. "
-            f"Try: {'; '.join(advice)}.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-
-    def _more_training(self) -> str:
-        if self.solver == "lbfgs":
-            return "a larger max_iter, more hidden units or a smaller alpha"
-        return "a larger learning_rate_init or max_iter, or solver='lbfgs'"
-
-    def _lower_rate(self) -> str:
-        rate = self.learning_rate_init
-        return f"a lower learning_rate_init, such as {rate / 4:g} instead of {rate:g}"
 
     # ------------------------------------------------------------------ helpers
     def _batch(self, n: int) -> int:
@@ -806,15 +730,77 @@ def _scaling_advice(X: np.ndarray) -> str:
 
 
 class _Fitted(NamedTuple):
-    """What a solver hands back to ``fit``: the fitted attributes to set, its (problem,
-    advice) notes, and what the convergence checks need (the loss before training, the
-    training data)."""
+    """What a solver hands back to ``fit``: the fitted attributes to set, and what the
+    convergence diagnosis reads (the loss before training, the training data, and the
+    stopping rule of "sgd" and "adam" or scipy's result for "lbfgs")."""
 
     attributes: dict[str, Any]
-    notes: list[tuple[str, str]]
     start_loss: float
     X: np.ndarray
     labels: np.ndarray
+    rule: _StoppingRule | None = None
+    lbfgs: Any = None  # scipy.optimize.OptimizeResult
+
+
+def _not_converged(e: NeuralNetClassifier, fitted: _Fitted, accuracy: float) -> str | None:
+    """The ConvergenceWarning's message for a fit of ``e`` that went wrong, or None: each
+    problem and what to change. The problems: a stop at max_iter before the stopping rule
+    was met (with a loss still swinging, the step is too long), a rule that ended an
+    oscillation rather than a descent, "lbfgs" stopping unconverged, a loss no lower than
+    at the start, a training ``accuracy`` no better than the most frequent class's share;
+    with any of them, badly scaled features."""
+    rate = e.learning_rate_init
+    lower_rate = f"a lower learning_rate_init, such as {rate / 4:g} instead of {rate:g}"
+    more_training = (
+        "a larger max_iter, more hidden units or a smaller alpha"
+        if e.solver == "lbfgs"
+        else "a larger learning_rate_init or max_iter, or solver='lbfgs'"
+    )
+    notes: list[tuple[str, str]] = []  # (problem, advice)
+    if fitted.rule is not None:
+        steps = np.diff(e.history_.loss[-(e.n_iter_no_change + 2) :])
+        rises = int(np.count_nonzero(steps > 0))
+        swung = f"rose in {rises} of the last {len(steps)} epochs"
+        if e.tol > 0 and not fitted.rule.stopped:
+            if fitted.rule.full_batch and not e.early_stopping and rises:
+                problem = (
+                    f"it stopped at max_iter={e.max_iter} epochs while the training loss still "
+                    f"swung (it {swung}): the step is too long for the loss to settle"
+                )
+                notes.append((problem, lower_rate))
+            else:
+                watched = "validation accuracy" if e.early_stopping else "training loss"
+                problem = (
+                    f"it stopped at max_iter={e.max_iter} epochs while the {watched} was still "
+                    f"improving by more than tol={e.tol:g} within "
+                    f"n_iter_no_change={e.n_iter_no_change} epochs"
+                )
+                notes.append((problem, f"raise max_iter (now {e.max_iter})"))
+        if fitted.rule.stopped and not e.early_stopping and rises:
+            problem = (
+                f"the training loss {swung}, so the stopping rule ended an oscillation, "
+                f"not a descent"
+            )
+            notes.append((problem, lower_rate))
+    elif not fitted.lbfgs.success:
+        if fitted.lbfgs.status == 1:
+            advice = f"raise max_iter (now {e.max_iter}) or max_fun (now {e.max_fun})"
+        else:  # the line search failed: rounding, near a minimum, most often
+            advice = f"a larger tol (now {e.tol:g})"
+        problem = f"lbfgs stopped ({fitted.lbfgs.message}) before its gradient fell below tol"
+        notes.append((problem, advice))
+    learnt_nothing = no_progress(fitted.start_loss, e.loss_, accuracy, fitted.labels)
+    if learnt_nothing:
+        rose = e.loss_ >= fitted.start_loss and e.solver != "lbfgs"
+        notes.append((learnt_nothing, lower_rate if rose else more_training))
+    if not notes:
+        return None
+    advice = [_scaling_advice(fitted.X), *(advice for _, advice in notes)]
+    advice = list(dict.fromkeys(a for a in advice if a))  # in order, each once
+    if lower_rate in advice and more_training in advice:
+        advice.remove(more_training)  # the loss rose: more of it will not help
+    problems = "; ".join(problem for problem, _ in notes)
+    return f"{type(e).__name__} did not converge: {problems}. Try: {'; '.join(advice)}."
 
 
 class _StoppingRule:
