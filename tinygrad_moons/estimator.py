@@ -13,7 +13,7 @@ The objective is MLPClassifier's: the MEAN cross-entropy plus ``alpha / 2 * |W|^
 write-up minimises N times that (the summed cross-entropy plus ``reg / 2 * |W|^2``) with
 step ``epsilon``; gradient descent on the sum with step ``epsilon`` is gradient descent on
 the mean with step ``epsilon * N``, so ``alpha = reg`` and ``learning_rate_init = epsilon * N``
-(0.01 * 200 = 2.0 on the write-up's 200 points), and the step no longer grows with N.
+(0.01 * 200 = 2.0 on the write-up's 200 points), a step that does not grow with N.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""Argument checks shared by every layer, so each kind of bad value has one message.
-numpy only, and arrays or numbers in (never Tensors): the engine uses it too.
-``random_state`` turns every ``seed`` argument of nn, data and train into a RandomState."""
+"""The checks every layer shares, each kind of bad value with its one message.
+
+numpy only, and arrays or numbers in (never Tensors), so the engine uses it too: ``whole``
+and ``number`` for settings, ``finite``, ``axes`` and ``class_labels`` for the engine's
+inputs, ``features``, ``width`` and ``two_classes`` for training data, ``finite_outputs``
+and ``not_finite`` for what a network gives, and ``random_state`` for every ``seed``
+argument (an int, a RandomState, or None: numpy's global state is never touched)."""
 
 from __future__ import annotations
 
