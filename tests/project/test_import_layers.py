@@ -41,7 +41,7 @@ LAYERS = {
         *("parameters", "curvature"),
     ],
     "applications": [
-        *("data", "plot.__init__", "plot.graph_drawing", "estimator", "sweep"),
+        *("data", "plot.__init__", "plot.graph_drawing", "plot.figures", "estimator", "sweep"),
         *("reference", "three_gradients"),
     ],
     "interfaces": [
