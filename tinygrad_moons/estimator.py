@@ -61,8 +61,9 @@ class _Interval(NamedTuple):
     low_open: bool = False
     high_open: bool = False
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         number(name, value, self.low, self.high, low_open=self.low_open, high_open=self.high_open)
+        return value
 
 
 class _OneOf(NamedTuple):
@@ -71,21 +72,23 @@ class _OneOf(NamedTuple):
     options: tuple[Any, ...]
     whole: bool = False
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         if (value is None and None in self.options) or (
             isinstance(value, str) and value in self.options
         ):
-            return
+            return value
         if not self.whole:
             raise ValueError(f"{name} must be one of {list(self.options)}, got {value!r}")
         whole(name, value)
+        return value
 
 
 class _Whole(NamedTuple):
     """An int >= 1 (not a float, not a bool)."""
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         whole(name, value)
+        return value
 
 
 class _Flag(NamedTuple):
@@ -95,13 +98,37 @@ class _Flag(NamedTuple):
     counts: bool = False
     none: bool = False
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         kinds = (bool, np.bool_, numbers.Integral) if self.counts else (bool, np.bool_)
-        if self.none and value is None:
-            return
-        if not isinstance(value, kinds):
+        if not (self.none and value is None) and not isinstance(value, kinds):
             allowed = "None, True or False" if self.none else "True or False"
             raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        return value
+
+
+class _Sizes(NamedTuple):
+    """An int >= 1 or a sequence of them (hidden_layer_sizes), checked as a list."""
+
+    def check(self, name: str, value: Any) -> list[int]:
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+            raise ValueError(f"{name} must be an int or a sequence of ints, got {value!r}")
+        return [whole(f"{name}[{i}]", size) for i, size in enumerate(value)]
+
+
+class _Activation(NamedTuple):
+    """A name in ``nn.ACTIVATIONS``, read at fit time (so a name added by
+    ``nn.register_activation`` works), or MLPClassifier's "logistic" for "sigmoid"."""
+
+    def check(self, name: str, value: Any) -> str:
+        names = sorted([*nn.ACTIVATIONS, "logistic"])
+        if value not in names:
+            raise ValueError(
+                f"{name} must be one of {names} (names registered with "
+                f"nn.register_activation), got {value!r}"
+            )
+        return "sigmoid" if value == "logistic" else value
 
 
 def _stochastic(e: Any) -> bool:
@@ -164,9 +191,10 @@ def _ignored(e: Any) -> str | None:
 
 
 # Each parameter's valid values, read by one loop in fit (scikit-learn's estimators declare
-# theirs the same way, as ``_parameter_constraints``). hidden_layer_sizes and activation are
-# checked apart: an activation's names are read from nn.ACTIVATIONS at fit time.
-PARAMETER_CONSTRAINTS: dict[str, _Interval | _OneOf | _Whole | _Flag] = {
+# theirs the same way, as ``_parameter_constraints``); each check returns the value fit uses.
+PARAMETER_CONSTRAINTS: dict[str, Any] = {
+    "hidden_layer_sizes": _Sizes(),
+    "activation": _Activation(),
     "solver": _OneOf(SOLVERS),
     "alpha": _Interval(),
     "batch_size": _OneOf((None, "auto"), whole=True),
@@ -575,36 +603,16 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[list[int], str]:
         """Every parameter checked against ``PARAMETER_CONSTRAINTS`` (scikit-learn's rule: at
-        fit, not in __init__); returns the hidden sizes and the activation's name in
-        ``nn.ACTIVATIONS`` (or "identity")."""
-        for name, constraint in PARAMETER_CONSTRAINTS.items():
-            constraint.check(name, getattr(self, name))
+        fit, not in __init__), and a warning naming those this configuration ignores;
+        returns the hidden sizes and the activation's name in ``nn.ACTIVATIONS``."""
+        checked = {
+            name: constraint.check(name, getattr(self, name))
+            for name, constraint in PARAMETER_CONSTRAINTS.items()
+        }
         ignored = _ignored(self)
         if ignored is not None:
             warnings.warn(ignored, UserWarning, stacklevel=3)
-        return self._hidden_sizes(), self._activation_name()
-
-    def _hidden_sizes(self) -> list[int]:
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
-            hidden = [hidden]
-        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
-            raise ValueError(
-                f"hidden_layer_sizes must be an int or a sequence of ints, got {hidden!r}"
-            )
-        return [whole(f"hidden_layer_sizes[{i}]", size) for i, size in enumerate(hidden)]
-
-    def _activation_name(self) -> str:
-        """The registry's name for ``activation``, read from ``nn.ACTIVATIONS`` now (so a
-        name added by ``nn.register_activation`` works); "logistic" is MLPClassifier's
-        name for "sigmoid"."""
-        names = sorted([*nn.ACTIVATIONS, "logistic"])
-        if self.activation not in names:
-            raise ValueError(
-                f"activation must be one of {names} (names registered with "
-                f"nn.register_activation), got {self.activation!r}"
-            )
-        return "sigmoid" if self.activation == "logistic" else self.activation
+        return checked["hidden_layer_sizes"], checked["activation"]
 
     def _check_warm(self, classes: np.ndarray, sizes: list[int], activation: str) -> None:
         if not np.array_equal(classes, self.classes_):

@@ -211,6 +211,14 @@ def test_bad_hyperparameters_are_named_at_fit(moons, params, message):
         clf.fit(X, y)
 
 
+def test_the_parameter_table_checks_every_parameter_but_the_seed():
+    from tinygrad_moons.estimator import PARAMETER_CONSTRAINTS
+
+    parameters = list(inspect.signature(NeuralNetClassifier.__init__).parameters)[1:]
+    parameters.remove("random_state")  # a seed, read where it is drawn from (fit's first draw)
+    assert list(PARAMETER_CONSTRAINTS) == parameters
+
+
 # ---------------------------------------------------------------------- scikit-learn's checks
 @parametrize_with_checks(
     [
