@@ -100,7 +100,42 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _state.recorder = None
 
 
-class no_grad:  # noqa: N801 (torch's name, the documented API)
+class _GradMode:
+    """A context manager that sets the grad mode of the current thread to ``enabled`` for
+    its block and puts back the mode it found; ``@mode()`` or a bare ``@mode`` decorates a
+    function, each call of which runs in such a block (torch's grad-mode managers)."""
+
+    enabled: bool
+
+    def __new__(cls, func: Callable | None = None) -> Any:
+        """``mode()`` is the context manager; bare ``@mode`` decorates ``func``."""
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(
+                f"{cls.__name__} takes no argument but a function to decorate, got {func!r}"
+            )
+        return cls()(func)
+
+    def __enter__(self) -> None:
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self._previous
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = type(self)
+
+        @functools.wraps(func)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with mode():
+                return func(*args, **kwargs)
+
+        return in_mode
+
+
+class no_grad(_GradMode):  # noqa: N801 (torch's name, the documented API)
     """Record no graph inside the block (or the decorated function), as ``torch.no_grad``:
     in the current thread only, so other threads keep recording.
 
@@ -115,28 +150,65 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
     False
     """
 
-    def __new__(cls, func: Callable | None = None) -> Any:
-        """``no_grad()`` is the context manager; bare ``@no_grad`` decorates ``func``."""
-        if func is None:
-            return super().__new__(cls)
-        if not callable(func):
-            raise TypeError(f"no_grad takes no argument but a function to decorate, got {func!r}")
-        return cls()(func)
+    enabled = False
+
+
+class enable_grad(_GradMode):  # noqa: N801 (torch's name)
+    """Record the graph inside the block (or the decorated function) even within
+    ``no_grad()``, as ``torch.enable_grad``: in the current thread only.
+
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         y = x * 2
+    ...     z = x * 2
+    >>> y.requires_grad, z.requires_grad
+    (True, False)
+    """
+
+    enabled = True
+
+
+class set_grad_enabled:  # noqa: N801 (torch's name)
+    """Turn recording on (``mode=True``) or off in the current thread, as
+    ``torch.set_grad_enabled``: at once when called; as a ``with`` block, for the block
+    only, the mode from before the call coming back on exit; as ``@set_grad_enabled(mode)``,
+    for each call of the decorated function (decorating leaves the mode as it was).
+
+    >>> with set_grad_enabled(False):
+    ...     y = Tensor([1.0], requires_grad=True) * 2
+    >>> y.requires_grad, is_grad_enabled()
+    (False, True)
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(
+                f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}"
+            )
+        self.mode = mode
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = mode
 
     def __enter__(self) -> None:
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = False
+        _state.grad_enabled = self.mode
 
     def __exit__(self, *exc_info: object) -> None:
         _state.grad_enabled = self._previous
 
     def __call__(self, func: Callable) -> Callable:
+        _state.grad_enabled = self._previous  # decorating is not a call: as torch's
+        mode = self.mode
+
         @functools.wraps(func)
-        def without_graph(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
                 return func(*args, **kwargs)
 
-        return without_graph
+        return in_mode
+
+    def __repr__(self) -> str:
+        return f"set_grad_enabled(mode={self.mode})"
 
 
 def derived(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -162,20 +234,9 @@ def _escaping(call: str, tensor: Tensor) -> None:
         _state.recorder.escaped(call, tensor)
 
 
-class enable_grad:  # noqa: N801 (torch's name)
-    """Record the graph inside the block even within ``no_grad()``, as ``torch.enable_grad``
-    (in the current thread)."""
-
-    def __enter__(self) -> None:
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        _state.grad_enabled = self._previous
-
-
 def is_grad_enabled() -> bool:
-    """True unless a ``no_grad()`` block is active in the current thread."""
+    """Whether ops record the graph in the current thread: True unless ``no_grad()`` or
+    ``set_grad_enabled(False)`` turned it off (and no ``enable_grad()`` on again)."""
     return _state.grad_enabled
 
 
