@@ -13,10 +13,11 @@ step is written several ways, timed in one process, interleaved and repeated, wi
     torch     PyTorch eager on the CPU, when torch is importable (never a dependency)
 
 and, on the write-up's network only, the whole training: ``fit`` for 20,000 epochs with its
-History against the write-up's loop (its step, and its calculate_loss every 1000 passes);
-``fit`` with mini-batches of 20 (500 epochs) against a hand-written mini-batch loop and its
-floor (reused buffers), and ``fit`` of ``MLP([2, 50, 2], dropout=0.2)`` (2,000 epochs)
-against a hand-written inverted-dropout loop (``bench/trainings.py``).
+History against the write-up's loop (its step, and its calculate_loss every 1000 passes)
+and fit's floor (its epochs' maths into reused buffers); ``fit`` with mini-batches of 20
+(500 epochs) against a hand-written mini-batch loop and its floor, and ``fit`` of
+``MLP([2, 50, 2], dropout=0.2)`` (2,000 epochs) against a hand-written inverted-dropout
+loop and its floor, fit's masks in each (``bench/trainings.py``).
 
 Data are ``make_moons(N, noise=0.2)``; the learning rate is 0.01 * 200 / N, so every
 workload takes the write-up's step per point; every repeat starts from the same parameters.
@@ -109,11 +110,12 @@ def time_steps(steps: dict[str, Any], repeats: int, min_time: float) -> dict[str
 
 
 def time_training(problem: Problem, epochs: int, repeats: int) -> dict[str, list[float]]:
-    """Seconds of whole trainings, the write-up's loop and fit, interleaved."""
-    runs = {"writeup_loop": writeup_loop, "fit": fit_run}
+    """Seconds of whole trainings, the write-up's loop, fit's floor and fit, interleaved."""
+    runs = {"writeup_loop": writeup_loop, "fit_floor": trainings.fit_floor, "fit": fit_run}
     samples: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
     for r in range(repeats):
-        for name in list(runs)[r % 2 :] + list(runs)[: r % 2]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             runs[name](problem, epochs)
             samples[name].append(time.perf_counter() - start)
@@ -126,7 +128,7 @@ def time_trainings(epochs: int, repeats: int) -> dict[tuple[int, int], dict[str,
     fit's; the mini-batch runs take a fortieth of it (500 for 20,000), dropout a tenth."""
     workloads = {
         (200, 3): ("minibatch_loop", "minibatch_floor", "minibatch_fit"),
-        (200, trainings.DROPOUT_HIDDEN): ("dropout_loop", "dropout_fit"),
+        (200, trainings.DROPOUT_HIDDEN): ("dropout_loop", "dropout_floor", "dropout_fit"),
     }
     lengths = {
         (200, 3): max(1, epochs // 40),
