@@ -219,6 +219,17 @@ class TensorStep:
         self.objective().backward()
         self.update()
 
+    # The step in parts, each timed around its call by ``bench.profile.time_step_parts``.
+    PARTS = ("forward", "backward", "update")
+    PART_LABELS = {"forward": "forward ops", "backward": "backward walk", "update": "SGD update"}
+
+    def forward(self) -> None:
+        self.loss = self.objective()
+
+    def backward(self) -> None:
+        self.loss.backward()
+        del self.loss
+
 
 class CompiledStep(TensorStep):
     """The Tensor step captured once with ``graph.capture``; its generated code replayed."""
@@ -237,6 +248,18 @@ class CompiledStep(TensorStep):
     def __call__(self) -> None:
         self.graph.replay()
         self.update()
+
+    PART_LABELS = {
+        "forward": "generated forward",
+        "backward": "generated backward",
+        "update": "SGD update",
+    }
+
+    def forward(self) -> None:
+        self.graph.forward()
+
+    def backward(self) -> None:
+        self.graph.backward()
 
 
 class ModuleStep:
@@ -258,11 +281,28 @@ class ModuleStep:
             t.grad = None
 
     def __call__(self) -> None:
+        self.forward()
+        self.backward()
+        self.update()
+
+    PARTS = ("forward", "backward", "update")
+    PART_LABELS = {
+        "forward": "zero_grad, forward ops",
+        "backward": "backward walk",
+        "update": "optimiser step",
+    }
+
+    def forward(self) -> None:
         self.optimizer.zero_grad()
         logits = self.model(self.X)
         loss = F.softmax_cross_entropy(logits, self.problem.y, reduction="sum")
-        loss = loss + REG / 2 * F.l2(*self.penalised)
-        loss.backward()
+        self.loss = loss + REG / 2 * F.l2(*self.penalised)
+
+    def backward(self) -> None:
+        self.loss.backward()
+        del self.loss
+
+    def update(self) -> None:
         self.optimizer.step()
 
 
@@ -297,16 +337,20 @@ class TorchStep:
                 t.grad = None
 
 
+STEPS = {
+    "writeup": WriteupStep,
+    "numpy": NumpyStep,
+    "tensor": TensorStep,
+    "floor": FloorStep,
+    "nn": ModuleStep,
+    "compiled": CompiledStep,
+}
+"""The steps that need only numpy and the library, by method name, in the tables' order."""
+
+
 def make_steps(problem: Problem, notes: list[str]) -> dict[str, Any]:
     """The steps that can run here, by method name; ``notes`` gets why any other cannot."""
-    steps: dict[str, Any] = {
-        "writeup": WriteupStep(problem),
-        "numpy": NumpyStep(problem),
-        "tensor": TensorStep(problem),
-        "floor": FloorStep(problem),
-        "nn": ModuleStep(problem),
-        "compiled": CompiledStep(problem),
-    }
+    steps: dict[str, Any] = {name: kind(problem) for name, kind in STEPS.items()}
     try:
         steps["torch"] = TorchStep(problem, importlib.import_module("torch"))
     except ImportError:

@@ -1,0 +1,180 @@
+"""Where a measured thing's time goes, by part, timed directly in the benchmark's own run.
+
+Two ways, both plain ``time.perf_counter`` (no profiler's hooks on every call):
+
+- a step (``bench/steps.py``) that has ``PARTS``, methods named after them that make one
+  step when called in order: each part timed around its call, step after step;
+- a whole training (``fit``): the functions of the tree that make each part (``FIT_PARTS``,
+  looked up by name when the profile runs) wrapped for one more run; a wrapped call inside
+  another counts for the outer one only, and "other" is the run's time that no wrapped
+  function took (the epoch loop's Python, the divergence guard's copies, the batching).
+
+The wrappers cost a few tenths of a microsecond per call; the profile's total beside the
+timed median shows how much. A name the tree no longer has is listed in the profile's
+``missing``, never skipped silently.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+OTHER = "other"
+
+# part -> the functions whose calls make it, "module:Owner.name" or "module:name";
+# "module:Base.name+" also takes the subclasses in that module that define ``name``.
+FIT_PARTS: dict[str, tuple[str, ...]] = {
+    "generated forward": ("tinygrad_moons.graph:StaticGraph.forward",),
+    "generated backward": ("tinygrad_moons.graph:StaticGraph.backward",),
+    "generated forward+backward": ("tinygrad_moons.graph:StaticGraph.replay",),
+    "eager forward": ("tinygrad_moons.train:_Pass.build",),
+    "eager backward walk": ("tinygrad_moons.tensor:Tensor.backward",),
+    "optimiser (zero_grad, step)": (
+        "tinygrad_moons.optim:Optimizer.zero_grad",
+        "tinygrad_moons.optim:Optimizer.step+",
+    ),
+    "History's loss/accuracy, checks": (
+        "tinygrad_moons.train:_Accuracy.__call__",
+        "tinygrad_moons.train:_LogitsCheck.__call__",
+        "tinygrad_moons.train:_check_loss",
+    ),
+    "loading batches": ("tinygrad_moons.train:_Pass.load",),
+    "capture and its checks": (
+        "tinygrad_moons.train:capture",
+        "tinygrad_moons.graph:StaticGraph.check",
+    ),
+}
+
+
+@dataclass
+class Profile:
+    """Seconds per ``unit`` (an epoch, a step) of each part, over ``units`` of them."""
+
+    unit: str
+    units: int
+    parts: dict[str, float]
+    how: str
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return sum(self.parts.values())
+
+    def summary(self) -> str:
+        """'generated forward 41% 22.6 us, ...': the parts in %, and us per unit."""
+        total = self.total or 1.0
+        return ", ".join(
+            f"{part} {100 * seconds / total:.0f}% {seconds * 1e6:.3g} us"
+            for part, seconds in self.parts.items()
+        )
+
+    def lines(self) -> list[str]:
+        """Two lines: how it was measured and the total, then the parts."""
+        head = (
+            f"where the time goes ({self.how}, {self.units:,} {self.unit}s; machine-dependent): "
+            f"{self.total * 1e6:.3g} us per {self.unit} ="
+        )
+        tail = [f"not in this tree, so not timed apart: {', '.join(self.missing)}"]
+        return [head, self.summary()] + (tail if self.missing else [])
+
+
+def time_step_parts(step: Any, units: int) -> Profile:
+    """Each of ``step.PARTS`` timed around its call, ``units`` steps from the start."""
+    parts = {part: 0.0 for part in step.PARTS}
+    calls = [(part, getattr(step, part)) for part in step.PARTS]
+    step.reset()
+    step()  # warm-up, as the timing has had
+    step.reset()
+    for _ in range(units):
+        for part, call in calls:
+            start = time.perf_counter()
+            call()
+            parts[part] += time.perf_counter() - start
+    labels = getattr(step, "PART_LABELS", {})
+    return Profile(
+        "step",
+        units,
+        {labels.get(part, part): seconds / units for part, seconds in parts.items()},
+        "each part timed around its call",
+    )
+
+
+def _resolve(place: str) -> list[tuple[Any, str]]:
+    """The (owner, attribute) pairs a place names; empty when the tree has no such name."""
+    module_name, _, path = place.partition(":")
+    subclasses = path.endswith("+")
+    *owners, name = path.rstrip("+").split(".")
+    owner: Any = importlib.import_module(module_name)
+    for part in owners:
+        owner = getattr(owner, part, None)
+        if owner is None:
+            return []
+    if not isinstance(owner, type):
+        return [(owner, name)] if callable(getattr(owner, name, None)) else []
+    module = importlib.import_module(module_name)
+    classes = [owner]
+    if subclasses:
+        found = (getattr(module, attr) for attr in dir(module))
+        classes += [
+            c for c in found if isinstance(c, type) and c is not owner and issubclass(c, owner)
+        ]
+    return [(c, name) for c in classes if callable(c.__dict__.get(name))]
+
+
+@contextmanager
+def timed_parts(parts: dict[str, tuple[str, ...]]) -> Iterator[tuple[dict[str, float], list[str]]]:
+    """Wrap every function ``parts`` names for the with-block; yields (seconds by part, the
+    places not found). The originals are put back on leaving, whatever happens."""
+    seconds = {part: 0.0 for part in parts}
+    missing: list[str] = []
+    depth = [0]
+    patched: list[tuple[Any, str, Any]] = []
+
+    def timer(part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if depth[0]:
+                return fn(*args, **kwargs)
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                seconds[part] += time.perf_counter() - start
+                depth[0] -= 1
+
+        return timed
+
+    try:
+        for part, places in parts.items():
+            for place in places:
+                found = _resolve(place)
+                if not found:
+                    missing.append(place)
+                for owner, name in found:
+                    original = owner.__dict__[name] if isinstance(owner, type) else None
+                    original = original or getattr(owner, name)
+                    patched.append((owner, name, original))
+                    setattr(owner, name, timer(part, original))
+        yield seconds, missing
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+
+
+def time_run_parts(
+    run: Callable[[], Any], units: int, unit: str, parts: dict[str, tuple[str, ...]] = FIT_PARTS
+) -> Profile:
+    """One more ``run()`` with the functions of ``parts`` timed; per ``unit``, other last."""
+    with timed_parts(parts) as (seconds, missing):
+        start = time.perf_counter()
+        run()
+        total = time.perf_counter() - start
+    found = {part: s / units for part, s in seconds.items() if s > 0}
+    found[OTHER] = max(0.0, total - sum(seconds.values())) / units
+    return Profile(unit, units, found, "its functions timed in one more run", missing)
