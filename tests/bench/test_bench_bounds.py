@@ -8,6 +8,7 @@ import pytest
 from tinygrad_moons import bench, graph, train
 from tinygrad_moons.bench import profile, report
 from tinygrad_moons.bench.steps import Problem
+from tinygrad_moons.tensor import Function
 
 
 def fit_result(fit: float, floor: float | None) -> bench.BenchmarkResult:
@@ -95,8 +96,15 @@ def test_a_steps_parts_called_in_order_are_its_step(method):
     for name, t in whole.params.items() if method != "nn" else whole.named.items():
         mine = parts.params[name] if method != "nn" else parts.named[name]
         np.testing.assert_array_equal(mine.data, t.data)
+    before = {c: c.__dict__.get("forward") for c in profile._subclasses(Function)}
     prof = profile.time_step_parts(parts, 3)
-    assert prof.units == 3 and len(prof.parts) == 3 and all(s > 0 for s in prof.parts.values())
+    assert before == {c: c.__dict__.get("forward") for c in profile._subclasses(Function)}
+    assert prof.units == 3 and all(s > 0 for s in prof.parts.values()) and prof.missing == []
+    if method == "compiled":  # the generated code calls no op's forward
+        assert len(prof.parts) == 3 and "ops)" not in prof.how
+    else:  # forward and backward each split into the ops' maths and the rest
+        assert len(prof.parts) == 5 and "ops)" in prof.how
+        assert sum("ops' maths" in part for part in prof.parts) == 2
 
 
 def test_the_benchmark_profiles_every_time_target_it_misses(monkeypatch):

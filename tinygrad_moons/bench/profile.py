@@ -3,7 +3,10 @@
 Two ways, both plain ``time.perf_counter`` (no profiler's hooks on every call):
 
 - a step (``bench/steps.py``) that has ``PARTS``, methods named after them that make one
-  step when called in order: each part timed around its call, step after step;
+  step when called in order: each part timed around its call, step after step; for an
+  eager step (``EAGER``), every op's own forward and backward (``OP_PARTS``) wrapped too,
+  which splits the forward and the backward walk into the ops' maths and the rest
+  (Tensors, contexts, recording; the walk);
 - a whole training (``fit``): the functions of the tree that make each part (``FIT_PARTS``,
   looked up by name when the profile runs) wrapped for one more run; a wrapped call inside
   another counts for the outer one only, and "other" is the run's time that no wrapped
@@ -27,7 +30,8 @@ from typing import Any
 OTHER = "other"
 
 # part -> the functions whose calls make it, "module:Owner.name" or "module:name";
-# "module:Base.name+" also takes the subclasses in that module that define ``name``.
+# "module:Base.name+" also takes the subclasses in that module that define ``name``,
+# "module:Base.name*" every subclass, wherever defined, that defines it.
 FIT_PARTS: dict[str, tuple[str, ...]] = {
     "generated forward": ("tinygrad_moons.graph:StaticGraph.forward",),
     "generated backward": ("tinygrad_moons.graph:StaticGraph.backward",),
@@ -49,6 +53,22 @@ FIT_PARTS: dict[str, tuple[str, ...]] = {
         "tinygrad_moons.graph:StaticGraph.check",
     ),
 }
+
+
+OP_PARTS: dict[str, tuple[str, ...]] = {
+    "forward": ("tinygrad_moons.tensor:Function.forward*",),
+    "backward": ("tinygrad_moons.tensor:Function.backward*",),
+}
+REST = {"forward": "Tensors/contexts/recording", "backward": "walking, adding gradients"}
+
+
+@dataclass
+class Timings:
+    """What ``timed_parts`` collects: seconds and calls by part, the places not found."""
+
+    seconds: dict[str, float]
+    calls: dict[str, int]
+    missing: list[str]
 
 
 @dataclass
@@ -84,31 +104,39 @@ class Profile:
 
 
 def time_step_parts(step: Any, units: int) -> Profile:
-    """Each of ``step.PARTS`` timed around its call, ``units`` steps from the start."""
+    """Each of ``step.PARTS`` timed around its call, ``units`` steps from the start; in an
+    ``EAGER`` step, the ops' own forward and backward apart from the rest of their part."""
     parts = {part: 0.0 for part in step.PARTS}
     calls = [(part, getattr(step, part)) for part in step.PARTS]
     step.reset()
     step()  # warm-up, as the timing has had
     step.reset()
-    for _ in range(units):
-        for part, call in calls:
-            start = time.perf_counter()
-            call()
-            parts[part] += time.perf_counter() - start
+    eager = getattr(step, "EAGER", False)
+    with timed_parts(OP_PARTS if eager else {}) as ops:
+        for _ in range(units):
+            for part, call in calls:
+                start = time.perf_counter()
+                call()
+                parts[part] += time.perf_counter() - start
     labels = getattr(step, "PART_LABELS", {})
-    return Profile(
-        "step",
-        units,
-        {labels.get(part, part): seconds / units for part, seconds in parts.items()},
-        "each part timed around its call",
-    )
+    found: dict[str, float] = {}
+    for part, seconds in parts.items():
+        label, maths = labels.get(part, part), ops.seconds.get(part, 0.0)
+        if ops.calls.get(part):
+            found[f"{label}, ops' maths"] = maths / units
+            found[f"{label}, {REST[part]}"] = (seconds - maths) / units
+        else:
+            found[label] = seconds / units
+    how = "each part timed around its call"
+    if ops.calls.get("forward"):
+        how += f", and the ops' own forward and backward ({ops.calls['forward'] / units:g} ops)"
+    return Profile("step", units, found, how, ops.missing)
 
 
 def _resolve(place: str) -> list[tuple[Any, str]]:
     """The (owner, attribute) pairs a place names; empty when the tree has no such name."""
     module_name, _, path = place.partition(":")
-    subclasses = path.endswith("+")
-    *owners, name = path.rstrip("+").split(".")
+    *owners, name = path.rstrip("+*").split(".")
     owner: Any = importlib.import_module(module_name)
     for part in owners:
         owner = getattr(owner, part, None)
@@ -118,20 +146,36 @@ def _resolve(place: str) -> list[tuple[Any, str]]:
         return [(owner, name)] if callable(getattr(owner, name, None)) else []
     module = importlib.import_module(module_name)
     classes = [owner]
-    if subclasses:
-        found = (getattr(module, attr) for attr in dir(module))
-        classes += [
-            c for c in found if isinstance(c, type) and c is not owner and issubclass(c, owner)
-        ]
-    return [(c, name) for c in classes if callable(c.__dict__.get(name))]
+    if path.endswith("+"):
+        found = [getattr(module, attr) for attr in dir(module)]
+        classes += [c for c in found if isinstance(c, type) and owner in c.__mro__[1:]]
+    elif path.endswith("*"):
+        classes = _subclasses(owner)
+    return [(c, name) for c in classes if name in c.__dict__ and _function(c.__dict__[name])]
+
+
+def _subclasses(cls: type) -> list[type]:
+    """Every subclass of ``cls``, however deep, wherever defined."""
+    found, stack = [], list(cls.__subclasses__())
+    while stack:
+        sub = stack.pop()
+        found.append(sub)
+        stack.extend(sub.__subclasses__())
+    return found
+
+
+def _function(attribute: Any) -> Callable[..., Any] | None:
+    """The function an attribute of a class runs: a plain one, or a staticmethod's."""
+    attribute = attribute.__func__ if isinstance(attribute, staticmethod) else attribute
+    return attribute if callable(attribute) else None
 
 
 @contextmanager
-def timed_parts(parts: dict[str, tuple[str, ...]]) -> Iterator[tuple[dict[str, float], list[str]]]:
-    """Wrap every function ``parts`` names for the with-block; yields (seconds by part, the
-    places not found). The originals are put back on leaving, whatever happens."""
-    seconds = {part: 0.0 for part in parts}
-    missing: list[str] = []
+def timed_parts(parts: dict[str, tuple[str, ...]]) -> Iterator[Timings]:
+    """Wrap every function ``parts`` names for the with-block; yields the ``Timings`` they
+    fill. The originals are put back on leaving, whatever happens."""
+    timings = Timings({part: 0.0 for part in parts}, dict.fromkeys(parts, 0), [])
+    seconds, calls, missing = timings.seconds, timings.calls, timings.missing
     depth = [0]
     patched: list[tuple[Any, str, Any]] = []
 
@@ -141,6 +185,7 @@ def timed_parts(parts: dict[str, tuple[str, ...]]) -> Iterator[tuple[dict[str, f
             if depth[0]:
                 return fn(*args, **kwargs)
             depth[0] += 1
+            calls[part] += 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
@@ -160,8 +205,10 @@ def timed_parts(parts: dict[str, tuple[str, ...]]) -> Iterator[tuple[dict[str, f
                     original = owner.__dict__[name] if isinstance(owner, type) else None
                     original = original or getattr(owner, name)
                     patched.append((owner, name, original))
-                    setattr(owner, name, timer(part, original))
-        yield seconds, missing
+                    wrapped = timer(part, _function(original))
+                    static = isinstance(original, staticmethod)
+                    setattr(owner, name, staticmethod(wrapped) if static else wrapped)
+        yield timings
     finally:
         for owner, name, original in reversed(patched):
             setattr(owner, name, original)
@@ -171,10 +218,11 @@ def time_run_parts(
     run: Callable[[], Any], units: int, unit: str, parts: dict[str, tuple[str, ...]] = FIT_PARTS
 ) -> Profile:
     """One more ``run()`` with the functions of ``parts`` timed; per ``unit``, other last."""
-    with timed_parts(parts) as (seconds, missing):
+    with timed_parts(parts) as timings:
         start = time.perf_counter()
         run()
         total = time.perf_counter() - start
+    seconds = timings.seconds
     found = {part: s / units for part, s in seconds.items() if s > 0}
     found[OTHER] = max(0.0, total - sum(seconds.values())) / units
-    return Profile(unit, units, found, "its functions timed in one more run", missing)
+    return Profile(unit, units, found, "its functions timed in one more run", timings.missing)

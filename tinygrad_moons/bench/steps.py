@@ -220,6 +220,7 @@ class TensorStep:
         self.update()
 
     # The step in parts, each timed around its call by ``bench.profile.time_step_parts``.
+    EAGER = True
     PARTS = ("forward", "backward", "update")
     PART_LABELS = {"forward": "forward ops", "backward": "backward walk", "update": "SGD update"}
 
@@ -249,6 +250,7 @@ class CompiledStep(TensorStep):
         self.graph.replay()
         self.update()
 
+    EAGER = False
     PART_LABELS = {
         "forward": "generated forward",
         "backward": "generated backward",
@@ -285,6 +287,7 @@ class ModuleStep:
         self.backward()
         self.update()
 
+    EAGER = True
     PARTS = ("forward", "backward", "update")
     PART_LABELS = {
         "forward": "zero_grad, forward ops",
