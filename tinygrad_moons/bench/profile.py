@@ -86,21 +86,29 @@ class Profile:
         return sum(self.parts.values())
 
     def summary(self) -> str:
-        """'generated forward 41% 22.6 us, ...': the parts in %, and us per unit."""
+        """'generated forward 41% 22.6 us, ...': the parts in %, and the time per unit."""
         total = self.total or 1.0
         return ", ".join(
-            f"{part} {100 * seconds / total:.0f}% {seconds * 1e6:.3g} us"
+            f"{part} {100 * seconds / total:.0f}% {duration(seconds)}"
             for part, seconds in self.parts.items()
         )
 
     def lines(self) -> list[str]:
-        """Two lines: how it was measured and the total, then the parts."""
+        """How it was measured and the total, then the parts (then any names not found)."""
         head = (
             f"where the time goes ({self.how}, {self.units:,} {self.unit}s; machine-dependent): "
-            f"{self.total * 1e6:.3g} us per {self.unit} ="
+            f"{duration(self.total)} per {self.unit}:"
         )
         tail = [f"not in this tree, so not timed apart: {', '.join(self.missing)}"]
         return [head, self.summary()] + (tail if self.missing else [])
+
+
+def duration(seconds: float) -> str:
+    """'1.73 s', '58.4 us': three digits in the largest unit that keeps one before the point."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-6:.3g} us"
 
 
 def time_step_parts(step: Any, units: int) -> Profile:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tinygrad_moons.bench.profile import Profile
+from tinygrad_moons.bench.profile import Profile, duration
 from tinygrad_moons.bench.steps import BASELINE, BASELINES, METHODS
 
 SHORT = {
@@ -203,13 +203,6 @@ class BenchmarkResult:
         return records
 
 
-def _duration(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-6:.3g} us"
-
-
 def _size(n_bytes: int | None) -> str:
     if n_bytes is None:
         return "-"
@@ -233,7 +226,7 @@ def _table_rows(result: BenchmarkResult) -> list[tuple[str, ...]]:
             (
                 f"{m.n} x {m.hidden}",
                 METHODS[m.method],
-                _duration(m.seconds),
+                duration(m.seconds),
                 _times(result.ratio(m.method, workload)),
                 "-" if whole else _times(result.ratio(m.method, workload, to="numpy")),
                 "-" if whole else _times(result.ratio(m.method, workload, to="torch")),
@@ -284,7 +277,9 @@ def markdown_table(result: BenchmarkResult) -> str:
     for check in result.targets():
         lines.append(f"| {check.target.describe()} | {_times(check.ratio)} | {check.status} |")
         if check.bound_lines():
-            misses.append(f"- {check.target.describe()}: " + "; ".join(check.bound_lines()))
+            floor, *profile = check.bound_lines()
+            where = f" {profile[0]} {'; '.join(profile[1:])}" if profile else ""
+            misses.append(f"- {check.target.describe()}: {floor}.{where}")
     if misses:
         lines += ["", "What bounds each target not met (this run, this machine):", "", *misses]
     return "\n".join(lines)
