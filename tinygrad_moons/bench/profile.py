@@ -96,7 +96,7 @@ class Profile:
     def lines(self) -> list[str]:
         """How it was measured and the total, then the parts (then any names not found)."""
         head = (
-            f"where the time goes ({self.how}, {self.units:,} {self.unit}s; machine-dependent): "
+            f"Where the time goes ({self.how}, {self.units:,} {self.unit}s; machine-dependent): "
             f"{duration(self.total)} per {self.unit}:"
         )
         tail = [f"not in this tree, so not timed apart: {', '.join(self.missing)}"]
