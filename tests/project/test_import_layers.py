@@ -51,6 +51,7 @@ LAYERS = {
         "cli.sharpness_command",
         "cli.reproduce_command",
         *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings", "hvp")),
+        "bench.profile",
         "__main__",
     ],
 }
