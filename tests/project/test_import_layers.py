@@ -38,7 +38,7 @@ LAYERS = {
     ],
     "models": [
         *("nn", "optim", "train", "checkpoint", "atomic", "reading"),
-        *("parameters", "curvature"),
+        *("parameters", "curvature", "flat_step"),
     ],
     "applications": [
         *("data", "plot.__init__", "plot.graph_drawing", "plot.figures", "estimator", "sweep"),
