@@ -21,7 +21,6 @@ pass 1,200 magnifies the rounding (``tinygrad-moons reproduce`` shows where they
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import time
 import warnings
@@ -38,9 +37,17 @@ from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
 from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
-from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, derived
-from tinygrad_moons.validate import as_user_array, finite, number, whole
+from tinygrad_moons.validate import (
+    Seed,
+    features,
+    finite_outputs,
+    number,
+    two_classes,
+    whole,
+    width,
+)
+from tinygrad_moons.validate import random_state as as_random_state
 
 __all__ = [
     "History",
@@ -113,34 +120,7 @@ class _NonFinite(Exception):
         self.what = what
 
 
-# ---------------------------------------------------------------------- eval mode
 # ---------------------------------------------------------------------- input checks
-def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
-    """Where the first element that is not a real number (a bool counts as one) sits."""
-    for index, value in np.ndenumerate(values):
-        if isinstance(value, str) or not isinstance(value, (numbers.Real, np.bool_)):
-            return index
-    return None
-
-
-def _features(X: Any, name: str) -> np.ndarray:
-    """X as a float64 (N, features) array, N >= 1, every value finite; else a ValueError
-    naming the first bad value and its place. Booleans are read as 0 and 1."""
-    X = X.data if isinstance(X, Tensor) else X
-    X = as_user_array(X, "biuf", f"{name} must be a 2-D array (N, features)")
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
-    if X.dtype.kind not in "biuf":
-        where = _first_non_number(X)
-        if where is not None:
-            value = X[where].item() if isinstance(X[where], np.generic) else X[where]
-            raise ValueError(
-                f"{name} must hold real numbers, got dtype {X.dtype}: "
-                f"{name}[{where[0]}, {where[1]}] is {value!r}"
-            )
-    return finite(name, np.asarray(X, dtype=np.float64))
-
-
 def _input_width(model: Module) -> int | None:
     """The features a model takes, when its first layer says so: a Linear, or a Sequential
     (an MLP) that starts with one. None for other models: their own layers check."""
@@ -149,13 +129,14 @@ def _input_width(model: Module) -> int | None:
     return model.in_features if isinstance(model, Linear) else None
 
 
-def _check_width(model: Module, X: np.ndarray, name: str) -> None:
-    width = _input_width(model)
-    if width is not None and X.shape[1] != width:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features (columns) per row, but the model takes "
-            f"{width}: its first Linear has in_features={width}"
-        )
+def _features(X: Any, model: Module, name: str) -> np.ndarray:
+    """X checked at the edge (``validate.features``) and against the model's input width,
+    so that a wrong width names ``name`` (X, or the validation X), not a layer."""
+    X = features(X.data if isinstance(X, Tensor) else X, name)
+    expected = _input_width(model)
+    if expected is not None:
+        width(name, X.shape, expected, f"the model (its first Linear has in_features={expected})")
+    return X
 
 
 def _output_width(model: Module, X: np.ndarray) -> int:
@@ -169,8 +150,7 @@ def _output_width(model: Module, X: np.ndarray) -> int:
 
 def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]:
     """X as a float64 Tensor and y as int64 labels in [0, classes), checked at the edge."""
-    X = _features(X, f"{name}X")
-    _check_width(model, X, f"{name}X")
+    X = _features(X, model, f"{name}X")
     n_classes = _output_width(model, X)
     labels = F.class_labels(y, len(X), n_classes, name=f"{name}y", rows=f"{name}X")
     return Tensor(X), labels
@@ -214,16 +194,6 @@ def _rate(optimizer: Optimizer) -> float:
     different rates, the largest."""
     groups = optimizer.param_groups
     return groups[0]["lr"] if len(groups) == 1 else max(group["lr"] for group in groups)
-
-
-def _two_classes(labels: np.ndarray) -> None:
-    """Training data of one class is refused: any model scores 100% on it, meaning nothing."""
-    classes = np.unique(labels)
-    if len(classes) < 2:
-        raise ValueError(
-            f"y holds only class {classes[0]}: a classifier needs at least two classes to "
-            f"learn to tell apart, and on one its accuracy would be 100% whatever it learnt"
-        )
 
 
 # ---------------------------------------------------------------------- batches
@@ -710,7 +680,7 @@ def fit(
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     reg = number("reg", reg)
     X_all, labels = _data(X, y, model, "")
-    _two_classes(labels)
+    two_classes(np.unique(labels))
     if batch_size is not None:
         batch_size = whole("batch_size", batch_size)
         batch_size = None if batch_size >= len(labels) else batch_size
@@ -800,16 +770,10 @@ def predict_proba(model: Module, X: Any) -> np.ndarray:
     >>> predict_proba(nn.MLP([2, 3, 2], seed=0), np.zeros((1, 2))).round(3)
     array([[0.5, 0.5]])
     """
-    X = _features(X, "X")
-    _check_width(model, X, "X")
+    X = _features(X, model, "X")
     with evaluating(model), np.errstate(over="ignore", invalid="ignore"):
         logits = model(Tensor(X))
-    finite_rows = np.all(np.isfinite(logits.data), axis=1)
-    if not np.all(finite_rows):
-        raise ValueError(
-            f"the network's outputs for row {int(np.argmin(finite_rows))} of X are not finite "
-            f"(its features are too large for the trained weights)"
-        )
+    finite_outputs(logits.data)
     return F.softmax(logits, axis=-1).data
 
 
