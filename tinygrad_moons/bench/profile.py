@@ -59,7 +59,7 @@ OP_PARTS: dict[str, tuple[str, ...]] = {
     "forward": ("tinygrad_moons.tensor:Function.forward*",),
     "backward": ("tinygrad_moons.tensor:Function.backward*",),
 }
-REST = {"forward": "Tensors/contexts/recording", "backward": "walking, adding gradients"}
+REST = {"forward": "Tensors/contexts/recording", "backward": "the walk, adding gradients"}
 
 
 @dataclass
