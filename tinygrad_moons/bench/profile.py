@@ -45,7 +45,7 @@ FIT_PARTS: dict[str, tuple[str, ...]] = {
         "tinygrad_moons.flat_step:FlatStep.step",
         "tinygrad_moons.flat_step:FlatStep.divide_gradients",
     ),
-    "History's loss/accuracy, checks": (
+    "History's accuracy, checks": (
         "tinygrad_moons.train:_Accuracy.__call__",
         "tinygrad_moons.train:_LogitsCheck.__call__",
         "tinygrad_moons.train:_check_loss",
