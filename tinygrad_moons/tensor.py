@@ -327,13 +327,7 @@ class Tensor(ArrayMethods):
     def size(self) -> int:
         return self._data.size
 
-    @property
-    def grad(self) -> np.ndarray | None:
-        """d(root)/d(self) summed over the backward passes that reached it, or None."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Any) -> None:
+    def _set_grad(self, value: Any) -> None:
         """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
 
         Checked as torch checks it: a gradient of another shape would broadcast in an
@@ -353,6 +347,13 @@ class Tensor(ArrayMethods):
                 f"{self.shape}: the gradient must have the tensor's shape"
             )
         self._grad = grad
+
+    # speed: read by a C getter, as ``data`` (an optimiser's step reads every grad)
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="d(root)/d(self) summed over the backward passes that reached it, or None.",
+    )
 
     @property
     def is_leaf(self) -> bool:
