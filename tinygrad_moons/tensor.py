@@ -1181,7 +1181,12 @@ class Function:
             needs.append(False)
         ctx.needs_input_grad = needs = tuple(needs)
         needs_grad = True in needs
-        if needs_grad and len(arrays) > 1 and (len(arrays) > 2 or arrays[0] is arrays[1]):
+        count = len(arrays)  # an object twice is rare: the check costs a set at most
+        if (
+            needs_grad
+            and count > 1
+            and (arrays[0] is arrays[1] if count == 2 else len(set(map(id, arrays))) < count)
+        ):
             _distinct_arrays(arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
