@@ -327,13 +327,7 @@ class Tensor(ArrayMethods):
     def size(self) -> int:
         return self._data.size
 
-    @property
-    def grad(self) -> np.ndarray | None:
-        """d(root)/d(self) summed over the backward passes that reached it, or None."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Any) -> None:
+    def _set_grad(self, value: Any) -> None:
         """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
 
         Checked as torch checks it: a gradient of another shape would broadcast in an
@@ -353,6 +347,13 @@ class Tensor(ArrayMethods):
                 f"{self.shape}: the gradient must have the tensor's shape"
             )
         self._grad = grad
+
+    # speed: read by a C getter, as ``data`` (an optimiser's step reads every grad)
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="d(root)/d(self) summed over the backward passes that reached it, or None.",
+    )
 
     @property
     def is_leaf(self) -> bool:
@@ -1180,7 +1181,12 @@ class Function:
             needs.append(False)
         ctx.needs_input_grad = needs = tuple(needs)
         needs_grad = True in needs
-        if needs_grad and len(arrays) > 1 and (len(arrays) > 2 or arrays[0] is arrays[1]):
+        count = len(arrays)  # an object twice is rare: the check costs a set at most
+        if (
+            needs_grad
+            and count > 1
+            and (arrays[0] is arrays[1] if count == 2 else len(set(map(id, arrays))) < count)
+        ):
             _distinct_arrays(arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
