@@ -88,7 +88,9 @@ def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
     >>> first_non_finite(np.array([[0.0, 1.0], [np.nan, np.inf]]))
     (1, 0)
     """
-    if np.isfinite(values).all():  # the common case: one pass, no index array
+    # The common case in one pass, no array made: a sum is finite only if every term is
+    # (a NaN or an infinity makes it NaN or infinite; an overflow is looked at below).
+    if math.isfinite(np.add.reduce(values, axis=None)) or np.isfinite(values).all():
         return None
     return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
 
@@ -214,6 +216,10 @@ def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
     """The position of the first label that is not a class index, found without a Python
     loop for numeric dtypes; None if every label is one."""
     if raw.dtype.kind in "iu":
+        # The common case in one reduction: viewed as unsigned, a negative label is larger
+        # than every class index, so all are good when the largest is below n_classes.
+        if not raw.size or np.maximum.reduce(raw.view(f"u{raw.itemsize}")) < n_classes:
+            return None
         bad = (raw < 0) | (raw >= n_classes)
     elif raw.dtype.kind == "f":
         bad = ~np.isfinite(raw) | (raw != np.floor(raw)) | (raw < 0) | (raw >= n_classes)

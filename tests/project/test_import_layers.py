@@ -38,7 +38,7 @@ LAYERS = {
     ],
     "models": [
         *("nn", "optim", "train", "checkpoint", "atomic", "reading"),
-        *("parameters", "curvature"),
+        *("parameters", "curvature", "flat_step"),
     ],
     "applications": [
         *("data", "plot.__init__", "plot.graph_drawing", "plot.figures", "estimator", "sweep"),
@@ -51,6 +51,7 @@ LAYERS = {
         "cli.sharpness_command",
         "cli.reproduce_command",
         *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings", "hvp")),
+        "bench.profile",
         "__main__",
     ],
 }
