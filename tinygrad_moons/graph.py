@@ -195,7 +195,7 @@ class StaticGraph:
 
     def forward(self) -> Tensor:
         """Only the forward pass (``replay(backward=False)``), for a ``backward()`` later."""
-        self._run_forward(self._fresh)
+        self._fresh.forward()  # checks the leaves' shapes, sets the outputs' data
         return self.output
 
     def backward(self, overwrite: bool = False) -> None:

@@ -192,7 +192,8 @@ def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Opt
 def _rate(optimizer: Optimizer) -> float:
     """The optimiser's learning rate, which History.lr records; with parameter groups at
     different rates, the largest."""
-    return max(group["lr"] for group in optimizer.param_groups)
+    groups = optimizer.param_groups
+    return groups[0]["lr"] if len(groups) == 1 else max(group["lr"] for group in groups)
 
 
 # ---------------------------------------------------------------------- batches
@@ -430,6 +431,7 @@ class _Epochs:
         mean: bool = False,
     ) -> None:
         self.model, self.X, self.labels, self.reg = model, X, labels, reg
+        self.n = len(labels)
         self.mean = mean  # fit(reduction="mean"): each step on its objective / batch rows
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.optimizer, self.compiled = optimizer, compiled
@@ -543,7 +545,7 @@ class _Epochs:
     def score(self) -> tuple[float, float]:
         """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
         loss, logits = self.scoring.forward()
-        return loss / len(self.labels), self.accuracy(logits)
+        return loss / self.n, self.accuracy(logits)
 
     def validate(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, accuracy) on the validation data, in eval mode."""
@@ -726,16 +728,17 @@ def fit(
                     raise
                 start_loss = math.inf
                 del error
+            clock, begin_epoch, run_epoch = time.perf_counter, run.begin_epoch, run.epoch
             for epoch in range(epochs):
-                history.lr.append(run.begin_epoch())
-                loss, accuracy = run.epoch(epoch)
+                history.lr.append(begin_epoch())
+                loss, accuracy = run_epoch(epoch)
                 history.loss.append(loss)
                 history.accuracy.append(accuracy)
                 if val is not None:
                     val_loss, val_accuracy = run.validate(val[0].data, val[1])
                     history.val_loss.append(val_loss)
                     history.val_accuracy.append(val_accuracy)
-                history.seconds.append(time.perf_counter() - start)
+                history.seconds.append(clock() - start)
                 if schedule is not None:
                     schedule.step()
                 if bar is not None:

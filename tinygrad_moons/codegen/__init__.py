@@ -69,13 +69,13 @@ def _argument(p: Program, node: Node, i: int) -> str:
     """Argument i of a called op or a derived value, as an expression: a value's name, a
     constant bound at capture, or (a tuple holding derived values) that tuple rebuilt."""
     if node.inputs[i] is not None:
-        return node.inputs[i]
+        return p.array(node.inputs[i])
     arg = node.args[i]
     dynamic = [part for part in _flat(arg) if id(part) in p.values]
     if not dynamic:
         return p.bind("arg", arg)
     rebuild = p.bind("rebuild", _Rebuild(arg, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _flat(value: Any) -> list[Any]:
@@ -125,7 +125,7 @@ def _kwargs_expression(p: Program, kwargs: dict[str, Any]) -> str:
     if not dynamic:
         return p.bind("kwargs", kwargs)
     rebuild = p.bind("rebuild", _Rebuild(kwargs, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _identifier_of(name: str) -> str:
@@ -218,7 +218,7 @@ def generate(
         name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
         value[id(leaf)] = name
         leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
-        reads.append(f"{name} = {leaf_tensor[id(leaf)]}.data")
+        reads.append(f"{name} = {leaf_tensor[id(leaf)]}._data")  # .data's slot, unchecked
         if leaf.requires_grad:
             p.leaf_buffer[id(leaf)] = p.buffer("d" + name, leaf.data.shape)
             if gradients is not None and id(leaf) in gradients and not accumulate:
@@ -294,7 +294,12 @@ def generate(
     nbytes = _allocate(p, forward_lines + backward_lines)
     for output in outputs:
         tensor = p.bind("output_tensor", output)
-        forward_lines.append((f"{tensor}.data = {value[id(output)]}", ()))
+        # A buffer of ours is a float64 ndarray: into the slot; anything else through .data.
+        name = value[id(output)]
+        if name in p.buffers or name in p.scalars:  # a float64 ndarray: into the slot
+            forward_lines.append((f"{tensor}._data = {p.array(name)}", ()))
+        else:
+            forward_lines.append((f"{tensor}.data = {name}", ()))
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
