@@ -261,9 +261,18 @@ def penalised_weights(model: Module) -> list[Tensor]:
     return [m.weight for m in model.modules() if isinstance(m, Linear) and m.weight.requires_grad]
 
 
-def _class_indices(labels: np.ndarray) -> np.ndarray:
-    """A batch's labels, held as float64 in a Tensor, as the integer classes they are."""
-    return labels.astype(np.intp)
+class _BatchLabels:
+    """A mini-batch's labels: the class indices its pass gathers into ``indices`` before
+    each forward. Called through ``derived``, so a capture records the call and a replay
+    reads the current batch's labels, never the ones it was captured with."""
+
+    __name__ = "batch_labels"
+
+    def __init__(self, indices: np.ndarray) -> None:
+        self.indices = indices
+
+    def __call__(self) -> np.ndarray:
+        return self.indices
 
 
 class _LogitsCheck:
@@ -324,8 +333,11 @@ def library_model(model: Module) -> bool:
 class _Pass:
     """The objective on one shape of data: built eagerly, or replayed from its capture.
 
-    ``X`` and ``Y`` are the pass's input Tensors, whose data each batch replaces; with
-    ``labels`` fixed (the whole data set), the labels are constants of the step.
+    ``X`` is the pass's input Tensor. With ``fixed`` (the whole data set: scoring, the
+    validation data, full batches with Dropout) its data and ``labels`` are the data's, and
+    the labels are constants of the step. Otherwise it is a mini-batch's pass: ``X.data``
+    and ``labels`` are its own buffers, which ``load`` gathers each batch's rows into, and
+    the step reads the labels through ``derived`` (``_BatchLabels``), afresh every replay.
     """
 
     def __init__(
@@ -337,23 +349,29 @@ class _Pass:
         training: bool,
         fixed: bool,
     ) -> None:
-        self.run, self.penalty, self.training = run, penalty, training
+        self.run, self.penalty, self.training, self.fixed = run, penalty, training, fixed
         self.X = Tensor._wrap(X)
-        self.Y = Tensor._wrap(labels.astype(np.float64))
-        self.labels = labels if fixed else None
+        self.labels = labels
+        self.batch_labels = None if fixed else _BatchLabels(labels)
         self.graph: StaticGraph | None = None
         self.objective: Tensor | None = None
         self.replays = 0
         self.check_logits = _LogitsCheck()
 
-    def load(self, X: np.ndarray, labels: np.ndarray) -> None:
-        """Make a batch of the same shape the pass's data."""
-        self.X.data = X
-        self.Y.data = labels.astype(np.float64)
+    def load(self, rows: np.ndarray) -> None:
+        """Make the data's ``rows`` (as many as the pass has) the pass's batch: gathered in
+        place into a replay's input buffers, or as a new array for an eager pass (whose
+        latest graph saved the old one)."""
+        run = self.run
+        run.labels.take(rows, out=self.labels)
+        if self.graph is not None:
+            run.X.take(rows, axis=0, out=self.X.data)
+        else:
+            self.X.data = run.X.take(rows, axis=0)
 
     def build(self) -> tuple[Tensor, Tensor]:
         """(summed cross-entropy + penalty * |W|^2, logits), in Tensor operations only."""
-        labels = self.labels if self.labels is not None else derived(_class_indices, self.Y)
+        labels = self.labels if self.batch_labels is None else derived(self.batch_labels)
         logits = self.run.model(self.X)
         objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
         if self.penalty and self.run.weights:
@@ -466,6 +484,7 @@ class _Epochs:
         self.accuracy = _Accuracy(labels)
         self.reason: str | None = None
         self.passes: dict[tuple[int, bool], _Pass] = {}
+        self.in_order = np.arange(len(labels))  # the rows of an epoch without shuffle
         dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
         # With full batches and no Dropout, scoring is the training step's forward.
         reuse = batch_size is None and not dropout
@@ -510,29 +529,42 @@ class _Epochs:
         return self.rate
 
     def epoch(self, epoch: int) -> tuple[float, float]:
-        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data."""
-        n = len(self.labels)
+        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data.
+
+        Mini-batches come as ``batches`` makes them, the permutation drawn from the same
+        stream, but each batch's rows are gathered straight into its pass's inputs.
+        """
         if self.scoring.training:  # full batches, no Dropout: the scoring forward is done
             self.step(self.scoring, epoch)
+        elif self.batch_size is None:  # full batches with Dropout: one pass on all the data
+            batch = self.passes.get((len(self.labels), True))
+            if batch is None:
+                batch = self._pass(self.X, self.labels, self.reg / 2, training=True, fixed=True)
+                self.passes[len(self.labels), True] = batch
+            batch.forward()
+            self.step(batch, epoch)
         else:
-            for X_batch, y_batch in batches(
-                self.X,
-                self.labels,
-                self.batch_size or n,
-                shuffle=self.shuffle and self.batch_size is not None,
-                seed=self.rng,
-            ):
-                rows = len(y_batch)
-                batch = self.passes.get((rows, True))
+            n, size = len(self.labels), self.batch_size
+            order = self.rng.permutation(n) if self.shuffle else self.in_order
+            for start in range(0, n, size):
+                rows = order[start : start + size]
+                batch = self.passes.get((len(rows), True))
                 if batch is None:
-                    penalty = self.reg / 2 * rows / n
-                    batch = self._pass(X_batch, y_batch, penalty, training=True, fixed=False)
-                    self.passes[rows, True] = batch
+                    batch = self._batch_pass(rows)
                 else:
-                    batch.load(X_batch, y_batch)
+                    batch.load(rows)
                 batch.forward()
                 self.step(batch, epoch)
         return self.score()
+
+    def _batch_pass(self, rows: np.ndarray) -> _Pass:
+        """The pass of batches of ``len(rows)`` rows, made on these rows (their own arrays,
+        which later batches are gathered into)."""
+        m = len(rows)
+        penalty = self.reg / 2 * m / len(self.labels)
+        X, labels = self.X.take(rows, axis=0), self.labels.take(rows)
+        self.passes[m, True] = made = self._pass(X, labels, penalty, training=True, fixed=False)
+        return made
 
     def score(self) -> tuple[float, float]:
         """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
