@@ -382,6 +382,7 @@ class _Tape(Recorder):
         self.streams: dict[int, tuple[Any, Any]] = {}
         self.read: dict[int, tuple[Tensor, np.ndarray]] = {}
         self.made_ids: set[int] = set()
+        self.fresh_ids: set[int] = set()  # float64 values a ufunc made: new arrays, every time
         self.active = True
 
     def _known(self, values: Any) -> None:
@@ -412,6 +413,8 @@ class _Tape(Recorder):
         traced = np.asarray(value).view(Traced)
         traced._tape = self
         self.made_ids.add(id(traced))
+        if isinstance(fn, np.ufunc) and traced.dtype == np.float64:
+            self.fresh_ids.add(id(traced))
         self.entries.append((Derived(fn, kwargs), args, traced))
         return traced
 
@@ -420,7 +423,9 @@ class _Tape(Recorder):
             fn: Callable[..., Any] = _same_data if source.data is tensor.data else _float64_copy
         elif _contains_traced(source):
             self._known(source)
-            fn = _float64_copy
+            # A float64 array a ufunc made anew (Dropout's mask / (1 - p)) is no one else's:
+            # the replay wraps it, as an eager x * array does, instead of copying it.
+            fn = _same_data if id(source) in self.fresh_ids else _float64_copy
         else:
             return  # a constant: numbers or an array the function was given
         self.made_ids.add(id(tensor))
@@ -465,7 +470,7 @@ def _float64_copy(source: Any) -> np.ndarray:
 
 
 def _same_data(source: np.ndarray) -> np.ndarray:
-    """``source.detach()``'s data: the same array."""
+    """``source.detach()``'s data, or a Tensor's around a new float64 array: the same array."""
     return source
 
 
