@@ -9,7 +9,7 @@ The files, by layer; imports flow one way, downwards
                   convolution.py
                   graph.py  codegen/  validate.py                       numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  seeding.py
-                  atomic.py  parameters.py  curvature.py  reading.py
+                  atomic.py  parameters.py  curvature.py  reading.py  flat_step.py
     applications  data.py  plot/  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  bench/  __main__.py
 

@@ -34,6 +34,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import ops
+from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
 from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
@@ -384,8 +385,10 @@ class _Pass:
         # would count those calls, so the model's state is put back after it.
         state = self.run.model.state_dict()
         try:
+            flat = self.run.flat
+            gradients = flat.gradients if flat is not None and self.training else None
             with self._mode():
-                graph = capture(self.build)
+                graph = capture(self.build, gradients=gradients)
             if graph.output.ndim != 0 or graph.outputs[1].ndim != 2:
                 raise GraphChangedError("the model must return logits of shape (N, classes)")
         except GraphChangedError as error:
@@ -403,6 +406,8 @@ class _Pass:
             if not graph.grad_leaves:
                 self.run.eager_because("no parameter of the loss requires grad")
                 return
+            if flat is not None and not flat.serves(graph.reached_leaves):
+                flat.stand_down()  # the optimiser's own step leaves an unreached one alone
         self.graph = graph
         self.outputs = graph.outputs[0], graph.outputs[1]
 
@@ -479,6 +484,10 @@ class _Epochs:
         self.weights = penalised_weights(model)
         self.params = model.parameters()
         self.copies = [p.data.copy() for p in self.params]
+        # Compiled, the parameters live in one array per group while fit runs (FlatStep):
+        # one update per group, not per parameter; release() gives them their arrays back.
+        self.flat = FlatStep.build(optimizer) if compiled else None
+        self.kept_flat = False  # whether the latest step kept its copies in self.flat
         self.last_step: tuple[int, float] | None = None
         self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
         self.accuracy = _Accuracy(labels)
@@ -488,7 +497,18 @@ class _Epochs:
         dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
         # With full batches and no Dropout, scoring is the training step's forward.
         reuse = batch_size is None and not dropout
-        self.scoring = self._pass(X, labels, reg / 2, training=reuse, fixed=True)
+        if self.flat is not None:
+            self.flat.adopt()
+        try:
+            self.scoring = self._pass(X, labels, reg / 2, training=reuse, fixed=True)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """The parameters back in their own arrays, holding the values they reached."""
+        if self.flat is not None:
+            self.flat.release()
 
     def _pass(
         self, X: np.ndarray, labels: np.ndarray, penalty: float, training: bool, fixed: bool
@@ -511,6 +531,18 @@ class _Epochs:
 
     def step(self, batch: _Pass, epoch: int) -> None:
         """Zero the gradients, backward, keep the parameters, take the optimiser's step."""
+        flat = self.flat
+        self.last_step = (epoch, self.rate)
+        if flat is not None and flat.active and batch.graph is not None:
+            # The replay writes every stepped gradient afresh, into the flat array.
+            batch.graph.backward(overwrite=True)
+            if self.mean:  # the gradient of the batch's objective divided by its rows
+                flat.divide_gradients(len(batch.X.data))
+            self.kept_flat = flat.step()
+            if self.kept_flat:
+                return
+            self._step(epoch)  # it stood down: the gradients are in place all the same
+            return
         self.optimizer.zero_grad()
         batch.backward()
         if self.mean:  # the gradient of the batch's objective divided by its rows
@@ -518,9 +550,13 @@ class _Epochs:
             for p in self.params:
                 if p.grad is not None:
                     p.grad = p.grad / rows  # a new array: a gradient may be shared
+        self._step(epoch)
+
+    def _step(self, epoch: int) -> None:
+        """Keep the parameters, then the optimiser's own step."""
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
-        self.last_step = (epoch, self.rate)
+        self.kept_flat = False
         self.optimizer.step()
 
     def begin_epoch(self) -> float:
@@ -584,8 +620,11 @@ class _Epochs:
         """The error to raise, after restoring the parameters from before the last step."""
         if self.last_step is None:
             return TrainingDiverged(epoch, _rate(self.optimizer), f"{what} before the first step")
-        for p, copy in zip(self.params, self.copies, strict=True):
-            p.data[...] = copy
+        if self.kept_flat:
+            self.flat.restore()
+        else:
+            for p, copy in zip(self.params, self.copies, strict=True):
+                p.data[...] = copy
         return TrainingDiverged(*self.last_step, what)
 
 
@@ -681,6 +720,9 @@ def fit(
       Python state) trains eagerly unless ``compiled=True``; ``False`` always trains
       eagerly. A step that cannot be captured (``.item()`` inside the forward, a graph
       that changes from call to call) runs eagerly, with one UserWarning saying why.
+      Compiled, SGD and Adam step each parameter group as one array: while ``fit`` runs,
+      the parameters' ``.data`` are views of it (read through the model, always the
+      current values); when it returns, each parameter holds its own array again.
 
     The loss after an epoch is computed in eval mode; with full batches and no Dropout,
     training and eval mode agree and the next epoch's forward pass gives it for free.
@@ -724,6 +766,7 @@ def fit(
     model.train()
     start = time.perf_counter()
     epoch = 0
+    run: _Epochs | None = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             run = _Epochs(
@@ -766,6 +809,8 @@ def fit(
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:
+        if run is not None:
+            run.release()
         if bar is not None:
             bar.close()
         model.train(was_training)

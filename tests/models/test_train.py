@@ -528,7 +528,9 @@ def test_compiled_and_eager_fit_give_the_same_history_bit_for_bit(options, monke
 
     captured = []
     real_capture = train_module.capture
-    monkeypatch.setattr(train_module, "capture", lambda fn: captured.append(1) or real_capture(fn))
+    monkeypatch.setattr(
+        train_module, "capture", lambda fn, **kw: captured.append(1) or real_capture(fn, **kw)
+    )
     eager, eager_states, _ = _run(False, **dict(options))
     assert not captured
     compiled, compiled_states, _ = _run(True, **dict(options))

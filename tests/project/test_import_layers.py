@@ -38,7 +38,7 @@ LAYERS = {
     ],
     "models": [
         *("nn", "optim", "train", "checkpoint", "seeding", "atomic", "reading"),
-        *("parameters", "curvature"),
+        *("parameters", "curvature", "flat_step"),
     ],
     "applications": [
         *("data", "plot.__init__", "plot.graph_drawing", "estimator", "sweep"),
