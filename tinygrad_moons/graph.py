@@ -193,9 +193,24 @@ class StaticGraph:
             step.backward()
         return self.output
 
-    def forward(self) -> Tensor:
-        """Only the forward pass (``replay(backward=False)``), for a ``backward()`` later."""
-        self._run_forward(self._fresh)
+    def forward(self, value: bool = True) -> Tensor:
+        """Only the forward pass (``replay(backward=False)``), for a ``backward()`` later.
+
+        With ``value=False`` it leaves out what only ``output``'s own value needs (a loss's
+        sum and penalty, where the other outputs and the gradients do not read them):
+        ``output`` keeps its old data until ``value()`` computes it, before ``backward()``.
+        """
+        step = self._fresh
+        if value or step.lean_forward is None:
+            step.forward()  # checks the leaves' shapes, sets the outputs' data
+        else:
+            step.lean_forward()
+        return self.output
+
+    def value(self) -> Tensor:
+        """``output``'s value after a ``forward(value=False)`` (and before ``backward()``)."""
+        if self._fresh.value is not None:
+            self._fresh.value()
         return self.output
 
     def backward(self, overwrite: bool = False) -> None:

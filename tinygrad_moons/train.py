@@ -286,12 +286,28 @@ class _LogitsCheck:
 
     def __call__(self, z: np.ndarray) -> None:
         if z is not self.z:
-            self.z = z
-            self.flat = z.reshape(-1) if z.flags.c_contiguous else None
-            self.ones = np.ones(z.size)
+            self.see(z)
         total = np.dot(self.flat, self.ones) if self.flat is not None else math.inf
         if not math.isfinite(total) and not np.isfinite(z).all():
             raise _NonFinite("the logits are not finite")
+
+    def see(self, z: np.ndarray) -> None:
+        self.z = z
+        self.flat = z.reshape(-1) if z.flags.c_contiguous else None
+        self.ones = np.ones(z.size)
+
+    def small(self, z: np.ndarray) -> bool:
+        """Whether the logits' sum of squares is at most ``_SMALL`` (each is finite, and
+        at most 1e150 in size); False for NaN, infinite or larger logits."""
+        if z is not self.z:
+            self.see(z)
+        return self.flat is not None and bool(np.dot(self.flat, self.flat) <= _SMALL)
+
+
+# Bound of fit's cheap finiteness check (_Pass.step_forward): logits whose squares sum to
+# at most this are at most 1e150 each, so each row's cross-entropy, logsumexp(z) - z[y],
+# is at most log(classes) + 2e150, and their sum over any batch is far from overflowing.
+_SMALL = 1e300
 
 
 def _check_loss(objective: np.ndarray) -> float:
@@ -435,6 +451,40 @@ class _Pass:
         self.check_logits(z)
         return _check_loss(objective.data), z
 
+    def step_forward(self) -> None:
+        """A training step's forward, whose objective is read only to check that it is
+        finite (``forward``'s _NonFinite, on the same steps as eagerly). A replay leaves
+        the value out when it cannot overflow, which costs less to tell than computing it:
+        logits small enough (``_LogitsCheck.small``) and a penalty * |W|^2 at most
+        ``_SMALL``; otherwise it computes the value and checks it as ``forward`` does."""
+        graph = self.graph
+        if graph is None or self.replays < 2:  # eager, or not yet looked at again
+            self.forward()
+            return
+        try:
+            graph.forward(value=False)
+        except GraphChangedError as error:
+            self.graph = None
+            self.run.eager_because(str(error))
+            self.forward()
+            return
+        self.replays += 1
+        z = self.outputs[1].data
+        if self.check_logits.small(z) and self._penalty_small():
+            return
+        graph.value()
+        self.check_logits(z)
+        _check_loss(self.outputs[0].data)
+
+    def _penalty_small(self) -> bool:
+        """Whether penalty * |W|^2 (summed as ``F.l2`` sums it) is at most ``_SMALL``."""
+        if not self.penalty:
+            return True
+        squares = 0.0
+        for w in self.run.weights:
+            squares += np.vdot(w._data, w._data)
+        return bool(abs(self.penalty) * squares <= _SMALL)
+
     def _check(self, graph: StaticGraph) -> None:
         """``graph.check`` in the pass's mode, the model's state put back after it."""
         state = self.run.model.state_dict()
@@ -577,7 +627,7 @@ class _Epochs:
             if batch is None:
                 batch = self._pass(self.X, self.labels, self.reg / 2, training=True, fixed=True)
                 self.passes[len(self.labels), True] = batch
-            batch.forward()
+            batch.step_forward()
             self.step(batch, epoch)
         else:
             n, size = len(self.labels), self.batch_size
@@ -589,7 +639,7 @@ class _Epochs:
                     batch = self._batch_pass(rows)
                 else:
                     batch.load(rows)
-                batch.forward()
+                batch.step_forward()
                 self.step(batch, epoch)
         return self.score()
 

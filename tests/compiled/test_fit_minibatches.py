@@ -11,7 +11,7 @@ import pytest
 from tinygrad_moons import data, nn
 from tinygrad_moons.bench import trainings
 from tinygrad_moons.bench.steps import Problem
-from tinygrad_moons.train import NoProgressWarning, batches, fit
+from tinygrad_moons.train import NoProgressWarning, TrainingDiverged, batches, fit
 
 
 def _fit(X, y, compiled, **options):
@@ -65,3 +65,49 @@ def test_fit_draws_one_permutation_per_epoch_from_its_seed_as_batches_does():
     for _ in range(3):
         list(batches(X, y, 8, seed=expected))
     assert stream.randint(1 << 30) == expected.randint(1 << 30)
+
+
+def _outcome(X, y, compiled, layer, name, value):
+    """fit's History, or its TrainingDiverged message, when a callback sets one Linear's
+    ``name`` (weight or bias) to ``value`` after epoch 2 (so that the next batch's forward
+    is a later replay of its pass, which leaves the loss out when a cheap bound vouches)."""
+    model = nn.MLP([2, 3, 2], seed=0)
+
+    def set_weights(epoch, history):
+        if epoch == 2:
+            getattr(model[layer], name).data[...] = value
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoProgressWarning)
+            history = fit(
+                model, X, y, epochs=5, batch_size=8, seed=0, progress=False,
+                compiled=compiled, callbacks=[set_weights],
+            )  # fmt: skip
+        result = (history.loss, history.accuracy)
+    except TrainingDiverged as error:
+        result = str(error)
+    return result, [p.data.copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize(
+    ("layer", "name", "value", "diverges"),
+    [
+        (0, "weight", 1e160, True),  # tanh keeps the logits small, but |W|^2 overflows
+        (2, "weight", 1e200, True),  # logits of 1e200: their squares overflow, and |W|^2's
+        (2, "weight", 1e151, False),  # too large for the cheap bound, yet a finite loss
+        (2, "bias", 1e200, False),  # logits of 1e200, |W|^2 small: a finite loss
+        (2, "bias", np.nan, True),  # NaN logits, |W|^2 small
+        (2, "bias", np.inf, True),
+    ],
+)
+def test_a_loss_the_cheap_bound_cannot_vouch_for_is_checked_exactly_as_eagerly(
+    layer, name, value, diverges
+):
+    X, y = data.make_moons(32, noise=0.3, seed=3)
+    eager, eager_params = _outcome(X, y, False, layer, name, value)
+    compiled, compiled_params = _outcome(X, y, None, layer, name, value)
+    assert isinstance(eager, str) == diverges
+    assert str(compiled) == str(eager)  # the message, or the History (NaN != NaN in a list)
+    for a, b in zip(eager_params, compiled_params, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
