@@ -233,9 +233,18 @@ def penalised_weights(model: Module) -> list[Tensor]:
     return [m.weight for m in model.modules() if isinstance(m, Linear) and m.weight.requires_grad]
 
 
-def _class_indices(labels: np.ndarray) -> np.ndarray:
-    """A batch's labels, held as float64 in a Tensor, as the integer classes they are."""
-    return labels.astype(np.intp)
+class _BatchLabels:
+    """A mini-batch's labels: the class indices its pass gathers into ``indices`` before
+    each forward. Called through ``derived``, so a capture records the call and a replay
+    reads the current batch's labels, never the ones it was captured with."""
+
+    __name__ = "batch_labels"
+
+    def __init__(self, indices: np.ndarray) -> None:
+        self.indices = indices
+
+    def __call__(self) -> np.ndarray:
+        return self.indices
 
 
 class _LogitsCheck:
@@ -248,12 +257,28 @@ class _LogitsCheck:
 
     def __call__(self, z: np.ndarray) -> None:
         if z is not self.z:
-            self.z = z
-            self.flat = z.reshape(-1) if z.flags.c_contiguous else None
-            self.ones = np.ones(z.size)
+            self.see(z)
         total = np.dot(self.flat, self.ones) if self.flat is not None else math.inf
         if not math.isfinite(total) and not np.isfinite(z).all():
             raise _NonFinite("the logits are not finite")
+
+    def see(self, z: np.ndarray) -> None:
+        self.z = z
+        self.flat = z.reshape(-1) if z.flags.c_contiguous else None
+        self.ones = np.ones(z.size)
+
+    def small(self, z: np.ndarray) -> bool:
+        """Whether the logits' sum of squares is at most ``_SMALL`` (each is finite, and
+        at most 1e150 in size); False for NaN, infinite or larger logits."""
+        if z is not self.z:
+            self.see(z)
+        return self.flat is not None and bool(np.dot(self.flat, self.flat) <= _SMALL)
+
+
+# Bound of fit's cheap finiteness check (_Pass.step_forward): logits whose squares sum to
+# at most this are at most 1e150 each, so each row's cross-entropy, logsumexp(z) - z[y],
+# is at most log(classes) + 2e150, and their sum over any batch is far from overflowing.
+_SMALL = 1e300
 
 
 def _check_loss(objective: np.ndarray) -> float:
@@ -296,8 +321,11 @@ def library_model(model: Module) -> bool:
 class _Pass:
     """The objective on one shape of data: built eagerly, or replayed from its capture.
 
-    ``X`` and ``Y`` are the pass's input Tensors, whose data each batch replaces; with
-    ``labels`` fixed (the whole data set), the labels are constants of the step.
+    ``X`` is the pass's input Tensor. With ``fixed`` (the whole data set: scoring, the
+    validation data, full batches with Dropout) its data and ``labels`` are the data's, and
+    the labels are constants of the step. Otherwise it is a mini-batch's pass: ``X.data``
+    and ``labels`` are its own buffers, which ``load`` gathers each batch's rows into, and
+    the step reads the labels through ``derived`` (``_BatchLabels``), afresh every replay.
     """
 
     def __init__(
@@ -309,23 +337,29 @@ class _Pass:
         training: bool,
         fixed: bool,
     ) -> None:
-        self.run, self.penalty, self.training = run, penalty, training
+        self.run, self.penalty, self.training, self.fixed = run, penalty, training, fixed
         self.X = Tensor._wrap(X)
-        self.Y = Tensor._wrap(labels.astype(np.float64))
-        self.labels = labels if fixed else None
+        self.labels = labels
+        self.batch_labels = None if fixed else _BatchLabels(labels)
         self.graph: StaticGraph | None = None
         self.objective: Tensor | None = None
         self.replays = 0
         self.check_logits = _LogitsCheck()
 
-    def load(self, X: np.ndarray, labels: np.ndarray) -> None:
-        """Make a batch of the same shape the pass's data."""
-        self.X.data = X
-        self.Y.data = labels.astype(np.float64)
+    def load(self, rows: np.ndarray) -> None:
+        """Make the data's ``rows`` (as many as the pass has) the pass's batch: gathered in
+        place into a replay's input buffers, or as a new array for an eager pass (whose
+        latest graph saved the old one)."""
+        run = self.run
+        run.labels.take(rows, out=self.labels)
+        if self.graph is not None:
+            run.X.take(rows, axis=0, out=self.X.data)
+        else:
+            self.X.data = run.X.take(rows, axis=0)
 
     def build(self) -> tuple[Tensor, Tensor]:
         """(summed cross-entropy + penalty * |W|^2, logits), in Tensor operations only."""
-        labels = self.labels if self.labels is not None else derived(_class_indices, self.Y)
+        labels = self.labels if self.batch_labels is None else derived(self.batch_labels)
         logits = self.run.model(self.X)
         objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
         if self.penalty and self.run.weights:
@@ -388,6 +422,40 @@ class _Pass:
         self.check_logits(z)
         return _check_loss(objective.data), z
 
+    def step_forward(self) -> None:
+        """A training step's forward, whose objective is read only to check that it is
+        finite (``forward``'s _NonFinite, on the same steps as eagerly). A replay leaves
+        the value out when it cannot overflow, which costs less to tell than computing it:
+        logits small enough (``_LogitsCheck.small``) and a penalty * |W|^2 at most
+        ``_SMALL``; otherwise it computes the value and checks it as ``forward`` does."""
+        graph = self.graph
+        if graph is None or self.replays < 2:  # eager, or not yet looked at again
+            self.forward()
+            return
+        try:
+            graph.forward(value=False)
+        except GraphChangedError as error:
+            self.graph = None
+            self.run.eager_because(str(error))
+            self.forward()
+            return
+        self.replays += 1
+        z = self.outputs[1].data
+        if self.check_logits.small(z) and self._penalty_small():
+            return
+        graph.value()
+        self.check_logits(z)
+        _check_loss(self.outputs[0].data)
+
+    def _penalty_small(self) -> bool:
+        """Whether penalty * |W|^2 (summed as ``F.l2`` sums it) is at most ``_SMALL``."""
+        if not self.penalty:
+            return True
+        squares = 0.0
+        for w in self.run.weights:
+            squares += np.vdot(w._data, w._data)
+        return bool(abs(self.penalty) * squares <= _SMALL)
+
     def _check(self, graph: StaticGraph) -> None:
         """``graph.check`` in the pass's mode, the model's state put back after it."""
         state = self.run.model.state_dict()
@@ -447,6 +515,7 @@ class _Epochs:
         self.accuracy = _Accuracy(labels)
         self.reason: str | None = None
         self.passes: dict[tuple[int, bool], _Pass] = {}
+        self.in_order = np.arange(len(labels))  # the rows of an epoch without shuffle
         dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
         # With full batches and no Dropout, scoring is the training step's forward.
         reuse = batch_size is None and not dropout
@@ -518,29 +587,42 @@ class _Epochs:
         return self.rate
 
     def epoch(self, epoch: int) -> tuple[float, float]:
-        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data."""
-        n = len(self.labels)
+        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data.
+
+        Mini-batches come as ``batches`` makes them, the permutation drawn from the same
+        stream, but each batch's rows are gathered straight into its pass's inputs.
+        """
         if self.scoring.training:  # full batches, no Dropout: the scoring forward is done
             self.step(self.scoring, epoch)
+        elif self.batch_size is None:  # full batches with Dropout: one pass on all the data
+            batch = self.passes.get((len(self.labels), True))
+            if batch is None:
+                batch = self._pass(self.X, self.labels, self.reg / 2, training=True, fixed=True)
+                self.passes[len(self.labels), True] = batch
+            batch.step_forward()
+            self.step(batch, epoch)
         else:
-            for X_batch, y_batch in batches(
-                self.X,
-                self.labels,
-                self.batch_size or n,
-                shuffle=self.shuffle and self.batch_size is not None,
-                seed=self.rng,
-            ):
-                rows = len(y_batch)
-                batch = self.passes.get((rows, True))
+            n, size = len(self.labels), self.batch_size
+            order = self.rng.permutation(n) if self.shuffle else self.in_order
+            for start in range(0, n, size):
+                rows = order[start : start + size]
+                batch = self.passes.get((len(rows), True))
                 if batch is None:
-                    penalty = self.reg / 2 * rows / n
-                    batch = self._pass(X_batch, y_batch, penalty, training=True, fixed=False)
-                    self.passes[rows, True] = batch
+                    batch = self._batch_pass(rows)
                 else:
-                    batch.load(X_batch, y_batch)
-                batch.forward()
+                    batch.load(rows)
+                batch.step_forward()
                 self.step(batch, epoch)
         return self.score()
+
+    def _batch_pass(self, rows: np.ndarray) -> _Pass:
+        """The pass of batches of ``len(rows)`` rows, made on these rows (their own arrays,
+        which later batches are gathered into)."""
+        m = len(rows)
+        penalty = self.reg / 2 * m / len(self.labels)
+        X, labels = self.X.take(rows, axis=0), self.labels.take(rows)
+        self.passes[m, True] = made = self._pass(X, labels, penalty, training=True, fixed=False)
+        return made
 
     def score(self) -> tuple[float, float]:
         """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
