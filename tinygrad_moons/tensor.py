@@ -210,8 +210,8 @@ class Tensor(ArrayMethods):
     array([[2., 4.]])
     """
 
-    # _view (unset unless this is a view): see _as_view
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view")
+    # _view and _views (unset unless this is a view, or has views): see _as_view
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -896,13 +896,42 @@ def _as_view(
 ) -> Tensor:
     """``view``, noted as a view of ``base`` when its array is a numpy view of base's, as
     torch's views: a recorded in-place update of the view is then written back into base
-    (``write_back(base, new view)``, recorded, base keeps its identity) and the view is
-    taken again from base's new array (``again(base)``); see ``_take``. Without this the
-    update would leave base unchanged, silently."""
+    (``write_back(base, new view)``, recorded, base keeps its identity), and after a
+    recorded update of base each of its views is taken again from its new array
+    (``again(base)``); see ``_take``. Without this either update would leave the other
+    tensor's values as they were, silently."""
     array = view._data
     if array.base is not None and _owner(array) is _owner(base._data):
         view._view = (base, again, write_back)
+        views = getattr(base, "_views", None)
+        if views is None:
+            base._views = views = []
+        elif len(views) >= 16 and not len(views) & (len(views) - 1):  # now and then
+            views[:] = [ref for ref in views if ref() is not None]
+        views.append(weakref.ref(view))
     return view
+
+
+def _retake_views(tensor: Tensor, old: np.ndarray) -> None:
+    """After a recorded update gave ``tensor`` a new array: each live view of ``old``
+    taken from ``tensor`` becomes the same view of the new array (recorded), and so on
+    down the views of views."""
+    views = getattr(tensor, "_views", None)
+    if not views:
+        return
+    tensor._views = []
+    for ref in views:
+        view = ref()
+        link = None if view is None else getattr(view, "_view", None)
+        if link is None or link[0] is not tensor or _owner(view._data) is not _owner(old):
+            continue
+        fresh = link[1](tensor)
+        if tensor._views and tensor._views[-1]() is fresh:
+            tensor._views[-1] = ref  # the view itself, not the fresh one, is tensor's
+        view_old = view._data
+        view._data, view._ctx, view.requires_grad = fresh._data, fresh._ctx, fresh.requires_grad
+        view._view = getattr(fresh, "_view", None)
+        _retake_views(view, view_old)
 
 
 def _viewed_leaf(tensor: Tensor) -> Tensor | None:
@@ -998,16 +1027,15 @@ def _take(tensor: Tensor, result: Tensor) -> None:
             "the update; write t = t + x (a new tensor) in the captured function"
         )
     old = tensor._data
-    tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
     link = getattr(tensor, "_view", None)
-    if link is None:
+    if link is not None and _owner(link[0]._data) is _owner(old):
+        # a view: its base takes the update, then takes this view (and the others) again
+        _take(link[0], link[2](link[0], result))
         return
-    tensor._view = None
-    base, again, write_back = link
-    if _owner(base._data) is _owner(old):  # still a view of base: base sees the update
-        _take(base, write_back(base, tensor))
-        view = again(base)
-        tensor._data, tensor._ctx, tensor._view = view._data, view._ctx, view._view
+    tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
+    if link is not None:
+        tensor._view = None
+    _retake_views(tensor, old)
 
 
 # ---------------------------------------------------------------------- versions
@@ -1032,7 +1060,13 @@ def written(*tensors: Tensor) -> None:
     """Note an in-place write into each tensor's array: its version goes up by one, and a
     later backward through an op that saved the old values raises (torch's check). The
     in-place operators call it, and so must code that writes ``t.data`` in place
-    (the optimisers' steps, ``load_state_dict``)."""
+    (the optimisers' steps, ``load_state_dict``). Inside ``graph.capture`` a write is
+    state a replay would not update (BatchNorm's running statistics): it is refused."""
+    if _state.recorder is not None:
+        for tensor in tensors:
+            _escaping(
+                "an in-place write (t += x, t[i] = x, an update of running statistics)", tensor
+            )
     number = next(_op_numbers)
     _newest_write[0] = number
     for tensor in tensors:
