@@ -35,7 +35,7 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons import ops
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
-from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, evaluating
+from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, _BatchNorm, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, derived
@@ -317,8 +317,12 @@ class _Accuracy:
 def library_model(model: Module) -> bool:
     """Whether every module of ``model`` is one of the library's (``nn``'s layers,
     containers and activations, registered functions included): what ``fit`` compiles
-    by default. A user's own Module may keep Python state that a replay would not update."""
-    return all(type(module).__module__ == Module.__module__ for module in model.modules())
+    by default. A user's own Module may keep Python state that a replay would not update;
+    BatchNorm's running statistics are such state (``compiled=True`` tries, and warns)."""
+    return all(
+        type(module).__module__ == Module.__module__ and not isinstance(module, _BatchNorm)
+        for module in model.modules()
+    )
 
 
 class _Pass:
