@@ -63,16 +63,21 @@ __all__ = ["GraphChangedError", "StaticGraph", "capture"]
 
 
 def capture(
-    fn: Callable[[], Tensor | tuple[Tensor, ...]], names: Mapping[str, Tensor] | None = None
+    fn: Callable[[], Tensor | tuple[Tensor, ...]],
+    names: Mapping[str, Tensor] | None = None,
+    *,
+    gradients: Mapping[Tensor, np.ndarray] | None = None,
 ) -> StaticGraph:
     """Record the graph that ``fn()`` builds and generate its step; see the module docstring.
 
     ``fn`` takes no arguments and returns a Tensor (or a tuple of Tensors: the first is
     the one ``replay`` differentiates, the others are computed along and kept in
     ``outputs``); it is called twice. ``names`` (name -> Tensor) names the leaves in
-    ``source``; unnamed ones are x1, x2, ...
+    ``source``; unnamed ones are x1, x2, ... ``gradients`` (leaf -> a C-contiguous float64
+    array of its shape) are the arrays a replay writes those leaves' gradients into, the
+    same arrays every time (``fit`` gives views of one array, and steps them all at once).
     """
-    return StaticGraph(fn, names)
+    return StaticGraph(fn, names, gradients)
 
 
 class StaticGraph:
@@ -82,7 +87,9 @@ class StaticGraph:
         self,
         fn: Callable[[], Tensor | tuple[Tensor, ...]],
         names: Mapping[str, Tensor] | None = None,
+        gradients: Mapping[Tensor, np.ndarray] | None = None,
     ) -> None:
+        self._gradients = {id(leaf): array for leaf, array in (gradients or {}).items()}
         first_outputs, first = _record(fn)
         outputs, second = _record(fn)
         # Only what reaches the outputs is replayed, and compared: an op's forward may
@@ -142,7 +149,15 @@ class StaticGraph:
     def _generate(self, accumulate: bool) -> Step:
         nodes = [Node(ctx, args, result) for ctx, args, result in self._entries]
         leaves = [leaf for leaf, _ in self._leaves]
-        return generate(nodes, self.outputs, leaves, self._names, self._constants, accumulate)
+        return generate(
+            nodes, self.outputs, leaves, self._names, self._constants, accumulate, self._gradients
+        )
+
+    @property
+    def reached_leaves(self) -> list[Tensor]:
+        """The leaves whose ``.grad`` every ``backward()`` writes: the grad leaves that the
+        differentiated output depends on through ops that pass a gradient."""
+        return [leaf for leaf in self.grad_leaves if id(leaf) in self._fresh.contributed]
 
     @property
     def source(self) -> str:
@@ -183,11 +198,16 @@ class StaticGraph:
         self._run_forward(self._fresh)
         return self.output
 
-    def backward(self) -> None:
+    def backward(self, overwrite: bool = False) -> None:
         """The backward pass of the latest ``forward()``, for leaves whose ``.grad`` is None
-        (as after ``zero_grad()``); ``replay()`` handles gradients that add up."""
+        (as after ``zero_grad()``); ``replay()`` handles gradients that add up. With
+        ``overwrite`` the gradients are written afresh whatever ``.grad`` holds, as if
+        ``zero_grad()`` had run first."""
         if self._fresh.backward is None:
             raise ValueError("backward() needs an output that requires grad")
+        if overwrite:
+            self._fresh.backward()
+            return
         for i, leaf in enumerate(self.grad_leaves):
             if leaf.grad is not None:
                 raise ValueError(

@@ -100,7 +100,42 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _state.recorder = None
 
 
-class no_grad:  # noqa: N801 (torch's name, the documented API)
+class _GradMode:
+    """A context manager that sets the grad mode of the current thread to ``enabled`` for
+    its block and puts back the mode it found; ``@mode()`` or a bare ``@mode`` decorates a
+    function, each call of which runs in such a block (torch's grad-mode managers)."""
+
+    enabled: bool
+
+    def __new__(cls, func: Callable | None = None) -> Any:
+        """``mode()`` is the context manager; bare ``@mode`` decorates ``func``."""
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(
+                f"{cls.__name__} takes no argument but a function to decorate, got {func!r}"
+            )
+        return cls()(func)
+
+    def __enter__(self) -> None:
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self._previous
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = type(self)
+
+        @functools.wraps(func)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with mode():
+                return func(*args, **kwargs)
+
+        return in_mode
+
+
+class no_grad(_GradMode):  # noqa: N801 (torch's name, the documented API)
     """Record no graph inside the block (or the decorated function), as ``torch.no_grad``:
     in the current thread only, so other threads keep recording.
 
@@ -115,28 +150,65 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
     False
     """
 
-    def __new__(cls, func: Callable | None = None) -> Any:
-        """``no_grad()`` is the context manager; bare ``@no_grad`` decorates ``func``."""
-        if func is None:
-            return super().__new__(cls)
-        if not callable(func):
-            raise TypeError(f"no_grad takes no argument but a function to decorate, got {func!r}")
-        return cls()(func)
+    enabled = False
+
+
+class enable_grad(_GradMode):  # noqa: N801 (torch's name)
+    """Record the graph inside the block (or the decorated function) even within
+    ``no_grad()``, as ``torch.enable_grad``: in the current thread only.
+
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         y = x * 2
+    ...     z = x * 2
+    >>> y.requires_grad, z.requires_grad
+    (True, False)
+    """
+
+    enabled = True
+
+
+class set_grad_enabled:  # noqa: N801 (torch's name)
+    """Turn recording on (``mode=True``) or off in the current thread, as
+    ``torch.set_grad_enabled``: at once when called; as a ``with`` block, for the block
+    only, the mode from before the call coming back on exit; as ``@set_grad_enabled(mode)``,
+    for each call of the decorated function (decorating leaves the mode as it was).
+
+    >>> with set_grad_enabled(False):
+    ...     y = Tensor([1.0], requires_grad=True) * 2
+    >>> y.requires_grad, is_grad_enabled()
+    (False, True)
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(
+                f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}"
+            )
+        self.mode = mode
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = mode
 
     def __enter__(self) -> None:
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = False
+        _state.grad_enabled = self.mode
 
     def __exit__(self, *exc_info: object) -> None:
         _state.grad_enabled = self._previous
 
     def __call__(self, func: Callable) -> Callable:
+        _state.grad_enabled = self._previous  # decorating is not a call: as torch's
+        mode = self.mode
+
         @functools.wraps(func)
-        def without_graph(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
                 return func(*args, **kwargs)
 
-        return without_graph
+        return in_mode
+
+    def __repr__(self) -> str:
+        return f"set_grad_enabled(mode={self.mode})"
 
 
 def derived(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -162,20 +234,9 @@ def _escaping(call: str, tensor: Tensor) -> None:
         _state.recorder.escaped(call, tensor)
 
 
-class enable_grad:  # noqa: N801 (torch's name)
-    """Record the graph inside the block even within ``no_grad()``, as ``torch.enable_grad``
-    (in the current thread)."""
-
-    def __enter__(self) -> None:
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        _state.grad_enabled = self._previous
-
-
 def is_grad_enabled() -> bool:
-    """True unless a ``no_grad()`` block is active in the current thread."""
+    """Whether ops record the graph in the current thread: True unless ``no_grad()`` or
+    ``set_grad_enabled(False)`` turned it off (and no ``enable_grad()`` on again)."""
     return _state.grad_enabled
 
 
@@ -198,6 +259,7 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
 
 
 _FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
+_ONE = np.ones(())  # copied: a loss's backward starts from a new 1.0 (np.ones is slower)
 
 
 class Tensor(ArrayMethods):
@@ -799,7 +861,7 @@ class Tensor(ArrayMethods):
                     f"backward() without a gradient needs a one-element tensor; this one "
                     f"has shape {self.shape}: pass grad= of that shape"
                 )
-            return np.ones(self.shape)
+            return _ONE.copy() if self._data.ndim == 0 else np.ones(self.shape)  # speed
         seed = _as_float64_array(grad, "the gradient passed to backward()")
         if seed.shape != self.shape:
             raise ValueError(
@@ -1209,23 +1271,27 @@ class Function:
         and gets no gradient. A forward returning a tuple of arrays gives a tuple of
         Tensors (its backward then receives one gradient per output).
         """
+        # speed: every op's forward passes here: one loop over the arguments, the common
+        # path without helper calls (the engine's cost per op is ~1 us; each call is ~0.1).
         ctx = cls()
         arrays = []
         parents = []
+        needs = []
         for arg in args:
-            if not isinstance(arg, Tensor):
-                arrays.append(arg)
-                parents.append(None)
-                continue
-            arrays.append(arg._data)
-            if not arg.requires_grad:
-                parents.append(None)
-            elif arg._ctx is None:
-                parents.append(arg)
+            if isinstance(arg, Tensor):
+                arrays.append(arg._data)
+                if arg.requires_grad:
+                    node = arg._ctx
+                    parents.append(arg if node is None else node)
+                    needs.append(True)
+                    continue
             else:
-                parents.append(arg._ctx)
-        ctx.needs_input_grad = needs = tuple(map(operator.is_not, parents, _NONES))
-        if True in needs and len(arrays) > 1:
+                arrays.append(arg)
+            parents.append(None)
+            needs.append(False)
+        ctx.needs_input_grad = needs = tuple(needs)
+        needs_grad = True in needs
+        if needs_grad and len(arrays) > 1 and (len(arrays) > 2 or arrays[0] is arrays[1]):
             _distinct_arrays(arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
@@ -1233,14 +1299,19 @@ class Function:
                 return _apply_several(ctx, args, out, parents)
             out = _converted_output(ctx, out)
         state = _state
-        requires_grad = state.grad_enabled and True in needs
-        result = Tensor._wrap(out, requires_grad)
-        if requires_grad:
+        result = _new_tensor(Tensor)  # Tensor._wrap, written out
+        result._data = out
+        result._grad = None
+        if needs_grad and state.grad_enabled:
+            result.requires_grad = True
+            result._ctx = ctx
             ctx.parents = tuple(parents)
             ctx._shape = out.shape
             ctx._number = next(_op_numbers)
             ctx._out = id(out)  # which saved array is the output (see _node_of)
-            result._ctx = ctx
+        else:
+            result.requires_grad = False
+            result._ctx = None
         if state.recorder is not None:
             state.recorder.applied(ctx, args, result)
         return result
@@ -1326,7 +1397,7 @@ def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], 
     return results
 
 
-_NONES = itertools.repeat(None)  # map(operator.is_not, parents, _NONES): which are given
+_new_tensor = object.__new__  # Tensor._wrap's first step, for Function.apply
 
 # Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
 _op_numbers = itertools.count()
@@ -1347,11 +1418,12 @@ def backward_order(*roots: Tensor) -> list[Function]:
 def _order(stack: list[Function]) -> list[Function]:
     """``backward_order`` from the contexts in ``stack`` (emptied)."""
     found = set(stack)
+    add, push, pop = found.add, stack.append, stack.pop  # speed: the walk's first step
     while stack:
-        for parent in stack.pop().parents:
-            if isinstance(parent, Function) and parent not in found:
-                found.add(parent)
-                stack.append(parent)
+        for parent in pop().parents:
+            if parent is not None and not parent._leaf and parent not in found:
+                add(parent)
+                push(parent)
     return sorted(found, key=_by_number, reverse=True)
 
 
@@ -1394,15 +1466,32 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
             continue
         if recorder is not None:
             recorder.reached(ctx, grad)
-        for parent, parent_grad in zip(ctx.parents, input_gradients(ctx, grad), strict=True):
+        # speed: input_gradients, written out, its checks in the loop that hands the
+        # gradients on (one pass over the inputs instead of two)
+        parents = ctx.parents
+        grads = ctx.backward(ctx, grad) if type(grad) is not list else _several(ctx, grad)
+        if len(parents) == 1:
+            grads = (grads,)
+        elif type(grads) is not tuple or len(grads) != len(parents):
+            grads = _per_input(ctx, grads)
+        for parent, parent_grad in zip(parents, grads):
             if parent is None or parent_grad is None:
                 continue
+            kind = type(parent_grad)
             if parent._leaf:
+                shape = parent._data.shape
+                if (
+                    kind is not np.ndarray and kind is not np.float64
+                ) or parent_grad.shape != shape:
+                    _check_gradient(ctx, parent_grad, shape)
                 accumulate(parent, parent_grad)
-            elif parent in pending:
-                pending[parent] = pending[parent] + parent_grad
-            else:
-                pending[parent] = parent_grad
+                continue
+            if (
+                kind is not np.ndarray and kind is not np.float64
+            ) or parent_grad.shape != parent._shape:
+                _check_gradient(ctx, parent_grad, parent._shape)
+            total = pending.get(parent)
+            pending[parent] = parent_grad if total is None else total + parent_grad
 
 
 def _checked_order(pending: dict[Function, Any]) -> list[Function]:
@@ -1481,29 +1570,36 @@ def input_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
     """``ctx``'s backward at ``grad``, one entry per forward argument, shapes and types
     checked: what the backward walk asks of every op (and what a compiled step asks of an
     op it calls). ``grad`` is a list, one per output, for an op with several outputs."""
-    if type(grad) is list:
-        grads = [
-            np.zeros(shape) if g is None else g for g, shape in zip(grad, ctx._shapes, strict=True)
-        ]
-        input_grads = ctx.backward(ctx, *grads)
-    else:
-        input_grads = ctx.backward(ctx, grad)
+    grads = ctx.backward(ctx, grad) if type(grad) is not list else _several(ctx, grad)
     parents = ctx.parents
-    if len(parents) == 1:
-        input_grads = (input_grads,)
-    elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(parents):
-        raise ValueError(
-            f"{type(ctx).__name__}.backward must return a tuple of {len(parents)} "
-            f"gradients (one per forward argument, None where there is none)"
-        )
-    for parent, parent_grad in zip(parents, input_grads, strict=True):
+    grads = (grads,) if len(parents) == 1 else _per_input(ctx, grads)
+    for parent, parent_grad in zip(parents, grads, strict=True):
         if parent is None or parent_grad is None:
             continue
         shape = parent._data.shape if parent._leaf else parent._shape
         kind = type(parent_grad)
         if (kind is not np.ndarray and kind is not np.float64) or parent_grad.shape != shape:
             _check_gradient(ctx, parent_grad, shape)
-    return tuple(input_grads)
+    return tuple(grads)
+
+
+def _several(ctx: Function, grads: list[Any]) -> Any:
+    """The backward of an op with several outputs, zeros for the outputs no gradient reached."""
+    filled = [
+        np.zeros(shape) if g is None else g for g, shape in zip(grads, ctx._shapes, strict=True)
+    ]
+    return ctx.backward(ctx, *filled)
+
+
+def _per_input(ctx: Function, grads: Any) -> Any:
+    """A backward's result for an op of several inputs, checked to hold one per input."""
+    count = len(ctx.parents)
+    if not isinstance(grads, (tuple, list)) or len(grads) != count:
+        raise ValueError(
+            f"{type(ctx).__name__}.backward must return a tuple of {count} "
+            f"gradients (one per forward argument, None where there is none)"
+        )
+    return grads
 
 
 def _check_gradient(ctx: Function, grad: Any, shape: tuple[int, ...]) -> None:
@@ -1615,7 +1711,9 @@ def accumulate(leaf: Tensor, grad: Any, into: np.ndarray | None = None) -> None:
     if leaf._grad is not None:
         leaf._grad += grad
     elif into is None:
-        leaf._grad = np.array(grad, dtype=np.float64)
+        # speed: ndarray.copy is twice as quick as np.array(grad, dtype=...)
+        fresh = type(grad) is np.ndarray and grad.dtype is _FLOAT64
+        leaf._grad = grad.copy() if fresh else np.array(grad, dtype=np.float64)
     else:
         np.copyto(into, grad)
         leaf._grad = into

@@ -21,7 +21,6 @@ pass 1,200 magnifies the rounding (``tinygrad-moons reproduce`` shows where they
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import time
 import warnings
@@ -34,12 +33,21 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import ops
+from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
 from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, _BatchNorm, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
-from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, derived
-from tinygrad_moons.validate import as_user_array, finite, number, whole
+from tinygrad_moons.validate import (
+    Seed,
+    features,
+    finite_outputs,
+    number,
+    two_classes,
+    whole,
+    width,
+)
+from tinygrad_moons.validate import random_state as as_random_state
 
 __all__ = [
     "History",
@@ -112,34 +120,7 @@ class _NonFinite(Exception):
         self.what = what
 
 
-# ---------------------------------------------------------------------- eval mode
 # ---------------------------------------------------------------------- input checks
-def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
-    """Where the first element that is not a real number (a bool counts as one) sits."""
-    for index, value in np.ndenumerate(values):
-        if isinstance(value, str) or not isinstance(value, (numbers.Real, np.bool_)):
-            return index
-    return None
-
-
-def _features(X: Any, name: str) -> np.ndarray:
-    """X as a float64 (N, features) array, N >= 1, every value finite; else a ValueError
-    naming the first bad value and its place. Booleans are read as 0 and 1."""
-    X = X.data if isinstance(X, Tensor) else X
-    X = as_user_array(X, "biuf", f"{name} must be a 2-D array (N, features)")
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
-    if X.dtype.kind not in "biuf":
-        where = _first_non_number(X)
-        if where is not None:
-            value = X[where].item() if isinstance(X[where], np.generic) else X[where]
-            raise ValueError(
-                f"{name} must hold real numbers, got dtype {X.dtype}: "
-                f"{name}[{where[0]}, {where[1]}] is {value!r}"
-            )
-    return finite(name, np.asarray(X, dtype=np.float64))
-
-
 def _input_width(model: Module) -> int | None:
     """The features a model takes, when its first layer says so: a Linear, or a Sequential
     (an MLP) that starts with one. None for other models: their own layers check."""
@@ -148,13 +129,14 @@ def _input_width(model: Module) -> int | None:
     return model.in_features if isinstance(model, Linear) else None
 
 
-def _check_width(model: Module, X: np.ndarray, name: str) -> None:
-    width = _input_width(model)
-    if width is not None and X.shape[1] != width:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features (columns) per row, but the model takes "
-            f"{width}: its first Linear has in_features={width}"
-        )
+def _features(X: Any, model: Module, name: str) -> np.ndarray:
+    """X checked at the edge (``validate.features``) and against the model's input width,
+    so that a wrong width names ``name`` (X, or the validation X), not a layer."""
+    X = features(X.data if isinstance(X, Tensor) else X, name)
+    expected = _input_width(model)
+    if expected is not None:
+        width(name, X.shape, expected, f"the model (its first Linear has in_features={expected})")
+    return X
 
 
 def _output_width(model: Module, X: np.ndarray) -> int:
@@ -168,8 +150,7 @@ def _output_width(model: Module, X: np.ndarray) -> int:
 
 def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]:
     """X as a float64 Tensor and y as int64 labels in [0, classes), checked at the edge."""
-    X = _features(X, f"{name}X")
-    _check_width(model, X, f"{name}X")
+    X = _features(X, model, f"{name}X")
     n_classes = _output_width(model, X)
     labels = F.class_labels(y, len(X), n_classes, name=f"{name}y", rows=f"{name}X")
     return Tensor(X), labels
@@ -212,16 +193,6 @@ def _rate(optimizer: Optimizer) -> float:
     """The optimiser's learning rate, which History.lr records; with parameter groups at
     different rates, the largest."""
     return max(group["lr"] for group in optimizer.param_groups)
-
-
-def _two_classes(labels: np.ndarray) -> None:
-    """Training data of one class is refused: any model scores 100% on it, meaning nothing."""
-    classes = np.unique(labels)
-    if len(classes) < 2:
-        raise ValueError(
-            f"y holds only class {classes[0]}: a classifier needs at least two classes to "
-            f"learn to tell apart, and on one its accuracy would be 100% whatever it learnt"
-        )
 
 
 # ---------------------------------------------------------------------- batches
@@ -370,8 +341,10 @@ class _Pass:
         # would count those calls, so the model's state is put back after it.
         state = self.run.model.state_dict()
         try:
+            flat = self.run.flat
+            gradients = flat.gradients if flat is not None and self.training else None
             with self._mode():
-                graph = capture(self.build)
+                graph = capture(self.build, gradients=gradients)
             if graph.output.ndim != 0 or graph.outputs[1].ndim != 2:
                 raise GraphChangedError("the model must return logits of shape (N, classes)")
         except GraphChangedError as error:
@@ -389,6 +362,8 @@ class _Pass:
             if not graph.grad_leaves:
                 self.run.eager_because("no parameter of the loss requires grad")
                 return
+            if flat is not None and not flat.serves(graph.reached_leaves):
+                flat.stand_down()  # the optimiser's own step leaves an unreached one alone
         self.graph = graph
         self.outputs = graph.outputs[0], graph.outputs[1]
 
@@ -465,6 +440,10 @@ class _Epochs:
         self.weights = penalised_weights(model)
         self.params = model.parameters()
         self.copies = [p.data.copy() for p in self.params]
+        # Compiled, the parameters live in one array per group while fit runs (FlatStep):
+        # one update per group, not per parameter; release() gives them their arrays back.
+        self.flat = FlatStep.build(optimizer) if compiled else None
+        self.kept_flat = False  # whether the latest step kept its copies in self.flat
         self.last_step: tuple[int, float] | None = None
         self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
         self.accuracy = _Accuracy(labels)
@@ -473,7 +452,18 @@ class _Epochs:
         dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
         # With full batches and no Dropout, scoring is the training step's forward.
         reuse = batch_size is None and not dropout
-        self.scoring = self._pass(X, labels, reg / 2, training=reuse, fixed=True)
+        if self.flat is not None:
+            self.flat.adopt()
+        try:
+            self.scoring = self._pass(X, labels, reg / 2, training=reuse, fixed=True)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """The parameters back in their own arrays, holding the values they reached."""
+        if self.flat is not None:
+            self.flat.release()
 
     def _pass(
         self, X: np.ndarray, labels: np.ndarray, penalty: float, training: bool, fixed: bool
@@ -496,6 +486,18 @@ class _Epochs:
 
     def step(self, batch: _Pass, epoch: int) -> None:
         """Zero the gradients, backward, keep the parameters, take the optimiser's step."""
+        flat = self.flat
+        self.last_step = (epoch, self.rate)
+        if flat is not None and flat.active and batch.graph is not None:
+            # The replay writes every stepped gradient afresh, into the flat array.
+            batch.graph.backward(overwrite=True)
+            if self.mean:  # the gradient of the batch's objective divided by its rows
+                flat.divide_gradients(len(batch.X.data))
+            self.kept_flat = flat.step()
+            if self.kept_flat:
+                return
+            self._step(epoch)  # it stood down: the gradients are in place all the same
+            return
         self.optimizer.zero_grad()
         batch.backward()
         if self.mean:  # the gradient of the batch's objective divided by its rows
@@ -503,9 +505,13 @@ class _Epochs:
             for p in self.params:
                 if p.grad is not None:
                     p.grad = p.grad / rows  # a new array: a gradient may be shared
+        self._step(epoch)
+
+    def _step(self, epoch: int) -> None:
+        """Keep the parameters, then the optimiser's own step."""
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
-        self.last_step = (epoch, self.rate)
+        self.kept_flat = False
         self.optimizer.step()
 
     def begin_epoch(self) -> float:
@@ -572,8 +578,11 @@ class _Epochs:
         """The error to raise, after restoring the parameters from before the last step."""
         if self.last_step is None:
             return TrainingDiverged(epoch, _rate(self.optimizer), f"{what} before the first step")
-        for p, copy in zip(self.params, self.copies, strict=True):
-            p.data[...] = copy
+        if self.kept_flat:
+            self.flat.restore()
+        else:
+            for p, copy in zip(self.params, self.copies, strict=True):
+                p.data[...] = copy
         return TrainingDiverged(*self.last_step, what)
 
 
@@ -677,6 +686,9 @@ def fit(
       Python state) trains eagerly unless ``compiled=True``; ``False`` always trains
       eagerly. A step that cannot be captured (``.item()`` inside the forward, a graph
       that changes from call to call) runs eagerly, with one UserWarning saying why.
+      Compiled, SGD and Adam step each parameter group as one array: while ``fit`` runs,
+      the parameters' ``.data`` are views of it (read through the model, always the
+      current values); when it returns, each parameter holds its own array again.
 
     The loss after an epoch is computed in eval mode; with full batches and no Dropout,
     training and eval mode agree and the next epoch's forward pass gives it for free.
@@ -694,7 +706,7 @@ def fit(
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     reg = number("reg", reg)
     X_all, labels = _data(X, y, model, "")
-    _two_classes(labels)
+    two_classes(np.unique(labels))
     if batch_size is not None:
         batch_size = whole("batch_size", batch_size)
         batch_size = None if batch_size >= len(labels) else batch_size
@@ -720,6 +732,7 @@ def fit(
     model.train()
     start = time.perf_counter()
     epoch = 0
+    run: _Epochs | None = None
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             run = _Epochs(
@@ -766,6 +779,8 @@ def fit(
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:
+        if run is not None:
+            run.release()
         if bar is not None:
             bar.close()
         model.train(was_training)
@@ -784,16 +799,10 @@ def predict_proba(model: Module, X: Any) -> np.ndarray:
     >>> predict_proba(nn.MLP([2, 3, 2], seed=0), np.zeros((1, 2))).round(3)
     array([[0.5, 0.5]])
     """
-    X = _features(X, "X")
-    _check_width(model, X, "X")
+    X = _features(X, model, "X")
     with evaluating(model), np.errstate(over="ignore", invalid="ignore"):
         logits = model(Tensor(X))
-    finite_rows = np.all(np.isfinite(logits.data), axis=1)
-    if not np.all(finite_rows):
-        raise ValueError(
-            f"the network's outputs for row {int(np.argmin(finite_rows))} of X are not finite "
-            f"(its features are too large for the trained weights)"
-        )
+    finite_outputs(logits.data)
     return F.softmax(logits, axis=-1).data
 
 

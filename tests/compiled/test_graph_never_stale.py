@@ -203,7 +203,9 @@ def test_a_users_layer_with_comparisons_fits_compiled_as_eager(moons, layer, wid
 
     captured = []
     real = train_module.capture
-    monkeypatch.setattr(train_module, "capture", lambda fn: captured.append(1) or real(fn))
+    monkeypatch.setattr(
+        train_module, "capture", lambda fn, **kw: captured.append(1) or real(fn, **kw)
+    )
     X, y = moons
     runs = []
     for compiled in (False, None, True):

@@ -186,6 +186,7 @@ class Step:
     nbytes: int  # of the buffers allocated for it
     namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
     output_names: list[str]
+    contributed: frozenset[int] = frozenset()  # id of every leaf whose .grad backward() sets
 
 
 def generate(
@@ -195,8 +196,13 @@ def generate(
     names: dict[int, str],
     constants: dict[int, float],
     accumulate: bool = False,
+    gradients: dict[int, np.ndarray] | None = None,
 ) -> Step:
-    """Write the step of ``nodes`` (in application order) as Python, and compile it."""
+    """Write the step of ``nodes`` (in application order) as Python, and compile it.
+
+    ``gradients`` (id(leaf) -> array of the leaf's shape) are where the fresh step writes
+    those leaves' gradients, instead of buffers of its own (fit keeps them in one array).
+    """
     p = Program(accumulate)
     p.env.update(
         replayed=replayed,
@@ -215,6 +221,8 @@ def generate(
         reads.append(f"{name} = {leaf_tensor[id(leaf)]}.data")
         if leaf.requires_grad:
             p.leaf_buffer[id(leaf)] = p.buffer("d" + name, leaf.data.shape)
+            if gradients is not None and id(leaf) in gradients and not accumulate:
+                p.given[p.leaf_buffer[id(leaf)]] = _given(gradients[id(leaf)], leaf)
             p.pinned.add(p.leaf_buffer[id(leaf)])
     forward_start = len(p.lines)
     p.values = value
@@ -281,6 +289,8 @@ def generate(
                     # the leaf's shape and the leaf check above holds it to that shape.
                     p.emit(f"{leaf_tensor[id(leaf)]}._grad = {p.leaf_buffer[id(leaf)]}")
         backward_lines = p.lines
+    else:
+        contributed = set()
     nbytes = _allocate(p, forward_lines + backward_lines)
     for output in outputs:
         tensor = p.bind("output_tensor", output)
@@ -295,8 +305,24 @@ def generate(
     exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
     names_of_outputs = [value[id(output)] for output in outputs]
     return Step(
-        source, namespace["forward"], namespace.get("backward"), nbytes, namespace, names_of_outputs
+        source,
+        namespace["forward"],
+        namespace.get("backward"),
+        nbytes,
+        namespace,
+        names_of_outputs,
+        frozenset(contributed),
     )
+
+
+def _given(array: np.ndarray, leaf: Tensor) -> np.ndarray:
+    """An array given for a leaf's gradient: float64, the leaf's shape, C-contiguous."""
+    if array.dtype != _FLOAT64 or array.shape != leaf.shape or not array.flags.c_contiguous:
+        raise ValueError(
+            f"a gradient array must be a C-contiguous float64 array of the leaf's shape "
+            f"{leaf.shape}, got {array.dtype} {array.shape}"
+        )
+    return array
 
 
 def _contribute(p: Program, leaf: Tensor, g: Grad, tensor: str, contributed: set[int]) -> None:

@@ -75,6 +75,7 @@ class Program:
         self.buffers: dict[str, tuple[int, ...]] = {}
         self.views: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {}
         self.pinned: set[str] = set()  # buffers that live across replays
+        self.given: dict[str, np.ndarray] = {}  # buffers whose arrays the caller gave
         self.lines: list[tuple[str, tuple[str, ...]]] = []  # (statement, extra names it uses)
         self.accumulate = accumulate
         self.leaf_buffer: dict[int, str] = {}  # id(leaf) -> its gradient buffer
@@ -185,6 +186,9 @@ def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
     nbytes = 0
     for name in sorted(p.buffers, key=lambda n: first.get(n, -1)):
         shape = p.buffers[name]
+        if name in p.given:  # pinned: never shared
+            p.env[name] = p.given[name]
+            continue
         if name not in first:  # never used: still give it an array, unshared
             p.env[name] = np.empty(shape)
             nbytes += p.env[name].nbytes
