@@ -941,12 +941,13 @@ def _reshaped(tensor: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 def _transposed(tensor: Tensor, axes: Any) -> Tensor:
     """``tensor.transpose(axes)`` (None: reversed), a view of it."""
-    inverse = None if axes is None else tuple(int(a) for a in np.argsort(axes))
     return _as_view(
         tensor,
         ops.Transpose.apply(tensor, axes),
         lambda base: _transposed(base, axes),
-        lambda base, view: ops.Transpose.apply(view, inverse),
+        lambda base, view: ops.Transpose.apply(
+            view, None if axes is None else tuple(int(a) for a in np.argsort(axes))
+        ),
     )
 
 

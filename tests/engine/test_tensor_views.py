@@ -11,7 +11,7 @@ verdicts and gradients with torch float64.
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_moons import Tensor, no_grad
@@ -146,7 +146,8 @@ def _run(lib, program, a0, s0):
                     t[0] = s * 3.0
             verdicts.append("ok")
         except RuntimeError:
-            verdicts.append("raised")
+            quirk = lib == "torch" and t._base is not None and t.is_leaf
+            verdicts.append("torch quirk" if quirk else "raised")
     values = [_values(t) for t in tensors]
     parts = [(t * (i + 1.0)).sum() for i, t in enumerate(tensors) if t.requires_grad]
     loss = sum(parts[1:], parts[0])
@@ -202,6 +203,9 @@ def test_drawn_views_and_in_place_updates_match_torch(program):
     central differences of the same program."""
     a0, s0 = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), np.array(0.5)
     ours, theirs = _run("ours", program, a0, s0), _run("torch", program, a0, s0)
+    # torch refuses an in-place update of a view taken before its base required grad
+    # (it counts the view as a leaf); ours writes it into the base, recorded
+    assume("torch quirk" not in theirs[1])
     assert ours[1][:-1] == theirs[1][:-1], (program, ours[1], theirs[1])
     for mine, torchs in zip(ours[0], theirs[0], strict=True):
         np.testing.assert_allclose(mine, torchs, rtol=1e-12, err_msg=str(program))
