@@ -35,7 +35,7 @@ import tinygrad_moons.functional as F
 from tinygrad_moons import ops
 from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
-from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, evaluating
+from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, _BatchNorm, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.tensor import Tensor, derived
 from tinygrad_moons.validate import (
@@ -314,8 +314,12 @@ class _Accuracy:
 def library_model(model: Module) -> bool:
     """Whether every module of ``model`` is one of the library's (``nn``'s layers,
     containers and activations, registered functions included): what ``fit`` compiles
-    by default. A user's own Module may keep Python state that a replay would not update."""
-    return all(type(module).__module__ == Module.__module__ for module in model.modules())
+    by default. A user's own Module may keep Python state that a replay would not update;
+    BatchNorm's running statistics are such state (``compiled=True`` tries, and warns)."""
+    return all(
+        type(module).__module__ == Module.__module__ and not isinstance(module, _BatchNorm)
+        for module in model.modules()
+    )
 
 
 class _Pass:
@@ -638,6 +642,22 @@ class _Epochs:
         loss, logits = self.passes[key].forward()
         return loss / len(labels), self.val_accuracy(logits)
 
+    def parameters_changed(self, before: list[tuple[int, int, int, bool]]) -> None:
+        """A callback replaced, froze or rewrote parameters (``_parameters_state`` differs
+        from ``before``): capture the passes again if the parameters or their flags
+        changed, and redo the forward that the next full-batch step would otherwise reuse
+        from before the change (the step would follow stale values, silently)."""
+        now = _parameters_state(self.model)
+        if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
+            self.weights = penalised_weights(self.model)
+            self.params = self.model.parameters()
+            self.copies = [p.data.copy() for p in self.params]
+            self.passes.clear()
+            reuse = self.scoring.training
+            self.scoring = self._pass(self.X, self.labels, self.reg / 2, reuse, fixed=True)
+        if self.scoring.training:
+            self.scoring.forward()
+
     def diverged(self, epoch: int, what: str) -> TrainingDiverged:
         """The error to raise, after restoring the parameters from before the last step."""
         if self.last_step is None:
@@ -648,6 +668,12 @@ class _Epochs:
             for p, copy in zip(self.params, self.copies, strict=True):
                 p.data[...] = copy
         return TrainingDiverged(*self.last_step, what)
+
+
+def _parameters_state(model: Module) -> list[tuple[int, int, int, bool]]:
+    """What a callback may change in the parameters: each one's identity, its array's
+    identity and version, and whether it requires grad."""
+    return [(id(p), id(p.data), p._version, p.requires_grad) for p in model.parameters()]
 
 
 # ---------------------------------------------------------------------- progress
@@ -725,9 +751,11 @@ def fit(
       on the order.
     - ``validation``: (X_val, y_val), scored after every epoch.
     - ``callbacks``: each is called as ``callback(epoch, history)`` after the epoch is
-      recorded; one returning True stops training. They may read the model but must not
-      change its parameters: the full-batch path reuses the forward pass of the loss
-      after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
+      recorded; one returning True stops training. One that changes the parameters
+      (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write) is
+      followed: the full-batch path, which reuses the forward pass of the loss after
+      epoch i as the forward pass of epoch i + 1, then makes it again, and the captured
+      steps are captured again when parameters were replaced or frozen.
     - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
     - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
       cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
@@ -827,8 +855,12 @@ def fit(
                     bar.update(1)
                     if epoch % max(1, epochs // 100) == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
-                if callbacks and any([callback(epoch, history) for callback in callbacks]):
-                    break
+                if callbacks:
+                    before = _parameters_state(model)
+                    if any([callback(epoch, history) for callback in callbacks]):
+                        break
+                    if _parameters_state(model) != before:
+                        run.parameters_changed(before)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:
