@@ -772,7 +772,8 @@ def fit(
       that changes from call to call) runs eagerly, with one UserWarning saying why.
       Compiled, SGD and Adam step each parameter group as one array: while ``fit`` runs,
       the parameters' ``.data`` are views of it (read through the model, always the
-      current values); when it returns, each parameter holds its own array again.
+      current values; an array taken from a parameter before ``fit`` is not updated
+      until it returns), and when it returns each parameter holds its own array again.
 
     The loss after an epoch is computed in eval mode; with full batches and no Dropout,
     training and eval mode agree and the next epoch's forward pass gives it for free.

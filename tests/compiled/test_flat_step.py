@@ -16,7 +16,7 @@ from tinygrad_moons import Tensor, data, graph, nn, optim
 from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.train import TrainingDiverged, fit
 
-SHAPES = [(2, 3), (3,), (1, 3), (3, 2), (2,), (5, 4), (4,)]
+SHAPES = [(2, 3), (), (3,), (1, 3), (0, 2), (3, 2), (2,), (5, 4), (4,)]  # a number, none too
 
 
 def _optimiser(kind, groups):
@@ -71,7 +71,7 @@ def test_the_flat_step_is_the_optimisers_own_step_bit_for_bit(problem):
     flat = FlatStep.build(flat_optimizer)
     flat.adopt()
     for step in range(problem["steps"]):
-        grads = [rng.randn(*p.shape) for p in params]
+        grads = [np.asarray(rng.randn(*p.shape)) for p in params]
         for p, q, g in zip(params, flat_params, grads, strict=True):
             p.grad = g.copy()
             flat.gradients[q][...] = g
