@@ -130,6 +130,9 @@ def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
         record = json.loads(saved.read_text())
         measurements = [bench.Measurement(**m) for m in record["measurements"]]
         result = bench.BenchmarkResult(measurements, record["notes"])
+        for p in record.get("profiles", []):  # what bounds each miss (older runs: none)
+            key = (p.pop("method"), tuple(p.pop("workload")))
+            result.profiles[key] = bench.Profile(**p)
     else:
         if quick:
             result = bench.run_benchmark(((20, 3),), repeats=1, min_time=0.0, memory=False)
@@ -142,6 +145,10 @@ def _benchmark(out: Path, quick: bool, reuse: bool = False) -> None:
             f"numpy {np.__version__}, load average {os.getloadavg()[2]:.1f} (15 min)",
             "measurements": [vars(m) for m in result.measurements],
             "notes": result.notes,
+            "profiles": [
+                {"method": method, "workload": list(workload), **vars(profile)}
+                for (method, workload), profile in result.profiles.items()
+            ],
         }
         saved.write_text(json.dumps(record, indent=1) + "\n")
     ax = plot.benchmark_ratios(

@@ -47,7 +47,7 @@ X, y = data.make_moons()
 ax = plot.new_axes(6.0, 4.5)
 plot.class_scatter(ax, X, y)
 ax.set(title="make_moons(200, noise=0.20)")
-ax.figure
+ax
 
 # %% [markdown]
 # ## Logistic regression draws a straight line
@@ -57,7 +57,7 @@ with warnings.catch_warnings():  # scikit-learn announces new defaults; these ar
     warnings.simplefilter("ignore", FutureWarning)
     logistic = LogisticRegressionCV().fit(X, y)
 print(f"logistic regression: training accuracy {logistic.score(X, y):.1%}")
-plot.decision_boundary(logistic.predict, X, y, title="Logistic regression").figure
+plot.decision_boundary(logistic.predict, X, y, title="Logistic regression")
 
 # %% [markdown]
 # ## The network, by the post's own formulas
@@ -89,7 +89,7 @@ for i in range(0, PASSES, 1000):
 # %%
 accuracy = np.mean(predict(model, X) == y)
 title = f"Decision boundary for hidden layer size 3 ({accuracy:.1%})"
-plot.decision_boundary(lambda P: predict(model, P), X, y, title=title).figure
+plot.decision_boundary(lambda P: predict(model, P), X, y, title=title)
 
 # %% [markdown]
 # ## Varying the hidden layer size

@@ -8,8 +8,8 @@ The files, by layer; imports flow one way, downwards
                   elementwise.py  arrays.py  array_methods.py  products.py
                   convolution.py
                   graph.py  codegen/  validate.py                       numpy alone
-    models        nn.py  optim.py  train.py  checkpoint.py  seeding.py
-                  atomic.py  parameters.py  curvature.py  reading.py  flat_step.py
+    models        nn.py  optim.py  train.py  checkpoint.py  atomic.py
+                  parameters.py  curvature.py  reading.py  flat_step.py
     applications  data.py  plot/  estimator.py  sweep.py  reference.py  three_gradients.py
     interfaces    cli/ (one module per command)  bench/  __main__.py
 
@@ -23,7 +23,14 @@ plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
 from tinygrad_moons import autograd, functional, nn, ops, optim, reference
 from tinygrad_moons.autograd import grad
 from tinygrad_moons.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from tinygrad_moons.tensor import Function, Tensor, no_grad
+from tinygrad_moons.tensor import (
+    Function,
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 __version__ = "0.1.0"
 
@@ -33,13 +40,16 @@ __all__ = [
     "Tensor",
     "__version__",
     "autograd",
+    "enable_grad",
     "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "is_grad_enabled",
     "nn",
     "no_grad",
     "ops",
     "optim",
     "reference",
+    "set_grad_enabled",
 ]

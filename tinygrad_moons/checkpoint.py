@@ -38,6 +38,7 @@ from typing import IO, NamedTuple
 import numpy as np
 
 from tinygrad_moons.atomic import written_whole
+from tinygrad_moons.validate import not_finite
 
 CONFIG_KEY = "__config__"
 
@@ -294,13 +295,6 @@ def _parse_config(values: np.ndarray) -> dict:
     return config
 
 
-def _not_finite(name: str, values: np.ndarray) -> str | None:
-    if np.all(np.isfinite(values)):
-        return None
-    position = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
-    return f"not finite: {name!r} holds {values[position]} at {position}"
-
-
 # ---------------------------------------------------------------------- read
 def _name_problems(
     entries: dict[str, list[zipfile.ZipInfo]], expected: Mapping[str, tuple[int, ...]] | None
@@ -404,7 +398,7 @@ def _read_checked(
         except _DAMAGE as error:
             problems.append(f"damaged: {name!r} cannot be read: {error}")
             continue
-        problem = _not_finite(name, values)  # fit never ends on such parameters
+        problem = not_finite(name, values)  # fit never ends on such parameters
         if problem is not None:
             problems.append(problem)
         arrays[name] = values

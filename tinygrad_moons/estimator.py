@@ -13,7 +13,7 @@ The objective is MLPClassifier's: the MEAN cross-entropy plus ``alpha / 2 * |W|^
 write-up minimises N times that (the summed cross-entropy plus ``reg / 2 * |W|^2``) with
 step ``epsilon``; gradient descent on the sum with step ``epsilon`` is gradient descent on
 the mean with step ``epsilon * N``, so ``alpha = reg`` and ``learning_rate_init = epsilon * N``
-(0.01 * 200 = 2.0 on the write-up's 200 points), and the step no longer grows with N.
+(0.01 * 200 = 2.0 on the write-up's 200 points), a step that does not grow with N.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -46,7 +45,7 @@ from tinygrad_moons.train import (
     no_progress,
     penalised_weights,
 )
-from tinygrad_moons.validate import number, whole
+from tinygrad_moons.validate import finite_outputs, number, random_state, two_classes, whole
 
 __all__ = ["NeuralNetClassifier"]
 
@@ -62,8 +61,9 @@ class _Interval(NamedTuple):
     low_open: bool = False
     high_open: bool = False
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         number(name, value, self.low, self.high, low_open=self.low_open, high_open=self.high_open)
+        return value
 
 
 class _OneOf(NamedTuple):
@@ -72,21 +72,23 @@ class _OneOf(NamedTuple):
     options: tuple[Any, ...]
     whole: bool = False
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         if (value is None and None in self.options) or (
             isinstance(value, str) and value in self.options
         ):
-            return
+            return value
         if not self.whole:
             raise ValueError(f"{name} must be one of {list(self.options)}, got {value!r}")
         whole(name, value)
+        return value
 
 
 class _Whole(NamedTuple):
     """An int >= 1 (not a float, not a bool)."""
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         whole(name, value)
+        return value
 
 
 class _Flag(NamedTuple):
@@ -96,62 +98,97 @@ class _Flag(NamedTuple):
     counts: bool = False
     none: bool = False
 
-    def check(self, name: str, value: Any) -> None:
+    def check(self, name: str, value: Any) -> Any:
         kinds = (bool, np.bool_, numbers.Integral) if self.counts else (bool, np.bool_)
-        if self.none and value is None:
-            return
-        if not isinstance(value, kinds):
+        if not (self.none and value is None) and not isinstance(value, kinds):
             allowed = "None, True or False" if self.none else "True or False"
             raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        return value
 
 
-def _stochastic(e: Any) -> bool:
-    return e.solver != "lbfgs"
+class _Sizes(NamedTuple):
+    """An int >= 1 or a sequence of them (hidden_layer_sizes), checked as a list."""
+
+    def check(self, name: str, value: Any) -> list[int]:
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+            raise ValueError(f"{name} must be an int or a sequence of ints, got {value!r}")
+        return [whole(f"{name}[{i}]", size) for i, size in enumerate(value)]
 
 
-def _sgd(e: Any) -> bool:
-    return e.solver == "sgd"
+class _Activation(NamedTuple):
+    """A name in ``nn.ACTIVATIONS``, read at fit time (so a name added by
+    ``nn.register_activation`` works), or MLPClassifier's "logistic" for "sigmoid"."""
+
+    def check(self, name: str, value: Any) -> str:
+        names = sorted([*nn.ACTIVATIONS, "logistic"])
+        if value not in names:
+            raise ValueError(
+                f"{name} must be one of {names} (names registered with "
+                f"nn.register_activation), got {value!r}"
+            )
+        return "sigmoid" if value == "logistic" else value
 
 
-def _solver(e: Any) -> str:
-    return "solver"
+_STOCHASTIC = ("sgd", "adam")
 
 
-# name -> (is it read in this configuration?, the setting that decides it): a parameter set
-# away from its default that the configuration never reads is named in a UserWarning.
-READ_WHEN: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
-    "batch_size": (_stochastic, _solver),
-    "learning_rate_init": (_stochastic, _solver),
-    "shuffle": (_stochastic, _solver),
-    "early_stopping": (_stochastic, _solver),
-    "n_iter_no_change": (
-        lambda e: _stochastic(e) and e.tol > 0,
-        lambda e: "tol" if _stochastic(e) else "solver",
-    ),
-    "validation_fraction": (
-        lambda e: _stochastic(e) and e.early_stopping,
-        lambda e: "early_stopping" if _stochastic(e) else "solver",
-    ),
-    "learning_rate": (_sgd, _solver),
-    "power_t": (
-        lambda e: _sgd(e) and e.learning_rate == "invscaling",
-        lambda e: "learning_rate" if _sgd(e) else "solver",
-    ),
-    "momentum": (_sgd, _solver),
-    "nesterovs_momentum": (
-        lambda e: _sgd(e) and e.momentum > 0,
-        lambda e: "momentum" if _sgd(e) else "solver",
-    ),
-    "beta_1": (lambda e: e.solver == "adam", _solver),
-    "beta_2": (lambda e: e.solver == "adam", _solver),
-    "epsilon": (lambda e: e.solver == "adam", _solver),
-    "max_fun": (lambda e: e.solver == "lbfgs", _solver),
+class _ReadWhen(NamedTuple):
+    """When a parameter is read: by these solvers, and then only while ``setting`` passes
+    ``test`` (the parameter's own name and None: always)."""
+
+    solvers: tuple[str, ...]
+    setting: str | None = None
+    test: Callable[[Any], bool] = bool
+
+
+# A parameter set away from its default that the configuration never reads is named in a
+# UserWarning, with the setting that rules it out.
+READ_WHEN: dict[str, _ReadWhen] = {
+    "batch_size": _ReadWhen(_STOCHASTIC),
+    "learning_rate_init": _ReadWhen(_STOCHASTIC),
+    "shuffle": _ReadWhen(_STOCHASTIC),
+    "early_stopping": _ReadWhen(_STOCHASTIC),
+    "n_iter_no_change": _ReadWhen(_STOCHASTIC, "tol", lambda tol: tol > 0),
+    "validation_fraction": _ReadWhen(_STOCHASTIC, "early_stopping"),
+    "learning_rate": _ReadWhen(("sgd",)),
+    "power_t": _ReadWhen(("sgd",), "learning_rate", lambda rule: rule == "invscaling"),
+    "momentum": _ReadWhen(("sgd",)),
+    "nesterovs_momentum": _ReadWhen(("sgd",), "momentum", lambda momentum: momentum > 0),
+    "beta_1": _ReadWhen(("adam",)),
+    "beta_2": _ReadWhen(("adam",)),
+    "epsilon": _ReadWhen(("adam",)),
+    "max_fun": _ReadWhen(("lbfgs",)),
 }
 
+
+def _ignored(e: Any) -> str | None:
+    """ "NeuralNetClassifier ignores ...": every parameter set away from its default that
+    this configuration never reads (``READ_WHEN``), grouped by the setting that rules it
+    out, so no setting is dropped silently; None when there is none."""
+    defaults = inspect.signature(type(e).__init__).parameters
+    ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
+    for name, when in READ_WHEN.items():
+        if e.solver not in when.solvers:
+            decider = "solver"
+        elif when.setting is not None and not when.test(getattr(e, when.setting)):
+            decider = when.setting
+        else:
+            continue
+        if getattr(e, name) != defaults[name].default:
+            ignored.setdefault(decider, []).append(f"{name}={getattr(e, name)!r}")
+    if not ignored:
+        return None
+    groups = [f"{', '.join(names)} with {by}={getattr(e, by)!r}" for by, names in ignored.items()]
+    return f"{type(e).__name__} ignores {'; '.join(groups)}"
+
+
 # Each parameter's valid values, read by one loop in fit (scikit-learn's estimators declare
-# theirs the same way, as ``_parameter_constraints``). hidden_layer_sizes and activation are
-# checked apart: an activation's names are read from nn.ACTIVATIONS at fit time.
-PARAMETER_CONSTRAINTS: dict[str, _Interval | _OneOf | _Whole | _Flag] = {
+# theirs the same way, as ``_parameter_constraints``); each check returns the value fit uses.
+PARAMETER_CONSTRAINTS: dict[str, Any] = {
+    "hidden_layer_sizes": _Sizes(),
+    "activation": _Activation(),
     "solver": _OneOf(SOLVERS),
     "alpha": _Interval(),
     "batch_size": _OneOf((None, "auto"), whole=True),
@@ -428,13 +465,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         X = _dense(X)
         check_classification_targets(y)
         classes, labels = np.unique(y, return_inverse=True)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                f"got 1 class: {classes.tolist()[0]!r}"
-            )
+        two_classes(classes)
         sizes = [X.shape[1], *sizes_hidden, len(classes)]
-        rng = check_random_state(self.random_state)
+        rng = random_state(self.random_state)
         if warm:
             self._check_warm(classes, sizes, activation)
             model = self.model_
@@ -454,7 +487,10 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.n_layers_ = len(sizes)
         for name, value in result.attributes.items():
             setattr(self, name, value)
-        self._warn_if_not_converged(result)
+        accuracy = float(np.mean(self._logits(result.X).data.argmax(axis=1) == result.labels))
+        problem = _not_converged(self, result, accuracy)
+        if problem is not None:
+            warnings.warn(problem, ConvergenceWarning, stacklevel=2)
         return self
 
     def _fit_epochs(
@@ -514,43 +550,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             "best_validation_score_": rule.best if self.early_stopping else None,
             "t_": previous_t + len(history) * len(labels),
         }
-        return _Fitted(attributes, self._epoch_notes(rule, history), start_loss, X, labels)
-
-    def _epoch_notes(self, rule: _StoppingRule, history: History) -> list[tuple[str, str]]:
-        """(problem, advice) for a stop at max_iter before the rule was met, and for a
-        rule that stopped an oscillating loss rather than a settled one."""
-        notes = []
-        steps = np.diff(history.loss[-(self.n_iter_no_change + 2) :])
-        rises = int(np.count_nonzero(steps > 0))
-        if self.tol > 0 and not rule.stopped:
-            watched = "validation accuracy" if self.early_stopping else "training loss"
-            if rule.full_batch and not self.early_stopping and rises:
-                notes.append(
-                    (
-                        f"it stopped at max_iter={self.max_iter} epochs while the training "
-                        f"loss still swung (it rose in {rises} of the last {len(steps)} "
-                        f"epochs): the step is too long for the loss to settle",
-                        self._lower_rate(),
-                    )
-                )
-            else:
-                notes.append(
-                    (
-                        f"it stopped at max_iter={self.max_iter} epochs while the {watched} "
-                        f"was still improving by more than tol={self.tol:g} within "
-                        f"n_iter_no_change={self.n_iter_no_change} epochs",
-                        f"raise max_iter (now {self.max_iter})",
-                    )
-                )
-        if rule.stopped and not self.early_stopping and rises:
-            notes.append(
-                (
-                    f"the training loss rose in {rises} of the last {len(steps)} epochs, "
-                    f"so the stopping rule ended an oscillation, not a descent",
-                    self._lower_rate(),
-                )
-            )
-        return notes
+        return _Fitted(attributes, start_loss, X, labels, rule=rule)
 
     def _fit_lbfgs(self, model: nn.Module, X: np.ndarray, labels: np.ndarray) -> _Fitted:
         """scipy's L-BFGS-B on the mean objective, all the data at once."""
@@ -564,17 +564,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         )
         if self.verbose:
             print(f"lbfgs: {result.nit} iterations, loss = {result.fun:.8f}: {result.message}")
-        notes = []
-        if not result.success:
-            if result.status == 1:
-                advice = f"raise max_iter (now {self.max_iter}) or max_fun (now {self.max_fun})"
-            else:  # the line search failed: rounding, near a minimum, most often
-                advice = f"a larger tol (now {self.tol:g})"
-            notes.append(
-                (f"lbfgs stopped ({result.message}) before its gradient fell below tol", advice)
-            )
         attributes = {"n_iter_": int(result.nit), "loss_": float(result.fun)}
-        return _Fitted(attributes, notes, start_loss, X, labels)
+        return _Fitted(attributes, start_loss, X, labels, lbfgs=result)
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -606,53 +597,16 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> tuple[list[int], str]:
         """Every parameter checked against ``PARAMETER_CONSTRAINTS`` (scikit-learn's rule: at
-        fit, not in __init__); returns the hidden sizes and the activation's name in
-        ``nn.ACTIVATIONS`` (or "identity")."""
-        for name, constraint in PARAMETER_CONSTRAINTS.items():
-            constraint.check(name, getattr(self, name))
-        self._warn_if_ignored()
-        return self._hidden_sizes(), self._activation_name()
-
-    def _hidden_sizes(self) -> list[int]:
-        hidden = self.hidden_layer_sizes
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
-            hidden = [hidden]
-        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
-            raise ValueError(
-                f"hidden_layer_sizes must be an int or a sequence of ints, got {hidden!r}"
-            )
-        return [whole(f"hidden_layer_sizes[{i}]", size) for i, size in enumerate(hidden)]
-
-    def _activation_name(self) -> str:
-        """The registry's name for ``activation``, read from ``nn.ACTIVATIONS`` now (so a
-        name added by ``nn.register_activation`` works); "logistic" is MLPClassifier's
-        name for "sigmoid"."""
-        names = sorted([*nn.ACTIVATIONS, "logistic"])
-        if self.activation not in names:
-            raise ValueError(
-                f"activation must be one of {names} (names registered with "
-                f"nn.register_activation), got {self.activation!r}"
-            )
-        return "sigmoid" if self.activation == "logistic" else self.activation
-
-    def _warn_if_ignored(self) -> None:
-        """A UserWarning naming every parameter set away from its default that this
-        configuration never reads, so no setting is dropped silently."""
-        defaults = inspect.signature(type(self).__init__).parameters
-        ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
-        for name, (is_read, decided_by) in READ_WHEN.items():
-            if not is_read(self) and getattr(self, name) != defaults[name].default:
-                ignored.setdefault(decided_by(self), []).append(f"{name}={getattr(self, name)!r}")
-        if ignored:
-            groups = [
-                f"{', '.join(names)} with {decider}={getattr(self, decider)!r}"
-                for decider, names in ignored.items()
-            ]
-            warnings.warn(
-                f"{type(self).__name__} ignores {'; '.join(groups)}",
-                UserWarning,
-                stacklevel=4,
-            )
+        fit, not in __init__), and a warning naming those this configuration ignores;
+        returns the hidden sizes and the activation's name in ``nn.ACTIVATIONS``."""
+        checked = {
+            name: constraint.check(name, getattr(self, name))
+            for name, constraint in PARAMETER_CONSTRAINTS.items()
+        }
+        ignored = _ignored(self)
+        if ignored is not None:
+            warnings.warn(ignored, UserWarning, stacklevel=3)
+        return checked["hidden_layer_sizes"], checked["activation"]
 
     def _check_warm(self, classes: np.ndarray, sizes: list[int], activation: str) -> None:
         if not np.array_equal(classes, self.classes_):
@@ -667,39 +621,6 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
                 f"{self._activation!r}; got {sizes} with {activation!r} (set warm_start=False "
                 f"to start afresh)"
             )
-
-    def _warn_if_not_converged(self, fitted: _Fitted) -> None:
-        """One ConvergenceWarning listing what went wrong and what to change: the solver's
-        (problem, advice) notes, a loss no lower than at the start, an accuracy on the
-        training data no better than the most frequent class's share, and, with any of
-        these, badly scaled features."""
-        notes, X, labels = list(fitted.notes), fitted.X, fitted.labels
-        accuracy = float(np.mean(self._logits(X).data.argmax(axis=1) == labels))
-        learnt_nothing = no_progress(fitted.start_loss, self.loss_, accuracy, labels)
-        if learnt_nothing:
-            rose = self.loss_ >= fitted.start_loss and self.solver != "lbfgs"
-            notes.append((learnt_nothing, self._lower_rate() if rose else self._more_training()))
-        if not notes:
-            return
-        advice = [_scaling_advice(X), *(advice for _, advice in notes)]
-        advice = list(dict.fromkeys(a for a in advice if a))  # in order, each once
-        if self._lower_rate() in advice and self._more_training() in advice:
-            advice.remove(self._more_training())  # the loss rose: more of it will not help
-        warnings.warn(
-            f"{type(self).__name__} did not converge: {'; '.join(p for p, _ in notes)}. "
-            f"Try: {'; '.join(advice)}.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-
-    def _more_training(self) -> str:
-        if self.solver == "lbfgs":
-            return "a larger max_iter, more hidden units or a smaller alpha"
-        return "a larger learning_rate_init or max_iter, or solver='lbfgs'"
-
-    def _lower_rate(self) -> str:
-        rate = self.learning_rate_init
-        return f"a lower learning_rate_init, such as {rate / 4:g} instead of {rate:g}"
 
     # ------------------------------------------------------------------ helpers
     def _batch(self, n: int) -> int:
@@ -732,12 +653,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         X = _dense(validate_data(self, X, dtype=np.float64, reset=False, accept_sparse=_SPARSE))
         with evaluating(self.model_) as model, np.errstate(over="ignore", invalid="ignore"):
             logits = model(X)
-        if not np.all(np.isfinite(logits.data)):
-            row = int(np.argmin(np.all(np.isfinite(logits.data), axis=1)))
-            raise ValueError(
-                f"the network's outputs for row {row} of X are not finite "
-                f"(its features are too large for the trained weights)"
-            )
+        finite_outputs(logits.data)
         return logits
 
     def _unfit(self) -> None:
@@ -816,15 +732,77 @@ def _scaling_advice(X: np.ndarray) -> str:
 
 
 class _Fitted(NamedTuple):
-    """What a solver hands back to ``fit``: the fitted attributes to set, its (problem,
-    advice) notes, and what the convergence checks need (the loss before training, the
-    training data)."""
+    """What a solver hands back to ``fit``: the fitted attributes to set, and what the
+    convergence diagnosis reads (the loss before training, the training data, and the
+    stopping rule of "sgd" and "adam" or scipy's result for "lbfgs")."""
 
     attributes: dict[str, Any]
-    notes: list[tuple[str, str]]
     start_loss: float
     X: np.ndarray
     labels: np.ndarray
+    rule: _StoppingRule | None = None
+    lbfgs: Any = None  # scipy.optimize.OptimizeResult
+
+
+def _not_converged(e: NeuralNetClassifier, fitted: _Fitted, accuracy: float) -> str | None:
+    """The ConvergenceWarning's message for a fit of ``e`` that went wrong, or None: each
+    problem and what to change. The problems: a stop at max_iter before the stopping rule
+    was met (with a loss still swinging, the step is too long), a rule that ended an
+    oscillation rather than a descent, "lbfgs" stopping unconverged, a loss no lower than
+    at the start, a training ``accuracy`` no better than the most frequent class's share;
+    with any of them, badly scaled features."""
+    rate = e.learning_rate_init
+    lower_rate = f"a lower learning_rate_init, such as {rate / 4:g} instead of {rate:g}"
+    more_training = (
+        "a larger max_iter, more hidden units or a smaller alpha"
+        if e.solver == "lbfgs"
+        else "a larger learning_rate_init or max_iter, or solver='lbfgs'"
+    )
+    notes: list[tuple[str, str]] = []  # (problem, advice)
+    if fitted.rule is not None:
+        steps = np.diff(e.history_.loss[-(e.n_iter_no_change + 2) :])
+        rises = int(np.count_nonzero(steps > 0))
+        swung = f"rose in {rises} of the last {len(steps)} epochs"
+        if e.tol > 0 and not fitted.rule.stopped:
+            if fitted.rule.full_batch and not e.early_stopping and rises:
+                problem = (
+                    f"it stopped at max_iter={e.max_iter} epochs while the training loss still "
+                    f"swung (it {swung}): the step is too long for the loss to settle"
+                )
+                notes.append((problem, lower_rate))
+            else:
+                watched = "validation accuracy" if e.early_stopping else "training loss"
+                problem = (
+                    f"it stopped at max_iter={e.max_iter} epochs while the {watched} was still "
+                    f"improving by more than tol={e.tol:g} within "
+                    f"n_iter_no_change={e.n_iter_no_change} epochs"
+                )
+                notes.append((problem, f"raise max_iter (now {e.max_iter})"))
+        if fitted.rule.stopped and not e.early_stopping and rises:
+            problem = (
+                f"the training loss {swung}, so the stopping rule ended an oscillation, "
+                f"not a descent"
+            )
+            notes.append((problem, lower_rate))
+    elif not fitted.lbfgs.success:
+        if fitted.lbfgs.status == 1:
+            advice = f"raise max_iter (now {e.max_iter}) or max_fun (now {e.max_fun})"
+        else:  # the line search failed: rounding, near a minimum, most often
+            advice = f"a larger tol (now {e.tol:g})"
+        problem = f"lbfgs stopped ({fitted.lbfgs.message}) before its gradient fell below tol"
+        notes.append((problem, advice))
+    learnt_nothing = no_progress(fitted.start_loss, e.loss_, accuracy, fitted.labels)
+    if learnt_nothing:
+        rose = e.loss_ >= fitted.start_loss and e.solver != "lbfgs"
+        notes.append((learnt_nothing, lower_rate if rose else more_training))
+    if not notes:
+        return None
+    advice = [_scaling_advice(fitted.X), *(advice for _, advice in notes)]
+    advice = list(dict.fromkeys(a for a in advice if a))  # in order, each once
+    if lower_rate in advice and more_training in advice:
+        advice.remove(more_training)  # the loss rose: more of it will not help
+    problems = "; ".join(problem for problem, _ in notes)
+    return f"{type(e).__name__} did not converge: {problems}. Try: {'; '.join(advice)}."
 
 
 class _StoppingRule:

@@ -292,13 +292,15 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     """
     _check_reduction(reduction)
     logits = _tensor(logits)
-    if logits.ndim != 2:
-        raise ValueError(f"logits must have shape (N, C); got shape {logits.shape}")
-    if logits.shape[1] == 0:
-        raise ValueError(f"logits must score at least one class (C >= 1); got shape {logits.shape}")
-    _check_not_empty(logits.data, reduction)
-    finite("logits", logits.data)
-    y = class_labels(labels, logits.shape[0], logits.shape[1])
+    values = logits.data  # speed: the array's own shape, not the Tensor's properties
+    shape = values.shape
+    if len(shape) != 2:
+        raise ValueError(f"logits must have shape (N, C); got shape {shape}")
+    if shape[1] == 0:
+        raise ValueError(f"logits must score at least one class (C >= 1); got shape {shape}")
+    _check_not_empty(values, reduction)
+    finite("logits", values)
+    y = class_labels(labels, shape[0], shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
 
 

@@ -31,9 +31,9 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import checkpoint
-from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, derived, no_grad, written
-from tinygrad_moons.validate import first_non_finite, number, whole
+from tinygrad_moons.validate import Seed, not_finite, number, whole, width
+from tinygrad_moons.validate import random_state as as_random_state
 
 __all__ = [
     "ACTIVATIONS",
@@ -339,8 +339,8 @@ class Module:
                         else ""
                     )
                 )
-            elif (index := first_non_finite(value)) is not None:
-                problems.append(f"not finite: {name!r} holds {value[index]} at index {index}")
+            elif (problem := not_finite(name, value)) is not None:
+                problems.append(problem)
         return missing, unexpected, problems
 
     def state_problems(self, state: Mapping[str, Any]) -> list[str]:
@@ -469,13 +469,8 @@ class Linear(Module):
         self.bias = Tensor(np.zeros(self.out_features), requires_grad=True) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        # The one check of the input's width: an MLP's first Linear is the model's edge.
         shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
-        if not shape or shape[-1] != self.in_features:
-            raise ValueError(
-                f"{self!r} takes inputs of {self.in_features} features (the last axis); "
-                f"got shape {shape}"
-            )
+        width("the input", shape, self.in_features, repr(self))
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -532,6 +527,11 @@ class Identity(Module):
         return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _drop_probability(name: str, p: Any) -> float:
+    """Dropout's p (and MLP's dropout, checked before any layer is built): in [0, 1)."""
+    return number(name, p, high=1.0, high_open=True)
+
+
 def _keep_mask(rng: np.random.RandomState, shape: tuple[int, ...], p: float) -> np.ndarray:
     """Dropout's mask: each unit kept with probability 1 - p."""
     return rng.random_sample(shape) >= p
@@ -550,7 +550,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, seed: Seed = None) -> None:
         super().__init__()
-        self.p = number("Dropout's p", p, high=1.0, high_open=True)
+        self.p = _drop_probability("Dropout's p", p)
         self.rng = as_random_state(seed)
 
     def forward(self, x: Any) -> Tensor:
@@ -932,7 +932,7 @@ class MLP(Sequential):
         if len(sizes) < 2:
             raise ValueError(f"MLP needs at least [inputs, outputs] sizes, got {sizes}")
         module = _activation_module(activation)
-        number("dropout", dropout, high=1.0, high_open=True)  # Dropout's p, before any layer
+        _drop_probability("dropout", dropout)
         rng = as_random_state(seed)
         linears = [Linear(n_in, n_out, seed=rng) for n_in, n_out in pairwise(sizes)]
         dropout_rng = None

@@ -136,15 +136,23 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     If y = f(x) broadcast x of shape (3, 1) to (3, 4), every copy of x[i, 0] contributed,
     so d loss / d x[i, 0] is the sum of grad[i, :].
     """
-    if grad.shape == shape:
+    grad_shape = grad.shape
+    if grad_shape == shape:
         return grad
-    leading = grad.ndim - len(shape)
+    # speed: np.add.reduce is ndarray.sum without its Python wrapper (the same sums)
+    total = np.add.reduce if type(grad) is np.ndarray else _tensor_sum
+    leading = len(grad_shape) - len(shape)
     if leading:
-        grad = grad.sum(axis=tuple(range(leading)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+        grad = total(grad, axis=tuple(range(leading)))
+        grad_shape = grad_shape[leading:]
+    stretched = tuple([i for i, n in enumerate(shape) if n == 1 and grad_shape[i] != 1])
     if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
+        grad = total(grad, axis=stretched, keepdims=True)
     return grad
+
+
+def _tensor_sum(grad: Tensor, axis: tuple[int, ...], keepdims: bool = False) -> Tensor:
+    return grad.sum(axis=axis, keepdims=keepdims)
 
 
 def _reduced_axes(ndim: int, axis: Any) -> tuple[int, ...]:
@@ -352,7 +360,8 @@ class MatMul(Op):
 
     @staticmethod
     def forward(ctx, x, w):
-        _check_matmul_shapes(x, w)
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:  # speed: the common case
+            _check_matmul_shapes(x, w)
         _needed(ctx, x, w)
         return x @ w
 
@@ -855,12 +864,30 @@ class Transpose(Op):
         return grad.transpose(tuple(int(a) for a in np.argsort(ctx.axes))), None
 
 
+def basic_index(index: Any) -> tuple | None:
+    """``index`` as a tuple when it is numpy's basic indexing (ints, slices, None,
+    ``...``), whose result is a view; None when it holds arrays, lists or bools."""
+    parts = index if type(index) is tuple else (index,)
+    for part in parts:
+        if type(part) is bool or not (
+            isinstance(part, (int, np.integer, slice)) or part is None or part is Ellipsis
+        ):
+            return None
+    return parts
+
+
 class GetItem(Op):
-    """z = x[index];  the gradient is scatter-added, so repeated indices accumulate."""
+    """z = x[index];  the gradient is scatter-added, so repeated indices accumulate.
+
+    Ints, slices, None and ``...`` give a view of x's array (a 0-d one for a single
+    element), as numpy's and torch's basic indexing do; arrays of ints or bools a copy."""
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
+        parts = basic_index(index)
+        if parts is not None:
+            return x[parts if Ellipsis in parts else parts + (Ellipsis,)]
         return np.array(x[index], dtype=np.float64)
 
     @staticmethod
@@ -968,10 +995,12 @@ class LogSoftmax(Op):
 
 
 def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
+    """The losses summed or averaged into a 0-d array (``out=``: no numpy scalar to
+    convert), or as they are for "none"."""
     if reduction == "sum":
-        return losses.sum()
+        return np.add.reduce(losses, axis=None, out=np.empty(()))  # speed: np.sum's own call
     if reduction == "mean":
-        return losses.mean()
+        return np.mean(losses, out=np.empty(()))
     return losses
 
 
@@ -998,10 +1027,13 @@ def _row_reduce(ufunc: np.ufunc, x: np.ndarray) -> np.ndarray:
     numpy pays a reduction's overhead once per row, which for the moons' two classes is
     most of the cost; folding the columns one at a time pays it once per column instead.
     """
-    if x.shape[1] > 16 or x.shape[1] == 0:
+    columns = x.shape[1]
+    if columns > 16 or columns == 0:
         return ufunc.reduce(x, axis=1, keepdims=True)
-    out = x[:, :1].copy()
-    for j in range(1, x.shape[1]):
+    if columns == 1:
+        return x.copy()
+    out = ufunc(x[:, :1], x[:, 1:2])
+    for j in range(2, columns):
         ufunc(out, x[:, j : j + 1], out=out)
     return out
 
@@ -1016,14 +1048,19 @@ class SoftmaxCrossEntropy(Op):
 
     @staticmethod
     def forward(ctx, logits, labels, reduction):
-        rows = np.arange(logits.shape[0])
+        n, classes = logits.shape
+        # speed: z.reshape(-1).take(picks) and flat indexing beat z[rows, labels] twice
+        # over. Labels a capture traces (a batch's) are read as numbers, as z[rows, labels]
+        # reads them: the capture's own rule for this op reads them at every replay.
+        picks = np.arange(0, n * classes, classes)  # the flat position of each z[n, y_n]
+        picks += labels if type(labels) is np.ndarray else np.asarray(labels)
         shifted = logits - _row_reduce(np.maximum, logits)
         exp = np.exp(shifted)
         total = _row_reduce(np.add, exp)
-        losses = np.log(total[:, 0]) - shifted[rows, labels]
+        losses = np.log(total[:, 0]) - shifted.reshape(-1).take(picks)
         exp /= total
         ctx.save_for_backward(logits, labels)
-        ctx.probs, ctx.rows, ctx.reduction = exp, rows, reduction
+        ctx.probs, ctx.picks, ctx.reduction = exp, picks, reduction
         return _reduce(losses, reduction)
 
     @staticmethod
@@ -1031,11 +1068,11 @@ class SoftmaxCrossEntropy(Op):
         logits, labels = ctx.saved_tensors
         if isinstance(logits, Tensor):
             onehot = np.zeros(logits.shape)
-            onehot[ctx.rows, labels] = 1.0
+            onehot.reshape(-1)[ctx.picks] = 1.0
             dz = xp.softmax(logits, 1) - onehot
         else:
             dz = ctx.probs.copy()
-            dz[ctx.rows, labels] -= 1.0
+            dz.reshape(-1)[ctx.picks] -= 1.0
         return _scaled(dz, _reduction_grad(grad, ctx.reduction, len(labels))), None, None
 
 
@@ -1065,7 +1102,7 @@ class SumOfSquares(Op):
     @staticmethod
     def forward(ctx, *arrays):
         ctx.save_for_backward(*arrays)
-        return np.float64(sum(np.vdot(a, a) for a in arrays))
+        return np.array(sum([np.vdot(a, a) for a in arrays]))  # 0-d: no scalar to convert
 
     @staticmethod
     def backward(ctx, grad):

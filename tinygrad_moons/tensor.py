@@ -100,7 +100,42 @@ def recording(recorder: Recorder) -> Iterator[Recorder]:
         _state.recorder = None
 
 
-class no_grad:  # noqa: N801 (torch's name, the documented API)
+class _GradMode:
+    """A context manager that sets the grad mode of the current thread to ``enabled`` for
+    its block and puts back the mode it found; ``@mode()`` or a bare ``@mode`` decorates a
+    function, each call of which runs in such a block (torch's grad-mode managers)."""
+
+    enabled: bool
+
+    def __new__(cls, func: Callable | None = None) -> Any:
+        """``mode()`` is the context manager; bare ``@mode`` decorates ``func``."""
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(
+                f"{cls.__name__} takes no argument but a function to decorate, got {func!r}"
+            )
+        return cls()(func)
+
+    def __enter__(self) -> None:
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = self.enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.grad_enabled = self._previous
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = type(self)
+
+        @functools.wraps(func)
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with mode():
+                return func(*args, **kwargs)
+
+        return in_mode
+
+
+class no_grad(_GradMode):  # noqa: N801 (torch's name, the documented API)
     """Record no graph inside the block (or the decorated function), as ``torch.no_grad``:
     in the current thread only, so other threads keep recording.
 
@@ -115,28 +150,65 @@ class no_grad:  # noqa: N801 (torch's name, the documented API)
     False
     """
 
-    def __new__(cls, func: Callable | None = None) -> Any:
-        """``no_grad()`` is the context manager; bare ``@no_grad`` decorates ``func``."""
-        if func is None:
-            return super().__new__(cls)
-        if not callable(func):
-            raise TypeError(f"no_grad takes no argument but a function to decorate, got {func!r}")
-        return cls()(func)
+    enabled = False
+
+
+class enable_grad(_GradMode):  # noqa: N801 (torch's name)
+    """Record the graph inside the block (or the decorated function) even within
+    ``no_grad()``, as ``torch.enable_grad``: in the current thread only.
+
+    >>> x = Tensor([1.0], requires_grad=True)
+    >>> with no_grad():
+    ...     with enable_grad():
+    ...         y = x * 2
+    ...     z = x * 2
+    >>> y.requires_grad, z.requires_grad
+    (True, False)
+    """
+
+    enabled = True
+
+
+class set_grad_enabled:  # noqa: N801 (torch's name)
+    """Turn recording on (``mode=True``) or off in the current thread, as
+    ``torch.set_grad_enabled``: at once when called; as a ``with`` block, for the block
+    only, the mode from before the call coming back on exit; as ``@set_grad_enabled(mode)``,
+    for each call of the decorated function (decorating leaves the mode as it was).
+
+    >>> with set_grad_enabled(False):
+    ...     y = Tensor([1.0], requires_grad=True) * 2
+    >>> y.requires_grad, is_grad_enabled()
+    (False, True)
+    """
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(
+                f"set_grad_enabled(): argument 'mode' must be bool, not {type(mode).__name__}"
+            )
+        self.mode = mode
+        self._previous = _state.grad_enabled
+        _state.grad_enabled = mode
 
     def __enter__(self) -> None:
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = False
+        _state.grad_enabled = self.mode
 
     def __exit__(self, *exc_info: object) -> None:
         _state.grad_enabled = self._previous
 
     def __call__(self, func: Callable) -> Callable:
+        _state.grad_enabled = self._previous  # decorating is not a call: as torch's
+        mode = self.mode
+
         @functools.wraps(func)
-        def without_graph(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
                 return func(*args, **kwargs)
 
-        return without_graph
+        return in_mode
+
+    def __repr__(self) -> str:
+        return f"set_grad_enabled(mode={self.mode})"
 
 
 def derived(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -162,20 +234,9 @@ def _escaping(call: str, tensor: Tensor) -> None:
         _state.recorder.escaped(call, tensor)
 
 
-class enable_grad:  # noqa: N801 (torch's name)
-    """Record the graph inside the block even within ``no_grad()``, as ``torch.enable_grad``
-    (in the current thread)."""
-
-    def __enter__(self) -> None:
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        _state.grad_enabled = self._previous
-
-
 def is_grad_enabled() -> bool:
-    """True unless a ``no_grad()`` block is active in the current thread."""
+    """Whether ops record the graph in the current thread: True unless ``no_grad()`` or
+    ``set_grad_enabled(False)`` turned it off (and no ``enable_grad()`` on again)."""
     return _state.grad_enabled
 
 
@@ -198,6 +259,7 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
 
 
 _FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
+_ONE = np.ones(())  # copied: a loss's backward starts from a new 1.0 (np.ones is slower)
 
 
 class Tensor(ArrayMethods):
@@ -210,7 +272,8 @@ class Tensor(ArrayMethods):
     array([[2., 4.]])
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx")
+    # _view and _views (unset unless this is a view, or has views): see _as_view
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -265,13 +328,7 @@ class Tensor(ArrayMethods):
     def size(self) -> int:
         return self._data.size
 
-    @property
-    def grad(self) -> np.ndarray | None:
-        """d(root)/d(self) summed over the backward passes that reached it, or None."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Any) -> None:
+    def _set_grad(self, value: Any) -> None:
         """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
 
         Checked as torch checks it: a gradient of another shape would broadcast in an
@@ -291,6 +348,13 @@ class Tensor(ArrayMethods):
                 f"{self.shape}: the gradient must have the tensor's shape"
             )
         self._grad = grad
+
+    # speed: read by a C getter, as ``data`` (an optimiser's step reads every grad)
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="d(root)/d(self) summed over the backward passes that reached it, or None.",
+    )
 
     @property
     def is_leaf(self) -> bool:
@@ -617,23 +681,23 @@ class Tensor(ArrayMethods):
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape)
+        return _reshaped(self, shape)
 
     @property
     def T(self) -> Tensor:
         """The axes reversed, as numpy's ``.T``."""
-        return ops.Transpose.apply(self, None)
+        return _transposed(self, None)
 
     def transpose(self, *axes: int) -> Tensor:
         """The axes permuted: ``t.transpose(1, 0, 2)`` or ``t.transpose((1, 0, 2))``; with
         no axes reversed, as numpy (torch's ``permute``)."""
-        return ops.Transpose.apply(self, _transpose_axes(self.ndim, self.shape, axes))
+        return _transposed(self, _transpose_axes(self.ndim, self.shape, axes))
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
         """Without the size-1 axes (all of them, or those named: another size is a
         ValueError, as numpy)."""
         if axis is None:
-            return ops.Reshape.apply(self, tuple(n for n in self.shape if n != 1))
+            return _reshaped(self, tuple(n for n in self.shape if n != 1))
         dropped = _axes(axis, self.ndim, self.shape)
         for a in dropped:
             if self.shape[a] != 1:
@@ -641,7 +705,7 @@ class Tensor(ArrayMethods):
                     f"squeeze: axis {a} of shape {self.shape} has size {self.shape[a]}, not 1"
                 )
         kept = tuple(n for a, n in enumerate(self.shape) if a not in dropped)
-        return ops.Reshape.apply(self, kept)
+        return _reshaped(self, kept)
 
     def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
         """With new size-1 axes at the positions ``axis`` names in the result, as numpy
@@ -649,10 +713,18 @@ class Tensor(ArrayMethods):
         ndim = self.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
         added = _axes(axis, ndim, self.shape)
         sizes = iter(self.shape)
-        return ops.Reshape.apply(self, tuple(1 if a in added else next(sizes) for a in range(ndim)))
+        return _reshaped(self, tuple(1 if a in added else next(sizes) for a in range(ndim)))
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, _plain_index(index))
+        """``t[index]``: ints, slices, None and ``...`` give a view (an in-place update of
+        it updates t, as in torch and numpy); arrays of ints or bools give a copy."""
+        index = _plain_index(index)
+        return _as_view(
+            self,
+            ops.GetItem.apply(self, index),
+            lambda base: base[index],
+            lambda base, view: ops.SetItem.apply(base, view, index),
+        )
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -790,7 +862,7 @@ class Tensor(ArrayMethods):
                     f"backward() without a gradient needs a one-element tensor; this one "
                     f"has shape {self.shape}: pass grad= of that shape"
                 )
-            return np.ones(self.shape)
+            return _ONE.copy() if self._data.ndim == 0 else np.ones(self.shape)  # speed
         seed = _as_float64_array(grad, "the gradient passed to backward()")
         if seed.shape != self.shape:
             raise ValueError(
@@ -858,6 +930,88 @@ def _lift(value: Any) -> Tensor:
     return Tensor(value)
 
 
+def _reshaped(tensor: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``tensor.reshape(shape)``, a view of it when numpy's reshape is one."""
+    return _as_view(
+        tensor,
+        ops.Reshape.apply(tensor, shape),
+        lambda base: _reshaped(base, shape),
+        lambda base, view: ops.Reshape.apply(view, base.shape),
+    )
+
+
+def _transposed(tensor: Tensor, axes: Any) -> Tensor:
+    """``tensor.transpose(axes)`` (None: reversed), a view of it."""
+    return _as_view(
+        tensor,
+        ops.Transpose.apply(tensor, axes),
+        lambda base: _transposed(base, axes),
+        lambda base, view: ops.Transpose.apply(
+            view, None if axes is None else tuple(int(a) for a in np.argsort(axes))
+        ),
+    )
+
+
+def _as_view(
+    base: Tensor,
+    view: Tensor,
+    again: Callable[[Tensor], Tensor],
+    write_back: Callable[[Tensor, Tensor], Tensor],
+) -> Tensor:
+    """``view``, noted as a view of ``base`` when its array is a numpy view of base's, as
+    torch's views: a recorded in-place update of the view is then written back into base
+    (``write_back(base, new view)``, recorded, base keeps its identity), and after a
+    recorded update of base each of its views is taken again from its new array
+    (``again(base)``); see ``_take``. Without this either update would leave the other
+    tensor's values as they were, silently."""
+    array = view._data
+    if array.base is not None and _owner(array) is _owner(base._data):
+        view._view = (base, again, write_back)
+        views = getattr(base, "_views", None)
+        if views is None:
+            base._views = views = []
+        elif len(views) >= 16 and not len(views) & (len(views) - 1):  # now and then
+            views[:] = [ref for ref in views if ref() is not None]
+        views.append(weakref.ref(view))
+    return view
+
+
+def _retake_views(tensor: Tensor, old: np.ndarray) -> None:
+    """After a recorded update gave ``tensor`` a new array: each live view of ``old``
+    taken from ``tensor`` becomes the same view of the new array (recorded), and so on
+    down the views of views."""
+    views = getattr(tensor, "_views", None)
+    if not views:
+        return
+    tensor._views = []
+    for ref in views:
+        view = ref()
+        link = None if view is None else getattr(view, "_view", None)
+        if link is None or link[0] is not tensor or _owner(view._data) is not _owner(old):
+            continue
+        fresh = link[1](tensor)
+        if tensor._views and tensor._views[-1]() is fresh:
+            tensor._views[-1] = ref  # the view itself, not the fresh one, is tensor's
+        view_old = view._data
+        view._data, view._ctx, view.requires_grad = fresh._data, fresh._ctx, fresh.requires_grad
+        view._view = getattr(fresh, "_view", None)
+        _retake_views(view, view_old)
+
+
+def _viewed_leaf(tensor: Tensor) -> Tensor | None:
+    """The leaf that requires grad whose array ``tensor`` is a view of, through a chain of
+    views still sharing its memory, or None."""
+    link = getattr(tensor, "_view", None)
+    while link is not None:
+        base = link[0]
+        if _owner(base._data) is not _owner(tensor._data):
+            return None
+        if base._ctx is None:
+            return base if base.requires_grad else None
+        tensor, link = base, getattr(base, "_view", None)
+    return None
+
+
 def _plain_index(index: Any) -> Any:
     """Refuse Tensors as indices: their float64 data cannot tell a mask from positions."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -889,6 +1043,12 @@ def _needs_recording(tensor: Tensor, other: Any, what: str) -> bool:
             f"a leaf Variable that requires grad is being used in an in-place operation "
             f"({what}): update parameters inside `with no_grad():`, as in PyTorch, or "
             f"record a copy, t = t.clone(), and update that"
+        )
+    if tensor._ctx is not None and _viewed_leaf(tensor) is not None:
+        raise RuntimeError(
+            f"a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation ({what}): update the leaf inside `with no_grad():`, as in PyTorch, "
+            f"or record a copy, t = t.clone(), and update a view of that"
         )
     return tensor._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)
 
@@ -930,7 +1090,16 @@ def _take(tensor: Tensor, result: Tensor) -> None:
             "grad) inside graph.capture: the captured step would replay the value before "
             "the update; write t = t + x (a new tensor) in the captured function"
         )
+    old = tensor._data
+    link = getattr(tensor, "_view", None)
+    if link is not None and _owner(link[0]._data) is _owner(old):
+        # a view: its base takes the update, then takes this view (and the others) again
+        _take(link[0], link[2](link[0], result))
+        return
     tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
+    if link is not None:
+        tensor._view = None
+    _retake_views(tensor, old)
 
 
 # ---------------------------------------------------------------------- versions
@@ -955,11 +1124,24 @@ def written(*tensors: Tensor) -> None:
     """Note an in-place write into each tensor's array: its version goes up by one, and a
     later backward through an op that saved the old values raises (torch's check). The
     in-place operators call it, and so must code that writes ``t.data`` in place
-    (the optimisers' steps, ``load_state_dict``)."""
+    (the optimisers' steps, ``load_state_dict``). Inside ``graph.capture`` a write is
+    state a replay would not update (BatchNorm's running statistics): it is refused."""
+    if _state.recorder is not None:
+        for tensor in tensors:
+            _escaping(
+                "an in-place write (t += x, t[i] = x, an update of running statistics)", tensor
+            )
     number = next(_op_numbers)
     _newest_write[0] = number
     for tensor in tensors:
-        owner = _owner(tensor._data)
+        data = tensor._data
+        base = data.base  # _owner(data), its two common cases inline: no base, an array's
+        if base is None:
+            owner = data
+        elif type(base) is np.ndarray and base.base is None:
+            owner = base
+        else:
+            owner = _owner(data)
         entry = _writes.get(id(owner))
         if entry is None or entry[0]() is not owner:
             _writes[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner))), [0])
@@ -1098,23 +1280,32 @@ class Function:
         and gets no gradient. A forward returning a tuple of arrays gives a tuple of
         Tensors (its backward then receives one gradient per output).
         """
+        # speed: every op's forward passes here: one loop over the arguments, the common
+        # path without helper calls (the engine's cost per op is ~1 us; each call is ~0.1).
         ctx = cls()
         arrays = []
         parents = []
+        needs = []
         for arg in args:
-            if not isinstance(arg, Tensor):
-                arrays.append(arg)
-                parents.append(None)
-                continue
-            arrays.append(arg._data)
-            if not arg.requires_grad:
-                parents.append(None)
-            elif arg._ctx is None:
-                parents.append(arg)
+            if isinstance(arg, Tensor):
+                arrays.append(arg._data)
+                if arg.requires_grad:
+                    node = arg._ctx
+                    parents.append(arg if node is None else node)
+                    needs.append(True)
+                    continue
             else:
-                parents.append(arg._ctx)
-        ctx.needs_input_grad = needs = tuple(map(operator.is_not, parents, _NONES))
-        if True in needs and len(arrays) > 1:
+                arrays.append(arg)
+            parents.append(None)
+            needs.append(False)
+        ctx.needs_input_grad = needs = tuple(needs)
+        needs_grad = True in needs
+        count = len(arrays)  # an object twice is rare: the check costs a set at most
+        if (
+            needs_grad
+            and count > 1
+            and (arrays[0] is arrays[1] if count == 2 else len(set(map(id, arrays))) < count)
+        ):
             _distinct_arrays(arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
@@ -1122,14 +1313,19 @@ class Function:
                 return _apply_several(ctx, args, out, parents)
             out = _converted_output(ctx, out)
         state = _state
-        requires_grad = state.grad_enabled and True in needs
-        result = Tensor._wrap(out, requires_grad)
-        if requires_grad:
+        result = _new_tensor(Tensor)  # Tensor._wrap, written out
+        result._data = out
+        result._grad = None
+        if needs_grad and state.grad_enabled:
+            result.requires_grad = True
+            result._ctx = ctx
             ctx.parents = tuple(parents)
             ctx._shape = out.shape
             ctx._number = next(_op_numbers)
             ctx._out = id(out)  # which saved array is the output (see _node_of)
-            result._ctx = ctx
+        else:
+            result.requires_grad = False
+            result._ctx = None
         if state.recorder is not None:
             state.recorder.applied(ctx, args, result)
         return result
@@ -1215,7 +1411,7 @@ def _apply_several(ctx: Function, args: tuple[Any, ...], outs: tuple[Any, ...], 
     return results
 
 
-_NONES = itertools.repeat(None)  # map(operator.is_not, parents, _NONES): which are given
+_new_tensor = object.__new__  # Tensor._wrap's first step, for Function.apply
 
 # Ops are numbered as they are applied, so an op's number is larger than its inputs' ops'.
 _op_numbers = itertools.count()
@@ -1236,11 +1432,12 @@ def backward_order(*roots: Tensor) -> list[Function]:
 def _order(stack: list[Function]) -> list[Function]:
     """``backward_order`` from the contexts in ``stack`` (emptied)."""
     found = set(stack)
+    add, push, pop = found.add, stack.append, stack.pop  # speed: the walk's first step
     while stack:
-        for parent in stack.pop().parents:
-            if isinstance(parent, Function) and parent not in found:
-                found.add(parent)
-                stack.append(parent)
+        for parent in pop().parents:
+            if parent is not None and not parent._leaf and parent not in found:
+                add(parent)
+                push(parent)
     return sorted(found, key=_by_number, reverse=True)
 
 
@@ -1283,15 +1480,32 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
             continue
         if recorder is not None:
             recorder.reached(ctx, grad)
-        for parent, parent_grad in zip(ctx.parents, input_gradients(ctx, grad), strict=True):
+        # speed: input_gradients, written out, its checks in the loop that hands the
+        # gradients on (one pass over the inputs instead of two)
+        parents = ctx.parents
+        grads = ctx.backward(ctx, grad) if type(grad) is not list else _several(ctx, grad)
+        if len(parents) == 1:
+            grads = (grads,)
+        elif type(grads) is not tuple or len(grads) != len(parents):
+            grads = _per_input(ctx, grads)
+        for parent, parent_grad in zip(parents, grads):
             if parent is None or parent_grad is None:
                 continue
+            kind = type(parent_grad)
             if parent._leaf:
+                shape = parent._data.shape
+                if (
+                    kind is not np.ndarray and kind is not np.float64
+                ) or parent_grad.shape != shape:
+                    _check_gradient(ctx, parent_grad, shape)
                 accumulate(parent, parent_grad)
-            elif parent in pending:
-                pending[parent] = pending[parent] + parent_grad
-            else:
-                pending[parent] = parent_grad
+                continue
+            if (
+                kind is not np.ndarray and kind is not np.float64
+            ) or parent_grad.shape != parent._shape:
+                _check_gradient(ctx, parent_grad, parent._shape)
+            total = pending.get(parent)
+            pending[parent] = parent_grad if total is None else total + parent_grad
 
 
 def _checked_order(pending: dict[Function, Any]) -> list[Function]:
@@ -1370,29 +1584,36 @@ def input_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
     """``ctx``'s backward at ``grad``, one entry per forward argument, shapes and types
     checked: what the backward walk asks of every op (and what a compiled step asks of an
     op it calls). ``grad`` is a list, one per output, for an op with several outputs."""
-    if type(grad) is list:
-        grads = [
-            np.zeros(shape) if g is None else g for g, shape in zip(grad, ctx._shapes, strict=True)
-        ]
-        input_grads = ctx.backward(ctx, *grads)
-    else:
-        input_grads = ctx.backward(ctx, grad)
+    grads = ctx.backward(ctx, grad) if type(grad) is not list else _several(ctx, grad)
     parents = ctx.parents
-    if len(parents) == 1:
-        input_grads = (input_grads,)
-    elif not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(parents):
-        raise ValueError(
-            f"{type(ctx).__name__}.backward must return a tuple of {len(parents)} "
-            f"gradients (one per forward argument, None where there is none)"
-        )
-    for parent, parent_grad in zip(parents, input_grads, strict=True):
+    grads = (grads,) if len(parents) == 1 else _per_input(ctx, grads)
+    for parent, parent_grad in zip(parents, grads, strict=True):
         if parent is None or parent_grad is None:
             continue
         shape = parent._data.shape if parent._leaf else parent._shape
         kind = type(parent_grad)
         if (kind is not np.ndarray and kind is not np.float64) or parent_grad.shape != shape:
             _check_gradient(ctx, parent_grad, shape)
-    return tuple(input_grads)
+    return tuple(grads)
+
+
+def _several(ctx: Function, grads: list[Any]) -> Any:
+    """The backward of an op with several outputs, zeros for the outputs no gradient reached."""
+    filled = [
+        np.zeros(shape) if g is None else g for g, shape in zip(grads, ctx._shapes, strict=True)
+    ]
+    return ctx.backward(ctx, *filled)
+
+
+def _per_input(ctx: Function, grads: Any) -> Any:
+    """A backward's result for an op of several inputs, checked to hold one per input."""
+    count = len(ctx.parents)
+    if not isinstance(grads, (tuple, list)) or len(grads) != count:
+        raise ValueError(
+            f"{type(ctx).__name__}.backward must return a tuple of {count} "
+            f"gradients (one per forward argument, None where there is none)"
+        )
+    return grads
 
 
 def _check_gradient(ctx: Function, grad: Any, shape: tuple[int, ...]) -> None:
@@ -1504,7 +1725,9 @@ def accumulate(leaf: Tensor, grad: Any, into: np.ndarray | None = None) -> None:
     if leaf._grad is not None:
         leaf._grad += grad
     elif into is None:
-        leaf._grad = np.array(grad, dtype=np.float64)
+        # speed: ndarray.copy is twice as quick as np.array(grad, dtype=...)
+        fresh = type(grad) is np.ndarray and grad.dtype is _FLOAT64
+        leaf._grad = grad.copy() if fresh else np.array(grad, dtype=np.float64)
     else:
         np.copyto(into, grad)
         leaf._grad = into

@@ -21,7 +21,6 @@ pass 1,200 magnifies the rounding (``tinygrad-moons reproduce`` shows where they
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 import time
 import warnings
@@ -36,11 +35,19 @@ import tinygrad_moons.functional as F
 from tinygrad_moons import ops
 from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
-from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, evaluating
+from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, _BatchNorm, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
-from tinygrad_moons.seeding import Seed, as_random_state
 from tinygrad_moons.tensor import Tensor, derived
-from tinygrad_moons.validate import as_user_array, finite, number, whole
+from tinygrad_moons.validate import (
+    Seed,
+    features,
+    finite_outputs,
+    number,
+    two_classes,
+    whole,
+    width,
+)
+from tinygrad_moons.validate import random_state as as_random_state
 
 __all__ = [
     "History",
@@ -113,34 +120,7 @@ class _NonFinite(Exception):
         self.what = what
 
 
-# ---------------------------------------------------------------------- eval mode
 # ---------------------------------------------------------------------- input checks
-def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
-    """Where the first element that is not a real number (a bool counts as one) sits."""
-    for index, value in np.ndenumerate(values):
-        if isinstance(value, str) or not isinstance(value, (numbers.Real, np.bool_)):
-            return index
-    return None
-
-
-def _features(X: Any, name: str) -> np.ndarray:
-    """X as a float64 (N, features) array, N >= 1, every value finite; else a ValueError
-    naming the first bad value and its place. Booleans are read as 0 and 1."""
-    X = X.data if isinstance(X, Tensor) else X
-    X = as_user_array(X, "biuf", f"{name} must be a 2-D array (N, features)")
-    if X.ndim != 2 or len(X) == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
-    if X.dtype.kind not in "biuf":
-        where = _first_non_number(X)
-        if where is not None:
-            value = X[where].item() if isinstance(X[where], np.generic) else X[where]
-            raise ValueError(
-                f"{name} must hold real numbers, got dtype {X.dtype}: "
-                f"{name}[{where[0]}, {where[1]}] is {value!r}"
-            )
-    return finite(name, np.asarray(X, dtype=np.float64))
-
-
 def _input_width(model: Module) -> int | None:
     """The features a model takes, when its first layer says so: a Linear, or a Sequential
     (an MLP) that starts with one. None for other models: their own layers check."""
@@ -149,13 +129,14 @@ def _input_width(model: Module) -> int | None:
     return model.in_features if isinstance(model, Linear) else None
 
 
-def _check_width(model: Module, X: np.ndarray, name: str) -> None:
-    width = _input_width(model)
-    if width is not None and X.shape[1] != width:
-        raise ValueError(
-            f"{name} has {X.shape[1]} features (columns) per row, but the model takes "
-            f"{width}: its first Linear has in_features={width}"
-        )
+def _features(X: Any, model: Module, name: str) -> np.ndarray:
+    """X checked at the edge (``validate.features``) and against the model's input width,
+    so that a wrong width names ``name`` (X, or the validation X), not a layer."""
+    X = features(X.data if isinstance(X, Tensor) else X, name)
+    expected = _input_width(model)
+    if expected is not None:
+        width(name, X.shape, expected, f"the model (its first Linear has in_features={expected})")
+    return X
 
 
 def _output_width(model: Module, X: np.ndarray) -> int:
@@ -169,8 +150,7 @@ def _output_width(model: Module, X: np.ndarray) -> int:
 
 def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]:
     """X as a float64 Tensor and y as int64 labels in [0, classes), checked at the edge."""
-    X = _features(X, f"{name}X")
-    _check_width(model, X, f"{name}X")
+    X = _features(X, model, f"{name}X")
     n_classes = _output_width(model, X)
     labels = F.class_labels(y, len(X), n_classes, name=f"{name}y", rows=f"{name}X")
     return Tensor(X), labels
@@ -212,17 +192,8 @@ def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Opt
 def _rate(optimizer: Optimizer) -> float:
     """The optimiser's learning rate, which History.lr records; with parameter groups at
     different rates, the largest."""
-    return max(group["lr"] for group in optimizer.param_groups)
-
-
-def _two_classes(labels: np.ndarray) -> None:
-    """Training data of one class is refused: any model scores 100% on it, meaning nothing."""
-    classes = np.unique(labels)
-    if len(classes) < 2:
-        raise ValueError(
-            f"y holds only class {classes[0]}: a classifier needs at least two classes to "
-            f"learn to tell apart, and on one its accuracy would be 100% whatever it learnt"
-        )
+    groups = optimizer.param_groups
+    return groups[0]["lr"] if len(groups) == 1 else max(group["lr"] for group in groups)
 
 
 # ---------------------------------------------------------------------- batches
@@ -343,8 +314,12 @@ class _Accuracy:
 def library_model(model: Module) -> bool:
     """Whether every module of ``model`` is one of the library's (``nn``'s layers,
     containers and activations, registered functions included): what ``fit`` compiles
-    by default. A user's own Module may keep Python state that a replay would not update."""
-    return all(type(module).__module__ == Module.__module__ for module in model.modules())
+    by default. A user's own Module may keep Python state that a replay would not update;
+    BatchNorm's running statistics are such state (``compiled=True`` tries, and warns)."""
+    return all(
+        type(module).__module__ == Module.__module__ and not isinstance(module, _BatchNorm)
+        for module in model.modules()
+    )
 
 
 class _Pass:
@@ -528,6 +503,7 @@ class _Epochs:
         mean: bool = False,
     ) -> None:
         self.model, self.X, self.labels, self.reg = model, X, labels, reg
+        self.n = len(labels)
         self.mean = mean  # fit(reduction="mean"): each step on its objective / batch rows
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.optimizer, self.compiled = optimizer, compiled
@@ -655,7 +631,7 @@ class _Epochs:
     def score(self) -> tuple[float, float]:
         """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
         loss, logits = self.scoring.forward()
-        return loss / len(self.labels), self.accuracy(logits)
+        return loss / self.n, self.accuracy(logits)
 
     def validate(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, accuracy) on the validation data, in eval mode."""
@@ -665,6 +641,22 @@ class _Epochs:
             self.val_accuracy = _Accuracy(labels)
         loss, logits = self.passes[key].forward()
         return loss / len(labels), self.val_accuracy(logits)
+
+    def parameters_changed(self, before: list[tuple[int, int, int, bool]]) -> None:
+        """A callback replaced, froze or rewrote parameters (``_parameters_state`` differs
+        from ``before``): capture the passes again if the parameters or their flags
+        changed, and redo the forward that the next full-batch step would otherwise reuse
+        from before the change (the step would follow stale values, silently)."""
+        now = _parameters_state(self.model)
+        if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
+            self.weights = penalised_weights(self.model)
+            self.params = self.model.parameters()
+            self.copies = [p.data.copy() for p in self.params]
+            self.passes.clear()
+            reuse = self.scoring.training
+            self.scoring = self._pass(self.X, self.labels, self.reg / 2, reuse, fixed=True)
+        if self.scoring.training:
+            self.scoring.forward()
 
     def diverged(self, epoch: int, what: str) -> TrainingDiverged:
         """The error to raise, after restoring the parameters from before the last step."""
@@ -676,6 +668,12 @@ class _Epochs:
             for p, copy in zip(self.params, self.copies, strict=True):
                 p.data[...] = copy
         return TrainingDiverged(*self.last_step, what)
+
+
+def _parameters_state(model: Module) -> list[tuple[int, int, int, bool]]:
+    """What a callback may change in the parameters: each one's identity, its array's
+    identity and version, and whether it requires grad."""
+    return [(id(p), id(p.data), p._version, p.requires_grad) for p in model.parameters()]
 
 
 # ---------------------------------------------------------------------- progress
@@ -753,9 +751,11 @@ def fit(
       on the order.
     - ``validation``: (X_val, y_val), scored after every epoch.
     - ``callbacks``: each is called as ``callback(epoch, history)`` after the epoch is
-      recorded; one returning True stops training. They may read the model but must not
-      change its parameters: the full-batch path reuses the forward pass of the loss
-      after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
+      recorded; one returning True stops training. One that changes the parameters
+      (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write) is
+      followed: the full-batch path, which reuses the forward pass of the loss after
+      epoch i as the forward pass of epoch i + 1, then makes it again, and the captured
+      steps are captured again when parameters were replaced or frozen.
     - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
     - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
       cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
@@ -790,7 +790,7 @@ def fit(
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     reg = number("reg", reg)
     X_all, labels = _data(X, y, model, "")
-    _two_classes(labels)
+    two_classes(np.unique(labels))
     if batch_size is not None:
         batch_size = whole("batch_size", batch_size)
         batch_size = None if batch_size >= len(labels) else batch_size
@@ -838,24 +838,29 @@ def fit(
                     raise
                 start_loss = math.inf
                 del error
+            clock, begin_epoch, run_epoch = time.perf_counter, run.begin_epoch, run.epoch
             for epoch in range(epochs):
-                history.lr.append(run.begin_epoch())
-                loss, accuracy = run.epoch(epoch)
+                history.lr.append(begin_epoch())
+                loss, accuracy = run_epoch(epoch)
                 history.loss.append(loss)
                 history.accuracy.append(accuracy)
                 if val is not None:
                     val_loss, val_accuracy = run.validate(val[0].data, val[1])
                     history.val_loss.append(val_loss)
                     history.val_accuracy.append(val_accuracy)
-                history.seconds.append(time.perf_counter() - start)
+                history.seconds.append(clock() - start)
                 if schedule is not None:
                     schedule.step()
                 if bar is not None:
                     bar.update(1)
                     if epoch % max(1, epochs // 100) == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
-                if callbacks and any([callback(epoch, history) for callback in callbacks]):
-                    break
+                if callbacks:
+                    before = _parameters_state(model)
+                    if any([callback(epoch, history) for callback in callbacks]):
+                        break
+                    if _parameters_state(model) != before:
+                        run.parameters_changed(before)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:
@@ -879,16 +884,10 @@ def predict_proba(model: Module, X: Any) -> np.ndarray:
     >>> predict_proba(nn.MLP([2, 3, 2], seed=0), np.zeros((1, 2))).round(3)
     array([[0.5, 0.5]])
     """
-    X = _features(X, "X")
-    _check_width(model, X, "X")
+    X = _features(X, model, "X")
     with evaluating(model), np.errstate(over="ignore", invalid="ignore"):
         logits = model(Tensor(X))
-    finite_rows = np.all(np.isfinite(logits.data), axis=1)
-    if not np.all(finite_rows):
-        raise ValueError(
-            f"the network's outputs for row {int(np.argmin(finite_rows))} of X are not finite "
-            f"(its features are too large for the trained weights)"
-        )
+    finite_outputs(logits.data)
     return F.softmax(logits, axis=-1).data
 
 

@@ -1,5 +1,10 @@
-"""Argument checks shared by every layer, so each kind of bad value has one message.
-numpy only, and arrays or numbers in (never Tensors): the engine uses it too."""
+"""The checks every layer shares, each kind of bad value with its one message.
+
+numpy only, and arrays or numbers in (never Tensors), so the engine uses it too: ``whole``
+and ``number`` for settings, ``finite``, ``axes`` and ``class_labels`` for the engine's
+inputs, ``features``, ``width`` and ``two_classes`` for training data, ``finite_outputs``
+and ``not_finite`` for what a network gives, and ``random_state`` for every ``seed``
+argument (an int, a RandomState, or None: numpy's global state is never touched)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import numbers
 from typing import Any
 
 import numpy as np
+
+Seed = int | np.random.RandomState | None
 
 
 def whole(name: str, value: Any, minimum: int = 1) -> int:
@@ -86,6 +93,53 @@ def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
     return tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
 
 
+def not_finite(name: str, values: np.ndarray) -> str | None:
+    """The problem "not finite: 'name' holds nan at index (i, j)" for the first NaN or
+    infinity in ``values``, or None: one entry of a list (a state dict's, a checkpoint's).
+
+    >>> not_finite("0.weight", np.array([1.0, np.nan]))
+    "not finite: '0.weight' holds nan at index (1,)"
+    """
+    index = first_non_finite(values)
+    if index is None:
+        return None
+    return f"not finite: {name!r} holds {values[index].item()} at index {index}"
+
+
+def finite_outputs(logits: np.ndarray) -> np.ndarray:
+    """``logits`` (N, C) unchanged when every row is finite; else a ValueError naming the
+    first row of X whose outputs are not: predictions never hold a row of NaN.
+
+    >>> finite_outputs(np.array([[0.0, 1.0], [np.inf, 0.0]]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the network's outputs for row 1 of X are not finite (...)
+    """
+    finite_rows = np.all(np.isfinite(logits), axis=1)
+    if not np.all(finite_rows):
+        raise ValueError(
+            f"the network's outputs for row {int(np.argmin(finite_rows))} of X are not finite "
+            f"(its features are too large for the trained weights)"
+        )
+    return logits
+
+
+def random_state(seed: Seed) -> np.random.RandomState:
+    """An int seeds a new RandomState; a RandomState is used as given (so it advances);
+    None: fresh entropy. numpy's global random state is never touched.
+
+    >>> random_state(0).randn() == np.random.RandomState(0).randn()
+    True
+    """
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    if seed is None:
+        return np.random.RandomState()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.RandomState(int(seed))
+    raise TypeError(f"seed must be an int, a numpy RandomState or None, got {type(seed).__name__}")
+
+
 def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:
     """``values`` as an array; if they are not all numbers of the dtype ``kinds`` and did
     not come as an array, an object array of the user's own values, so that an error can
@@ -160,6 +214,10 @@ def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
     """The position of the first label that is not a class index, found without a Python
     loop for numeric dtypes; None if every label is one."""
     if raw.dtype.kind in "iu":
+        # The common case in one reduction: viewed as unsigned, a negative label is larger
+        # than every class index, so all are good when the largest is below n_classes.
+        if not raw.size or np.maximum.reduce(raw.view(f"u{raw.itemsize}")) < n_classes:
+            return None
         bad = (raw < 0) | (raw >= n_classes)
     elif raw.dtype.kind == "f":
         bad = ~np.isfinite(raw) | (raw != np.floor(raw)) | (raw < 0) | (raw >= n_classes)
@@ -203,3 +261,66 @@ def class_labels(
             f"{position} {_label_problem(value, n_classes)}"
         )
     return raw.astype(np.int64)
+
+
+def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
+    """Where the first element that is not a real number (a bool counts as one) sits."""
+    for index, value in np.ndenumerate(values):
+        if isinstance(value, str) or not isinstance(value, (numbers.Real, np.bool_)):
+            return index
+    return None
+
+
+def features(X: Any, name: str = "X") -> np.ndarray:
+    """X as a float64 (N, features) array, N >= 1, every value finite; else a ValueError
+    naming the first bad value and its place. Booleans are read as 0 and 1.
+
+    >>> features([[0.0, 1.0], [2.0, "x"]])
+    Traceback (most recent call last):
+    ...
+    ValueError: X must hold real numbers, got dtype object: X[1, 1] is 'x'
+    """
+    X = as_user_array(X, "biuf", f"{name} must be a 2-D array (N, features)")
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
+    if X.dtype.kind not in "biuf":
+        where = _first_non_number(X)
+        if where is not None:
+            value = X[where].item() if isinstance(X[where], np.generic) else X[where]
+            raise ValueError(
+                f"{name} must hold real numbers, got dtype {X.dtype}: "
+                f"{name}[{where[0]}, {where[1]}] is {value!r}"
+            )
+    return finite(name, np.asarray(X, dtype=np.float64))
+
+
+def width(name: str, shape: tuple[int, ...], expected: int, taker: str) -> None:
+    """Nothing when the last axis of ``shape`` is ``expected`` long; else a ValueError
+    naming ``name``'s features and shape and what ``taker`` takes.
+
+    >>> width("X", (200, 3), 2, "the model")
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 3 features (the last axis of shape (200, 3)), but the model takes 2
+    """
+    if shape and shape[-1] == expected:
+        return
+    got = f"{shape[-1]} features (the last axis of shape {shape})" if shape else "shape ()"
+    raise ValueError(f"{name} has {got}, but {taker} takes {expected}")
+
+
+def two_classes(classes: np.ndarray, name: str = "y") -> None:
+    """Nothing when ``classes`` (the distinct labels) holds two or more; else a ValueError:
+    on one class any classifier scores 100%, meaning nothing.
+
+    >>> two_classes(np.array(["a"]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: y holds only one class ('a'): a classifier needs at least two classes to ...
+    """
+    if len(classes) < 2:
+        raise ValueError(
+            f"{name} holds only one class ({np.asarray(classes)[0].item()!r}): a classifier needs "
+            f"at least two classes to learn to tell apart, and on one its accuracy would be 100% "
+            f"whatever it learnt"
+        )

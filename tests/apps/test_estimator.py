@@ -103,7 +103,9 @@ def test_any_number_of_features_and_classes_sizes_the_network():
 
 def test_one_class_is_refused_with_a_clear_error(moons):
     X, _ = moons
-    with pytest.raises(ValueError, match="at least 2 classes.*got 1 class: 'a'"):
+    with pytest.raises(
+        ValueError, match=r"y holds only one class \('a'\): a classifier needs at least two classes"
+    ):
         quick().fit(X, np.full(len(X), "a"))
 
 
@@ -207,6 +209,14 @@ def test_bad_hyperparameters_are_named_at_fit(moons, params, message):
     clf = NeuralNetClassifier(**params)  # scikit-learn's rule: __init__ only stores them
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
+
+
+def test_the_parameter_table_checks_every_parameter_but_the_seed():
+    from tinygrad_moons.estimator import PARAMETER_CONSTRAINTS
+
+    parameters = list(inspect.signature(NeuralNetClassifier.__init__).parameters)[1:]
+    parameters.remove("random_state")  # a seed, read where it is drawn from (fit's first draw)
+    assert list(PARAMETER_CONSTRAINTS) == parameters
 
 
 # ---------------------------------------------------------------------- scikit-learn's checks

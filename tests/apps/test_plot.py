@@ -1,5 +1,8 @@
-"""plot.history_curves: one line per History, against epoch or wall time."""
+"""plot: history curves, the graph drawing, boundaries, log ticks, and what a notebook shows."""
 
+import io
+
+import matplotlib.image
 import pytest
 
 from tinygrad_moons import plot
@@ -160,3 +163,32 @@ def test_a_grid_of_boundaries_carries_the_title_of_the_run():
     panels = [("a", lambda P: np.zeros(len(P), int)), ("b", lambda P: np.ones(len(P), int))]
     figure = plot.decision_boundary_grid(panels, X, y, title="2000 epochs")
     assert figure.get_suptitle() == "2000 epochs"
+
+
+# ---------------------------------------------------------------- in a notebook
+def shown_in_a_notebook(value):
+    """What Jupyter would display for a cell ending with ``value``: IPython's formatters."""
+    formatters = pytest.importorskip("IPython.core.formatters")
+    shown, _ = formatters.DisplayFormatter().format(value)
+    return shown
+
+
+def test_a_cell_ending_with_a_plot_shows_the_figure_as_a_png():
+    X, y = data.make_moons(20)
+    boundary = plot.decision_boundary(lambda P: (P[:, 1] > 0).astype(int), X, y, step=0.2)
+    grid = plot.decision_boundary_grid([("a", lambda P: np.zeros(len(P), int))], X, y)
+    graph_figure = plot.computation_graph(writeup_layout())
+    ax = plot.new_axes()
+    plot.class_scatter(ax, X, y)  # the notebook's own drawing on the library's Axes
+    curves = plot.history_curves({"a": History(loss=[1.0, 0.5])})
+    for value in (boundary, grid, graph_figure, ax, curves, plot.new_figure().add_subplot()):
+        png = shown_in_a_notebook(value).get("image/png")
+        assert png is not None and png.startswith(b"\x89PNG"), value
+
+
+def test_an_axes_shows_its_whole_figure():
+    X, y = data.make_moons(20)
+    figure = plot.decision_boundary_grid([("a", lambda P: np.zeros(len(P), int))] * 2, X, y)
+    whole = matplotlib.image.imread(io.BytesIO(shown_in_a_notebook(figure)["image/png"]))
+    first = matplotlib.image.imread(io.BytesIO(shown_in_a_notebook(figure.axes[0])["image/png"]))
+    assert first.shape == whole.shape and whole.shape[1] > 2 * whole.shape[0]  # both panels

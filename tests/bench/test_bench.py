@@ -1,6 +1,7 @@
 """The benchmark runs with tiny settings and reports every method and target (never speed)."""
 
 import numpy as np
+import pytest
 
 from tinygrad_moons import bench, cli
 
@@ -29,6 +30,7 @@ def test_run_benchmark_returns_records_with_ratios():
         assert record["seconds"] > 0 and len(record["samples"]) == 2
 
 
+@pytest.mark.filterwarnings("ignore::tinygrad_moons.train.NoProgressWarning")  # 1 dropout epoch
 def test_the_write_up_training_runs_beside_fit_on_its_own_workload():
     result = bench.run_benchmark(((200, 3),), repeats=1, min_time=0.0, fit_epochs=3, fit_repeats=2)
     loop, fit = result.find("writeup_loop", (200, 3)), result.find("fit", (200, 3))

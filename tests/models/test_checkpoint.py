@@ -281,7 +281,7 @@ def test_parameters_that_are_not_finite_are_refused(tmp_path, model, value):
         nn.load,
         model,
         tmp_path / "nan.npz",
-        match=rf"not finite: '2.weight' holds {value} at \(1, 0\)",
+        match=rf"not finite: '2.weight' holds {value} at index \(1, 0\)",
     )
     assert same_state(model, before)
 

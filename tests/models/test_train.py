@@ -343,7 +343,7 @@ def test_training_data_of_one_class_is_refused_naming_it(moons, label):
     X, _ = moons
     model = nn.MLP([2, 3, 2], seed=0)
     before = model.state_dict()
-    with pytest.raises(ValueError, match=rf"y holds only class {label}: .*two classes"):
+    with pytest.raises(ValueError, match=rf"y holds only one class \({label}\): .*two classes"):
         fit(model, X, np.full(len(X), label), epochs=5, progress=False)
     assert same_state(model, before)
 
@@ -361,7 +361,10 @@ def test_x_of_the_wrong_width_names_both_widths_in_fit_and_predict(moons):
     wide = np.column_stack([X, X[:, :1]])
     model = nn.MLP([2, 3, 2], seed=0)
     before = model.state_dict()
-    message = r"X has 3 features \(columns\) per row, but the model takes 2"
+    message = (
+        r"X has 3 features \(the last axis of shape \(\d+, 3\)\), "
+        r"but the model \(its first Linear has in_features=2\) takes 2"
+    )
     with pytest.raises(ValueError, match=message):
         fit(model, wide, y, epochs=1, progress=False)
     with pytest.raises(ValueError, match="validation " + message):
@@ -384,7 +387,9 @@ def test_a_model_not_starting_with_a_linear_is_checked_by_its_own_layers(moons):
             return self.out(self.act(x))
 
     X, y = moons
-    with pytest.raises(ValueError, match=r"in_features=2.*takes inputs of 2 features.*\(1, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"the input has 3 features .*\(1, 3\).*in_features=2.* takes 2"
+    ):
         fit(Custom(), np.column_stack([X, X[:, 0]]), y, epochs=1, progress=False)
 
 

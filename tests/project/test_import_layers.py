@@ -6,7 +6,7 @@ constant name) and held to one table of layers:
 
     engine        tensor, ops, autograd, functional, gradcheck, graph (+ codegen,
                   validate): numpy alone
-    models        nn, optim, train (+ checkpoint, seeding)
+    models        nn, optim, train (+ checkpoint)
     applications  data, plot (a package), estimator, sweep, reference, three_gradients
     interfaces    cli (a package: one module per command), bench (a package), __main__
 
@@ -37,11 +37,11 @@ LAYERS = {
         *("elementwise", "arrays", "array_methods", "products", "convolution"),
     ],
     "models": [
-        *("nn", "optim", "train", "checkpoint", "seeding", "atomic", "reading"),
+        *("nn", "optim", "train", "checkpoint", "atomic", "reading"),
         *("parameters", "curvature", "flat_step"),
     ],
     "applications": [
-        *("data", "plot.__init__", "plot.graph_drawing", "estimator", "sweep"),
+        *("data", "plot.__init__", "plot.graph_drawing", "plot.figures", "estimator", "sweep"),
         *("reference", "three_gradients"),
     ],
     "interfaces": [
@@ -51,6 +51,7 @@ LAYERS = {
         "cli.sharpness_command",
         "cli.reproduce_command",
         *(f"bench.{name}" for name in ("__init__", "steps", "report", "trainings", "hvp")),
+        "bench.profile",
         "__main__",
     ],
 }

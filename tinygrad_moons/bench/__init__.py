@@ -13,10 +13,11 @@ step is written several ways, timed in one process, interleaved and repeated, wi
     torch     PyTorch eager on the CPU, when torch is importable (never a dependency)
 
 and, on the write-up's network only, the whole training: ``fit`` for 20,000 epochs with its
-History against the write-up's loop (its step, and its calculate_loss every 1000 passes);
-``fit`` with mini-batches of 20 (500 epochs) against a hand-written mini-batch loop and its
-floor (reused buffers), and ``fit`` of ``MLP([2, 50, 2], dropout=0.2)`` (2,000 epochs)
-against a hand-written inverted-dropout loop (``bench/trainings.py``).
+History against the write-up's loop (its step, and its calculate_loss every 1000 passes)
+and fit's floor (its epochs' maths into reused buffers); ``fit`` with mini-batches of 20
+(500 epochs) against a hand-written mini-batch loop and its floor, and ``fit`` of
+``MLP([2, 50, 2], dropout=0.2)`` (2,000 epochs) against a hand-written inverted-dropout
+loop and its floor, fit's masks in each (``bench/trainings.py``).
 
 Data are ``make_moons(N, noise=0.2)``; the learning rate is 0.01 * 200 / N, so every
 workload takes the write-up's step per point; every repeat starts from the same parameters.
@@ -27,6 +28,7 @@ the command, ``tinygrad-moons bench``, in ``cli/bench_command.py``.
 
 from __future__ import annotations
 
+import functools
 import gc
 import statistics
 import time
@@ -35,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygrad_moons.bench import trainings
+from tinygrad_moons.bench.profile import Profile, time_run_parts, time_step_parts
 from tinygrad_moons.bench.report import (
     TARGETS,
     BenchmarkResult,
@@ -49,6 +52,7 @@ from tinygrad_moons.bench.steps import (
     BASELINES,
     METHODS,
     REG,
+    STEPS,
     Problem,
     TorchStep,
     WriteupStep,
@@ -109,11 +113,12 @@ def time_steps(steps: dict[str, Any], repeats: int, min_time: float) -> dict[str
 
 
 def time_training(problem: Problem, epochs: int, repeats: int) -> dict[str, list[float]]:
-    """Seconds of whole trainings, the write-up's loop and fit, interleaved."""
-    runs = {"writeup_loop": writeup_loop, "fit": fit_run}
+    """Seconds of whole trainings, the write-up's loop, fit's floor and fit, interleaved."""
+    runs = {"writeup_loop": writeup_loop, "fit_floor": trainings.fit_floor, "fit": fit_run}
     samples: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
     for r in range(repeats):
-        for name in list(runs)[r % 2 :] + list(runs)[: r % 2]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             runs[name](problem, epochs)
             samples[name].append(time.perf_counter() - start)
@@ -123,14 +128,10 @@ def time_training(problem: Problem, epochs: int, repeats: int) -> dict[str, list
 def time_trainings(epochs: int, repeats: int) -> dict[tuple[int, int], dict[str, list[float]]]:
     """Seconds of the mini-batch and dropout trainings (``bench/trainings.py``), each against
     its hand-written loop, interleaved: by workload, then method. ``epochs`` is the full-batch
-    fit's; the mini-batch runs take a fortieth of it (500 for 20,000), dropout a tenth."""
+    fit's (``training_epochs``)."""
     workloads = {
         (200, 3): ("minibatch_loop", "minibatch_floor", "minibatch_fit"),
-        (200, trainings.DROPOUT_HIDDEN): ("dropout_loop", "dropout_fit"),
-    }
-    lengths = {
-        (200, 3): max(1, epochs // 40),
-        (200, trainings.DROPOUT_HIDDEN): max(1, epochs // 10),
+        (200, trainings.DROPOUT_HIDDEN): ("dropout_loop", "dropout_floor", "dropout_fit"),
     }
     samples: dict[tuple[int, int], dict[str, list[float]]] = {}
     for workload, names in workloads.items():
@@ -139,9 +140,44 @@ def time_trainings(epochs: int, repeats: int) -> dict[tuple[int, int], dict[str,
         for r in range(repeats):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 start = time.perf_counter()
-                trainings.TRAININGS[name](problem, lengths[workload])
+                trainings.TRAININGS[name](problem, training_epochs(name, epochs))
                 samples[workload][name].append(time.perf_counter() - start)
     return samples
+
+
+def training_epochs(method: str, fit_epochs: int) -> int:
+    """The epochs of a timed training: the mini-batch runs take a fortieth of the
+    full-batch fit's (500 for 20,000), the dropout runs a tenth."""
+    divisor = 40 if method.startswith("minibatch") else 10 if method.startswith("dropout") else 1
+    return max(1, fit_epochs // divisor)
+
+
+def profile_misses(
+    result: BenchmarkResult,
+    fit_epochs: int,
+    step_time: float,
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Into ``result.profiles``: where the time goes of each time target not met, in one
+    more run of the same length (a training) or about ``step_time`` seconds of steps."""
+    runs = {"fit": fit_run, **trainings.TRAININGS}
+    for check in result.targets():
+        method, workload = check.target.method, check.target.workload
+        if check.status != "NOT MET" or check.target.kind != "time":
+            continue
+        if (method, workload) in result.profiles:
+            continue
+        if progress:
+            progress(f"profiling {METHODS[method]} on {workload[0]} x {workload[1]}")
+        problem = Problem.make(*workload)
+        if method in runs:
+            epochs = training_epochs(method, fit_epochs)
+            run = functools.partial(runs[method], problem, epochs)
+            profile = time_run_parts(run, epochs, "epoch")
+        else:
+            seconds = result.find(method, workload).seconds
+            profile = time_step_parts(STEPS[method](problem), max(3, round(step_time / seconds)))
+        result.profiles[method, workload] = profile
 
 
 def run_benchmark(
@@ -152,12 +188,15 @@ def run_benchmark(
     fit_epochs: int = FIT_EPOCHS,
     fit_repeats: int = 3,
     progress: Callable[[str], None] | None = None,
+    profile: bool = True,
 ) -> BenchmarkResult:
     """Measure every available method on every workload; the results as data.
 
     On the write-up's workload (200, 3), when it is among ``workloads``, also the whole
     training (``fit_epochs`` epochs, ``fit_repeats`` interleaved runs; 0 skips it).
-    ``progress``, when given, is called with one line of text before each stage.
+    With ``profile``, each time target not met gets a profile of its time by part
+    (``profile_misses``). ``progress``, when given, is called with one line of text
+    before each stage.
     """
     result = BenchmarkResult()
     for i, (n, hidden) in enumerate(workloads, 1):
@@ -188,6 +227,8 @@ def run_benchmark(
             for name, times in runs.items():
                 median = statistics.median(times)
                 result.measurements.append(Measurement(n, hidden, name, median, times, None))
+    if profile:
+        profile_misses(result, fit_epochs, repeats * min_time, progress)
     return result
 
 
@@ -203,6 +244,7 @@ __all__ = [
     "BenchmarkResult",
     "Measurement",
     "Problem",
+    "Profile",
     "Target",
     "TargetCheck",
     "WriteupStep",
@@ -211,8 +253,10 @@ __all__ = [
     "make_steps",
     "markdown_table",
     "peak_memory",
+    "profile_misses",
     "run_benchmark",
     "time_steps",
     "time_training",
+    "training_epochs",
     "writeup_loop",
 ]

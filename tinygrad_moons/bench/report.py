@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tinygrad_moons.bench.profile import Profile, duration
 from tinygrad_moons.bench.steps import BASELINE, BASELINES, METHODS
 
 SHORT = {
@@ -53,6 +54,17 @@ TARGETS: tuple[Target, ...] = (
 )
 
 
+FLOORS = {
+    "compiled": "floor",
+    "tensor": "floor",
+    "nn": "floor",
+    "fit": "fit_floor",
+    "minibatch_fit": "minibatch_floor",
+    "dropout_fit": "dropout_floor",
+}
+"""Each target's floor: the same maths as straight-line numpy into reused buffers."""
+
+
 @dataclass
 class Measurement:
     """One method on one workload: the median seconds per step and one step's peak bytes."""
@@ -67,8 +79,13 @@ class Measurement:
 
 @dataclass
 class TargetCheck:
+    """A target, its ratio in the run and, for a miss, what bounds it: the floor's ratio to
+    the same baseline in the same run, and a profile of the measured thing's time."""
+
     target: Target
     ratio: float | None  # None when the run did not measure it
+    floor_ratio: float | None = None
+    profile: Profile | None = None
 
     @property
     def status(self) -> str:
@@ -76,11 +93,45 @@ class TargetCheck:
             return "NOT MEASURED"
         return "MET" if self.ratio <= self.target.limit else "NOT MET"
 
+    @property
+    def bounded(self) -> bool:
+        """Not met, and the floor of the same maths misses it too: no plain numpy meets it
+        on this machine, measured in this run."""
+        return (
+            self.status == "NOT MET"
+            and self.floor_ratio is not None
+            and self.floor_ratio > self.target.limit
+        )
+
+    def bound_lines(self) -> list[str]:
+        """For a miss: the floor's ratio (and whether it meets the target), then the profile."""
+        if self.status != "NOT MET":
+            return []
+        floor = FLOORS.get(self.target.method)
+        if floor is None:
+            lines = ["no floor of the same maths to measure beside it"]
+        elif self.floor_ratio is None:
+            lines = [f"the floor ({METHODS[floor]}) was not measured in this run"]
+        elif self.bounded:
+            lines = [
+                f"BOUNDED: floor {_times(self.floor_ratio)} ({METHODS[floor]}, same run): the "
+                f"target is below the floor of the same maths on this machine"
+            ]
+        else:
+            lines = [
+                f"floor {_times(self.floor_ratio)} ({METHODS[floor]}, same run): the same "
+                f"maths written plainly meets the target here"
+            ]
+        if self.profile is not None:
+            lines += self.profile.lines()
+        return lines
+
 
 @dataclass
 class BenchmarkResult:
     measurements: list[Measurement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    profiles: dict[tuple[str, tuple[int, int]], Profile] = field(default_factory=dict)
 
     def find(self, method: str, workload: tuple[int, int]) -> Measurement | None:
         for m in self.measurements:
@@ -107,11 +158,12 @@ class BenchmarkResult:
     def targets(self) -> list[TargetCheck]:
         checks = []
         for target in TARGETS:
-            if target.kind == "memory":
-                ratio = self.memory_ratio(target.method, target.workload, target.baseline)
-            else:
-                ratio = self.ratio(target.method, target.workload, target.baseline)
-            checks.append(TargetCheck(target, ratio))
+            floor = FLOORS.get(target.method)
+            measure = self.memory_ratio if target.kind == "memory" else self.ratio
+            ratio = measure(target.method, target.workload, target.baseline)
+            floor_ratio = measure(floor, target.workload, target.baseline) if floor else None
+            profile = self.profiles.get((target.method, target.workload))
+            checks.append(TargetCheck(target, ratio, floor_ratio, profile))
         return checks
 
     def time_ratios(self) -> dict[str, dict[tuple[int, int], float]]:
@@ -151,13 +203,6 @@ class BenchmarkResult:
         return records
 
 
-def _duration(seconds: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / 1e-6:.3g} us"
-
-
 def _size(n_bytes: int | None) -> str:
     if n_bytes is None:
         return "-"
@@ -181,7 +226,7 @@ def _table_rows(result: BenchmarkResult) -> list[tuple[str, ...]]:
             (
                 f"{m.n} x {m.hidden}",
                 METHODS[m.method],
-                _duration(m.seconds),
+                duration(m.seconds),
                 _times(result.ratio(m.method, workload)),
                 "-" if whole else _times(result.ratio(m.method, workload, to="numpy")),
                 "-" if whole else _times(result.ratio(m.method, workload, to="torch")),
@@ -202,9 +247,10 @@ def format_table(result: BenchmarkResult) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
-    lines.append("targets (ratios in this run; training rows: whole runs, /write-up's loop):")
+    lines.append("targets (ratios in this run, to each baseline named; under a miss, its bound):")
     for check in result.targets():
         lines.append(f"  {check.status:<12} {_times(check.ratio):>7}  {check.target.describe()}")
+        lines.extend(f"{'':23}{line}" for line in check.bound_lines())
     lines.extend(f"note: {note}" for note in result.notes)
     return "\n".join(lines)
 
@@ -227,6 +273,13 @@ def markdown_table(result: BenchmarkResult) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
     lines += ["", "| target | ratio | status |", "| --- | --- | --- |"]
+    misses = []
     for check in result.targets():
         lines.append(f"| {check.target.describe()} | {_times(check.ratio)} | {check.status} |")
+        if check.bound_lines():
+            floor, *profile = check.bound_lines()
+            where = f" {profile[0]} {'; '.join(profile[1:])}" if profile else ""
+            misses.append(f"- {check.target.describe()}: {floor}.{where}")
+    if misses:
+        lines += ["", "What bounds each target not met (this run, this machine):", "", *misses]
     return "\n".join(lines)

@@ -27,20 +27,24 @@ METHODS: dict[str, str] = {
     "torch": "PyTorch eager",
     "writeup_loop": "write-up's training loop",
     "fit": "fit() with History",
+    "fit_floor": "floor: fit's epochs, reused buffers",
     "minibatch_loop": "hand-written mini-batch loop (batch 20)",
     "minibatch_floor": "floor: mini-batch loop, reused buffers",
     "minibatch_fit": "fit(), batch 20",
     "dropout_loop": "hand-written inverted-dropout loop (p 0.2)",
+    "dropout_floor": "floor: dropout loop, reused buffers",
     "dropout_fit": "fit(), Dropout(0.2)",
 }
 BASELINE = "writeup"  # what a time ratio divides by, unless the method is in BASELINES
 BASELINES = {
     "fit": "writeup_loop",
     "writeup_loop": "writeup_loop",
+    "fit_floor": "writeup_loop",
     "minibatch_loop": "minibatch_loop",
     "minibatch_floor": "minibatch_loop",
     "minibatch_fit": "minibatch_loop",
     "dropout_loop": "dropout_loop",
+    "dropout_floor": "dropout_loop",
     "dropout_fit": "dropout_loop",
 }
 
@@ -105,12 +109,18 @@ class WriteupStep(_ArrayStep):
 class FloorStep(_ArrayStep):
     """What a step cannot beat: the engine's maths written by hand as straight-line numpy
     (fused linear, stable softmax cross-entropy with its loss, tanh's backward in one buffer,
-    L2, SGD in place) into buffers allocated once, no Python between the numpy calls."""
+    L2, SGD in place) into buffers allocated once, no Python between the numpy calls.
+
+    Its parts serve the whole-training floors too (``bench/trainings.py``): ``forward``
+    leaves the loss in ``loss`` and the logits in ``z2``; with ``keep`` (inverted dropout's
+    scaled mask) the hidden layer is multiplied by it, in forward and in backward alike.
+    """
 
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem)
         n, h = len(problem.X), problem.hidden
-        self.buffers = [np.empty(shape) for shape in [(n, h)] * 4 + [(n, 2)] * 3 + [(n, 1)] * 2]
+        self.buffers = [np.empty(shape) for shape in [(n, h)] * 5 + [(n, 2)] * 3 + [(n, 1)] * 2]
+        self.z2 = self.buffers[5]
         self.rows = [np.empty(n) for _ in range(2)]
         self.grads = {name: np.empty_like(a) for name, a in self.params.items()}
         self.parts = {name: np.empty_like(a) for name, a in self.params.items()}
@@ -120,15 +130,21 @@ class FloorStep(_ArrayStep):
         self.loss = np.empty(())
 
     def __call__(self) -> None:
-        X, lr = self.problem.X, self.problem.lr
-        W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
-        z1, a1, da1, dz1, z2, shifted, probs, rowmax, total = self.buffers
+        self.forward()
+        self.backward()
+        self.update()
+
+    def forward(self, keep: np.ndarray | None = None) -> None:
+        """The logits into ``z2``, the summed objective into ``loss``, the probabilities kept."""
+        X, W1, b1, W2, b2 = self.problem.X, *(self.params[k] for k in ("W1", "b1", "W2", "b2"))
+        z1, a1, h, _, _, z2, shifted, probs, rowmax, total = self.buffers
         losses, picked = self.rows
-        g, part = self.grads, self.parts
         np.matmul(X, W1, out=z1)
         np.add(z1, b1, out=z1)
         np.tanh(z1, out=a1)
-        np.matmul(a1, W2, out=z2)
+        if keep is not None:
+            np.multiply(a1, keep, out=h)
+        np.matmul(a1 if keep is None else h, W2, out=z2)
         np.add(z2, b2, out=z2)
         np.maximum(z2[:, :1], z2[:, 1:], out=rowmax)
         np.subtract(z2, rowmax, out=shifted)
@@ -139,15 +155,26 @@ class FloorStep(_ArrayStep):
         np.subtract(losses, picked, out=losses)
         np.divide(probs, total, out=probs)
         self.loss[...] = np.add.reduce(losses) + REG / 2 * (np.vdot(W1, W1) + np.vdot(W2, W2))
+
+    def backward(self, keep: np.ndarray | None = None) -> None:
+        """The gradients of the latest ``forward`` (with the same ``keep``) into ``grads``."""
+        X, W2, g = self.problem.X, self.params["W2"], self.grads
+        _, a1, h, da1, dz1, _, _, probs, _, _ = self.buffers
         np.subtract(probs, self.onehot, out=probs)
         np.add.reduce(probs, axis=0, keepdims=True, out=g["b2"])
         np.matmul(probs, W2.T, out=da1)
-        np.matmul(a1.T, probs, out=g["W2"])
+        np.matmul((a1 if keep is None else h).T, probs, out=g["W2"])
+        if keep is not None:
+            np.multiply(da1, keep, out=da1)
         np.multiply(a1, a1, out=dz1)
         np.subtract(1.0, dz1, out=dz1)
         np.multiply(dz1, da1, out=dz1)
         np.add.reduce(dz1, axis=0, keepdims=True, out=g["b1"])
         np.matmul(X.T, dz1, out=g["W1"])
+
+    def update(self) -> None:
+        """L2 on the weights, then SGD in place."""
+        g, part, lr = self.grads, self.parts, self.problem.lr
         for name in ("W1", "W2"):
             np.multiply(REG, self.params[name], out=part[name])
             np.add(g[name], part[name], out=g[name])
@@ -192,6 +219,18 @@ class TensorStep:
         self.objective().backward()
         self.update()
 
+    # The step in parts, each timed around its call by ``bench.profile.time_step_parts``.
+    EAGER = True
+    PARTS = ("forward", "backward", "update")
+    PART_LABELS = {"forward": "forward", "backward": "backward", "update": "SGD update"}
+
+    def forward(self) -> None:
+        self.loss = self.objective()
+
+    def backward(self) -> None:
+        self.loss.backward()
+        del self.loss
+
 
 class CompiledStep(TensorStep):
     """The Tensor step captured once with ``graph.capture``; its generated code replayed."""
@@ -210,6 +249,19 @@ class CompiledStep(TensorStep):
     def __call__(self) -> None:
         self.graph.replay()
         self.update()
+
+    EAGER = False
+    PART_LABELS = {
+        "forward": "generated forward",
+        "backward": "generated backward",
+        "update": "SGD update",
+    }
+
+    def forward(self) -> None:
+        self.graph.forward()
+
+    def backward(self) -> None:
+        self.graph.backward()
 
 
 class ModuleStep:
@@ -231,11 +283,29 @@ class ModuleStep:
             t.grad = None
 
     def __call__(self) -> None:
+        self.forward()
+        self.backward()
+        self.update()
+
+    EAGER = True
+    PARTS = ("forward", "backward", "update")
+    PART_LABELS = {
+        "forward": "forward (with zero_grad)",
+        "backward": "backward",
+        "update": "optimiser step",
+    }
+
+    def forward(self) -> None:
         self.optimizer.zero_grad()
         logits = self.model(self.X)
         loss = F.softmax_cross_entropy(logits, self.problem.y, reduction="sum")
-        loss = loss + REG / 2 * F.l2(*self.penalised)
-        loss.backward()
+        self.loss = loss + REG / 2 * F.l2(*self.penalised)
+
+    def backward(self) -> None:
+        self.loss.backward()
+        del self.loss
+
+    def update(self) -> None:
         self.optimizer.step()
 
 
@@ -270,16 +340,20 @@ class TorchStep:
                 t.grad = None
 
 
+STEPS = {
+    "writeup": WriteupStep,
+    "numpy": NumpyStep,
+    "tensor": TensorStep,
+    "floor": FloorStep,
+    "nn": ModuleStep,
+    "compiled": CompiledStep,
+}
+"""The steps that need only numpy and the library, by method name, in the tables' order."""
+
+
 def make_steps(problem: Problem, notes: list[str]) -> dict[str, Any]:
     """The steps that can run here, by method name; ``notes`` gets why any other cannot."""
-    steps: dict[str, Any] = {
-        "writeup": WriteupStep(problem),
-        "numpy": NumpyStep(problem),
-        "tensor": TensorStep(problem),
-        "floor": FloorStep(problem),
-        "nn": ModuleStep(problem),
-        "compiled": CompiledStep(problem),
-    }
+    steps: dict[str, Any] = {name: kind(problem) for name, kind in STEPS.items()}
     try:
         steps["torch"] = TorchStep(problem, importlib.import_module("torch"))
     except ImportError:

@@ -9,10 +9,21 @@ on all the data and the accuracy) against numpy written by hand:
     minibatch_floor  the same maths as straight-line numpy into buffers allocated once
     minibatch_fit    ``fit(MLP([2, H, 2], seed=0), X, y, batch_size=20, seed=0)``
     dropout_loop     full-batch SGD of ``MLP([2, 50, 2])`` with inverted dropout (p = 0.2)
-                     after the hidden layer, then the loss and accuracy in eval mode
+                     after the hidden layer, then the loss and accuracy in eval mode; its
+                     masks from fit's stream (the dropout stream of ``MLP(..., seed=0)``)
+    dropout_floor    the same maths and masks as straight-line numpy into buffers
+                     allocated once (the mask's uniform draws are the one new array)
     dropout_fit      ``fit(MLP([2, 50, 2], dropout=0.2, seed=0), X, y)``
 
-Each returns the loss after its last epoch, so the tests can hold the loops to ``fit``.
+and the full-batch floor beside ``fit`` and the write-up's loop (``bench/steps.py``):
+
+    fit_floor        fit's maths per epoch as straight-line numpy into buffers allocated
+                     once: the step's backward and update, then the forward on all the data
+                     that gives History's loss and accuracy and the next step's forward (as
+                     fit reuses it); not the divergence guard's copies and checks
+
+Each returns the loss after its last epoch, so the tests can hold the loops and floors to
+``fit``.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from tinygrad_moons import nn, reference
-from tinygrad_moons.bench.steps import REG, Problem
+from tinygrad_moons.bench.steps import REG, FloorStep, Problem
 
 BATCH = 20
 MINIBATCH_EPOCHS = 500
@@ -90,11 +101,29 @@ class _Buffers:
         self.picks = np.empty(m, dtype=np.intp)
 
 
+class _FloorScores:
+    """History's loss and accuracy on all the data, by a ``FloorStep``'s forward into its
+    buffers: the floors' scoring."""
+
+    def __init__(self, step: FloorStep) -> None:
+        y = step.problem.y
+        self.step, self.n = step, len(y)
+        self.label_is_1, self.correct = y == 1, np.empty(len(y), dtype=bool)
+        self.z0, self.z1 = step.z2[:, 0], step.z2[:, 1]
+
+    def __call__(self) -> tuple[float, float]:
+        self.step.forward()
+        correct = np.greater(self.z1, self.z0, out=self.correct)
+        right = np.count_nonzero(np.equal(correct, self.label_is_1, out=correct))
+        return float(self.step.loss) / self.n, right / self.n
+
+
 def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> float:
     """``minibatch_loop``'s maths as straight-line numpy into buffers allocated once: what
     a mini-batch epoch costs with no Python between the numpy calls but the loops."""
     X, y, lr, n, hidden = problem.X, problem.y, problem.lr, len(problem.y), problem.hidden
-    params = {name: a.copy() for name, a in problem.start.items()}
+    scores = _FloorScores(FloorStep(problem))
+    params = scores.step.params  # the parameters it scores are the ones trained
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
     grads = {name: np.empty_like(a) for name, a in params.items()}
     parts = {name: np.empty_like(a) for name, a in params.items()}
@@ -102,7 +131,7 @@ def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> f
     loss = np.nan
     for rows in _batches(n, epochs, batch_size):
         if rows is None:
-            loss, _ = _scores(params, X, y)
+            loss, _ = scores()
         else:
             m = len(rows)
             b = buffers.get(m) or buffers.setdefault(m, _Buffers(m, hidden))
@@ -149,13 +178,38 @@ def minibatch_fit(problem: Problem, epochs: int, batch_size: int = BATCH) -> flo
     return history.loss[-1]
 
 
+def fit_floor(problem: Problem, epochs: int) -> float:
+    """``fit``'s full-batch epochs as straight-line numpy into buffers allocated once: the
+    step's backward and update, then the forward on all the data (History's loss and
+    accuracy, and the next step's forward)."""
+    step = FloorStep(problem)
+    scores = _FloorScores(step)
+    step.forward()
+    loss = np.nan
+    for _ in range(epochs):
+        step.backward()
+        step.update()
+        loss, _ = scores()  # and the next step's forward
+    return loss
+
+
+def dropout_stream(problem: Problem, p: float = DROPOUT_P) -> np.random.RandomState:
+    """A copy of the masks' stream of ``MLP([2, H, 2], dropout=p, seed=0)``, the model
+    ``dropout_fit`` trains: drawing from it gives fit's masks, in fit's order."""
+    model = nn.MLP([2, problem.hidden, 2], dropout=p, seed=0)
+    (stream,) = {id(m.rng): m.rng for m in model.modules() if isinstance(m, nn.Dropout)}.values()
+    copy = np.random.RandomState()
+    copy.set_state(stream.get_state())
+    return copy
+
+
 def dropout_loop(problem: Problem, epochs: int, p: float = DROPOUT_P) -> float:
     """Full-batch SGD with inverted dropout after the hidden layer, written by hand; its
-    masks from its own stream. ``problem.start`` must have the dropout network's shapes."""
+    masks from fit's stream. ``problem.start`` must have the dropout network's shapes."""
     X, y, lr = problem.X, problem.y, problem.lr
     params = {name: a.copy() for name, a in problem.start.items()}
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-    rng = np.random.RandomState(1)
+    rng = dropout_stream(problem, p)
     n, loss = len(y), np.nan
     for _ in range(epochs):
         a1 = np.tanh(X @ W1 + b1)
@@ -175,6 +229,23 @@ def dropout_loop(problem: Problem, epochs: int, p: float = DROPOUT_P) -> float:
     return loss
 
 
+def dropout_floor(problem: Problem, epochs: int, p: float = DROPOUT_P) -> float:
+    """``dropout_loop``'s maths and masks as straight-line numpy into buffers allocated
+    once; each epoch's uniform draws are the one new array (RandomState has no ``out``)."""
+    step, shape = FloorStep(problem), (len(problem.y), problem.hidden)
+    rng, kept, keep = dropout_stream(problem, p), np.empty(shape, dtype=bool), np.empty(shape)
+    scores = _FloorScores(step)
+    loss = np.nan
+    for _ in range(epochs):
+        np.greater_equal(rng.random_sample(shape), p, out=kept)
+        np.divide(kept, 1.0 - p, out=keep)
+        step.forward(keep)
+        step.backward(keep)
+        step.update()
+        loss, _ = scores()  # in eval mode: no mask
+    return loss
+
+
 def dropout_fit(problem: Problem, epochs: int, p: float = DROPOUT_P) -> float:
     """``fit(MLP([2, H, 2], dropout=p, seed=0), X, y)``: full batches, History every epoch."""
     from tinygrad_moons import train
@@ -189,5 +260,6 @@ TRAININGS = {
     "minibatch_floor": minibatch_floor,
     "minibatch_fit": minibatch_fit,
     "dropout_loop": dropout_loop,
+    "dropout_floor": dropout_floor,
     "dropout_fit": dropout_fit,
 }

@@ -74,13 +74,13 @@ def _argument(p: Program, node: Node, i: int) -> str:
     """Argument i of a called op or a derived value, as an expression: a value's name, a
     constant bound at capture, or (a tuple holding derived values) that tuple rebuilt."""
     if node.inputs[i] is not None:
-        return node.inputs[i]
+        return p.array(node.inputs[i])
     arg = node.args[i]
     dynamic = [part for part in _flat(arg) if id(part) in p.values]
     if not dynamic:
         return p.bind("arg", arg)
     rebuild = p.bind("rebuild", _Rebuild(arg, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _flat(value: Any) -> list[Any]:
@@ -130,7 +130,7 @@ def _kwargs_expression(p: Program, kwargs: dict[str, Any]) -> str:
     if not dynamic:
         return p.bind("kwargs", kwargs)
     rebuild = p.bind("rebuild", _Rebuild(kwargs, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _identifier_of(name: str) -> str:
@@ -236,7 +236,7 @@ def generate(
         name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
         value[id(leaf)] = name
         leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
-        reads.append(f"{name} = {leaf_tensor[id(leaf)]}.data")
+        reads.append(f"{name} = {leaf_tensor[id(leaf)]}._data")  # .data's slot, unchecked
         if leaf.requires_grad:
             p.leaf_buffer[id(leaf)] = p.buffer("d" + name, leaf.data.shape)
             if gradients is not None and id(leaf) in gradients and not accumulate:
@@ -315,8 +315,11 @@ def generate(
     assignments = []
     for output in outputs:
         tensor = p.bind("output_tensor", output)
-        # the slot, not the checked setter: every output is a float64 array of the step's
-        assignments.append((f"{tensor}._data = {value[id(output)]}", ()))
+        name = value[id(output)]
+        if name in p.buffers or name in p.scalars:  # a float64 ndarray of ours: into the slot
+            assignments.append((f"{tensor}._data = {p.array(name)}", ()))
+        else:
+            assignments.append((f"{tensor}.data = {name}", ()))
     forward_lines = forward_lines + assignments
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
@@ -328,7 +331,7 @@ def generate(
     if value_lines:
         lean = check + needed_lines + assignments[1:]
         lean_source = _function("lean_forward", reads, lean, p.globals) + "\n\n"
-        lean_source += _function("value", reads, value_lines + assignments[:1], [])
+        lean_source += _function("value", reads, value_lines + assignments[:1], p.globals)
     namespace = dict(p.env)
     exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
     names_of_outputs = [value[id(output)] for output in outputs]
@@ -351,6 +354,10 @@ _WRITES = (
     re.compile(r"np\.[\w.]+\(.*\bout=(\w+)\)$"),
     re.compile(r"\w+\.take\(.*\bout=(\w+)\)$"),
     re.compile(r"(\w+)\[\.\.\.\] = np\.[\w.]+\([^=]*\)$"),
+    # a 0-d value as a numpy scalar: numpy calls, names and numbers under + - * /
+    re.compile(
+        r"(\w+) = (?:np\.[\w.]+\([^=]*\)|[\w.]+)(?: [-+*/] (?:np\.[\w.]+\([^=]*\)|[\w.]+))*$"
+    ),
 )
 
 
@@ -383,7 +390,8 @@ def _value_lines(
     needed = set().union(*(names(line) for line in backward)) if backward else set()
     needed |= {value[id(output)] for output in outputs[1:]}
     first = value[id(outputs[0])]
-    if first in needed or first not in p.buffers:
+    held = p.buffers.keys() | p.scalars  # what a line may write: a buffer or a scalar
+    if first in needed or first not in held:
         return forward, []
     kinds: list[bool] = [False] * len(forward)  # True: only the value needs the line
     later_writes: set[str] = set()  # what the needed lines after this one write
@@ -393,7 +401,7 @@ def _value_lines(
             kinds[i] = i + 1 < len(forward) and kinds[i + 1]  # a comment goes with its line
             continue
         target = written(text)
-        if target is not None and target not in needed and target in p.buffers:
+        if target is not None and target not in needed and target in held:
             if names(forward[i]) & later_writes:
                 return forward, []
             kinds[i] = True

@@ -2,7 +2,9 @@
 
 Decision boundaries, loss curves, the step-size curve, the benchmark's ratios and ``save``;
 the computation-graph drawing (``graph_layout``, ``computation_graph``) is in
-``plot/graph_drawing.py``, re-exported here.
+``plot/graph_drawing.py``, and the figures they all draw on (``new_figure``, ``new_axes``)
+in ``plot/figures.py``, both re-exported here. Each function returns the Axes or Figure
+it drew; in Jupyter, a cell ending with one shows the figure.
 
 >>> import numpy as np
 >>> X = np.array([[0.0, 0.0], [1.0, 1.0]]); y = np.array([0, 1])
@@ -26,6 +28,7 @@ from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 
 from tinygrad_moons.atomic import written_whole
+from tinygrad_moons.plot.figures import new_axes, new_figure
 from tinygrad_moons.plot.graph_drawing import (
     GraphInput,
     GraphLayout,
@@ -36,16 +39,6 @@ from tinygrad_moons.plot.graph_drawing import (
 )
 
 CMAP = "Spectral"
-
-
-def new_figure(width: float = 6.0, height: float = 5.0) -> Figure:
-    """A fresh Figure that belongs to no window (no pyplot state, no display)."""
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def new_axes(width: float = 6.0, height: float = 5.0) -> Axes:
-    """One Axes on a fresh Figure."""
-    return new_figure(width, height).add_subplot()
 
 
 def class_colors(n_classes: int) -> np.ndarray:

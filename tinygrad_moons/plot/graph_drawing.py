@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from tinygrad_moons.plot.figures import new_figure
 from tinygrad_moons.tensor import Function, Tensor, backward_order
 
 
@@ -252,7 +253,7 @@ def computation_graph(layout: GraphLayout, *, title: str | None = None) -> Figur
     xs = [x for x, _ in layout.position.values()]
     ys = [y for _, y in layout.position.values()]
     width, height = inch_x * (max(xs) - min(xs) + 1.2), inch_y * (max(ys) - min(ys) + 1.2) + 1
-    figure = Figure(figsize=(width, height), layout="constrained")  # as plot.new_figure
+    figure = new_figure(width, height)
     ax = figure.add_subplot()
     for edge in layout.edges:
         points = graph_edge_points(layout, edge)
