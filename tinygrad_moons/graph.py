@@ -200,17 +200,18 @@ class StaticGraph:
         sum and penalty, where the other outputs and the gradients do not read them):
         ``output`` keeps its old data until ``value()`` computes it, before ``backward()``.
         """
-        step = self._fresh
-        if value or step.lean_forward is None:
-            step.forward()  # checks the leaves' shapes, sets the outputs' data
+        split = None if value else self._fresh.split()
+        if split is None:
+            self._fresh.forward()  # checks the leaves' shapes, sets the outputs' data
         else:
-            step.lean_forward()
+            split[0]()
         return self.output
 
     def value(self) -> Tensor:
         """``output``'s value after a ``forward(value=False)`` (and before ``backward()``)."""
-        if self._fresh.value is not None:
-            self._fresh.value()
+        split = self._fresh.split()
+        if split is not None:
+            split[1]()
         return self.output
 
     def backward(self, overwrite: bool = False) -> None:

@@ -22,8 +22,9 @@ Ops come in two kinds:
 ``program.py`` holds the names, buffers and the allocator; ``rules.py`` the restated ops.
 
 Where the gradients and the other outputs do not read the first output's value (a loss's
-sum and penalty: the backward starts from the softmax), those lines also go apart into a
-``value()``, and ``lean_forward()`` is the forward without them (``_value_lines``).
+sum and penalty: the backward starts from the softmax), ``forward()`` computes those lines
+last, and ``Step.split()`` also gives a ``lean_forward()`` without them and a ``value()``
+of them (``_value_lines``).
 
 Gradients are summed in the backward walk's order (``tensor.backward_order``), as eager
 ``backward()`` sums them, so replay and eager agree bit for bit.
@@ -191,10 +192,19 @@ class Step:
     namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
     output_names: list[str]
     contributed: frozenset[int] = frozenset()  # id of every leaf whose .grad backward() sets
-    # forward() without the lines only the first output's value needs, and those lines;
-    # None when there are none to leave out (see _value_lines)
-    lean_forward: Callable[[], None] | None = None
-    value: Callable[[], None] | None = None
+    # The source of lean_forward(), forward() without the lines only the first output's
+    # value needs, and of value(), those lines; "" when there are none to leave out (see
+    # _value_lines). Compiled on first use (``split``): most steps never need them.
+    lean_source: str = ""
+    _split: tuple[Callable[[], None], Callable[[], None]] | None = None
+
+    def split(self) -> tuple[Callable[[], None], Callable[[], None]] | None:
+        """(lean_forward, value), or None when the forward has nothing to leave out."""
+        if self._split is None and self.lean_source:
+            code = compile(self.lean_source, "<compiled step>", "exec")
+            exec(code, self.namespace)  # noqa: S102 (our own code)
+            self._split = self.namespace["lean_forward"], self.namespace["value"]
+        return self._split
 
 
 def generate(
@@ -317,10 +327,11 @@ def generate(
     forward_source = _function("forward", reads, check + forward_lines, p.globals)
     backward_source = _function("backward", reads, backward_lines, []) if backward_lines else ""
     source = forward_source + ("\n\n" + backward_source if backward_source else "")
+    lean_source = ""
     if value_lines:
         lean = check + needed_lines + assignments[1:]
-        source += "\n\n" + _function("lean_forward", reads, lean, p.globals)
-        source += "\n\n" + _function("value", reads, value_lines + assignments[:1], p.globals)
+        lean_source = _function("lean_forward", reads, lean, p.globals) + "\n\n"
+        lean_source += _function("value", reads, value_lines + assignments[:1], p.globals)
     namespace = dict(p.env)
     exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
     names_of_outputs = [value[id(output)] for output in outputs]
@@ -332,8 +343,7 @@ def generate(
         namespace,
         names_of_outputs,
         frozenset(contributed),
-        namespace.get("lean_forward"),
-        namespace.get("value"),
+        lean_source,
     )
 
 
