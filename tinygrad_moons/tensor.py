@@ -916,7 +916,9 @@ def _lift(value: Any) -> Tensor:
         return value
     if type(value) is np.ndarray and value.dtype == np.float64:
         return Tensor._wrap(value)
-    if type(value) is float or type(value) is int:
+    if type(value) is float:
+        return Tensor._wrap(np.array(value))  # speed: a float's array is float64 already
+    if type(value) is int:
         return Tensor._wrap(np.array(value, dtype=np.float64))
     return Tensor(value)
 
