@@ -131,47 +131,35 @@ class _Activation(NamedTuple):
         return "sigmoid" if value == "logistic" else value
 
 
-def _stochastic(e: Any) -> bool:
-    return e.solver != "lbfgs"
+_STOCHASTIC = ("sgd", "adam")
 
 
-def _sgd(e: Any) -> bool:
-    return e.solver == "sgd"
+class _ReadWhen(NamedTuple):
+    """When a parameter is read: by these solvers, and then only while ``setting`` passes
+    ``test`` (the parameter's own name and None: always)."""
+
+    solvers: tuple[str, ...]
+    setting: str | None = None
+    test: Callable[[Any], bool] = bool
 
 
-def _solver(e: Any) -> str:
-    return "solver"
-
-
-# name -> (is it read in this configuration?, the setting that decides it): a parameter set
-# away from its default that the configuration never reads is named in a UserWarning.
-READ_WHEN: dict[str, tuple[Callable[[Any], bool], Callable[[Any], str]]] = {
-    "batch_size": (_stochastic, _solver),
-    "learning_rate_init": (_stochastic, _solver),
-    "shuffle": (_stochastic, _solver),
-    "early_stopping": (_stochastic, _solver),
-    "n_iter_no_change": (
-        lambda e: _stochastic(e) and e.tol > 0,
-        lambda e: "tol" if _stochastic(e) else "solver",
-    ),
-    "validation_fraction": (
-        lambda e: _stochastic(e) and e.early_stopping,
-        lambda e: "early_stopping" if _stochastic(e) else "solver",
-    ),
-    "learning_rate": (_sgd, _solver),
-    "power_t": (
-        lambda e: _sgd(e) and e.learning_rate == "invscaling",
-        lambda e: "learning_rate" if _sgd(e) else "solver",
-    ),
-    "momentum": (_sgd, _solver),
-    "nesterovs_momentum": (
-        lambda e: _sgd(e) and e.momentum > 0,
-        lambda e: "momentum" if _sgd(e) else "solver",
-    ),
-    "beta_1": (lambda e: e.solver == "adam", _solver),
-    "beta_2": (lambda e: e.solver == "adam", _solver),
-    "epsilon": (lambda e: e.solver == "adam", _solver),
-    "max_fun": (lambda e: e.solver == "lbfgs", _solver),
+# A parameter set away from its default that the configuration never reads is named in a
+# UserWarning, with the setting that rules it out.
+READ_WHEN: dict[str, _ReadWhen] = {
+    "batch_size": _ReadWhen(_STOCHASTIC),
+    "learning_rate_init": _ReadWhen(_STOCHASTIC),
+    "shuffle": _ReadWhen(_STOCHASTIC),
+    "early_stopping": _ReadWhen(_STOCHASTIC),
+    "n_iter_no_change": _ReadWhen(_STOCHASTIC, "tol", lambda tol: tol > 0),
+    "validation_fraction": _ReadWhen(_STOCHASTIC, "early_stopping"),
+    "learning_rate": _ReadWhen(("sgd",)),
+    "power_t": _ReadWhen(("sgd",), "learning_rate", lambda rule: rule == "invscaling"),
+    "momentum": _ReadWhen(("sgd",)),
+    "nesterovs_momentum": _ReadWhen(("sgd",), "momentum", lambda momentum: momentum > 0),
+    "beta_1": _ReadWhen(("adam",)),
+    "beta_2": _ReadWhen(("adam",)),
+    "epsilon": _ReadWhen(("adam",)),
+    "max_fun": _ReadWhen(("lbfgs",)),
 }
 
 
@@ -181,9 +169,15 @@ def _ignored(e: Any) -> str | None:
     out, so no setting is dropped silently; None when there is none."""
     defaults = inspect.signature(type(e).__init__).parameters
     ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
-    for name, (is_read, decided_by) in READ_WHEN.items():
-        if not is_read(e) and getattr(e, name) != defaults[name].default:
-            ignored.setdefault(decided_by(e), []).append(f"{name}={getattr(e, name)!r}")
+    for name, when in READ_WHEN.items():
+        if e.solver not in when.solvers:
+            decider = "solver"
+        elif when.setting is not None and not when.test(getattr(e, when.setting)):
+            decider = when.setting
+        else:
+            continue
+        if getattr(e, name) != defaults[name].default:
+            ignored.setdefault(decider, []).append(f"{name}={getattr(e, name)!r}")
     if not ignored:
         return None
     groups = [f"{', '.join(names)} with {by}={getattr(e, by)!r}" for by, names in ignored.items()]
