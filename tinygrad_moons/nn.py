@@ -470,7 +470,8 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Tensor:
         shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
-        width("the input", shape, self.in_features, repr(self))
+        if not shape or shape[-1] != self.in_features:  # speed: repr(self) for errors only
+            width("the input", shape, self.in_features, repr(self))
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

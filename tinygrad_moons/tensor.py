@@ -925,7 +925,9 @@ def _lift(value: Any) -> Tensor:
         return value
     if type(value) is np.ndarray and value.dtype == np.float64:
         return Tensor._wrap(value)
-    if type(value) is float or type(value) is int:
+    if type(value) is float:
+        return Tensor._wrap(np.array(value))  # speed: a float's array is float64 already
+    if type(value) is int:
         return Tensor._wrap(np.array(value, dtype=np.float64))
     return Tensor(value)
 
@@ -1492,18 +1494,17 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
             if parent is None or parent_grad is None:
                 continue
             kind = type(parent_grad)
-            if parent._leaf:
-                shape = parent._data.shape
-                if (
-                    kind is not np.ndarray and kind is not np.float64
-                ) or parent_grad.shape != shape:
-                    _check_gradient(ctx, parent_grad, shape)
+            leaf = parent._leaf
+            shape = parent._data.shape if leaf else parent._shape
+            if (
+                (kind is not np.ndarray and kind is not np.float64)
+                or parent_grad.dtype is not _FLOAT64
+                or parent_grad.shape != shape
+            ):
+                _check_gradient(ctx, parent_grad, shape)
+            if leaf:
                 accumulate(parent, parent_grad)
                 continue
-            if (
-                kind is not np.ndarray and kind is not np.float64
-            ) or parent_grad.shape != parent._shape:
-                _check_gradient(ctx, parent_grad, parent._shape)
             total = pending.get(parent)
             pending[parent] = parent_grad if total is None else total + parent_grad
 
@@ -1592,7 +1593,11 @@ def input_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
             continue
         shape = parent._data.shape if parent._leaf else parent._shape
         kind = type(parent_grad)
-        if (kind is not np.ndarray and kind is not np.float64) or parent_grad.shape != shape:
+        if (
+            (kind is not np.ndarray and kind is not np.float64)
+            or parent_grad.dtype is not _FLOAT64
+            or parent_grad.shape != shape
+        ):
             _check_gradient(ctx, parent_grad, shape)
     return tuple(grads)
 

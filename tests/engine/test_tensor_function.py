@@ -93,6 +93,65 @@ def test_backward_returning_too_few_gradients_names_the_function():
         TooFew.apply(a, a).sum().backward()
 
 
+def returning(value):
+    """A two-input Function whose backward returns ``value(grad)`` for both inputs."""
+
+    class Returning(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return value(grad), value(grad)
+
+    return Returning
+
+
+BAD_GRADIENTS = [
+    (lambda g: np.ones(5), ValueError, r"Returning.backward returned a gradient of shape \(5,\)"),
+    (lambda g: Tensor(g), TypeError, "Returning.backward returned a Tensor"),
+    (lambda g: g.astype(complex), TypeError, "Returning.backward returned ndarray of dtype"),
+    (lambda g: g > 0, TypeError, "Returning.backward returned ndarray of dtype bool"),
+    (lambda g: "g", TypeError, "Returning.backward returned str as a gradient"),
+]
+
+
+@pytest.mark.parametrize("bad, error, message", BAD_GRADIENTS)
+@pytest.mark.parametrize("where", ["leaf", "intermediate"])
+@pytest.mark.parametrize("walk", ["backward", "grad"])
+def test_a_bad_gradient_is_named_for_leaf_and_intermediate_inputs_by_both_walks(
+    bad, error, message, where, walk
+):
+    """backward() checks each gradient as it hands it on, grad() through input_gradients:
+    both name the Function, whether the input is a leaf or an op's output. (A complex or
+    boolean array of the right shape once passed both: its imaginary part would have been
+    dropped, or True taken as 1.0.)"""
+    from tinygrad_moons import grad
+
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    a = x if where == "leaf" else x * 1.0
+    out = returning(bad).apply(a, Tensor([3.0, 4.0], requires_grad=True)).sum()
+    with pytest.raises(error, match=message):
+        out.backward() if walk == "backward" else grad(out, x)
+
+
+def test_a_backward_may_return_a_list_and_python_numbers_for_0d_inputs():
+    class Listed(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return [2.0, 3]  # numbers, for the 0-d inputs
+
+    a, b = Tensor(5.0, requires_grad=True), Tensor(7.0, requires_grad=True)
+    Listed.apply(a * 1.0, b).backward()
+    assert (a.grad, b.grad) == (2.0, 3.0)
+    assert a.grad.dtype == b.grad.dtype == np.float64
+
+
 def test_forward_output_becomes_float64():
     class Count(Function):
         @staticmethod
