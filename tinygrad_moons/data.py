@@ -1,6 +1,7 @@
 """Data sets from scikit-learn's generators, its train/test split, and mini-batches.
 
-``batches`` is ``train.batches`` (``fit`` draws its mini-batches with it), re-exported here.
+``batches`` is ``train.batches`` (``fit`` draws its mini-batches in the same order),
+re-exported here.
 
 Nothing here touches numpy's global random state: every generator gets its own
 ``RandomState``. The write-up's data, ``np.random.seed(0); make_moons(200, noise=0.20)``,

@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ from tinygrad_moons.tensor import Tensor, _owner, written
 __all__ = ["FlatStep"]
 
 _ALIGN = 8  # float64 elements in 64 bytes: every parameter's view starts on a cache line
+_DATA = operator.attrgetter("_data")  # a parameter's array, read from the slot
 _STEPPED = (SGD, Adam)  # whose _update is elementwise, so it may run on the whole array
 
 
@@ -81,7 +83,7 @@ class _Group:
             states,
         )
         self.layout = _Layout([p.shape for p in params])
-        self.data, self.grad, self.previous = (self.layout.array() for _ in range(3))
+        self.data, self.grad, self.previous, self.scratch = (self.layout.array() for _ in range(4))
         self.data_views = self.layout.views(self.data)
         self.grad_views = self.layout.views(self.grad)
         self.own = [p._data for p in params]
@@ -142,6 +144,8 @@ class FlatStep:
         self._group_count = len(optimizer.param_groups)
         self._steps = optimizer.steps
         self._owners = [g.params[0] for g in groups]  # one per flat array: one version bump
+        self._views = [view for g in groups for view in g.data_views]  # in params' order
+        self._plain = type(optimizer) is SGD  # whose plain step (lr alone) has a quick path
         self.active = True
         self.adopted = False
 
@@ -220,10 +224,7 @@ class FlatStep:
         for g in self.groups:
             if g.group["params"] is not g.params_list:
                 return False
-            for p, view in zip(g.params, g.data_views, strict=True):
-                if p._data is not view:
-                    return False
-        return True
+        return all(map(operator.is_, map(_DATA, self.params), self._views))
 
     def divide_gradients(self, rows: int) -> None:
         """Every gradient divided by ``rows``, in place (fit's reduction="mean")."""
@@ -238,7 +239,13 @@ class FlatStep:
         optimizer = self.optimizer
         for g in self.groups:
             np.copyto(g.previous, g.data)
-            optimizer._update(g.data, g.grad, g.state, g.group)
+            group = g.group
+            if self._plain and not group["momentum"] and not group["weight_decay"]:
+                # SGD._update's theta -= lr * grad, into a buffer kept for it: the same bits
+                np.multiply(group["lr"], g.grad, out=g.scratch)
+                np.subtract(g.data, g.scratch, out=g.data)
+                continue
+            optimizer._update(g.data, g.grad, g.state, group)
             if g.state:
                 g.publish()
         optimizer.steps += 1

@@ -193,9 +193,24 @@ class StaticGraph:
             step.backward()
         return self.output
 
-    def forward(self) -> Tensor:
-        """Only the forward pass (``replay(backward=False)``), for a ``backward()`` later."""
-        self._run_forward(self._fresh)
+    def forward(self, value: bool = True) -> Tensor:
+        """Only the forward pass (``replay(backward=False)``), for a ``backward()`` later.
+
+        With ``value=False`` it leaves out what only ``output``'s own value needs (a loss's
+        sum and penalty, where the other outputs and the gradients do not read them):
+        ``output`` keeps its old data until ``value()`` computes it, before ``backward()``.
+        """
+        step = self._fresh
+        if value or step.lean_forward is None:
+            step.forward()  # checks the leaves' shapes, sets the outputs' data
+        else:
+            step.lean_forward()
+        return self.output
+
+    def value(self) -> Tensor:
+        """``output``'s value after a ``forward(value=False)`` (and before ``backward()``)."""
+        if self._fresh.value is not None:
+            self._fresh.value()
         return self.output
 
     def backward(self, overwrite: bool = False) -> None:
@@ -402,6 +417,7 @@ class _Tape(Recorder):
         self.streams: dict[int, tuple[Any, Any]] = {}
         self.read: dict[int, tuple[Tensor, np.ndarray]] = {}
         self.made_ids: set[int] = set()
+        self.fresh_ids: set[int] = set()  # float64 values a ufunc made: new arrays, every time
         self.active = True
 
     def _known(self, values: Any) -> None:
@@ -432,6 +448,8 @@ class _Tape(Recorder):
         traced = np.asarray(value).view(Traced)
         traced._tape = self
         self.made_ids.add(id(traced))
+        if isinstance(fn, np.ufunc) and traced.dtype == np.float64:
+            self.fresh_ids.add(id(traced))
         self.entries.append((Derived(fn, kwargs), args, traced))
         return traced
 
@@ -440,7 +458,9 @@ class _Tape(Recorder):
             fn: Callable[..., Any] = _same_data if source.data is tensor.data else _float64_copy
         elif _contains_traced(source):
             self._known(source)
-            fn = _float64_copy
+            # A float64 array a ufunc made anew (Dropout's mask / (1 - p)) is no one else's:
+            # the replay wraps it, as an eager x * array does, instead of copying it.
+            fn = _same_data if id(source) in self.fresh_ids else _float64_copy
         else:
             return  # a constant: numbers or an array the function was given
         self.made_ids.add(id(tensor))
@@ -485,7 +505,7 @@ def _float64_copy(source: Any) -> np.ndarray:
 
 
 def _same_data(source: np.ndarray) -> np.ndarray:
-    """``source.detach()``'s data: the same array."""
+    """``source.detach()``'s data, or a Tensor's around a new float64 array: the same array."""
     return source
 
 

@@ -360,7 +360,8 @@ class MatMul(Op):
 
     @staticmethod
     def forward(ctx, x, w):
-        _check_matmul_shapes(x, w)
+        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:  # speed: the common case
+            _check_matmul_shapes(x, w)
         _needed(ctx, x, w)
         return x @ w
 
@@ -863,12 +864,30 @@ class Transpose(Op):
         return grad.transpose(tuple(int(a) for a in np.argsort(ctx.axes))), None
 
 
+def basic_index(index: Any) -> tuple | None:
+    """``index`` as a tuple when it is numpy's basic indexing (ints, slices, None,
+    ``...``), whose result is a view; None when it holds arrays, lists or bools."""
+    parts = index if type(index) is tuple else (index,)
+    for part in parts:
+        if type(part) is bool or not (
+            isinstance(part, (int, np.integer, slice)) or part is None or part is Ellipsis
+        ):
+            return None
+    return parts
+
+
 class GetItem(Op):
-    """z = x[index];  the gradient is scatter-added, so repeated indices accumulate."""
+    """z = x[index];  the gradient is scatter-added, so repeated indices accumulate.
+
+    Ints, slices, None and ``...`` give a view of x's array (a 0-d one for a single
+    element), as numpy's and torch's basic indexing do; arrays of ints or bools a copy."""
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
+        parts = basic_index(index)
+        if parts is not None:
+            return x[parts if Ellipsis in parts else parts + (Ellipsis,)]
         return np.array(x[index], dtype=np.float64)
 
     @staticmethod

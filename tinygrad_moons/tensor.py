@@ -272,7 +272,8 @@ class Tensor(ArrayMethods):
     array([[2., 4.]])
     """
 
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx")
+    # _view and _views (unset unless this is a view, or has views): see _as_view
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -327,13 +328,7 @@ class Tensor(ArrayMethods):
     def size(self) -> int:
         return self._data.size
 
-    @property
-    def grad(self) -> np.ndarray | None:
-        """d(root)/d(self) summed over the backward passes that reached it, or None."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value: Any) -> None:
+    def _set_grad(self, value: Any) -> None:
         """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
 
         Checked as torch checks it: a gradient of another shape would broadcast in an
@@ -353,6 +348,13 @@ class Tensor(ArrayMethods):
                 f"{self.shape}: the gradient must have the tensor's shape"
             )
         self._grad = grad
+
+    # speed: read by a C getter, as ``data`` (an optimiser's step reads every grad)
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="d(root)/d(self) summed over the backward passes that reached it, or None.",
+    )
 
     @property
     def is_leaf(self) -> bool:
@@ -679,23 +681,23 @@ class Tensor(ArrayMethods):
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape)
+        return _reshaped(self, shape)
 
     @property
     def T(self) -> Tensor:
         """The axes reversed, as numpy's ``.T``."""
-        return ops.Transpose.apply(self, None)
+        return _transposed(self, None)
 
     def transpose(self, *axes: int) -> Tensor:
         """The axes permuted: ``t.transpose(1, 0, 2)`` or ``t.transpose((1, 0, 2))``; with
         no axes reversed, as numpy (torch's ``permute``)."""
-        return ops.Transpose.apply(self, _transpose_axes(self.ndim, self.shape, axes))
+        return _transposed(self, _transpose_axes(self.ndim, self.shape, axes))
 
     def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
         """Without the size-1 axes (all of them, or those named: another size is a
         ValueError, as numpy)."""
         if axis is None:
-            return ops.Reshape.apply(self, tuple(n for n in self.shape if n != 1))
+            return _reshaped(self, tuple(n for n in self.shape if n != 1))
         dropped = _axes(axis, self.ndim, self.shape)
         for a in dropped:
             if self.shape[a] != 1:
@@ -703,7 +705,7 @@ class Tensor(ArrayMethods):
                     f"squeeze: axis {a} of shape {self.shape} has size {self.shape[a]}, not 1"
                 )
         kept = tuple(n for a, n in enumerate(self.shape) if a not in dropped)
-        return ops.Reshape.apply(self, kept)
+        return _reshaped(self, kept)
 
     def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
         """With new size-1 axes at the positions ``axis`` names in the result, as numpy
@@ -711,10 +713,18 @@ class Tensor(ArrayMethods):
         ndim = self.ndim + (len(axis) if isinstance(axis, (tuple, list)) else 1)
         added = _axes(axis, ndim, self.shape)
         sizes = iter(self.shape)
-        return ops.Reshape.apply(self, tuple(1 if a in added else next(sizes) for a in range(ndim)))
+        return _reshaped(self, tuple(1 if a in added else next(sizes) for a in range(ndim)))
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, _plain_index(index))
+        """``t[index]``: ints, slices, None and ``...`` give a view (an in-place update of
+        it updates t, as in torch and numpy); arrays of ints or bools give a copy."""
+        index = _plain_index(index)
+        return _as_view(
+            self,
+            ops.GetItem.apply(self, index),
+            lambda base: base[index],
+            lambda base, view: ops.SetItem.apply(base, view, index),
+        )
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -920,6 +930,88 @@ def _lift(value: Any) -> Tensor:
     return Tensor(value)
 
 
+def _reshaped(tensor: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``tensor.reshape(shape)``, a view of it when numpy's reshape is one."""
+    return _as_view(
+        tensor,
+        ops.Reshape.apply(tensor, shape),
+        lambda base: _reshaped(base, shape),
+        lambda base, view: ops.Reshape.apply(view, base.shape),
+    )
+
+
+def _transposed(tensor: Tensor, axes: Any) -> Tensor:
+    """``tensor.transpose(axes)`` (None: reversed), a view of it."""
+    return _as_view(
+        tensor,
+        ops.Transpose.apply(tensor, axes),
+        lambda base: _transposed(base, axes),
+        lambda base, view: ops.Transpose.apply(
+            view, None if axes is None else tuple(int(a) for a in np.argsort(axes))
+        ),
+    )
+
+
+def _as_view(
+    base: Tensor,
+    view: Tensor,
+    again: Callable[[Tensor], Tensor],
+    write_back: Callable[[Tensor, Tensor], Tensor],
+) -> Tensor:
+    """``view``, noted as a view of ``base`` when its array is a numpy view of base's, as
+    torch's views: a recorded in-place update of the view is then written back into base
+    (``write_back(base, new view)``, recorded, base keeps its identity), and after a
+    recorded update of base each of its views is taken again from its new array
+    (``again(base)``); see ``_take``. Without this either update would leave the other
+    tensor's values as they were, silently."""
+    array = view._data
+    if array.base is not None and _owner(array) is _owner(base._data):
+        view._view = (base, again, write_back)
+        views = getattr(base, "_views", None)
+        if views is None:
+            base._views = views = []
+        elif len(views) >= 16 and not len(views) & (len(views) - 1):  # now and then
+            views[:] = [ref for ref in views if ref() is not None]
+        views.append(weakref.ref(view))
+    return view
+
+
+def _retake_views(tensor: Tensor, old: np.ndarray) -> None:
+    """After a recorded update gave ``tensor`` a new array: each live view of ``old``
+    taken from ``tensor`` becomes the same view of the new array (recorded), and so on
+    down the views of views."""
+    views = getattr(tensor, "_views", None)
+    if not views:
+        return
+    tensor._views = []
+    for ref in views:
+        view = ref()
+        link = None if view is None else getattr(view, "_view", None)
+        if link is None or link[0] is not tensor or _owner(view._data) is not _owner(old):
+            continue
+        fresh = link[1](tensor)
+        if tensor._views and tensor._views[-1]() is fresh:
+            tensor._views[-1] = ref  # the view itself, not the fresh one, is tensor's
+        view_old = view._data
+        view._data, view._ctx, view.requires_grad = fresh._data, fresh._ctx, fresh.requires_grad
+        view._view = getattr(fresh, "_view", None)
+        _retake_views(view, view_old)
+
+
+def _viewed_leaf(tensor: Tensor) -> Tensor | None:
+    """The leaf that requires grad whose array ``tensor`` is a view of, through a chain of
+    views still sharing its memory, or None."""
+    link = getattr(tensor, "_view", None)
+    while link is not None:
+        base = link[0]
+        if _owner(base._data) is not _owner(tensor._data):
+            return None
+        if base._ctx is None:
+            return base if base.requires_grad else None
+        tensor, link = base, getattr(base, "_view", None)
+    return None
+
+
 def _plain_index(index: Any) -> Any:
     """Refuse Tensors as indices: their float64 data cannot tell a mask from positions."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -951,6 +1043,12 @@ def _needs_recording(tensor: Tensor, other: Any, what: str) -> bool:
             f"a leaf Variable that requires grad is being used in an in-place operation "
             f"({what}): update parameters inside `with no_grad():`, as in PyTorch, or "
             f"record a copy, t = t.clone(), and update that"
+        )
+    if tensor._ctx is not None and _viewed_leaf(tensor) is not None:
+        raise RuntimeError(
+            f"a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation ({what}): update the leaf inside `with no_grad():`, as in PyTorch, "
+            f"or record a copy, t = t.clone(), and update a view of that"
         )
     return tensor._ctx is not None or (isinstance(other, Tensor) and other.requires_grad)
 
@@ -992,7 +1090,16 @@ def _take(tensor: Tensor, result: Tensor) -> None:
             "grad) inside graph.capture: the captured step would replay the value before "
             "the update; write t = t + x (a new tensor) in the captured function"
         )
+    old = tensor._data
+    link = getattr(tensor, "_view", None)
+    if link is not None and _owner(link[0]._data) is _owner(old):
+        # a view: its base takes the update, then takes this view (and the others) again
+        _take(link[0], link[2](link[0], result))
+        return
     tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
+    if link is not None:
+        tensor._view = None
+    _retake_views(tensor, old)
 
 
 # ---------------------------------------------------------------------- versions
@@ -1017,11 +1124,24 @@ def written(*tensors: Tensor) -> None:
     """Note an in-place write into each tensor's array: its version goes up by one, and a
     later backward through an op that saved the old values raises (torch's check). The
     in-place operators call it, and so must code that writes ``t.data`` in place
-    (the optimisers' steps, ``load_state_dict``)."""
+    (the optimisers' steps, ``load_state_dict``). Inside ``graph.capture`` a write is
+    state a replay would not update (BatchNorm's running statistics): it is refused."""
+    if _state.recorder is not None:
+        for tensor in tensors:
+            _escaping(
+                "an in-place write (t += x, t[i] = x, an update of running statistics)", tensor
+            )
     number = next(_op_numbers)
     _newest_write[0] = number
     for tensor in tensors:
-        owner = _owner(tensor._data)
+        data = tensor._data
+        base = data.base  # _owner(data), its two common cases inline: no base, an array's
+        if base is None:
+            owner = data
+        elif type(base) is np.ndarray and base.base is None:
+            owner = base
+        else:
+            owner = _owner(data)
         entry = _writes.get(id(owner))
         if entry is None or entry[0]() is not owner:
             _writes[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner))), [0])
@@ -1180,7 +1300,12 @@ class Function:
             needs.append(False)
         ctx.needs_input_grad = needs = tuple(needs)
         needs_grad = True in needs
-        if needs_grad and len(arrays) > 1 and (len(arrays) > 2 or arrays[0] is arrays[1]):
+        count = len(arrays)  # an object twice is rare: the check costs a set at most
+        if (
+            needs_grad
+            and count > 1
+            and (arrays[0] is arrays[1] if count == 2 else len(set(map(id, arrays))) < count)
+        ):
             _distinct_arrays(arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not np.ndarray or out.dtype is not _FLOAT64:

@@ -35,7 +35,7 @@ import tinygrad_moons.functional as F
 from tinygrad_moons import ops
 from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import GraphChangedError, StaticGraph, capture
-from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, evaluating
+from tinygrad_moons.nn import Dropout, Linear, Module, Sequential, _BatchNorm, evaluating
 from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.tensor import Tensor, derived
 from tinygrad_moons.validate import (
@@ -192,7 +192,8 @@ def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Opt
 def _rate(optimizer: Optimizer) -> float:
     """The optimiser's learning rate, which History.lr records; with parameter groups at
     different rates, the largest."""
-    return max(group["lr"] for group in optimizer.param_groups)
+    groups = optimizer.param_groups
+    return groups[0]["lr"] if len(groups) == 1 else max(group["lr"] for group in groups)
 
 
 # ---------------------------------------------------------------------- batches
@@ -232,9 +233,18 @@ def penalised_weights(model: Module) -> list[Tensor]:
     return [m.weight for m in model.modules() if isinstance(m, Linear) and m.weight.requires_grad]
 
 
-def _class_indices(labels: np.ndarray) -> np.ndarray:
-    """A batch's labels, held as float64 in a Tensor, as the integer classes they are."""
-    return labels.astype(np.intp)
+class _BatchLabels:
+    """A mini-batch's labels: the class indices its pass gathers into ``indices`` before
+    each forward. Called through ``derived``, so a capture records the call and a replay
+    reads the current batch's labels, never the ones it was captured with."""
+
+    __name__ = "batch_labels"
+
+    def __init__(self, indices: np.ndarray) -> None:
+        self.indices = indices
+
+    def __call__(self) -> np.ndarray:
+        return self.indices
 
 
 class _LogitsCheck:
@@ -247,12 +257,28 @@ class _LogitsCheck:
 
     def __call__(self, z: np.ndarray) -> None:
         if z is not self.z:
-            self.z = z
-            self.flat = z.reshape(-1) if z.flags.c_contiguous else None
-            self.ones = np.ones(z.size)
+            self.see(z)
         total = np.dot(self.flat, self.ones) if self.flat is not None else math.inf
         if not math.isfinite(total) and not np.isfinite(z).all():
             raise _NonFinite("the logits are not finite")
+
+    def see(self, z: np.ndarray) -> None:
+        self.z = z
+        self.flat = z.reshape(-1) if z.flags.c_contiguous else None
+        self.ones = np.ones(z.size)
+
+    def small(self, z: np.ndarray) -> bool:
+        """Whether the logits' sum of squares is at most ``_SMALL`` (each is finite, and
+        at most 1e150 in size); False for NaN, infinite or larger logits."""
+        if z is not self.z:
+            self.see(z)
+        return self.flat is not None and bool(np.dot(self.flat, self.flat) <= _SMALL)
+
+
+# Bound of fit's cheap finiteness check (_Pass.step_forward): logits whose squares sum to
+# at most this are at most 1e150 each, so each row's cross-entropy, logsumexp(z) - z[y],
+# is at most log(classes) + 2e150, and their sum over any batch is far from overflowing.
+_SMALL = 1e300
 
 
 def _check_loss(objective: np.ndarray) -> float:
@@ -288,15 +314,22 @@ class _Accuracy:
 def library_model(model: Module) -> bool:
     """Whether every module of ``model`` is one of the library's (``nn``'s layers,
     containers and activations, registered functions included): what ``fit`` compiles
-    by default. A user's own Module may keep Python state that a replay would not update."""
-    return all(type(module).__module__ == Module.__module__ for module in model.modules())
+    by default. A user's own Module may keep Python state that a replay would not update;
+    BatchNorm's running statistics are such state (``compiled=True`` tries, and warns)."""
+    return all(
+        type(module).__module__ == Module.__module__ and not isinstance(module, _BatchNorm)
+        for module in model.modules()
+    )
 
 
 class _Pass:
     """The objective on one shape of data: built eagerly, or replayed from its capture.
 
-    ``X`` and ``Y`` are the pass's input Tensors, whose data each batch replaces; with
-    ``labels`` fixed (the whole data set), the labels are constants of the step.
+    ``X`` is the pass's input Tensor. With ``fixed`` (the whole data set: scoring, the
+    validation data, full batches with Dropout) its data and ``labels`` are the data's, and
+    the labels are constants of the step. Otherwise it is a mini-batch's pass: ``X.data``
+    and ``labels`` are its own buffers, which ``load`` gathers each batch's rows into, and
+    the step reads the labels through ``derived`` (``_BatchLabels``), afresh every replay.
     """
 
     def __init__(
@@ -308,23 +341,29 @@ class _Pass:
         training: bool,
         fixed: bool,
     ) -> None:
-        self.run, self.penalty, self.training = run, penalty, training
+        self.run, self.penalty, self.training, self.fixed = run, penalty, training, fixed
         self.X = Tensor._wrap(X)
-        self.Y = Tensor._wrap(labels.astype(np.float64))
-        self.labels = labels if fixed else None
+        self.labels = labels
+        self.batch_labels = None if fixed else _BatchLabels(labels)
         self.graph: StaticGraph | None = None
         self.objective: Tensor | None = None
         self.replays = 0
         self.check_logits = _LogitsCheck()
 
-    def load(self, X: np.ndarray, labels: np.ndarray) -> None:
-        """Make a batch of the same shape the pass's data."""
-        self.X.data = X
-        self.Y.data = labels.astype(np.float64)
+    def load(self, rows: np.ndarray) -> None:
+        """Make the data's ``rows`` (as many as the pass has) the pass's batch: gathered in
+        place into a replay's input buffers, or as a new array for an eager pass (whose
+        latest graph saved the old one)."""
+        run = self.run
+        run.labels.take(rows, out=self.labels)
+        if self.graph is not None:
+            run.X.take(rows, axis=0, out=self.X.data)
+        else:
+            self.X.data = run.X.take(rows, axis=0)
 
     def build(self) -> tuple[Tensor, Tensor]:
         """(summed cross-entropy + penalty * |W|^2, logits), in Tensor operations only."""
-        labels = self.labels if self.labels is not None else derived(_class_indices, self.Y)
+        labels = self.labels if self.batch_labels is None else derived(self.batch_labels)
         logits = self.run.model(self.X)
         objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
         if self.penalty and self.run.weights:
@@ -387,6 +426,40 @@ class _Pass:
         self.check_logits(z)
         return _check_loss(objective.data), z
 
+    def step_forward(self) -> None:
+        """A training step's forward, whose objective is read only to check that it is
+        finite (``forward``'s _NonFinite, on the same steps as eagerly). A replay leaves
+        the value out when it cannot overflow, which costs less to tell than computing it:
+        logits small enough (``_LogitsCheck.small``) and a penalty * |W|^2 at most
+        ``_SMALL``; otherwise it computes the value and checks it as ``forward`` does."""
+        graph = self.graph
+        if graph is None or self.replays < 2:  # eager, or not yet looked at again
+            self.forward()
+            return
+        try:
+            graph.forward(value=False)
+        except GraphChangedError as error:
+            self.graph = None
+            self.run.eager_because(str(error))
+            self.forward()
+            return
+        self.replays += 1
+        z = self.outputs[1].data
+        if self.check_logits.small(z) and self._penalty_small():
+            return
+        graph.value()
+        self.check_logits(z)
+        _check_loss(self.outputs[0].data)
+
+    def _penalty_small(self) -> bool:
+        """Whether penalty * |W|^2 (summed as ``F.l2`` sums it) is at most ``_SMALL``."""
+        if not self.penalty:
+            return True
+        squares = 0.0
+        for w in self.run.weights:
+            squares += np.vdot(w._data, w._data)
+        return bool(abs(self.penalty) * squares <= _SMALL)
+
     def _check(self, graph: StaticGraph) -> None:
         """``graph.check`` in the pass's mode, the model's state put back after it."""
         state = self.run.model.state_dict()
@@ -430,6 +503,7 @@ class _Epochs:
         mean: bool = False,
     ) -> None:
         self.model, self.X, self.labels, self.reg = model, X, labels, reg
+        self.n = len(labels)
         self.mean = mean  # fit(reduction="mean"): each step on its objective / batch rows
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.optimizer, self.compiled = optimizer, compiled
@@ -445,6 +519,7 @@ class _Epochs:
         self.accuracy = _Accuracy(labels)
         self.reason: str | None = None
         self.passes: dict[tuple[int, bool], _Pass] = {}
+        self.in_order = np.arange(len(labels))  # the rows of an epoch without shuffle
         dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
         # With full batches and no Dropout, scoring is the training step's forward.
         reuse = batch_size is None and not dropout
@@ -516,34 +591,47 @@ class _Epochs:
         return self.rate
 
     def epoch(self, epoch: int) -> tuple[float, float]:
-        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data."""
-        n = len(self.labels)
+        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data.
+
+        Mini-batches come as ``batches`` makes them, the permutation drawn from the same
+        stream, but each batch's rows are gathered straight into its pass's inputs.
+        """
         if self.scoring.training:  # full batches, no Dropout: the scoring forward is done
             self.step(self.scoring, epoch)
+        elif self.batch_size is None:  # full batches with Dropout: one pass on all the data
+            batch = self.passes.get((len(self.labels), True))
+            if batch is None:
+                batch = self._pass(self.X, self.labels, self.reg / 2, training=True, fixed=True)
+                self.passes[len(self.labels), True] = batch
+            batch.step_forward()
+            self.step(batch, epoch)
         else:
-            for X_batch, y_batch in batches(
-                self.X,
-                self.labels,
-                self.batch_size or n,
-                shuffle=self.shuffle and self.batch_size is not None,
-                seed=self.rng,
-            ):
-                rows = len(y_batch)
-                batch = self.passes.get((rows, True))
+            n, size = len(self.labels), self.batch_size
+            order = self.rng.permutation(n) if self.shuffle else self.in_order
+            for start in range(0, n, size):
+                rows = order[start : start + size]
+                batch = self.passes.get((len(rows), True))
                 if batch is None:
-                    penalty = self.reg / 2 * rows / n
-                    batch = self._pass(X_batch, y_batch, penalty, training=True, fixed=False)
-                    self.passes[rows, True] = batch
+                    batch = self._batch_pass(rows)
                 else:
-                    batch.load(X_batch, y_batch)
-                batch.forward()
+                    batch.load(rows)
+                batch.step_forward()
                 self.step(batch, epoch)
         return self.score()
+
+    def _batch_pass(self, rows: np.ndarray) -> _Pass:
+        """The pass of batches of ``len(rows)`` rows, made on these rows (their own arrays,
+        which later batches are gathered into)."""
+        m = len(rows)
+        penalty = self.reg / 2 * m / len(self.labels)
+        X, labels = self.X.take(rows, axis=0), self.labels.take(rows)
+        self.passes[m, True] = made = self._pass(X, labels, penalty, training=True, fixed=False)
+        return made
 
     def score(self) -> tuple[float, float]:
         """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
         loss, logits = self.scoring.forward()
-        return loss / len(self.labels), self.accuracy(logits)
+        return loss / self.n, self.accuracy(logits)
 
     def validate(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
         """(mean cross-entropy, accuracy) on the validation data, in eval mode."""
@@ -553,6 +641,22 @@ class _Epochs:
             self.val_accuracy = _Accuracy(labels)
         loss, logits = self.passes[key].forward()
         return loss / len(labels), self.val_accuracy(logits)
+
+    def parameters_changed(self, before: list[tuple[int, int, int, bool]]) -> None:
+        """A callback replaced, froze or rewrote parameters (``_parameters_state`` differs
+        from ``before``): capture the passes again if the parameters or their flags
+        changed, and redo the forward that the next full-batch step would otherwise reuse
+        from before the change (the step would follow stale values, silently)."""
+        now = _parameters_state(self.model)
+        if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
+            self.weights = penalised_weights(self.model)
+            self.params = self.model.parameters()
+            self.copies = [p.data.copy() for p in self.params]
+            self.passes.clear()
+            reuse = self.scoring.training
+            self.scoring = self._pass(self.X, self.labels, self.reg / 2, reuse, fixed=True)
+        if self.scoring.training:
+            self.scoring.forward()
 
     def diverged(self, epoch: int, what: str) -> TrainingDiverged:
         """The error to raise, after restoring the parameters from before the last step."""
@@ -564,6 +668,12 @@ class _Epochs:
             for p, copy in zip(self.params, self.copies, strict=True):
                 p.data[...] = copy
         return TrainingDiverged(*self.last_step, what)
+
+
+def _parameters_state(model: Module) -> list[tuple[int, int, int, bool]]:
+    """What a callback may change in the parameters: each one's identity, its array's
+    identity and version, and whether it requires grad."""
+    return [(id(p), id(p.data), p._version, p.requires_grad) for p in model.parameters()]
 
 
 # ---------------------------------------------------------------------- progress
@@ -641,9 +751,11 @@ def fit(
       on the order.
     - ``validation``: (X_val, y_val), scored after every epoch.
     - ``callbacks``: each is called as ``callback(epoch, history)`` after the epoch is
-      recorded; one returning True stops training. They may read the model but must not
-      change its parameters: the full-batch path reuses the forward pass of the loss
-      after epoch i as the forward pass of epoch i + 1 (one forward per epoch, not two).
+      recorded; one returning True stops training. One that changes the parameters
+      (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write) is
+      followed: the full-batch path, which reuses the forward pass of the loss after
+      epoch i as the forward pass of epoch i + 1, then makes it again, and the captured
+      steps are captured again when parameters were replaced or frozen.
     - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
     - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
       cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
@@ -726,24 +838,29 @@ def fit(
                     raise
                 start_loss = math.inf
                 del error
+            clock, begin_epoch, run_epoch = time.perf_counter, run.begin_epoch, run.epoch
             for epoch in range(epochs):
-                history.lr.append(run.begin_epoch())
-                loss, accuracy = run.epoch(epoch)
+                history.lr.append(begin_epoch())
+                loss, accuracy = run_epoch(epoch)
                 history.loss.append(loss)
                 history.accuracy.append(accuracy)
                 if val is not None:
                     val_loss, val_accuracy = run.validate(val[0].data, val[1])
                     history.val_loss.append(val_loss)
                     history.val_accuracy.append(val_accuracy)
-                history.seconds.append(time.perf_counter() - start)
+                history.seconds.append(clock() - start)
                 if schedule is not None:
                     schedule.step()
                 if bar is not None:
                     bar.update(1)
                     if epoch % max(1, epochs // 100) == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
-                if callbacks and any([callback(epoch, history) for callback in callbacks]):
-                    break
+                if callbacks:
+                    before = _parameters_state(model)
+                    if any([callback(epoch, history) for callback in callbacks]):
+                        break
+                    if _parameters_state(model) != before:
+                        run.parameters_changed(before)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:

@@ -80,11 +80,11 @@ def test_an_eager_fit_is_profiled_as_eager_and_a_name_the_tree_lacks_is_listed()
     def run():
         train.fit(model, problem.X, problem.y, epochs=3, compiled=False, progress=False)
 
-    parts = {**profile.FIT_PARTS, "gone": ("tinygrad_moons.train:NoSuchThing.step",)}
-    prof = profile.time_run_parts(run, 3, "epoch", parts)
+    gone = ["tinygrad_moons.train:NoSuchThing.step", "tinygrad_moons.no_such_module:f"]
+    prof = profile.time_run_parts(run, 3, "epoch", {**profile.FIT_PARTS, "gone": tuple(gone)})
     assert prof.parts["eager forward"] > 0 and prof.parts["eager backward walk"] > 0
     assert "generated forward" not in prof.parts
-    assert prof.missing == ["tinygrad_moons.train:NoSuchThing.step"]
+    assert prof.missing == gone
     assert "not in this tree" in prof.lines()[-1]
 
 

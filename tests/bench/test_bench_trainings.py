@@ -46,3 +46,13 @@ def test_the_trainings_are_measured_with_their_targets():
         ("fit_floor", (200, 3)), ("minibatch_floor", (200, 3)), ("dropout_floor", (200, 50)),
     ]:  # fmt: skip
         assert result.ratio(floor, workload) is not None
+
+
+def test_the_floors_score_as_history_does():
+    problem = Problem.make(200, 3)
+    step = bench.steps.FloorStep(problem)
+    step.params["W2"][:, 0] *= -1.0  # somewhere between all right and all wrong
+    loss, accuracy = trainings._FloorScores(step)()
+    expected_loss, expected_accuracy = trainings._scores(step.params, problem.X, problem.y)
+    assert loss == pytest.approx(expected_loss, rel=1e-12) and accuracy == expected_accuracy
+    assert 0.0 < accuracy < 1.0

@@ -221,3 +221,29 @@ def test_buffers_of_dead_values_are_shared():
     distinct = {id(v) for k, v in graph._fresh.namespace.items() if isinstance(v, np.ndarray)}
     held = sum(v.nbytes for k, v in graph._fresh.namespace.items() if isinstance(v, np.ndarray))
     assert graph.nbytes < held and len(distinct) < len(graph._fresh.namespace)
+
+
+def test_numbers_of_the_step_held_as_scalars_feed_called_ops_and_the_outputs_as_arrays():
+    """0-d values (a summed loss, a penalty) are numpy scalars in the generated step; an op
+    called on one (Exp here, not restated) and the outputs still get 0-d float64 arrays,
+    and value and gradients are eager's bit for bit."""
+    import tinygrad_moons.functional as F
+    from tinygrad_moons import Tensor, graph
+
+    rng = np.random.RandomState(0)
+    w = Tensor(rng.randn(3, 2), requires_grad=True)
+    x = Tensor(rng.randn(4, 3))
+
+    def step():
+        total = (x @ w).sum() * 0.25 + F.l2(w) * 0.5
+        return (total * 0.1).exp() + total
+
+    eager = step()
+    eager.backward()
+    expected_value, expected_grad = eager.data.copy(), w.grad.copy()
+    w.grad = None
+    captured = graph.capture(step)
+    assert "np.asarray(" in captured.source  # a scalar handed on as an array
+    out = captured.replay()
+    assert type(out.data) is np.ndarray and out.data.shape == ()
+    assert out.data == expected_value and np.array_equal(w.grad, expected_grad)

@@ -212,6 +212,13 @@ def test_compiled_fit_with_the_flat_step_equals_eager_fit(kind, callback):
 
 
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("options", [{"reduction": "mean"}, {"batch_size": 64, "seed": 1}])
+def test_compiled_fit_with_the_flat_step_equals_eager_fit_by_batches_and_means(kind, options):
+    same = dict(kind=kind, callback=_change_hyperparameters, **options)
+    _same(_fit(False, **same), _fit(True, **same))
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
 def test_the_flat_step_is_what_compiled_fit_takes(kind, monkeypatch):
     steps = []
     real = FlatStep.step

@@ -37,3 +37,17 @@ def test_huge_finite_values_pass_silently_and_an_infinity_among_them_is_named():
         assert not_finite("w", huge) == "not finite: 'w' holds -inf at index (2, 1)"
         with pytest.raises(ValueError, match=r"X must be finite; found -inf at index \(2, 1\)"):
             features(huge)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (np.array([[1e308, 1e308], [1.0, 2.0]]), None),  # a sum would overflow; all finite
+        (np.array([[1e308, -np.inf], [np.inf, 2.0]]), (0, 1)),  # inf + -inf in a sum
+        (np.arange(6, dtype=np.int64).reshape(2, 3), None),
+        (np.zeros((0, 2)), None),
+    ],
+)
+def test_first_non_finite_under_numpys_strictest_error_state(values, expected):
+    with np.errstate(all="raise"):
+        assert first_non_finite(values) == expected

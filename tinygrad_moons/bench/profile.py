@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,11 +39,13 @@ FIT_PARTS: dict[str, tuple[str, ...]] = {
     "generated forward+backward": ("tinygrad_moons.graph:StaticGraph.replay",),
     "eager forward": ("tinygrad_moons.train:_Pass.build",),
     "eager backward walk": ("tinygrad_moons.tensor:Tensor.backward",),
-    "optimiser (zero_grad, step)": (
+    "optimiser (zero_grad, step)": (  # the flat step keeps the guard's copies in its step
         "tinygrad_moons.optim:Optimizer.zero_grad",
         "tinygrad_moons.optim:Optimizer.step+",
+        "tinygrad_moons.flat_step:FlatStep.step",
+        "tinygrad_moons.flat_step:FlatStep.divide_gradients",
     ),
-    "History's loss/accuracy, checks": (
+    "History's accuracy, checks": (
         "tinygrad_moons.train:_Accuracy.__call__",
         "tinygrad_moons.train:_LogitsCheck.__call__",
         "tinygrad_moons.train:_check_loss",
@@ -59,7 +62,7 @@ OP_PARTS: dict[str, tuple[str, ...]] = {
     "forward": ("tinygrad_moons.tensor:Function.forward*",),
     "backward": ("tinygrad_moons.tensor:Function.backward*",),
 }
-REST = {"forward": "Tensors/contexts/recording", "backward": "walking, adding gradients"}
+REST = {"forward": "Tensors/contexts/recording", "backward": "the walk, adding gradients"}
 
 
 @dataclass
@@ -145,14 +148,17 @@ def _resolve(place: str) -> list[tuple[Any, str]]:
     """The (owner, attribute) pairs a place names; empty when the tree has no such name."""
     module_name, _, path = place.partition(":")
     *owners, name = path.rstrip("+*").split(".")
-    owner: Any = importlib.import_module(module_name)
+    try:
+        owner: Any = importlib.import_module(module_name)
+    except ImportError:
+        return []
     for part in owners:
         owner = getattr(owner, part, None)
         if owner is None:
             return []
     if not isinstance(owner, type):
         return [(owner, name)] if callable(getattr(owner, name, None)) else []
-    module = importlib.import_module(module_name)
+    module = sys.modules[module_name]
     classes = [owner]
     if path.endswith("+"):
         found = [getattr(module, attr) for attr in dir(module)]

@@ -247,7 +247,7 @@ def format_table(result: BenchmarkResult) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
-    lines.append("targets (ratios in this run; training rows: whole runs, /write-up's loop):")
+    lines.append("targets (ratios in this run, to each baseline named; under a miss, its bound):")
     for check in result.targets():
         lines.append(f"  {check.status:<12} {_times(check.ratio):>7}  {check.target.describe()}")
         lines.extend(f"{'':23}{line}" for line in check.bound_lines())

@@ -222,7 +222,7 @@ class TensorStep:
     # The step in parts, each timed around its call by ``bench.profile.time_step_parts``.
     EAGER = True
     PARTS = ("forward", "backward", "update")
-    PART_LABELS = {"forward": "forward ops", "backward": "backward walk", "update": "SGD update"}
+    PART_LABELS = {"forward": "forward", "backward": "backward", "update": "SGD update"}
 
     def forward(self) -> None:
         self.loss = self.objective()
@@ -290,8 +290,8 @@ class ModuleStep:
     EAGER = True
     PARTS = ("forward", "backward", "update")
     PART_LABELS = {
-        "forward": "zero_grad, forward ops",
-        "backward": "backward walk",
+        "forward": "forward (with zero_grad)",
+        "backward": "backward",
         "update": "optimiser step",
     }
 

@@ -101,11 +101,29 @@ class _Buffers:
         self.picks = np.empty(m, dtype=np.intp)
 
 
+class _FloorScores:
+    """History's loss and accuracy on all the data, by a ``FloorStep``'s forward into its
+    buffers: the floors' scoring."""
+
+    def __init__(self, step: FloorStep) -> None:
+        y = step.problem.y
+        self.step, self.n = step, len(y)
+        self.label_is_1, self.correct = y == 1, np.empty(len(y), dtype=bool)
+        self.z0, self.z1 = step.z2[:, 0], step.z2[:, 1]
+
+    def __call__(self) -> tuple[float, float]:
+        self.step.forward()
+        correct = np.greater(self.z1, self.z0, out=self.correct)
+        right = np.count_nonzero(np.equal(correct, self.label_is_1, out=correct))
+        return float(self.step.loss) / self.n, right / self.n
+
+
 def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> float:
     """``minibatch_loop``'s maths as straight-line numpy into buffers allocated once: what
     a mini-batch epoch costs with no Python between the numpy calls but the loops."""
     X, y, lr, n, hidden = problem.X, problem.y, problem.lr, len(problem.y), problem.hidden
-    params = {name: a.copy() for name, a in problem.start.items()}
+    scores = _FloorScores(FloorStep(problem))
+    params = scores.step.params  # the parameters it scores are the ones trained
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
     grads = {name: np.empty_like(a) for name, a in params.items()}
     parts = {name: np.empty_like(a) for name, a in params.items()}
@@ -113,7 +131,7 @@ def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> f
     loss = np.nan
     for rows in _batches(n, epochs, batch_size):
         if rows is None:
-            loss, _ = _scores(params, X, y)
+            loss, _ = scores()
         else:
             m = len(rows)
             b = buffers.get(m) or buffers.setdefault(m, _Buffers(m, hidden))
@@ -164,17 +182,15 @@ def fit_floor(problem: Problem, epochs: int) -> float:
     """``fit``'s full-batch epochs as straight-line numpy into buffers allocated once: the
     step's backward and update, then the forward on all the data (History's loss and
     accuracy, and the next step's forward)."""
-    step, n = FloorStep(problem), len(problem.y)
-    label_is_1, correct = problem.y == 1, np.empty(n, dtype=bool)
-    z0, z1 = step.z2[:, 0], step.z2[:, 1]
+    step = FloorStep(problem)
+    scores = _FloorScores(step)
     step.forward()
+    loss = np.nan
     for _ in range(epochs):
         step.backward()
         step.update()
-        step.forward()
-        np.greater(z1, z0, out=correct)
-        np.count_nonzero(np.equal(correct, label_is_1, out=correct)) / n  # History's accuracy
-    return float(step.loss) / n
+        loss, _ = scores()  # and the next step's forward
+    return loss
 
 
 def dropout_stream(problem: Problem, p: float = DROPOUT_P) -> np.random.RandomState:
@@ -216,20 +232,18 @@ def dropout_loop(problem: Problem, epochs: int, p: float = DROPOUT_P) -> float:
 def dropout_floor(problem: Problem, epochs: int, p: float = DROPOUT_P) -> float:
     """``dropout_loop``'s maths and masks as straight-line numpy into buffers allocated
     once; each epoch's uniform draws are the one new array (RandomState has no ``out``)."""
-    step, n, shape = FloorStep(problem), len(problem.y), (len(problem.y), problem.hidden)
+    step, shape = FloorStep(problem), (len(problem.y), problem.hidden)
     rng, kept, keep = dropout_stream(problem, p), np.empty(shape, dtype=bool), np.empty(shape)
-    label_is_1, correct = problem.y == 1, np.empty(n, dtype=bool)
-    z0, z1 = step.z2[:, 0], step.z2[:, 1]
+    scores = _FloorScores(step)
+    loss = np.nan
     for _ in range(epochs):
         np.greater_equal(rng.random_sample(shape), p, out=kept)
         np.divide(kept, 1.0 - p, out=keep)
         step.forward(keep)
         step.backward(keep)
         step.update()
-        step.forward()  # eval mode: History's loss and accuracy
-        np.greater(z1, z0, out=correct)
-        np.count_nonzero(np.equal(correct, label_is_1, out=correct)) / n  # History's accuracy
-    return float(step.loss) / n
+        loss, _ = scores()  # in eval mode: no mask
+    return loss
 
 
 def dropout_fit(problem: Problem, epochs: int, p: float = DROPOUT_P) -> float:

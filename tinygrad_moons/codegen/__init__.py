@@ -21,6 +21,10 @@ Ops come in two kinds:
 
 ``program.py`` holds the names, buffers and the allocator; ``rules.py`` the restated ops.
 
+Where the gradients and the other outputs do not read the first output's value (a loss's
+sum and penalty: the backward starts from the softmax), those lines also go apart into a
+``value()``, and ``lean_forward()`` is the forward without them (``_value_lines``).
+
 Gradients are summed in the backward walk's order (``tensor.backward_order``), as eager
 ``backward()`` sums them, so replay and eager agree bit for bit.
 """
@@ -69,13 +73,13 @@ def _argument(p: Program, node: Node, i: int) -> str:
     """Argument i of a called op or a derived value, as an expression: a value's name, a
     constant bound at capture, or (a tuple holding derived values) that tuple rebuilt."""
     if node.inputs[i] is not None:
-        return node.inputs[i]
+        return p.array(node.inputs[i])
     arg = node.args[i]
     dynamic = [part for part in _flat(arg) if id(part) in p.values]
     if not dynamic:
         return p.bind("arg", arg)
     rebuild = p.bind("rebuild", _Rebuild(arg, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _flat(value: Any) -> list[Any]:
@@ -125,7 +129,7 @@ def _kwargs_expression(p: Program, kwargs: dict[str, Any]) -> str:
     if not dynamic:
         return p.bind("kwargs", kwargs)
     rebuild = p.bind("rebuild", _Rebuild(kwargs, {id(part) for part in dynamic}))
-    return f"{rebuild}({', '.join(p.values[id(part)] for part in dynamic)})"
+    return f"{rebuild}({', '.join(p.array(p.values[id(part)]) for part in dynamic)})"
 
 
 def _identifier_of(name: str) -> str:
@@ -187,6 +191,10 @@ class Step:
     namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
     output_names: list[str]
     contributed: frozenset[int] = frozenset()  # id of every leaf whose .grad backward() sets
+    # forward() without the lines only the first output's value needs, and those lines;
+    # None when there are none to leave out (see _value_lines)
+    lean_forward: Callable[[], None] | None = None
+    value: Callable[[], None] | None = None
 
 
 def generate(
@@ -218,7 +226,7 @@ def generate(
         name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
         value[id(leaf)] = name
         leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
-        reads.append(f"{name} = {leaf_tensor[id(leaf)]}.data")
+        reads.append(f"{name} = {leaf_tensor[id(leaf)]}._data")  # .data's slot, unchecked
         if leaf.requires_grad:
             p.leaf_buffer[id(leaf)] = p.buffer("d" + name, leaf.data.shape)
             if gradients is not None and id(leaf) in gradients and not accumulate:
@@ -291,16 +299,28 @@ def generate(
         backward_lines = p.lines
     else:
         contributed = set()
+    needed_lines, value_lines = _value_lines(p, forward_lines, backward_lines, outputs, value)
+    forward_lines = needed_lines + value_lines  # buffers are allocated for this order
     nbytes = _allocate(p, forward_lines + backward_lines)
+    assignments = []
     for output in outputs:
         tensor = p.bind("output_tensor", output)
-        forward_lines.append((f"{tensor}.data = {value[id(output)]}", ()))
+        name = value[id(output)]
+        if name in p.buffers or name in p.scalars:  # a float64 ndarray of ours: into the slot
+            assignments.append((f"{tensor}._data = {p.array(name)}", ()))
+        else:
+            assignments.append((f"{tensor}.data = {name}", ()))
+    forward_lines = forward_lines + assignments
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
     forward_source = _function("forward", reads, check + forward_lines, p.globals)
     backward_source = _function("backward", reads, backward_lines, []) if backward_lines else ""
     source = forward_source + ("\n\n" + backward_source if backward_source else "")
+    if value_lines:
+        lean = check + needed_lines + assignments[1:]
+        source += "\n\n" + _function("lean_forward", reads, lean, p.globals)
+        source += "\n\n" + _function("value", reads, value_lines + assignments[:1], p.globals)
     namespace = dict(p.env)
     exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
     names_of_outputs = [value[id(output)] for output in outputs]
@@ -312,6 +332,80 @@ def generate(
         namespace,
         names_of_outputs,
         frozenset(contributed),
+        namespace.get("lean_forward"),
+        namespace.get("value"),
+    )
+
+
+_Line = tuple[str, tuple[str, ...]]
+# Statements that only write one buffer (in place or not) and call nothing but numpy:
+# np.f(..., out=b), a.take(..., out=b), b[...] = np.f(...) + np.g(...)
+_WRITES = (
+    re.compile(r"np\.[\w.]+\(.*\bout=(\w+)\)$"),
+    re.compile(r"\w+\.take\(.*\bout=(\w+)\)$"),
+    re.compile(r"(\w+)\[\.\.\.\] = np\.[\w.]+\([^=]*\)$"),
+    # a 0-d value as a numpy scalar: numpy calls, names and numbers under + - * /
+    re.compile(
+        r"(\w+) = (?:np\.[\w.]+\([^=]*\)|[\w.]+)(?: [-+*/] (?:np\.[\w.]+\([^=]*\)|[\w.]+))*$"
+    ),
+)
+
+
+def _value_lines(
+    p: Program,
+    forward: list[_Line],
+    backward: list[_Line],
+    outputs: tuple[Tensor, ...],
+    value: dict[int, str],
+) -> tuple[list[_Line], list[_Line]]:
+    """The forward lines in two parts: those the other outputs and the backward pass need,
+    then those only the first output's value needs (a loss's sum and its penalty, which a
+    caller may skip when a cheaper bound says the value is finite, say). Both lists keep
+    the lines' order; the second is empty when no line can be left out safely: every line
+    moved after the first part must write one buffer through numpy alone (no call, no
+    random draw), and no line of the first part after it may write what it reads."""
+    base_of = {name: base for name, (base, _) in p.views.items()}
+
+    def names(line: _Line) -> set[str]:
+        text, uses = line
+        return {base_of.get(t, t) for t in re.findall(r"\w+", text)} | set(uses)
+
+    def written(text: str) -> str | None:
+        for pattern in _WRITES:
+            match = pattern.match(text)
+            if match:
+                return base_of.get(match.group(1), match.group(1))
+        return None
+
+    needed = set().union(*(names(line) for line in backward)) if backward else set()
+    needed |= {value[id(output)] for output in outputs[1:]}
+    first = value[id(outputs[0])]
+    held = p.buffers.keys() | p.scalars  # what a line may write: a buffer or a scalar
+    if first in needed or first not in held:
+        return forward, []
+    kinds: list[bool] = [False] * len(forward)  # True: only the value needs the line
+    later_writes: set[str] = set()  # what the needed lines after this one write
+    for i in range(len(forward) - 1, -1, -1):
+        text = forward[i][0]
+        if text.startswith("#"):
+            kinds[i] = i + 1 < len(forward) and kinds[i + 1]  # a comment goes with its line
+            continue
+        target = written(text)
+        if target is not None and target not in needed and target in held:
+            if names(forward[i]) & later_writes:
+                return forward, []
+            kinds[i] = True
+        else:
+            needed |= names(forward[i])
+            if target is not None:
+                later_writes.add(target)
+            else:
+                later_writes |= names(forward[i])  # a call may write what it is handed
+    if not any(kinds):
+        return forward, []
+    return (
+        [line for line, kind in zip(forward, kinds, strict=True) if not kind],
+        [line for line, kind in zip(forward, kinds, strict=True) if kind],
     )
 
 

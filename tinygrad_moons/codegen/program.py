@@ -82,6 +82,7 @@ class Program:
         self.leaf_started: set[int] = set()  # leaves whose first gradient has a place
         self.globals: list[str] = []  # called ops' results, which backward() reads too
         self.values: dict[int, str] = {}  # id(Tensor or derived array) -> its name
+        self.scalars: set[str] = set()  # 0-d values held as numpy scalars, not buffers
 
     # names ---------------------------------------------------------------
     def fresh(self, prefix: str, numbered: bool = False) -> str:
@@ -112,6 +113,19 @@ class Program:
         name = self.fresh(f"{base}_{suffix}")
         self.views[name] = (base, make)
         return name
+
+    def scalar(self, prefix: str, expression: str) -> str:
+        """A 0-d value computed as a numpy scalar (``np.float64``): arithmetic on scalars
+        rounds as the 0-d ufuncs do, bit for bit, without a ufunc call per number."""
+        name = self.fresh(prefix, numbered=True)
+        self.emit(f"{name} = {expression}")
+        self.scalars.add(name)
+        self.globals.append(name)  # backward() may read it
+        return name
+
+    def array(self, name: str) -> str:
+        """``name`` as an expression that is an ndarray (a scalar wrapped as 0-d)."""
+        return f"np.asarray({name})" if name in self.scalars else name
 
     def emit(self, statement: str, uses: tuple[str, ...] = ()) -> None:
         self.lines.append((statement, uses))

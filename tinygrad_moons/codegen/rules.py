@@ -54,6 +54,9 @@ def _forward_elementwise(ufunc: str, prefix: str) -> Callable[[Program, Node], s
     """z = x + y or z = x y into a buffer; twins: ``ops.Add.forward``, ``ops.Mul.forward``."""
 
     def forward(p: Program, node: Node) -> str:
+        if node.result.data.shape == () and all(node.shape(i) == () for i in (0, 1)):
+            operator = "+" if ufunc == "add" else "*"  # numbers: one rounding, as the ufunc
+            return p.scalar(prefix, f"{_operand(node, 0)} {operator} {_operand(node, 1)}")
         after_matmul = ufunc == "add" and type(node.args[0]._ctx) is ops.MatMul
         name = "z" if after_matmul else prefix  # x W + b: the write-up's z; x W is xw
         out = p.buffer(name, node.result.data.shape, numbered=True)
@@ -192,12 +195,9 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
     node.saved["probs"] = probs  # the softmax, for the backward below
     if reduction == "none":
         return losses
-    out = p.buffer("ce", (), numbered=True)
-    if reduction == "sum":
-        p.emit(f"np.add.reduce({losses}, out={out})")  # np.sum without its Python wrapper
-    else:
-        p.emit(f"np.mean({losses}, out={out})")
-    return out
+    if reduction == "sum":  # np.sum without its Python wrapper
+        return p.scalar("ce", f"np.add.reduce({losses})")
+    return p.scalar("ce", f"np.mean({losses})")
 
 
 def _softmax_cross_entropy_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
@@ -229,10 +229,8 @@ def _softmax_cross_entropy_backward(p: Program, node: Node, grad: Grad) -> list[
 
 def _sum_of_squares_forward(p: Program, node: Node) -> str:
     """l2 = sum of x^2 over every input; twin: ``ops.SumOfSquares.forward``."""
-    out = p.buffer("l2_", (), numbered=True)
     terms = " + ".join(f"np.vdot({a}, {a})" for a in node.inputs)
-    p.emit(f"{out}[...] = {terms}")
-    return out
+    return p.scalar("l2_", terms)
 
 
 def _sum_of_squares_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
