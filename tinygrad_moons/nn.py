@@ -32,7 +32,7 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons import checkpoint
 from tinygrad_moons.tensor import Tensor, derived, no_grad, written
-from tinygrad_moons.validate import Seed, not_finite, number, whole, width
+from tinygrad_moons.validate import Seed, array_problem, not_finite, number, whole, width
 from tinygrad_moons.validate import random_state as as_random_state
 
 __all__ = [
@@ -327,19 +327,8 @@ class Module:
             if name not in state:
                 continue
             value = np.asarray(state[name])
-            if value.dtype.kind not in "biuf":
-                problems.append(f"not real numbers: {name!r} has dtype {value.dtype}")
-            elif value.shape != tensor.shape:
-                transposed = value.ndim == 2 and value.shape == tensor.shape[::-1]
-                problems.append(
-                    f"mis-shaped: {name!r} is {value.shape}, the module's is {tensor.shape}"
-                    + (
-                        " (transposed: a Linear's weight is (in, out), torch's (out, in))"
-                        if transposed
-                        else ""
-                    )
-                )
-            elif (problem := not_finite(name, value)) is not None:
+            problem = array_problem(name, value.dtype, value.shape, tensor.shape)
+            if problem is not None or (problem := not_finite(name, value)) is not None:
                 problems.append(problem)
         return missing, unexpected, problems
 

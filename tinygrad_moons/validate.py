@@ -106,6 +106,26 @@ def not_finite(name: str, values: np.ndarray) -> str | None:
     return f"not finite: {name!r} holds {values[index].item()} at index {index}"
 
 
+def array_problem(
+    name: str, dtype: np.dtype, shape: tuple[int, ...], expected: tuple[int, ...]
+) -> str | None:
+    """The problem of one named array held to the shape ``expected`` (a state dict's entry,
+    a checkpoint's header), or None: not real numbers, or mis-shaped, a transposed matrix
+    named as such (a Linear's weight is (in, out), torch's (out, in)).
+
+    >>> array_problem("0.bias", np.dtype(float), (3,), (2,))
+    "mis-shaped: '0.bias' is (3,), expected (2,)"
+    """
+    if dtype.kind not in "biuf":
+        return f"not real numbers: {name!r} has dtype {dtype}"
+    shape, expected = tuple(shape), tuple(expected)
+    if shape == expected:
+        return None
+    transposed = len(shape) == 2 and shape[::-1] == expected
+    hint = " (transposed? a Linear's weight is (in, out), torch's (out, in))" if transposed else ""
+    return f"mis-shaped: {name!r} is {shape}, expected {expected}{hint}"
+
+
 def finite_outputs(logits: np.ndarray) -> np.ndarray:
     """``logits`` (N, C) unchanged when every row is finite; else a ValueError naming the
     first row of X whose outputs are not: predictions never hold a row of NaN.

@@ -5,6 +5,7 @@ alone), the module never changed."""
 import io
 import json
 import os
+import re
 import tracemalloc
 import zipfile
 
@@ -293,6 +294,14 @@ def test_a_zero_dimensional_entry_is_mis_shaped(tmp_path, model):
     before = model.state_dict()
     refused(nn.load, model, path, match=r"mis-shaped: '0.bias' is \(\), expected \(3,\)")
     assert same_state(model, before)
+
+
+def test_a_torch_layout_weight_in_a_file_is_named_as_in_a_state_dict(tmp_path, model):
+    weight = model.state_dict()["0.weight"].T.copy()
+    path = write_npz(tmp_path / "torch.npz", model_entries(model, **{"0.weight": npy_of(weight)}))
+    (problem,) = model.state_problems({**model.state_dict(), "0.weight": weight})
+    assert "(transposed? a Linear's weight is (in, out), torch's (out, in))" in problem
+    refused(nn.load, model, path, match=re.escape(problem))
 
 
 # ---------------------------------------------------------------------- paths

@@ -94,7 +94,10 @@ def test_train_takes_a_bool_not_a_string_that_is_always_true(mode):
 def test_a_torch_layout_weight_is_named_as_transposed():
     layer = nn.Linear(2, 3, seed=0)
     state = {"weight": layer.weight.data.T.copy(), "bias": layer.bias.data.copy()}
-    with pytest.raises(ValueError, match=r"'weight' is \(3, 2\).*\(transposed: .*torch's"):
+    with pytest.raises(
+        ValueError,
+        match=r"'weight' is \(3, 2\), expected \(2, 3\) \(transposed\? .*torch's \(out, in\)\)",
+    ):
         layer.load_state_dict(state)
     square = nn.Linear(3, 3, seed=0)
     assert "transposed" not in " ".join(square.state_problems({"weight": np.ones((3, 4))}))

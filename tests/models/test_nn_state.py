@@ -163,7 +163,7 @@ def test_load_state_dict_strict_lists_buffers_and_changes_nothing():
     with pytest.raises(ValueError) as error:
         model.load_state_dict(state)
     assert "missing: '1.count'" in str(error.value)
-    assert "mis-shaped: '1.running_mean' is (4,), the module's is (3,)" in str(error.value)
+    assert "mis-shaped: '1.running_mean' is (4,), expected (3,)" in str(error.value)
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
 
 
