@@ -419,6 +419,16 @@ class Tensor(ArrayMethods):
         _escaping("numpy()", self)
         return self._data
 
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """Pickled and deep-copied without the links between views and their base (weak
+        references, which cannot be pickled): the copy owns its data."""
+        return None, {
+            "_data": self._data,
+            "_grad": self._grad,
+            "requires_grad": self.requires_grad,
+            "_ctx": self._ctx,
+        }
+
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, cut from the graph, not requiring grad."""
         detached = Tensor._wrap(self._data)

@@ -216,3 +216,18 @@ def test_drawn_views_and_in_place_updates_match_torch(program):
     elif ours[3] is not None:
         for mine, numeric in zip(ours[3], _numeric_gradients(program, a0, s0), strict=True):
             np.testing.assert_allclose(mine, numeric, rtol=1e-6, atol=1e-6)
+
+
+def test_a_tensor_with_views_pickles_and_copies_without_its_links():
+    import copy
+    import pickle
+
+    W = Tensor(W0, requires_grad=True)
+    view = W.T
+    again = pickle.loads(pickle.dumps(W))
+    np.testing.assert_array_equal(again.data, W0)
+    assert again.requires_grad
+    copied = copy.deepcopy(view)
+    with no_grad():
+        copied += 1.0  # its own data now: W is not written
+    np.testing.assert_array_equal(W.data, W0)
