@@ -8,11 +8,14 @@ hypothesis test draws programs of views and in-place updates and compares values
 verdicts and gradients with torch float64.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
 import pytest
 import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from test_in_place_and_versions import _values
 
 from tinygrad_moons import Tensor, no_grad
 
@@ -133,7 +136,7 @@ def _run(lib, program, a0, s0):
             elif kind == "in place":
                 symbol, operand, silent = rest
                 other = 0.75 if operand == "const" else s
-                with quiet() if silent else _Nothing():
+                with quiet() if silent else nullcontext():
                     if symbol == "+":
                         t += other
                     else:
@@ -142,7 +145,7 @@ def _run(lib, program, a0, s0):
                 if t.ndim == 0:
                     verdicts.append("skip")
                     continue
-                with quiet() if rest[0] else _Nothing():
+                with quiet() if rest[0] else nullcontext():
                     t[0] = s * 3.0
             verdicts.append("ok")
         except RuntimeError:
@@ -158,20 +161,6 @@ def _run(lib, program, a0, s0):
         verdicts.append("backward raised")
         return values, verdicts, _values(loss), None
     return values, verdicts, _values(loss), [_grad(a), _grad(s)]
-
-
-class _Nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _values(v):
-    if isinstance(v, torch.Tensor):
-        return v.detach().numpy().copy()
-    return np.array(v.data if isinstance(v, Tensor) else v)
 
 
 def _grad(t):
