@@ -1146,14 +1146,7 @@ def written(*tensors: Tensor) -> None:
     number = next(_op_numbers)
     _newest_write[0] = number
     for tensor in tensors:
-        data = tensor._data
-        base = data.base  # _owner(data), its two common cases inline: no base, an array's
-        if base is None:
-            owner = data
-        elif type(base) is np.ndarray and base.base is None:
-            owner = base
-        else:
-            owner = _owner(data)
+        owner = _owner(tensor._data)
         entry = _writes.get(id(owner))
         if entry is None or entry[0]() is not owner:
             _writes[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner))), [0])
