@@ -348,8 +348,8 @@ def generate(
 
 
 _Line = tuple[str, tuple[str, ...]]
-# Statements that only write one buffer (in place or not) and call nothing but numpy:
-# np.f(..., out=b), a.take(..., out=b), b[...] = np.f(...) + np.g(...)
+# Statements that only write one buffer or scalar (in place or not) and call nothing but
+# numpy: np.f(..., out=b), a.take(..., out=b), b[...] = np.f(...) + np.g(...), s = x + y
 _WRITES = (
     re.compile(r"np\.[\w.]+\(.*\bout=(\w+)\)$"),
     re.compile(r"\w+\.take\(.*\bout=(\w+)\)$"),
@@ -372,7 +372,7 @@ def _value_lines(
     then those only the first output's value needs (a loss's sum and its penalty, which a
     caller may skip when a cheaper bound says the value is finite, say). Both lists keep
     the lines' order; the second is empty when no line can be left out safely: every line
-    moved after the first part must write one buffer through numpy alone (no call, no
+    moved after the first part must write one buffer or scalar through numpy alone (no call, no
     random draw), and no line of the first part after it may write what it reads."""
     base_of = {name: base for name, (base, _) in p.views.items()}
 
