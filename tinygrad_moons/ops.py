@@ -278,6 +278,20 @@ class Clone(Op):
         return grad
 
 
+class Overwrite(Op):
+    """z = x written into ``into``, an existing array, which z then is;  dz/dx = 1 (a
+    recorded in-place update of memory that ``detach()`` shares, as torch writes one)."""
+
+    @staticmethod
+    def forward(ctx, x, into):
+        np.copyto(into, x)
+        return into
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
 class Pow(Op):
     """z = x ** p for a number p;  dz/dx = p x^(p-1), and 0 for p = 0 (x^0 = 1 even at 0)."""
 

@@ -430,8 +430,11 @@ class Tensor(ArrayMethods):
         }
 
     def detach(self) -> Tensor:
-        """A tensor sharing this one's data, cut from the graph, not requiring grad."""
+        """A tensor sharing this one's array and its version, cut from the graph, not
+        requiring grad, as torch's: an in-place update of either one, recorded or not,
+        writes into that array, so the other sees it (see ``_take``)."""
         detached = Tensor._wrap(self._data)
+        _note_detached(detached)
         if _state.recorder is not None:
             _state.recorder.made(detached, self)
         return detached
@@ -1081,7 +1084,13 @@ def _in_place(tensor: Tensor, ufunc: np.ufunc, op: Callable, other: Any, symbol:
             ) from None
         written(tensor)
         return tensor
-    result = op(tensor, other)
+    source = tensor
+    if _shares_memory(tensor):
+        # the update is written into the shared array: the op saves a copy of the values
+        # before it (torch saves the original), not the array it is about to change
+        source = tensor.clone()
+        other = source if other is tensor else other
+    result = op(source, other)
     if result.shape != tensor.shape:
         raise ValueError(
             f"t {symbol}= x changes t in place, so x must broadcast to t's shape "
@@ -1108,6 +1117,10 @@ def _take(tensor: Tensor, result: Tensor) -> None:
         # a view: its base takes the update, then takes this view (and the others) again
         _take(link[0], link[2](link[0], result))
         return
+    if _shares_memory(tensor):
+        # a tensor from detach() holds this array too: the update goes into it, as torch's
+        result = ops.Overwrite.apply(result, old)
+        written(tensor)
     tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
     if link is not None:
         tensor._view = None
@@ -1157,13 +1170,43 @@ def written(*tensors: Tensor) -> None:
             del history[1 : 1 + _KEPT_WRITES // 2]
 
 
-def _forget(key: int) -> Callable[[Any], None]:
+def _forget(key: int, table: dict[int, Any] = _writes) -> Callable[[Any], None]:
     def forget(_ref: Any) -> None:
-        entry = _writes.get(key)
+        entry = table.get(key)
         if entry is not None and entry[0]() is None:
-            del _writes[key]
+            del table[key]
 
     return forget
+
+
+# detach() gives a tensor around the same array (torch: the same storage and version). While
+# one lives, a recorded in-place update of a tensor holding that memory is written into it
+# (``_take``), not given a new array, which would leave the other's values as they were.
+_detached: dict[int, tuple[Any, list[Any]]] = {}  # id(owner) -> (weakref(owner), tensors)
+
+
+def _note_detached(tensor: Tensor) -> None:
+    owner = _owner(tensor._data)
+    entry = _detached.get(id(owner))
+    if entry is None or entry[0]() is not owner:
+        _detached[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner), _detached)), [])
+    refs = entry[1]
+    if len(refs) >= 16 and not len(refs) & (len(refs) - 1):  # now and then
+        refs[:] = [ref for ref in refs if ref() is not None]
+    refs.append(weakref.ref(tensor))
+
+
+def _shares_memory(tensor: Tensor) -> bool:
+    """Whether a live tensor from ``detach()`` holds memory of ``tensor``'s array."""
+    owner = _owner(tensor._data)
+    entry = _detached.get(id(owner))
+    if entry is None or entry[0]() is not owner:
+        return False
+    for ref in entry[1]:
+        alias = ref()
+        if alias is not None and _owner(alias._data) is owner:
+            return True
+    return False
 
 
 def _version_of(array: np.ndarray) -> int:
