@@ -45,7 +45,14 @@ from tinygrad_moons.train import (
     no_progress,
     penalised_weights,
 )
-from tinygrad_moons.validate import finite_outputs, number, random_state, two_classes, whole
+from tinygrad_moons.validate import (
+    clipped_batch_size,
+    finite_outputs,
+    number,
+    random_state,
+    two_classes,
+    whole,
+)
 
 __all__ = ["NeuralNetClassifier"]
 
@@ -235,7 +242,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         The L2 penalty; the write-up's ``reg_lambda`` exactly.
     batch_size : int, "auto" or None, default=None
         None is full-batch gradient descent (the write-up's); "auto" is MLPClassifier's
-        ``min(200, n_samples)``. Each batch steps on its mean objective (``train.fit``'s
+        ``min(200, n_samples)``; an int above n_samples is clipped to it with a UserWarning,
+        as MLPClassifier's. Each batch steps on its mean objective (``train.fit``'s
         ``reduction="mean"``), a last, smaller batch too, as MLPClassifier's; the penalty
         is ``alpha / 2 * |W|^2`` times the batch's share of the data, divided by its size
         (MLPClassifier divides the penalty by the batch size alone).
@@ -629,14 +637,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             return n
         if self.batch_size == "auto":
             return min(200, n)
-        if self.batch_size > n:
-            warnings.warn(
-                f"batch_size={self.batch_size} is larger than the {n} training samples; "
-                f"training on full batches",
-                UserWarning,
-                stacklevel=4,
-            )
-        return min(self.batch_size, n)
+        return clipped_batch_size(self.batch_size, n, stacklevel=4)
 
     def _optimizer(self, model: nn.Module) -> optim.Optimizer:
         """SGD or Adam with the estimator's rate, for ``fit(reduction="mean")``'s steps on

@@ -40,6 +40,7 @@ from tinygrad_moons.optim import SGD, Optimizer, Schedule
 from tinygrad_moons.tensor import Tensor, derived
 from tinygrad_moons.validate import (
     Seed,
+    clipped_batch_size,
     features,
     finite_outputs,
     number,
@@ -745,7 +746,8 @@ def fit(
 
     - ``optimizer``: defaults to ``SGD(model.parameters(), lr)`` (``lr`` is used for
       nothing else); ``schedule`` is stepped once per epoch, after the optimiser.
-    - ``batch_size``: None (or N and more) is full-batch gradient descent; otherwise each
+    - ``batch_size``: None (or N, the number of rows) is full-batch gradient descent; one
+      larger than N is clipped to N with a UserWarning, as MLPClassifier; otherwise each
       epoch visits every row once in batches, reshuffled per epoch from ``seed`` when
       ``shuffle``. A single batch of all rows is never shuffled: its sum does not depend
       on the order.
@@ -793,8 +795,8 @@ def fit(
     X_all, labels = _data(X, y, model, "")
     two_classes(np.unique(labels))
     if batch_size is not None:
-        batch_size = whole("batch_size", batch_size)
-        batch_size = None if batch_size >= len(labels) else batch_size
+        batch_size = clipped_batch_size(batch_size, len(labels), stacklevel=2)
+        batch_size = None if batch_size == len(labels) else batch_size
     if validation is not None and len(validation) != 2:
         raise ValueError("validation must be a pair (X_val, y_val)")
     val = _data(*validation, model, "validation ") if validation is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,25 @@ def whole(name: str, value: Any, minimum: int = 1) -> int:
     if not is_int or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def clipped_batch_size(value: Any, rows: int, stacklevel: int = 2) -> int:
+    """``value``, an int >= 1, as a mini-batch size for ``rows`` rows: one larger than
+    ``rows`` is clipped to it (one full batch) with a UserWarning naming both, as
+    scikit-learn's MLPClassifier clips it, rather than ignored in silence.
+
+    >>> clipped_batch_size(32, 200)
+    32
+    """
+    size = whole("batch_size", value)
+    if size > rows:
+        warnings.warn(
+            f"batch_size={size} is larger than the {rows} training samples: it is clipped "
+            f"to {rows}, one full batch per epoch (as scikit-learn's MLPClassifier clips it)",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return min(size, rows)
 
 
 def flag(name: str, value: Any) -> bool:

@@ -148,6 +148,18 @@ def test_batch_size_trains_on_mini_batches(moons):
     assert quick(max_iter=3, batch_size=50).fit(X, y).loss_curve_ != full
 
 
+def test_a_batch_size_above_the_samples_is_clipped_with_a_warning_as_mlpclassifiers(moons):
+    X, y = moons
+    full = quick(max_iter=3).fit(X, y).loss_curve_
+    with pytest.warns(UserWarning, match=r"batch_size=500 is larger than the 200 training") as w:
+        clipped = quick(max_iter=3, batch_size=500).fit(X, y).loss_curve_
+    assert [r.filename for r in w if "batch_size" in str(r.message)] == [__file__]
+    assert clipped == full
+    with pytest.warns(UserWarning, match="It is going to be clipped"):  # theirs, for the record
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier(max_iter=1, batch_size=500, random_state=0).fit(X, y)
+
+
 def test_random_state_none_draws_a_fresh_start_at_every_fit(moons):
     X, y = moons
     clf = quick(random_state=None, max_iter=1)

@@ -44,6 +44,13 @@ def test_train_any_architecture_and_optimiser(tmp_path, capsys):
     assert accuracy("Held-out accuracy:", text) >= 90.0
 
 
+def test_train_says_a_batch_size_above_the_points_is_clipped(tmp_path, capsys):
+    argv = ["train", "--passes", "3", "--batch-size", "500", "--out", str(tmp_path / "b.png")]
+    cli.main(argv)
+    err = capsys.readouterr().err
+    assert "warning: batch_size=500 is larger than the 200 training samples" in err
+
+
 def test_train_three_classes_measures_held_out_accuracy_on_fresh_points(tmp_path, capsys):
     argv = ["train", "--classes", "3", "--passes", "300", "--optimizer", "adam"]
     assert cli.main([*argv, "--out", str(tmp_path / "b.png")]) == 0

@@ -117,6 +117,21 @@ def test_one_batch_of_all_rows_equals_full_batch_training_exactly(moons, shuffle
     assert full.loss == batched.loss
 
 
+def test_a_batch_size_above_the_rows_is_clipped_with_a_warning_as_mlpclassifiers(moons):
+    """batch_size=201 on 200 rows trains on full batches, as 200 does, and says so (naming
+    both numbers and the caller's line); 200 itself is simply the full batch."""
+    X, y = moons
+    full = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=5, progress=False)
+    with pytest.warns(UserWarning, match=r"batch_size=201 is larger than the 200 training") as w:
+        clipped = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=5, batch_size=201, progress=False)
+    assert [r.filename for r in w if "batch_size" in str(r.message)] == [__file__]
+    assert clipped.loss == full.loss
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exact = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=5, batch_size=200, progress=False)
+    assert exact.loss == full.loss
+
+
 def test_mini_batch_shuffling_follows_the_seed(moons):
     X, y = moons
     runs = [

@@ -39,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_training_options(parser, epochs=20000)
     parser.add_argument(
-        "--batch-size", type=positive_int, help="mini-batch size (default: the full batch)"
+        "--batch-size",
+        type=positive_int,
+        help="mini-batch size (default: the full batch; a larger one is clipped, with a warning)",
     )
     parser.add_argument("--classes", type=class_count, default=2, help="2: moons; 3+: blobs")
     add_out(parser, "decision_boundary.png")
