@@ -281,7 +281,12 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         Print the loss after every epoch (and the validation score with early stopping).
     warm_start : bool, default=False
         Start from the previous fit's weights (same features, classes and layers), with a
-        fresh optimiser; ``loss_curve_`` and ``t_`` continue.
+        fresh optimiser, as MLPClassifier: ``loss_curve_``, ``t_`` (and
+        ``validation_scores_``) continue, ``n_iter_`` counts this fit's epochs, and the
+        stopping rule goes on from its state: the best loss or validation score (whose
+        weights an ``early_stopping`` fit returns to, even the previous fit's) and the
+        epochs without improvement, so a warm fit after a stop ends after one epoch
+        without improvement.
     momentum : float, default=0.0
         SGD's momentum (PyTorch's formula, the same updates as MLPClassifier's for a
         constant rate). 0 keeps the write-up's plain gradient descent; MLPClassifier's
@@ -466,7 +471,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         """
         sizes_hidden, activation = self._check_params()
         warm = bool(self.warm_start) and hasattr(self, "model_")
-        previous = (self.loss_curve_, self.t_) if warm and hasattr(self, "t_") else ([], 0)
+        previous = self._carried() if warm and hasattr(self, "t_") else _Carried()
         if not warm:
             self._unfit()
         X, y = validate_data(self, X, y, dtype=np.float64, reset=not warm, accept_sparse=_SPARSE)
@@ -485,7 +490,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             if self.solver == "lbfgs":
                 result = self._fit_lbfgs(model, X, labels)
             else:
-                result = self._fit_epochs(model, X, labels, rng, *previous)
+                result = self._fit_epochs(model, X, labels, rng, previous)
         except BaseException:
             self._unfit()
             raise
@@ -495,6 +500,9 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         self.n_layers_ = len(sizes)
         for name, value in result.attributes.items():
             setattr(self, name, value)
+        if result.rule is not None and result.rule.stopped and self.n_iter_ == 1:
+            warnings.warn(_stopped_again(self), UserWarning, stacklevel=2)
+            return self
         accuracy = float(np.mean(self._logits(result.X).data.argmax(axis=1) == result.labels))
         problem = _not_converged(self, result, accuracy)
         if problem is not None:
@@ -507,8 +515,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         X: np.ndarray,
         labels: np.ndarray,
         rng: np.random.RandomState,
-        previous_curve: list[float],
-        previous_t: int,
+        previous: _Carried,
     ) -> _Fitted:
         """Train with "sgd" or "adam" through ``train.fit``, the stopping rule a callback."""
         validation = None
@@ -526,7 +533,7 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         start_loss = _mean_loss(model, X, labels, self.alpha)
         batch = self._batch(len(labels))
         optimizer = self._optimizer(model)
-        rule = _StoppingRule(self, model, optimizer, batch, len(labels), previous_t)
+        rule = _StoppingRule(self, model, optimizer, batch, len(labels), previous)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NoProgressWarning)  # the checks below say more
             history = fit(
@@ -547,16 +554,22 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
             )
         if rule.best_state is not None:
             model.load_state_dict(rule.best_state)
-        curve = [*previous_curve, *history.loss]
+        curve = [*previous.curve, *history.loss]
         attributes = {
             "history_": history,
             "n_iter_": len(history),
             "loss_curve_": curve,
             "loss_": _mean_loss(model, X, labels, self.alpha),
             "best_loss_": None if self.early_stopping else min(curve),
-            "validation_scores_": history.val_accuracy if self.early_stopping else None,
+            "validation_scores_": (
+                [*previous.validation_scores, *history.val_accuracy]
+                if self.early_stopping
+                else None
+            ),
             "best_validation_score_": rule.best if self.early_stopping else None,
-            "t_": previous_t + len(history) * len(labels),
+            "t_": previous.t + len(history) * len(labels),
+            "_no_improvement_count_": rule.no_improvement,
+            "_best_state_": rule.best_state,
         }
         return _Fitted(attributes, start_loss, X, labels, rule=rule)
 
@@ -657,6 +670,17 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         finite_outputs(logits.data)
         return logits
 
+    def _carried(self) -> _Carried:
+        """What a warm fit continues from this fitted "sgd" or "adam" estimator."""
+        return _Carried(
+            self.loss_curve_,
+            self.t_,
+            self.best_validation_score_ if self.early_stopping else self.best_loss_,
+            self._no_improvement_count_,
+            self._best_state_ if self.early_stopping else None,
+            self.validation_scores_ or [],
+        )
+
     def _unfit(self) -> None:
         """Remove what a previous fit learnt, so a failed fit leaves no stale state."""
         for name in [name for name in vars(self) if name.endswith("_")]:
@@ -730,6 +754,20 @@ def _scaling_advice(X: np.ndarray) -> str:
         f"{means.max():.3g}, its standard deviations span {spreads.min():.3g} to "
         f"{spreads.max():.3g})"
     )
+
+
+class _Carried(NamedTuple):
+    """What a ``warm_start`` fit continues from the previous one, as MLPClassifier: the loss
+    curve and samples seen, and the stopping rule's state (its best loss or validation
+    score, None for none yet, its epochs without improvement, the weights of its best
+    validation score) and the validation scores."""
+
+    curve: Sequence[float] = ()
+    t: int = 0
+    best: float | None = None
+    no_improvement: int = 0
+    best_state: dict[str, np.ndarray] | None = None
+    validation_scores: Sequence[float] = ()
 
 
 class _Fitted(NamedTuple):
@@ -806,6 +844,19 @@ def _not_converged(e: NeuralNetClassifier, fitted: _Fitted, accuracy: float) -> 
     return f"{type(e).__name__} did not converge: {problems}. Try: {'; '.join(advice)}."
 
 
+def _stopped_again(e: NeuralNetClassifier) -> str:
+    """The warning of a fit stopped after its first epoch: only a warm fit can be, whose
+    stopping rule, carried over, had counted n_iter_no_change epochs without improvement."""
+    watched = "validation accuracy" if e.early_stopping else "training loss"
+    return (
+        f"warm_start carried over the previous fit's stopping rule, which had counted "
+        f"n_iter_no_change={e.n_iter_no_change} epochs in which the {watched} did not "
+        f"improve by more than tol={e.tol:g}: this fit stopped after one more, as "
+        f"MLPClassifier's; to train on, lower tol or raise n_iter_no_change, or set "
+        f"warm_start=False to start afresh"
+    )
+
+
 class _StoppingRule:
     """MLPClassifier's stopping rule and learning-rate schedules as a ``train.fit``
     callback, plus ``verbose``.
@@ -825,7 +876,7 @@ class _StoppingRule:
         optimizer: optim.Optimizer,
         batch: int,
         n_train: int,
-        samples_seen: int,
+        previous: _Carried,
     ) -> None:
         self.tol = estimator.tol
         self.patience = estimator.n_iter_no_change
@@ -835,11 +886,14 @@ class _StoppingRule:
         self.rate0, self.power_t = estimator.learning_rate_init, estimator.power_t
         self.rate = self.rate0
         self.model, self.optimizer, self.batch = model, optimizer, batch
-        self.n_train, self.samples_seen = n_train, samples_seen
+        self.n_train, self.samples_seen = n_train, previous.t
         self.full_batch = batch >= n_train
-        self.best = -math.inf if self.early_stopping else math.inf
-        self.best_state: dict[str, np.ndarray] | None = None
-        self.no_improvement = 0
+        self.best = previous.best
+        if self.best is None:
+            self.best = -math.inf if self.early_stopping else math.inf
+        self.best_state = previous.best_state
+        self.no_improvement = previous.no_improvement
+        self.earlier = list(previous.curve[-2:])  # for the full-batch check of a warm fit
         self.stopped = False
 
     def __call__(self, epoch: int, history: History) -> bool:
@@ -854,7 +908,7 @@ class _StoppingRule:
                 self.best = score
                 self.best_state = self.model.state_dict()
         else:
-            loss = history.loss
+            loss = history.loss if len(history.loss) >= 3 else [*self.earlier, *history.loss]
             improved = loss[-1] <= self.best - self.tol
             self.best = min(self.best, loss[-1])
             if self.full_batch and not improved:

@@ -429,6 +429,41 @@ def test_warm_start_continues_where_the_last_fit_ended(moons):
         clf.set_params(hidden_layer_sizes=(3,)).fit(X, y + 1)
 
 
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_warm_start_keeps_the_books_and_the_stopping_rule_as_mlpclassifier(moons, early_stopping):
+    """Three warm fits, ours and MLPClassifier's: n_iter_ counts each fit's epochs,
+    loss_curve_, t_ and validation_scores_ run on, and the stopping rule's state carries
+    over, so a fit after a stop ends after one epoch without improvement, keeping the best
+    weights so far with early_stopping."""
+    X, y = moons
+    common = dict(solver="adam", learning_rate_init=0.05, max_iter=3000, tol=1e-3)
+    common |= dict(batch_size=50, warm_start=True, early_stopping=early_stopping, random_state=0)
+    n_train = len(y) - round(0.1 * len(y)) if early_stopping else len(y)
+    for clf in (NeuralNetClassifier(**common), MLPClassifier(**common)):
+        epochs, weights = [], []
+        for _ in range(3):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                clf.fit(X, y)
+            epochs.append(clf.n_iter_)
+            weights.append([w.copy() for w in clf.coefs_])
+            assert len(clf.loss_curve_) == sum(epochs), type(clf)
+            assert clf.t_ == sum(epochs) * n_train, type(clf)
+            if early_stopping:
+                assert len(clf.validation_scores_) == sum(epochs), type(clf)
+                assert clf.best_validation_score_ == max(clf.validation_scores_)
+            else:
+                assert clf.best_loss_ == min(clf.loss_curve_)
+        assert epochs[0] > 11 and epochs[1:] == [1, 1], (type(clf), epochs)
+        if isinstance(clf, NeuralNetClassifier):
+            if early_stopping:
+                # the weights of the best score, the first fit's (MLPClassifier means to keep
+                # them too, but its _best_coefs are its coefs_ after a fit: trained in place)
+                for before, after in zip(weights[0], weights[2], strict=True):
+                    np.testing.assert_array_equal(after, before)
+            assert [str(w.message) for w in caught if "warm_start carried" in str(w.message)]
+
+
 def test_verbose_prints_the_loss_of_every_epoch(moons, capsys):
     clf = NeuralNetClassifier(max_iter=3, tol=0, verbose=True, random_state=0).fit(*moons)
     lines = capsys.readouterr().out.splitlines()
