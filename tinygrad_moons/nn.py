@@ -309,7 +309,8 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """Name -> a copy of the array of every parameter (frozen ones included) and every
         buffer, in registration order, as torch's (a tensor reached by two names is under
-        both)."""
+        both). Copies, unlike torch's: a checkpoint training leaves as it was, and writing
+        into one changes the module only once it is loaded back (``load_state_dict``)."""
         return {name: tensor.data.copy() for name, tensor in self._named_state(_STATE)}
 
     def _state_check(self, state: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from tinygrad_moons import Tensor, nn
+from tinygrad_moons import Tensor, nn, no_grad
 
 
 # ---------------------------------------------------------------------- twins in torch
@@ -88,6 +88,25 @@ def test_the_state_dict_holds_copies():
     state = layer.state_dict()
     state["running_mean"][...] = 7.0
     assert not np.any(layer.running_mean.data == 7.0)
+
+
+def test_a_state_dict_taken_before_training_restores_the_weights_torch_would_lose():
+    """``best = m.state_dict()`` then training: torch's dict follows the parameters (it
+    shares their storage) unless deep-copied; ours is the checkpoint the habit means."""
+    model = nn.Linear(2, 2, seed=0)
+    initial = model.weight.data.copy()
+    twin = torch.nn.Linear(2, 2).double()
+    with torch.no_grad():
+        twin.weight.copy_(torch.from_numpy(initial.T))
+    before, theirs = model.state_dict(), twin.state_dict()
+    with no_grad():
+        model.weight -= 1.0
+    with torch.no_grad():
+        twin.weight -= 1.0
+    model.load_state_dict(before)
+    twin.load_state_dict(theirs)
+    np.testing.assert_array_equal(model.weight.data, initial)
+    np.testing.assert_array_equal(twin.weight.detach().numpy().T, initial - 1.0)
 
 
 def test_a_buffer_reloaded_gives_the_same_outputs():
