@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tinygrad_moons import Tensor, grad
+from tinygrad_moons import Tensor, grad, gradcheck, gradgradcheck, ops
 
 VERSION_ERROR = "modified by an inplace operation"
 X0, W0 = np.array([[1.0, 2.0], [3.0, -1.5]]), np.array([[0.5, 2.0], [-1.0, 3.0]])
@@ -179,3 +179,12 @@ def test_without_a_live_detached_alias_a_recorded_update_keeps_the_saved_array()
     y += w
     y.sum().backward()  # Exp's saved output was not written
     np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]), rtol=1e-15)
+
+
+def test_overwrite_passes_finite_difference_checks_to_second_order():
+    x = Tensor(np.array([[0.3, -1.2, 2.0], [0.7, 0.1, -0.4]]), requires_grad=True)
+    assert gradcheck(lambda t: ops.Overwrite.apply(t * t, np.zeros(t.shape)), [x])
+    assert gradgradcheck(lambda t: ops.Overwrite.apply(t * t, np.zeros(t.shape)), [x])
+    into = np.zeros(3)
+    out = ops.Overwrite.apply(Tensor([1.0, 2.0, 3.0], requires_grad=True), into)
+    assert out.data is into and np.array_equal(into, [1.0, 2.0, 3.0])
