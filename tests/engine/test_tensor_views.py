@@ -192,6 +192,35 @@ def test_drawn_views_and_in_place_updates_match_torch(program):
     """Values and verdicts as torch's; gradients as torch's, or, where torch refuses the
     backward (a saved value was written since) and ours keeps the saved array, equal to
     central differences of the same program."""
+    _check(program)
+
+
+DETACHED = len(SOURCES)  # the index of the tensor the first step detaches
+update_of_detached = st.one_of(
+    st.tuples(
+        st.just("in place"),
+        st.just(DETACHED),
+        st.sampled_from(("+", "*")),
+        st.sampled_from(("const", "s")),
+        st.booleans(),
+    ),
+    st.tuples(st.just("set first"), st.just(DETACHED), st.booleans()),
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    first=st.sampled_from(SOURCES),
+    update=update_of_detached,
+    program=st.lists(step, max_size=5),
+)
+def test_drawn_updates_around_a_detached_tensor_match_torch(first, update, program):
+    """The same, each program starting with ``detach()`` of a, of a plain tensor or of
+    one made by an op and an update of it: it, its source and their views share memory."""
+    _check([("view", SOURCES.index(first), "detach"), update, *program])
+
+
+def _check(program):
     a0, s0 = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), np.array(0.5)
     ours, theirs = _run("ours", program, a0, s0), _run("torch", program, a0, s0)
     # torch refuses an in-place update of a view taken before its base required grad
