@@ -1018,7 +1018,7 @@ def _scaled(dz: Any, scale: Any) -> Any:
     seed of a summed loss's backward) is skipped, a Tensor one never (its gradient)."""
     if scale.ndim:
         return dz * scale.reshape(-1, 1)
-    if isinstance(scale, Tensor) or scale != 1.0:
+    if isinstance(scale, Tensor) or float(scale) != 1.0:  # speed: no 0-d comparison
         dz *= scale  # dz is the backward's own array (or a recorded Tensor)
     return dz
 

@@ -211,6 +211,21 @@ def test_cross_entropy_refuses_logits_that_are_not_2d_or_not_finite():
         F.softmax_cross_entropy(Tensor(bad), LABELS)
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_cross_entropy_refuses_any_non_finite_logit(value):
+    bad = LOGITS.copy()
+    bad[2, 0] = value
+    with pytest.raises(ValueError, match=r"logits must be finite; found -?(inf|nan).*\(2, 0\)"):
+        F.softmax_cross_entropy(Tensor(bad), LABELS)
+
+
+def test_cross_entropy_takes_finite_logits_whose_squares_overflow():
+    # the quick check (a sum of squares) overflows here; the full check must accept them
+    huge = np.array([[1e200, -1e200], [3e200, 2e200]])
+    loss = F.softmax_cross_entropy(Tensor(huge), [0, 1], reduction="none")
+    np.testing.assert_array_equal(loss.data, [0.0, 1e200])
+
+
 def test_unknown_reduction_is_refused():
     with pytest.raises(ValueError, match="'avg'"):
         F.softmax_cross_entropy(Tensor(LOGITS), LABELS, reduction="avg")
