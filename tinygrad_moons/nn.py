@@ -31,8 +31,9 @@ import numpy as np
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import checkpoint
+from tinygrad_moons.parameters import zero_grads
 from tinygrad_moons.tensor import Tensor, derived, no_grad, written
-from tinygrad_moons.validate import Seed, array_problem, not_finite, number, whole, width
+from tinygrad_moons.validate import Seed, array_problem, flag, not_finite, number, whole, width
 from tinygrad_moons.validate import random_state as as_random_state
 
 __all__ = [
@@ -276,19 +277,16 @@ class Module:
         fn(self)
         return self
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None."""
-        for tensor in self.parameters():
-            tensor.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Every parameter's ``.grad`` to None (or, ``set_to_none=False``, zeros in place)."""
+        zero_grads(self.parameters(), set_to_none)
 
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> Module:
         """Set ``.training`` on this module and every submodule; returns self."""
-        if not isinstance(mode, (bool, np.bool_)):
-            # bool("eval") is True: a string or a number would set training mode silently.
-            raise TypeError(f"train(mode) takes True or False, got {mode!r}")
+        training = flag("train(mode)", mode)
         for module in self.modules():
-            object.__setattr__(module, "training", bool(mode))
+            object.__setattr__(module, "training", training)
         return self
 
     def eval(self) -> Module:
@@ -346,8 +344,7 @@ class Module:
         lists all that is wrong (missing and unexpected names too when strict), and nothing
         is changed.
         """
-        if not isinstance(strict, (bool, np.bool_)):
-            raise TypeError(f"load_state_dict's strict takes True or False, got {strict!r}")
+        flag("load_state_dict's strict", strict)
         missing, unexpected, problems = self._state_check(state)
         if strict:
             problems = _strict_problems(missing, unexpected, problems)
@@ -450,8 +447,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = whole("in_features", in_features)
         self.out_features = whole("out_features", out_features)
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"Linear's bias takes True or False, got {bias!r}")
+        flag("Linear's bias", bias)
         rng = as_random_state(seed)
         weight = rng.randn(self.in_features, self.out_features) / np.sqrt(self.in_features)
         self.weight = Tensor(weight, requires_grad=True)

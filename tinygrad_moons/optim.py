@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinygrad_moons.parameters import FlatParameters, parameter_list, refuse_module, scalar_loss
+from tinygrad_moons.parameters import (
+    FlatParameters,
+    parameter_list,
+    refuse_module,
+    scalar_loss,
+    zero_grads,
+)
 from tinygrad_moons.tensor import Tensor, written
 from tinygrad_moons.validate import number, whole
 
@@ -138,11 +144,9 @@ class Optimizer(abc.ABC):
         ``params``."""
         return [state for states in self._states for state in states]
 
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to None."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                p.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Every parameter's ``.grad`` to None (or, ``set_to_none=False``, zeros in place)."""
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons.tensor import Tensor, written
+from tinygrad_moons.validate import flag
 
 
 def refuse_module(params: Any, taker: str = "the optimiser") -> None:
@@ -27,6 +28,21 @@ def refuse_module(params: Any, taker: str = "the optimiser") -> None:
             f"{taker} takes the parameters, not the {type(params).__name__} itself: "
             f"pass model.parameters()"
         )
+
+
+def zero_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Each tensor's ``.grad`` set to None or, with ``set_to_none=False``, filled with zeros in
+    place where it has one (torch's ``zero_grad``: an array kept from ``.grad`` sees the zeros)."""
+    if flag("zero_grad's set_to_none", set_to_none):
+        for tensor in tensors:
+            tensor.grad = None
+        return
+    for tensor in tensors:
+        grad = tensor.grad
+        if grad is not None and grad.flags.writeable:
+            grad.fill(0.0)
+        elif grad is not None:
+            tensor.grad = np.zeros_like(grad)
 
 
 def parameter_list(

@@ -33,6 +33,22 @@ def whole(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
+def flag(name: str, value: Any) -> bool:
+    """``value`` as a bool; anything but True or False is a TypeError (``bool("False")`` is True,
+    so a string or a number would set the flag silently).
+
+    >>> flag("set_to_none", False)
+    False
+    >>> flag("set_to_none", "False")
+    Traceback (most recent call last):
+    ...
+    TypeError: set_to_none takes True or False, got 'False'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} takes True or False, got {value!r}")
+    return bool(value)
+
+
 def number(
     name: str,
     value: Any,

@@ -132,6 +132,39 @@ def test_zero_grad_sets_grads_to_none():
     assert p.grad is None
 
 
+@pytest.mark.parametrize("owner", ["optimizer", "module"])
+def test_zero_grad_set_to_none_false_zeros_in_place_as_torchs(owner):
+    """A kept ``.grad`` array sees the zeros, a None stays None, and the next backward adds to
+    zeros: torch's zero_grad(set_to_none=False), step for step."""
+    torch = pytest.importorskip("torch")
+    from tinygrad_moons import nn
+
+    layer = nn.Linear(3, 2, seed=0)
+    reference = torch.nn.Linear(3, 2, dtype=torch.float64)
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(layer.weight.data.T))
+        reference.bias.copy_(torch.tensor(layer.bias.data))
+    x = np.arange(12.0).reshape(4, 3) / 7
+    clear = optim.SGD(layer.parameters(), lr=0.1).zero_grad if owner == "optimizer" else None
+    clear = clear or layer.zero_grad
+    layer(x).sum().backward()
+    reference(torch.tensor(x)).sum().backward()
+    kept, kept_reference = layer.weight.grad, reference.weight.grad
+    clear(set_to_none=False)
+    reference.zero_grad(set_to_none=False)
+    assert layer.weight.grad is kept and not kept.any() and not kept_reference.any()
+    (layer(x) ** 2).sum().backward()
+    (reference(torch.tensor(x)) ** 2).sum().backward()
+    np.testing.assert_allclose(layer.weight.grad, reference.weight.grad.numpy().T, rtol=1e-13)
+    np.testing.assert_allclose(layer.bias.grad, reference.bias.grad.numpy(), rtol=1e-13)
+    clear()
+    assert layer.weight.grad is None and layer.bias.grad is None
+    clear(set_to_none=False)  # nothing to zero: still None, as torch's
+    assert layer.weight.grad is None
+    with pytest.raises(TypeError, match="set_to_none takes True or False, got 'False'"):
+        clear(set_to_none="False")
+
+
 def test_changing_lr_changes_the_next_step():
     p = Tensor([1.0], requires_grad=True)
     optimizer = optim.SGD([p], lr=0.1)

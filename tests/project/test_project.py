@@ -22,7 +22,7 @@ def test_readme_opens_with_three_lines_then_the_two_commands():
     assert lines[0].startswith("# ")
     assert all(lines[i].strip() for i in (2, 3, 4))
     install, tests = readme_bash_commands()[:2]
-    assert "pip install -q -e ." in install and ".venv/bin/tinygrad-moons reproduce" in install
+    assert "pip install -q -e ." in install and ".venv/bin/tinygrad-moons train" in install
     assert "pip install" in tests and "pytest" in tests
 
 
