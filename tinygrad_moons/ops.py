@@ -393,7 +393,8 @@ class Linear(Op):
                 f"linear needs x (n, k), weight (k, m) and bias (m,) or (1, m); got shapes "
                 f"{x.shape}, {w.shape} and {b.shape}"
             )
-        _needed(ctx, x, w)
+        need_x, need_w = ctx.needs_input_grad[:2]  # _needed, written out as in Mul
+        ctx.save_for_backward(x if need_w else None, w if need_x else None)
         ctx.bias_shape = b.shape
         out = x @ w
         out += b  # out is new: adding in place saves an (n, m) temporary
