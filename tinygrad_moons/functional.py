@@ -15,6 +15,7 @@ edge, so a wrong label or shape is a ValueError that names it, never a silent Na
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -299,7 +300,10 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     if shape[1] == 0:
         raise ValueError(f"logits must score at least one class (C >= 1); got shape {shape}")
     _check_not_empty(values, reduction)
-    finite("logits", values)
+    # speed: one BLAS pass finds the common case, every logit finite; a NaN or an infinity
+    # makes the sum of squares NaN or inf (so can overflow: then the full check decides)
+    if not math.isfinite(np.vdot(values, values)):
+        finite("logits", values)
     y = class_labels(labels, shape[0], shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
 

@@ -752,8 +752,10 @@ class Sequential(_NumberedModules):
             setattr(self, str(index), module)
 
     def forward(self, x: Any) -> Any:
-        for _, module in self._items(_MODULE):
-            x = module(x)
+        modules = self.__dict__  # speed: _items(_MODULE) without a generator per call
+        for name, kind in self._registered.items():
+            if kind == _MODULE:
+                x = modules[name](x)
         return x
 
 

@@ -1540,17 +1540,30 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
             if parent is None or parent_grad is None:
                 continue
             kind = type(parent_grad)
-            leaf = parent._leaf
-            shape = parent._data.shape if leaf else parent._shape
+            if parent._leaf:
+                # speed: accumulate, written out for the common case, a float64 array of
+                # the leaf's shape; anything else is checked, then accumulate converts it
+                shape = parent._data.shape
+                if (
+                    kind is np.ndarray
+                    and parent_grad.dtype is _FLOAT64
+                    and parent_grad.shape == shape
+                ):
+                    held = parent._grad
+                    if held is None:
+                        parent._grad = parent_grad.copy()  # the framework's own copy
+                    else:
+                        held += parent_grad
+                    continue
+                _check_gradient(ctx, parent_grad, shape)
+                accumulate(parent, parent_grad)
+                continue
             if (
                 (kind is not np.ndarray and kind is not np.float64)
                 or parent_grad.dtype is not _FLOAT64
-                or parent_grad.shape != shape
+                or parent_grad.shape != parent._shape
             ):
-                _check_gradient(ctx, parent_grad, shape)
-            if leaf:
-                accumulate(parent, parent_grad)
-                continue
+                _check_gradient(ctx, parent_grad, parent._shape)
             total = pending.get(parent)
             pending[parent] = parent_grad if total is None else total + parent_grad
 

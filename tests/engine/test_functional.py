@@ -89,6 +89,24 @@ def test_softmax_cross_entropy_of_logits_near_1e4_is_finite_and_exact():
     np.testing.assert_allclose(x.grad, softmax(z, axis=1) - np.eye(3)[y], atol=1e-15)
 
 
+@pytest.mark.parametrize("classes", [1, 2, 3, 16, 17, 40])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_softmax_cross_entropy_by_class_count_and_layout_against_torch(classes, transposed):
+    # 1 to 16 classes are computed class by class, more row by row; logits that are a
+    # transpose's data are not C-contiguous
+    torch = pytest.importorskip("torch")
+    z = rng.normal(size=(classes, 9)).T if transposed else rng.normal(size=(9, classes)) * 3
+    y = rng.integers(0, classes, size=9)
+    x = leaf(z)
+    loss = F.softmax_cross_entropy(x, y, reduction="none")
+    (loss * np.arange(1.0, 10.0)).sum().backward()
+    zt = torch.tensor(z, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(zt, torch.tensor(y), reduction="none")
+    (expected * torch.arange(1.0, 10.0, dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(loss.data, expected.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(x.grad, zt.grad.numpy(), rtol=1e-13, atol=1e-15)
+
+
 def test_float_labels_with_whole_values_are_accepted():
     out = F.softmax_cross_entropy(LOGITS, LABELS.astype(float))
     assert out.item() == pytest.approx(expected_cross_entropy(LOGITS, LABELS).mean(), rel=1e-14)
@@ -209,6 +227,21 @@ def test_cross_entropy_refuses_logits_that_are_not_2d_or_not_finite():
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match=r"logits must be finite.*\(3, 1\)"):
         F.softmax_cross_entropy(Tensor(bad), LABELS)
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_cross_entropy_refuses_any_non_finite_logit(value):
+    bad = LOGITS.copy()
+    bad[2, 0] = value
+    with pytest.raises(ValueError, match=r"logits must be finite; found -?(inf|nan).*\(2, 0\)"):
+        F.softmax_cross_entropy(Tensor(bad), LABELS)
+
+
+def test_cross_entropy_takes_finite_logits_whose_squares_overflow():
+    # the quick check (a sum of squares) overflows here; the full check must accept them
+    huge = np.array([[1e200, -1e200], [3e200, 2e200]])
+    loss = F.softmax_cross_entropy(Tensor(huge), [0, 1], reduction="none")
+    np.testing.assert_array_equal(loss.data, [0.0, 1e200])
 
 
 def test_unknown_reduction_is_refused():

@@ -166,7 +166,7 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
     picked = p.buffer("picked", (n,))
     columns = [p.column(z, j) for j in range(classes)]
     exp_columns = [p.column(probs, j) for j in range(classes)]
-    if 1 < classes <= 16:  # ops._row_reduce: one column at a time
+    if 1 < classes <= 16:  # as ops.SoftmaxCrossEntropy: one class at a time
         p.emit(f"np.maximum({columns[0]}, {columns[1]}, out={rowmax})", (z,))
         for column in columns[2:]:
             p.emit(f"np.maximum({rowmax}, {column}, out={rowmax})", (z,))
