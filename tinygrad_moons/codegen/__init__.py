@@ -32,6 +32,7 @@ Gradients are summed in the backward walk's order (``tensor.backward_order``), a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,6 +182,15 @@ def needed_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
 
 
 # ---------------------------------------------------------------------- generating
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Any:
+    """The code object of a generated source. Kept by its text: compiling costs more than
+    writing the source, and a fit captures the same steps again for every model of the
+    same shapes (a sweep, cross-validation), whose sources are the same text. A code object
+    holds no values (those are the namespace's, one per step), so sharing it is safe."""
+    return compile(source, "<compiled step>", "exec")
+
+
 @dataclass
 class Step:
     """The generated code: its source, and the functions compiled from it."""
@@ -201,8 +211,7 @@ class Step:
     def split(self) -> tuple[Callable[[], None], Callable[[], None]] | None:
         """(lean_forward, value), or None when the forward has nothing to leave out."""
         if self._split is None and self.lean_source:
-            code = compile(self.lean_source, "<compiled step>", "exec")
-            exec(code, self.namespace)  # noqa: S102 (our own code)
+            exec(_compiled(self.lean_source), self.namespace)  # noqa: S102 (our own code)
             self._split = self.namespace["lean_forward"], self.namespace["value"]
         return self._split
 
@@ -333,7 +342,7 @@ def generate(
         lean_source = _function("lean_forward", reads, lean, p.globals) + "\n\n"
         lean_source += _function("value", reads, value_lines + assignments[:1], p.globals)
     namespace = dict(p.env)
-    exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
+    exec(_compiled(source), namespace)  # noqa: S102 (our own code)
     names_of_outputs = [value[id(output)] for output in outputs]
     return Step(
         source,
