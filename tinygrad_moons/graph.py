@@ -50,7 +50,7 @@ arrays computed from ``.data`` directly; keep those out of a captured function.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import numpy as np
@@ -359,16 +359,25 @@ def _tape_of(values: Any) -> _Tape | None:
     return None
 
 
-def _flat(value: Any) -> Iterator[Any]:
-    """``value`` and everything inside its tuples, lists and dicts, depth first."""
-    if isinstance(value, (tuple, list)):
-        for part in value:
-            yield from _flat(part)
-    elif isinstance(value, dict):
-        for part in value.values():
-            yield from _flat(part)
-    else:
-        yield value
+_NESTING = (tuple, list, dict)
+
+
+def _flat(value: Any) -> list[Any]:
+    """``value`` and everything inside its tuples, lists and dicts, depth first (a list:
+    a capture flattens every op's arguments a few times, mostly flat tuples)."""
+    if not isinstance(value, _NESTING):
+        return [value]
+    found: list[Any] = []
+    _flatten_into(value, found)
+    return found
+
+
+def _flatten_into(value: Any, found: list[Any]) -> None:
+    for part in value.values() if isinstance(value, dict) else value:
+        if isinstance(part, _NESTING):
+            _flatten_into(part, found)
+        else:
+            found.append(part)
 
 
 def _contains_traced(value: Any) -> bool:
@@ -553,9 +562,12 @@ def _record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Tape]:
     return outputs, tape
 
 
-def _dynamic(args: Any) -> Iterator[Any]:
+_DYNAMIC = (Tensor, Traced)
+
+
+def _dynamic(args: Any) -> list[Any]:
     """The Tensors and traced arrays among ``args`` (inside tuples, lists and dicts too)."""
-    return (part for part in _flat(args) if isinstance(part, (Tensor, Traced)))
+    return [part for part in _flat(args) if isinstance(part, _DYNAMIC)]
 
 
 def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
@@ -566,7 +578,7 @@ def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
         ctx, args, result = entry
         if id(result) in needed:
             kept.append(entry)
-            needed.update(id(arg) for arg in _dynamic((args, getattr(ctx, "kwargs", None))))
+            needed.update(map(id, _dynamic((args, getattr(ctx, "kwargs", None)))))
     return kept[::-1]
 
 
