@@ -117,7 +117,7 @@ class StaticGraph:
         self._tape, self._tape_outputs = first_tape, first_outputs
         self.outputs: tuple[Tensor, ...] = outputs
         self.output: Tensor = outputs[0]
-        self._entries = _ops_reaching(outputs, tape)
+        self._entries = tape  # _ops_reaching(outputs, ...) already
         self._leaves = _leaves(self._entries, made)
         self.grad_leaves = [leaf for leaf, _ in self._leaves if leaf.requires_grad]
         self._constants = _constants(first_tape, tape, made)
@@ -439,9 +439,10 @@ class _Tape(Recorder):
 
     def applied(self, ctx: Function, args: tuple[Any, ...], result: Tensor) -> None:
         self._known(args)
+        made, read = self.made_ids, self.read
         for arg in args:
-            if isinstance(arg, Tensor) and id(arg) not in self.made_ids | self.read.keys():
-                self.read[id(arg)] = (arg, arg.data.copy())
+            if isinstance(arg, Tensor) and id(arg) not in made and id(arg) not in read:
+                read[id(arg)] = (arg, arg.data.copy())
         self.made_ids.add(id(result))
         self.entries.append((ctx, args, result))
 

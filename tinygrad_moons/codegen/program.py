@@ -7,6 +7,7 @@ lines into a ``Program``; ``_allocate`` gives its buffers their arrays once, at 
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from collections.abc import Callable
@@ -162,6 +163,7 @@ class Program:
         return f"{name}[:, {j}:{j + 1}]"
 
 
+@functools.lru_cache(maxsize=1024)  # a capture names ~50 things, mostly from a few prefixes
 def _identifier(text: str) -> str:
     name = re.sub(r"\W", "_", text)
     if not name or name[0].isdigit():
