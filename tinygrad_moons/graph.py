@@ -683,7 +683,8 @@ def _same_function(a: Any, b: Any, same: Callable[[Any, Any], bool]) -> bool:
 
 
 def _same_value(a: Any, b: Any) -> bool:
-    """Equal type and value; arrays equal in dtype, shape and every element."""
+    """Equal type and value; arrays equal in dtype, shape and every element (or the same
+    bits: a NaN kept from one call to the next is no change)."""
     if isinstance(a, (tuple, list)):
         return (
             type(a) is type(b)
@@ -691,7 +692,7 @@ def _same_value(a: Any, b: Any) -> bool:
             and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        if _same_bits(a, b) and not _has_nan(a):
+        if _same_bits(a, b):  # a NaN in both, bit for bit, is the same value
             return True
         return (
             isinstance(a, np.ndarray)
@@ -715,8 +716,3 @@ def _same_bits(a: Any, b: Any) -> bool:
         and a.shape == b.shape
         and a.tobytes() == b.tobytes()
     )
-
-
-def _has_nan(a: np.ndarray) -> bool:
-    """Whether a (float or complex) array holds a NaN: ``_same_value`` calls NaN unequal."""
-    return a.dtype.kind in "fc" and bool(np.isnan(a).any())
