@@ -490,7 +490,7 @@ class _Epochs:
         compiled: bool,
         batch_size: int | None,
         shuffle: bool,
-        rng: np.random.RandomState,
+        rng: np.random.RandomState | None,
         mean: bool = False,
     ) -> None:
         self.model, self.X, self.labels, self.reg = model, X, labels, reg
@@ -819,7 +819,8 @@ def fit(
         compiled = library_model(model)
     elif not isinstance(compiled, (bool, np.bool_)):
         raise TypeError(f"compiled must be None, True or False, got {compiled!r}")
-    rng = as_random_state(seed)
+    # Only shuffled mini-batches draw from it: no fresh entropy drawn (~0.1 ms) for nothing.
+    rng = as_random_state(seed) if seed is not None or (batch_size and shuffle) else None
     history = History()
     bar = _progress_bar(progress, epochs)
     was_training = model.training

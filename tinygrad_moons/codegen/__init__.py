@@ -487,7 +487,13 @@ def _function(
     lines: list[tuple[str, tuple[str, ...]]],
     globals_: list[str],
 ) -> str:
-    body = [text for text, _ in lines]
+    return _function_text(name, tuple(reads), tuple(text for text, _ in lines), tuple(globals_))
+
+
+@functools.lru_cache(maxsize=256)  # the same steps, captured again (fit's models of one shape)
+def _function_text(
+    name: str, reads: tuple[str, ...], body: tuple[str, ...], globals_: tuple[str, ...]
+) -> str:
     used = set(re.findall(r"\w+", " ".join(body)))
     needed = [read for read in reads if read.split(" = ")[0] in used]
     declared = [f"global {', '.join(globals_)}"] if globals_ else []
