@@ -22,9 +22,10 @@ Ops come in two kinds:
 ``program.py`` holds the names, buffers and the allocator; ``rules.py`` the restated ops.
 
 Where the gradients and the other outputs do not read the first output's value (a loss's
-sum and penalty: the backward starts from the softmax), ``forward()`` computes those lines
-last, and ``Step.split()`` also gives a ``lean_forward()`` without them and a ``value()``
-of them (``_value_lines``).
+sum and penalty: the backward starts from the softmax), ``Step.split()`` also gives a
+``lean_forward()`` without those lines and a ``value()`` of them (``_value_lines``). The
+split's order keeps some values alive longer, so its buffers are allocated (and
+``forward()`` reordered) only once a caller asks for it.
 
 Gradients are summed in the backward walk's order (``tensor.backward_order``), as eager
 ``backward()`` sums them, so replay and eager agree bit for bit.
@@ -192,17 +193,28 @@ class Step:
     namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
     output_names: list[str]
     contributed: frozenset[int] = frozenset()  # id of every leaf whose .grad backward() sets
-    # The source of lean_forward(), forward() without the lines only the first output's
-    # value needs, and of value(), those lines; "" when there are none to leave out (see
-    # _value_lines). Compiled on first use (``split``): most steps never need them.
+    # The split (see _value_lines): lean_forward(), forward() without the lines only the
+    # first output's value needs, and value(), those lines; "" when there are none to leave
+    # out. ``split_source`` is ``source`` with forward() running those lines last.
     lean_source: str = ""
+    split_source: str = ""
+    replan: Callable[[], int] | None = None  # allocates the buffers for the split's order
     _split: tuple[Callable[[], None], Callable[[], None]] | None = None
 
     def split(self) -> tuple[Callable[[], None], Callable[[], None]] | None:
-        """(lean_forward, value), or None when the forward has nothing to leave out."""
-        if self._split is None and self.lean_source:
-            code = compile(self.lean_source, "<compiled step>", "exec")
+        """(lean_forward, value), or None when the forward has nothing to leave out.
+
+        Compiled on first use, when the buffers get new arrays (what the forward computed
+        so far is lost) allocated for the split's order, in which forward() runs from then
+        on: value()'s lines after the others keep what they read alive longer (a loss's
+        ``take`` of the shifted logits, after the softmax: one buffer more, ``nbytes``).
+        Until then forward() runs in the order of capture, in the least memory.
+        """
+        if self._split is None and self.lean_source and self.replan is not None:
+            code = compile(self.split_source + "\n\n" + self.lean_source, "<compiled step>", "exec")
+            self.nbytes = self.replan()
             exec(code, self.namespace)  # noqa: S102 (our own code)
+            self.forward, self.source = self.namespace["forward"], self.split_source
             self._split = self.namespace["lean_forward"], self.namespace["value"]
         return self._split
 
@@ -310,8 +322,7 @@ def generate(
     else:
         contributed = set()
     needed_lines, value_lines = _value_lines(p, forward_lines, backward_lines, outputs, value)
-    forward_lines = needed_lines + value_lines  # buffers are allocated for this order
-    nbytes = _allocate(p, forward_lines + backward_lines)
+    nbytes = _allocate(p, forward_lines + backward_lines)  # in capture's order, until split()
     assignments = []
     for output in outputs:
         tensor = p.bind("output_tensor", output)
@@ -327,24 +338,32 @@ def generate(
     forward_source = _function("forward", reads, check + forward_lines, p.globals)
     backward_source = _function("backward", reads, backward_lines, []) if backward_lines else ""
     source = forward_source + ("\n\n" + backward_source if backward_source else "")
-    lean_source = ""
-    if value_lines:
-        lean = check + needed_lines + assignments[1:]
-        lean_source = _function("lean_forward", reads, lean, p.globals) + "\n\n"
-        lean_source += _function("value", reads, value_lines + assignments[:1], p.globals)
     namespace = dict(p.env)
     exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
-    names_of_outputs = [value[id(output)] for output in outputs]
-    return Step(
+    step = Step(
         source,
         namespace["forward"],
         namespace.get("backward"),
         nbytes,
         namespace,
-        names_of_outputs,
+        [value[id(output)] for output in outputs],
         frozenset(contributed),
-        lean_source,
     )
+    if value_lines:
+        split_lines = needed_lines + value_lines
+        whole = _function("forward", reads, check + split_lines + assignments, p.globals)
+        step.split_source = whole + ("\n\n" + backward_source if backward_source else "")
+        lean = check + needed_lines + assignments[1:]
+        step.lean_source = _function("lean_forward", reads, lean, p.globals) + "\n\n"
+        step.lean_source += _function("value", reads, value_lines + assignments[:1], p.globals)
+
+        def replan() -> int:
+            allocated = _allocate(p, split_lines + backward_lines)
+            namespace.update((name, p.env[name]) for name in [*p.buffers, *p.views])
+            return allocated
+
+        step.replan = replan
+    return step
 
 
 _Line = tuple[str, tuple[str, ...]]
