@@ -124,6 +124,12 @@ class StaticGraph:
         self._names = {id(t): name for name, t in (names or {}).items()}
         self._fresh = self._generate(accumulate=False)
         self._accumulating: Step | None = None
+        # What the buffers hold: the values of the latest forward of this step (None: no
+        # forward yet), whether ``output`` has that forward's value, and whether a
+        # backward has run since (it may have overwritten values it reads: ``_values``).
+        self._forwarded: Step | None = None
+        self._valued = True
+        self._backwarded = False
         # What the leaves were at capture, for the accumulating step generated later.
         self._captured_leaves = tuple(
             x for leaf, _ in self._leaves for x in (leaf.shape, np.dtype(np.float64))
@@ -191,6 +197,7 @@ class StaticGraph:
         self._run_forward(step)
         if backward:
             step.backward()
+            self._backwarded = True
         return self.output
 
     def forward(self, value: bool = True) -> Tensor:
@@ -198,42 +205,73 @@ class StaticGraph:
 
         With ``value=False`` it leaves out what only ``output``'s own value needs (a loss's
         sum and penalty, where the other outputs and the gradients do not read them):
-        ``output`` keeps its old data until ``value()`` computes it, before ``backward()``.
+        ``value()`` computes it, before ``backward()``.
         """
         split = None if value else self._fresh.split()
         if split is None:
-            self._fresh.forward()  # checks the leaves' shapes, sets the outputs' data
+            self._run_forward(self._fresh)
         else:
             split[0]()
+            self._forwarded, self._valued, self._backwarded = self._fresh, False, False
         return self.output
 
     def value(self) -> Tensor:
-        """``output``'s value after a ``forward(value=False)`` (and before ``backward()``)."""
-        split = self._fresh.split()
-        if split is not None:
+        """``output`` with the value of the latest forward, which a ``forward(value=False)``
+        left out: computed now (before ``backward()``, which may overwrite what it reads)."""
+        if not self._valued:
+            if self._backwarded and not self._fresh.value_after_backward:
+                raise RuntimeError(
+                    "value() after backward() would read values of the forward that the "
+                    "backward overwrote (the graph's buffers are shared to save memory): call "
+                    "value() before backward(), or forward() again"
+                )
+            split = self._fresh.split()
+            assert split is not None  # a forward left the value out
             split[1]()
+            self._valued = True
         return self.output
 
     def backward(self, overwrite: bool = False) -> None:
         """The backward pass of the latest ``forward()``, for leaves whose ``.grad`` is None
         (as after ``zero_grad()``); ``replay()`` handles gradients that add up. With
         ``overwrite`` the gradients are written afresh whatever ``.grad`` holds, as if
-        ``zero_grad()`` had run first."""
+        ``zero_grad()`` had run first. A second backward of one forward raises (as torch's
+        does) where the first overwrote values of the forward that it reads."""
         if self._fresh.backward is None:
             raise ValueError("backward() needs an output that requires grad")
-        if overwrite:
-            self._fresh.backward()
-            return
-        for i, leaf in enumerate(self.grad_leaves):
-            if leaf.grad is not None:
-                raise ValueError(
-                    f"backward() after forward() writes the gradients afresh, but leaf {i} "
-                    f"of grad_leaves has a .grad: set it to None first, or use replay()"
-                )
+        fresh = self._fresh
+        if self._forwarded is not fresh or (self._backwarded and not fresh.backward_again):
+            self._refuse_backward()
+        if not overwrite:
+            for i, leaf in enumerate(self.grad_leaves):
+                if leaf.grad is not None:
+                    raise ValueError(
+                        f"backward() after forward() writes the gradients afresh, but leaf {i} "
+                        f"of grad_leaves has a .grad: set it to None first, or use replay()"
+                    )
         self._fresh.backward()
+        self._backwarded = True
+
+    def _refuse_backward(self) -> NoReturn:
+        """The RuntimeError for a backward whose forward's values are not in the buffers."""
+        if self._forwarded is None:
+            raise RuntimeError(
+                "backward() needs a forward() first: the graph's buffers hold no values yet"
+            )
+        if self._forwarded is not self._fresh:
+            raise RuntimeError(
+                "backward() differentiates the latest forward(), but the latest was replay()'s "
+                "adding into .grad, whose values are kept apart: call forward() first"
+            )
+        raise RuntimeError(
+            "Trying to backward through the graph a second time: the first backward() "
+            "overwrote values of the forward that it reads (the graph's buffers are shared "
+            "to save memory). Call forward() (or replay()) again before each backward()"
+        )
 
     def _run_forward(self, step: Step) -> None:
         step.forward()  # checks the leaves' shapes, sets the outputs' data
+        self._forwarded, self._valued, self._backwarded = step, True, False
 
 
 class Traced(np.ndarray):

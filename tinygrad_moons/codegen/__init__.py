@@ -22,9 +22,10 @@ Ops come in two kinds:
 ``program.py`` holds the names, buffers and the allocator; ``rules.py`` the restated ops.
 
 Where the gradients and the other outputs do not read the first output's value (a loss's
-sum and penalty: the backward starts from the softmax), ``forward()`` computes those lines
-last, and ``Step.split()`` also gives a ``lean_forward()`` without them and a ``value()``
-of them (``_value_lines``).
+sum and penalty: the backward starts from the softmax), ``Step.split()`` also gives a
+``lean_forward()`` without those lines and a ``value()`` of them (``_value_lines``). The
+split's order keeps some values alive longer, so its buffers are allocated (and
+``forward()`` reordered) only once a caller asks for it.
 
 Gradients are summed in the backward walk's order (``tensor.backward_order``), as eager
 ``backward()`` sums them, so replay and eager agree bit for bit.
@@ -202,16 +203,33 @@ class Step:
     namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
     output_names: list[str]
     contributed: frozenset[int] = frozenset()  # id of every leaf whose .grad backward() sets
-    # The source of lean_forward(), forward() without the lines only the first output's
-    # value needs, and of value(), those lines; "" when there are none to leave out (see
-    # _value_lines). Compiled on first use (``split``): most steps never need them.
+    # The split (see _value_lines): lean_forward(), forward() without the lines only the
+    # first output's value needs, and value(), those lines; "" when there are none to leave
+    # out. ``split_source`` is ``source`` with forward() running those lines last.
     lean_source: str = ""
+    split_source: str = ""
+    replan: Callable[[], None] | None = None  # allocates the buffers for the split's order
     _split: tuple[Callable[[], None], Callable[[], None]] | None = None
+    # Whether backward() leaves every value it reads as it found it, so that a second
+    # backward() gives the same gradients (buffers shared with the forward's say no), and
+    # whether it leaves those value() reads (known once split).
+    backward_again: bool = True
+    value_after_backward: bool = True
 
     def split(self) -> tuple[Callable[[], None], Callable[[], None]] | None:
-        """(lean_forward, value), or None when the forward has nothing to leave out."""
-        if self._split is None and self.lean_source:
-            exec(_compiled(self.lean_source), self.namespace)  # noqa: S102 (our own code)
+        """(lean_forward, value), or None when the forward has nothing to leave out.
+
+        Compiled on first use, when the buffers get new arrays (what the forward computed
+        so far is lost) allocated for the split's order, in which forward() runs from then
+        on: value()'s lines after the others keep what they read alive longer (a loss's
+        ``take`` of the shifted logits, after the softmax: one buffer more, ``nbytes``).
+        Until then forward() runs in the order of capture, in the least memory.
+        """
+        if self._split is None and self.lean_source and self.replan is not None:
+            code = _compiled(self.split_source + "\n\n" + self.lean_source)
+            self.replan()
+            exec(code, self.namespace)  # noqa: S102 (our own code)
+            self.forward, self.source = self.namespace["forward"], self.split_source
             self._split = self.namespace["lean_forward"], self.namespace["value"]
         return self._split
 
@@ -319,8 +337,7 @@ def generate(
     else:
         contributed = set()
     needed_lines, value_lines = _value_lines(p, forward_lines, backward_lines, outputs, value)
-    forward_lines = needed_lines + value_lines  # buffers are allocated for this order
-    nbytes = _allocate(p, forward_lines + backward_lines)
+    nbytes = _allocate(p, forward_lines + backward_lines)  # in capture's order, until split()
     assignments = []
     for output in outputs:
         tensor = p.bind("output_tensor", output)
@@ -333,27 +350,49 @@ def generate(
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
-    forward_source = _function("forward", reads, check + forward_lines, p.globals)
-    backward_source = _function("backward", reads, backward_lines, []) if backward_lines else ""
+    # The leaves' arrays a forward read, kept for its backward and value(): eager's saved
+    # arrays, not those a leaf holds after ``leaf.data = ...`` since.
+    later = set(re.findall(r"\w+", " ".join(text for text, _ in backward_lines + value_lines)))
+    kept = [value[id(leaf)] for leaf in leaves if value[id(leaf)] in later]
+    keep = [(f"forward_leaves = {', '.join(kept)},", ())] if kept else []
+    unpack = [(f"{', '.join(kept)}, = forward_leaves", ())] if kept else []
+    globals_ = [*p.globals, "forward_leaves"] if kept else p.globals
+    forward_source = _function("forward", reads, check + forward_lines + keep, globals_)
+    backward_source = (
+        _function("backward", [], unpack + backward_lines, []) if backward_lines else ""
+    )
     source = forward_source + ("\n\n" + backward_source if backward_source else "")
-    lean_source = ""
-    if value_lines:
-        lean = check + needed_lines + assignments[1:]
-        lean_source = _function("lean_forward", reads, lean, p.globals) + "\n\n"
-        lean_source += _function("value", reads, value_lines + assignments[:1], p.globals)
     namespace = dict(p.env)
     exec(_compiled(source), namespace)  # noqa: S102 (our own code)
-    names_of_outputs = [value[id(output)] for output in outputs]
-    return Step(
+    step = Step(
         source,
         namespace["forward"],
         namespace.get("backward"),
         nbytes,
         namespace,
-        names_of_outputs,
+        [value[id(output)] for output in outputs],
         frozenset(contributed),
-        lean_source,
+        backward_again=_backward_again(p, forward_lines, backward_lines),
     )
+    if value_lines:
+        split_lines = needed_lines + value_lines
+        whole = _function("forward", reads, check + split_lines + assignments + keep, globals_)
+        step.split_source = whole + ("\n\n" + backward_source if backward_source else "")
+        lean = check + needed_lines + assignments[1:] + keep
+        step.lean_source = _function("lean_forward", reads, lean, globals_) + "\n\n"
+        step.lean_source += _function(
+            "value", [], unpack + value_lines + assignments[:1], p.globals
+        )
+
+        def replan() -> None:
+            step.nbytes = _allocate(p, split_lines + backward_lines)
+            namespace.update((name, p.env[name]) for name in [*p.buffers, *p.views])
+            step.backward_again = _backward_again(p, split_lines, backward_lines)
+            read = _named(p, needed_lines) & _named(p, value_lines)
+            step.value_after_backward = not read & _overwritten(p, split_lines, backward_lines)
+
+        step.replan = replan
+    return step
 
 
 _Line = tuple[str, tuple[str, ...]]
@@ -426,6 +465,38 @@ def _value_lines(
         [line for line, kind in zip(forward, kinds, strict=True) if not kind],
         [line for line, kind in zip(forward, kinds, strict=True) if kind],
     )
+
+
+def _named(p: Program, lines: list[_Line]) -> set[str]:
+    """The buffers that ``lines`` name, directly or through a view."""
+    base_of = {name: base for name, (base, _) in p.views.items()}
+    names = {base_of.get(t, t) for text, uses in lines for t in re.findall(r"\w+", text)}
+    names |= {name for _, uses in lines for name in uses}
+    return names & p.buffers.keys()
+
+
+_WRITTEN = re.compile(r"\bout=(\w+)|^(\w+)\[\.\.\.\] =|^np\.copyto\((\w+)")
+
+
+def _overwritten(p: Program, earlier: list[_Line], later: list[_Line]) -> set[str]:
+    """The buffers named in ``earlier`` whose arrays ``later`` writes (once allocated): by
+    name, or through a buffer it names first that shares the array."""
+    base_of = {name: base for name, (base, _) in p.views.items()}
+    before = _named(p, earlier)
+    arrays = {id(p.env[name]) for name in _named(p, later) - before}
+    by_name = {
+        base_of.get(name, name)
+        for text, _ in later
+        for match in _WRITTEN.finditer(text)
+        for name in match.groups()
+        if name
+    }
+    return {name for name in before if id(p.env[name]) in arrays or name in by_name}
+
+
+def _backward_again(p: Program, forward: list[_Line], backward: list[_Line]) -> bool:
+    """Whether the backward leaves every value of the forward that it reads unchanged."""
+    return not _named(p, backward) & _overwritten(p, forward, backward)
 
 
 def _given(array: np.ndarray, leaf: Tensor) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import keyword
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -177,13 +178,35 @@ _ELEMENTWISE = re.compile(r"np\.(add|subtract|multiply|divide|tanh|exp|log|maxim
 
 
 def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
-    """Give every buffer an array; buffers of one shape whose lives do not overlap share one.
+    """Give every buffer an array, as ``_plan`` shares them out; returns the bytes allocated."""
+    plan = _plan(p, lines)
+    for name, owner in plan.items():
+        if name in p.given:
+            p.env[name] = p.given[name]
+        elif owner == name:
+            p.env[name] = np.empty(p.buffers[name])
+    for name, owner in plan.items():
+        p.env[name] = p.env[owner]
+    for name, (base, make) in p.views.items():
+        p.env[name] = make(p.env[base])
+    return _nbytes(p, plan)
+
+
+def _nbytes(p: Program, plan: dict[str, str]) -> int:
+    """The bytes the arrays of ``plan`` take, the caller's given arrays left out."""
+    owners = {owner for name, owner in plan.items() if name not in p.given}
+    return sum(8 * math.prod(p.buffers[owner]) for owner in owners)
+
+
+def _plan(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
+    """Which buffer's array each buffer takes (its own, or a dead one's), for ``lines``
+    run in this order: buffers of one shape whose lives do not overlap share one.
 
     A buffer lives from the first line that names it (or one of its views) to the last;
     pinned buffers (outputs, leaf gradients, what a called op may keep) live for ever. An
     elementwise ufunc may write over an input of its own shape that dies on its line
     (``np.tanh(z1, out=a1)`` with z1 dead after: a1 takes z1's array), which numpy
-    computes in place exactly. Returns the bytes allocated.
+    computes in place exactly. Buffers the caller gave (``Program.given``) share nothing.
     """
     base_of = {name: base for name, (base, _) in p.views.items()}
     first: dict[str, int] = {}
@@ -197,22 +220,18 @@ def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
             if name in p.buffers:
                 first.setdefault(name, i)
                 last[name] = i
-    free: dict[tuple[int, ...], list[str]] = {}
-    ending: dict[int, list[str]] = {}
-    nbytes = 0
+    plan: dict[str, str] = {}
+    free: dict[tuple[int, ...], list[str]] = {}  # shape -> owners of arrays free again
+    ending: dict[int, list[str]] = {}  # line -> buffers that die on it
     for name in sorted(p.buffers, key=lambda n: first.get(n, -1)):
         shape = p.buffers[name]
-        if name in p.given:  # pinned: never shared
-            p.env[name] = p.given[name]
-            continue
-        if name not in first:  # never used: still give it an array, unshared
-            p.env[name] = np.empty(shape)
-            nbytes += p.env[name].nbytes
+        if name in p.given or name not in first:  # the caller's, or never used: unshared
+            plan[name] = name
             continue
         line = first[name]
         for i in [k for k in ending if k < line]:
             for dead in ending.pop(i):
-                free.setdefault(p.buffers[dead], []).append(dead)
+                free.setdefault(p.buffers[dead], []).append(plan[dead])
         dying_here = [
             other
             for other in ending.get(line, [])
@@ -221,14 +240,11 @@ def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
         if name in direct[line] and dying_here:
             taken = dying_here[0]
             ending[line].remove(taken)
-            p.env[name] = p.env[taken]
+            plan[name] = plan[taken]
         elif free.get(shape):
-            p.env[name] = p.env[free[shape].pop()]
+            plan[name] = free[shape].pop()
         else:
-            p.env[name] = np.empty(shape)
-            nbytes += p.env[name].nbytes
+            plan[name] = name
         if name not in p.pinned:
             ending.setdefault(last[name], []).append(name)
-    for name, (base, make) in p.views.items():
-        p.env[name] = make(p.env[base])
-    return nbytes
+    return plan
