@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons import tensor as engine
-from tinygrad_moons.codegen.program import Derived, Grad, Node, Program, _allocate
+from tinygrad_moons.codegen.program import Derived, Grad, Node, Program, _allocate, by_structure
 from tinygrad_moons.codegen.rules import RULES, Rule, _rule
 from tinygrad_moons.tensor import (
     Function,
@@ -409,6 +409,15 @@ _WRITES = (
 )
 
 
+@by_structure(
+    lambda p, forward, backward, outputs, value: (
+        p.structure(),
+        tuple(forward),
+        tuple(backward),
+        tuple(value[id(output)] for output in outputs),
+    ),
+    lambda parts: (list(parts[0]), list(parts[1])),
+)
 def _value_lines(
     p: Program,
     forward: list[_Line],

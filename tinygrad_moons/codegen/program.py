@@ -110,6 +110,17 @@ class Program:
         self.buffers[name] = tuple(shape)
         return name
 
+    def structure(self) -> tuple[Any, ...]:
+        """What an analysis of the lines reads besides them: the buffers' names and shapes
+        (in order), the views' bases, and the pinned, given and scalar names."""
+        return (
+            tuple(self.buffers.items()),
+            tuple((name, base) for name, (base, _) in self.views.items()),
+            frozenset(self.pinned),
+            frozenset(self.given),
+            frozenset(self.scalars),
+        )
+
     def view(self, base: str, suffix: str, make: Callable[[np.ndarray], np.ndarray]) -> str:
         """A view of buffer ``base``, made once after allocation (no slicing per replay)."""
         name = self.fresh(f"{base}_{suffix}")
@@ -198,6 +209,41 @@ def _nbytes(p: Program, plan: dict[str, str]) -> int:
     return sum(8 * math.prod(p.buffers[owner]) for owner in owners)
 
 
+def by_structure(
+    key_of: Callable[..., Any], copy: Callable[[Any], Any]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Keep a pure analysis's results by ``key_of(*args)``, a key holding everything the
+    analysis reads (the lines, ``Program.structure``): a fit captures the same steps again
+    for every model of the same shapes, whose programs are the same text. Each call gets
+    its own ``copy`` of the result; a key that cannot be hashed is not kept."""
+
+    def decorate(analysis: Callable[..., Any]) -> Callable[..., Any]:
+        kept: dict[Any, Any] = {}
+
+        @functools.wraps(analysis)
+        def kept_analysis(*args: Any) -> Any:
+            key = key_of(*args)
+            try:
+                result = kept.get(key)
+            except TypeError:  # an unhashable part: computed every time
+                return analysis(*args)
+            if result is None:
+                result = analysis(*args)
+                if len(kept) >= _KEPT:
+                    kept.pop(next(iter(kept)))  # the oldest
+                kept[key] = result
+            return copy(result)
+
+        kept_analysis.kept = kept  # type: ignore[attr-defined]
+        return kept_analysis
+
+    return decorate
+
+
+_KEPT = 128  # results kept per analysis
+
+
+@by_structure(lambda p, lines: (p.structure(), tuple(lines)), dict)
 def _plan(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
     """Which buffer's array each buffer takes (its own, or a dead one's), for ``lines``
     run in this order: buffers of one shape whose lives do not overlap share one.
