@@ -43,10 +43,10 @@ def _two_branches(x: Tensor, y: Tensor, w: Tensor):
 
 
 def _fresh_analyses():
-    from tinygrad_moons.codegen import _value_lines
+    from tinygrad_moons.codegen import _named, _value_lines
     from tinygrad_moons.codegen.program import _plan
 
-    for analysis in (_plan, _value_lines):
+    for analysis in (_plan, _value_lines, _named):
         analysis.kept.clear()
 
 

@@ -476,6 +476,7 @@ def _value_lines(
     )
 
 
+@by_structure(lambda p, lines: (p.structure(), tuple(lines)), set)
 def _named(p: Program, lines: list[_Line]) -> set[str]:
     """The buffers that ``lines`` name, directly or through a view."""
     base_of = {name: base for name, (base, _) in p.views.items()}
