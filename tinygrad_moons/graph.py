@@ -130,6 +130,7 @@ class StaticGraph:
         self._forwarded: Step | None = None
         self._valued = True
         self._backwarded = False
+        self._unvalued = np.full(self.output.shape, np.nan).view(_Unvalued)
         # What the leaves were at capture, for the accumulating step generated later.
         self._captured_leaves = tuple(
             x for leaf, _ in self._leaves for x in (leaf.shape, np.dtype(np.float64))
@@ -205,7 +206,8 @@ class StaticGraph:
 
         With ``value=False`` it leaves out what only ``output``'s own value needs (a loss's
         sum and penalty, where the other outputs and the gradients do not read them):
-        ``value()`` computes it, before ``backward()``.
+        ``value()`` computes it, before ``backward()``; until then ``output``'s data is an
+        array of NaN that refuses to be read (a RuntimeError naming ``value()``).
         """
         split = None if value else self._fresh.split()
         if split is None:
@@ -213,6 +215,7 @@ class StaticGraph:
         else:
             split[0]()
             self._forwarded, self._valued, self._backwarded = self._fresh, False, False
+            self.output._data = self._unvalued
         return self.output
 
     def value(self) -> Tensor:
@@ -272,6 +275,30 @@ class StaticGraph:
     def _run_forward(self, step: Step) -> None:
         step.forward()  # checks the leaves' shapes, sets the outputs' data
         self._forwarded, self._valued, self._backwarded = step, True, False
+
+
+class _Unvalued(np.ndarray):
+    """``output``'s data after ``forward(value=False)`` left its value out: NaN, and any
+    computation with it, ``float()``, ``.item()`` or indexing raises a RuntimeError naming
+    ``value()``, which computes the value (a stale number is never read silently)."""
+
+    def _refuse(self, *_: Any, **__: Any) -> NoReturn:
+        raise RuntimeError(
+            "the graph's output has no value: forward(value=False) left it out; call "
+            "graph.value() first (or forward())"
+        )
+
+    def __array_ufunc__(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func in (np.array2string, np.array_repr, np.array_str):  # repr shows nan
+            plain = [a.view(np.ndarray) if isinstance(a, _Unvalued) else a for a in args]
+            return func(*plain, **kwargs)
+        self._refuse()
+
+    __float__ = __int__ = __bool__ = __index__ = __getitem__ = __iter__ = _refuse
+    item = tolist = copy = astype = tobytes = _refuse
 
 
 class Traced(np.ndarray):

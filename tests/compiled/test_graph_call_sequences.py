@@ -91,6 +91,17 @@ def _same(a, b):
     return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
+def _check_output(graph, eager, at_value, lean):
+    """``output``'s data is eager's value at ``at_value``, or (after a lean forward) reading
+    it raises."""
+    try:
+        data = graph.output.data.copy()
+    except RuntimeError:
+        assert lean, "output refused to be read, but it has a value"
+        return
+    assert np.array_equal(data, eager(at_value)[0][0])
+
+
 def _run(name, calls, seed):
     fn, params = GRAPHS[name]()
     eager = _Eager(fn, params)
@@ -98,9 +109,11 @@ def _run(name, calls, seed):
     rng = np.random.RandomState(seed)
     snapshot = lambda: [p.data for p in params]  # noqa: E731 (moves rebind, never write)
     at_forward = None  # the parameters the buffers' values are of, by the fresh step
-    at_value = snapshot()  # the parameters output's data is of (the capture's call)
+    at_value = snapshot()  # the parameters of output's value (the capture's call)
     backwarded = False
+    lean = False  # a forward(value=False) since output last got a value
     for call in calls:
+        _check_output(graph, eager, at_value, lean)
         grads = [None if p.grad is None else p.grad.copy() for p in params]
         if call in ("forward", "lean", "replay_only"):
             if call == "lean":
@@ -109,10 +122,9 @@ def _run(name, calls, seed):
                 graph.forward()
             else:
                 graph.replay(backward=False)
-            at_forward, backwarded = snapshot(), False
+            at_forward = at_value = snapshot()
+            backwarded, lean = False, call == "lean"
             outputs, _ = eager(at_forward)
-            if call != "lean":
-                at_value = at_forward
             assert _same([o.data for o in graph.outputs[1:]], outputs[1:])
         elif call == "value":
             try:
@@ -120,8 +132,8 @@ def _run(name, calls, seed):
             except RuntimeError:
                 assert backwarded, "value() refused before any backward"
                 continue
-            assert np.array_equal(graph.output.data, eager(at_forward or at_value)[0][0])
-            at_value = at_forward or at_value
+            assert np.array_equal(graph.output.data, eager(at_value)[0][0])
+            lean = False
         elif call in ("backward", "overwrite"):
             fresh = at_forward is not None and not backwarded
             try:
@@ -138,6 +150,7 @@ def _run(name, calls, seed):
         elif call == "replay":
             graph.replay()
             at_forward = at_value = snapshot()
+            lean = False
             outputs, expected = eager(at_forward, grads)
             assert _same([o.data for o in graph.outputs], outputs)
             assert _same([p.grad for p in params], expected)
@@ -150,6 +163,7 @@ def _run(name, calls, seed):
         else:  # move
             for p in params:
                 p.data = p.data + 0.1 * rng.randn(*p.shape)
+    _check_output(graph, eager, at_value, lean)
 
 
 @pytest.mark.parametrize("name", sorted(GRAPHS))
