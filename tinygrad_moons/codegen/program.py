@@ -228,7 +228,7 @@ def by_structure(
             except TypeError:  # an unhashable part: computed every time
                 return analysis(*args)
             if result is None:
-                result = analysis(*args)
+                result = copy(analysis(*args))  # nothing the caller holds
                 if len(kept) >= _KEPT:
                     kept.pop(next(iter(kept)))  # the oldest
                 kept[key] = result
