@@ -192,6 +192,15 @@ def _compiled(source: str) -> Any:
     return compile(source, "<compiled step>", "exec")
 
 
+def _define(source: str, namespace: dict[str, Any]) -> None:
+    """Define the functions of a generated source in ``namespace``, each from its own code
+    (``_compiled``): a step's backward() is the same text in its split source, compiled
+    once. The functions' bodies are indented, so each ``def`` at a line's start begins one."""
+    for chunk in source.split("\n\ndef "):
+        code = _compiled(chunk if chunk.startswith("def ") else "def " + chunk)
+        exec(code, namespace)  # noqa: S102 (our own code)
+
+
 @dataclass
 class Step:
     """The generated code: its source, and the functions compiled from it."""
@@ -226,9 +235,8 @@ class Step:
         Until then forward() runs in the order of capture, in the least memory.
         """
         if self._split is None and self.lean_source and self.replan is not None:
-            code = _compiled(self.split_source + "\n\n" + self.lean_source)
             self.replan()
-            exec(code, self.namespace)  # noqa: S102 (our own code)
+            _define(self.split_source + "\n\n" + self.lean_source, self.namespace)
             self.forward, self.source = self.namespace["forward"], self.split_source
             self._split = self.namespace["lean_forward"], self.namespace["value"]
         return self._split
@@ -363,7 +371,7 @@ def generate(
     )
     source = forward_source + ("\n\n" + backward_source if backward_source else "")
     namespace = dict(p.env)
-    exec(_compiled(source), namespace)  # noqa: S102 (our own code)
+    _define(source, namespace)
     step = Step(
         source,
         namespace["forward"],
