@@ -236,10 +236,24 @@ class Step:
         """
         if self._split is None and self.lean_source and self.replan is not None:
             self.replan()
-            _define(self.split_source + "\n\n" + self.lean_source, self.namespace)
-            self.forward, self.source = self.namespace["forward"], self.split_source
+            whole, *rest = self.split_source.split("\n\ndef ")
+            _define("\n\ndef ".join([self.lean_source, *rest]), self.namespace)
+            self.forward, self.source = _FirstCall(self, whole), self.split_source
             self._split = self.namespace["lean_forward"], self.namespace["value"]
         return self._split
+
+
+class _FirstCall:
+    """A step's ``forward()`` in the split's order, compiled at its first call (a caller of
+    the split may never make one: ``fit`` steps with ``lean_forward()`` and ``value()``)."""
+
+    def __init__(self, step: Step, source: str) -> None:
+        self.step, self.source = step, source
+
+    def __call__(self) -> None:
+        _define(self.source, self.step.namespace)
+        self.step.forward = self.step.namespace["forward"]
+        self.step.forward()
 
 
 def generate(
