@@ -50,7 +50,7 @@ arrays computed from ``.data`` directly; keep those out of a captured function.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 import numpy as np
@@ -117,13 +117,20 @@ class StaticGraph:
         self._tape, self._tape_outputs = first_tape, first_outputs
         self.outputs: tuple[Tensor, ...] = outputs
         self.output: Tensor = outputs[0]
-        self._entries = _ops_reaching(outputs, tape)
+        self._entries = tape  # _ops_reaching(outputs, ...) already
         self._leaves = _leaves(self._entries, made)
         self.grad_leaves = [leaf for leaf, _ in self._leaves if leaf.requires_grad]
         self._constants = _constants(first_tape, tape, made)
         self._names = {id(t): name for name, t in (names or {}).items()}
         self._fresh = self._generate(accumulate=False)
         self._accumulating: Step | None = None
+        # What the buffers hold: the values of the latest forward of this step (None: no
+        # forward yet), whether ``output`` has that forward's value, and whether a
+        # backward has run since (it may have overwritten values it reads: ``_values``).
+        self._forwarded: Step | None = None
+        self._valued = True
+        self._backwarded = False
+        self._unvalued = np.full(self.output.shape, np.nan).view(_Unvalued)
         # What the leaves were at capture, for the accumulating step generated later.
         self._captured_leaves = tuple(
             x for leaf, _ in self._leaves for x in (leaf.shape, np.dtype(np.float64))
@@ -191,6 +198,7 @@ class StaticGraph:
         self._run_forward(step)
         if backward:
             step.backward()
+            self._backwarded = True
         return self.output
 
     def forward(self, value: bool = True) -> Tensor:
@@ -198,42 +206,99 @@ class StaticGraph:
 
         With ``value=False`` it leaves out what only ``output``'s own value needs (a loss's
         sum and penalty, where the other outputs and the gradients do not read them):
-        ``output`` keeps its old data until ``value()`` computes it, before ``backward()``.
+        ``value()`` computes it, before ``backward()``; until then ``output``'s data is an
+        array of NaN that refuses to be read (a RuntimeError naming ``value()``).
         """
         split = None if value else self._fresh.split()
         if split is None:
-            self._fresh.forward()  # checks the leaves' shapes, sets the outputs' data
+            self._run_forward(self._fresh)
         else:
             split[0]()
+            self._forwarded, self._valued, self._backwarded = self._fresh, False, False
+            self.output._data = self._unvalued
         return self.output
 
     def value(self) -> Tensor:
-        """``output``'s value after a ``forward(value=False)`` (and before ``backward()``)."""
-        split = self._fresh.split()
-        if split is not None:
+        """``output`` with the value of the latest forward, which a ``forward(value=False)``
+        left out: computed now (before ``backward()``, which may overwrite what it reads)."""
+        if not self._valued:
+            if self._backwarded and not self._fresh.value_after_backward:
+                raise RuntimeError(
+                    "value() after backward() would read values of the forward that the "
+                    "backward overwrote (the graph's buffers are shared to save memory): call "
+                    "value() before backward(), or forward() again"
+                )
+            split = self._fresh.split()
+            assert split is not None  # a forward left the value out
             split[1]()
+            self._valued = True
         return self.output
 
     def backward(self, overwrite: bool = False) -> None:
         """The backward pass of the latest ``forward()``, for leaves whose ``.grad`` is None
         (as after ``zero_grad()``); ``replay()`` handles gradients that add up. With
         ``overwrite`` the gradients are written afresh whatever ``.grad`` holds, as if
-        ``zero_grad()`` had run first."""
+        ``zero_grad()`` had run first. A second backward of one forward raises (as torch's
+        does) where the first overwrote values of the forward that it reads."""
         if self._fresh.backward is None:
             raise ValueError("backward() needs an output that requires grad")
-        if overwrite:
-            self._fresh.backward()
-            return
-        for i, leaf in enumerate(self.grad_leaves):
-            if leaf.grad is not None:
-                raise ValueError(
-                    f"backward() after forward() writes the gradients afresh, but leaf {i} "
-                    f"of grad_leaves has a .grad: set it to None first, or use replay()"
-                )
+        fresh = self._fresh
+        if self._forwarded is not fresh or (self._backwarded and not fresh.backward_again):
+            self._refuse_backward()
+        if not overwrite:
+            for i, leaf in enumerate(self.grad_leaves):
+                if leaf.grad is not None:
+                    raise ValueError(
+                        f"backward() after forward() writes the gradients afresh, but leaf {i} "
+                        f"of grad_leaves has a .grad: set it to None first, or use replay()"
+                    )
         self._fresh.backward()
+        self._backwarded = True
+
+    def _refuse_backward(self) -> NoReturn:
+        """The RuntimeError for a backward whose forward's values are not in the buffers."""
+        if self._forwarded is None:
+            raise RuntimeError(
+                "backward() needs a forward() first: the graph's buffers hold no values yet"
+            )
+        if self._forwarded is not self._fresh:
+            raise RuntimeError(
+                "backward() differentiates the latest forward(), but the latest was replay()'s "
+                "adding into .grad, whose values are kept apart: call forward() first"
+            )
+        raise RuntimeError(
+            "Trying to backward through the graph a second time: the first backward() "
+            "overwrote values of the forward that it reads (the graph's buffers are shared "
+            "to save memory). Call forward() (or replay()) again before each backward()"
+        )
 
     def _run_forward(self, step: Step) -> None:
         step.forward()  # checks the leaves' shapes, sets the outputs' data
+        self._forwarded, self._valued, self._backwarded = step, True, False
+
+
+class _Unvalued(np.ndarray):
+    """``output``'s data after ``forward(value=False)`` left its value out: NaN, and any
+    computation with it, ``float()``, ``.item()`` or indexing raises a RuntimeError naming
+    ``value()``, which computes the value (a stale number is never read silently)."""
+
+    def _refuse(self, *_: Any, **__: Any) -> NoReturn:
+        raise RuntimeError(
+            "the graph's output has no value: forward(value=False) left it out; call "
+            "graph.value() first (or forward())"
+        )
+
+    def __array_ufunc__(self, *args: Any, **kwargs: Any) -> Any:
+        self._refuse()
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func in (np.array2string, np.array_repr, np.array_str):  # repr shows nan
+            plain = [a.view(np.ndarray) if isinstance(a, _Unvalued) else a for a in args]
+            return func(*plain, **kwargs)
+        self._refuse()
+
+    __float__ = __int__ = __bool__ = __index__ = __getitem__ = __iter__ = _refuse
+    item = tolist = copy = astype = tobytes = _refuse
 
 
 class Traced(np.ndarray):
@@ -359,16 +424,25 @@ def _tape_of(values: Any) -> _Tape | None:
     return None
 
 
-def _flat(value: Any) -> Iterator[Any]:
-    """``value`` and everything inside its tuples, lists and dicts, depth first."""
-    if isinstance(value, (tuple, list)):
-        for part in value:
-            yield from _flat(part)
-    elif isinstance(value, dict):
-        for part in value.values():
-            yield from _flat(part)
-    else:
-        yield value
+_NESTING = (tuple, list, dict)
+
+
+def _flat(value: Any) -> list[Any]:
+    """``value`` and everything inside its tuples, lists and dicts, depth first (a list:
+    a capture flattens every op's arguments a few times, mostly flat tuples)."""
+    if not isinstance(value, _NESTING):
+        return [value]
+    found: list[Any] = []
+    _flatten_into(value, found)
+    return found
+
+
+def _flatten_into(value: Any, found: list[Any]) -> None:
+    for part in value.values() if isinstance(value, dict) else value:
+        if isinstance(part, _NESTING):
+            _flatten_into(part, found)
+        else:
+            found.append(part)
 
 
 def _contains_traced(value: Any) -> bool:
@@ -430,9 +504,10 @@ class _Tape(Recorder):
 
     def applied(self, ctx: Function, args: tuple[Any, ...], result: Tensor) -> None:
         self._known(args)
+        made, read = self.made_ids, self.read
         for arg in args:
-            if isinstance(arg, Tensor) and id(arg) not in self.made_ids | self.read.keys():
-                self.read[id(arg)] = (arg, arg.data.copy())
+            if isinstance(arg, Tensor) and id(arg) not in made and id(arg) not in read:
+                read[id(arg)] = (arg, arg.data.copy())
         self.made_ids.add(id(result))
         self.entries.append((ctx, args, result))
 
@@ -482,9 +557,10 @@ class _Tape(Recorder):
     def changed_leaf(self) -> str | None:
         """How the function changed a Tensor it read, or None."""
         for tensor, copy in self.read.values():
-            if tensor.data.shape != copy.shape or not np.array_equal(
-                tensor.data, copy, equal_nan=True
-            ):
+            data = tensor.data
+            if _same_bits(data, copy):
+                continue
+            if data.shape != copy.shape or not np.array_equal(data, copy, equal_nan=True):
                 return "it changed the data of a Tensor it read"
         return None
 
@@ -552,9 +628,12 @@ def _record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Tape]:
     return outputs, tape
 
 
-def _dynamic(args: Any) -> Iterator[Any]:
+_DYNAMIC = (Tensor, Traced)
+
+
+def _dynamic(args: Any) -> list[Any]:
     """The Tensors and traced arrays among ``args`` (inside tuples, lists and dicts too)."""
-    return (part for part in _flat(args) if isinstance(part, (Tensor, Traced)))
+    return [part for part in _flat(args) if isinstance(part, _DYNAMIC)]
 
 
 def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
@@ -565,7 +644,7 @@ def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
         ctx, args, result = entry
         if id(result) in needed:
             kept.append(entry)
-            needed.update(id(arg) for arg in _dynamic((args, getattr(ctx, "kwargs", None))))
+            needed.update(map(id, _dynamic((args, getattr(ctx, "kwargs", None)))))
     return kept[::-1]
 
 
@@ -669,7 +748,8 @@ def _same_function(a: Any, b: Any, same: Callable[[Any, Any], bool]) -> bool:
 
 
 def _same_value(a: Any, b: Any) -> bool:
-    """Equal type and value; arrays equal in dtype, shape and every element."""
+    """Equal type and value; arrays equal in dtype, shape and every element (or the same
+    bits: a NaN kept from one call to the next is no change)."""
     if isinstance(a, (tuple, list)):
         return (
             type(a) is type(b)
@@ -677,6 +757,8 @@ def _same_value(a: Any, b: Any) -> bool:
             and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if _same_bits(a, b):  # a NaN in both, bit for bit, is the same value
+            return True
         return (
             isinstance(a, np.ndarray)
             and isinstance(b, np.ndarray)
@@ -685,3 +767,17 @@ def _same_value(a: Any, b: Any) -> bool:
             and bool(np.array_equal(a, b))
         )
     return type(a) is type(b) and bool(a == b)
+
+
+def _same_bits(a: Any, b: Any) -> bool:
+    """Whether two arrays have one dtype (not object), one shape and the same bytes: then
+    every element is equal, or NaN in both. A cheap first test, before numpy's comparison
+    (which ``array_equal`` makes with more calls)."""
+    return (
+        isinstance(a, np.ndarray)
+        and isinstance(b, np.ndarray)
+        and a.dtype == b.dtype
+        and a.dtype.kind != "O"
+        and a.shape == b.shape
+        and a.tobytes() == b.tobytes()
+    )

@@ -141,6 +141,23 @@ def test_mini_batch_shuffling_follows_the_seed(moons):
     assert runs[0].loss == runs[1].loss != runs[2].loss
 
 
+@pytest.mark.parametrize("batch_size", [None, 20])
+def test_a_bad_seed_is_refused_even_where_nothing_is_shuffled(moons, batch_size):
+    X, y = moons
+    with pytest.raises(TypeError, match="seed must be"):
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=1, batch_size=batch_size, seed=1.5,
+            shuffle=False, progress=False)  # fmt: skip
+
+
+def test_a_random_state_given_as_seed_advances_only_when_batches_are_shuffled(moons):
+    X, y = moons
+    for batch_size, shuffle, moved in ((None, True, False), (20, False, False), (20, True, True)):
+        stream = np.random.RandomState(3)
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2, batch_size=batch_size, shuffle=shuffle,
+            seed=stream, progress=False)  # fmt: skip
+        assert (stream.randint(1 << 30) != np.random.RandomState(3).randint(1 << 30)) == moved
+
+
 def test_fit_leaves_the_callers_arrays_and_the_models_mode_alone(moons):
     X, y = moons
     X_before, y_before = X.copy(), y.copy()

@@ -22,9 +22,10 @@ Ops come in two kinds:
 ``program.py`` holds the names, buffers and the allocator; ``rules.py`` the restated ops.
 
 Where the gradients and the other outputs do not read the first output's value (a loss's
-sum and penalty: the backward starts from the softmax), ``forward()`` computes those lines
-last, and ``Step.split()`` also gives a ``lean_forward()`` without them and a ``value()``
-of them (``_value_lines``).
+sum and penalty: the backward starts from the softmax), ``Step.split()`` also gives a
+``lean_forward()`` without those lines and a ``value()`` of them (``_value_lines``). The
+split's order keeps some values alive longer, so its buffers are allocated (and
+``forward()`` reordered) only once a caller asks for it.
 
 Gradients are summed in the backward walk's order (``tensor.backward_order``), as eager
 ``backward()`` sums them, so replay and eager agree bit for bit.
@@ -32,6 +33,7 @@ Gradients are summed in the backward walk's order (``tensor.backward_order``), a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons import tensor as engine
-from tinygrad_moons.codegen.program import Derived, Grad, Node, Program, _allocate
+from tinygrad_moons.codegen.program import Derived, Grad, Node, Program, _allocate, by_structure
 from tinygrad_moons.codegen.rules import RULES, Rule, _rule
 from tinygrad_moons.tensor import (
     Function,
@@ -181,6 +183,24 @@ def needed_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
 
 
 # ---------------------------------------------------------------------- generating
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Any:
+    """The code object of a generated source. Kept by its text: compiling costs more than
+    writing the source, and a fit captures the same steps again for every model of the
+    same shapes (a sweep, cross-validation), whose sources are the same text. A code object
+    holds no values (those are the namespace's, one per step), so sharing it is safe."""
+    return compile(source, "<compiled step>", "exec")
+
+
+def _define(source: str, namespace: dict[str, Any]) -> None:
+    """Define the functions of a generated source in ``namespace``, each from its own code
+    (``_compiled``): a step's backward() is the same text in its split source, compiled
+    once. The functions' bodies are indented, so each ``def`` at a line's start begins one."""
+    for chunk in source.split("\n\ndef "):
+        code = _compiled(chunk if chunk.startswith("def ") else "def " + chunk)
+        exec(code, namespace)  # noqa: S102 (our own code)
+
+
 @dataclass
 class Step:
     """The generated code: its source, and the functions compiled from it."""
@@ -192,19 +212,48 @@ class Step:
     namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
     output_names: list[str]
     contributed: frozenset[int] = frozenset()  # id of every leaf whose .grad backward() sets
-    # The source of lean_forward(), forward() without the lines only the first output's
-    # value needs, and of value(), those lines; "" when there are none to leave out (see
-    # _value_lines). Compiled on first use (``split``): most steps never need them.
+    # The split (see _value_lines): lean_forward(), forward() without the lines only the
+    # first output's value needs, and value(), those lines; "" when there are none to leave
+    # out. ``split_source`` is ``source`` with forward() running those lines last.
     lean_source: str = ""
+    split_source: str = ""
+    replan: Callable[[], None] | None = None  # allocates the buffers for the split's order
     _split: tuple[Callable[[], None], Callable[[], None]] | None = None
+    # Whether backward() leaves every value it reads as it found it, so that a second
+    # backward() gives the same gradients (buffers shared with the forward's say no), and
+    # whether it leaves those value() reads (known once split).
+    backward_again: bool = True
+    value_after_backward: bool = True
 
     def split(self) -> tuple[Callable[[], None], Callable[[], None]] | None:
-        """(lean_forward, value), or None when the forward has nothing to leave out."""
-        if self._split is None and self.lean_source:
-            code = compile(self.lean_source, "<compiled step>", "exec")
-            exec(code, self.namespace)  # noqa: S102 (our own code)
+        """(lean_forward, value), or None when the forward has nothing to leave out.
+
+        Compiled on first use, when the buffers get new arrays (what the forward computed
+        so far is lost) allocated for the split's order, in which forward() runs from then
+        on: value()'s lines after the others keep what they read alive longer (a loss's
+        ``take`` of the shifted logits, after the softmax: one buffer more, ``nbytes``).
+        Until then forward() runs in the order of capture, in the least memory.
+        """
+        if self._split is None and self.lean_source and self.replan is not None:
+            self.replan()
+            whole, *rest = self.split_source.split("\n\ndef ")
+            _define("\n\ndef ".join([self.lean_source, *rest]), self.namespace)
+            self.forward, self.source = _FirstCall(self, whole), self.split_source
             self._split = self.namespace["lean_forward"], self.namespace["value"]
         return self._split
+
+
+class _FirstCall:
+    """A step's ``forward()`` in the split's order, compiled at its first call (a caller of
+    the split may never make one: ``fit`` steps with ``lean_forward()`` and ``value()``)."""
+
+    def __init__(self, step: Step, source: str) -> None:
+        self.step, self.source = step, source
+
+    def __call__(self) -> None:
+        _define(self.source, self.step.namespace)
+        self.step.forward = self.step.namespace["forward"]
+        self.step.forward()
 
 
 def generate(
@@ -310,8 +359,7 @@ def generate(
     else:
         contributed = set()
     needed_lines, value_lines = _value_lines(p, forward_lines, backward_lines, outputs, value)
-    forward_lines = needed_lines + value_lines  # buffers are allocated for this order
-    nbytes = _allocate(p, forward_lines + backward_lines)
+    nbytes = _allocate(p, forward_lines + backward_lines)  # in capture's order, until split()
     assignments = []
     for output in outputs:
         tensor = p.bind("output_tensor", output)
@@ -324,27 +372,49 @@ def generate(
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
-    forward_source = _function("forward", reads, check + forward_lines, p.globals)
-    backward_source = _function("backward", reads, backward_lines, []) if backward_lines else ""
+    # The leaves' arrays a forward read, kept for its backward and value(): eager's saved
+    # arrays, not those a leaf holds after ``leaf.data = ...`` since.
+    later = set(re.findall(r"\w+", " ".join(text for text, _ in backward_lines + value_lines)))
+    kept = [value[id(leaf)] for leaf in leaves if value[id(leaf)] in later]
+    keep = [(f"forward_leaves = {', '.join(kept)},", ())] if kept else []
+    unpack = [(f"{', '.join(kept)}, = forward_leaves", ())] if kept else []
+    globals_ = [*p.globals, "forward_leaves"] if kept else p.globals
+    forward_source = _function("forward", reads, check + forward_lines + keep, globals_)
+    backward_source = (
+        _function("backward", [], unpack + backward_lines, []) if backward_lines else ""
+    )
     source = forward_source + ("\n\n" + backward_source if backward_source else "")
-    lean_source = ""
-    if value_lines:
-        lean = check + needed_lines + assignments[1:]
-        lean_source = _function("lean_forward", reads, lean, p.globals) + "\n\n"
-        lean_source += _function("value", reads, value_lines + assignments[:1], p.globals)
     namespace = dict(p.env)
-    exec(compile(source, "<compiled step>", "exec"), namespace)  # noqa: S102 (our own code)
-    names_of_outputs = [value[id(output)] for output in outputs]
-    return Step(
+    _define(source, namespace)
+    step = Step(
         source,
         namespace["forward"],
         namespace.get("backward"),
         nbytes,
         namespace,
-        names_of_outputs,
+        [value[id(output)] for output in outputs],
         frozenset(contributed),
-        lean_source,
+        backward_again=_backward_again(p, forward_lines, backward_lines),
     )
+    if value_lines:
+        split_lines = needed_lines + value_lines
+        whole = _function("forward", reads, check + split_lines + assignments + keep, globals_)
+        step.split_source = whole + ("\n\n" + backward_source if backward_source else "")
+        lean = check + needed_lines + assignments[1:] + keep
+        step.lean_source = _function("lean_forward", reads, lean, globals_) + "\n\n"
+        step.lean_source += _function(
+            "value", [], unpack + value_lines + assignments[:1], p.globals
+        )
+
+        def replan() -> None:
+            step.nbytes = _allocate(p, split_lines + backward_lines)
+            namespace.update((name, p.env[name]) for name in [*p.buffers, *p.views])
+            step.backward_again = _backward_again(p, split_lines, backward_lines)
+            read = _named(p, needed_lines) & _named(p, value_lines)
+            step.value_after_backward = not read & _overwritten(p, split_lines, backward_lines)
+
+        step.replan = replan
+    return step
 
 
 _Line = tuple[str, tuple[str, ...]]
@@ -361,6 +431,15 @@ _WRITES = (
 )
 
 
+@by_structure(
+    lambda p, forward, backward, outputs, value: (
+        p.structure(),
+        tuple(forward),
+        tuple(backward),
+        tuple(value[id(output)] for output in outputs),
+    ),
+    lambda parts: (list(parts[0]), list(parts[1])),
+)
 def _value_lines(
     p: Program,
     forward: list[_Line],
@@ -417,6 +496,39 @@ def _value_lines(
         [line for line, kind in zip(forward, kinds, strict=True) if not kind],
         [line for line, kind in zip(forward, kinds, strict=True) if kind],
     )
+
+
+@by_structure(lambda p, lines: (p.structure(), tuple(lines)), set)
+def _named(p: Program, lines: list[_Line]) -> set[str]:
+    """The buffers that ``lines`` name, directly or through a view."""
+    base_of = {name: base for name, (base, _) in p.views.items()}
+    names = {base_of.get(t, t) for text, uses in lines for t in re.findall(r"\w+", text)}
+    names |= {name for _, uses in lines for name in uses}
+    return names & p.buffers.keys()
+
+
+_WRITTEN = re.compile(r"\bout=(\w+)|^(\w+)\[\.\.\.\] =|^np\.copyto\((\w+)")
+
+
+def _overwritten(p: Program, earlier: list[_Line], later: list[_Line]) -> set[str]:
+    """The buffers named in ``earlier`` whose arrays ``later`` writes (once allocated): by
+    name, or through a buffer it names first that shares the array."""
+    base_of = {name: base for name, (base, _) in p.views.items()}
+    before = _named(p, earlier)
+    arrays = {id(p.env[name]) for name in _named(p, later) - before}
+    by_name = {
+        base_of.get(name, name)
+        for text, _ in later
+        for match in _WRITTEN.finditer(text)
+        for name in match.groups()
+        if name
+    }
+    return {name for name in before if id(p.env[name]) in arrays or name in by_name}
+
+
+def _backward_again(p: Program, forward: list[_Line], backward: list[_Line]) -> bool:
+    """Whether the backward leaves every value of the forward that it reads unchanged."""
+    return not _named(p, backward) & _overwritten(p, forward, backward)
 
 
 def _given(array: np.ndarray, leaf: Tensor) -> np.ndarray:
@@ -478,7 +590,13 @@ def _function(
     lines: list[tuple[str, tuple[str, ...]]],
     globals_: list[str],
 ) -> str:
-    body = [text for text, _ in lines]
+    return _function_text(name, tuple(reads), tuple(text for text, _ in lines), tuple(globals_))
+
+
+@functools.lru_cache(maxsize=256)  # the same steps, captured again (fit's models of one shape)
+def _function_text(
+    name: str, reads: tuple[str, ...], body: tuple[str, ...], globals_: tuple[str, ...]
+) -> str:
     used = set(re.findall(r"\w+", " ".join(body)))
     needed = [read for read in reads if read.split(" = ")[0] in used]
     declared = [f"global {', '.join(globals_)}"] if globals_ else []

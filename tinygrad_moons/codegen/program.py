@@ -7,7 +7,9 @@ lines into a ``Program``; ``_allocate`` gives its buffers their arrays once, at 
 
 from __future__ import annotations
 
+import functools
 import keyword
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +110,17 @@ class Program:
         self.buffers[name] = tuple(shape)
         return name
 
+    def structure(self) -> tuple[Any, ...]:
+        """What an analysis of the lines reads besides them: the buffers' names and shapes
+        (in order), the views' bases, and the pinned, given and scalar names."""
+        return (
+            tuple(self.buffers.items()),
+            tuple((name, base) for name, (base, _) in self.views.items()),
+            frozenset(self.pinned),
+            frozenset(self.given),
+            frozenset(self.scalars),
+        )
+
     def view(self, base: str, suffix: str, make: Callable[[np.ndarray], np.ndarray]) -> str:
         """A view of buffer ``base``, made once after allocation (no slicing per replay)."""
         name = self.fresh(f"{base}_{suffix}")
@@ -162,6 +175,7 @@ class Program:
         return f"{name}[:, {j}:{j + 1}]"
 
 
+@functools.lru_cache(maxsize=1024)  # a capture names ~50 things, mostly from a few prefixes
 def _identifier(text: str) -> str:
     name = re.sub(r"\W", "_", text)
     if not name or name[0].isdigit():
@@ -175,13 +189,70 @@ _ELEMENTWISE = re.compile(r"np\.(add|subtract|multiply|divide|tanh|exp|log|maxim
 
 
 def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
-    """Give every buffer an array; buffers of one shape whose lives do not overlap share one.
+    """Give every buffer an array, as ``_plan`` shares them out; returns the bytes allocated."""
+    plan = _plan(p, lines)
+    for name, owner in plan.items():
+        if name in p.given:
+            p.env[name] = p.given[name]
+        elif owner == name:
+            p.env[name] = np.empty(p.buffers[name])
+    for name, owner in plan.items():
+        p.env[name] = p.env[owner]
+    for name, (base, make) in p.views.items():
+        p.env[name] = make(p.env[base])
+    return _nbytes(p, plan)
+
+
+def _nbytes(p: Program, plan: dict[str, str]) -> int:
+    """The bytes the arrays of ``plan`` take, the caller's given arrays left out."""
+    owners = {owner for name, owner in plan.items() if name not in p.given}
+    return sum(8 * math.prod(p.buffers[owner]) for owner in owners)
+
+
+def by_structure(
+    key_of: Callable[..., Any], copy: Callable[[Any], Any]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Keep a pure analysis's results by ``key_of(*args)``, a key holding everything the
+    analysis reads (the lines, ``Program.structure``): a fit captures the same steps again
+    for every model of the same shapes, whose programs are the same text. Each call gets
+    its own ``copy`` of the result; a key that cannot be hashed is not kept."""
+
+    def decorate(analysis: Callable[..., Any]) -> Callable[..., Any]:
+        kept: dict[Any, Any] = {}
+
+        @functools.wraps(analysis)
+        def kept_analysis(*args: Any) -> Any:
+            key = key_of(*args)
+            try:
+                result = kept.get(key)
+            except TypeError:  # an unhashable part: computed every time
+                return analysis(*args)
+            if result is None:
+                result = copy(analysis(*args))  # nothing the caller holds
+                if len(kept) >= _KEPT:
+                    kept.pop(next(iter(kept)))  # the oldest
+                kept[key] = result
+            return copy(result)
+
+        kept_analysis.kept = kept  # type: ignore[attr-defined]
+        return kept_analysis
+
+    return decorate
+
+
+_KEPT = 128  # results kept per analysis
+
+
+@by_structure(lambda p, lines: (p.structure(), tuple(lines)), dict)
+def _plan(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
+    """Which buffer's array each buffer takes (its own, or a dead one's), for ``lines``
+    run in this order: buffers of one shape whose lives do not overlap share one.
 
     A buffer lives from the first line that names it (or one of its views) to the last;
     pinned buffers (outputs, leaf gradients, what a called op may keep) live for ever. An
     elementwise ufunc may write over an input of its own shape that dies on its line
     (``np.tanh(z1, out=a1)`` with z1 dead after: a1 takes z1's array), which numpy
-    computes in place exactly. Returns the bytes allocated.
+    computes in place exactly. Buffers the caller gave (``Program.given``) share nothing.
     """
     base_of = {name: base for name, (base, _) in p.views.items()}
     first: dict[str, int] = {}
@@ -195,22 +266,18 @@ def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
             if name in p.buffers:
                 first.setdefault(name, i)
                 last[name] = i
-    free: dict[tuple[int, ...], list[str]] = {}
-    ending: dict[int, list[str]] = {}
-    nbytes = 0
+    plan: dict[str, str] = {}
+    free: dict[tuple[int, ...], list[str]] = {}  # shape -> owners of arrays free again
+    ending: dict[int, list[str]] = {}  # line -> buffers that die on it
     for name in sorted(p.buffers, key=lambda n: first.get(n, -1)):
         shape = p.buffers[name]
-        if name in p.given:  # pinned: never shared
-            p.env[name] = p.given[name]
-            continue
-        if name not in first:  # never used: still give it an array, unshared
-            p.env[name] = np.empty(shape)
-            nbytes += p.env[name].nbytes
+        if name in p.given or name not in first:  # the caller's, or never used: unshared
+            plan[name] = name
             continue
         line = first[name]
         for i in [k for k in ending if k < line]:
             for dead in ending.pop(i):
-                free.setdefault(p.buffers[dead], []).append(dead)
+                free.setdefault(p.buffers[dead], []).append(plan[dead])
         dying_here = [
             other
             for other in ending.get(line, [])
@@ -219,14 +286,11 @@ def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:
         if name in direct[line] and dying_here:
             taken = dying_here[0]
             ending[line].remove(taken)
-            p.env[name] = p.env[taken]
+            plan[name] = plan[taken]
         elif free.get(shape):
-            p.env[name] = p.env[free[shape].pop()]
+            plan[name] = free[shape].pop()
         else:
-            p.env[name] = np.empty(shape)
-            nbytes += p.env[name].nbytes
+            plan[name] = name
         if name not in p.pinned:
             ending.setdefault(last[name], []).append(name)
-    for name, (base, make) in p.views.items():
-        p.env[name] = make(p.env[base])
-    return nbytes
+    return plan
