@@ -219,11 +219,26 @@ class Step:
     split_source: str = ""
     replan: Callable[[], None] | None = None  # allocates the buffers for the split's order
     _split: tuple[Callable[[], None], Callable[[], None]] | None = None
-    # Whether backward() leaves every value it reads as it found it, so that a second
-    # backward() gives the same gradients (buffers shared with the forward's say no), and
-    # whether it leaves those value() reads (known once split).
-    backward_again: bool = True
-    value_after_backward: bool = True
+    # (backward_again, value_after_backward) for the buffers as allocated now, worked out
+    # when first asked (only a second backward, or a value() after one, asks).
+    reuse: Callable[[], tuple[bool, bool]] = lambda: (True, True)  # noqa: E731
+    _reuse: tuple[bool, bool] | None = None
+
+    @property
+    def backward_again(self) -> bool:
+        """Whether backward() leaves every value of the forward that it reads as it found
+        it, so that a second backward() gives the same gradients (a buffer of the backward
+        sharing a forward value's array says no)."""
+        if self._reuse is None:
+            self._reuse = self.reuse()
+        return self._reuse[0]
+
+    @property
+    def value_after_backward(self) -> bool:
+        """Whether backward() leaves the values value() reads as it found them."""
+        if self._reuse is None:
+            self._reuse = self.reuse()
+        return self._reuse[1]
 
     def split(self) -> tuple[Callable[[], None], Callable[[], None]] | None:
         """(lean_forward, value), or None when the forward has nothing to leave out.
@@ -394,8 +409,8 @@ def generate(
         namespace,
         [value[id(output)] for output in outputs],
         frozenset(contributed),
-        backward_again=_backward_again(p, forward_lines, backward_lines),
     )
+    step.reuse = lambda: (_backward_again(p, forward_lines, backward_lines), True)
     if value_lines:
         split_lines = needed_lines + value_lines
         whole = _function("forward", reads, check + split_lines + assignments + keep, globals_)
@@ -409,9 +424,14 @@ def generate(
         def replan() -> None:
             step.nbytes = _allocate(p, split_lines + backward_lines)
             namespace.update((name, p.env[name]) for name in [*p.buffers, *p.views])
-            step.backward_again = _backward_again(p, split_lines, backward_lines)
+            step.reuse, step._reuse = reuse, None
+
+        def reuse() -> tuple[bool, bool]:
             read = _named(p, needed_lines) & _named(p, value_lines)
-            step.value_after_backward = not read & _overwritten(p, split_lines, backward_lines)
+            return (
+                _backward_again(p, split_lines, backward_lines),
+                not read & _overwritten(p, split_lines, backward_lines),
+            )
 
         step.replan = replan
     return step
