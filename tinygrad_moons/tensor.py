@@ -1541,21 +1541,15 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
                 continue
             kind = type(parent_grad)
             if parent._leaf:
-                # speed: accumulate, written out for the common case, a float64 array of
-                # the leaf's shape; anything else is checked, then accumulate converts it
+                # a float64 array of the leaf's shape needs no check; anything else is
+                # checked, then accumulate converts it
                 shape = parent._data.shape
-                if (
+                if not (
                     kind is np.ndarray
                     and parent_grad.dtype is _FLOAT64
                     and parent_grad.shape == shape
                 ):
-                    held = parent._grad
-                    if held is None:
-                        parent._grad = parent_grad.copy()  # the framework's own copy
-                    else:
-                        held += parent_grad
-                    continue
-                _check_gradient(ctx, parent_grad, shape)
+                    _check_gradient(ctx, parent_grad, shape)
                 accumulate(parent, parent_grad)
                 continue
             if (
