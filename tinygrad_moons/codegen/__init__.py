@@ -473,7 +473,7 @@ def _value_lines(
     the lines' order; the second is empty when no line can be left out safely: every line
     moved after the first part must write one buffer or scalar through numpy alone (no call, no
     random draw), and no line of the first part after it may write what it reads."""
-    base_of = {name: base for name, (base, _) in p.views.items()}
+    base_of = p.base_of()
 
     def names(line: _Line) -> set[str]:
         text, uses = line
@@ -521,7 +521,7 @@ def _value_lines(
 @by_structure(lambda p, lines: (p.structure(), tuple(lines)), set)
 def _named(p: Program, lines: list[_Line]) -> set[str]:
     """The buffers that ``lines`` name, directly or through a view."""
-    base_of = {name: base for name, (base, _) in p.views.items()}
+    base_of = p.base_of()
     names = {base_of.get(t, t) for text, uses in lines for t in re.findall(r"\w+", text)}
     names |= {name for _, uses in lines for name in uses}
     return names & p.buffers.keys()
@@ -533,7 +533,7 @@ _WRITTEN = re.compile(r"\bout=(\w+)|^(\w+)\[\.\.\.\] =|^np\.copyto\((\w+)")
 def _overwritten(p: Program, earlier: list[_Line], later: list[_Line]) -> set[str]:
     """The buffers named in ``earlier`` whose arrays ``later`` writes (once allocated): by
     name, or through a buffer it names first that shares the array."""
-    base_of = {name: base for name, (base, _) in p.views.items()}
+    base_of = p.base_of()
     before = _named(p, earlier)
     arrays = {id(p.env[name]) for name in _named(p, later) - before}
     by_name = {

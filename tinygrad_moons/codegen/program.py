@@ -110,12 +110,16 @@ class Program:
         self.buffers[name] = tuple(shape)
         return name
 
+    def base_of(self) -> dict[str, str]:
+        """Each view's name -> the buffer it views."""
+        return {name: base for name, (base, _) in self.views.items()}
+
     def structure(self) -> tuple[Any, ...]:
         """What an analysis of the lines reads besides them: the buffers' names and shapes
         (in order), the views' bases, and the pinned, given and scalar names."""
         return (
             tuple(self.buffers.items()),
-            tuple((name, base) for name, (base, _) in self.views.items()),
+            tuple(self.base_of().items()),
             frozenset(self.pinned),
             frozenset(self.given),
             frozenset(self.scalars),
@@ -254,7 +258,7 @@ def _plan(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> dict[str, str
     (``np.tanh(z1, out=a1)`` with z1 dead after: a1 takes z1's array), which numpy
     computes in place exactly. Buffers the caller gave (``Program.given``) share nothing.
     """
-    base_of = {name: base for name, (base, _) in p.views.items()}
+    base_of = p.base_of()
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     direct: list[set[str]] = []  # per line, the buffers it names whole (not through a view)
