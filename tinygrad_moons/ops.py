@@ -376,9 +376,7 @@ class MatMul(Op):
     def forward(ctx, x, w):
         if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:  # speed: the common case
             _check_matmul_shapes(x, w)
-        need_x, need_y = ctx.needs_input_grad  # _needed, written out as in Mul
-        ctx.save_for_backward(x if need_y else None, w if need_x else None)
-        ctx.shapes = (x.shape, w.shape)
+        _needed(ctx, x, w)
         return x @ w
 
     @staticmethod
@@ -407,8 +405,7 @@ class Linear(Op):
                 f"linear needs x (n, k), weight (k, m) and bias (m,) or (1, m); got shapes "
                 f"{x.shape}, {w.shape} and {b.shape}"
             )
-        need_x, need_w = ctx.needs_input_grad[:2]  # _needed, written out as in Mul
-        ctx.save_for_backward(x if need_w else None, w if need_x else None)
+        _needed(ctx, x, w)
         ctx.bias_shape = b.shape
         out = x @ w
         out += b  # out is new: adding in place saves an (n, m) temporary
