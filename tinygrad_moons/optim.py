@@ -146,12 +146,7 @@ class Optimizer(abc.ABC):
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Every parameter's ``.grad`` to None (or, ``set_to_none=False``, zeros in place)."""
-        if set_to_none is True:  # speed: the training loop's call, without a generator
-            for group in self.param_groups:
-                for p in group["params"]:
-                    p.grad = None
-            return
-        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
+        zero_grads([p for group in self.param_groups for p in group["params"]], set_to_none)
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""

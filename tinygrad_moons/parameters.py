@@ -33,7 +33,7 @@ def refuse_module(params: Any, taker: str = "the optimiser") -> None:
 def zero_grads(tensors: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Each tensor's ``.grad`` set to None or, with ``set_to_none=False``, filled with zeros in
     place where it has one (torch's ``zero_grad``: an array kept from ``.grad`` sees the zeros)."""
-    if flag("zero_grad's set_to_none", set_to_none):
+    if set_to_none is True or flag("zero_grad's set_to_none", set_to_none):
         for tensor in tensors:
             tensor.grad = None
         return
