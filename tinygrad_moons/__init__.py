@@ -6,7 +6,7 @@ The files, by layer; imports flow one way, downwards
 
     engine        tensor.py  ops.py  autograd.py  functional.py  gradcheck.py
                   elementwise.py  arrays.py  array_methods.py  products.py
-                  convolution.py
+                  convolution.py  habits.py
                   graph.py  codegen/  validate.py                       numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  atomic.py
                   parameters.py  curvature.py  reading.py  flat_step.py

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons import ops, validate
+from tinygrad_moons import habits, ops, validate
 
 # numpy's functions over Tensors, second wave: F's public names, each defined in its module.
 from tinygrad_moons.arrays import (  # noqa: F401
@@ -86,6 +86,7 @@ from tinygrad_moons.elementwise import (  # noqa: F401
     sinh,
     tan,
 )
+from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.products import (  # noqa: F401
     cross,
     cumprod,
@@ -144,8 +145,10 @@ def softplus(x: Any) -> Tensor:
     return ops.Softplus.apply(_tensor(x))
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
+def softmax(x: Any, axis: int = -1, *, dim: Any = REFUSED) -> Tensor:
     """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
+    if dim is not REFUSED:
+        habits.keywords("F.softmax", dim=dim)
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's (numpy's max has no identity)
@@ -153,12 +156,14 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     return ops.Softmax.apply(x, axis)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1, *, dim: Any = REFUSED) -> Tensor:
     """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1.
 
     >>> log_softmax([1000.0, 0.0]).data
     array([    0., -1000.])
     """
+    if dim is not REFUSED:
+        habits.keywords("F.log_softmax", dim=dim)
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's
@@ -366,3 +371,9 @@ def l2(*tensors: Tensor) -> Tensor:
     if not tensors:
         raise ValueError("l2 needs at least one tensor")
     return ops.SumOfSquares.apply(*[_tensor(t) for t in tensors])
+
+
+def __getattr__(name: str) -> Any:
+    """PyTorch's names this module spells another way (``cross_entropy``, ``mse_loss``,
+    ...): an AttributeError naming ours (habits.py)."""
+    raise habits.missing(__name__, name)

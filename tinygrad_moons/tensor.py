@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_moons import habits
 from tinygrad_moons.array_methods import ArrayMethods
+from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -326,7 +328,8 @@ class Tensor(ArrayMethods):
 
     @property
     def size(self) -> int:
-        return self._data.size
+        """numpy's number of elements: an int (that refuses torch's call ``t.size()``)."""
+        return habits.Size(self._data.size)
 
     def _set_grad(self, value: Any) -> None:
         """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
@@ -627,31 +630,98 @@ class Tensor(ArrayMethods):
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    # dim=, keepdim=, unbiased= and correction= are torch's names, refused (habits.py)
+    def sum(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.sum", dim=dim, keepdim=keepdim)
         return ops.Sum.apply(self, _checked_axis(self, axis), keepdims)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.mean", dim=dim, keepdim=keepdim)
         return ops.Mean.apply(self, _checked_axis(self, axis), keepdims)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
         """Maximum; tied maxima share the gradient equally, like ``torch.amax``."""
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.max", _VALUES_ALONE, dim=dim, keepdim=keepdim)
         return ops.Max.apply(self, _checked_axis(self, axis), keepdims)
 
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def min(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
         """Minimum; tied minima share the gradient equally, like ``torch.amin``."""
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.min", _VALUES_ALONE, dim=dim, keepdim=keepdim)
         return ops.Min.apply(self, _checked_axis(self, axis), keepdims)
 
-    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    def var(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+        unbiased: Any = REFUSED,
+        correction: Any = REFUSED,
+    ) -> Tensor:
         """Variance, sum (x - mean)^2 / (n - ddof), numpy's default ddof=0 (torch's
         ``correction``); n - ddof <= 0 is a ValueError."""
+        if not (dim is keepdim is unbiased is correction is REFUSED):
+            habits.keywords(
+                "Tensor.var", dim=dim, keepdim=keepdim, unbiased=unbiased, correction=correction
+            )
         return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
-    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    def std(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+        unbiased: Any = REFUSED,
+        correction: Any = REFUSED,
+    ) -> Tensor:
         """sqrt(var); its gradient is 0 where the values are all equal (std 0), as torch's."""
+        if not (dim is keepdim is unbiased is correction is REFUSED):
+            habits.keywords(
+                "Tensor.std", dim=dim, keepdim=keepdim, unbiased=unbiased, correction=correction
+            )
         return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
-    def argmax(self, axis: int = -1) -> np.ndarray:
+    def argmax(self, axis: int = -1, *, dim: Any = REFUSED) -> np.ndarray:
         """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
+        if dim is not REFUSED:
+            habits.keywords("Tensor.argmax", dim=dim)
         return derived(np.argmax, self, axis=_checked_axis(self, axis))
 
     # ------------------------------------------------------------------ elementwise
@@ -706,9 +776,11 @@ class Tensor(ArrayMethods):
         no axes reversed, as numpy (torch's ``permute``)."""
         return _transposed(self, _transpose_axes(self.ndim, self.shape, axes))
 
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    def squeeze(self, axis: int | tuple[int, ...] | None = None, *, dim: Any = REFUSED) -> Tensor:
         """Without the size-1 axes (all of them, or those named: another size is a
         ValueError, as numpy)."""
+        if dim is not REFUSED:
+            habits.keywords("Tensor.squeeze", dim=dim)
         if axis is None:
             return _reshaped(self, tuple(n for n in self.shape if n != 1))
         dropped = _axes(axis, self.ndim, self.shape)
@@ -883,6 +955,14 @@ class Tensor(ArrayMethods):
                 f"shape {self.shape}"
             )
         return seed
+
+
+# PyTorch's names a Tensor does not have (t.view, t.unsqueeze, t.float, ...): class
+# attributes whose lookup is the AttributeError naming our spelling (habits.py).
+habits.refuse_attributes(Tensor, habits.TENSOR)
+_VALUES_ALONE = (
+    "; it gives the values alone (as torch.amax and torch.amin), argmax(axis) their positions"
+)
 
 
 # ufuncs that numpy calls for ``array <op> t``, and the Tensor operator that records each
