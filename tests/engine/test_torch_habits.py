@@ -85,6 +85,60 @@ def test_other_missing_module_names_are_pythons_attribute_error(module):
     assert module.Tensor is Tensor if hasattr(module, "Tensor") else True
 
 
+# The habits asked for by name, written out here, not read from habits.py's tables (a
+# test parametrized over a table cannot notice an entry deleted from it): what is typed,
+# the exception, and words of our spelling its message must hold.
+t = Tensor(DATA, requires_grad=True)
+w = Tensor(DATA, requires_grad=True)
+ASKED = [
+    ("t.sum(dim=0)", lambda: t.sum(dim=0), TypeError, "axis="),
+    ("t.sum(keepdim=True)", lambda: t.sum(0, keepdim=True), TypeError, "keepdims="),
+    ("t.mean(dim=0)", lambda: t.mean(dim=0), TypeError, "axis="),
+    ("t.max(dim=0)", lambda: t.max(dim=0), TypeError, "axis="),
+    ("t.min(dim=0)", lambda: t.min(dim=0), TypeError, "axis="),
+    ("t.argmax(dim=0)", lambda: t.argmax(dim=0), TypeError, "axis="),
+    ("t.var(unbiased=False)", lambda: t.var(unbiased=False), TypeError, "ddof="),
+    ("F.softmax(dim=1)", lambda: F.softmax(t, dim=1), TypeError, "axis="),
+    ("F.log_softmax(dim=1)", lambda: F.log_softmax(t, dim=1), TypeError, "axis="),
+    ("t.size()", lambda: t.size(), TypeError, "t.shape"),
+    ("t.view(3, 2)", lambda: t.view(3, 2), AttributeError, "t.reshape("),
+    ("t.t()", lambda: t.t(), AttributeError, "t.T"),
+    ("t.pow(2)", lambda: t.pow(2), AttributeError, "t ** p"),
+    ("t.clamp(0, 1)", lambda: t.clamp(0, 1), AttributeError, "t.clip(low, high)"),
+    ("t.unsqueeze(0)", lambda: t.unsqueeze(0), AttributeError, "t.expand_dims(axis)"),
+    ("t.permute(1, 0)", lambda: t.permute(1, 0), AttributeError, "t.transpose(*axes)"),
+    ("t.dim()", lambda: t.dim(), AttributeError, "t.ndim"),
+    ("t.numel()", lambda: t.numel(), AttributeError, "t.size"),
+    ("t.float()", lambda: t.float(), AttributeError, "float64"),
+    ("t.double()", lambda: t.double(), AttributeError, "float64"),
+    ("t.to('cpu')", lambda: t.to("cpu"), AttributeError, "no devices"),
+    ("F.cross_entropy", lambda: F.cross_entropy, AttributeError, "F.softmax_cross_entropy("),
+    ("F.mse_loss", lambda: F.mse_loss, AttributeError, "F.mse("),
+    ("nn.CrossEntropyLoss", lambda: nn.CrossEntropyLoss, AttributeError, "softmax_cross_entropy"),
+    ("nn.MSELoss", lambda: nn.MSELoss, AttributeError, "F.mse("),
+    ("optim.AdamW", lambda: optim.AdamW, AttributeError, "Adam(params, weight_decay="),
+    ("Adam(amsgrad=True)", lambda: optim.Adam([w], amsgrad=True), TypeError, "amsgrad=False"),
+    ("SGD(dampening=0.1)", lambda: optim.SGD([w], 0.1, dampening=0.1), TypeError, "dampening=0"),
+]
+
+
+@pytest.mark.parametrize(("typed", "call", "kind", "ours"), ASKED, ids=[a[0] for a in ASKED])
+def test_each_habit_asked_for_is_refused_naming_our_spelling(typed, call, kind, ours):
+    with pytest.raises(kind) as error:
+        call()
+    assert type(error.value) is kind  # exactly Python's type: nothing else to catch
+    assert ours in str(error.value)
+    assert "PyTorch" in str(error.value) or "torch" in str(error.value)
+
+
+def test_other_missing_tensor_names_are_pythons_attribute_error():
+    t = tensor()
+    for name in ("no_such_name", "__deepcopy__", "__getnewargs_ex__", "__array_interface__"):
+        with pytest.raises(AttributeError, match=f"'Tensor' object has no attribute '{name}'"):
+            getattr(t, name)
+        assert getattr(t, name, None) is None
+
+
 # ---------------------------------------------------------------------- keywords
 REFUSING = [
     (Tensor.sum, lambda **kw: tensor().sum(**kw)),
