@@ -13,8 +13,10 @@ place these spellings live; the refusals are installed where the names would be 
   loads on a class that has one);
 - ``KEYWORDS``: torch's keywords of the reductions, keyword-only parameters defaulting to
   ``REFUSED`` (checked with one ``is``), refused by ``keywords``;
-- ``MODULES``: names the modules ``functional``, ``nn`` and ``optim`` do not have, refused
-  by each module's ``__getattr__`` (PEP 562: called only for a missing name);
+- ``MODULES``: names the package and its modules ``functional``, ``nn`` and ``optim`` do
+  not have, refused by each one's ``__getattr__`` (PEP 562: called only for a missing
+  name); calling the module ``tinygrad_moons.tensor`` as ``torch.tensor`` is refused by
+  its class, ``TensorModule``;
 - ``OPTIONS``: torch's constructor options of optimisers and layers, refused by the
   ``__new__`` of their base ``RefusesTorchOptions`` before ``__init__`` would run.
 
@@ -28,6 +30,7 @@ TypeError: Tensor.sum() takes axis= (numpy's name), not torch's dim=
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 
@@ -128,6 +131,25 @@ _ACTIVATION = (
 
 # module -> {torch's name -> what to write here}
 MODULES: dict[str, dict[str, str]] = {
+    "tinygrad_moons": {
+        "zeros": "Tensor(np.zeros(shape)) (numpy makes the array, Tensor copies it as float64)",
+        "ones": "Tensor(np.ones(shape))",
+        "randn": "Tensor(np.random.default_rng(seed).normal(size=shape))",
+        "rand": "Tensor(np.random.default_rng(seed).random(shape))",
+        "arange": "Tensor(np.arange(n))",
+        "from_numpy": "Tensor(array) (a float64 copy: training never changes your array)",
+        "manual_seed": (
+            "the seed= argument of MLP, Dropout, fit and data (numpy's global random state "
+            "is never used)"
+        ),
+        "cat": "F.concatenate(tensors, axis=0) (import tinygrad_moons.functional as F)",
+        "stack": "F.stack(tensors, axis=0) (import tinygrad_moons.functional as F)",
+        "inference_mode": "no_grad()",
+        "float32": _LEAVE_OUT.format("every Tensor is float64"),
+        "float64": _LEAVE_OUT.format("every Tensor is float64"),
+        "device": _LEAVE_OUT.format(_NO_DEVICES),
+        "cuda": _LEAVE_OUT.format(_NO_DEVICES),
+    },
     "tinygrad_moons.functional": {
         "cross_entropy": 'F.softmax_cross_entropy(logits, labels, reduction="mean")',
         "nll_loss": (
@@ -235,6 +257,18 @@ class Size(int):
         return int, (int(self),)  # pickled and copied as a plain int
 
 
+class TensorModule(types.ModuleType):
+    """The class of the module ``tinygrad_moons.tensor``: calling the module, as torch's
+    ``torch.tensor(data)``, is the TypeError naming ``Tensor(data)``."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "tinygrad_moons.tensor is a module, not torch.tensor: write Tensor(data, "
+            "requires_grad=False) (from tinygrad_moons import Tensor; it copies the data as "
+            "float64)"
+        )
+
+
 def keywords(function: str, note: str = "", **given: Any) -> None:
     """Refuse the torch keywords in ``given`` that are not ``REFUSED`` (a TypeError naming
     each and ours); ``note`` is added to the message."""
@@ -251,7 +285,8 @@ def missing(module: str, name: str) -> AttributeError:
     advice = MODULES[module].get(name)
     if advice is None:
         return AttributeError(f"module {module!r} has no attribute {name!r}")
-    return AttributeError(f"{module} has no {name} (PyTorch's name): use {advice}")
+    verb = "" if advice.startswith(_LEAVE_OUT.format("")) else "use "
+    return AttributeError(f"{module} has no {name} (PyTorch's name): {verb}{advice}")
 
 
 class RefusesTorchOptions:

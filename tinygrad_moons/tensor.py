@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import sys
 import threading
 import types
 import weakref
@@ -960,6 +961,7 @@ class Tensor(ArrayMethods):
 # PyTorch's names a Tensor does not have (t.view, t.unsqueeze, t.float, ...): class
 # attributes whose lookup is the AttributeError naming our spelling (habits.py).
 habits.refuse_attributes(Tensor, habits.TENSOR)
+sys.modules[__name__].__class__ = habits.TensorModule  # tm.tensor(data): refused
 _VALUES_ALONE = (
     "; it gives the values alone (as torch.amax and torch.amin), argmax(axis) their positions"
 )

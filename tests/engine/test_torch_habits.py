@@ -8,11 +8,13 @@ import copy
 import inspect
 import pickle
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import tinygrad_moons
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, grad, habits, nn, optim
 from tinygrad_moons.habits import REFUSED
@@ -62,23 +64,41 @@ def test_a_module_of_ones_own_may_still_use_a_refused_name():
 
 
 MODULE_NAMES = [(module, name) for module, table in habits.MODULES.items() for name in table]
-MODULES = {"tinygrad_moons.functional": F, "tinygrad_moons.nn": nn, "tinygrad_moons.optim": optim}
+MODULES = {
+    "tinygrad_moons": tinygrad_moons,
+    "tinygrad_moons.functional": F,
+    "tinygrad_moons.nn": nn,
+    "tinygrad_moons.optim": optim,
+}
 
 
 @pytest.mark.parametrize(("module_name", "name"), MODULE_NAMES)
 def test_a_torch_module_level_name_is_an_attribute_error_naming_ours(module_name, name):
     module = MODULES[module_name]
     advice = habits.MODULES[module_name][name]
-    with pytest.raises(AttributeError, match=re.escape(f"has no {name} (PyTorch's name): use")):
+    message = f"{module_name} has no {name} (PyTorch's name): "
+    with pytest.raises(AttributeError, match=re.escape(message)) as error:
         getattr(module, name)
-    with pytest.raises(AttributeError, match=re.escape(advice)):
-        getattr(module, name)
+    assert str(error.value).endswith(advice)
     assert not hasattr(module, name)
+
+
+def test_no_torch_name_of_the_package_is_one_of_its_modules():
+    # ``from tinygrad_moons import name`` imports a submodule the package's __getattr__ lacks
+    package = Path(tinygrad_moons.__file__).parent
+    for name in habits.MODULES["tinygrad_moons"]:
+        assert not (package / f"{name}.py").exists() and not (package / name).exists()
+
+
+def test_calling_the_tensor_module_as_torch_tensor_names_tensor():
+    with pytest.raises(TypeError, match=r"not torch.tensor: write Tensor\(data"):
+        tinygrad_moons.tensor([1.0, 2.0])
+    assert tinygrad_moons.tensor.Tensor is Tensor
 
 
 @pytest.mark.parametrize("module", list(MODULES.values()), ids=list(MODULES))
 def test_other_missing_module_names_are_pythons_attribute_error(module):
-    for name in ("no_such_name", "__path__", "__wrapped__", "__test__"):
+    for name in ("no_such_name", "__wrapped__", "__test__", "__signature__"):
         with pytest.raises(AttributeError, match=f"has no attribute '{name}'"):
             getattr(module, name)
         assert getattr(module, name, None) is None
@@ -117,6 +137,9 @@ ASKED = [
     ("nn.CrossEntropyLoss", lambda: nn.CrossEntropyLoss, AttributeError, "softmax_cross_entropy"),
     ("nn.MSELoss", lambda: nn.MSELoss, AttributeError, "F.mse("),
     ("optim.AdamW", lambda: optim.AdamW, AttributeError, "Adam(params, weight_decay="),
+    ("tm.tensor([1.0])", lambda: tinygrad_moons.tensor([1.0]), TypeError, "Tensor(data"),
+    ("tm.zeros(3)", lambda: tinygrad_moons.zeros(3), AttributeError, "np.zeros(shape)"),
+    ("tm.manual_seed(0)", lambda: tinygrad_moons.manual_seed(0), AttributeError, "seed="),
     ("Adam(amsgrad=True)", lambda: optim.Adam([w], amsgrad=True), TypeError, "amsgrad=False"),
     ("SGD(dampening=0.1)", lambda: optim.SGD([w], 0.1, dampening=0.1), TypeError, "dampening=0"),
 ]
