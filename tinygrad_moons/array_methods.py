@@ -49,9 +49,18 @@ class ArrayMethods:
         """One axis, in row-major order."""
         return self.reshape(-1)  # type: ignore[attr-defined]
 
-    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Any:
+    def flatten(
+        self,
+        start_axis: int = 0,
+        end_axis: int = -1,
+        *,
+        start_dim: Any = REFUSED,
+        end_dim: Any = REFUSED,
+    ) -> Any:
         """The axes from ``start_axis`` to ``end_axis`` (both included) merged into one, as
         torch's flatten; with no arguments, numpy's ``ndarray.flatten``."""
+        if start_dim is not REFUSED or end_dim is not REFUSED:
+            habits.keywords("Tensor.flatten", start_dim=start_dim, end_dim=end_dim)
         if self.ndim == 0:
             return self.reshape(1)  # type: ignore[attr-defined]
         start, end = self._one_axis(start_axis), self._one_axis(end_axis)

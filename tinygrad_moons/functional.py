@@ -133,8 +133,10 @@ def relu(x: Any) -> Tensor:
     return ops.ReLU.apply(_tensor(x))
 
 
-def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Any, slope: float = 0.01, *, negative_slope: Any = REFUSED) -> Tensor:
     """x for x > 0, else slope * x (PyTorch's ``negative_slope``); ``slope`` a real number."""
+    if negative_slope is not REFUSED:
+        habits.keywords("F.leaky_relu", negative_slope=negative_slope)
     if isinstance(slope, (bool, np.bool_)) or not isinstance(slope, numbers.Real):
         raise TypeError(f"leaky_relu's slope must be a real number, got {slope!r}")
     return ops.LeakyReLU.apply(_tensor(x), float(slope))
