@@ -30,6 +30,7 @@ TypeError: Tensor.sum() takes axis= (numpy's name), not torch's dim=
 
 from __future__ import annotations
 
+import inspect
 import types
 from typing import Any
 
@@ -327,8 +328,6 @@ def options(cls: type, given: dict[str, Any]) -> None:
     torch_only = [name for name in given if name in OPTIONS]
     if not torch_only:
         return
-    import inspect  # only now: a construction with one of torch's options
-
     taken = inspect.signature(cls.__init__).parameters
     if any(p.kind is p.VAR_KEYWORD for p in taken.values()):
         return
