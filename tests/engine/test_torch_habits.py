@@ -434,3 +434,5 @@ def test_the_names_with_numpys_meaning_that_the_docs_warn_of():
     assert x.repeat(2, 1).shape == (2, 6) and tuple(theirs.repeat(2, 1).shape) == (4, 3)
     assert x.argmax().shape == (2,) and theirs.argmax().shape == ()
     assert isinstance(x.max(1), Tensor) and isinstance(theirs.max(1), tuple)
+    assert not np.isclose(x.std().item(), theirs.std().item())
+    np.testing.assert_allclose(x.std(ddof=1).item(), theirs.std().item(), rtol=1e-13)
