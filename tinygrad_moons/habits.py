@@ -131,6 +131,7 @@ KEYWORDS: dict[str, str] = {
     "start_dim": "start_axis=",
     "end_dim": "end_axis=",
     "negative_slope": "slope=",
+    "gradient": "grad= (the gradient of the output)",
 }
 
 _LOSS_FUNCTIONS = "a function of F called on the outputs; there are no loss Modules"
@@ -230,6 +231,7 @@ OPTIONS: dict[str, str] = {
     "end_dim": "write end_axis= (Flatten's name for it)",
     "device": _LEAVE_OUT.format(_NO_DEVICES),
     "dtype": _LEAVE_OUT.format("every Tensor is float64"),
+    "retain_graph": _LEAVE_OUT.format("the graph is always kept (walking it again adds again)"),
 }
 
 
@@ -288,11 +290,17 @@ class TensorModule(types.ModuleType):
 
 def keywords(function: str, note: str = "", **given: Any) -> None:
     """Refuse the torch keywords in ``given`` that are not ``REFUSED`` (a TypeError naming
-    each and ours); ``note`` is added to the message."""
+    each and ours, ``KEYWORDS``, or why there is none, ``OPTIONS``); ``note`` is added to
+    the message."""
     passed = [name for name, value in given.items() if value is not REFUSED]
     if not passed:
         return
-    parts = [f"{KEYWORDS[name]}, not torch's {name}=" for name in passed]
+    parts = [
+        f"{KEYWORDS[name]}, not torch's {name}="
+        if name in KEYWORDS
+        else f"no {name}= (PyTorch's option): {OPTIONS[name]}"
+        for name in passed
+    ]
     raise TypeError(f"{function}() takes " + "; ".join(parts) + note)
 
 

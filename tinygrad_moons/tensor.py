@@ -279,7 +279,16 @@ class Tensor(ArrayMethods):
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
 
-    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        *,
+        dtype: Any = REFUSED,
+        device: Any = REFUSED,
+    ) -> None:
+        if dtype is not REFUSED or device is not REFUSED:  # torch's, refused (habits.py)
+            habits.keywords("Tensor", dtype=dtype, device=device)
         self._data: np.ndarray = _as_float64_array(data)
         self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
@@ -918,7 +927,14 @@ class Tensor(ArrayMethods):
         return ops.Clip.apply(self, low, high)
 
     # ------------------------------------------------------------------ backward
-    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
+    def backward(
+        self,
+        grad: Any = None,
+        create_graph: bool = False,
+        *,
+        gradient: Any = REFUSED,
+        retain_graph: Any = REFUSED,
+    ) -> None:
         """Add d(self)/d(leaf), contracted with ``grad``, into ``.grad`` of every leaf.
 
         ``grad`` defaults to 1.0 for a one-element tensor and must have this tensor's shape
@@ -926,6 +942,8 @@ class Tensor(ArrayMethods):
         ``.grad`` is a plain ndarray: derivatives of derivatives come from
         ``grad(..., create_graph=True)``, so ``create_graph=True`` here is refused.
         """
+        if gradient is not REFUSED or retain_graph is not REFUSED:  # torch's (habits.py)
+            habits.keywords("Tensor.backward", gradient=gradient, retain_graph=retain_graph)
         if create_graph:
             raise ValueError(
                 "backward(create_graph=True) is not supported: .grad holds plain ndarrays. "

@@ -121,6 +121,14 @@ ASKED = [
     ("F.softmax(dim=1)", lambda: F.softmax(t, dim=1), TypeError, "axis="),
     ("F.log_softmax(dim=1)", lambda: F.log_softmax(t, dim=1), TypeError, "axis="),
     ("t.size()", lambda: t.size(), TypeError, "t.shape"),
+    ("Tensor(x, dtype=...)", lambda: Tensor(DATA, dtype="float32"), TypeError, "float64"),
+    (
+        "y.backward(retain_graph=True)",
+        lambda: (t * 2).sum().backward(retain_graph=True),
+        TypeError,
+        "always kept",
+    ),
+    ("y.backward(gradient=g)", lambda: (t * 2).backward(gradient=DATA), TypeError, "grad="),
     ("t.view(3, 2)", lambda: t.view(3, 2), AttributeError, "t.reshape("),
     ("t.t()", lambda: t.t(), AttributeError, "t.T"),
     ("t.pow(2)", lambda: t.pow(2), AttributeError, "t ** p"),
@@ -164,6 +172,8 @@ def test_other_missing_tensor_names_are_pythons_attribute_error():
 
 # ---------------------------------------------------------------------- keywords
 REFUSING = [
+    (Tensor, lambda **kw: Tensor(DATA, **kw)),
+    (Tensor.backward, lambda **kw: (tensor() * 2).sum().backward(**kw)),
     (Tensor.sum, lambda **kw: tensor().sum(**kw)),
     (Tensor.mean, lambda **kw: tensor().mean(**kw)),
     (Tensor.max, lambda **kw: tensor().max(**kw)),
@@ -194,20 +204,25 @@ REFUSED_KEYWORDS = [
     ids=[f"{f.__qualname__}-{k}" for f, _, k in REFUSED_KEYWORDS],
 )
 def test_a_torch_keyword_is_a_type_error_naming_ours(function, call, keyword):
-    assert keyword in habits.KEYWORDS
     for value in (0, 1, True, None):
         with pytest.raises(TypeError) as error:
             call(**{keyword: value})
         message = str(error.value)
-        assert f"{function.__name__}() takes {habits.KEYWORDS[keyword]}" in message
-        assert f"not torch's {keyword}=" in message
+        if keyword in habits.KEYWORDS:
+            assert f"{function.__name__}() takes {habits.KEYWORDS[keyword]}" in message
+            assert f"not torch's {keyword}=" in message
+        else:  # a keyword with nothing to write instead
+            advice = habits.OPTIONS[keyword]
+            assert (
+                f"{function.__name__}() takes no {keyword}= (PyTorch's option): {advice}" in message
+            )
 
 
 def test_every_refused_keyword_is_keyword_only():
     for function, _, keyword in REFUSED_KEYWORDS:
         kind = inspect.signature(function).parameters[keyword].kind
         assert kind is inspect.Parameter.KEYWORD_ONLY, (function, keyword)
-    assert len(REFUSED_KEYWORDS) == 27  # one dropped in a merge would go unnoticed
+    assert len(REFUSED_KEYWORDS) == 31  # one dropped in a merge would go unnoticed
 
 
 def test_two_torch_keywords_are_named_in_one_message():
@@ -420,6 +435,15 @@ def test_the_advised_spelling_gives_torchs_float64_values_and_derivatives(
     got = _derivatives(ours, DATA, "ours", second)
     for what, g, e in zip(("value", "gradient", "second derivative"), got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-14, err_msg=f"{habit}: {what}")
+
+
+def test_a_second_backward_adds_as_torchs_with_retain_graph():
+    x, theirs = tensor(), torch.tensor(DATA, requires_grad=True)
+    y, their_y = (x * x).sum(), (theirs * theirs).sum()
+    for _ in range(2):
+        y.backward()
+        their_y.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad, theirs.grad.numpy(), rtol=1e-15)
 
 
 def test_the_advised_shape_queries_give_torchs_answers():
