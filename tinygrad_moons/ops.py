@@ -410,6 +410,9 @@ class MatMul(Op):
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
+        if grad.ndim == 2:  # speed: two matrices (a 2-D product has no batch to sum over)
+            need_x, need_w = ctx.needs_input_grad
+            return grad @ w.T if need_x else None, x.T @ grad if need_w else None
         x_shape, w_shape = ctx.shapes
         dx = unbroadcast(grad @ _swap_last(w), x_shape) if ctx.needs_input_grad[0] else None
         dw = unbroadcast(_swap_last(x) @ grad, w_shape) if ctx.needs_input_grad[1] else None
@@ -1160,8 +1163,8 @@ class SumOfSquares(Op):
     @staticmethod
     def backward(ctx, grad):
         scale = 2.0 * grad
-        grads = tuple(scale * a for a in ctx.saved_tensors)
-        return grads[0] if len(grads) == 1 else grads
+        saved = ctx.saved_tensors
+        return scale * saved[0] if len(saved) == 1 else tuple([scale * a for a in saved])
 
 
 # ====================================================================== second wave
