@@ -20,6 +20,7 @@ import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, nn, no_grad, ops, optim
 from tinygrad_moons.data import make_moons
 from tinygrad_moons.estimator import NeuralNetClassifier
+from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import capture
 from tinygrad_moons.parameters import FlatParameters
 from tinygrad_moons.train import NoProgressWarning, fit
@@ -240,6 +241,30 @@ def test_parameters_write_between_forward_and_backward_raises():
 
 
 # ---------------------------------------------------------------------- fit's sequences
+def test_fits_flat_step_goes_after_the_backward_and_is_refused_before_it():
+    """fit's compiled path: the parameters are views of one flat array, whose version the
+    flat step bumps once; its sequence (forward, backward, step, ...) equals eager's."""
+    model, eager, x = _model(), _model(), Tensor(X_DATA)
+    opt, eager_opt = optim.SGD(model.parameters(), lr=0.1), optim.SGD(eager.parameters(), lr=0.1)
+    flat = FlatStep.build(opt)
+    flat.adopt()
+    graph = capture(lambda: (model(x) ** 2).sum(), gradients=flat.gradients)
+    for _ in range(3):
+        graph.forward()
+        graph.backward(overwrite=True)
+        assert flat.step()
+        eager_opt.zero_grad()
+        (eager(x) ** 2).sum().backward()
+        eager_opt.step()
+    for ours, theirs in zip(model.parameters(), eager.parameters(), strict=True):
+        assert np.array_equal(ours.data, theirs.data)
+    graph.forward()
+    assert flat.step()  # before the backward: every parameter of the group moved
+    with pytest.raises(RuntimeError, match=VERSION_ERROR):
+        graph.backward(overwrite=True)
+    flat.release()
+
+
 class _Mine(nn.Module):
     """A user's Module (not the library's): fit compiles it only when told to, and keeps
     its state around every capture (``state_kept``)."""
@@ -316,3 +341,21 @@ def test_an_early_stopping_estimator_compiled_and_eager_agree():
         results.append((clf.loss_curve_, clf.validation_scores_, clf.predict_proba(X)))
     assert results[0][0] == results[1][0] and results[0][1] == results[1][1]
     np.testing.assert_array_equal(results[0][2], results[1][2])
+
+
+def test_a_write_into_data_itself_is_not_seen_as_in_torch_and_eagerly():
+    """``w.data`` is the raw array (torch's ``.data`` has a version of its own): a write
+    into it is untracked in all three, which give the same numbers."""
+    tw = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor([3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    loss = (tw * tx).sum()
+    tw.data[...] = 0.0
+    loss.backward()
+    for compiled in (False, True):
+        w, x = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+        graph = capture(lambda w=w, x=x: (w * x).sum())
+        loss = graph.forward() if compiled else (w * x).sum()
+        w.data[...] = 0.0
+        graph.backward() if compiled else loss.backward()
+        np.testing.assert_array_equal(w.grad, tw.grad.numpy())
+        np.testing.assert_array_equal(x.grad, tx.grad.numpy())
