@@ -661,6 +661,15 @@ class _Epochs:
         loss, logits = self.passes[key].forward()
         return loss / len(labels), self.val_accuracy(logits)
 
+    def reused_values(self) -> list[bytes] | None:
+        """The parameters' bytes while the next step reuses the scoring forward (full
+        batches, no Dropout), else None: a callback's write into ``p.data`` itself bumps
+        no version, and the reused forward would hold the values from before it (every
+        other step makes its own forward, from the values as they are)."""
+        if not self.scoring.training:
+            return None
+        return [p._data.tobytes() for p in self.params]
+
     def parameters_changed(self, before: list[tuple[int, int, int, bool]]) -> None:
         """A callback replaced, froze or rewrote parameters (``_parameters_state`` differs
         from ``before``): capture the passes again if the parameters or their flags
@@ -773,10 +782,11 @@ def fit(
     - ``validation``: (X_val, y_val), scored after every epoch.
     - ``callbacks``: each is called as ``callback(epoch, history)`` after the epoch is
       recorded; one returning True stops training. One that changes the parameters
-      (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write) is
-      followed: the full-batch path, which reuses the forward pass of the loss after
-      epoch i as the forward pass of epoch i + 1, then makes it again, and the captured
-      steps are captured again when parameters were replaced or frozen.
+      (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write, even
+      into ``p.data`` itself) is followed: the full-batch path, which reuses the forward
+      pass of the loss after epoch i as the forward pass of epoch i + 1, then makes it
+      again, and the captured steps are captured again when parameters were replaced or
+      frozen.
     - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
     - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
       cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
@@ -879,10 +889,10 @@ def fit(
                     if epoch % max(1, epochs // 100) == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
                 if callbacks:
-                    before = _parameters_state(model)
+                    before, values = _parameters_state(model), run.reused_values()
                     if any([callback(epoch, history) for callback in callbacks]):
                         break
-                    if _parameters_state(model) != before:
+                    if _parameters_state(model) != before or run.reused_values() != values:
                         run.parameters_changed(before)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
