@@ -84,7 +84,12 @@ class _Group:
         )
         self.layout = _Layout([p.shape for p in params])
         self.data, self.grad, self.previous, self.scratch = (self.layout.array() for _ in range(4))
+        # The plain SGD step's rate as a 0-d array, kept for the group's lr it was made from:
+        # numpy multiplies by it in half the time of a Python float, to the same bits.
+        self.lr: Any = None
+        self.rate = np.zeros(())
         self.data_views = self.layout.views(self.data)
+        self.previous_views = self.layout.views(self.previous)
         self.grad_views = self.layout.views(self.grad)
         self.own = [p._data for p in params]
         self.state: dict[str, Any] = {}  # the group's state, flat
@@ -238,11 +243,14 @@ class FlatStep:
             return self.stand_down()
         optimizer = self.optimizer
         for g in self.groups:
-            np.copyto(g.previous, g.data)
+            g.previous[...] = g.data
             group = g.group
             if self._plain and not group["momentum"] and not group["weight_decay"]:
                 # SGD._update's theta -= lr * grad, into a buffer kept for it: the same bits
-                np.multiply(group["lr"], g.grad, out=g.scratch)
+                lr = group["lr"]
+                if lr is not g.lr:  # a schedule set a new one
+                    g.lr, g.rate = lr, np.asarray(lr, dtype=np.float64)
+                np.multiply(g.grad, g.rate, out=g.scratch)
                 np.subtract(g.data, g.scratch, out=g.data)
                 continue
             optimizer._update(g.data, g.grad, g.state, group)
@@ -254,6 +262,11 @@ class FlatStep:
         return True
 
     def restore(self) -> None:
-        """Put the parameters back as they were before the latest step."""
+        """Put the parameters back as they were before the latest step: a parameter whose
+        ``.data`` was replaced since (by a callback) gets those values written into its new
+        array, as the optimiser's own guard writes its copies into ``p.data``."""
         for g in self.groups:
             np.copyto(g.data, g.previous)
+            for p, view, before in zip(g.params, g.data_views, g.previous_views, strict=True):
+                if p._data is not view:
+                    p._data[...] = before

@@ -21,6 +21,7 @@ pass 1,200 magnifies the rounding (``tinygrad-moons reproduce`` shows where they
 from __future__ import annotations
 
 import math
+import operator
 import sys
 import time
 import warnings
@@ -259,7 +260,7 @@ class _LogitsCheck:
     def __call__(self, z: np.ndarray) -> None:
         if z is not self.z:
             self.see(z)
-        total = np.dot(self.flat, self.ones) if self.flat is not None else math.inf
+        total = self.flat.dot(self.ones) if self.flat is not None else math.inf
         if not math.isfinite(total) and not np.isfinite(z).all():
             raise _NonFinite("the logits are not finite")
 
@@ -273,13 +274,49 @@ class _LogitsCheck:
         at most 1e150 in size); False for NaN, infinite or larger logits."""
         if z is not self.z:
             self.see(z)
-        return self.flat is not None and bool(np.dot(self.flat, self.flat) <= _SMALL)
+        return self.flat is not None and bool(self.flat.dot(self.flat) <= _SMALL)
 
 
 # Bound of fit's cheap finiteness check (_Pass.step_forward): logits whose squares sum to
 # at most this are at most 1e150 each, so each row's cross-entropy, logsumexp(z) - z[y],
 # is at most log(classes) + 2e150, and their sum over any batch is far from overflowing.
 _SMALL = 1e300
+
+
+class _SquaredWeights:
+    """|W|^2, the penalised weights' sum of squares, or a bound above it, for the cheap
+    check of ``_Pass.step_forward``. While every weight's array is its view of the flat
+    step's arrays (``FlatStep``), the sum of squares of those whole arrays: biases and
+    zero padding included, so at least |W|^2 (to rounding, far inside ``_SMALL``'s margin),
+    in one dot product per array. Otherwise each weight's own, as ``F.l2`` sums them."""
+
+    def __init__(self, weights: list[Tensor], flat: FlatStep | None) -> None:
+        self.weights = weights
+        self.views: list[np.ndarray] = []
+        self.arrays: list[np.ndarray] = []
+        if flat is None or not weights:
+            return
+        view_of = {
+            id(p): view for g in flat.groups for p, view in zip(g.params, g.data_views, strict=True)
+        }
+        if all(id(w) in view_of for w in weights):
+            self.views = [view_of[id(w)] for w in weights]
+            wanted = {id(w) for w in weights}
+            self.arrays = [g.data for g in flat.groups if any(id(p) in wanted for p in g.params)]
+
+    def __call__(self) -> float:
+        if self.arrays and all(map(operator.is_, map(_DATA, self.weights), self.views)):
+            squares = 0.0
+            for array in self.arrays:
+                squares += array.dot(array)
+            return squares
+        squares = 0.0
+        for w in self.weights:
+            squares += np.vdot(w._data, w._data)
+        return squares
+
+
+_DATA = operator.attrgetter("_data")  # a tensor's array, read from the slot
 
 
 def _check_loss(objective: np.ndarray) -> float:
@@ -440,7 +477,7 @@ class _Pass:
             self.forward()
             return
         self.replays += 1
-        z = self.outputs[1].data
+        z = self.outputs[1]._data
         if self.check_logits.small(z) and self._penalty_small():
             return
         graph.value()
@@ -448,13 +485,11 @@ class _Pass:
         _check_loss(self.outputs[0].data)
 
     def _penalty_small(self) -> bool:
-        """Whether penalty * |W|^2 (summed as ``F.l2`` sums it) is at most ``_SMALL``."""
+        """Whether penalty * |W|^2 (or the bound above it of ``_SquaredWeights``) is at
+        most ``_SMALL``."""
         if not self.penalty:
             return True
-        squares = 0.0
-        for w in self.run.weights:
-            squares += np.vdot(w._data, w._data)
-        return bool(abs(self.penalty) * squares <= _SMALL)
+        return bool(abs(self.penalty) * self.run.squared_weights() <= _SMALL)
 
     def _check(self, graph: StaticGraph) -> None:
         """``graph.check`` in the pass's mode, the model's state put back after it."""
@@ -506,6 +541,7 @@ class _Epochs:
         # Compiled, the parameters live in one array per group while fit runs (FlatStep):
         # one update per group, not per parameter; release() gives them their arrays back.
         self.flat = FlatStep.build(optimizer) if compiled else None
+        self.squared_weights = _SquaredWeights(self.weights, self.flat)
         self.kept_flat = False  # whether the latest step kept its copies in self.flat
         self.last_step: tuple[int, float] | None = None
         self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
@@ -678,6 +714,7 @@ class _Epochs:
         now = _parameters_state(self.model)
         if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
             self.weights = penalised_weights(self.model)
+            self.squared_weights = _SquaredWeights(self.weights, self.flat)
             self.library = library_model(self.model)
             self.params = self.model.parameters()
             self.copies = [p.data.copy() for p in self.params]

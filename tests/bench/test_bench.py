@@ -32,7 +32,9 @@ def test_run_benchmark_returns_records_with_ratios():
 
 @pytest.mark.filterwarnings("ignore::tinygrad_moons.train.NoProgressWarning")  # 1 dropout epoch
 def test_the_write_up_training_runs_beside_fit_on_its_own_workload():
-    result = bench.run_benchmark(((200, 3),), repeats=1, min_time=0.0, fit_epochs=3, fit_repeats=2)
+    result = bench.run_benchmark(
+        ((200, 3),), repeats=1, min_time=0.0, fit_epochs=3, fit_repeats=2, minibatch_epochs=2
+    )
     loop, fit = result.find("writeup_loop", (200, 3)), result.find("fit", (200, 3))
     assert len(loop.samples) == len(fit.samples) == 2
     assert result.ratio("fit", (200, 3)) == fit.seconds / loop.seconds

@@ -115,8 +115,9 @@ def test_the_benchmark_profiles_every_time_target_it_misses(monkeypatch):
     )
     monkeypatch.setattr(report, "TARGETS", impossible)
     result = bench.run_benchmark(
-        ((200, 3),), repeats=1, min_time=0.0, memory=False, fit_epochs=40, fit_repeats=1
-    )
+        ((200, 3),), repeats=1, min_time=0.0, memory=False, fit_epochs=40, fit_repeats=1,
+        minibatch_epochs=3,
+    )  # fmt: skip
     misses = [c for c in result.targets() if c.status == "NOT MET"]
     assert {(c.target.method, c.target.workload) for c in misses} == {
         ("compiled", (200, 3)), ("fit", (200, 3)), ("minibatch_fit", (200, 3)),
@@ -126,3 +127,4 @@ def test_the_benchmark_profiles_every_time_target_it_misses(monkeypatch):
         assert check.bounded and check.profile is not None
         assert len(check.bound_lines()) == 3
     assert result.profiles["dropout_fit", (200, 50)].units == 4  # a tenth of fit's epochs
+    assert result.profiles["minibatch_fit", (200, 3)].units == 3  # minibatch_epochs

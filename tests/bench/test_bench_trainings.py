@@ -37,7 +37,7 @@ def test_the_full_batch_floor_is_fits_maths_to_the_last_bits():
 def test_the_trainings_are_measured_with_their_targets():
     result = bench.run_benchmark(
         workloads=((200, 3),), repeats=1, min_time=0.001, memory=False, fit_epochs=40,
-        fit_repeats=1,
+        fit_repeats=1, minibatch_epochs=3,
     )  # fmt: skip
     checks = {(c.target.method, c.target.workload): c for c in result.targets()}
     for method, workload in [("minibatch_fit", (200, 3)), ("dropout_fit", (200, 50))]:
@@ -56,3 +56,13 @@ def test_the_floors_score_as_history_does():
     expected_loss, expected_accuracy = trainings._scores(step.params, problem.X, problem.y)
     assert loss == pytest.approx(expected_loss, rel=1e-12) and accuracy == expected_accuracy
     assert 0.0 < accuracy < 1.0
+
+
+def test_the_mini_batch_trainings_run_the_targets_epochs_whatever_the_full_batch_fits():
+    # The target is set at 500 epochs: --quick's shorter full-batch fit must not shorten
+    # them, or fit's setup per fit (its captures) would weigh ten times more.
+    assert trainings.MINIBATCH_EPOCHS == 500
+    for fit_epochs in (2000, 20_000):
+        assert bench.training_epochs("minibatch_fit", fit_epochs) == 500
+        assert bench.training_epochs("minibatch_loop", fit_epochs, 7) == 7
+    assert bench.training_epochs("dropout_fit", 2000) == 200

@@ -125,7 +125,9 @@ def time_training(problem: Problem, epochs: int, repeats: int) -> dict[str, list
     return samples
 
 
-def time_trainings(epochs: int, repeats: int) -> dict[tuple[int, int], dict[str, list[float]]]:
+def time_trainings(
+    epochs: int, repeats: int, minibatch_epochs: int = trainings.MINIBATCH_EPOCHS
+) -> dict[tuple[int, int], dict[str, list[float]]]:
     """Seconds of the mini-batch and dropout trainings (``bench/trainings.py``), each against
     its hand-written loop, interleaved: by workload, then method. ``epochs`` is the full-batch
     fit's (``training_epochs``)."""
@@ -140,16 +142,21 @@ def time_trainings(epochs: int, repeats: int) -> dict[tuple[int, int], dict[str,
         for r in range(repeats):
             for name in names[r % len(names) :] + names[: r % len(names)]:
                 start = time.perf_counter()
-                trainings.TRAININGS[name](problem, training_epochs(name, epochs))
+                trainings.TRAININGS[name](problem, training_epochs(name, epochs, minibatch_epochs))
                 samples[workload][name].append(time.perf_counter() - start)
     return samples
 
 
-def training_epochs(method: str, fit_epochs: int) -> int:
-    """The epochs of a timed training: the mini-batch runs take a fortieth of the
-    full-batch fit's (500 for 20,000), the dropout runs a tenth."""
-    divisor = 40 if method.startswith("minibatch") else 10 if method.startswith("dropout") else 1
-    return max(1, fit_epochs // divisor)
+def training_epochs(
+    method: str, fit_epochs: int, minibatch_epochs: int = trainings.MINIBATCH_EPOCHS
+) -> int:
+    """The epochs of a timed training: the mini-batch runs take ``minibatch_epochs`` (the
+    target's 500, whatever the full-batch fit's, so that ``--quick`` measures the target as
+    it is set: a shorter run would weigh fit's setup per fit, its captures, ten times
+    more), the dropout runs a tenth of the full-batch fit's."""
+    if method.startswith("minibatch"):
+        return minibatch_epochs
+    return max(1, fit_epochs // (10 if method.startswith("dropout") else 1))
 
 
 def profile_misses(
@@ -157,6 +164,7 @@ def profile_misses(
     fit_epochs: int,
     step_time: float,
     progress: Callable[[str], None] | None = None,
+    minibatch_epochs: int = trainings.MINIBATCH_EPOCHS,
 ) -> None:
     """Into ``result.profiles``: where the time goes of each time target not met, in one
     more run of the same length (a training) or about ``step_time`` seconds of steps."""
@@ -171,7 +179,7 @@ def profile_misses(
             progress(f"profiling {METHODS[method]} on {workload[0]} x {workload[1]}")
         problem = Problem.make(*workload)
         if method in runs:
-            epochs = training_epochs(method, fit_epochs)
+            epochs = training_epochs(method, fit_epochs, minibatch_epochs)
             run = functools.partial(runs[method], problem, epochs)
             profile = time_run_parts(run, epochs, "epoch")
         else:
@@ -189,11 +197,13 @@ def run_benchmark(
     fit_repeats: int = 3,
     progress: Callable[[str], None] | None = None,
     profile: bool = True,
+    minibatch_epochs: int = trainings.MINIBATCH_EPOCHS,
 ) -> BenchmarkResult:
     """Measure every available method on every workload; the results as data.
 
     On the write-up's workload (200, 3), when it is among ``workloads``, also the whole
-    training (``fit_epochs`` epochs, ``fit_repeats`` interleaved runs; 0 skips it).
+    training (``fit_epochs`` epochs, ``fit_repeats`` interleaved runs; 0 skips it), the
+    mini-batch trainings (``minibatch_epochs`` epochs) and the dropout ones.
     With ``profile``, each time target not met gets a profile of its time by part
     (``profile_misses``). ``progress``, when given, is called with one line of text
     before each stage.
@@ -221,14 +231,24 @@ def run_benchmark(
                 Measurement(n, hidden, name, median, samples[name], peaks.get(name))
             )
     if (200, 3) in workloads and fit_epochs and fit_repeats:
+        dropout_epochs = training_epochs("dropout_fit", fit_epochs)
         if progress:
-            progress(f"mini-batch and dropout trainings, {fit_repeats} runs each way")
-        for (n, hidden), runs in time_trainings(fit_epochs, fit_repeats).items():
+            progress(
+                f"mini-batch ({minibatch_epochs:,} epochs) and dropout ({dropout_epochs:,} "
+                f"epochs) trainings, {fit_repeats} runs each way"
+            )
+        runs_by_workload = time_trainings(fit_epochs, fit_repeats, minibatch_epochs)
+        result.notes.append(
+            f"epochs of the whole trainings: fit() {fit_epochs:,}; fit(), batch 20: "
+            f"{minibatch_epochs:,}; fit(), Dropout(0.2): {dropout_epochs:,}; each beside its "
+            f"loop and floor for as many"
+        )
+        for (n, hidden), runs in runs_by_workload.items():
             for name, times in runs.items():
                 median = statistics.median(times)
                 result.measurements.append(Measurement(n, hidden, name, median, times, None))
     if profile:
-        profile_misses(result, fit_epochs, repeats * min_time, progress)
+        profile_misses(result, fit_epochs, repeats * min_time, progress, minibatch_epochs)
     return result
 
 

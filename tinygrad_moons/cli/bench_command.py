@@ -13,12 +13,12 @@ DESCRIPTION = (
     "own step, the hand-written one, the straight-line floor, Tensor + F, nn.MLP +\n"
     "optim.SGD, the compiled step and PyTorch (when importable); and on 200x3 fit's\n"
     "20,000 epochs against the write-up's loop and fit's floor (2,000 with --quick), the\n"
-    "mini-batch and dropout fits against their hand-written loops and floors. Print each\n"
-    "one's ratio to its baseline, peak memory and the targets; beside each target not\n"
-    "met, its floor's ratio (BOUNDED when the floor misses it too) and where its time\n"
-    "goes by part, timed in the same run. Then the Hessian-vector product of the summed\n"
-    "objective against torch.autograd.functional.hvp at 200x3 and 10000x64. Progress\n"
-    "goes to stderr."
+    "mini-batch fit (500 epochs, --quick too) and the dropout fit against their\n"
+    "hand-written loops and floors. Print each one's ratio to its baseline, peak memory\n"
+    "and the targets; beside each target not met, its floor's ratio (BOUNDED when the\n"
+    "floor misses it too) and where its time goes by part, timed in the same run. Then the\n"
+    "Hessian-vector product of the summed objective against torch.autograd.functional.hvp\n"
+    "at 200x3 and 10000x64. Progress goes to stderr."
 )
 EXAMPLE = "tinygrad-moons bench --quick --workloads 200x3 10000x64"
 
