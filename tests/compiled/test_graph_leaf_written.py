@@ -15,6 +15,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, nn, no_grad, ops, optim
@@ -359,3 +361,45 @@ def test_a_write_into_data_itself_is_not_seen_as_in_torch_and_eagerly():
         graph.backward() if compiled else loss.backward()
         np.testing.assert_array_equal(w.grad, tw.grad.numpy())
         np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+
+
+# ---------------------------------------------------------------------- drawn sequences
+ACTIONS = st.lists(st.tuples(st.sampled_from(["write", "rebind"]), st.integers(0, 4)), max_size=3)
+ROUNDS = st.lists(st.tuples(ACTIONS, ACTIONS), min_size=1, max_size=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ROUNDS)
+def test_drawn_sequences_raise_where_eager_raises_and_give_eagers_gradients(rounds):
+    """Rounds of forward, in-place writes and new arrays for the leaves (the parameters
+    and the input), backward, then more of them before the next forward: the graph's
+    verdict is eager's, and where both compute, the gradients are eager's, bit for bit."""
+    graph_model, eager_model = _model(), _model()
+    graph_x, eager_x = Tensor(X_DATA), Tensor(X_DATA)
+    graph = capture(lambda: (graph_model(graph_x) ** 2).sum())
+    leaves = {
+        "graph": [*graph_model.parameters(), graph_x],
+        "eager": [*eager_model.parameters(), eager_x],
+    }
+
+    def act(actions):
+        for kind, i in actions:
+            for run in leaves.values():
+                if kind == "write":
+                    with no_grad():
+                        run[i] -= 0.125
+                else:
+                    run[i].data = run[i].data.copy()
+
+    for inside, after in rounds:
+        graph.forward()
+        loss = (eager_model(eager_x) ** 2).sum()
+        act(inside)
+        for leaf in leaves["eager"]:
+            leaf.grad = None
+        verdicts = [_verdict(lambda: graph.backward(overwrite=True)), _verdict(loss.backward)]
+        assert verdicts[0] == verdicts[1]
+        if verdicts[0] == "computes":
+            for ours, theirs in zip(leaves["graph"][:4], leaves["eager"][:4], strict=True):
+                assert np.array_equal(ours.grad, theirs.grad)
+        act(after)
