@@ -711,7 +711,7 @@ class _Epochs:
         from ``before``): capture the passes again if the parameters or their flags
         changed, and redo the forward that the next full-batch step would otherwise reuse
         from before the change (the step would follow stale values, silently)."""
-        now = _parameters_state(self.model)
+        now = _parameters_state(self.model.parameters())
         if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
             self.weights = penalised_weights(self.model)
             self.squared_weights = _SquaredWeights(self.weights, self.flat)
@@ -736,10 +736,11 @@ class _Epochs:
         return TrainingDiverged(*self.last_step, what)
 
 
-def _parameters_state(model: Module) -> list[tuple[int, int, int, bool]]:
-    """What a callback may change in the parameters: each one's identity, its array's
+def _parameters_state(params: list[Tensor]) -> list[tuple[int, int, int, bool]]:
+    """What a callback may change in the parameters (``model.parameters()``, or fit's list
+    of them, which only a callback makes stale): each one's identity, its array's
     identity and version, and whether it requires grad."""
-    return [(id(p), id(p.data), p._version, p.requires_grad) for p in model.parameters()]
+    return [(id(p), id(p._data), p._version, p.requires_grad) for p in params]
 
 
 # ---------------------------------------------------------------------- progress
@@ -926,10 +927,12 @@ def fit(
                     if epoch % max(1, epochs // 100) == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
                 if callbacks:
-                    before, values = _parameters_state(model), run.reused_values()
+                    # fit's list: the model's own walk (~10 us) is left to after the callbacks
+                    before, values = _parameters_state(run.params), run.reused_values()
                     if any([callback(epoch, history) for callback in callbacks]):
                         break
-                    if _parameters_state(model) != before or run.reused_values() != values:
+                    now = _parameters_state(model.parameters())
+                    if now != before or run.reused_values() != values:
                         run.parameters_changed(before)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
