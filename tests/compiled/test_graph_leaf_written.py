@@ -330,17 +330,19 @@ def test_a_capture_inside_fit_writes_back_only_the_state_it_changed():
     assert [v[0] for v in versions] == [1, 2, 3]
 
 
-def test_an_early_stopping_estimator_compiled_and_eager_agree():
+@pytest.mark.parametrize("batch_size", [16, "auto"])  # auto: all 40 rows, full batches
+def test_an_early_stopping_estimator_compiled_and_eager_agree(batch_size):
     results = []
     for compiled in (False, True):
         clf = NeuralNetClassifier(
-            hidden_layer_sizes=(5,), solver="sgd", early_stopping=True, max_iter=15,
-            batch_size=16, random_state=0, n_iter_no_change=3, compiled=compiled,
+            hidden_layer_sizes=(5,), solver="sgd", early_stopping=True, max_iter=30,
+            batch_size=batch_size, learning_rate_init=0.3, random_state=0, compiled=compiled,
         )  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(X, Y)
         results.append((clf.loss_curve_, clf.validation_scores_, clf.predict_proba(X)))
+    assert max(results[0][1]) > 0.5 and results[0][0][-1] < results[0][0][0]  # it learnt
     assert results[0][0] == results[1][0] and results[0][1] == results[1][1]
     np.testing.assert_array_equal(results[0][2], results[1][2])
 
