@@ -57,7 +57,15 @@ import numpy as np
 
 from tinygrad_moons.codegen import GraphChangedError, Node, Step, generate, leaves_changed
 from tinygrad_moons.codegen.program import Derived
-from tinygrad_moons.tensor import Function, Recorder, Tensor, recording
+from tinygrad_moons.tensor import (
+    Function,
+    Recorder,
+    Tensor,
+    modified_in_place,
+    newest_write,
+    recording,
+    written_since,
+)
 
 __all__ = ["GraphChangedError", "StaticGraph", "capture"]
 
@@ -130,6 +138,9 @@ class StaticGraph:
         self._forwarded: Step | None = None
         self._valued = True
         self._backwarded = False
+        # ``newest_write()`` at that forward: while it is the same, no array was written in
+        # place since, and backward() and value() read the leaves' values the forward read.
+        self._write_mark = -1
         self._unvalued = np.full(self.output.shape, np.nan).view(_Unvalued)
         # What the leaves were at capture, for the accumulating step generated later.
         self._captured_leaves = tuple(
@@ -215,12 +226,14 @@ class StaticGraph:
         else:
             split[0]()
             self._forwarded, self._valued, self._backwarded = self._fresh, False, False
+            self._write_mark = newest_write()
             self.output._data = self._unvalued
         return self.output
 
     def value(self) -> Tensor:
         """``output`` with the value of the latest forward, which a ``forward(value=False)``
-        left out: computed now (before ``backward()``, which may overwrite what it reads)."""
+        left out: computed now (before ``backward()``, which may overwrite what it reads,
+        and before any in-place write into a leaf it reads: that raises, as backward's)."""
         if not self._valued:
             if self._backwarded and not self._fresh.value_after_backward:
                 raise RuntimeError(
@@ -228,6 +241,8 @@ class StaticGraph:
                     "backward overwrote (the graph's buffers are shared to save memory): call "
                     "value() before backward(), or forward() again"
                 )
+            if newest_write() != self._write_mark:
+                self._refuse_written(self._fresh.value_reads, "value()")
             split = self._fresh.split()
             assert split is not None  # a forward left the value out
             split[1]()
@@ -239,12 +254,16 @@ class StaticGraph:
         (as after ``zero_grad()``); ``replay()`` handles gradients that add up. With
         ``overwrite`` the gradients are written afresh whatever ``.grad`` holds, as if
         ``zero_grad()`` had run first. A second backward of one forward raises (as torch's
-        does) where the first overwrote values of the forward that it reads."""
+        does) where the first overwrote values of the forward that it reads; so does one
+        after an in-place write (an optimiser's step, ``load_state_dict``, ``w -= x`` under
+        no_grad) into a leaf's array that the forward read and the gradients read."""
         if self._fresh.backward is None:
             raise ValueError("backward() needs an output that requires grad")
         fresh = self._fresh
         if self._forwarded is not fresh or (self._backwarded and not fresh.backward_again):
             self._refuse_backward()
+        if newest_write() != self._write_mark:
+            self._refuse_written(fresh.backward_reads, "backward()")
         if not overwrite:
             for i, leaf in enumerate(self.grad_leaves):
                 if leaf.grad is not None:
@@ -272,9 +291,31 @@ class StaticGraph:
             "to save memory). Call forward() (or replay()) again before each backward()"
         )
 
+    def _refuse_written(self, reads: tuple[int, ...], call: str) -> None:
+        """torch's RuntimeError if an array of a leaf that ``call`` reads (as the latest
+        forward read it) has been written in place since that forward: an optimiser's
+        step, ``load_state_dict``, ``w -= x`` under no_grad, ``w[i] = x``."""
+        step = self._fresh
+        arrays = step.namespace["forward_leaves"] if reads else ()
+        for i in reads:
+            versions = written_since(arrays[i], self._write_mark)
+            if versions is not None:
+                name, leaf = step.kept[i]
+                role = "a parameter" if leaf.requires_grad else "an input"
+                raise modified_in_place(
+                    f"leaf {name} of the captured graph ({role} of shape {arrays[i].shape}, "
+                    f"as the latest forward() read it)",
+                    versions,
+                    f"an in-place write (an optimiser's step, load_state_dict, an in-place "
+                    f"operator) changed it after forward(), and {call} would mix its new "
+                    f"values with the forward's; write it after backward(), or call "
+                    f"forward() again after the write",
+                )
+
     def _run_forward(self, step: Step) -> None:
         step.forward()  # checks the leaves' shapes, sets the outputs' data
         self._forwarded, self._valued, self._backwarded = step, True, False
+        self._write_mark = newest_write()
 
 
 class _Unvalued(np.ndarray):

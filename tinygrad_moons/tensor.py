@@ -1215,6 +1215,33 @@ def _version_of(array: np.ndarray) -> int:
     return entry[1][0] if entry is not None and entry[0]() is owner else 0
 
 
+def newest_write() -> int:
+    """The number of the newest in-place write into any array (-1: none yet); every later
+    write has a larger one. A mark for ``written_since``: while it is unchanged, no array
+    has been written."""
+    return _newest_write[0]
+
+
+def written_since(array: np.ndarray, number: int) -> tuple[int, int] | None:
+    """(the version now, the version then) of ``array``'s memory if it has been written in
+    place since ``number`` (an op's number, or a ``newest_write()`` mark); else None."""
+    owner = _owner(array)
+    entry = _writes.get(id(owner))
+    if entry is None or entry[0]() is not owner or entry[1][-1] <= number:
+        return None
+    history = entry[1]
+    return history[0], history[0] - sum(1 for n in history[1:] if n > number)
+
+
+def modified_in_place(what: str, versions: tuple[int, int], hint: str) -> RuntimeError:
+    """torch's error for a backward that would read an array written since its forward."""
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {what} is at version {versions[0]}; expected version "
+        f"{versions[1]} instead. Hint: {hint}"
+    )
+
+
 def _check_versions(order: list[Function]) -> None:
     """RuntimeError, in torch's words, if an op about to be walked saved an array that has
     been written in place since the op ran."""
@@ -1225,22 +1252,16 @@ def _check_versions(order: list[Function]) -> None:
         for saved in ctx.saved_tensors:
             if not isinstance(saved, np.ndarray):
                 continue
-            owner = _owner(saved)
-            entry = _writes.get(id(owner))
-            if entry is None or entry[0]() is not owner or entry[1][-1] < number:
-                continue
-            history = entry[1]
-            version = history[0]
-            expected = version - sum(1 for n in history[1:] if n > number)
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: an array of shape {saved.shape} saved by "
-                f"{type(ctx).__name__} is at version {version}; expected version {expected} "
-                f"instead. Hint: an in-place write (an in-place operator, an optimiser's "
-                f"step, load_state_dict) changed it after the forward; update a copy "
-                f"recorded in the graph, t = t.clone(), or write t = t + x (a new tensor), "
-                f"and leave the saved values unchanged until backward"
-            )
+            versions = written_since(saved, number)
+            if versions is not None:
+                raise modified_in_place(
+                    f"an array of shape {saved.shape} saved by {type(ctx).__name__}",
+                    versions,
+                    "an in-place write (an in-place operator, an optimiser's step, "
+                    "load_state_dict) changed it after the forward; update a copy recorded "
+                    "in the graph, t = t.clone(), or write t = t + x (a new tensor), and "
+                    "leave the saved values unchanged until backward",
+                )
 
 
 def _checked_axis(tensor: Tensor, axis: Any) -> Any:

@@ -579,7 +579,10 @@ class _Epochs:
         check once more, and a user's Module keeping state (running statistics) would count
         those calls. The library's modules (``library_model``) keep none that a forward
         changes (Dropout's stream is put back by the capture itself), so theirs is not
-        copied."""
+        copied. Only the entries the block changed are written back: a capture may come
+        between a step's forward and its backward (the validation pass's, after the
+        scoring forward that the next step reuses), and writing a parameter in place,
+        even with its own values, would make that backward refuse it (its version)."""
         if self.library:
             yield
             return
@@ -587,7 +590,14 @@ class _Epochs:
         try:
             yield
         finally:
-            self.model.load_state_dict(state)
+            now = self.model.state_dict()
+            changed = {
+                name: value
+                for name, value in state.items()
+                if value.shape != now[name].shape or value.tobytes() != now[name].tobytes()
+            }
+            if changed:
+                self.model.load_state_dict(changed, strict=False)
 
     def eager_because(self, reason: str) -> None:
         """Warn, once per fit, that a step runs eagerly, and why."""

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_moons.functional as F  # noqa: N812 (the documented spelling)
-from tinygrad_moons import graph, nn, optim, reference, three_gradients
+from tinygrad_moons import graph, nn, ops, optim, reference, three_gradients
 from tinygrad_moons.tensor import Tensor, no_grad
 
 REG = 0.01
@@ -109,7 +109,8 @@ class WriteupStep(_ArrayStep):
 class FloorStep(_ArrayStep):
     """What a step cannot beat: the engine's maths written by hand as straight-line numpy
     (fused linear, stable softmax cross-entropy with its loss, tanh's backward in one buffer,
-    L2, SGD in place) into buffers allocated once, no Python between the numpy calls.
+    the bias gradients' column sums by BLAS, L2, SGD in place) into buffers allocated once,
+    no Python between the numpy calls.
 
     Its parts serve the whole-training floors too (``bench/trainings.py``): ``forward``
     leaves the loss in ``loss`` and the logits in ``z2``; with ``keep`` (inverted dropout's
@@ -161,7 +162,8 @@ class FloorStep(_ArrayStep):
         X, W2, g = self.problem.X, self.params["W2"], self.grads
         _, a1, h, da1, dz1, _, _, probs, _, _ = self.buffers
         np.subtract(probs, self.onehot, out=probs)
-        np.add.reduce(probs, axis=0, keepdims=True, out=g["b2"])
+        ones = ops.ones_vector(len(X))  # the bias gradients as the engine sums them
+        np.matmul(ones, probs, out=g["b2"][0])
         np.matmul(probs, W2.T, out=da1)
         np.matmul((a1 if keep is None else h).T, probs, out=g["W2"])
         if keep is not None:
@@ -169,7 +171,7 @@ class FloorStep(_ArrayStep):
         np.multiply(a1, a1, out=dz1)
         np.subtract(1.0, dz1, out=dz1)
         np.multiply(dz1, da1, out=dz1)
-        np.add.reduce(dz1, axis=0, keepdims=True, out=g["b1"])
+        np.matmul(ones, dz1, out=g["b1"][0])
         np.matmul(X.T, dz1, out=g["W1"])
 
     def update(self) -> None:

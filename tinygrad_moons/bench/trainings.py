@@ -99,6 +99,7 @@ class _Buffers:
         self.flat = self.probs.reshape(-1)
         self.starts = np.arange(m) * classes
         self.picks = np.empty(m, dtype=np.intp)
+        self.ones = np.ones(m)  # the bias gradients' column sums, as ops.column_sums
 
 
 class _FloorScores:
@@ -150,12 +151,12 @@ def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> f
             b.flat[b.picks] -= 1.0
             np.matmul(b.probs, W2.T, out=b.da1)
             np.matmul(b.a1.T, b.probs, out=grads["W2"])
-            np.add.reduce(b.probs, axis=0, keepdims=True, out=grads["b2"])
+            np.matmul(b.ones, b.probs, out=grads["b2"][0])  # as ops.column_sums
             np.multiply(b.a1, b.a1, out=b.dz1)
             np.subtract(1.0, b.dz1, out=b.dz1)
             np.multiply(b.dz1, b.da1, out=b.dz1)
             np.matmul(b.Xb.T, b.dz1, out=grads["W1"])
-            np.add.reduce(b.dz1, axis=0, keepdims=True, out=grads["b1"])
+            np.matmul(b.ones, b.dz1, out=grads["b1"][0])
             scale = REG * m / n
             for name in ("W1", "W2"):
                 np.multiply(scale, params[name], out=parts[name])

@@ -212,6 +212,11 @@ class Step:
     namespace: dict[str, Any]  # where the outputs' arrays are, after forward()
     output_names: list[str]
     contributed: frozenset[int] = frozenset()  # id of every leaf whose .grad backward() sets
+    # The leaves whose arrays forward() keeps in ``forward_leaves`` (name, leaf), in its
+    # order, and the positions there of those backward() and value() read.
+    kept: tuple[tuple[str, Tensor], ...] = ()
+    backward_reads: tuple[int, ...] = ()
+    value_reads: tuple[int, ...] = ()
     # The split (see _value_lines): lean_forward(), forward() without the lines only the
     # first output's value needs, and value(), those lines; "" when there are none to leave
     # out. ``split_source`` is ``source`` with forward() running those lines last.
@@ -389,8 +394,12 @@ def generate(
     check = [(line, ()) for line in _leaf_check(p, read, value)]
     # The leaves' arrays a forward read, kept for its backward and value(): eager's saved
     # arrays, not those a leaf holds after ``leaf.data = ...`` since.
-    later = set(re.findall(r"\w+", " ".join(text for text, _ in backward_lines + value_lines)))
-    kept = [value[id(leaf)] for leaf in leaves if value[id(leaf)] in later]
+    by_backward = set(re.findall(r"\w+", " ".join(text for text, _ in backward_lines)))
+    by_value = set(re.findall(r"\w+", " ".join(text for text, _ in value_lines)))
+    kept_leaves = [
+        (value[id(leaf)], leaf) for leaf in leaves if value[id(leaf)] in by_backward | by_value
+    ]
+    kept = [name for name, _ in kept_leaves]
     keep = [(f"forward_leaves = {', '.join(kept)},", ())] if kept else []
     unpack = [(f"{', '.join(kept)}, = forward_leaves", ())] if kept else []
     globals_ = [*p.globals, "forward_leaves"] if kept else p.globals
@@ -409,6 +418,9 @@ def generate(
         namespace,
         [value[id(output)] for output in outputs],
         frozenset(contributed),
+        tuple(kept_leaves),
+        tuple(i for i, name in enumerate(kept) if name in by_backward),
+        tuple(i for i, name in enumerate(kept) if name in by_value),
     )
     step.reuse = lambda: (_backward_again(p, forward_lines, backward_lines), True)
     if value_lines:

@@ -21,10 +21,21 @@ from tinygrad_moons.tensor import Function
 
 # ---------------------------------------------------------------------- restated ops
 def _unbroadcast(p: Program, grad: Grad, grad_shape, shape, target: Callable[[], str]) -> Grad:
-    """``ops.unbroadcast`` written out: sum the broadcast axes (two sums when both kinds)."""
+    """``ops.unbroadcast`` written out: sum the broadcast axes (two sums when both kinds;
+    a 2-D gradient's column sums as ``ops.column_sums``)."""
     if tuple(grad_shape) == tuple(shape):
         return grad
     expr = p.literal(grad)
+    if (
+        len(grad_shape) == 2
+        and grad.const is None
+        and tuple(shape) in ((grad_shape[1],), (1, grad_shape[1]))
+    ):  # a bias's gradient: ops.column_sums, BLAS's ones @ grad
+        out = target()
+        vector = ops.ones_vector(grad_shape[0])
+        ones = next((k for k, v in p.env.items() if v is vector), None) or p.bind("ones", vector)
+        p.emit(f"np.matmul({ones}, {expr}, out={out if len(shape) == 1 else out + '[0]'})")
+        return Grad(out)
     leading = len(grad_shape) - len(shape)
     if leading:
         reduced = tuple(grad_shape[leading:])
