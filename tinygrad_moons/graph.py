@@ -190,7 +190,8 @@ class StaticGraph:
 
     @property
     def source(self) -> str:
-        """The Python that ``replay`` runs: ``forward()``, then ``backward()``."""
+        """The Python that ``replay`` runs: ``forward()``, then ``backward()`` (compiled
+        with each ``np.f(...)`` call through a name bound once to ``np.f``)."""
         return self._fresh.source
 
     @property

@@ -661,17 +661,17 @@ class _Epochs:
             batch.step_forward()
             self.step(batch, epoch)
         else:
-            n, size = len(self.labels), self.batch_size
+            n, size, passes, step = self.n, self.batch_size, self.passes, self.step
             order = self.rng.permutation(n) if self.shuffle else self.in_order
             for start in range(0, n, size):
                 rows = order[start : start + size]
-                batch = self.passes.get((len(rows), True))
+                batch = passes.get((len(rows), True))
                 if batch is None:
                     batch = self._batch_pass(rows)
                 else:
                     batch.load(rows)
                 batch.step_forward()
-                self.step(batch, epoch)
+                step(batch, epoch)
         return self.score()
 
     def _batch_pass(self, rows: np.ndarray) -> _Pass:
