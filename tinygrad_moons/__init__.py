@@ -6,7 +6,7 @@ The files, by layer; imports flow one way, downwards
 
     engine        tensor.py  ops.py  autograd.py  functional.py  gradcheck.py
                   elementwise.py  arrays.py  array_methods.py  products.py
-                  convolution.py
+                  convolution.py  habits.py
                   graph.py  codegen/  validate.py                       numpy alone
     models        nn.py  optim.py  train.py  checkpoint.py  atomic.py
                   parameters.py  curvature.py  reading.py  flat_step.py
@@ -20,7 +20,7 @@ plot, estimator, cli) are imported on use; ``optim`` imports scipy only inside
 ``minimize``, ``curvature`` only when a spectrum is asked for.
 """
 
-from tinygrad_moons import autograd, functional, nn, ops, optim, reference
+from tinygrad_moons import autograd, functional, habits, nn, ops, optim, reference
 from tinygrad_moons.autograd import grad
 from tinygrad_moons.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_moons.tensor import (
@@ -53,3 +53,9 @@ __all__ = [
     "reference",
     "set_grad_enabled",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """PyTorch's names the package spells another way (``zeros``, ``manual_seed``, ``cat``,
+    ...): an AttributeError naming ours (habits.py)."""
+    raise habits.missing(__name__, name)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_moons import habits
+from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -47,9 +49,18 @@ class ArrayMethods:
         """One axis, in row-major order."""
         return self.reshape(-1)  # type: ignore[attr-defined]
 
-    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Any:
+    def flatten(
+        self,
+        start_axis: int = 0,
+        end_axis: int = -1,
+        *,
+        start_dim: Any = REFUSED,
+        end_dim: Any = REFUSED,
+    ) -> Any:
         """The axes from ``start_axis`` to ``end_axis`` (both included) merged into one, as
         torch's flatten; with no arguments, numpy's ``ndarray.flatten``."""
+        if start_dim is not REFUSED or end_dim is not REFUSED:
+            habits.keywords("Tensor.flatten", start_dim=start_dim, end_dim=end_dim)
         if self.ndim == 0:
             return self.reshape(1)  # type: ignore[attr-defined]
         start, end = self._one_axis(start_axis), self._one_axis(end_axis)
@@ -142,10 +153,19 @@ class ArrayMethods:
         return self.diagonal(offset, axis1, axis2).sum(-1)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ products
-    def prod(self, axis: Axis = None, keepdims: bool = False) -> Any:
+    def prod(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Any:
         """The product over ``axis``, as ``np.prod``; computed as a tree of pairwise
         products, so each element's gradient is the product of the others, exact where
         some are 0 (as torch's)."""
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.prod", dim=dim, keepdim=keepdim)
         axes = tuple(range(self.ndim)) if axis is None else _axes(axis, self.ndim, self.shape)
         kept = [a for a in range(self.ndim) if a not in axes]
         out_shape = tuple(1 if a in axes else n for a, n in enumerate(self.shape))

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons import ops, validate
+from tinygrad_moons import habits, ops, validate
 
 # numpy's functions over Tensors, second wave: F's public names, each defined in its module.
 from tinygrad_moons.arrays import (  # noqa: F401
@@ -86,6 +86,7 @@ from tinygrad_moons.elementwise import (  # noqa: F401
     sinh,
     tan,
 )
+from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.products import (  # noqa: F401
     cross,
     cumprod,
@@ -132,8 +133,10 @@ def relu(x: Any) -> Tensor:
     return ops.ReLU.apply(_tensor(x))
 
 
-def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Any, slope: float = 0.01, *, negative_slope: Any = REFUSED) -> Tensor:
     """x for x > 0, else slope * x (PyTorch's ``negative_slope``); ``slope`` a real number."""
+    if negative_slope is not REFUSED:
+        habits.keywords("F.leaky_relu", negative_slope=negative_slope)
     if isinstance(slope, (bool, np.bool_)) or not isinstance(slope, numbers.Real):
         raise TypeError(f"leaky_relu's slope must be a real number, got {slope!r}")
     return ops.LeakyReLU.apply(_tensor(x), float(slope))
@@ -144,8 +147,10 @@ def softplus(x: Any) -> Tensor:
     return ops.Softplus.apply(_tensor(x))
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
+def softmax(x: Any, axis: int = -1, *, dim: Any = REFUSED) -> Tensor:
     """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
+    if dim is not REFUSED:
+        habits.keywords("F.softmax", dim=dim)
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's (numpy's max has no identity)
@@ -153,12 +158,14 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     return ops.Softmax.apply(x, axis)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1, *, dim: Any = REFUSED) -> Tensor:
     """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1.
 
     >>> log_softmax([1000.0, 0.0]).data
     array([    0., -1000.])
     """
+    if dim is not REFUSED:
+        habits.keywords("F.log_softmax", dim=dim)
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's
@@ -366,3 +373,9 @@ def l2(*tensors: Tensor) -> Tensor:
     if not tensors:
         raise ValueError("l2 needs at least one tensor")
     return ops.SumOfSquares.apply(*[_tensor(t) for t in tensors])
+
+
+def __getattr__(name: str) -> Any:
+    """PyTorch's names this module spells another way (``cross_entropy``, ``mse_loss``,
+    ...): an AttributeError naming ours (habits.py)."""
+    raise habits.missing(__name__, name)

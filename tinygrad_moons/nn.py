@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import tinygrad_moons.functional as F
-from tinygrad_moons import checkpoint
+from tinygrad_moons import checkpoint, habits
 from tinygrad_moons.parameters import zero_grads
 from tinygrad_moons.tensor import Tensor, derived, no_grad, written
 from tinygrad_moons.validate import Seed, array_problem, flag, not_finite, number, whole, width
@@ -105,7 +105,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class Module:
+class Module(habits.RefusesTorchOptions):
     """Base class: assign parameters, buffers (Tensors) and submodules to attributes; define
     forward.
 
@@ -379,6 +379,11 @@ class Module:
 
 
 _STATE = (_PARAMETER, _BUFFER)
+
+
+# PyTorch's names a Module does not have (model.to, model.double, ...): class attributes
+# whose lookup is the AttributeError saying what to do (habits.py).
+habits.refuse_attributes(Module, habits.MODULE)
 
 
 class _EvaluatedHere(threading.local):
@@ -1223,3 +1228,9 @@ def load_config(path: str | os.PathLike) -> dict | None:
     if problems:
         raise ValueError(f"cannot read {os.fspath(path)!r}: {checkpoint.summary(problems)}")
     return config
+
+
+def __getattr__(name: str) -> Any:
+    """PyTorch's names this module spells another way (``CrossEntropyLoss``, ``Parameter``, ...): an
+    AttributeError naming ours (habits.py)."""
+    raise habits.missing(__name__, name)

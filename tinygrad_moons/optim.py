@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinygrad_moons import habits
 from tinygrad_moons.parameters import (
     FlatParameters,
     parameter_list,
@@ -65,7 +66,7 @@ class _GroupOption:
             group[self.name] = options[self.name]
 
 
-class Optimizer(abc.ABC):
+class Optimizer(abc.ABC, habits.RefusesTorchOptions):
     """Common machinery: parameter groups, per-parameter state, (de)serialising.
 
     ``params`` is an iterable of Tensors, or torch's parameter groups: a list of dicts,
@@ -559,3 +560,9 @@ def minimize(
     for p in params:
         p.grad = None
     return result
+
+
+def __getattr__(name: str) -> Any:
+    """PyTorch's names this module spells another way (``AdamW``, ``lr_scheduler``, ...): an
+    AttributeError naming ours (habits.py)."""
+    raise habits.missing(__name__, name)

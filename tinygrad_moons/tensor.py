@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import sys
 import threading
 import types
 import weakref
@@ -28,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_moons import habits
 from tinygrad_moons.array_methods import ArrayMethods
+from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -277,7 +280,16 @@ class Tensor(ArrayMethods):
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
 
-    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        *,
+        dtype: Any = REFUSED,
+        device: Any = REFUSED,
+    ) -> None:
+        if dtype is not REFUSED or device is not REFUSED:  # torch's, refused (habits.py)
+            habits.keywords("Tensor", dtype=dtype, device=device)
         self._data: np.ndarray = _as_float64_array(data)
         self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
@@ -327,7 +339,8 @@ class Tensor(ArrayMethods):
 
     @property
     def size(self) -> int:
-        return self._data.size
+        """numpy's number of elements: an int (that refuses torch's call ``t.size()``)."""
+        return habits.Size(self._data.size)
 
     def _set_grad(self, value: Any) -> None:
         """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
@@ -628,31 +641,98 @@ class Tensor(ArrayMethods):
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    # dim=, keepdim=, unbiased= and correction= are torch's names, refused (habits.py)
+    def sum(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.sum", dim=dim, keepdim=keepdim)
         return ops.Sum.apply(self, _checked_axis(self, axis), keepdims)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def mean(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.mean", dim=dim, keepdim=keepdim)
         return ops.Mean.apply(self, _checked_axis(self, axis), keepdims)
 
-    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def max(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
         """Maximum; tied maxima share the gradient equally, like ``torch.amax``."""
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.max", _VALUES_ALONE, dim=dim, keepdim=keepdim)
         return ops.Max.apply(self, _checked_axis(self, axis), keepdims)
 
-    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    def min(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+    ) -> Tensor:
         """Minimum; tied minima share the gradient equally, like ``torch.amin``."""
+        if dim is not REFUSED or keepdim is not REFUSED:
+            habits.keywords("Tensor.min", _VALUES_ALONE, dim=dim, keepdim=keepdim)
         return ops.Min.apply(self, _checked_axis(self, axis), keepdims)
 
-    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    def var(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+        unbiased: Any = REFUSED,
+        correction: Any = REFUSED,
+    ) -> Tensor:
         """Variance, sum (x - mean)^2 / (n - ddof), numpy's default ddof=0 (torch's
         ``correction``); n - ddof <= 0 is a ValueError."""
+        if not (dim is keepdim is unbiased is correction is REFUSED):
+            habits.keywords(
+                "Tensor.var", dim=dim, keepdim=keepdim, unbiased=unbiased, correction=correction
+            )
         return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
-    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    def std(
+        self,
+        axis: Axis = None,
+        keepdims: bool = False,
+        ddof: int = 0,
+        *,
+        dim: Any = REFUSED,
+        keepdim: Any = REFUSED,
+        unbiased: Any = REFUSED,
+        correction: Any = REFUSED,
+    ) -> Tensor:
         """sqrt(var); its gradient is 0 where the values are all equal (std 0), as torch's."""
+        if not (dim is keepdim is unbiased is correction is REFUSED):
+            habits.keywords(
+                "Tensor.std", dim=dim, keepdim=keepdim, unbiased=unbiased, correction=correction
+            )
         return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
-    def argmax(self, axis: int = -1) -> np.ndarray:
+    def argmax(self, axis: int = -1, *, dim: Any = REFUSED) -> np.ndarray:
         """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
+        if dim is not REFUSED:
+            habits.keywords("Tensor.argmax", dim=dim)
         return derived(np.argmax, self, axis=_checked_axis(self, axis))
 
     # ------------------------------------------------------------------ elementwise
@@ -707,9 +787,11 @@ class Tensor(ArrayMethods):
         no axes reversed, as numpy (torch's ``permute``)."""
         return _transposed(self, _transpose_axes(self.ndim, self.shape, axes))
 
-    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Tensor:
+    def squeeze(self, axis: int | tuple[int, ...] | None = None, *, dim: Any = REFUSED) -> Tensor:
         """Without the size-1 axes (all of them, or those named: another size is a
         ValueError, as numpy)."""
+        if dim is not REFUSED:
+            habits.keywords("Tensor.squeeze", dim=dim)
         if axis is None:
             return _reshaped(self, tuple(n for n in self.shape if n != 1))
         dropped = _axes(axis, self.ndim, self.shape)
@@ -846,7 +928,14 @@ class Tensor(ArrayMethods):
         return ops.Clip.apply(self, low, high)
 
     # ------------------------------------------------------------------ backward
-    def backward(self, grad: Any = None, create_graph: bool = False) -> None:
+    def backward(
+        self,
+        grad: Any = None,
+        create_graph: bool = False,
+        *,
+        gradient: Any = REFUSED,
+        retain_graph: Any = REFUSED,
+    ) -> None:
         """Add d(self)/d(leaf), contracted with ``grad``, into ``.grad`` of every leaf.
 
         ``grad`` defaults to 1.0 for a one-element tensor and must have this tensor's shape
@@ -854,6 +943,8 @@ class Tensor(ArrayMethods):
         ``.grad`` is a plain ndarray: derivatives of derivatives come from
         ``grad(..., create_graph=True)``, so ``create_graph=True`` here is refused.
         """
+        if gradient is not REFUSED or retain_graph is not REFUSED:  # torch's (habits.py)
+            habits.keywords("Tensor.backward", gradient=gradient, retain_graph=retain_graph)
         if create_graph:
             raise ValueError(
                 "backward(create_graph=True) is not supported: .grad holds plain ndarrays. "
@@ -884,6 +975,15 @@ class Tensor(ArrayMethods):
                 f"shape {self.shape}"
             )
         return seed
+
+
+# PyTorch's names a Tensor does not have (t.view, t.unsqueeze, t.float, ...): class
+# attributes whose lookup is the AttributeError naming our spelling (habits.py).
+habits.refuse_attributes(Tensor, habits.TENSOR)
+sys.modules[__name__].__class__ = habits.TensorModule  # tm.tensor(data): refused
+_VALUES_ALONE = (
+    "; it gives the values alone (as torch.amax and torch.amin), argmax(axis) their positions"
+)
 
 
 # ufuncs that numpy calls for ``array <op> t``, and the Tensor operator that records each

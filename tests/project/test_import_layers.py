@@ -34,7 +34,7 @@ LAYERS = {
     "engine": [
         *("tensor", "ops", "autograd", "functional", "gradcheck"),
         *("graph", "codegen.__init__", "codegen.program", "codegen.rules", "validate"),
-        *("elementwise", "arrays", "array_methods", "products", "convolution"),
+        *("elementwise", "arrays", "array_methods", "products", "convolution", "habits"),
     ],
     "models": [
         *("nn", "optim", "train", "checkpoint", "atomic", "reading"),
