@@ -248,7 +248,7 @@ class FlatStep:
             if self._plain and not group["momentum"] and not group["weight_decay"]:
                 # SGD._update's theta -= lr * grad, into a buffer kept for it: the same bits
                 lr = group["lr"]
-                if lr is not g.lr:  # a schedule set a new one
+                if lr is not g.lr or type(lr) is not float:  # a new one (a float is immutable)
                     g.lr, g.rate = lr, np.asarray(lr, dtype=np.float64)
                 np.multiply(g.grad, g.rate, out=g.scratch)
                 np.subtract(g.data, g.scratch, out=g.data)

@@ -24,6 +24,17 @@ fresh ``fn().backward()``, bit for bit.
 >>> graph.replay().item()
 -0.5
 
+``forward()`` and ``backward()`` are the two halves, for a loop that steps between them.
+A leaf written in place between the two (an optimiser's step, ``load_state_dict``,
+``x -= 1.0``) is refused, as eagerly and in torch, where the gradients would mix the
+forward's values with the new ones:
+
+>>> _ = graph.forward()
+>>> x -= 1.0                        # w's gradient reads x as the forward read it
+>>> graph.backward(overwrite=True)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+RuntimeError: one of the variables needed for gradient computation has been modified by ...
+
 What the graph reads afresh at every replay: the ``.data`` of the Tensors that ``fn`` used
 but did not make (parameters, inputs), whose shapes must not change. What it keeps from
 capture: every other argument of an op as it was passed (numbers, axes, the labels the loss
@@ -179,7 +190,8 @@ class StaticGraph:
 
     @property
     def source(self) -> str:
-        """The Python that ``replay`` runs: ``forward()``, then ``backward()``."""
+        """The Python that ``replay`` runs: ``forward()``, then ``backward()`` (compiled
+        with each ``np.f(...)`` call through a name bound once to ``np.f``)."""
         return self._fresh.source
 
     @property

@@ -37,6 +37,7 @@ holds each pair bit for bit, so a change to one of these seven changes its rule 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -158,18 +159,25 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-_ONES: dict[int, np.ndarray] = {}  # read-only vectors of ones by length, a few at a time
+_KEPT: dict[tuple[Any, ...], np.ndarray] = {}  # constant arrays, a few at a time
+
+
+def kept(make: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+    """``make(*args)``, read-only, kept for the next call with the same arguments: the
+    constants an op needs at every step (a column sum's ones, a cross-entropy's row starts)."""
+    key = (make, *args)
+    array = _KEPT.get(key)
+    if array is None:
+        if len(_KEPT) >= 16:
+            _KEPT.clear()
+        array = _KEPT[key] = make(*args)
+        array.flags.writeable = False
+    return array
 
 
 def ones_vector(n: int) -> np.ndarray:
     """A read-only vector of ``n`` ones, kept for the next column sum of ``n`` rows."""
-    ones = _ONES.get(n)
-    if ones is None:
-        if len(_ONES) >= 8:
-            _ONES.clear()
-        ones = _ONES[n] = np.ones(n)
-        ones.flags.writeable = False
-    return ones
+    return kept(np.ones, n)
 
 
 def column_sums(grad: np.ndarray) -> np.ndarray:
@@ -410,6 +418,9 @@ class MatMul(Op):
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
+        if grad.ndim == 2:  # speed: two matrices (a 2-D product has no batch to sum over)
+            need_x, need_w = ctx.needs_input_grad
+            return grad @ w.T if need_x else None, x.T @ grad if need_w else None
         x_shape, w_shape = ctx.shapes
         dx = unbroadcast(grad @ _swap_last(w), x_shape) if ctx.needs_input_grad[0] else None
         dw = unbroadcast(_swap_last(x) @ grad, w_shape) if ctx.needs_input_grad[1] else None
@@ -1088,8 +1099,8 @@ class SoftmaxCrossEntropy(Op):
         # speed: z.reshape(-1).take(picks) and flat indexing beat z[rows, labels] twice
         # over. Labels a capture traces (a batch's) are read as numbers, as z[rows, labels]
         # reads them: the capture's own rule for this op reads them at every replay.
-        picks = np.arange(0, n * classes, classes)  # the flat position of each z[n, y_n]
-        picks += labels if type(labels) is np.ndarray else np.asarray(labels)
+        starts = kept(np.arange, 0, n * classes, classes)  # the flat position of each z[n, 0]
+        picks = starts + (labels if type(labels) is np.ndarray else np.asarray(labels))
         if 0 < classes <= 16:
             # speed: few classes, one per row of the transpose, so the row maximum and the
             # row sum are elementwise folds over contiguous rows (class 0 with 1, then 2...)
@@ -1160,8 +1171,8 @@ class SumOfSquares(Op):
     @staticmethod
     def backward(ctx, grad):
         scale = 2.0 * grad
-        grads = tuple(scale * a for a in ctx.saved_tensors)
-        return grads[0] if len(grads) == 1 else grads
+        saved = ctx.saved_tensors
+        return scale * saved[0] if len(saved) == 1 else tuple([scale * a for a in saved])
 
 
 # ====================================================================== second wave

@@ -113,7 +113,7 @@ class _GradMode:
     def __new__(cls, func: Callable | None = None) -> Any:
         """``mode()`` is the context manager; bare ``@mode`` decorates ``func``."""
         if func is None:
-            return super().__new__(cls)
+            return object.__new__(cls)  # speed: no super() to build (every no_grad() block)
         if not callable(func):
             raise TypeError(
                 f"{cls.__name__} takes no argument but a function to decorate, got {func!r}"
@@ -262,6 +262,7 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
 
 
 _FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
+_ARRAY, _SCALAR = np.ndarray, np.float64  # speed: one lookup each in the hot loops
 _ONE = np.ones(())  # copied: a loss's backward starts from a new 1.0 (np.ones is slower)
 
 
@@ -1481,7 +1482,7 @@ class Function:
         ):
             _distinct_arrays(arrays, parents)
         out = cls.forward(ctx, *arrays)
-        if type(out) is not np.ndarray or out.dtype is not _FLOAT64:
+        if type(out) is not _ARRAY or out.dtype is not _FLOAT64:
             if type(out) is tuple:
                 return _apply_several(ctx, args, out, parents)
             out = _converted_output(ctx, out)
@@ -1670,15 +1671,13 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
                 # checked, then accumulate converts it
                 shape = parent._data.shape
                 if not (
-                    kind is np.ndarray
-                    and parent_grad.dtype is _FLOAT64
-                    and parent_grad.shape == shape
+                    kind is _ARRAY and parent_grad.dtype is _FLOAT64 and parent_grad.shape == shape
                 ):
                     _check_gradient(ctx, parent_grad, shape)
                 accumulate(parent, parent_grad)
                 continue
             if (
-                (kind is not np.ndarray and kind is not np.float64)
+                (kind is not _ARRAY and kind is not _SCALAR)
                 or parent_grad.dtype is not _FLOAT64
                 or parent_grad.shape != parent._shape
             ):

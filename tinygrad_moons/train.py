@@ -661,17 +661,17 @@ class _Epochs:
             batch.step_forward()
             self.step(batch, epoch)
         else:
-            n, size = len(self.labels), self.batch_size
+            n, size, passes, step = self.n, self.batch_size, self.passes, self.step
             order = self.rng.permutation(n) if self.shuffle else self.in_order
             for start in range(0, n, size):
                 rows = order[start : start + size]
-                batch = self.passes.get((len(rows), True))
+                batch = passes.get((len(rows), True))
                 if batch is None:
                     batch = self._batch_pass(rows)
                 else:
                     batch.load(rows)
                 batch.step_forward()
-                self.step(batch, epoch)
+                step(batch, epoch)
         return self.score()
 
     def _batch_pass(self, rows: np.ndarray) -> _Pass:
@@ -697,12 +697,21 @@ class _Epochs:
         loss, logits = self.passes[key].forward()
         return loss / len(labels), self.val_accuracy(logits)
 
+    def reused_values(self) -> list[bytes] | None:
+        """The parameters' bytes while the next step reuses the scoring forward (full
+        batches, no Dropout), else None: a callback's write into ``p.data`` itself bumps
+        no version, and the reused forward would hold the values from before it (every
+        other step makes its own forward, from the values as they are)."""
+        if not self.scoring.training:
+            return None
+        return [p._data.tobytes() for p in self.params]
+
     def parameters_changed(self, before: list[tuple[int, int, int, bool]]) -> None:
         """A callback replaced, froze or rewrote parameters (``_parameters_state`` differs
         from ``before``): capture the passes again if the parameters or their flags
         changed, and redo the forward that the next full-batch step would otherwise reuse
         from before the change (the step would follow stale values, silently)."""
-        now = _parameters_state(self.model)
+        now = _parameters_state(self.model.parameters())
         if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
             self.weights = penalised_weights(self.model)
             self.squared_weights = _SquaredWeights(self.weights, self.flat)
@@ -727,10 +736,11 @@ class _Epochs:
         return TrainingDiverged(*self.last_step, what)
 
 
-def _parameters_state(model: Module) -> list[tuple[int, int, int, bool]]:
-    """What a callback may change in the parameters: each one's identity, its array's
+def _parameters_state(params: list[Tensor]) -> list[tuple[int, int, int, bool]]:
+    """What a callback may change in the parameters (``model.parameters()``, or fit's list
+    of them, which only a callback makes stale): each one's identity, its array's
     identity and version, and whether it requires grad."""
-    return [(id(p), id(p.data), p._version, p.requires_grad) for p in model.parameters()]
+    return [(id(p), id(p._data), p._version, p.requires_grad) for p in params]
 
 
 # ---------------------------------------------------------------------- progress
@@ -810,10 +820,11 @@ def fit(
     - ``validation``: (X_val, y_val), scored after every epoch.
     - ``callbacks``: each is called as ``callback(epoch, history)`` after the epoch is
       recorded; one returning True stops training. One that changes the parameters
-      (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write) is
-      followed: the full-batch path, which reuses the forward pass of the loss after
-      epoch i as the forward pass of epoch i + 1, then makes it again, and the captured
-      steps are captured again when parameters were replaced or frozen.
+      (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write, even
+      into ``p.data`` itself) is followed: the full-batch path, which reuses the forward
+      pass of the loss after epoch i as the forward pass of epoch i + 1, then makes it
+      again, and the captured steps are captured again when parameters were replaced or
+      frozen.
     - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
     - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
       cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
@@ -916,10 +927,12 @@ def fit(
                     if epoch % max(1, epochs // 100) == 0:
                         bar.set_postfix(loss=f"{history.loss[-1]:.6f}", refresh=False)
                 if callbacks:
-                    before = _parameters_state(model)
+                    # fit's list: the model's own walk (~10 us) is left to after the callbacks
+                    before, values = _parameters_state(run.params), run.reused_values()
                     if any([callback(epoch, history) for callback in callbacks]):
                         break
-                    if _parameters_state(model) != before:
+                    now = _parameters_state(model.parameters())
+                    if now != before or run.reused_values() != values:
                         run.parameters_changed(before)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None

@@ -266,13 +266,16 @@ def _label_problem(value: Any, n_classes: int) -> str | None:
     return None
 
 
+_UNSIGNED = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}  # by itemsize
+
+
 def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
     """The position of the first label that is not a class index, found without a Python
     loop for numeric dtypes; None if every label is one."""
     if raw.dtype.kind in "iu":
         # The common case in one reduction: viewed as unsigned, a negative label is larger
         # than every class index, so all are good when the largest is below n_classes.
-        if not raw.size or np.maximum.reduce(raw.view(f"u{raw.itemsize}")) < n_classes:
+        if not raw.size or np.maximum.reduce(raw.view(_UNSIGNED[raw.itemsize])) < n_classes:
             return None
         bad = (raw < 0) | (raw >= n_classes)
     elif raw.dtype.kind == "f":
@@ -295,7 +298,10 @@ def class_labels(
     >>> class_labels([0.0, 1.0, 1.0], 3, 2)
     array([0, 1, 1])
     """
-    raw = as_user_array(labels, "iuf", f"{name} must be a 1-D array of class indices")
+    if type(labels) is np.ndarray:  # speed: as_user_array gives an array itself back
+        raw = labels
+    else:
+        raw = as_user_array(labels, "iuf", f"{name} must be a 1-D array of class indices")
     if raw.ndim != 1 or len(raw) != n_rows:
         if raw.ndim != 1:
             detail = f"it is {raw.ndim}-D"

@@ -2,12 +2,14 @@
 bit for bit on drawn inputs, and every other op runs through its own methods."""
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Function, Tensor, codegen, ops
 from tinygrad_moons.graph import capture
+from tinygrad_moons.tensor import derived
 
 FINITE = st.floats(-3.0, 3.0, allow_nan=False, width=64)
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -247,3 +249,41 @@ def test_numbers_of_the_step_held_as_scalars_feed_called_ops_and_the_outputs_as_
     out = captured.replay()
     assert type(out.data) is np.ndarray and out.data.shape == ()
     assert out.data == expected_value and np.array_equal(w.grad, expected_grad)
+
+
+def test_the_compiled_step_calls_numpy_through_names_bound_once():
+    # The source reads np.f(...); the code runs it as np_f(...), np_f bound to np.f.
+    x, w = leaf(np.ones((4, 2))), leaf(np.full((2, 3), 0.5))
+    graph = capture(lambda: (F.tanh(x @ w) * 2.0).sum())
+    step = graph._fresh
+    assert "np.tanh(" in graph.source and "np_tanh" not in graph.source
+    for name in ("forward", "backward"):
+        names = step.namespace[name].__code__.co_names
+        assert "np" not in names and "np_tanh" in step.namespace["forward"].__code__.co_names
+    assert step.namespace["np_tanh"] is np.tanh
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_a_name_of_the_step_like_an_alias_keeps_numpys_own_calls(masked):
+    # A leaf named np_tanh, and a derived value's function named np_add: neither may be
+    # taken for numpy's, in the function that uses it or in another.
+    def np_add(a):
+        return a > 0.0
+
+    x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True)
+
+    def build():
+        mask = Tensor(derived(np_add, x)) if masked else 1.0
+        return (F.tanh(x) * mask + x * x).sum()
+
+    eager = build()
+    eager.backward()
+    want_value, want_grad = eager.data.copy(), x.grad.copy()
+    x.grad = None
+    graph = capture(build, names={"np_tanh": x})
+    for _ in range(2):
+        x.grad = None
+        assert np.array_equal(graph.replay().data, want_value)
+        assert np.array_equal(x.grad, want_grad)
+    if masked:  # the derived value's function, never numpy's in its place
+        assert graph._fresh.namespace["np_add"] is np_add

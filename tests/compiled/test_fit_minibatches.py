@@ -119,3 +119,17 @@ def test_a_loss_the_cheap_bound_cannot_vouch_for_is_checked_exactly_as_eagerly(
     assert str(compiled) == str(eager)  # the message, or the History (NaN != NaN in a list)
     for a, b in zip(eager_params, compiled_params, strict=True):
         assert np.array_equal(a, b, equal_nan=True)
+
+
+@pytest.mark.parametrize(("n", "captures"), [(40, 2), (45, 3)])
+def test_each_shape_of_pass_is_captured_once_per_fit(monkeypatch, n, captures):
+    # Batches of 20: the scoring pass and the batch pass, and a pass for a last batch of 5
+    # only when there is one; never a pass captured again in a later epoch.
+    from tinygrad_moons import train
+
+    made = []
+    real = train.capture
+    monkeypatch.setattr(train, "capture", lambda *a, **k: made.append(1) or real(*a, **k))
+    X, y = data.make_moons(n, noise=0.3, seed=0)
+    _fit(X, y, None, epochs=4, batch_size=20, seed=0)
+    assert len(made) == captures

@@ -205,8 +205,19 @@ def _reload_state(epoch, model, optimizer):
         optimizer.load_state_dict(optimizer.state_dict())
 
 
+def _rate_changed_in_place(epoch, model, optimizer):
+    # A rate the flat step must read afresh: a float replaced by an array, then written into.
+    if epoch == 1:
+        optimizer.param_groups[1]["lr"] = np.array(0.02, dtype=np.float32)
+    elif epoch == 3:
+        optimizer.param_groups[1]["lr"][...] = 0.005
+
+
 @pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam"])
-@pytest.mark.parametrize("callback", [None, _change_hyperparameters, _replace_data, _reload_state])
+@pytest.mark.parametrize(
+    "callback",
+    [None, _change_hyperparameters, _replace_data, _reload_state, _rate_changed_in_place],
+)
 def test_compiled_fit_with_the_flat_step_equals_eager_fit(kind, callback):
     _same(_fit(False, kind, callback), _fit(True, kind, callback))
 

@@ -15,11 +15,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, nn, no_grad, ops, optim
 from tinygrad_moons.data import make_moons
 from tinygrad_moons.estimator import NeuralNetClassifier
+from tinygrad_moons.flat_step import FlatStep
 from tinygrad_moons.graph import capture
 from tinygrad_moons.parameters import FlatParameters
 from tinygrad_moons.train import NoProgressWarning, fit
@@ -240,6 +243,30 @@ def test_parameters_write_between_forward_and_backward_raises():
 
 
 # ---------------------------------------------------------------------- fit's sequences
+def test_fits_flat_step_goes_after_the_backward_and_is_refused_before_it():
+    """fit's compiled path: the parameters are views of one flat array, whose version the
+    flat step bumps once; its sequence (forward, backward, step, ...) equals eager's."""
+    model, eager, x = _model(), _model(), Tensor(X_DATA)
+    opt, eager_opt = optim.SGD(model.parameters(), lr=0.1), optim.SGD(eager.parameters(), lr=0.1)
+    flat = FlatStep.build(opt)
+    flat.adopt()
+    graph = capture(lambda: (model(x) ** 2).sum(), gradients=flat.gradients)
+    for _ in range(3):
+        graph.forward()
+        graph.backward(overwrite=True)
+        assert flat.step()
+        eager_opt.zero_grad()
+        (eager(x) ** 2).sum().backward()
+        eager_opt.step()
+    for ours, theirs in zip(model.parameters(), eager.parameters(), strict=True):
+        assert np.array_equal(ours.data, theirs.data)
+    graph.forward()
+    assert flat.step()  # before the backward: every parameter of the group moved
+    with pytest.raises(RuntimeError, match=VERSION_ERROR):
+        graph.backward(overwrite=True)
+    flat.release()
+
+
 class _Mine(nn.Module):
     """A user's Module (not the library's): fit compiles it only when told to, and keeps
     its state around every capture (``state_kept``)."""
@@ -303,16 +330,78 @@ def test_a_capture_inside_fit_writes_back_only_the_state_it_changed():
     assert [v[0] for v in versions] == [1, 2, 3]
 
 
-def test_an_early_stopping_estimator_compiled_and_eager_agree():
+@pytest.mark.parametrize("batch_size", [16, "auto"])  # auto: all 40 rows, full batches
+def test_an_early_stopping_estimator_compiled_and_eager_agree(batch_size):
     results = []
     for compiled in (False, True):
         clf = NeuralNetClassifier(
-            hidden_layer_sizes=(5,), solver="sgd", early_stopping=True, max_iter=15,
-            batch_size=16, random_state=0, n_iter_no_change=3, compiled=compiled,
+            hidden_layer_sizes=(5,), solver="sgd", early_stopping=True, max_iter=30,
+            batch_size=batch_size, learning_rate_init=0.3, random_state=0, compiled=compiled,
         )  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(X, Y)
         results.append((clf.loss_curve_, clf.validation_scores_, clf.predict_proba(X)))
+    assert max(results[0][1]) > 0.5 and results[0][0][-1] < results[0][0][0]  # it learnt
     assert results[0][0] == results[1][0] and results[0][1] == results[1][1]
     np.testing.assert_array_equal(results[0][2], results[1][2])
+
+
+def test_a_write_into_data_itself_is_not_seen_as_in_torch_and_eagerly():
+    """``w.data`` is the raw array (torch's ``.data`` has a version of its own): a write
+    into it is untracked in all three, which give the same numbers."""
+    tw = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor([3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    loss = (tw * tx).sum()
+    tw.data[...] = 0.0
+    loss.backward()
+    for compiled in (False, True):
+        w, x = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0], requires_grad=True)
+        graph = capture(lambda w=w, x=x: (w * x).sum())
+        loss = graph.forward() if compiled else (w * x).sum()
+        w.data[...] = 0.0
+        graph.backward() if compiled else loss.backward()
+        np.testing.assert_array_equal(w.grad, tw.grad.numpy())
+        np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+
+
+# ---------------------------------------------------------------------- drawn sequences
+ACTIONS = st.lists(st.tuples(st.sampled_from(["write", "rebind"]), st.integers(0, 4)), max_size=3)
+ROUNDS = st.lists(st.tuples(ACTIONS, ACTIONS), min_size=1, max_size=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ROUNDS)
+def test_drawn_sequences_raise_where_eager_raises_and_give_eagers_gradients(rounds):
+    """Rounds of forward, in-place writes and new arrays for the leaves (the parameters
+    and the input), backward, then more of them before the next forward: the graph's
+    verdict is eager's, and where both compute, the gradients are eager's, bit for bit."""
+    graph_model, eager_model = _model(), _model()
+    graph_x, eager_x = Tensor(X_DATA), Tensor(X_DATA)
+    graph = capture(lambda: (graph_model(graph_x) ** 2).sum())
+    leaves = {
+        "graph": [*graph_model.parameters(), graph_x],
+        "eager": [*eager_model.parameters(), eager_x],
+    }
+
+    def act(actions):
+        for kind, i in actions:
+            for run in leaves.values():
+                if kind == "write":
+                    with no_grad():
+                        run[i] -= 0.125
+                else:
+                    run[i].data = run[i].data.copy()
+
+    for inside, after in rounds:
+        graph.forward()
+        loss = (eager_model(eager_x) ** 2).sum()
+        act(inside)
+        for leaf in leaves["eager"]:
+            leaf.grad = None
+        verdicts = [_verdict(lambda: graph.backward(overwrite=True)), _verdict(loss.backward)]
+        assert verdicts[0] == verdicts[1]
+        if verdicts[0] == "computes":
+            for ours, theirs in zip(leaves["graph"][:4], leaves["eager"][:4], strict=True):
+                assert np.array_equal(ours.grad, theirs.grad)
+        act(after)

@@ -49,6 +49,14 @@ def test_the_ones_are_shared_and_read_only():
         ones[0] = 2.0
 
 
+def test_kept_constants_are_few():
+    """ops.kept holds a few arrays at a time: new lengths at every call (a fit's last
+    batches, a sweep's sizes) never grow it without bound."""
+    for n in range(1, 40):
+        np.testing.assert_array_equal(ops.kept(np.arange, 0, 2 * n, 2), np.arange(0, 2 * n, 2))
+    assert len(ops._KEPT) <= 16
+
+
 def test_linear_and_add_bias_gradients_pass_gradcheck():
     rng = np.random.default_rng(1)
     x, w = Tensor(rng.normal(size=(6, 3))), Tensor(rng.normal(size=(3, 2)), requires_grad=True)

@@ -45,9 +45,11 @@ FIT_PARTS: dict[str, tuple[str, ...]] = {
         "tinygrad_moons.flat_step:FlatStep.step",
         "tinygrad_moons.flat_step:FlatStep.divide_gradients",
     ),
-    "History's accuracy, checks": (
+    "History's accuracy, checks": (  # and a replayed step's cheap finiteness bounds
         "tinygrad_moons.train:_Accuracy.__call__",
         "tinygrad_moons.train:_LogitsCheck.__call__",
+        "tinygrad_moons.train:_LogitsCheck.small",
+        "tinygrad_moons.train:_Pass._penalty_small",
         "tinygrad_moons.train:_check_loss",
     ),
     "loading batches": ("tinygrad_moons.train:_Pass.load",),
