@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons import habits
-from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -52,18 +51,11 @@ class ArrayMethods:
         """One axis, in row-major order."""
         return self.reshape(-1)  # type: ignore[attr-defined]
 
-    def flatten(
-        self,
-        start_axis: int = 0,
-        end_axis: int = -1,
-        *,
-        start_dim: Any = REFUSED,
-        end_dim: Any = REFUSED,
-    ) -> Any:
+    def flatten(self, start_axis: int = 0, end_axis: int = -1, **torch_keywords: Any) -> Any:
         """The axes from ``start_axis`` to ``end_axis`` (both included) merged into one, as
         torch's flatten; with no arguments, numpy's ``ndarray.flatten``."""
-        if start_dim is not REFUSED or end_dim is not REFUSED:
-            habits.keywords("Tensor.flatten", start_dim=start_dim, end_dim=end_dim)
+        if torch_keywords:
+            habits.keywords("Tensor.flatten", torch_keywords, ("start_dim", "end_dim"))
         if self.ndim == 0:
             return self.reshape(1)  # type: ignore[attr-defined]
         start, end = self._one_axis(start_axis), self._one_axis(end_axis)
@@ -94,20 +86,20 @@ class ArrayMethods:
         return self.transpose(order)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ reordering, repeating
-    def flip(self, axis: Axis = None, *, dims: Any = REFUSED) -> Any:
+    def flip(self, axis: Axis = None, **torch_keywords: Any) -> Any:
         """Reversed along ``axis`` (None: every axis), as ``np.flip``."""
-        if dims is not REFUSED:
-            habits.keywords("Tensor.flip", dims=dims)
+        if torch_keywords:
+            habits.keywords("Tensor.flip", torch_keywords, ("dims",))
         flipped = range(self.ndim) if axis is None else _axes(axis, self.ndim, self.shape)
         backwards = slice(None, None, -1)
         index = tuple(backwards if a in flipped else slice(None) for a in range(self.ndim))
         return self[index]  # type: ignore[index]
 
-    def roll(self, shift: Any, axis: Axis = None, *, dims: Any = REFUSED) -> Any:
+    def roll(self, shift: Any, axis: Axis = None, **torch_keywords: Any) -> Any:
         """Shifted ``shift`` places along ``axis`` (None: flattened), the end wrapping round
         to the start, as ``np.roll``."""
-        if dims is not REFUSED:
-            habits.keywords("Tensor.roll", dims=dims)
+        if torch_keywords:
+            habits.keywords("Tensor.roll", torch_keywords, ("dims",))
         if axis is None:
             return self.ravel().roll(shift, 0).reshape(self.shape)
         axes = _axes(axis, self.ndim, self.shape)
@@ -128,12 +120,12 @@ class ArrayMethods:
         axis = self._one_axis(axis)
         return self._gather(axis, np.repeat(np.arange(self.shape[axis]), repeats))
 
-    def sort(self, axis: int | None = -1, *, dim: Any = REFUSED, descending: Any = REFUSED) -> Any:
+    def sort(self, axis: int | None = -1, **torch_keywords: Any) -> Any:
         """The values sorted along ``axis`` (None: flattened), as ``np.sort`` (a new tensor:
         a Tensor is never sorted in place); the gradient follows each value to where it
         came from (a stable sort: ties keep their order)."""
-        if dim is not REFUSED or descending is not REFUSED:
-            habits.keywords("Tensor.sort", _SORTED_ALONE, dim=dim, descending=descending)
+        if torch_keywords:
+            habits.keywords("Tensor.sort", torch_keywords, ("dim", "descending"), _SORTED_ALONE)
         if axis is None:
             return self.ravel().sort(0)
         axis = self._one_axis(axis)
@@ -162,19 +154,12 @@ class ArrayMethods:
         return self.diagonal(offset, axis1, axis2).sum(-1)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ products
-    def prod(
-        self,
-        axis: Axis = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = REFUSED,
-        keepdim: Any = REFUSED,
-    ) -> Any:
+    def prod(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Any:
         """The product over ``axis``, as ``np.prod``; computed as a tree of pairwise
         products, so each element's gradient is the product of the others, exact where
         some are 0 (as torch's)."""
-        if dim is not REFUSED or keepdim is not REFUSED:
-            habits.keywords("Tensor.prod", dim=dim, keepdim=keepdim)
+        if torch_keywords:
+            habits.keywords("Tensor.prod", torch_keywords, ("dim", "keepdim"))
         axes = tuple(range(self.ndim)) if axis is None else _axes(axis, self.ndim, self.shape)
         kept = [a for a in range(self.ndim) if a not in axes]
         out_shape = tuple(1 if a in axes else n for a, n in enumerate(self.shape))

@@ -22,7 +22,6 @@ import numpy as np
 
 from tinygrad_moons import habits, ops
 from tinygrad_moons.elementwise import as_tensor
-from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.tensor import Tensor
 from tinygrad_moons.validate import axes as _axes
 
@@ -50,15 +49,15 @@ def _tensor_list(tensors: Any, what: str) -> list[Tensor]:
     return listed
 
 
-def concatenate(tensors: Sequence[Any], axis: int | None = 0, *, dim: Any = REFUSED) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int | None = 0, **torch_keywords: Any) -> Tensor:
     """The tensors joined along an existing ``axis`` (None: flattened first), as
     ``np.concatenate``; each gets its own slice of the gradient.
 
     >>> concatenate([Tensor([[1.0, 2.0]]), Tensor([[3.0, 4.0]])], axis=1).data
     array([[1., 2., 3., 4.]])
     """
-    if dim is not REFUSED:
-        habits.keywords("F.concatenate", dim=dim)
+    if torch_keywords:
+        habits.keywords("F.concatenate", torch_keywords, ("dim",))
     listed = _tensor_list(tensors, "concatenate")
     if axis is None:
         listed = [ravel(t) for t in listed]
@@ -80,15 +79,15 @@ def concatenate(tensors: Sequence[Any], axis: int | None = 0, *, dim: Any = REFU
     return ops.Concatenate.apply(axis, *listed)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Any = REFUSED) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, **torch_keywords: Any) -> Tensor:
     """Tensors of one shape stacked along a new ``axis``, as ``np.stack``.
 
     >>> stack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])], axis=1).data
     array([[1., 3.],
            [2., 4.]])
     """
-    if dim is not REFUSED:
-        habits.keywords("F.stack", dim=dim)
+    if torch_keywords:
+        habits.keywords("F.stack", torch_keywords, ("dim",))
     listed = _tensor_list(tensors, "stack")
     shapes = [t.shape for t in listed]
     if len(set(shapes)) > 1:

@@ -86,7 +86,6 @@ from tinygrad_moons.elementwise import (  # noqa: F401
     sinh,
     tan,
 )
-from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.products import (  # noqa: F401
     cross,
     cumprod,
@@ -133,10 +132,10 @@ def relu(x: Any) -> Tensor:
     return ops.ReLU.apply(_tensor(x))
 
 
-def leaky_relu(x: Any, slope: float = 0.01, *, negative_slope: Any = REFUSED) -> Tensor:
+def leaky_relu(x: Any, slope: float = 0.01, **torch_keywords: Any) -> Tensor:
     """x for x > 0, else slope * x (PyTorch's ``negative_slope``); ``slope`` a real number."""
-    if negative_slope is not REFUSED:
-        habits.keywords("F.leaky_relu", negative_slope=negative_slope)
+    if torch_keywords:
+        habits.keywords("F.leaky_relu", torch_keywords, ("negative_slope",))
     if isinstance(slope, (bool, np.bool_)) or not isinstance(slope, numbers.Real):
         raise TypeError(f"leaky_relu's slope must be a real number, got {slope!r}")
     return ops.LeakyReLU.apply(_tensor(x), float(slope))
@@ -147,10 +146,10 @@ def softplus(x: Any) -> Tensor:
     return ops.Softplus.apply(_tensor(x))
 
 
-def softmax(x: Any, axis: int = -1, *, dim: Any = REFUSED) -> Tensor:
+def softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
     """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
-    if dim is not REFUSED:
-        habits.keywords("F.softmax", dim=dim)
+    if torch_keywords:
+        habits.keywords("F.softmax", torch_keywords, ("dim",))
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's (numpy's max has no identity)
@@ -158,14 +157,14 @@ def softmax(x: Any, axis: int = -1, *, dim: Any = REFUSED) -> Tensor:
     return ops.Softmax.apply(x, axis)
 
 
-def log_softmax(x: Any, axis: int = -1, *, dim: Any = REFUSED) -> Tensor:
+def log_softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
     """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1.
 
     >>> log_softmax([1000.0, 0.0]).data
     array([    0., -1000.])
     """
-    if dim is not REFUSED:
-        habits.keywords("F.log_softmax", dim=dim)
+    if torch_keywords:
+        habits.keywords("F.log_softmax", torch_keywords, ("dim",))
     x = _tensor(x)
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's

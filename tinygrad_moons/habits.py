@@ -11,8 +11,9 @@ place these spellings live; the refusals are installed where the names would be 
   ``getattr(t, name, default)`` gives the default, and every other lookup costs what it
   did (a ``__getattr__`` would slow them all: CPython 3.11 does not specialise attribute
   loads on a class that has one);
-- ``KEYWORDS``: torch's keywords of the reductions, keyword-only parameters defaulting to
-  ``REFUSED`` (checked with one ``is``), refused by ``keywords``;
+- ``KEYWORDS``: torch's keywords of the reductions (and a few more), caught by a
+  ``**torch_keywords`` parameter (empty, it costs one truth test) and refused by
+  ``keywords``;
 - ``MODULES``: names the package and its modules ``functional``, ``nn`` and ``optim`` do
   not have, refused by each one's ``__getattr__`` (PEP 562: called only for a missing
   name); calling the module ``tinygrad_moons.tensor`` as ``torch.tensor`` is refused by
@@ -22,7 +23,7 @@ place these spellings live; the refusals are installed where the names would be 
 
 Every refusal is a spelling: nothing here changes what a computation gives.
 
->>> keywords("Tensor.sum", dim=0, keepdim=REFUSED)
+>>> keywords("Tensor.sum", {"dim": 0}, ("dim", "keepdim"))
 Traceback (most recent call last):
 ...
 TypeError: Tensor.sum() takes axis= (numpy's name), not torch's dim=
@@ -33,22 +34,6 @@ from __future__ import annotations
 import inspect
 import types
 from typing import Any
-
-
-class _Refused:
-    """The default of a keyword-only parameter named as torch names it: passing anything
-    else is refused (``keywords``)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "REFUSED"
-
-    def __reduce__(self) -> str:
-        return "REFUSED"  # one instance, kept by pickle and copy
-
-
-REFUSED = _Refused()
 
 _NO_DEVICES = "every Tensor is float64 in main memory (numpy), with no devices"
 _LEAVE_OUT = "leave it out: {}"
@@ -290,18 +275,20 @@ class TensorModule(types.ModuleType):
         )
 
 
-def keywords(function: str, note: str = "", **given: Any) -> None:
-    """Refuse the torch keywords in ``given`` that are not ``REFUSED`` (a TypeError naming
-    each and ours, ``KEYWORDS``, or why there is none, ``OPTIONS``); ``note`` is added to
-    the message."""
-    passed = [name for name, value in given.items() if value is not REFUSED]
-    if not passed:
-        return
+def keywords(
+    function: str, given: dict[str, Any], torch_names: tuple[str, ...], note: str = ""
+) -> None:
+    """Refuse ``given``, what a function's ``**torch_keywords`` caught: a TypeError naming,
+    for each of torch's keywords (``torch_names``), ours (``KEYWORDS``) or why there is
+    none (``OPTIONS``), with ``note`` added; any other keyword is Python's own TypeError."""
+    for name in given:
+        if name not in torch_names:
+            raise TypeError(f"{function}() got an unexpected keyword argument {name!r}")
     parts = [
         f"{KEYWORDS[name]}, not torch's {name}="
         if name in KEYWORDS
         else f"no {name}= (PyTorch's option): {OPTIONS[name]}"
-        for name in passed
+        for name in given
     ]
     raise TypeError(f"{function}() takes " + "; ".join(parts) + note)
 

@@ -31,7 +31,6 @@ import numpy as np
 
 from tinygrad_moons import habits
 from tinygrad_moons.array_methods import ArrayMethods
-from tinygrad_moons.habits import REFUSED
 from tinygrad_moons.validate import axes as _axes
 
 Axis = int | tuple[int, ...] | None
@@ -280,16 +279,9 @@ class Tensor(ArrayMethods):
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
 
-    def __init__(
-        self,
-        data: Any,
-        requires_grad: bool = False,
-        *,
-        dtype: Any = REFUSED,
-        device: Any = REFUSED,
-    ) -> None:
-        if dtype is not REFUSED or device is not REFUSED:  # torch's, refused (habits.py)
-            habits.keywords("Tensor", dtype=dtype, device=device)
+    def __init__(self, data: Any, requires_grad: bool = False, **torch_keywords: Any) -> None:
+        if torch_keywords:
+            habits.keywords("Tensor", torch_keywords, ("dtype", "device"))
         self._data: np.ndarray = _as_float64_array(data)
         self._grad: np.ndarray | None = None
         self.requires_grad: bool = bool(requires_grad)
@@ -641,98 +633,54 @@ class Tensor(ArrayMethods):
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------ reductions
-    # dim=, keepdim=, unbiased= and correction= are torch's names, refused (habits.py)
-    def sum(
-        self,
-        axis: Axis = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = REFUSED,
-        keepdim: Any = REFUSED,
-    ) -> Tensor:
-        if dim is not REFUSED or keepdim is not REFUSED:
-            habits.keywords("Tensor.sum", dim=dim, keepdim=keepdim)
+    # torch's keywords (dim=, keepdim=, unbiased=, correction=) are refused (habits.py)
+    def sum(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
+        if torch_keywords:
+            habits.keywords("Tensor.sum", torch_keywords, ("dim", "keepdim"))
         return ops.Sum.apply(self, _checked_axis(self, axis), keepdims)
 
-    def mean(
-        self,
-        axis: Axis = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = REFUSED,
-        keepdim: Any = REFUSED,
-    ) -> Tensor:
-        if dim is not REFUSED or keepdim is not REFUSED:
-            habits.keywords("Tensor.mean", dim=dim, keepdim=keepdim)
+    def mean(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
+        if torch_keywords:
+            habits.keywords("Tensor.mean", torch_keywords, ("dim", "keepdim"))
         return ops.Mean.apply(self, _checked_axis(self, axis), keepdims)
 
-    def max(
-        self,
-        axis: Axis = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = REFUSED,
-        keepdim: Any = REFUSED,
-    ) -> Tensor:
+    def max(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
         """Maximum; tied maxima share the gradient equally, like ``torch.amax``."""
-        if dim is not REFUSED or keepdim is not REFUSED:
-            habits.keywords("Tensor.max", _VALUES_ALONE, dim=dim, keepdim=keepdim)
+        if torch_keywords:
+            habits.keywords("Tensor.max", torch_keywords, ("dim", "keepdim"), _VALUES_ALONE)
         return ops.Max.apply(self, _checked_axis(self, axis), keepdims)
 
-    def min(
-        self,
-        axis: Axis = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = REFUSED,
-        keepdim: Any = REFUSED,
-    ) -> Tensor:
+    def min(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
         """Minimum; tied minima share the gradient equally, like ``torch.amin``."""
-        if dim is not REFUSED or keepdim is not REFUSED:
-            habits.keywords("Tensor.min", _VALUES_ALONE, dim=dim, keepdim=keepdim)
+        if torch_keywords:
+            habits.keywords("Tensor.min", torch_keywords, ("dim", "keepdim"), _VALUES_ALONE)
         return ops.Min.apply(self, _checked_axis(self, axis), keepdims)
 
     def var(
-        self,
-        axis: Axis = None,
-        keepdims: bool = False,
-        ddof: int = 0,
-        *,
-        dim: Any = REFUSED,
-        keepdim: Any = REFUSED,
-        unbiased: Any = REFUSED,
-        correction: Any = REFUSED,
+        self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, **torch_keywords: Any
     ) -> Tensor:
         """Variance, sum (x - mean)^2 / (n - ddof), numpy's default ddof=0 (torch's
         ``correction``); n - ddof <= 0 is a ValueError."""
-        if not (dim is keepdim is unbiased is correction is REFUSED):
+        if torch_keywords:
             habits.keywords(
-                "Tensor.var", dim=dim, keepdim=keepdim, unbiased=unbiased, correction=correction
+                "Tensor.var", torch_keywords, ("dim", "keepdim", "unbiased", "correction")
             )
         return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def std(
-        self,
-        axis: Axis = None,
-        keepdims: bool = False,
-        ddof: int = 0,
-        *,
-        dim: Any = REFUSED,
-        keepdim: Any = REFUSED,
-        unbiased: Any = REFUSED,
-        correction: Any = REFUSED,
+        self, axis: Axis = None, keepdims: bool = False, ddof: int = 0, **torch_keywords: Any
     ) -> Tensor:
         """sqrt(var); its gradient is 0 where the values are all equal (std 0), as torch's."""
-        if not (dim is keepdim is unbiased is correction is REFUSED):
+        if torch_keywords:
             habits.keywords(
-                "Tensor.std", dim=dim, keepdim=keepdim, unbiased=unbiased, correction=correction
+                "Tensor.std", torch_keywords, ("dim", "keepdim", "unbiased", "correction")
             )
         return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
-    def argmax(self, axis: int = -1, *, dim: Any = REFUSED) -> np.ndarray:
+    def argmax(self, axis: int = -1, **torch_keywords: Any) -> np.ndarray:
         """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
-        if dim is not REFUSED:
-            habits.keywords("Tensor.argmax", dim=dim)
+        if torch_keywords:
+            habits.keywords("Tensor.argmax", torch_keywords, ("dim",))
         return derived(np.argmax, self, axis=_checked_axis(self, axis))
 
     # ------------------------------------------------------------------ elementwise
@@ -787,11 +735,11 @@ class Tensor(ArrayMethods):
         no axes reversed, as numpy (torch's ``permute``)."""
         return _transposed(self, _transpose_axes(self.ndim, self.shape, axes))
 
-    def squeeze(self, axis: int | tuple[int, ...] | None = None, *, dim: Any = REFUSED) -> Tensor:
+    def squeeze(self, axis: int | tuple[int, ...] | None = None, **torch_keywords: Any) -> Tensor:
         """Without the size-1 axes (all of them, or those named: another size is a
         ValueError, as numpy)."""
-        if dim is not REFUSED:
-            habits.keywords("Tensor.squeeze", dim=dim)
+        if torch_keywords:
+            habits.keywords("Tensor.squeeze", torch_keywords, ("dim",))
         if axis is None:
             return _reshaped(self, tuple(n for n in self.shape if n != 1))
         dropped = _axes(axis, self.ndim, self.shape)
@@ -895,21 +843,21 @@ class Tensor(ArrayMethods):
     def sinc(self) -> Tensor:
         return ops.Sinc.apply(self)
 
-    def cumsum(self, axis: int | None = None, *, dim: Any = REFUSED) -> Tensor:
+    def cumsum(self, axis: int | None = None, **torch_keywords: Any) -> Tensor:
         """Running sums along ``axis`` (None: flattened), as ``np.cumsum``."""
-        if dim is not REFUSED:
-            habits.keywords("Tensor.cumsum", dim=dim)
+        if torch_keywords:
+            habits.keywords("Tensor.cumsum", torch_keywords, ("dim",))
         if axis is None:
             return ops.CumSum.apply(self.reshape(-1), 0)
         (axis,) = _axes(axis, self.ndim, self.shape)
         return ops.CumSum.apply(self, axis)
 
-    def cumprod(self, axis: int | None = None, *, dim: Any = REFUSED) -> Tensor:
+    def cumprod(self, axis: int | None = None, **torch_keywords: Any) -> Tensor:
         """Running products along ``axis`` (None: flattened), as ``np.cumprod``: log2(n)
         rounds of x * (x shifted by 1, 2, 4, ... places, 1s coming in), so each gradient
         is exact where some values are 0, as torch's."""
-        if dim is not REFUSED:
-            habits.keywords("Tensor.cumprod", dim=dim)
+        if torch_keywords:
+            habits.keywords("Tensor.cumprod", torch_keywords, ("dim",))
         if axis is None:
             return self.reshape(-1).cumprod(0)
         (axis,) = _axes(axis, self.ndim, self.shape)
@@ -932,14 +880,7 @@ class Tensor(ArrayMethods):
         return ops.Clip.apply(self, low, high)
 
     # ------------------------------------------------------------------ backward
-    def backward(
-        self,
-        grad: Any = None,
-        create_graph: bool = False,
-        *,
-        gradient: Any = REFUSED,
-        retain_graph: Any = REFUSED,
-    ) -> None:
+    def backward(self, grad: Any = None, create_graph: bool = False, **torch_keywords: Any) -> None:
         """Add d(self)/d(leaf), contracted with ``grad``, into ``.grad`` of every leaf.
 
         ``grad`` defaults to 1.0 for a one-element tensor and must have this tensor's shape
@@ -947,8 +888,8 @@ class Tensor(ArrayMethods):
         ``.grad`` is a plain ndarray: derivatives of derivatives come from
         ``grad(..., create_graph=True)``, so ``create_graph=True`` here is refused.
         """
-        if gradient is not REFUSED or retain_graph is not REFUSED:  # torch's (habits.py)
-            habits.keywords("Tensor.backward", gradient=gradient, retain_graph=retain_graph)
+        if torch_keywords:
+            habits.keywords("Tensor.backward", torch_keywords, ("gradient", "retain_graph"))
         if create_graph:
             raise ValueError(
                 "backward(create_graph=True) is not supported: .grad holds plain ndarrays. "
