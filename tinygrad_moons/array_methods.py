@@ -27,6 +27,9 @@ def _along(axis: int, ndim: int, index: Any) -> tuple[Any, ...]:
     return (slice(None),) * axis + (index,) + (slice(None),) * (ndim - axis - 1)
 
 
+_SORTED_ALONE = "; it gives the sorted values alone (np.sort), not torch's (values, indices)"
+
+
 class ArrayMethods:
     """Tensor's composed array methods (numpy's names and semantics; see the module)."""
 
@@ -91,16 +94,20 @@ class ArrayMethods:
         return self.transpose(order)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ reordering, repeating
-    def flip(self, axis: Axis = None) -> Any:
+    def flip(self, axis: Axis = None, *, dims: Any = REFUSED) -> Any:
         """Reversed along ``axis`` (None: every axis), as ``np.flip``."""
+        if dims is not REFUSED:
+            habits.keywords("Tensor.flip", dims=dims)
         flipped = range(self.ndim) if axis is None else _axes(axis, self.ndim, self.shape)
         backwards = slice(None, None, -1)
         index = tuple(backwards if a in flipped else slice(None) for a in range(self.ndim))
         return self[index]  # type: ignore[index]
 
-    def roll(self, shift: Any, axis: Axis = None) -> Any:
+    def roll(self, shift: Any, axis: Axis = None, *, dims: Any = REFUSED) -> Any:
         """Shifted ``shift`` places along ``axis`` (None: flattened), the end wrapping round
         to the start, as ``np.roll``."""
+        if dims is not REFUSED:
+            habits.keywords("Tensor.roll", dims=dims)
         if axis is None:
             return self.ravel().roll(shift, 0).reshape(self.shape)
         axes = _axes(axis, self.ndim, self.shape)
@@ -121,10 +128,12 @@ class ArrayMethods:
         axis = self._one_axis(axis)
         return self._gather(axis, np.repeat(np.arange(self.shape[axis]), repeats))
 
-    def sort(self, axis: int | None = -1) -> Any:
+    def sort(self, axis: int | None = -1, *, dim: Any = REFUSED, descending: Any = REFUSED) -> Any:
         """The values sorted along ``axis`` (None: flattened), as ``np.sort`` (a new tensor:
         a Tensor is never sorted in place); the gradient follows each value to where it
         came from (a stable sort: ties keep their order)."""
+        if dim is not REFUSED or descending is not REFUSED:
+            habits.keywords("Tensor.sort", _SORTED_ALONE, dim=dim, descending=descending)
         if axis is None:
             return self.ravel().sort(0)
         axis = self._one_axis(axis)

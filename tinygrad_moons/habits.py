@@ -132,6 +132,7 @@ KEYWORDS: dict[str, str] = {
     "end_dim": "end_axis=",
     "negative_slope": "slope=",
     "gradient": "grad= (the gradient of the output)",
+    "dims": "axis= (numpy's name)",
 }
 
 _LOSS_FUNCTIONS = "a function of F called on the outputs; there are no loss Modules"
@@ -231,6 +232,7 @@ OPTIONS: dict[str, str] = {
     "end_dim": "write end_axis= (Flatten's name for it)",
     "device": _LEAVE_OUT.format(_NO_DEVICES),
     "dtype": _LEAVE_OUT.format("every Tensor is float64"),
+    "descending": _write("t.sort(axis).flip(axis) (ascending, then reversed)"),
     "retain_graph": _LEAVE_OUT.format("the graph is always kept (walking it again adds again)"),
 }
 

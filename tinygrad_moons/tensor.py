@@ -895,17 +895,21 @@ class Tensor(ArrayMethods):
     def sinc(self) -> Tensor:
         return ops.Sinc.apply(self)
 
-    def cumsum(self, axis: int | None = None) -> Tensor:
+    def cumsum(self, axis: int | None = None, *, dim: Any = REFUSED) -> Tensor:
         """Running sums along ``axis`` (None: flattened), as ``np.cumsum``."""
+        if dim is not REFUSED:
+            habits.keywords("Tensor.cumsum", dim=dim)
         if axis is None:
             return ops.CumSum.apply(self.reshape(-1), 0)
         (axis,) = _axes(axis, self.ndim, self.shape)
         return ops.CumSum.apply(self, axis)
 
-    def cumprod(self, axis: int | None = None) -> Tensor:
+    def cumprod(self, axis: int | None = None, *, dim: Any = REFUSED) -> Tensor:
         """Running products along ``axis`` (None: flattened), as ``np.cumprod``: log2(n)
         rounds of x * (x shifted by 1, 2, 4, ... places, 1s coming in), so each gradient
         is exact where some values are 0, as torch's."""
+        if dim is not REFUSED:
+            habits.keywords("Tensor.cumprod", dim=dim)
         if axis is None:
             return self.reshape(-1).cumprod(0)
         (axis,) = _axes(axis, self.ndim, self.shape)

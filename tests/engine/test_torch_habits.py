@@ -184,6 +184,11 @@ REFUSING = [
     (Tensor.argmax, lambda **kw: tensor().argmax(**kw)),
     (Tensor.squeeze, lambda **kw: tensor().squeeze(**kw)),
     (Tensor.flatten, lambda **kw: tensor().flatten(**kw)),
+    (Tensor.cumsum, lambda **kw: tensor().cumsum(**kw)),
+    (Tensor.cumprod, lambda **kw: tensor().cumprod(**kw)),
+    (Tensor.flip, lambda **kw: tensor().flip(**kw)),
+    (Tensor.roll, lambda **kw: tensor().roll(1, **kw)),
+    (Tensor.sort, lambda **kw: tensor().sort(**kw)),
     (F.leaky_relu, lambda **kw: F.leaky_relu(tensor(), **kw)),
     (F.softmax, lambda **kw: F.softmax(tensor(), **kw)),
     (F.log_softmax, lambda **kw: F.log_softmax(tensor(), **kw)),
@@ -222,7 +227,7 @@ def test_every_refused_keyword_is_keyword_only():
     for function, _, keyword in REFUSED_KEYWORDS:
         kind = inspect.signature(function).parameters[keyword].kind
         assert kind is inspect.Parameter.KEYWORD_ONLY, (function, keyword)
-    assert len(REFUSED_KEYWORDS) == 31  # one dropped in a merge would go unnoticed
+    assert len(REFUSED_KEYWORDS) == 37  # one dropped in a merge would go unnoticed
 
 
 def test_two_torch_keywords_are_named_in_one_message():
@@ -388,6 +393,15 @@ SAME = [  # (habit, torch's spelling, ours, differentiable twice)
     ("std correction=", lambda x: x.std(correction=0), lambda x: x.std(ddof=0), True),
     ("prod dim=", lambda x: x.prod(dim=1), lambda x: x.prod(axis=1), True),
     ("F.softmax dim=", lambda x: torch.softmax(x, dim=0), lambda x: F.softmax(x, axis=0), True),
+    ("cumsum dim=", lambda x: x.cumsum(dim=1), lambda x: x.cumsum(axis=1), False),
+    ("flip dims=", lambda x: x.flip(dims=[0]), lambda x: x.flip(axis=0), False),
+    ("roll dims=", lambda x: x.roll(1, dims=1), lambda x: x.roll(1, axis=1), False),
+    (
+        "sort descending=",
+        lambda x: x.sort(dim=1, descending=True).values,
+        lambda x: x.sort(1).flip(1),
+        False,
+    ),
     (
         "cat",
         lambda x: torch.cat([x, x * 2], dim=1),
