@@ -261,6 +261,12 @@ def test_the_compiled_step_calls_numpy_through_names_bound_once():
         names = step.namespace[name].__code__.co_names
         assert "np" not in names and "np_tanh" in step.namespace["forward"].__code__.co_names
     assert step.namespace["np_tanh"] is np.tanh
+    # and each float literal handed to such a call, as a read-only 0-d float64 array
+    assert "np.subtract(1.0, " in graph.source and "np_1_0" not in graph.source
+    assert {"np_1_0", "np_2_0"} <= set(step.namespace["backward"].__code__.co_names)
+    one = step.namespace["np_1_0"]
+    assert one.shape == () and one.dtype == np.float64 and one == 1.0
+    assert not one.flags.writeable
 
 
 @pytest.mark.parametrize("masked", [False, True])

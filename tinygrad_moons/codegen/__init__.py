@@ -31,8 +31,9 @@ Gradients are summed in the backward walk's order (``tensor.backward_order``), a
 ``backward()`` sums them, so replay and eager agree bit for bit.
 
 The source reads ``np.matmul(...)``; it is compiled with each such call made through a
-name bound once to the same function (``np_matmul(...)``, ``_direct``), which saves an
-attribute read per call: it adds up over the ~35 calls of a small network's step.
+name bound once to the same function (``np_matmul(...)``, ``_direct``), and each float
+literal handed to one as a 0-d float64 array bound once: an attribute read and a Python
+float's conversion saved per call, which add up over the ~35 calls of a small step.
 """
 
 from __future__ import annotations
@@ -199,34 +200,56 @@ def _compiled(source: str, direct: bool = True) -> tuple[Any, tuple[tuple[str, s
 
 
 _NUMPY_CALL = re.compile(r"\bnp\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\(")
+# A float literal as a positional argument of a call: after "(" or ", ", before "," or ")".
+_FLOAT_ARGUMENT = re.compile(
+    r"(?:(?<=[(])|(?<=, ))(-?(?:\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+))(?=, |[)])"
+)
 
 
 def _direct(source: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """``source`` with each call of a numpy function, ``np.f(...)`` or ``np.add.reduce(...)``,
-    made through a global name bound to that function (``np_f``, ``np_add_reduce``): one
-    global read per call instead of a global and one or two attribute reads (tens of ns
-    each, machine-dependent). The same calls of the same functions, so the same numbers;
+    made through a global name bound to that function (``np_f``, ``np_add_reduce``), and
+    each float literal it hands such a call (``np.subtract(1.0, a, out=a)``) bound once as
+    a 0-d float64 array (``np_1_0``): one global read per call instead of a global and one
+    or two attribute reads, and no conversion of a Python float per call (tens of ns each,
+    machine-dependent). The same functions on the same float64 numbers, so the same bits;
     lines holding a string or a comment, and names the source uses already, are left as
-    they are. Returns the text and the (name, dotted path) pairs to bind."""
+    they are. Returns the text and the (name, dotted path or literal) pairs to bind."""
     aliases: dict[str, str] = {}
+
+    def bound(name: str, text: str) -> bool:
+        if aliases.get(name, text) != text or re.search(rf"\b{name}\b", source):
+            return False
+        aliases[name] = text
+        return True
 
     def direct(match: re.Match[str]) -> str:
         path = match.group(1)
         alias = "np_" + path.replace(".", "_")
-        if aliases.get(alias, path) != path or re.search(rf"\b{alias}\b", source):
-            return match.group(0)
-        aliases[alias] = path
-        return alias + "("
+        return alias + "(" if bound(alias, path) else match.group(0)
 
-    lines = [
-        line if "#" in line or "'" in line or '"' in line else _NUMPY_CALL.sub(direct, line)
-        for line in source.split("\n")
-    ]
+    def constant(match: re.Match[str]) -> str:
+        literal = match.group(1)
+        name = "np_" + literal.replace(".", "_").replace("-", "m").replace("+", "p")
+        return name if bound(name, literal) else literal
+
+    lines = []
+    for line in source.split("\n"):
+        if "#" not in line and "'" not in line and '"' not in line:
+            line = _NUMPY_CALL.sub(direct, line)
+            if line.lstrip().startswith("np_") and line.count("(") == 1:  # one flat call
+                line = _FLOAT_ARGUMENT.sub(constant, line)
+        lines.append(line)
     return "\n".join(lines), tuple(aliases.items())
 
 
 @functools.cache  # one object per path: np.add.reduce makes a new bound method per read
 def _numpy_function(path: str) -> Any:
+    """numpy's function at a dotted path, or for a float literal a read-only 0-d array."""
+    if not path[0].isalpha():
+        number = np.array(float(path))
+        number.flags.writeable = False
+        return number
     function: Any = np
     for part in path.split("."):
         function = getattr(function, part)
