@@ -706,12 +706,14 @@ class _Epochs:
             return None
         return [p._data.tobytes() for p in self.params]
 
-    def parameters_changed(self, before: list[tuple[int, int, int, bool]]) -> None:
-        """A callback replaced, froze or rewrote parameters (``_parameters_state`` differs
-        from ``before``): capture the passes again if the parameters or their flags
-        changed, and redo the forward that the next full-batch step would otherwise reuse
-        from before the change (the step would follow stale values, silently)."""
-        now = _parameters_state(self.model.parameters())
+    def parameters_changed(
+        self, before: list[tuple[int, int, int, bool]], now: list[tuple[int, int, int, bool]]
+    ) -> None:
+        """A callback replaced, froze or rewrote parameters (``_parameters_state`` went from
+        ``before`` to ``now``, or their values changed): capture the passes again if the
+        parameters or their flags changed, and redo the forward that the next full-batch
+        step would otherwise reuse from before the change (the step would follow stale
+        values, silently)."""
         if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
             self.weights = penalised_weights(self.model)
             self.squared_weights = _SquaredWeights(self.weights, self.flat)
@@ -933,7 +935,7 @@ def fit(
                         break
                     now = _parameters_state(model.parameters())
                     if now != before or run.reused_values() != values:
-                        run.parameters_changed(before)
+                        run.parameters_changed(before, now)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:
