@@ -184,7 +184,28 @@ def column_sums(grad: np.ndarray) -> np.ndarray:
     """The sums of the columns of a 2-D float64 array, shape (m,): ``ones @ grad`` by BLAS,
     about four times quicker than numpy's reduction over the rows, which calls its inner
     loop once per row (3.8 -> 0.9 us at 200 x 3; 320 -> 80 us at 10000 x 64)."""
-    return ones_vector(grad.shape[0]) @ grad
+    return matrix_product(ones_vector(grad.shape[0]), grad)
+
+
+_FLOAT64 = np.dtype(np.float64)
+_NDARRAY = np.ndarray
+
+
+def matrix_product(a: Any, b: Any) -> Any:
+    """``a @ b`` for a matrix or vector ``a`` and a matrix ``b``; for float64 ndarrays laid out
+    whole in memory (C or Fortran order, a transpose included) by ``ndarray.dot``, which
+    reaches the same BLAS call with the same bits in about 0.3 us less at the write-up's
+    sizes. A strided operand goes to ``@``: there the two differ in the last bits."""
+    if (
+        type(a) is _NDARRAY
+        and type(b) is _NDARRAY
+        and a.dtype is _FLOAT64
+        and b.dtype is _FLOAT64
+        and a.flags.forc
+        and b.flags.forc
+    ):
+        return a.dot(b)
+    return a @ b
 
 
 def _tensor_sum(grad: Tensor, axis: tuple[int, ...], keepdims: bool = False) -> Tensor:
@@ -410,9 +431,10 @@ class MatMul(Op):
 
     @staticmethod
     def forward(ctx, x, w):
-        if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[0]:  # speed: the common case
-            _check_matmul_shapes(x, w)
         _needed(ctx, x, w)
+        if x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]:  # speed: the common case
+            return matrix_product(x, w)
+        _check_matmul_shapes(x, w)
         return x @ w
 
     @staticmethod
@@ -420,7 +442,10 @@ class MatMul(Op):
         x, w = ctx.saved_tensors
         if grad.ndim == 2:  # speed: two matrices (a 2-D product has no batch to sum over)
             need_x, need_w = ctx.needs_input_grad
-            return grad @ w.T if need_x else None, x.T @ grad if need_w else None
+            return (
+                matrix_product(grad, w.T) if need_x else None,
+                matrix_product(x.T, grad) if need_w else None,
+            )
         x_shape, w_shape = ctx.shapes
         dx = unbroadcast(grad @ _swap_last(w), x_shape) if ctx.needs_input_grad[0] else None
         dw = unbroadcast(_swap_last(x) @ grad, w_shape) if ctx.needs_input_grad[1] else None
@@ -446,15 +471,15 @@ class Linear(Op):
             )
         _needed(ctx, x, w)
         ctx.bias_shape = b.shape
-        out = x @ w
+        out = matrix_product(x, w)
         out += b  # out is new: adding in place saves an (n, m) temporary
         return out
 
     @staticmethod
     def backward(ctx, grad):
         x, w = ctx.saved_tensors
-        dx = grad @ w.T if ctx.needs_input_grad[0] else None
-        dw = x.T @ grad if ctx.needs_input_grad[1] else None
+        dx = matrix_product(grad, w.T) if ctx.needs_input_grad[0] else None
+        dw = matrix_product(x.T, grad) if ctx.needs_input_grad[1] else None
         db = unbroadcast(grad, ctx.bias_shape) if ctx.needs_input_grad[2] else None
         return dx, dw, db
 
