@@ -293,3 +293,31 @@ def test_a_name_of_the_step_like_an_alias_keeps_numpys_own_calls(masked):
         assert np.array_equal(x.grad, want_grad)
     if masked:  # the derived value's function, never numpy's in its place
         assert graph._fresh.namespace["np_add"] is np_add
+
+
+@pytest.mark.parametrize("strided_at_capture", [True, False])
+def test_products_of_strided_leaves_equal_their_ops(strided_at_capture):
+    """A leaf's array may be a strided view (``t.data = big[:, ::2]``), at capture or only
+    later: its products then go to np.matmul, as the eager op's do, where ndarray.dot would
+    differ in the last bits (a single output column of a strided operand)."""
+    rng = np.random.default_rng(0)
+    whole, strided = rng.normal(size=(50, 30)), rng.normal(size=(50, 60))[:, ::2]
+    x, w, b = leaf(whole), leaf(rng.normal(size=(30, 1))), leaf(rng.normal(size=1))
+    assert not np.array_equal(strided @ w.data, strided.dot(w.data))  # the case that parts
+    x.data = strided if strided_at_capture else whole
+    for op, args in ((ops.MatMul, (x, w)), (ops.Linear, (x, w, b))):
+        graph = capture(lambda op=op, args=args: (op.apply(*args).tanh() ** 2).sum())
+        x.data = strided
+        for t in (x, w, b):
+            t.grad = None
+        replayed = graph.replay().data.copy()
+        compiled = [None if t.grad is None else t.grad.copy() for t in (x, w, b)]
+        for t in (x, w, b):
+            t.grad = None
+        eager = (op.apply(*args).tanh() ** 2).sum()
+        eager.backward()
+        assert np.array_equal(replayed, eager.data)
+        for got, t in zip(compiled, (x, w, b), strict=True):
+            assert (got is None) == (t.grad is None)
+            assert got is None or np.array_equal(got, t.grad)
+        x.data = strided if strided_at_capture else whole

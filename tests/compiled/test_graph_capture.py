@@ -176,10 +176,10 @@ def test_the_source_of_the_write_ups_network_reads_like_its_backprop():
     for expected in [
         "np.tanh(z1, out=a1)",
         "np.subtract(probs, onehot, out=dz2)",  # delta3 = probs - onehot(y)
-        "np.matmul(a1.T, dz2, out=dW2_part)",  # dW2 = a1^T delta3
-        "np.matmul(dz2, W2.T, out=da1)",
+        "a1.T.dot(dz2, out=dW2_part)",  # dW2 = a1^T delta3, as the write-up writes it
+        "dz2.dot(W2.T, out=da1) if W2.flags.forc else np.matmul(dz2, W2.T, out=da1)",
         "np.multiply(dz1, da1, out=dz1)",  # delta2 = (1 - a1^2) * delta3 W2^T
-        "np.matmul(X.T, dz1, out=dW1_part)",  # dW1 = X^T delta2
+        "X.T.dot(dz1, out=dW1_part) if X.flags.forc else np.matmul(X.T, dz1, out=dW1_part)",
         "np.multiply(0.01, W1, out=dW1)",  # + reg W1
     ]:
         assert expected in lines, expected

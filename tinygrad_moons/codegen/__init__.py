@@ -30,8 +30,8 @@ split's order keeps some values alive longer, so its buffers are allocated (and
 Gradients are summed in the backward walk's order (``tensor.backward_order``), as eager
 ``backward()`` sums them, so replay and eager agree bit for bit.
 
-The source reads ``np.matmul(...)``; it is compiled with each such call made through a
-name bound once to the same function (``np_matmul(...)``, ``_direct``), and each float
+The source reads ``np.tanh(...)``; it is compiled with each such call made through a
+name bound once to the same function (``np_tanh(...)``, ``_direct``), and each float
 literal handed to one as a 0-d float64 array bound once: an attribute read and a Python
 float's conversion saved per call, which add up over the ~35 calls of a small step.
 """
@@ -521,10 +521,13 @@ def generate(
 
 _Line = tuple[str, tuple[str, ...]]
 # Statements that only write one buffer or scalar (in place or not) and call nothing but
-# numpy: np.f(..., out=b), a.take(..., out=b), b[...] = np.f(...) + np.g(...), s = x + y
+# numpy: np.f(..., out=b), a.take(..., out=b), a.dot(w, out=b), b[...] = np.f(...) + np.g(...),
+# s = x + y
 _WRITES = (
     re.compile(r"np\.[\w.]+\(.*\bout=(\w+)\)$"),
     re.compile(r"\w+\.take\(.*\bout=(\w+)\)$"),
+    # a product (rules._product): a.dot(b, out=c), or that if the operands are whole
+    re.compile(r"[\w.]+\.dot\([^=]*\bout=(\w+)\)(?: if [\w. ]+ else np\.matmul\(.*\))?$"),
     re.compile(r"(\w+)\[\.\.\.\] = np\.[\w.]+\([^=]*\)$"),
     # a 0-d value as a numpy scalar: numpy calls, names and numbers under + - * /
     re.compile(

@@ -34,7 +34,7 @@ def _unbroadcast(p: Program, grad: Grad, grad_shape, shape, target: Callable[[],
         out = target()
         vector = ops.ones_vector(grad_shape[0])
         ones = next((k for k, v in p.env.items() if v is vector), None) or p.bind("ones", vector)
-        p.emit(f"np.matmul({ones}, {expr}, out={out if len(shape) == 1 else out + '[0]'})")
+        _product(p, ones, expr, out if len(shape) == 1 else out + "[0]")
         return Grad(out)
     leading = len(grad_shape) - len(shape)
     if leading:
@@ -49,6 +49,31 @@ def _unbroadcast(p: Program, grad: Grad, grad_shape, shape, target: Callable[[],
         p.emit(f"np.add.reduce({expr}, axis={stretched}, keepdims=True, out={out})")
         expr = out
     return Grad(expr)
+
+
+def _product(p: Program, a: str, b: str, out: str) -> None:
+    """out = a @ b as ``ops.matrix_product`` computes it: ``ndarray.dot`` where both operands
+    are laid out whole (C or Fortran order, a transpose included), ``np.matmul`` else; the
+    same bits either way. Buffers and bound constants are whole by construction; a leaf's
+    array (or a called op's result) is asked at every replay, as the eager op asks."""
+    asked = [
+        name for name in dict.fromkeys(x.removesuffix(".T") for x in (a, b)) if not _whole(p, name)
+    ]
+    dot = f"{a}.dot({b}, out={out})"
+    if not asked:
+        p.emit(dot)
+        return
+    whole = " and ".join(f"{name}.flags.forc" for name in asked)
+    p.emit(f"{dot} if {whole} else np.matmul({a}, {b}, out={out})")
+
+
+def _whole(p: Program, name: str) -> bool:
+    """Whether ``name`` is always a float64 array in C or Fortran order: a buffer of the
+    step, or a constant bound at capture that is one."""
+    if name in p.buffers:
+        return True
+    value = p.env.get(name)
+    return type(value) is np.ndarray and value.dtype == np.float64 and value.flags.forc
 
 
 def _target(p: Program, node: Node, i: int) -> Callable[[], str]:
@@ -117,7 +142,7 @@ def _mul_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
 def _matmul_forward(p: Program, node: Node) -> str:
     """z = x W (+ b, in place); twins: ``ops.MatMul.forward``, ``ops.Linear.forward``."""
     out = p.buffer("z" if len(node.args) == 3 else "xw", node.result.data.shape, numbered=True)
-    p.emit(f"np.matmul({node.inputs[0]}, {node.inputs[1]}, out={out})")
+    _product(p, node.inputs[0], node.inputs[1], out)
     if len(node.args) == 3:  # Linear: the bias added in place, as ops.Linear does
         p.emit(f"np.add({out}, {node.inputs[2]}, out={out})")
     return out
@@ -131,11 +156,11 @@ def _matmul_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
     grads: list[Grad | None] = [None] * len(node.args)
     if node.needs(0):
         out = p.target(node, 0, "d" + x)
-        p.emit(f"np.matmul({g}, {w}.T, out={out})")
+        _product(p, g, f"{w}.T", out)
         grads[0] = Grad(out)
     if node.needs(1):
         out = p.target(node, 1, "d" + w)
-        p.emit(f"np.matmul({x}.T, {g}, out={out})")
+        _product(p, f"{x}.T", g, out)
         grads[1] = Grad(out)
     if len(node.args) == 3 and node.needs(2):
         out_shape = node.result.data.shape
