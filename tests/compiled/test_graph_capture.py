@@ -1,5 +1,8 @@
 """graph.capture: replay equals eager bit for bit, and what is not static is refused."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_moons
@@ -184,6 +187,13 @@ def test_the_source_of_the_write_ups_network_reads_like_its_backprop():
     ]:
         assert expected in lines, expected
     assert lines.index("def backward():") > lines.index("np.tanh(z1, out=a1)")
+    # the tutorial's table of the write-up's lines beside the generated ones quotes these
+    table = (Path(__file__).parents[2] / "docs" / "tutorial.md").read_text()
+    rows = [row for row in table.splitlines() if row.startswith("| `") and "out=" in row]
+    quoted = [code for row in rows for code in re.findall(r"`([^`]*out=[^`]*)`", row)]
+    assert len(quoted) >= 10
+    for code in quoted:
+        assert code in lines or any(line.startswith(code + " if ") for line in lines), code
     assert "Tensor(" not in source and "apply" not in source
 
 
