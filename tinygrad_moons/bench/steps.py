@@ -124,8 +124,11 @@ class FloorStep(_ArrayStep):
         self.buffers = [np.empty(shape) for shape in [(n, h)] * 5 + [(n, 2)] * 3 + [(n, 1)] * 2]
         self.z2 = self.buffers[5]
         self.rows = [np.empty(n) for _ in range(2)]
-        self.grads = {name: np.empty_like(a) for name, a in self.params.items()}
-        self.parts = {name: np.empty_like(a) for name, a in self.params.items()}
+        # the parameters, their gradients and the update's scratch each in one array, as fit
+        # keeps them, so that SGD is two calls, not two per parameter
+        self.flat, self.params = _in_one_array(self.params)
+        self.flat_grads, self.grads = _in_one_array(self.params)
+        self.flat_parts, self.parts = _in_one_array(self.params)
         self.onehot = np.zeros((n, 2))
         self.onehot[np.arange(n), problem.y] = 1.0
         self.picks = np.arange(n) * 2 + problem.y
@@ -175,15 +178,24 @@ class FloorStep(_ArrayStep):
         ones.dot(dz1, out=g["b1"][0])
         X.T.dot(dz1, out=g["W1"])
 
-    def update(self) -> None:
-        """L2 on the weights, then SGD in place."""
-        g, part, lr = self.grads, self.parts, self.problem.lr
+    def update(self, reg: float = REG) -> None:
+        """L2 (``reg``) on the weights, then SGD in place on all the parameters at once."""
+        g, part = self.grads, self.parts
         for name in ("W1", "W2"):
-            np.multiply(REG, self.params[name], out=part[name])
+            np.multiply(reg, self.params[name], out=part[name])
             np.add(g[name], part[name], out=g[name])
-        for name, theta in self.params.items():
-            np.multiply(g[name], lr, out=part[name])
-            np.subtract(theta, part[name], out=theta)
+        np.multiply(self.flat_grads, self.problem.lr, out=self.flat_parts)
+        np.subtract(self.flat, self.flat_parts, out=self.flat)
+
+
+def _in_one_array(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One flat array holding copies of ``arrays``, and each as a view into it."""
+    flat = np.concatenate([a.reshape(-1) for a in arrays.values()])
+    views, start = {}, 0
+    for name, a in arrays.items():
+        views[name] = flat[start : start + a.size].reshape(a.shape)
+        start += a.size
+    return flat, views
 
 
 class NumpyStep(_ArrayStep):

@@ -122,12 +122,11 @@ class _FloorScores:
 def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> float:
     """``minibatch_loop``'s maths as straight-line numpy into buffers allocated once: what
     a mini-batch epoch costs with no Python between the numpy calls but the loops."""
-    X, y, lr, n, hidden = problem.X, problem.y, problem.lr, len(problem.y), problem.hidden
-    scores = _FloorScores(FloorStep(problem))
-    params = scores.step.params  # the parameters it scores are the ones trained
+    X, y, n, hidden = problem.X, problem.y, len(problem.y), problem.hidden
+    step = FloorStep(problem)  # its forward scores, its update steps (on all parameters at once)
+    scores = _FloorScores(step)
+    params, grads = step.params, step.grads  # the parameters it scores are the ones trained
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-    grads = {name: np.empty_like(a) for name, a in params.items()}
-    parts = {name: np.empty_like(a) for name, a in params.items()}
     buffers: dict[int, _Buffers] = {}
     loss = np.nan
     for rows in _batches(n, epochs, batch_size):
@@ -157,13 +156,7 @@ def minibatch_floor(problem: Problem, epochs: int, batch_size: int = BATCH) -> f
             np.multiply(b.dz1, b.da1, out=b.dz1)
             b.Xb.T.dot(b.dz1, out=grads["W1"])
             b.ones.dot(b.dz1, out=grads["b1"][0])
-            scale = REG * m / n
-            for name in ("W1", "W2"):
-                np.multiply(scale, params[name], out=parts[name])
-                np.add(grads[name], parts[name], out=grads[name])
-            for name, theta in params.items():
-                np.multiply(grads[name], lr, out=parts[name])
-                np.subtract(theta, parts[name], out=theta)
+            step.update(REG * m / n)
     return loss
 
 
