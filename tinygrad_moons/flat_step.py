@@ -39,14 +39,14 @@ import numpy as np
 from tinygrad_moons.optim import SGD, Adam, Optimizer
 from tinygrad_moons.tensor import Tensor, _owner, written
 
-__all__ = ["FlatStep"]
+__all__ = ["FlatStep", "Layout"]
 
 _ALIGN = 8  # float64 elements in 64 bytes: every parameter's view starts on a cache line
 _DATA = operator.attrgetter("_data")  # a parameter's array, read from the slot
 _STEPPED = (SGD, Adam)  # whose _update is elementwise, so it may run on the whole array
 
 
-class _Layout:
+class Layout:
     """Where each of some shapes sits in one flat array, every start aligned."""
 
     def __init__(self, shapes: list[tuple[int, ...]]) -> None:
@@ -82,7 +82,7 @@ class _Group:
             params,
             states,
         )
-        self.layout = _Layout([p.shape for p in params])
+        self.layout = Layout([p.shape for p in params])
         self.data, self.grad, self.previous, self.scratch = (self.layout.array() for _ in range(4))
         # The plain SGD step's rate as a 0-d array, kept for the group's lr it was made from:
         # numpy multiplies by it in half the time of a Python float, to the same bits.

@@ -14,6 +14,7 @@ import numpy as np
 
 import tinygrad_moons.functional as F  # noqa: N812 (the documented spelling)
 from tinygrad_moons import graph, nn, ops, optim, reference, three_gradients
+from tinygrad_moons.flat_step import Layout
 from tinygrad_moons.tensor import Tensor, no_grad
 
 REG = 0.01
@@ -124,11 +125,15 @@ class FloorStep(_ArrayStep):
         self.buffers = [np.empty(shape) for shape in [(n, h)] * 5 + [(n, 2)] * 3 + [(n, 1)] * 2]
         self.z2 = self.buffers[5]
         self.rows = [np.empty(n) for _ in range(2)]
-        # the parameters, their gradients and the update's scratch each in one array, as fit
-        # keeps them, so that SGD is two calls, not two per parameter
-        self.flat, self.params = _in_one_array(self.params)
-        self.flat_grads, self.grads = _in_one_array(self.params)
-        self.flat_parts, self.parts = _in_one_array(self.params)
+        # the parameters, their gradients and the update's scratch each in one array laid out
+        # as fit's flat step lays them out, so that SGD is two calls, not two per parameter
+        layout = Layout([a.shape for a in self.params.values()])
+        start = self.params
+        self.flat, self.params = _flat(layout, start)
+        self.flat_grads, self.grads = _flat(layout, start)
+        self.flat_parts, self.parts = _flat(layout, start)
+        for name, view in self.params.items():
+            view[...] = start[name]
         self.onehot = np.zeros((n, 2))
         self.onehot[np.arange(n), problem.y] = 1.0
         self.picks = np.arange(n) * 2 + problem.y
@@ -188,14 +193,10 @@ class FloorStep(_ArrayStep):
         np.subtract(self.flat, self.flat_parts, out=self.flat)
 
 
-def _in_one_array(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """One flat array holding copies of ``arrays``, and each as a view into it."""
-    flat = np.concatenate([a.reshape(-1) for a in arrays.values()])
-    views, start = {}, 0
-    for name, a in arrays.items():
-        views[name] = flat[start : start + a.size].reshape(a.shape)
-        start += a.size
-    return flat, views
+def _flat(layout: Layout, names: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A zeroed flat array of ``layout``, and its views by the names of ``names``."""
+    flat = layout.array()
+    return flat, dict(zip(names, layout.views(flat), strict=True))
 
 
 class NumpyStep(_ArrayStep):
