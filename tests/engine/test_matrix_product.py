@@ -1,6 +1,7 @@
 """``ops.matrix_product``, the 2-D product of MatMul, Linear and the column sums: the same
 bits as numpy's ``@`` for every layout it is handed (ndarray.dot where that is so, ``@``
-where the two part), so the eager step and the compiled step (``np.matmul``) agree."""
+where the two part), as the compiled step's products are (``codegen.rules._product``),
+so the two agree bit for bit."""
 
 import numpy as np
 import torch
