@@ -33,10 +33,12 @@ class ArrayMethods:
     """Tensor's composed array methods (numpy's names and semantics; see the module)."""
 
     __slots__ = ()
-    # Provided by Tensor: shape, ndim, reshape, transpose, __getitem__, __mul__, data.
+    # Provided by Tensor: shape, ndim, reshape, transpose, __getitem__, __mul__, data, and
+    # _derived (tensor.derived: a value computed from the data, recorded by a capture).
     shape: tuple[int, ...]
     ndim: int
     data: np.ndarray
+    _derived: Any
 
     def _one_axis(self, axis: Any) -> int:
         (found,) = _axes(axis, self.ndim, self.shape)
@@ -129,7 +131,8 @@ class ArrayMethods:
         if axis is None:
             return self.ravel().sort(0)
         axis = self._one_axis(axis)
-        order = np.argsort(self.data, axis=axis, kind="stable")
+        # derived: a captured step sorts afresh at every replay, never by the captured order
+        order = self._derived(np.argsort, self, axis=axis, kind="stable")
         index = list(np.ix_(*[np.arange(n) for n in self.shape])) if self.ndim else []
         index[axis] = order
         return self[tuple(index)]  # type: ignore[index]

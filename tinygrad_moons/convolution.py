@@ -21,7 +21,7 @@ import numpy as np
 from tinygrad_moons import ops
 from tinygrad_moons.elementwise import as_tensor
 from tinygrad_moons.products import einsum
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, derived
 
 Pair = tuple[int, int]
 
@@ -129,12 +129,18 @@ def max_pool2d(
     dilation = _pair(dilation, "dilation", 1)
     windows = _windows(x.detach(), kernel, stride, padding, dilation, -np.inf, "max_pool2d")
     n, c, oh, ow, kh, kw = windows.shape
-    first = np.argmax(windows.data.reshape(n, c, oh, ow, kh * kw), axis=-1)
+    # derived: a captured step finds each window's maximum afresh at every replay
+    first = derived(_first_maxima, windows)
     rows = np.arange(oh)[:, None] * stride[0] + (first // kw) * dilation[0] - padding[0]
     cols = np.arange(ow)[None, :] * stride[1] + (first % kw) * dilation[1] - padding[1]
     images = np.arange(n)[:, None, None, None]
     channels = np.arange(c)[None, :, None, None]
     return x[images, channels, rows, cols]
+
+
+def _first_maxima(windows: np.ndarray) -> np.ndarray:
+    """Where in each window (N, C, OH, OW, kh, kw) its first maximum sits, 0 to kh kw - 1."""
+    return np.argmax(windows.reshape(*windows.shape[:4], -1), axis=-1)
 
 
 def avg_pool2d(

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons import ops
-from tinygrad_moons.tensor import Function, Tensor
+from tinygrad_moons.tensor import Function, Tensor, derived
 
 
 def as_tensor(x: Any) -> Tensor:
@@ -102,22 +102,32 @@ def floor_divide(x: Any, y: Any) -> Tensor:
 
 
 def _pick(x: Any, y: Any, keep_x: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Tensor:
+    """x where ``keep_x`` of the values says so, else y; the mask is derived, so a captured
+    step computes it afresh at every replay."""
     x, y = as_tensor(x), as_tensor(y)
+    return ops.Where.apply(derived(keep_x, x, y), x, y)
+
+
+def _x_is_fmax(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        mask = keep_x(x.data, y.data)
-    return ops.Where.apply(mask, x, y)
+        return (a >= b) | np.isnan(b)
+
+
+def _x_is_fmin(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (a <= b) | np.isnan(b)
 
 
 def fmax(x: Any, y: Any) -> Tensor:
     """max(x, y) elementwise ignoring NaN (NaN only where both are), broadcasting; as
     torch's, x gets the gradient where x >= y or y is NaN, y elsewhere."""
-    return _pick(x, y, lambda a, b: (a >= b) | np.isnan(b))
+    return _pick(x, y, _x_is_fmax)
 
 
 def fmin(x: Any, y: Any) -> Tensor:
     """min(x, y) elementwise ignoring NaN (NaN only where both are), broadcasting; as
     torch's, x gets the gradient where x <= y or y is NaN, y elsewhere."""
-    return _pick(x, y, lambda a, b: (a <= b) | np.isnan(b))
+    return _pick(x, y, _x_is_fmin)
 
 
 def nan_to_num(
@@ -126,5 +136,6 @@ def nan_to_num(
     """x with NaN, +inf and -inf replaced (by 0 and the largest finite floats unless
     given), as numpy's; the gradient passes where x is finite and is 0 elsewhere."""
     x = as_tensor(x)
-    replaced = np.nan_to_num(x.data, nan=nan, posinf=posinf, neginf=neginf)
-    return ops.Where.apply(np.isfinite(x.data), x, Tensor._wrap(replaced))
+    # derived: a captured step finds the non-finite values afresh at every replay
+    replaced = derived(np.nan_to_num, x, nan=nan, posinf=posinf, neginf=neginf)
+    return ops.Where.apply(derived(np.isfinite, x), x, Tensor(replaced))

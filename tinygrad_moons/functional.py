@@ -105,7 +105,7 @@ from tinygrad_moons.products import (  # noqa: F401
     tril,
     triu,
 )
-from tinygrad_moons.tensor import Tensor
+from tinygrad_moons.tensor import Tensor, derived
 from tinygrad_moons.validate import axes as _axes
 from tinygrad_moons.validate import finite
 
@@ -310,7 +310,14 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     # makes the sum of squares NaN or inf (so can overflow: then the full check decides)
     if not math.isfinite(np.vdot(values, values)):
         finite("logits", values)
-    y = class_labels(labels, shape[0], shape[1])
+    if isinstance(labels, Tensor) or (
+        isinstance(labels, np.ndarray) and type(labels) is not np.ndarray
+    ):
+        # labels in a Tensor or derived from data (argmax): read and checked through
+        # derived, so a captured step takes them afresh at every replay
+        y = derived(class_labels, labels, shape[0], shape[1])
+    else:
+        y = class_labels(labels, shape[0], shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
 
 

@@ -365,9 +365,25 @@ class Traced(np.ndarray):
     """
 
     _tape: _Tape | None = None
+    _shape_read = False  # Python read its shape: a replay checks it (``_ops_reaching``)
 
     def __array_finalize__(self, obj: Any) -> None:
         self._tape = getattr(obj, "_tape", None)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        self._shape_read = True
+        return _NDARRAY_SHAPE.__get__(self)
+
+    @shape.setter
+    def shape(self, value: Any) -> None:
+        if _tape_of((self,)) is not None:
+            _left_the_api("an in-place reshape (m.shape = ...)")
+        _NDARRAY_SHAPE.__set__(self, value)
+
+    def __len__(self) -> int:
+        self._shape_read = True
+        return np.ndarray.__len__(self)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
@@ -380,7 +396,11 @@ class Traced(np.ndarray):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         tape = _tape_of((args, kwargs))
-        if tape is None or func in _STATIC_FUNCTIONS:  # shapes do not change
+        if tape is None or func in _STATIC_FUNCTIONS:  # np.shape and the like: no value
+            if tape is not None:
+                for part in _flat((args, kwargs)):
+                    if isinstance(part, Traced):
+                        part._shape_read = True  # checked at every replay
             return func(*_plain(args), **_plain(kwargs))
         return tape.derived(func, args, kwargs)
 
@@ -414,6 +434,18 @@ class Traced(np.ndarray):
 
     def tolist(self) -> Any:
         return _refused(self, "tolist()", lambda a: a.tolist())
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if _tape_of((self,)) is not None:
+            _left_the_api("an in-place write (m[i] = x)")
+        self.view(np.ndarray)[_plain(index)] = _plain(value)
+
+    def tobytes(self, *args: Any, **kwargs: Any) -> bytes:
+        return _refused(self, "tobytes()", lambda a: a.tobytes(*args, **kwargs))
+
+    @property
+    def flat(self) -> Any:
+        return _refused(self, ".flat", lambda a: a.flat)
 
     def __repr__(self) -> str:
         return f"Traced({self.view(np.ndarray)!r})"
@@ -453,11 +485,28 @@ def _recorded_method(name: str) -> Callable[..., Any]:
 for _name in (
     "astype", "sum", "any", "all", "mean", "max", "min", "argmax", "argmin", "reshape",
     "ravel", "flatten", "copy", "nonzero", "transpose", "squeeze", "cumsum", "prod", "clip",
-    "round", "repeat", "take",
+    "round", "repeat", "take", "dot", "argsort", "cumprod", "std", "var", "trace",
+    "diagonal", "compress", "swapaxes", "conj", "conjugate", "searchsorted", "choose",
+    "argpartition",
 ):  # fmt: skip
     setattr(Traced, _name, _recorded_method(_name))
 
+
+def _refused_write(name: str) -> Callable[..., Any]:
+    """``array.name(...)``, which writes the array in place: refused inside a capture."""
+
+    def method(self: Traced, *args: Any, **kwargs: Any) -> Any:
+        return _refused(self, f"an in-place .{name}()", lambda a: getattr(a, name)(*args, **kwargs))
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("fill", "sort", "put", "partition", "resize", "byteswap", "setfield", "itemset"):
+    setattr(Traced, _name, _refused_write(_name))
+
 _STATIC_FUNCTIONS = {np.shape, np.ndim, np.size}
+_NDARRAY_SHAPE = np.ndarray.shape  # the getter and setter Traced.shape wraps
 
 
 def _left_the_api(call: str) -> NoReturn:
@@ -496,6 +545,17 @@ def _flatten_into(value: Any, found: list[Any]) -> None:
             _flatten_into(part, found)
         else:
             found.append(part)
+
+
+def _memory_owner(array: np.ndarray) -> Any:
+    """The object that owns ``array``'s memory, through views and memoryviews (numpy
+    collapses a chain of views to the first array that owns its data)."""
+    owner: Any = array
+    while True:
+        base = owner.obj if isinstance(owner, memoryview) else getattr(owner, "base", None)
+        if base is None or not isinstance(base, (np.ndarray, memoryview)):
+            return owner
+        owner = base
 
 
 def _contains_traced(value: Any) -> bool:
@@ -546,14 +606,29 @@ class _Tape(Recorder):
         self.read: dict[int, tuple[Tensor, np.ndarray]] = {}
         self.made_ids: set[int] = set()
         self.fresh_ids: set[int] = set()  # float64 values a ufunc made: new arrays, every time
+        # the arrays owning the memory of the derived values: a plain array sharing it
+        # (np.asarray(mask), a memoryview of it) is a derived value the tape cannot see
+        self.traced_owners: set[int] = set()
         self.active = True
 
     def _known(self, values: Any) -> None:
         """Refuse a traced array this tape did not record (a view made by a method
         such as ``.view()``, or one kept from another capture)."""
         for part in _flat(values):
-            if isinstance(part, Traced) and id(part) not in self.made_ids:
-                _left_the_api("a value taken from a derived one by a way capture does not record")
+            if isinstance(part, Traced):
+                if id(part) not in self.made_ids:
+                    _left_the_api(
+                        "a value taken from a derived one by a way capture does not record"
+                    )
+            elif (
+                isinstance(part, np.ndarray)
+                and part.base is not None
+                and id(_memory_owner(part)) in self.traced_owners
+            ):
+                _left_the_api(
+                    "np.asarray() (or a memoryview, np.ascontiguousarray(), ...) making a "
+                    "plain array of a derived value"
+                )
 
     def applied(self, ctx: Function, args: tuple[Any, ...], result: Tensor) -> None:
         self._known(args)
@@ -576,7 +651,11 @@ class _Tape(Recorder):
             _left_the_api(f"{Derived(fn, kwargs).name}() giving a Python {type(value).__name__}")
         traced = np.asarray(value).view(Traced)
         traced._tape = self
+        # read-only: a write into a derived value (np.random.shuffle(mask), say) is an error,
+        # not a change the replay would leave out (Traced refuses the usual ones by name)
+        traced.flags.writeable = False
         self.made_ids.add(id(traced))
+        self.traced_owners.add(id(_memory_owner(traced)))
         if isinstance(fn, np.ufunc) and traced.dtype == np.float64:
             self.fresh_ids.add(id(traced))
         self.entries.append((Derived(fn, kwargs), args, traced))
@@ -585,8 +664,10 @@ class _Tape(Recorder):
     def made(self, tensor: Tensor, source: Any) -> None:
         if isinstance(source, Tensor):
             fn: Callable[..., Any] = _same_data if source.data is tensor.data else _float64_copy
-        elif _contains_traced(source):
-            self._known(source)
+        elif _contains_traced(source) or isinstance(source, np.ndarray):
+            self._known(source)  # a plain array sharing a derived value's memory: refused
+            if not _contains_traced(source):
+                return  # a constant: an array the function was given
             # A float64 array a ufunc made anew (Dropout's mask / (1 - p)) is no one else's:
             # the replay wraps it, as an eager x * array does, instead of copying it.
             fn = _same_data if id(source) in self.fresh_ids else _float64_copy
@@ -690,8 +771,12 @@ def _dynamic(args: Any) -> list[Any]:
 
 
 def _ops_reaching(outputs: tuple[Tensor, ...], tape: _Entries) -> _Entries:
-    """The tape's entries that the outputs depend on, in their order of application."""
+    """The tape's entries that the outputs depend on, in their order of application, and
+    every derived value whose shape Python read (``len()``, ``.shape``) with what it
+    depends on: a replay checks that shape (``codegen.derived_again``) even where no op
+    reads the value, so a decision taken on it at capture cannot go stale."""
     needed = {id(output) for output in outputs}
+    needed.update(id(result) for _, _, result in tape if getattr(result, "_shape_read", False))
     kept = []
     for entry in reversed(tape):
         ctx, args, result = entry

@@ -1165,23 +1165,26 @@ class Embedding(Module):
         self.weight = Tensor(rng.randn(num_embeddings, embedding_dim), requires_grad=True)
 
     def forward(self, indices: Any) -> Tensor:
-        if isinstance(indices, Tensor):
-            indices = indices.data
-        raw = np.asarray(indices)
-        if raw.dtype.kind == "f" and np.all(raw == np.floor(raw)):
-            raw = raw.astype(np.int64)
-        if raw.dtype.kind not in "iu":
-            raise TypeError(f"Embedding takes integer indices, got dtype {raw.dtype}")
-        bad = (raw < 0) | (raw >= self.num_embeddings)
-        if bad.any():
-            raise ValueError(
-                f"Embedding({self.num_embeddings}, ...) takes indices in [0, "
-                f"{self.num_embeddings}); got {raw[bad].flat[0]}"
-            )
-        return self.weight[raw]
+        # derived: a captured step reads (and checks) a Tensor's indices at every replay
+        return self.weight[derived(_embedding_rows, indices, self.num_embeddings)]
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+def _embedding_rows(indices: Any, count: int) -> np.ndarray:
+    """Embedding's indices as integers in [0, count), checked."""
+    raw = np.asarray(indices)
+    if raw.dtype.kind == "f" and np.all(raw == np.floor(raw)):
+        raw = raw.astype(np.int64)
+    if raw.dtype.kind not in "iu":
+        raise TypeError(f"Embedding takes integer indices, got dtype {raw.dtype}")
+    bad = (raw < 0) | (raw >= count)
+    if bad.any():
+        raise ValueError(
+            f"Embedding({count}, ...) takes indices in [0, {count}); got {raw[bad].flat[0]}"
+        )
+    return raw
 
 
 # ---------------------------------------------------------------------- saving and loading

@@ -278,6 +278,7 @@ class Tensor(ArrayMethods):
     # _view and _views (unset unless this is a view, or has views): see _as_view
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
+    _derived = staticmethod(derived)  # for ArrayMethods, which tensor.py imports
 
     def __init__(self, data: Any, requires_grad: bool = False, **torch_keywords: Any) -> None:
         if torch_keywords:

@@ -177,6 +177,25 @@ def test_labels_of_other_numeric_kinds_give_the_same_loss(labels):
     assert F.softmax_cross_entropy(LOGITS, labels).item() == expected
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint16])
+@pytest.mark.parametrize("bad, position", [(-1, 0), (-128, 4), (3, 2), (127, 4)])
+def test_a_bad_integer_label_of_any_width_or_layout_is_found(dtype, bad, position):
+    # the check looks at the labels' bits as unsigned integers of their own width: a
+    # negative one of any width, in any layout, must still read as too large
+    if bad < 0 and np.dtype(dtype).kind == "u":
+        pytest.skip("unsigned labels cannot be negative")
+    for layout in ("contiguous", "strided"):
+        labels = LABELS.astype(dtype)
+        labels[position] = bad
+        if layout == "strided":
+            labels = np.repeat(labels, 2)[::2]
+        with pytest.raises(ValueError, match=f"label {bad} at position {position}"):
+            F.softmax_cross_entropy(LOGITS, labels)
+    assert F.softmax_cross_entropy(LOGITS, LABELS.astype(dtype)[::-1].copy()[::-1]).item() == (
+        F.softmax_cross_entropy(LOGITS, LABELS).item()
+    )
+
+
 def test_ragged_labels_are_a_value_error():
     with pytest.raises(ValueError, match="1-D array of class indices"):
         F.softmax_cross_entropy(LOGITS, [0, [1, 2], 0, 1, 2])

@@ -121,12 +121,15 @@ def _derived_forward(p: Program, node: Node) -> str:
     """A value derived outside the graph (a mask, indices, a draw): its function, called
     afresh on the current values at every replay."""
     fn = p.bind(_identifier_of(node.name), node.ctx.fn)
-    arguments = [_argument(p, node, i) for i in range(len(node.args))]
+    # its shape at capture, checked at every replay: a Python decision on the shape (len(),
+    # a slice's bound) was taken once, so a value whose shape follows the data is refused
+    arguments = [fn, repr(np.shape(node.result))]
+    arguments += [_argument(p, node, i) for i in range(len(node.args))]
     kwargs = node.ctx.kwargs
     if kwargs:
         arguments.append(f"**{_kwargs_expression(p, kwargs)}")
     out = p.fresh("mask" if getattr(node.result, "dtype", None) == np.bool_ else "v", True)
-    p.emit(f"{out} = {fn}({', '.join(arguments)})")
+    p.emit(f"{out} = derived_again({', '.join(arguments)})")
     p.globals.append(out)
     p.pinned.update(a for a in arguments if a in p.buffers)  # the value may be a view
     return out
@@ -173,6 +176,19 @@ def replayed(ctx: Function, shape: tuple[int, ...], *arrays: Any) -> np.ndarray:
             f"{shape}: the graph is not static"
         )
     return out
+
+
+def derived_again(fn: Callable[..., Any], shape: tuple[int, ...], *args: Any, **kwargs: Any) -> Any:
+    """A derived value at replay, ``fn`` on the current values; one of another shape than
+    at capture is a GraphChangedError (Python may have read the shape, as ``len()``)."""
+    value = fn(*args, **kwargs)
+    if np.shape(value) != shape:
+        raise GraphChangedError(
+            f"{getattr(fn, '__name__', 'a derived value')} gave shape {np.shape(value)} "
+            f"where the captured graph has {shape}: the shape follows the data, and the "
+            f"graph is not static"
+        )
+    return value
 
 
 def needed_gradients(ctx: Function, grad: np.ndarray) -> tuple[Any, ...]:
@@ -366,6 +382,7 @@ def generate(
         needed_gradients=needed_gradients,
         accumulate=engine.accumulate,
         leaves_changed=leaves_changed,
+        derived_again=derived_again,
     )
     p.taken.update(p.env)
     value: dict[int, str] = {}
