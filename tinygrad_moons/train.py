@@ -360,6 +360,21 @@ def library_model(model: Module) -> bool:
     )
 
 
+def _modes_agree(model: Module) -> bool:
+    """Whether train and eval mode provably give ``model`` the same forward, so that the
+    training step's forward on all the data is also its eval-mode score: every module is
+    the library's, none is a BatchNorm (batch statistics and an update of the running ones
+    in training, the running ones in eval) and no Dropout has p > 0. A Module of the
+    user's own may read ``self.training``, so it never agrees. Checked once per fit (and
+    again when a callback replaces parameters): the step itself pays nothing for it."""
+    return all(
+        type(module).__module__ == Module.__module__
+        and not isinstance(module, _BatchNorm)
+        and not (isinstance(module, Dropout) and module.p > 0)
+        for module in model.modules()
+    )
+
+
 class _Pass:
     """The objective on one shape of data: built eagerly, or replayed from its capture.
 
@@ -509,8 +524,9 @@ class _Epochs:
     and accuracy on all the data (and the validation data's).
 
     Each shape of data has its ``_Pass``: one per batch size, one for scoring all the data
-    in eval mode (with full batches and no Dropout, train and eval mode agree, so scoring
-    is the next epoch's forward), one for the validation data. With ``compiled`` each is
+    in eval mode (with full batches and a model whose train and eval mode agree, no
+    Dropout, no BatchNorm and none of the user's own Modules, scoring is the next epoch's
+    forward), one for the validation data. With ``compiled`` each is
     captured on first use and replayed after; a pass that cannot be stays eager and says
     why, once. Keeps a copy of the parameters from before the latest step, so that a
     divergence can put them back.
@@ -549,9 +565,12 @@ class _Epochs:
         self.reason: str | None = None
         self.passes: dict[tuple[int, bool], _Pass] = {}
         self.in_order = np.arange(len(labels))  # the rows of an epoch without shuffle
-        dropout = any(isinstance(m, Dropout) and m.p > 0 for m in model.modules())
-        # With full batches and no Dropout, scoring is the training step's forward.
-        reuse = batch_size is None and not dropout
+        # With full batches and a model whose train and eval mode agree (_modes_agree),
+        # scoring is the training step's forward. Otherwise (Dropout, BatchNorm, a Module
+        # of the user's own) scoring is its own eval-mode pass and each step its own
+        # training-mode one: reusing one for the other would score History in training
+        # mode and, with BatchNorm, update its running statistics once more per epoch.
+        reuse = batch_size is None and _modes_agree(model)
         if self.flat is not None:
             self.flat.adopt()
         try:
@@ -651,9 +670,9 @@ class _Epochs:
         Mini-batches come as ``batches`` makes them, the permutation drawn from the same
         stream, but each batch's rows are gathered straight into its pass's inputs.
         """
-        if self.scoring.training:  # full batches, no Dropout: the scoring forward is done
+        if self.scoring.training:  # full batches, modes agree: the scoring forward is done
             self.step(self.scoring, epoch)
-        elif self.batch_size is None:  # full batches with Dropout: one pass on all the data
+        elif self.batch_size is None:  # full batches, modes differ: a training-mode pass
             batch = self.passes.get((len(self.labels), True))
             if batch is None:
                 batch = self._pass(self.X, self.labels, self.reg / 2, training=True, fixed=True)
@@ -699,9 +718,10 @@ class _Epochs:
 
     def reused_values(self) -> list[bytes] | None:
         """The parameters' bytes while the next step reuses the scoring forward (full
-        batches, no Dropout), else None: a callback's write into ``p.data`` itself bumps
-        no version, and the reused forward would hold the values from before it (every
-        other step makes its own forward, from the values as they are)."""
+        batches, train and eval mode agreeing), else None: a callback's write into
+        ``p.data`` itself bumps no version, and the reused forward would hold the values
+        from before it (every other step makes its own forward, from the values as they
+        are)."""
         if not self.scoring.training:
             return None
         return [p._data.tobytes() for p in self.params]
@@ -721,7 +741,8 @@ class _Epochs:
             self.params = self.model.parameters()
             self.copies = [p.data.copy() for p in self.params]
             self.passes.clear()
-            reuse = self.scoring.training
+            # The modules may have changed with the parameters: whether the modes agree too.
+            reuse = self.batch_size is None and _modes_agree(self.model)
             self.scoring = self._pass(self.X, self.labels, self.reg / 2, reuse, fixed=True)
         if self.scoring.training:
             self.scoring.forward()
@@ -823,10 +844,10 @@ def fit(
     - ``callbacks``: each is called as ``callback(epoch, history)`` after the epoch is
       recorded; one returning True stops training. One that changes the parameters
       (``requires_grad_``, a new Parameter, ``p.data = ...``, an in-place write, even
-      into ``p.data`` itself) is followed: the full-batch path, which reuses the forward
-      pass of the loss after epoch i as the forward pass of epoch i + 1, then makes it
-      again, and the captured steps are captured again when parameters were replaced or
-      frozen.
+      into ``p.data`` itself) is followed: the full-batch path, which (when training and
+      eval mode agree, below) reuses the forward pass of the loss after epoch i as the
+      forward pass of epoch i + 1, then makes it again, and the captured steps are
+      captured again when parameters were replaced or frozen.
     - ``progress``: a tqdm bar; None means on when stdout is a terminal or in Jupyter.
     - ``reduction``: "sum" (the write-up's) steps on each batch's summed objective, the
       cross-entropy summed over its rows plus ``reg / 2 * |W|^2`` times its share of the
@@ -846,8 +867,11 @@ def fit(
       current values; an array taken from a parameter before ``fit`` is not updated
       until it returns), and when it returns each parameter holds its own array again.
 
-    The loss after an epoch is computed in eval mode; with full batches and no Dropout,
-    training and eval mode agree and the next epoch's forward pass gives it for free.
+    The loss after an epoch is computed in eval mode (Dropout off, BatchNorm on its running
+    statistics, which scoring leaves alone). With full batches and a model of the library's
+    modules without Dropout or BatchNorm, training and eval mode agree and the next
+    epoch's forward pass gives it for free; otherwise (a Module of your own, which may
+    read ``self.training``, included) each epoch makes both passes.
     A NaN or infinite loss or logits raise ``TrainingDiverged`` naming the epoch and the
     learning rate of the step that broke, with the parameters restored to before it.
     A run that ends with a loss no lower than its start, or a training accuracy no better
@@ -904,7 +928,7 @@ def fit(
                 rng,
                 mean=reduction == "mean",
             )
-            try:  # with full batches and no Dropout, also the first step's forward
+            try:  # with full batches and modes that agree, also the first step's forward
                 start_loss, _ = run.score()
             except _NonFinite as error:
                 if run.scoring.training:

@@ -13,6 +13,7 @@ from tinygrad_moons.train import (
     History,
     NoProgressWarning,
     TrainingDiverged,
+    evaluating,
     fit,
     predict,
     predict_proba,
@@ -90,6 +91,66 @@ def test_with_batches_or_dropout_the_loss_is_still_the_full_data_loss_in_eval_mo
         )
         assert loss == pytest.approx(expected / len(y), rel=1e-12)
         assert accuracy == np.mean(logits.argmax() == y)
+
+
+class _ShiftedInTraining(nn.Module):
+    """A Module of the user's own whose forward reads ``self.training``: it adds 1.0 in
+    training (before a Tanh, so the loss sees it) and nothing in eval mode."""
+
+    def forward(self, x):
+        return x + 1.0 if self.training else x
+
+
+def _batchnorm_model():
+    return nn.Sequential(
+        nn.Linear(2, 4, seed=0), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2, seed=1)
+    )
+
+
+def _shifted_model():
+    return nn.Sequential(
+        nn.Linear(2, 4, seed=0), _ShiftedInTraining(), nn.Tanh(), nn.Linear(4, 2, seed=1)
+    )
+
+
+def _hand_loop(model, X, y, epochs):
+    """Full-batch SGD on the summed cross-entropy, each step in training mode, then the
+    loss (summed / N) and accuracy of all the data in eval mode: what History holds."""
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    losses, accuracies = [], []
+    for _ in range(epochs):
+        opt.zero_grad()
+        F.softmax_cross_entropy(model(Tensor(X)), y, reduction="sum").backward()
+        opt.step()
+        with evaluating(model):
+            logits = model(Tensor(X))
+            losses.append(F.softmax_cross_entropy(logits, y, reduction="sum").item() / len(y))
+            accuracies.append(np.count_nonzero(logits.data.argmax(axis=1) == y) / len(y))
+    return losses, accuracies
+
+
+@pytest.mark.parametrize("make", [_batchnorm_model, _shifted_model], ids=["batchnorm", "own"])
+def test_full_batch_history_is_scored_in_eval_mode_when_training_mode_differs(moons, make):
+    """Full batches once reused the scoring forward as the next step's whenever there was
+    no Dropout: with BatchNorm, or a Module of one's own reading ``self.training``, History
+    was scored in training mode and BatchNorm's running statistics took epochs + 1
+    updates. Now History is the eval-mode loss and accuracy, the statistics take one update
+    a step, and compiled or not gives the same numbers bit for bit."""
+    X, y = moons
+    epochs = 4
+    reference_model = make()
+    expected_loss, expected_accuracy = _hand_loop(reference_model, X, y, epochs)
+    expected_state = reference_model.state_dict()  # BatchNorm's running statistics too
+    for compiled in (False, None, True):  # each bit for bit the hand loop's
+        model = make()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # compiled=True: BatchNorm's why
+            history = fit(model, X, y, epochs=epochs, reg=0.0, progress=False, compiled=compiled)
+        assert history.loss == expected_loss, compiled
+        assert history.accuracy == expected_accuracy, compiled
+        state = model.state_dict()
+        for name, value in expected_state.items():
+            assert np.array_equal(state[name], value), (compiled, name)
 
 
 def test_one_mini_batch_epoch_is_sgd_on_each_batch_with_the_penalty_scaled_by_its_share(moons):
@@ -656,7 +717,10 @@ def test_a_minus_infinite_logit_with_a_finite_loss_still_diverges(compiled):
         if epoch == 2:
             model.shift.data[y == 0, 1] = -np.inf
 
-    with pytest.raises(TrainingDiverged, match="epoch 3 .*the logits are not finite"):
+    # A Module of one's own may read self.training, so each epoch makes its own training
+    # forward (none reused from the scoring): epoch 3's meets the -inf before any step of
+    # epoch 3, and the step named is the latest one taken, epoch 2's (as with Dropout).
+    with pytest.raises(TrainingDiverged, match="epoch 2 .*the logits are not finite"):
         fit(model, X, y, epochs=10, callbacks=[break_logits], progress=False, compiled=compiled)
     assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
 
