@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import math
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -361,13 +362,17 @@ class Schedule(abc.ABC):
     ``step()`` calls, as torch's schedulers do with their ``base_lrs``.
 
     Step it after the optimiser (``fit`` does so once per epoch): after t calls a group
-    that started at lr0 has the rate ``lr_at(t, lr0)``; before any, lr0.
+    that started at lr0 has the rate ``lr_at(t, lr0)``; before any, lr0. A rate set by
+    anything else in between (a callback, a second schedule, ``load_state_dict``) is
+    overwritten by the next step, with a UserWarning naming it (torch's ExponentialLR and
+    StepLR would scale it instead): set ``base_lrs`` to change where the schedule starts.
     """
 
     def __init__(self, optimizer: Optimizer) -> None:
         self.optimizer = optimizer
         self.base_lrs = [group["lr"] for group in optimizer.param_groups]
         self.t = 0
+        self._rates = list(self.base_lrs)  # what this schedule set last
 
     @property
     def lr0(self) -> float:
@@ -395,8 +400,18 @@ class Schedule(abc.ABC):
                 f"the optimiser has {len(groups)} parameter groups, the schedule was made for "
                 f"{len(self.base_lrs)}: make the schedule after the last add_param_group"
             )
-        for group, lr0 in zip(groups, self.base_lrs, strict=True):
+        for i, (group, lr0) in enumerate(zip(groups, self.base_lrs, strict=True)):
+            if i < len(self._rates) and group["lr"] != self._rates[i]:
+                warnings.warn(
+                    f"{type(self).__name__}: the lr of parameter group {i} was set to "
+                    f"{group['lr']!r} since the schedule's last step, which sets it to "
+                    f"{self.lr_at(self.t, lr0)!r} from its starting rate {lr0!r}: the schedule "
+                    f"overwrites any other change (set base_lrs to change its start)",
+                    UserWarning,
+                    stacklevel=2,
+                )
             group["lr"] = self.lr_at(self.t, lr0)
+        self._rates = [group["lr"] for group in groups]
 
 
 class InverseTimeDecay(Schedule):

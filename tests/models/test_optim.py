@@ -294,6 +294,36 @@ def test_a_schedule_changes_the_step_the_optimiser_takes():
     assert p.data[0] == pytest.approx(-(1 + 1 / 2 + 1 / 3), rel=1e-15)
 
 
+SCHEDULES = [
+    lambda o: optim.InverseTimeDecay(o, k=0.1),
+    lambda o: optim.StepDecay(o, step_size=1, gamma=0.5),
+    lambda o: optim.ExponentialDecay(o, gamma=0.9),
+    lambda o: optim.CosineDecay(o, t_max=10),
+]
+SCHEDULE_IDS = ["inverse_time", "step", "exponential", "cosine"]
+
+
+@pytest.mark.parametrize("make", SCHEDULES, ids=SCHEDULE_IDS)
+def test_a_rate_set_behind_a_schedules_back_is_named_when_the_schedule_overwrites_it(make):
+    optimizer = optim.SGD([Tensor([0.0], requires_grad=True)], lr=0.1)
+    optimizer.add_param_group({"params": [Tensor([0.0], requires_grad=True)], "lr": 0.2})
+    schedule = make(optimizer)
+    schedule.step()
+    schedule.step()  # its own rates: no warning
+    optimizer.param_groups[1]["lr"] = 0.07
+    with pytest.warns(UserWarning, match=r"lr of parameter group 1 was set to 0.07 since"):
+        schedule.step()
+    assert optimizer.param_groups[1]["lr"] == schedule.lr_at(3, 0.2)
+
+
+def test_two_schedules_on_one_optimiser_are_named():
+    optimizer = sgd(1.0)
+    first, second = optim.ExponentialDecay(optimizer, 0.9), optim.StepDecay(optimizer, 1, 0.5)
+    first.step()
+    with pytest.warns(UserWarning, match="StepDecay: the lr of parameter group 0 was set"):
+        second.step()
+
+
 # ---------------------------------------------------------------------- minimize
 DATA = np.random.RandomState(0)
 FEATURES = DATA.randn(30, 2)
