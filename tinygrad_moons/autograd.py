@@ -22,6 +22,7 @@ import numpy as np
 
 from tinygrad_moons import ops
 from tinygrad_moons.tensor import Tensor, _as_float64_array, _lift, _state, _walk
+from tinygrad_moons.validate import flag
 
 Tensors = Tensor | Sequence[Tensor]
 
@@ -88,6 +89,8 @@ def grad(
     be differentiated again through every built-in op and every function of
     ``functional``; a user's Function there is a RuntimeError naming it.
     """
+    create_graph = flag("grad's create_graph", create_graph)
+    allow_unused = flag("grad's allow_unused", allow_unused)
     outputs = _tensors(outputs, "outputs")
     inputs = _tensors(inputs, "inputs")
     if create_graph and _state.recorder is not None:
@@ -127,6 +130,7 @@ def _prepare(inputs: Tensors, create_graph: bool) -> tuple[bool, tuple[Tensor, .
     """(was a tuple, the inputs as fresh leaves that require grad), as torch's: under
     ``create_graph`` an input that requires grad is used itself, so the results keep
     their graph to it."""
+    flag("create_graph", create_graph)  # for vjp, jvp, jacobian, hessian and hvp
     is_tuple = isinstance(inputs, (tuple, list))
     prepared = []
     for t in _tensors(inputs, "inputs"):

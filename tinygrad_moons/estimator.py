@@ -143,11 +143,13 @@ _STOCHASTIC = ("sgd", "adam")
 
 class _ReadWhen(NamedTuple):
     """When a parameter is read: by these solvers, and then only while ``setting`` passes
-    ``test`` (the parameter's own name and None: always)."""
+    ``test`` (None: always); with ``values``, the test rules out only those values of the
+    parameter (others are read whatever the setting)."""
 
     solvers: tuple[str, ...]
     setting: str | None = None
     test: Callable[[Any], bool] = bool
+    values: tuple[Any, ...] | None = None
 
 
 # A parameter set away from its default that the configuration never reads is named in a
@@ -159,7 +161,9 @@ READ_WHEN: dict[str, _ReadWhen] = {
     "early_stopping": _ReadWhen(_STOCHASTIC),
     "n_iter_no_change": _ReadWhen(_STOCHASTIC, "tol", lambda tol: tol > 0),
     "validation_fraction": _ReadWhen(_STOCHASTIC, "early_stopping"),
-    "learning_rate": _ReadWhen(("sgd",)),
+    # "adaptive" divides the rate where the stopping rule would stop, and tol=0 turns the
+    # rule off, so with tol=0 it is "constant" ("invscaling" is read whatever tol is).
+    "learning_rate": _ReadWhen(("sgd",), "tol", lambda tol: tol > 0, values=("adaptive",)),
     "power_t": _ReadWhen(("sgd",), "learning_rate", lambda rule: rule == "invscaling"),
     "momentum": _ReadWhen(("sgd",)),
     "nesterovs_momentum": _ReadWhen(("sgd",), "momentum", lambda momentum: momentum > 0),
@@ -177,9 +181,10 @@ def _ignored(e: Any) -> str | None:
     defaults = inspect.signature(type(e).__init__).parameters
     ignored: dict[str, list[str]] = {}  # deciding setting -> the settings it rules out
     for name, when in READ_WHEN.items():
+        concerned = when.values is None or getattr(e, name) in when.values
         if e.solver not in when.solvers:
             decider = "solver"
-        elif when.setting is not None and not when.test(getattr(e, when.setting)):
+        elif concerned and when.setting is not None and not when.test(getattr(e, when.setting)):
             decider = when.setting
         else:
             continue
@@ -251,7 +256,8 @@ class NeuralNetClassifier(ClassifierMixin, BaseEstimator):
         "sgd"'s schedule, as MLPClassifier's: "invscaling" steps with
         ``learning_rate_init / (t + 1) ** power_t`` after t samples seen (set at each
         epoch's end); "adaptive" divides the rate by 5 where the stopping rule would stop,
-        and stops only once the rate is below 1e-6.
+        and stops only once the rate is below 1e-6. With ``tol=0``, which turns the rule
+        off, "adaptive" never divides the rate and a UserWarning says it is ignored.
     learning_rate_init : float, default=2.0
         The step on the mean objective: the write-up's ``epsilon = 0.01`` times its 200
         points. Used by "sgd" and "adam".

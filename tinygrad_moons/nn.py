@@ -989,6 +989,7 @@ class Conv2d(Module):
             )
         kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
         self.kernel_size = (whole("kernel_size", kh), whole("kernel_size", kw))
+        flag("Conv2d's bias", bias)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         rng = as_random_state(seed)
         fan_in = self.in_channels // self.groups * kh * kw
@@ -1056,6 +1057,7 @@ class _BatchNorm(Module):
     ) -> None:
         super().__init__()
         self.num_features = whole("num_features", num_features)
+        affine = flag(f"{type(self).__name__}'s affine", affine)
         self.eps, self.momentum = float(eps), float(momentum)
         if not (self.eps > 0.0 and 0.0 <= self.momentum <= 1.0):
             raise ValueError(
@@ -1126,7 +1128,7 @@ class LayerNorm(Module):
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
         self.normalized_shape = tuple(whole("normalized_shape", n) for n in shape)
         self.eps = float(eps)
-        affine = elementwise_affine
+        affine = flag("LayerNorm's elementwise_affine", elementwise_affine)
         self.weight = Tensor(np.ones(self.normalized_shape), requires_grad=True) if affine else None
         self.bias = Tensor(np.zeros(self.normalized_shape), requires_grad=True) if affine else None
 

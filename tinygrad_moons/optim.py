@@ -32,7 +32,7 @@ from tinygrad_moons.parameters import (
     zero_grads,
 )
 from tinygrad_moons.tensor import Tensor, written
-from tinygrad_moons.validate import number, whole
+from tinygrad_moons.validate import flag, number, whole
 
 if TYPE_CHECKING:
     from scipy.optimize import OptimizeResult
@@ -261,12 +261,13 @@ class SGD(Optimizer):
 
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         momentum = number("momentum", options["momentum"])
-        if options["nesterov"] and momentum == 0.0:
+        nesterov = flag("SGD's nesterov", options["nesterov"])
+        if nesterov and momentum == 0.0:
             raise ValueError("Nesterov momentum needs momentum > 0 (as in PyTorch)")
         return {
             **super()._check_options(options),
             "momentum": momentum,
-            "nesterov": bool(options["nesterov"]),
+            "nesterov": nesterov,
             "weight_decay": number("weight_decay", options["weight_decay"]),
         }
 

@@ -32,6 +32,7 @@ import numpy as np
 from tinygrad_moons import habits
 from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
+from tinygrad_moons.validate import flag as _flag
 
 Axis = int | tuple[int, ...] | None
 
@@ -285,7 +286,9 @@ class Tensor(ArrayMethods):
             habits.keywords("Tensor", torch_keywords, ("dtype", "device"))
         self._data: np.ndarray = _as_float64_array(data)
         self._grad: np.ndarray | None = None
-        self.requires_grad: bool = bool(requires_grad)
+        if requires_grad is not False and requires_grad is not True:  # speed: the common case
+            requires_grad = _flag("Tensor's requires_grad", requires_grad)
+        self.requires_grad: bool = requires_grad
         self._ctx: Function | None = None
         if _state.recorder is not None:
             _state.recorder.made(self, data)
@@ -594,12 +597,13 @@ class Tensor(ArrayMethods):
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return the tensor, as torch's; a tensor made
         by an op keeps its graph (False there is a RuntimeError, as in torch)."""
+        requires_grad = _flag("requires_grad_'s requires_grad", requires_grad)
         if self._ctx is not None and not requires_grad:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables: this tensor was "
                 f"made by {type(self._ctx).__name__}; use detach() for one without a graph"
             )
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     @property

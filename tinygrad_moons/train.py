@@ -44,6 +44,7 @@ from tinygrad_moons.validate import (
     clipped_batch_size,
     features,
     finite_outputs,
+    flag,
     number,
     two_classes,
     whole,
@@ -221,7 +222,7 @@ def batches(
         raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
     batch_size = whole("batch_size", batch_size)
     n = len(X)
-    order = as_random_state(seed).permutation(n) if shuffle else None
+    order = as_random_state(seed).permutation(n) if flag("batches' shuffle", shuffle) else None
     for start in range(0, n, batch_size):
         rows = (
             slice(start, start + batch_size) if order is None else order[start : start + batch_size]
@@ -885,6 +886,8 @@ def fit(
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     reg = number("reg", reg)
+    shuffle = flag("fit's shuffle", shuffle)
+    progress = flag("fit's progress", progress, none=True)
     X_all, labels = _data(X, y, model, "")
     two_classes(np.unique(labels))
     if batch_size is not None:

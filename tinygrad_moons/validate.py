@@ -53,9 +53,10 @@ def clipped_batch_size(value: Any, rows: int, stacklevel: int = 2) -> int:
     return min(size, rows)
 
 
-def flag(name: str, value: Any) -> bool:
+def flag(name: str, value: Any, *, none: bool = False) -> bool | None:
     """``value`` as a bool; anything but True or False is a TypeError (``bool("False")`` is True,
-    so a string or a number would set the flag silently).
+    so a string or a number would set the flag silently). numpy's bools are taken; with
+    ``none``, None is too (given back as None: "decide for me").
 
     >>> flag("set_to_none", False)
     False
@@ -64,8 +65,11 @@ def flag(name: str, value: Any) -> bool:
     ...
     TypeError: set_to_none takes True or False, got 'False'
     """
+    if none and value is None:
+        return None
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} takes True or False, got {value!r}")
+        allowed = "None, True or False" if none else "True or False"
+        raise TypeError(f"{name} takes {allowed}, got {value!r}")
     return bool(value)
 
 

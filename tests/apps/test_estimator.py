@@ -532,6 +532,31 @@ def test_adaptive_divides_the_rate_by_5_where_the_rule_would_stop():
     assert clf.score(X, y) > 0.95
 
 
+def test_adaptive_with_tol_0_is_named_as_ignored_and_invscaling_is_not(moons):
+    """tol=0 turns the stopping rule off, so "adaptive" never divides the rate: it trains
+    as "constant" does, and says so, as n_iter_no_change does with tol=0."""
+    X, y = moons
+    common = dict(max_iter=40, tol=0, random_state=0)
+    with pytest.warns(UserWarning) as record:
+        adaptive = NeuralNetClassifier(learning_rate="adaptive", **common).fit(X, y)
+    ignored = [str(w.message) for w in record if "ignores" in str(w.message)]
+    assert ignored == ["NeuralNetClassifier ignores learning_rate='adaptive' with tol=0"]
+    constant = NeuralNetClassifier(learning_rate="constant", **common).fit(X, y)
+    assert adaptive.loss_curve_ == constant.loss_curve_ and set(adaptive.history_.lr) == {2.0}
+    with pytest.warns(UserWarning) as record:
+        NeuralNetClassifier(learning_rate="adaptive", n_iter_no_change=5, **common).fit(X, y)
+    ignored = [str(w.message) for w in record if "ignores" in str(w.message)]
+    assert ignored == [
+        "NeuralNetClassifier ignores n_iter_no_change=5, learning_rate='adaptive' with tol=0"
+    ]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        NeuralNetClassifier(learning_rate="invscaling", max_iter=5, tol=0).fit(X, y)
+        NeuralNetClassifier(learning_rate="adaptive", solver="adam", max_iter=5).fit(X, y)
+    messages = [str(w.message) for w in caught if "ignores" in str(w.message)]
+    assert messages == ["NeuralNetClassifier ignores learning_rate='adaptive' with solver='adam'"]
+
+
 def test_warnings_point_at_the_users_call_to_fit(moons):
     with pytest.warns(UserWarning) as record:
         NeuralNetClassifier(max_iter=5, solver="adam", momentum=0.5).fit(*moons)

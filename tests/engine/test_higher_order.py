@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_moons.functional as F
-from tinygrad_moons import Tensor, grad, gradgradcheck
+from tinygrad_moons import Tensor, autograd, grad, gradgradcheck
 
 EXAMPLES = settings(max_examples=6, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
@@ -325,3 +325,31 @@ def test_gradgradcheck_passes_on_every_op(name):
         if name == "bce with logits":
             arrays[1] = rng.uniform(0, 1, size=(3, 2))
     assert gradgradcheck(fn, [Tensor(a, requires_grad=True) for a in arrays])
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+@pytest.mark.parametrize(
+    ("call", "option"),
+    [
+        (lambda y, x, v: grad((y * y).sum(), x, create_graph=v), "grad's create_graph"),
+        (lambda y, x, v: grad((y * y).sum(), [y, x], allow_unused=v), "grad's allow_unused"),
+        (lambda y, x, v: autograd.vjp(F.tanh, y, create_graph=v), "create_graph"),
+        (lambda y, x, v: autograd.jvp(F.tanh, y, create_graph=v), "create_graph"),
+        (lambda y, x, v: autograd.jacobian(F.tanh, y, create_graph=v), "create_graph"),
+        (
+            lambda y, x, v: autograd.hessian(lambda t: (t**3).sum(), y, create_graph=v),
+            "create_graph",
+        ),
+        (
+            lambda y, x, v: autograd.hvp(lambda t: (t**3).sum(), y, y, create_graph=v),
+            "create_graph",
+        ),
+    ],
+)
+def test_the_derivatives_switches_take_a_bool(call, option, value):
+    """bool("False") is True: create_graph="False" would build a graph of the gradients and
+    allow_unused="False" hand back None for an input the outputs do not use."""
+    y = Tensor([1.0, 2.0], requires_grad=True)
+    x = Tensor([3.0], requires_grad=True)
+    with pytest.raises(TypeError, match=f"{option} takes True or False, got {value!r}"):
+        call(y, x, value)

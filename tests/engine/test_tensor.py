@@ -333,3 +333,17 @@ def test_a_recorder_sees_every_op_applied_and_reached_in_the_walks_order():
     assert log.reached_ops == backward_order(out) == log.applied_ops[::-1]
     with pytest.raises(RuntimeError, match="already installed"), recording(Log()), recording(Log()):
         pass
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_requires_grad_takes_a_bool(value):
+    """bool("False") is True: a string (or a number) would track gradients silently."""
+    with pytest.raises(
+        TypeError, match=f"Tensor's requires_grad takes True or False, got {value!r}"
+    ):
+        Tensor([1.0], requires_grad=value)
+    x = Tensor([1.0], requires_grad=np.True_)  # numpy's bools do, as Python bools
+    assert x.requires_grad is True
+    with pytest.raises(TypeError, match="requires_grad_'s requires_grad takes True or False"):
+        x.requires_grad_(value)
+    assert x.requires_grad_(np.False_).requires_grad is False

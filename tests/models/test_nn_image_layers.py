@@ -107,6 +107,23 @@ def test_batchnorm_refuses_one_value_per_channel_and_a_wrong_shape():
         nn.BatchNorm2d(3)(np.ones((2, 4, 2, 2)))
 
 
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+@pytest.mark.parametrize(
+    ("make", "option"),
+    [
+        (lambda v: nn.BatchNorm1d(2, affine=v), "BatchNorm1d's affine"),
+        (lambda v: nn.BatchNorm2d(2, affine=v), "BatchNorm2d's affine"),
+        (lambda v: nn.LayerNorm(2, elementwise_affine=v), "LayerNorm's elementwise_affine"),
+        (lambda v: nn.Conv2d(1, 2, 3, bias=v), "Conv2d's bias"),
+    ],
+)
+def test_the_layers_switches_take_a_bool(make, option, value):
+    """bool("False") is True: a string (or a number) would keep weight and bias silently."""
+    with pytest.raises(TypeError, match=f"{option} takes True or False, got {value!r}"):
+        make(value)
+    assert make(np.False_).bias is None and make(np.True_).bias is not None  # numpy's bools do
+
+
 def test_layernorm_as_torch():
     ours, theirs = nn.LayerNorm((2, 3)), torch.nn.LayerNorm((2, 3)).double()
     rng = np.random.default_rng(3)

@@ -69,6 +69,25 @@ def test_sgd_weight_decay_adds_lambda_theta_to_the_gradient():
     follow(lambda p: optim.SGD(p, lr=0.1, weight_decay=0.01), formula)
 
 
+NOT_FLAGS = ["False", "True", 0, 1, None, 0.0]
+
+
+@pytest.mark.parametrize("value", NOT_FLAGS)
+def test_sgd_nesterov_takes_a_bool_however_it_is_set(value):
+    """bool("False") is True: a string (or a number) would switch Nesterov on silently."""
+    message = f"SGD's nesterov takes True or False, got {value!r}"
+    p = Tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=message):
+        optim.SGD([p], lr=0.1, momentum=0.9, nesterov=value)
+    with pytest.raises(TypeError, match=message):
+        optim.SGD([{"params": [p], "nesterov": value}], lr=0.1, momentum=0.9)
+    optimizer = optim.SGD([p], lr=0.1, momentum=0.9, nesterov=np.True_)  # numpy's bools do
+    assert optimizer.nesterov is True
+    with pytest.raises(TypeError, match=message):
+        optimizer.nesterov = value
+    assert optimizer.nesterov is True
+
+
 def test_sgd_weight_decay_with_nesterov_momentum():
     def formula(theta, g, t, state):
         g = g + 0.02 * theta

@@ -415,6 +415,31 @@ def test_bad_settings_are_refused(moons, arguments, match):
         fit(nn.MLP([2, 3, 2], seed=0), *moons, progress=False, **arguments)
 
 
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+@pytest.mark.parametrize("option", ["shuffle", "progress"])
+def test_fits_switches_take_a_bool(moons, option, value):
+    """bool("False") is True: shuffle="False" would shuffle, progress="False" draw a bar.
+    progress=None is its default (on at a terminal), so None is let through there."""
+    model = nn.MLP([2, 3, 2], seed=0)
+    arguments = {"shuffle": True, "progress": False, option: value}
+    if option == "progress" and value is None:
+        fit(model, *moons, epochs=1, **arguments)
+        return
+    allowed = "None, True or False" if option == "progress" else "True or False"
+    with pytest.raises(TypeError, match=f"fit's {option} takes {allowed}, got {value!r}"):
+        fit(model, *moons, epochs=1, batch_size=50, **arguments)
+    fit(model, *moons, epochs=1, batch_size=50, **{**arguments, option: np.False_})
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_batches_shuffle_takes_a_bool(value):
+    X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+    with pytest.raises(TypeError, match=f"batches' shuffle takes True or False, got {value!r}"):
+        list(data.batches(X, y, 2, shuffle=value, seed=0))
+    in_order = [yb.tolist() for _, yb in data.batches(X, y, 2, shuffle=np.False_)]
+    assert in_order == [[0, 1], [2, 3], [4]]
+
+
 def test_bad_validation_data_is_refused(moons):
     with pytest.raises(ValueError, match="validation y"):
         fit(nn.MLP([2, 3, 2], seed=0), *moons, epochs=1, validation=(np.zeros((3, 2)), [0, 1]))
