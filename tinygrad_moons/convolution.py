@@ -22,6 +22,7 @@ from tinygrad_moons import ops
 from tinygrad_moons.elementwise import as_tensor
 from tinygrad_moons.products import einsum
 from tinygrad_moons.tensor import Tensor, derived
+from tinygrad_moons.validate import flag
 
 Pair = tuple[int, int]
 
@@ -152,6 +153,7 @@ def avg_pool2d(
 ) -> Tensor:
     """torch's avg_pool2d: the mean of each window (stride defaults to the kernel size);
     zero padding counts in the mean unless ``count_include_pad=False``."""
+    count_include_pad = flag("avg_pool2d's count_include_pad", count_include_pad)
     x = _images(x, "avg_pool2d")
     kernel, stride, padding = _pool_arguments(kernel_size, stride, padding)
     windows = _windows(x, kernel, stride, padding, (1, 1), 0.0, "avg_pool2d")

@@ -24,7 +24,7 @@ import numpy as np
 from tinygrad_moons import ops
 from tinygrad_moons.autograd import grad
 from tinygrad_moons.tensor import Tensor
-from tinygrad_moons.validate import finite
+from tinygrad_moons.validate import finite, flag
 
 WARN_EVALUATIONS = 10_000  # a gradcheck that evaluates fn more often than this warns
 
@@ -194,6 +194,8 @@ def gradcheck(
     >>> gradcheck(lambda t: (t * t).tanh(), [x])
     True
     """
+    raise_exception = flag("gradcheck's raise_exception", raise_exception)
+    fast_mode = flag("gradcheck's fast_mode", fast_mode)
     inputs = _as_input_list(inputs)
     _validate(inputs)
     if fast_mode:
@@ -297,6 +299,8 @@ def gradgradcheck(
     >>> gradgradcheck(lambda t: (t * t).tanh(), [x])
     True
     """
+    raise_exception = flag("gradgradcheck's raise_exception", raise_exception)
+    fast_mode = flag("gradgradcheck's fast_mode", fast_mode)
     inputs = _as_input_list(inputs)
     _validate(inputs)
     out_shape = _evaluate(fn, inputs).shape

@@ -77,6 +77,7 @@ from tinygrad_moons.tensor import (
     recording,
     written_since,
 )
+from tinygrad_moons.validate import flag
 
 __all__ = ["GraphChangedError", "StaticGraph", "capture"]
 
@@ -205,6 +206,8 @@ class StaticGraph:
         Returns ``output``, the same Tensor every time, its data updated; gradients are
         added into the leaves' ``.grad`` as ``fn().backward()`` would add them.
         """
+        if backward is not True and backward is not False:  # speed: fit calls it every step
+            backward = flag("replay(backward)", backward)
         if backward and self._fresh.backward is None:
             raise ValueError(
                 "replay(backward=True) needs an output that requires grad; use "
@@ -232,6 +235,8 @@ class StaticGraph:
         ``value()`` computes it, before ``backward()``; until then ``output``'s data is an
         array of NaN that refuses to be read (a RuntimeError naming ``value()``).
         """
+        if value is not True and value is not False:  # speed: fit calls it every step
+            value = flag("forward(value)", value)
         split = None if value else self._fresh.split()
         if split is None:
             self._run_forward(self._fresh)
@@ -269,6 +274,8 @@ class StaticGraph:
         does) where the first overwrote values of the forward that it reads; so does one
         after an in-place write (an optimiser's step, ``load_state_dict``, ``w -= x`` under
         no_grad) into a leaf's array that the forward read and the gradients read."""
+        if overwrite is not True and overwrite is not False:  # speed: fit calls it every step
+            overwrite = flag("backward(overwrite)", overwrite)
         if self._fresh.backward is None:
             raise ValueError("backward() needs an output that requires grad")
         fresh = self._fresh

@@ -303,6 +303,8 @@ class Module(habits.RefusesTorchOptions):
 
     @training.setter
     def training(self, mode: bool) -> None:
+        if mode is not True and mode is not False:  # train(mode) hands over a bool
+            mode = flag(f"{type(self).__name__}'s training", mode)
         self.__dict__["training"] = mode
 
     # ------------------------------------------------------------------ state

@@ -18,6 +18,7 @@ import numpy as np
 
 from tinygrad_moons import data, nn
 from tinygrad_moons.train import fit, predict
+from tinygrad_moons.validate import flag
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def hidden_size_sweep(
 def workers(n_jobs: int, networks: int, *, local: bool = True) -> int:
     """How many workers train ``networks`` networks: ``n_jobs`` (-1: every core of this
     machine, when ``local``), never more than the networks."""
+    local = flag("workers' local", local)
     from joblib import effective_n_jobs
 
     if n_jobs == -1 and not local:

@@ -895,7 +895,7 @@ class Tensor(ArrayMethods):
         """
         if torch_keywords:
             habits.keywords("Tensor.backward", torch_keywords, ("gradient", "retain_graph"))
-        if create_graph:
+        if create_graph is not False and _flag("Tensor.backward's create_graph", create_graph):
             raise ValueError(
                 "backward(create_graph=True) is not supported: .grad holds plain ndarrays. "
                 "Use tinygrad_moons.grad(outputs, inputs, create_graph=True), which returns "

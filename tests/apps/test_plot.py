@@ -192,3 +192,13 @@ def test_an_axes_shows_its_whole_figure():
     whole = matplotlib.image.imread(io.BytesIO(shown_in_a_notebook(figure)["image/png"]))
     first = matplotlib.image.imread(io.BytesIO(shown_in_a_notebook(figure.axes[0])["image/png"]))
     assert first.shape == whole.shape and whole.shape[1] > 2 * whole.shape[0]  # both panels
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_history_curves_log_takes_a_bool(value):
+    """bool("False") is True: log="False" would draw a log scale."""
+    histories = {"a": History(loss=[1.0, 0.5])}
+    with pytest.raises(TypeError, match=f"history_curves' log takes True or False, got {value!r}"):
+        plot.history_curves(histories, log=value)
+    for ok, scale in ((True, "log"), (False, "linear"), (np.True_, "log"), (np.False_, "linear")):
+        assert plot.history_curves(histories, log=ok).get_yscale() == scale

@@ -50,3 +50,17 @@ def test_a_dask_cluster_gives_the_local_results(local):
 def test_dask_without_a_scheduler_address_is_refused():
     with pytest.raises(ValueError, match="scheduler"):
         hidden_size_sweep([1], epochs=1, backend="dask")
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_workers_local_takes_a_bool(value):
+    """bool("False") is True: local="False" would count this machine's cores for n_jobs=-1
+    where a cluster's size is the cluster's to say."""
+    from tinygrad_moons.sweep import workers
+
+    with pytest.raises(TypeError, match=f"workers' local takes True or False, got {value!r}"):
+        workers(-1, 5, local=value)
+    for remote in (False, np.False_):  # numpy's bools too
+        assert workers(-1, 5, local=remote) == -1
+    for here in (True, np.True_):
+        assert 1 <= workers(-1, 5, local=here) <= 5

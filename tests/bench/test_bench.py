@@ -108,3 +108,22 @@ def test_benchmark_ratios_draws_one_bar_per_measured_ratio_and_the_targets():
     assert sorted(labels) == ["Tensor + F", "compiled step", "target", "write-up's step"]
     assert ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["N=200, H=3", "N=200, H=50"]
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+@pytest.mark.parametrize("option", ["memory", "profile"])
+def test_run_benchmarks_switches_take_a_bool(option, value):
+    """bool("False") is True: memory="False" would measure peak memory (slowly) and
+    profile="False" profile every missed target."""
+    with pytest.raises(
+        TypeError, match=f"run_benchmark's {option} takes True or False, got {value!r}"
+    ):
+        bench.run_benchmark(((20, 3),), repeats=1, min_time=0.0, **{option: value})
+
+
+def test_run_benchmark_takes_numpys_bools():
+    result = bench.run_benchmark(
+        ((20, 3),), repeats=1, min_time=0.0, memory=np.False_, profile=np.False_
+    )
+    assert all(r["peak_bytes"] is None for r in result.to_records())
+    assert not result.profiles

@@ -236,3 +236,33 @@ def test_check_refuses_a_constant_derived_from_the_numbers_after_they_change():
     w.data = np.array([-1.0, 2.0, 3.0])
     with pytest.raises(GraphChangedError, match="another graph than the captured one"):
         graph.check(fn)
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_the_graphs_switches_take_a_bool(value):
+    """bool("False") is True: replay(backward="False") would add gradients into .grad,
+    forward(value="False") compute the value, backward(overwrite="False") write over a
+    .grad it should refuse."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    x = Tensor([3.0, 4.0])
+    graph = capture(lambda: (w * x).tanh().sum())
+    for call, option in (
+        (lambda v: graph.replay(backward=v), "replay(backward)"),
+        (lambda v: graph.forward(value=v), "forward(value)"),
+        (lambda v: graph.backward(overwrite=v), "backward(overwrite)"),
+    ):
+        with pytest.raises(TypeError, match=rf"{re.escape(option)} takes True or False, got"):
+            call(value)
+    expected = float(np.tanh(np.array([3.0, 8.0])).sum())
+    for yes, no in ((True, False), (np.True_, np.False_)):  # numpy's bools too
+        w.grad = None
+        assert graph.replay(backward=no).item() == expected and w.grad is None
+        assert graph.replay(backward=yes).item() == expected and w.grad is not None
+        first = w.grad.copy()
+        graph.forward(value=no)
+        assert graph.value().item() == expected
+        graph.backward(overwrite=yes)
+        np.testing.assert_array_equal(w.grad, first)
+        assert graph.forward(value=yes).item() == expected
+        with pytest.raises(ValueError, match="set it to None first"):
+            graph.backward(overwrite=no)

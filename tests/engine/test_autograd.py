@@ -55,6 +55,24 @@ def test_backward_with_create_graph_is_refused_naming_grad():
     assert x.grad is None
 
 
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_backward_create_graph_takes_a_bool(value):
+    """bool("False") is True: create_graph="False" was refused as create_graph=True, and 0
+    or None passed as False; each is now named as not a bool."""
+    x = Tensor([2.0], requires_grad=True)
+    with pytest.raises(
+        TypeError, match=f"Tensor.backward's create_graph takes True or False, got {value!r}"
+    ):
+        (x**3).sum().backward(create_graph=value)
+    assert x.grad is None
+    for no in (False, np.False_):  # numpy's bools too
+        x.grad = None
+        (x**3).sum().backward(create_graph=no)
+        np.testing.assert_array_equal(x.grad, [12.0])
+    with pytest.raises(ValueError, match=r"grad\(.*create_graph=True\)"):
+        (x**3).sum().backward(create_graph=np.True_)
+
+
 class Cube(Function):
     @staticmethod
     def forward(ctx, x):

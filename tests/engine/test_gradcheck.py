@@ -137,3 +137,21 @@ def test_gradgradcheck_names_the_input_whose_second_derivative_disagrees():
     with pytest.raises(GradcheckError, match=r"with respect to input 0 disagrees") as caught:
         gradgradcheck(lambda t: t * t.detach(), [x])
     assert caught.value.position == 0
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+@pytest.mark.parametrize("check", ["gradcheck", "gradgradcheck"])
+@pytest.mark.parametrize("option", ["raise_exception", "fast_mode"])
+def test_the_switches_take_a_bool(check, option, value):
+    """bool("False") is True: raise_exception="False" would raise where False was asked for,
+    fast_mode="False" would check one random projection instead of every element."""
+    import tinygrad_moons
+
+    run = getattr(tinygrad_moons, check)
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    with pytest.raises(TypeError, match=f"{check}'s {option} takes True or False, got {value!r}"):
+        run(lambda t: (t * t).tanh(), [x], **{option: value})
+    for ok in (True, False, np.True_, np.False_):  # numpy's bools too
+        assert run(lambda t: (t * t).tanh(), [x], **{option: ok}) is True
+    wrong = Tensor(np.array([0.5, -1.0]), requires_grad=True)  # x * x.detach(): half of 2x
+    assert run(lambda t: t * t.detach(), [wrong], raise_exception=np.False_) is False

@@ -615,3 +615,20 @@ def test_conv_and_pools_against_finite_differences():
 def test_bad_convolution_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_avg_pool2d_count_include_pad_takes_a_bool(value):
+    """bool("False") is True: count_include_pad="False" would count the zero padding in
+    every mean at the border, the opposite of what was asked."""
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    with pytest.raises(
+        TypeError, match=f"avg_pool2d's count_include_pad takes True or False, got {value!r}"
+    ):
+        F.avg_pool2d(x, 3, 1, 1, count_include_pad=value)
+    for ok, torch_ok in ((True, True), (False, False), (np.True_, True), (np.False_, False)):
+        ours = F.avg_pool2d(x, 3, 1, 1, count_include_pad=ok).data
+        theirs = torch.nn.functional.avg_pool2d(
+            torch.tensor(x), 3, 1, 1, count_include_pad=torch_ok
+        ).numpy()
+        np.testing.assert_allclose(ours, theirs)

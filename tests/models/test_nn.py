@@ -91,6 +91,26 @@ def test_train_takes_a_bool_not_a_string_that_is_always_true(mode):
     assert not model.train(False).training and model.train(np.bool_(True)).training
 
 
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_the_training_attribute_takes_a_bool(value):
+    """bool("False") is True: model.training = "False" would keep Dropout dropping, and a
+    layer's own check (``if self.training``) would read the string as training mode."""
+    model = nn.MLP([2, 3, 2], dropout=0.5, seed=0)
+    dropout = model[2]
+    with pytest.raises(TypeError, match=f"MLP's training takes True or False, got {value!r}"):
+        model.training = value
+    with pytest.raises(TypeError, match=f"Dropout's training takes True or False, got {value!r}"):
+        dropout.training = value
+    assert model.training is True and dropout.training is True
+    x = Tensor(np.ones((4, 2)))
+    for off, on in ((False, True), (np.False_, np.True_)):  # numpy's bools too, kept as bools
+        dropout.training = off
+        assert dropout.training is False
+        np.testing.assert_array_equal(dropout(x).data, x.data)
+        dropout.training = on
+        assert dropout.training is True
+
+
 def test_a_torch_layout_weight_is_named_as_transposed():
     layer = nn.Linear(2, 3, seed=0)
     state = {"weight": layer.weight.data.T.copy(), "bias": layer.bias.data.copy()}

@@ -60,6 +60,7 @@ from tinygrad_moons.bench.steps import (
     make_steps,
     writeup_loop,
 )
+from tinygrad_moons.validate import flag
 
 WORKLOADS: tuple[tuple[int, int], ...] = ((200, 3), (200, 50), (10_000, 64), (100_000, 500))
 QUICK_WORKLOADS: tuple[tuple[int, int], ...] = WORKLOADS[:3]
@@ -208,6 +209,8 @@ def run_benchmark(
     (``profile_misses``). ``progress``, when given, is called with one line of text
     before each stage.
     """
+    memory = flag("run_benchmark's memory", memory)
+    profile = flag("run_benchmark's profile", profile)
     result = BenchmarkResult()
     for i, (n, hidden) in enumerate(workloads, 1):
         where = f"workload {i}/{len(workloads)}, {n} x {hidden}"

@@ -37,6 +37,7 @@ from tinygrad_moons.plot.graph_drawing import (
     graph_edge_points,
     graph_layout,
 )
+from tinygrad_moons.validate import flag
 
 CMAP = "Spectral"
 
@@ -287,6 +288,7 @@ def history_curves(
     ``key`` is a History field ("loss", "accuracy", "val_loss", "val_accuracy", "lr");
     ``against`` is "epoch" (1, 2, ...) or "seconds" (time since ``fit`` started).
     """
+    log = flag("history_curves' log", log)
     if against not in ("epoch", "seconds"):
         raise ValueError(f"against must be 'epoch' or 'seconds', got {against!r}")
     ax = ax if ax is not None else new_axes(6.5, 4.5)
