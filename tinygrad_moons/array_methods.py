@@ -17,6 +17,7 @@ import numpy as np
 
 from tinygrad_moons import habits
 from tinygrad_moons.validate import axes as _axes
+from tinygrad_moons.validate import keepdims as _keepdims
 
 Axis = int | tuple[int, ...] | None
 
@@ -163,6 +164,7 @@ class ArrayMethods:
         some are 0 (as torch's)."""
         if torch_keywords:
             habits.keywords("Tensor.prod", torch_keywords, ("dim", "keepdim"))
+        keepdims = _keepdims("Tensor.prod", keepdims)
         axes = tuple(range(self.ndim)) if axis is None else _axes(axis, self.ndim, self.shape)
         kept = [a for a in range(self.ndim) if a not in axes]
         out_shape = tuple(1 if a in axes else n for a, n in enumerate(self.shape))

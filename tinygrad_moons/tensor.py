@@ -33,6 +33,7 @@ from tinygrad_moons import habits
 from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
 from tinygrad_moons.validate import flag as _flag
+from tinygrad_moons.validate import keepdims as _keepdims
 
 Axis = int | tuple[int, ...] | None
 
@@ -653,12 +654,14 @@ class Tensor(ArrayMethods):
         """Maximum; tied maxima share the gradient equally, like ``torch.amax``."""
         if torch_keywords:
             habits.keywords("Tensor.max", torch_keywords, ("dim", "keepdim"), _VALUES_ALONE)
+        keepdims = _keepdims("Tensor.max", keepdims)
         return ops.Max.apply(self, _checked_axis(self, axis), keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
         """Minimum; tied minima share the gradient equally, like ``torch.amin``."""
         if torch_keywords:
             habits.keywords("Tensor.min", torch_keywords, ("dim", "keepdim"), _VALUES_ALONE)
+        keepdims = _keepdims("Tensor.min", keepdims)
         return ops.Min.apply(self, _checked_axis(self, axis), keepdims)
 
     def var(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import warnings
 from typing import Any
 
@@ -71,6 +72,28 @@ def flag(name: str, value: Any, *, none: bool = False) -> bool | None:
         allowed = "None, True or False" if none else "True or False"
         raise TypeError(f"{name} takes {allowed}, got {value!r}")
     return bool(value)
+
+
+def keepdims(name: str, value: Any) -> bool:
+    """numpy's ``keepdims`` as a bool: True or False (numpy's bools too) or an integer as
+    its truth value, as numpy takes it; a string, None or a float is a TypeError (where
+    ``bool("False")`` would keep the axes silently).
+
+    >>> keepdims("Tensor.max", 1)
+    True
+    >>> keepdims("Tensor.max", "False")
+    Traceback (most recent call last):
+    ...
+    TypeError: Tensor.max's keepdims takes True or False, got 'False'
+    """
+    if value is True or value is False:
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    try:
+        return bool(operator.index(value))
+    except TypeError:
+        raise TypeError(f"{name}'s keepdims takes True or False, got {value!r}") from None
 
 
 def number(

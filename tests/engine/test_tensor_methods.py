@@ -250,3 +250,17 @@ def test_tensor_and_ops_import_each_other_and_nothing_else_of_the_engine():
     assert package_imports("habits.py") == set()
     assert package_imports("ops.py") == {"tinygrad_moons.tensor"}
     assert not (ROOT / "tinygrad_moons" / "tensor_methods.py").exists()
+
+
+@pytest.mark.parametrize("method", ["max", "min", "prod"])
+def test_keepdims_is_refused_where_numpy_refuses_it_and_taken_as_numpy_takes_it(method):
+    # these reductions handle keepdims themselves: a string or None must not be read as
+    # a truth value (bool("False") would keep the axis silently)
+    t = Tensor(np.arange(1.0, 7.0).reshape(2, 3))
+    for bad in ("False", "True", None, 1.0):
+        with pytest.raises(TypeError, match=f"Tensor.{method}'s keepdims takes True or False"):
+            getattr(t, method)(0, keepdims=bad)
+    expected = getattr(np, method)(t.data, axis=0, keepdims=True)
+    for good in (True, np.True_, 1, 2):
+        assert np.array_equal(getattr(t, method)(0, keepdims=good).data, expected)
+    assert getattr(t, method)(0, keepdims=0).shape == (3,)
