@@ -899,8 +899,10 @@ class Where(Op):
 
     @staticmethod
     def forward(ctx, condition, x, y):
-        ctx.condition, ctx.shapes = condition, (np.shape(x), np.shape(y))
-        return np.where(condition, x, y)
+        # a copy: the caller's mask may change before backward (m = x > 0; ...; m[:] = 0),
+        # and the gradient must be that of the values computed
+        ctx.condition, ctx.shapes = np.array(condition, dtype=bool), (np.shape(x), np.shape(y))
+        return np.where(ctx.condition, x, y)
 
     @staticmethod
     def backward(ctx, grad):
@@ -954,6 +956,17 @@ def basic_index(index: Any) -> tuple | None:
     return parts
 
 
+def _kept_index(index: Any) -> Any:
+    """``index`` with a copy of each array in it: the caller's index array may change
+    before backward (``idx[:] = ...``), and the gradient must go where the values came
+    from (ints, slices, None and ``...`` are kept as they are)."""
+    if isinstance(index, np.ndarray):
+        return np.array(index)
+    if type(index) is tuple and any(isinstance(part, np.ndarray) for part in index):
+        return tuple(np.array(part) if isinstance(part, np.ndarray) else part for part in index)
+    return index
+
+
 class GetItem(Op):
     """z = x[index];  the gradient is scatter-added, so repeated indices accumulate.
 
@@ -962,7 +975,7 @@ class GetItem(Op):
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.shape, ctx.index = x.shape, index
+        ctx.shape, ctx.index = x.shape, _kept_index(index)
         parts = basic_index(index)
         if parts is not None:
             return x[parts if Ellipsis in parts else parts + (Ellipsis,)]
@@ -979,7 +992,7 @@ class IndexAdd(Op):
 
     @staticmethod
     def forward(ctx, x, index, shape):
-        ctx.index = index
+        ctx.index = index = _kept_index(index)
         out = np.zeros(shape)
         np.add.at(out, index, x)
         return out
@@ -995,6 +1008,7 @@ class SetItem(Op):
 
     @staticmethod
     def forward(ctx, x, v, index):
+        index = _kept_index(index)
         out = x.copy()
         out[index] = v
         kept = np.ones(x.shape, dtype=bool)
