@@ -87,3 +87,71 @@ def test_batches_refuse_a_batch_size_that_is_not_a_positive_int(batch_size):
 def test_batches_refuse_x_and_y_of_different_lengths():
     with pytest.raises(ValueError, match="same length"):
         list(data.batches(np.zeros((4, 2)), np.zeros(3), 2))
+
+
+def test_make_blobs_refuses_classes_that_contradict_the_centres_naming_both():
+    """classes=5 with two centres made two classes in silence."""
+    with pytest.raises(ValueError, match=r"classes=5 but centers holds 2 centres"):
+        data.make_blobs(classes=5, centers=[[0, 0], [1, 1]])
+    centers = data.ring_centers(4)  # their number is the classes: given or not
+    for classes in (None, 4):
+        assert sorted(set(data.make_blobs(40, classes, centers=centers)[1].tolist())) == [
+            0,
+            1,
+            2,
+            3,
+        ]
+
+
+@pytest.mark.parametrize(
+    "centers, message",
+    [
+        ([[0, 0, 0], [1, 1, 1]], "centers has 3 features .*blobs in the plane"),
+        ([[0.0, np.nan], [1.0, 1.0]], "centers must be finite"),
+        ([], "centers must be a non-empty 2-D array"),
+    ],
+)
+def test_make_blobs_refuses_centres_that_are_not_points_of_the_plane(centers, message):
+    """3-D centres gave 3 features, though the blobs are in the plane."""
+    with pytest.raises(ValueError, match=message):
+        data.make_blobs(centers=centers)
+
+
+@pytest.mark.parametrize("seed", [1.5, "0", True])
+def test_make_moons_and_blobs_name_a_seed_that_is_not_one(seed):
+    """seed=1.5 raised numpy's "Cannot cast scalar from dtype('float64')", naming no seed."""
+    for make in (data.make_moons, data.make_blobs):
+        with pytest.raises(TypeError, match="seed must be an int, a numpy RandomState or None"):
+            make(seed=seed)
+
+
+def test_make_moons_takes_a_random_state_as_given():
+    rng = np.random.RandomState(0)
+    assert np.array_equal(data.make_moons(seed=rng)[0], data.make_moons()[0])
+    assert not np.array_equal(data.make_moons(seed=rng)[0], data.make_moons()[0])
+
+
+@pytest.mark.parametrize("n", [True, False, 0, -1, 2.0, "5"])
+def test_make_moons_and_blobs_refuse_a_count_that_is_not_an_int(n):
+    """make_moons(True) made one point."""
+    for make in (data.make_moons, data.make_blobs):
+        with pytest.raises(ValueError, match=f"n must be an int >= 1, got {n!r}"):
+            make(n)
+    with pytest.raises(ValueError, match=f"classes must be an int >= 1, got {n!r}"):
+        data.make_blobs(classes=n)
+
+
+@pytest.mark.parametrize("classes", [0, -2, 2.0, True])
+def test_ring_centers_refuses_a_count_of_classes_that_is_not_an_int(classes):
+    """0 and -2 gave an empty array in silence."""
+    with pytest.raises(ValueError, match=f"classes must be an int >= 1, got {classes!r}"):
+        data.ring_centers(classes)
+
+
+@pytest.mark.parametrize("radius", [np.nan, np.inf, 0.0, -1.0, "2", True])
+def test_ring_centers_refuses_a_radius_that_is_not_a_finite_positive_number(radius):
+    """radius=nan gave NaN centres in silence."""
+    with pytest.raises(
+        ValueError, match=f"radius must be a finite number in \\(0, inf\\), got {radius!r}"
+    ):
+        data.ring_centers(3, radius)

@@ -140,6 +140,38 @@ def test_a_malformed_row_is_reported_by_line_and_nothing_is_written(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        # float() reads "1_0" as 10 and full-width digits as digits: a CSV holds neither.
+        ("1.0,2.0\n1_0,2.0\n", r"line 2, column 1: '1_0' is not a plain decimal number"),
+        ("1.0,\uff11\n", r"line 1, column 2: '\uff11' is not a plain decimal number"),
+        # A first line of such numbers is refused, never skipped as a header.
+        ("\uff11,\uff12\n1.0,2.0\n", r"line 1, column 1: '\uff11' is not a plain decimal"),
+        ("x,y\n1.0,0x10\n", r"line 2, column 2: '0x10' is not a number"),
+        ("x,y\n1.0,1e1_0\n", r"line 2, column 2: '1e1_0' is not a plain decimal number"),
+        ("x,y\n1.0,-Infinity\n", r"line 2, column 2: '-Infinity' is not a finite number"),
+    ],
+)
+def test_a_cell_that_is_not_a_plain_decimal_number_is_refused_naming_it(
+    saved_model, tmp_path, capsys, content, pattern
+):
+    points = tmp_path / "points.csv"
+    points.write_text(content, encoding="utf-8")
+    argv = ["predict", "--model", str(saved_model), "--input", str(points)]
+    assert cli.main(argv) == 1
+    assert re.search(pattern, capsys.readouterr().err)
+
+
+def test_plain_decimal_numbers_in_every_spelling_are_read(saved_model, tmp_path, capsys):
+    points = tmp_path / "points.csv"
+    points.write_text("x,y\n+2,-.5\n 2.0 ,-5E-1\n2.,-0.5e0\n")
+    argv = ["predict", "--model", str(saved_model), "--input", str(points)]
+    assert cli.main(argv) == 0
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert len(rows) == 3 and len(set(rows)) == 1
+
+
 def test_predict_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
     bogus = tmp_path / "model.npz"
     bogus.write_bytes(b"not a zip file")

@@ -113,11 +113,29 @@ def load_model(path: str, chosen: str | None = None) -> nn.MLP:
     return model
 
 
+# A CSV number: an optional sign, ASCII digits with an optional point, an optional exponent;
+# or nan/inf, read to be reported as not finite. float() takes more ("1_0" is 10, "１" 1).
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+_PLAIN_RULE = "a plain decimal number (ASCII digits, an optional sign, point and exponent)"
+
+
 def _number(cell: str) -> float | None:
+    """The value of a cell written as a plain decimal number (or nan/inf), else None."""
+    text = cell.strip()
+    if _PLAIN.fullmatch(text) or _NOT_FINITE.fullmatch(text):
+        return float(text)
+    return None
+
+
+def _python_number(cell: str) -> bool:
+    """Whether float() reads ``cell``, which ``_number`` refuses ("1_0", "１"): a bad
+    number, never a header's name."""
     try:
-        return float(cell)
+        float(cell)
     except ValueError:
-        return None
+        return False
+    return True
 
 
 def read_points(path: str, n_features: int) -> tuple[np.ndarray, list[int]]:
@@ -125,8 +143,10 @@ def read_points(path: str, n_features: int) -> tuple[np.ndarray, list[int]]:
     and the line each came from.
 
     The first non-empty line is a header when none of its cells is a number; any other
-    line, the first included, must hold ``n_features`` finite numbers. A bad line is a
-    ``UserError`` naming its line number and, for a bad value, its column.
+    line, the first included, must hold ``n_features`` finite numbers, each written as a
+    plain decimal number (``-1.5e-3``: not ``1_0`` or full-width digits, which float()
+    would read). A bad line is a ``UserError`` naming its line number and, for a bad
+    value, its column and cell.
     """
     name = "the standard input" if path == "-" else path
     try:
@@ -139,14 +159,17 @@ def read_points(path: str, n_features: int) -> tuple[np.ndarray, list[int]]:
         if all(not cell.strip() for cell in row):
             continue
         values = [_number(cell) for cell in row]
-        if first and all(value is None for value in values):
+        if first and all(v is None and not _python_number(c) for c, v in zip(row, values)):
             first = False
             continue  # a header
         first = False
         where = f"{name}, line {line_number}"
         for column, (cell, value) in enumerate(zip(row, values), start=1):
             if value is None or not np.isfinite(value):
-                kind = "not a number" if value is None else "not a finite number"
+                if value is not None:
+                    kind = "not a finite number"
+                else:
+                    kind = f"not {_PLAIN_RULE}" if _python_number(cell) else "not a number"
                 raise UserError(f"{where}, column {column}: {reprlib.repr(cell.strip())} is {kind}")
         if len(values) != n_features:
             raise UserError(
