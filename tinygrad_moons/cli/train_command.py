@@ -27,6 +27,7 @@ DESCRIPTION = (
 )
 EXAMPLE = "tinygrad-moons train --hidden 10 10 --activation relu --optimizer adam --save m.npz"
 TRAIN_BLOBS = 300
+WRITEUP_LR = 0.01
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +72,12 @@ def chance_level(y: np.ndarray) -> float:
     """The accuracy of always answering the commonest class: what a network that learnt
     nothing scores."""
     return float(np.bincount(y).max() / len(y))
+
+
+def chance_advice(lr: float) -> str:
+    """What to try after a run that ended no better than chance at rate ``lr``."""
+    rate = "a smaller" if lr >= WRITEUP_LR else "a larger"
+    return f"try {rate} --lr (the write-up's is {WRITEUP_LR:g}) or more --epochs"
 
 
 def final_loss_line(losses: list[float], learnt: bool = True) -> str:
@@ -119,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"the network ended no better than chance: {history.accuracy[-1]:.1%} of the"
             f" training points, what always answering the commonest class scores"
-            f" ({chance:.1%}); try a smaller --lr (the write-up's is 0.01) or more --epochs"
+            f" ({chance:.1%}); {chance_advice(args.lr)}"
         )
     ax = plot.decision_boundary(
         lambda P: predict(model, P),
