@@ -237,6 +237,14 @@ def test_sweep_trains_one_model_per_size_and_draws_the_grid(tmp_path, capsys):
     assert_png_not_blank(out)
 
 
+def test_a_sweep_size_that_ends_at_chance_exits_1_as_train_does(tmp_path, capsys):
+    argv = ["sweep", "--hidden", "1", "3", "--lr", "50", "--epochs", "50"]
+    assert cli.main([*argv, "--out", str(tmp_path / "grid.png")]) == 1
+    err = capsys.readouterr().err
+    assert "hidden sizes 1 (50.0%), 3 (50.0%) ended no better than chance (50.0%" in err
+    assert "smaller --lr" in err
+
+
 @pytest.mark.parametrize(
     "argv, pattern",
     [
