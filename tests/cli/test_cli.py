@@ -245,6 +245,15 @@ def test_a_sweep_size_that_ends_at_chance_exits_1_as_train_does(tmp_path, capsys
     assert "smaller --lr" in err
 
 
+@pytest.mark.parametrize("classes", ["31", "1000"])
+def test_more_classes_than_the_training_points_can_hold_is_a_usage_error(classes, capsys):
+    """300 blob points: 1000 classes left most classes without a point (exit 0 at 2.0%)."""
+    assert cli.main(["train", "--classes", classes, "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"--classes {classes} is too many for the 300 training points: at most 30" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     "argv, pattern",
     [
