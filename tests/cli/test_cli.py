@@ -198,9 +198,20 @@ def test_gradcheck_command_reports_agreement_and_exits_0(hidden, capsys):
 
 
 def test_gradcheck_command_exits_1_when_a_bound_breaks(capsys):
-    # A step of 0.5 makes the central differences far too coarse for the 1e-6 bound.
-    assert cli.main(["gradcheck", "--hidden", "3", "--passes", "10", "--eps", "0.5"]) == 1
-    assert "FAILED" in capsys.readouterr().out
+    # A step of 1e-2 makes the central differences too coarse for the 1e-6 bound.
+    assert cli.main(["gradcheck", "--hidden", "3", "--passes", "10", "--eps", "1e-2"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "with --eps 0.01 the step may be to blame" in out
+
+
+@pytest.mark.parametrize("eps", ["1e300", "1e-300", "0.5", "1e-11"])
+def test_gradcheck_refuses_a_step_that_checks_nothing(eps, capsys):
+    """1e300 printed a table of nan, 1e-300 failed every gradient: both blamed the gradients."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["gradcheck", "--passes", "2", "--eps", eps])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--eps" in err and "from 1e-10 to 1e-2" in err and len(err.strip().splitlines()) == 1
 
 
 def test_gradcheck_plot_draws_the_step_size_v_curve(tmp_path, capsys):
