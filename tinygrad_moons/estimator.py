@@ -42,6 +42,7 @@ from tinygrad_moons.train import (
     NoProgressWarning,
     evaluating,
     fit,
+    loss_moved,
     no_progress,
     penalised_weights,
 )
@@ -838,7 +839,7 @@ def _not_converged(e: NeuralNetClassifier, fitted: _Fitted, accuracy: float) -> 
         notes.append((problem, advice))
     learnt_nothing = no_progress(fitted.start_loss, e.loss_, accuracy, fitted.labels)
     if learnt_nothing:
-        rose = e.loss_ >= fitted.start_loss and e.solver != "lbfgs"
+        rose = loss_moved(fitted.start_loss, e.loss_) > 0 and e.solver != "lbfgs"
         notes.append((learnt_nothing, lower_rate if rose else more_training))
     if not notes:
         return None

@@ -60,6 +60,7 @@ __all__ = [
     "evaluating",
     "fit",
     "library_model",
+    "loss_moved",
     "no_progress",
     "predict",
     "predict_proba",
@@ -781,11 +782,43 @@ def _progress_bar(progress: bool | None, epochs: int) -> Any:
 
 
 # ---------------------------------------------------------------------- no progress
+LOSS_ROUNDING = 1e-12  # a relative change of the loss smaller than this is rounding
+
+
+def loss_moved(start_loss: float, end_loss: float) -> int:
+    """+1 when the loss rose, -1 when it fell, 0 when it changed by rounding at most
+    (relative ``LOSS_ROUNDING``) or not at all.
+
+    >>> loss_moved(1.0, 2.0), loss_moved(1.0, 1.0 + 1e-16), loss_moved(1.0, 0.5)
+    (1, 0, -1)
+    """
+    change = end_loss - start_loss
+    if abs(change) <= LOSS_ROUNDING * abs(start_loss):
+        return 0
+    return 1 if change > 0 else -1
+
+
+def _distinct(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` to 6 significant digits, or as many more as it takes to tell them
+    apart."""
+    for digits in range(6, 18):
+        first, second = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if first != second or a == b:
+            break
+    return first, second
+
+
 def no_progress(start_loss: float, end_loss: float, accuracy: float, labels: np.ndarray) -> str:
-    """Why a finished run learnt nothing, or "" when it did: its loss did not fall, or its
-    accuracy is no better than always answering the most frequent label."""
-    if end_loss >= start_loss:
-        return f"the loss ended at {end_loss:.6g}, no lower than its start {start_loss:.6g}"
+    """Why a finished run learnt nothing, or "" when it did: its loss did not fall (it rose,
+    or changed by rounding at most), or its accuracy is no better than always answering
+    the most frequent label."""
+    moved = loss_moved(start_loss, end_loss)
+    if moved > 0:
+        end, start = _distinct(end_loss, start_loss)
+        return f"the loss ended at {end}, above its start {start}"
+    if moved == 0:
+        change = "" if end_loss == start_loss else f" (changed by {end_loss - start_loss:.1e})"
+        return f"the loss did not change: it ended at its start {start_loss:.6g}{change}"
     majority = np.bincount(labels).max() / len(labels)
     if accuracy <= majority:
         return (
@@ -801,7 +834,7 @@ def _warn_if_no_progress(history: History, start_loss: float, labels: np.ndarray
         return
     reason = no_progress(start_loss, history.loss[-1], history.accuracy[-1], labels)
     if reason:
-        rose = history.loss[-1] >= start_loss
+        rose = loss_moved(start_loss, history.loss[-1]) > 0
         advice = "a smaller one" if rose else "a larger one, more epochs or standardised features"
         epochs = f"{len(history)} epoch{'s' * (len(history) != 1)}"
         warnings.warn(

@@ -230,9 +230,20 @@ def test_gradcheck_command_reports_agreement_and_exits_0(hidden, capsys):
 
 
 def test_gradcheck_command_exits_1_when_a_bound_breaks(capsys):
-    # A step of 0.5 makes the central differences far too coarse for the 1e-6 bound.
-    assert cli.main(["gradcheck", "--hidden", "3", "--passes", "10", "--eps", "0.5"]) == 1
-    assert "FAILED" in capsys.readouterr().out
+    # A step of 1e-2 makes the central differences too coarse for the 1e-6 bound.
+    assert cli.main(["gradcheck", "--hidden", "3", "--passes", "10", "--eps", "1e-2"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "with --eps 0.01 the step may be to blame" in out
+
+
+@pytest.mark.parametrize("eps", ["1e300", "1e-300", "0.5", "1e-11"])
+def test_gradcheck_refuses_a_step_that_checks_nothing(eps, capsys):
+    """1e300 printed a table of nan, 1e-300 failed every gradient: both blamed the gradients."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["gradcheck", "--passes", "2", "--eps", eps])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--eps" in err and "from 1e-10 to 1e-2" in err and len(err.strip().splitlines()) == 1
 
 
 def test_gradcheck_plot_draws_the_step_size_v_curve(tmp_path, capsys):
@@ -267,6 +278,23 @@ def test_sweep_trains_one_model_per_size_and_draws_the_grid(tmp_path, capsys):
     assert sorted(finished) == ["1", "3"]
     assert text.index("hidden size") < text.index("final loss  ")
     assert_png_not_blank(out)
+
+
+def test_a_sweep_size_that_ends_at_chance_exits_1_as_train_does(tmp_path, capsys):
+    argv = ["sweep", "--hidden", "1", "3", "--lr", "50", "--epochs", "50"]
+    assert cli.main([*argv, "--out", str(tmp_path / "grid.png")]) == 1
+    err = capsys.readouterr().err
+    assert "hidden sizes 1 (50.0%), 3 (50.0%) ended no better than chance (50.0%" in err
+    assert "smaller --lr" in err
+
+
+@pytest.mark.parametrize("classes", ["31", "1000"])
+def test_more_classes_than_the_training_points_can_hold_is_a_usage_error(classes, capsys):
+    """300 blob points: 1000 classes left most classes without a point (exit 0 at 2.0%)."""
+    assert cli.main(["train", "--classes", classes, "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert f"--classes {classes} is too many for the 300 training points: at most 30" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

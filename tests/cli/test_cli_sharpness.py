@@ -44,6 +44,23 @@ def test_the_largest_seen_is_reported_with_its_epoch(tmp_path, capsys):
     assert re.search(r"largest seen 2\d\d\.\d \(epoch 99\)", text)
 
 
+def test_a_run_at_chance_is_not_called_converged_and_exits_1(tmp_path, capsys):
+    """lr 5 blows the loss up to ~957 at 50% accuracy: the sharpness there is ~0, below
+    2/lr, but nothing converged; train exits 1 for such a run, and so does sharpness."""
+    argv = ["sharpness", "--hidden", "3", "--epochs", "50", "--lr", "5"]
+    assert cli.main([*argv, "--out", str(tmp_path / "s.png")]) == 1
+    out, err = capsys.readouterr()
+    assert "converged" not in out and "no better than chance: training accuracy 50.0%" in out
+    assert "hidden size 3 ended no better than chance" in err and "smaller --lr" in err
+
+
+def test_two_epochs_are_too_few_to_call_converged(tmp_path, capsys):
+    argv = ["sharpness", "--hidden", "3", "--epochs", "2"]
+    assert cli.main([*argv, "--out", str(tmp_path / "s.png")]) == 0
+    out = capsys.readouterr().out
+    assert "converged:" not in out and "too few epochs to tell whether it converged" in out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

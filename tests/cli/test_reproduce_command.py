@@ -54,6 +54,18 @@ def test_compare_finds_where_the_curves_part_and_the_phase_of_the_cycle():
     assert "pass 1300" in text and "opposite phases" in text and "0.400000 at pass 1200" in text
 
 
+def test_a_cycle_in_the_same_phase_beyond_AGREE_is_still_the_same_phase():
+    """The hunter's ends: in order 1e-9 apart (rounding, past AGREE), swapped 8e-3 apart."""
+    post = np.full(3000, 0.5)
+    post[-2::-2], post[-1::-2] = 0.07075795, 0.07131581
+    autodiff = post.copy()
+    autodiff[-2:] = post[-2:] * (1 + np.array([4.7e-10, 1.37e-9]))
+    c = compare(post, autodiff)
+    assert c.cycle is not None and c.end_gap <= 1e-8 and c.same_phase
+    text = "\n".join(explain(c, post))
+    assert "in the same phase" in text and "opposite phases" not in text
+
+
 def test_curves_that_never_part_are_said_to_agree_everywhere():
     post = np.linspace(1.0, 0.1, 2000)
     c = compare(post, post.copy())

@@ -313,7 +313,7 @@ def test_a_learning_rate_of_10_does_not_diverge(moons):
     """With the stable loss and tanh, rates up to about 2/reg = 200 stay finite; 2,000 epochs
     are well past where a rate of 1000 breaks (about 160)."""
     X, y = moons
-    with pytest.warns(NoProgressWarning, match="no lower than its start .*try a smaller one"):
+    with pytest.warns(NoProgressWarning, match="above its start .*try a smaller one"):
         history = fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=2000, lr=10, progress=False)
     assert np.all(np.isfinite(history.loss))
 
@@ -330,6 +330,17 @@ def test_a_loss_that_ends_above_its_start_warns_in_one_line(moons):
     message = str(warning.message)
     assert "\n" not in message and "in 1 epoch at learning rate 8: the loss ended at" in message
     assert warning.filename == __file__  # it points at the caller's line
+
+
+def test_a_loss_that_did_not_change_asks_for_a_larger_rate_not_a_smaller_one(moons):
+    """lr 1e-20: the loss stays at its start; a smaller rate would change it even less."""
+    X, y = moons
+    with pytest.warns(NoProgressWarning) as record:
+        fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=5, lr=1e-20, progress=False)
+    (warning,) = record
+    message = str(warning.message)
+    assert "the loss did not change" in message and "try a larger one" in message
+    assert "smaller" not in message and "no lower than" not in message
 
 
 def test_an_accuracy_no_better_than_the_most_frequent_class_warns():

@@ -9,19 +9,22 @@ import numpy as np
 from tinygrad_moons import data, plot, reference, three_gradients
 from tinygrad_moons.cli.options import add_training_options, figure_file
 from tinygrad_moons.cli.terminal import UserError
-from tinygrad_moons.cli.types import positive_float
+from tinygrad_moons.cli.types import difference_step
 
 DESCRIPTION = (
     "Relative errors of the three gradients of the write-up's summed objective, at the\n"
     "initial parameters and after training; exit 1 if a bound breaks."
 )
 EXAMPLE = "tinygrad-moons gradcheck --hidden 3 --plot steps.png"
+DEFAULT_EPS = 1e-6
 BOUNDS = {"autodiff_vs_formulas": 1e-10, "autodiff_vs_fd": 1e-6, "formulas_vs_fd": 1e-6}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_training_options(parser, epochs=1000, one_hidden_layer=True)
-    parser.add_argument("--eps", type=positive_float, default=1e-6, help="difference step")
+    parser.add_argument(
+        "--eps", type=difference_step, default=DEFAULT_EPS, help="difference step, 1e-10 to 1e-2"
+    )
     parser.add_argument(
         "--plot",
         type=figure_file,
@@ -77,6 +80,12 @@ def run(args: argparse.Namespace) -> int:
         _plot_step_sizes(args, X, y, points[0][1])
     if broken:
         print("FAILED: " + "; ".join(broken))
+        if all("_fd " in b for b in broken) and args.eps != DEFAULT_EPS:
+            print(
+                f"Autodiff and the formulas agree: only the central differences miss, and"
+                f" with --eps {args.eps:g} the step may be to blame (the default is"
+                f" {DEFAULT_EPS:g}; --plot draws the error against the step)"
+            )
         return 1
     print("OK: all three gradients agree within the bounds")
     return 0

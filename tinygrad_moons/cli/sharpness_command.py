@@ -12,10 +12,11 @@ import numpy as np
 import tinygrad_moons.functional as F
 from tinygrad_moons import curvature, data, nn, plot
 from tinygrad_moons.cli.options import add_out, add_training_options
-from tinygrad_moons.cli.terminal import UsageError, UserError, bar, say
+from tinygrad_moons.cli.terminal import UsageError, UserError, bar, period_two, say
+from tinygrad_moons.cli.train_command import chance_advice, chance_level
 from tinygrad_moons.cli.types import positive_int
 from tinygrad_moons.tensor import Tensor
-from tinygrad_moons.train import TrainingDiverged, fit, penalised_weights
+from tinygrad_moons.train import TrainingDiverged, fit, loss_moved, penalised_weights
 
 DESCRIPTION = (
     "Train each single-hidden-layer network as `train` does and measure the sharpness of\n"
@@ -27,6 +28,8 @@ DESCRIPTION = (
     "of its cycle on each side of 2/lr."
 )
 EXAMPLE = "tinygrad-moons sharpness --hidden 3 5 --every 200 --out sharpness.png"
+SETTLE_EPOCHS = 10  # converged: the loss held still over this many last epochs ...
+SETTLED = 1e-6  # ... to this relative change, having fallen, and beats chance
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,26 +78,65 @@ class SharpnessTrace:
     epochs: list[int] = field(default_factory=list)
     sharpness: list[float] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
+    accuracy: float = 0.0  # training accuracy after the last epoch
+    chance: float = 0.0  # what always answering the commonest class scores
 
     @property
     def limit(self) -> float:
         return 2 / self.lr
+
+    @property
+    def learnt(self) -> bool:
+        """The network ended better than chance (``train``'s rule)."""
+        return self.accuracy > self.chance
 
     def end(self) -> tuple[float, float]:
         """The sharpness after the last two epochs."""
         return self.sharpness[-2], self.sharpness[-1]
 
     def ending(self) -> str:
-        """How the run ended, judged by the last two sharpnesses against 2/lr."""
-        low, high = sorted(self.end())
-        if high < self.limit:
-            return f"converged: the end sharpness is below 2/lr = {self.limit:g}"
-        if low < self.limit:
+        """How the run ended: at chance, too short to tell, converged (better than chance,
+        the loss fell and then held still over the last SETTLE_EPOCHS epochs, the end
+        sharpness below 2/lr), in a period-2 cycle straddling 2/lr, or not settled."""
+        limit = f"2/lr = {self.limit:g}"
+        if not self.learnt:
             return (
-                f"a period-2 cycle straddling 2/lr = {self.limit:g} "
+                f"no better than chance: training accuracy {self.accuracy:.1%}, what always"
+                f" answering the commonest class scores ({self.chance:.1%}); the loss ended at"
+                f" {self.loss[-1]:.6g}"
+            )
+        if len(self.loss) <= SETTLE_EPOCHS:
+            return (
+                f"too few epochs to tell whether it converged ({len(self.loss)}; the loss"
+                f" must hold still over the last {SETTLE_EPOCHS})"
+            )
+        low, high = sorted(self.end())
+        tail = self.loss[-SETTLE_EPOCHS:]
+        change = (max(tail) - min(tail)) / abs(self.loss[-1])
+        fell = loss_moved(self.loss[0], self.loss[-1]) < 0
+        if fell and change <= SETTLED and high < self.limit:
+            return (
+                f"converged: the loss held still (changed by {change:.1e} relative over the"
+                f" last {SETTLE_EPOCHS} epochs) and the end sharpness is below {limit}"
+            )
+        if period_two(self.loss) is not None and low < self.limit <= high:
+            return (
+                f"a period-2 cycle straddling {limit} "
                 f"(loss {self.loss[-2]:.7f} / {self.loss[-1]:.7f})"
             )
-        return f"not settled: both end points are above 2/lr = {self.limit:g}"
+        if not fell:
+            return f"not converged: the loss did not fall from {self.loss[0]:.6g}"
+        where = (
+            f"the end sharpness is below {limit}"
+            if high < self.limit
+            else f"the end sharpness is above {limit}"
+            if low >= self.limit
+            else f"the end sharpness straddles {limit}"
+        )
+        return (
+            f"not settled yet: the loss changed by {change:.1e} relative over the last"
+            f" {SETTLE_EPOCHS} epochs (more --epochs); {where}"
+        )
 
 
 def trace(
@@ -125,6 +167,7 @@ def trace(
         progress=False,
     )
     result.loss = list(history.loss)
+    result.accuracy, result.chance = history.accuracy[-1], chance_level(y)
     return result
 
 
@@ -163,4 +206,12 @@ def run(args: argparse.Namespace) -> int:
         title=f"Sharpness along gradient descent (lr {args.lr:g}) and the 2/lr limit",
     )
     print(f"Figure written to {plot.save(figure, args.out)}")
+    at_chance = [t for t in traces if not t.learnt]
+    if at_chance:
+        sizes = ", ".join(str(t.hidden) for t in at_chance)
+        raise UserError(
+            f"hidden size{'s' * (len(at_chance) > 1)} {sizes} ended no better than chance"
+            f" ({at_chance[0].chance:.1%}, always answering the commonest class), so there is"
+            f" no minimum to measure; {chance_advice(args.lr)}"
+        )
     return 0

@@ -9,6 +9,7 @@ import time
 from tinygrad_moons import data, plot
 from tinygrad_moons.cli.options import add_out, add_training_options
 from tinygrad_moons.cli.terminal import UsageError, UserError, bar, say
+from tinygrad_moons.cli.train_command import chance_advice, chance_level
 from tinygrad_moons.cli.types import n_jobs, positive_int
 from tinygrad_moons.sweep import SweepResult, hidden_size_sweep, workers
 from tinygrad_moons.train import TrainingDiverged, predict
@@ -101,4 +102,13 @@ def run(args: argparse.Namespace) -> int:
         f"gradient descent, lr {args.lr:g}, reg {args.reg:g}",
     )
     print(f"Grid written to {plot.save(figure, args.out)}")
+    chance = chance_level(y)
+    at_chance = [r for r in results if r.train_accuracy <= chance]
+    if at_chance:  # train's rule: a run no better than chance is an error
+        sizes = ", ".join(f"{r.hidden} ({r.train_accuracy:.1%})" for r in at_chance)
+        raise UserError(
+            f"hidden size{'s' * (len(at_chance) > 1)} {sizes} ended no better than chance"
+            f" ({chance:.1%}, what always answering the commonest class scores on the"
+            f" training points); {chance_advice(args.lr)}"
+        )
     return 0

@@ -14,7 +14,7 @@ from tinygrad_moons.cli.options import (
     add_out,
     add_training_options,
 )
-from tinygrad_moons.cli.terminal import LossLog, UserError, period_two
+from tinygrad_moons.cli.terminal import LossLog, UsageError, UserError, period_two
 from tinygrad_moons.cli.types import class_count, output_file, positive_int
 from tinygrad_moons.train import TrainingDiverged, fit, predict
 
@@ -27,6 +27,9 @@ DESCRIPTION = (
 )
 EXAMPLE = "tinygrad-moons train --hidden 10 10 --activation relu --optimizer adam --save m.npz"
 TRAIN_BLOBS = 300
+MIN_POINTS_PER_CLASS = 10  # fewer training points than this per class teach it nothing
+MAX_CLASSES = TRAIN_BLOBS // MIN_POINTS_PER_CLASS
+WRITEUP_LR = 0.01
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         help="mini-batch size (default: the full batch; a larger one is clipped, with a warning)",
     )
-    parser.add_argument("--classes", type=class_count, default=2, help="2: moons; 3+: blobs")
+    parser.add_argument(
+        "--classes",
+        type=class_count,
+        default=2,
+        help=f"2: moons; 3 to {MAX_CLASSES}: blobs, {TRAIN_BLOBS} training points",
+    )
     add_out(parser, "decision_boundary.png")
     parser.add_argument(
         "--save",
@@ -73,6 +81,12 @@ def chance_level(y: np.ndarray) -> float:
     return float(np.bincount(y).max() / len(y))
 
 
+def chance_advice(lr: float) -> str:
+    """What to try after a run that ended no better than chance at rate ``lr``."""
+    rate = "a smaller" if lr >= WRITEUP_LR else "a larger"
+    return f"try {rate} --lr (the write-up's is {WRITEUP_LR:g}) or more --epochs"
+
+
 def final_loss_line(losses: list[float], learnt: bool = True) -> str:
     """ "Final loss after N epochs: ...", saying so when the losses end in a period-2 cycle
     around a minimum (``learnt``: the network beat chance; a saturated network that did not
@@ -88,6 +102,11 @@ def final_loss_line(losses: list[float], learnt: bool = True) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.classes > MAX_CLASSES:
+        raise UsageError(
+            f"--classes {args.classes} is too many for the {TRAIN_BLOBS} training points:"
+            f" at most {MAX_CLASSES}, so that each class has at least {MIN_POINTS_PER_CLASS}"
+        )
     (X, y), (X_test, y_test) = _data_sets(args.classes)
     sizes = [X.shape[1], *args.hidden, args.classes]
     model = nn.MLP(sizes, activation_name(args.activation), seed=args.seed)
@@ -119,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"the network ended no better than chance: {history.accuracy[-1]:.1%} of the"
             f" training points, what always answering the commonest class scores"
-            f" ({chance:.1%}); try a smaller --lr (the write-up's is 0.01) or more --epochs"
+            f" ({chance:.1%}); {chance_advice(args.lr)}"
         )
     ax = plot.decision_boundary(
         lambda P: predict(model, P),

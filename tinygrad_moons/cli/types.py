@@ -146,6 +146,17 @@ def positive_float(text: str) -> float:
     return _real(text, 0.0, strict=True)
 
 
+def difference_step(text: str) -> float:
+    """A central-difference step in [1e-10, 1e-2]: outside it the differences are rounding
+    noise (a smaller step) or curvature, nan even (a larger one), not a gradient check."""
+    value = _real(text, 0.0, strict=True)
+    if not 1e-10 <= value <= 1e-2:
+        raise argparse.ArgumentTypeError(
+            f"expected a step from 1e-10 to 1e-2 (the best is near 1e-6), got {text!r}"
+        )
+    return value
+
+
 def non_negative_float(text: str) -> float:
     """A finite number >= 0."""
     return _real(text, 0.0, strict=False)
