@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from hostile_zip import overlapping_npz
 
@@ -76,6 +77,16 @@ def test_a_fifo_as_input_is_refused_without_waiting_on_it(tmp_path, model_file):
         [sys.executable, "-m", "tinygrad_moons", *argv], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1 and "not a regular file" in done.stderr
+
+
+@pytest.mark.skipif(not np.isfinite(np.longdouble("1e400")), reason="np.longdouble is float64 here")
+def test_a_model_of_longdoubles_beyond_float64_is_refused_not_predicted(tmp_path, points, capsys):
+    state = nn.MLP([2, 3, 2], seed=0).state_dict()
+    state["0.weight"] = np.full((2, 3), np.longdouble("1e400"))
+    model = tmp_path / "wide.npz"
+    np.savez(model, **state, __config__=np.array('{"sizes": [2, 3, 2], "activation": "tanh"}'))
+    code, out, err = run(["predict", "--model", str(model), "--input", str(points)], capsys)
+    assert code == 1 and out == "" and "not finite: '0.weight' holds 1e+400" in err
 
 
 def test_a_file_over_the_size_bound_is_refused_before_it_is_read(

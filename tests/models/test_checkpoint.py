@@ -322,6 +322,27 @@ def test_a_pipe_is_refused_rather_than_waited_on(tmp_path, model):
     refused(nn.load, model, fifo, match="not a regular file")
 
 
+# ---------------------------------------------------------------------- wider than float64
+HUGE = np.full((2, 3), np.longdouble("1e400"))  # finite as float128, inf as float64
+
+
+@pytest.mark.skipif(not np.isfinite(HUGE).all(), reason="np.longdouble is float64 here")
+def test_a_longdouble_beyond_float64_in_a_file_is_not_finite_and_changes_nothing(tmp_path, model):
+    path = write_npz(tmp_path / "wide.npz", model_entries(model, **{"0.weight": npy_of(HUGE)}))
+    before = model.state_dict()
+    message = refused(nn.load, model, path, match=r"not finite: '0.weight' holds 1e\+400")
+    assert "beyond float64's range" in message
+    assert same_state(model, before)
+
+
+def test_a_config_number_beyond_float64_is_refused_as_save_refuses_it(tmp_path, model):
+    config = npy_of(np.array('{"sizes": [2, 3, 2], "scale": 1e400}'))
+    path = write_npz(tmp_path / "config.npz", model_entries(model, __config__=config))
+    refused(nn.load_config, path, match="holds the number 1e400, beyond float64's range")
+    with pytest.raises(ValueError, match="JSON-able"):
+        nn.save(model, tmp_path / "inf.npz", config={"scale": float("inf")})
+
+
 def test_a_file_that_is_not_an_npz_is_refused(tmp_path, model):
     path = tmp_path / "notes.npz"
     path.write_text("sizes: [2, 3, 2]\n")
