@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import stat
 import warnings
 from typing import Any
 
@@ -180,6 +181,26 @@ def not_finite(name: str, values: np.ndarray) -> str | None:
             f"(read as {stored[index].item()})"
         )
     return f"not finite: {name!r} holds {stored[index].item()} at index {index}"
+
+
+def file_kind(mode: int) -> str:
+    """What the ``st_mode`` of an ``os.stat`` (or ``os.lstat``) result is, as in a message:
+    "a regular file", "a folder", "a named pipe (FIFO)", "a device", ...
+
+    >>> import os
+    >>> file_kind(os.stat("/dev/null").st_mode)
+    'a device'
+    """
+    kinds = [
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
 
 
 def array_problem(

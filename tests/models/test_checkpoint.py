@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import stat
 import tracemalloc
 import zipfile
 
@@ -341,6 +342,48 @@ def test_a_config_number_beyond_float64_is_refused_as_save_refuses_it(tmp_path, 
     refused(nn.load_config, path, match="holds the number 1e400, beyond float64's range")
     with pytest.raises(ValueError, match="JSON-able"):
         nn.save(model, tmp_path / "inf.npz", config={"scale": float("inf")})
+
+
+# ---------------------------------------------------------------------- saving
+def _non_regular(tmp_path, kind):
+    """A path of ``kind`` in tmp_path, and what a message calls it."""
+    target = tmp_path / "target.npz"
+    if kind == "folder":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        (tmp_path / "real.npz").write_bytes(b"kept")
+        target.symlink_to(tmp_path / "real.npz")
+    elif kind == "dangling symlink":
+        target.symlink_to(tmp_path / "nowhere.npz")
+    else:
+        try:
+            os.mknod(target, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # /dev/null's numbers
+        except OSError:
+            pytest.skip("creating a device node needs root")
+    names = {"folder": "a folder", "fifo": "a named pipe", "device": "a device"}
+    return target, names.get(kind, "a symbolic link")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink", "dangling symlink", "device"])
+def test_save_refuses_a_target_that_is_not_a_regular_file_writing_nothing(tmp_path, model, kind):
+    target, called = _non_regular(tmp_path, kind)
+    mode, listing = os.lstat(target).st_mode, sorted(os.listdir(tmp_path))
+    with pytest.raises(ValueError, match=f"{re.escape(repr(str(target)))}: it is {called}"):
+        nn.save(model, target)
+    assert os.lstat(target).st_mode == mode and sorted(os.listdir(tmp_path)) == listing
+    if kind == "symlink":
+        assert (tmp_path / "real.npz").read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize("path", ["", "folder/"])
+def test_save_refuses_a_path_that_names_no_file(tmp_path, model, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ValueError, match=f"expected a file name, got {path!r}"):
+        nn.save(model, path)
+    assert os.listdir(tmp_path) == ["folder"] and os.listdir(tmp_path / "folder") == []
 
 
 def test_a_file_that_is_not_an_npz_is_refused(tmp_path, model):
