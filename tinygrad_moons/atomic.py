@@ -24,10 +24,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from tinygrad_moons.validate import file_kind
 
 # A temporary name is ".{stem}.{pid}.{thread}.{random}.partial{suffix}", the stem and the
 # suffix cut so that the name stays far below any file system's 255-byte limit.
@@ -87,14 +90,46 @@ def _name(descriptor: int, name: Path) -> None:
         os.close(folder)
 
 
+def target_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` may not be written as a file, or None: it names no file ("", a name
+    ending in "/"), or it is something other than a regular file, which the rename would
+    replace (a folder, a named pipe, a device, a socket, a symbolic link: never followed,
+    never replaced). A path that does not exist yet is fine; its folder is not checked.
+
+    >>> target_problem("/dev/null")
+    "cannot write '/dev/null': it is a device, not a regular file"
+    >>> target_problem("")
+    "expected a file name, got ''"
+    """
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if not text or text.endswith(("/", os.sep)):
+        return f"expected a file name, got {text!r}"
+    try:
+        mode = os.lstat(text).st_mode
+    except OSError:  # absent, or unreachable: the write itself says why
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return f"expected a file name, got {text!r}: it is a folder"
+    return f"cannot write {text!r}: it is {file_kind(mode)}, not a regular file"
+
+
 @contextmanager
 def written_whole(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a path to write to; rename what was written there to ``path`` if the block succeeds.
 
     On any exception, KeyboardInterrupt included, nothing is left and ``path`` is
     untouched. The yielded path has no suffix to read a format from: writers choosing
-    a format by suffix must be told it (``savefig(..., format=...)``).
+    a format by suffix must be told it (``savefig(..., format=...)``). A ``path`` that
+    ``target_problem`` refuses (a folder, a pipe, a device, a symbolic link, "") is a
+    ValueError before anything is written.
     """
+    problem = target_problem(path)
+    if problem is not None:
+        raise ValueError(problem)
     path = Path(path)
     remove_stale(path)
     descriptor = _unnamed(path.parent)

@@ -277,8 +277,14 @@ def _parse_config(values: np.ndarray) -> dict:
     def refuse_constant(name: str) -> None:
         raise ValueError(f"it holds {name}, which JSON does not allow")
 
+    def finite_float(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):  # 1e400 reads as inf, which write refuses to save
+            raise ValueError(f"it holds the number {literal}, beyond float64's range")
+        return value
+
     try:
-        config = json.loads(text, parse_constant=refuse_constant)
+        config = json.loads(text, parse_constant=refuse_constant, parse_float=finite_float)
     except RecursionError:
         raise ValueError("its JSON is nested too deeply to be a config") from None
     except ValueError as error:

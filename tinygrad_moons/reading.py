@@ -15,7 +15,7 @@ its line. Every problem is a ValueError of one line.
 >>> read_text("/dev/zero")
 Traceback (most recent call last):
 ...
-ValueError: cannot read /dev/zero: it is not a regular file (a device, pipe or socket?)
+ValueError: cannot read /dev/zero: it is a device, not a regular file
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
+
+from tinygrad_moons.validate import file_kind
 
 # The largest input read, in bytes: a CSV of a million points is about 40 MB.
 MAX_INPUT_BYTES = 256 * 2**20
@@ -52,14 +54,16 @@ def read_text(path: str, limit: int = MAX_INPUT_BYTES) -> str:
             descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as error:
             raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
-        with open(descriptor, "rb") as file:
-            info = os.fstat(descriptor)
+        # Checked before open(descriptor), which refuses a folder's with "Is a directory: 3".
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(descriptor)
             if stat.S_ISDIR(info.st_mode):
                 raise ValueError(f"cannot read {path}: it is a folder")
-            if not stat.S_ISREG(info.st_mode):
-                raise ValueError(
-                    f"cannot read {path}: it is not a regular file (a device, pipe or socket?)"
-                )
+            raise ValueError(
+                f"cannot read {path}: it is {file_kind(info.st_mode)}, not a regular file"
+            )
+        with open(descriptor, "rb") as file:
             if info.st_size > limit:
                 raise ValueError(
                     f"cannot read {path}: it holds {info.st_size} bytes, more than {limit}"

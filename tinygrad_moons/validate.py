@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import stat
 import warnings
 from typing import Any
 
@@ -160,13 +161,46 @@ def not_finite(name: str, values: np.ndarray) -> str | None:
     """The problem "not finite: 'name' holds nan at index (i, j)" for the first NaN or
     infinity in ``values``, or None: one entry of a list (a state dict's, a checkpoint's).
 
+    The values are judged as they will be stored, as float64: a value of a wider dtype
+    (np.longdouble) beyond float64's range is not finite either.
+
     >>> not_finite("0.weight", np.array([1.0, np.nan]))
     "not finite: '0.weight' holds nan at index (1,)"
+    >>> not_finite("0.weight", np.full(2, np.longdouble("1e400")))
+    "not finite: '0.weight' holds 1e+400 at index (0,), beyond float64's range (read as inf)"
     """
-    index = first_non_finite(values)
+    with np.errstate(over="ignore"):
+        stored = np.asarray(values, dtype=np.float64)
+    index = first_non_finite(stored)
     if index is None:
         return None
-    return f"not finite: {name!r} holds {values[index].item()} at index {index}"
+    given = np.asarray(values)[index]
+    if np.isfinite(given):
+        return (
+            f"not finite: {name!r} holds {given!s} at index {index}, beyond float64's range "
+            f"(read as {stored[index].item()})"
+        )
+    return f"not finite: {name!r} holds {stored[index].item()} at index {index}"
+
+
+def file_kind(mode: int) -> str:
+    """What the ``st_mode`` of an ``os.stat`` (or ``os.lstat``) result is, as in a message:
+    "a regular file", "a folder", "a named pipe (FIFO)", "a device", ...
+
+    >>> import os
+    >>> file_kind(os.stat("/dev/null").st_mode)
+    'a device'
+    """
+    kinds = [
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
 
 
 def array_problem(

@@ -77,6 +77,15 @@ def test_an_existing_folder_or_device_is_not_an_output(tmp_path, capsys):
     assert "not a regular file" in one_line_error(capsys).err
 
 
+def test_a_symbolic_link_is_not_an_output_and_is_left_as_it_is(tmp_path, capsys):
+    (tmp_path / "real.npz").write_bytes(b"kept")
+    link = tmp_path / "link.npz"
+    link.symlink_to(tmp_path / "real.npz")
+    assert exit_code(["train", "--save", str(link)]) == 2
+    assert "it is a symbolic link, not a regular file" in one_line_error(capsys).err
+    assert link.is_symlink() and (tmp_path / "real.npz").read_bytes() == b"kept"
+
+
 @pytest.mark.parametrize("index", range(7))
 def test_a_missing_folder_is_refused_before_any_work_never_created(index, tmp_path, capsys):
     argv, option = output_options(tmp_path / "new" / "folder")[index]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from hostile_zip import overlapping_npz
 
@@ -76,6 +77,45 @@ def test_a_fifo_as_input_is_refused_without_waiting_on_it(tmp_path, model_file):
         [sys.executable, "-m", "tinygrad_moons", *argv], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 1 and "not a regular file" in done.stderr
+
+
+def test_a_folder_as_input_is_named_a_folder(tmp_path, model_file, capsys):
+    folder = tmp_path / "points"
+    folder.mkdir()
+    code, out, err = run(["predict", "--model", str(model_file), "--input", str(folder)], capsys)
+    assert code == 1 and out == "" and f"cannot read {folder}: it is a folder" in err
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device"])
+def test_a_model_that_is_not_a_regular_file_is_named_for_what_it_is(tmp_path, points, capsys, kind):
+    model = tmp_path / "model.npz"
+    if kind == "folder":
+        model.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(model)
+    else:
+        model = "/dev/zero"
+    code, out, err = run(["predict", "--model", str(model), "--input", str(points)], capsys)
+    called = {"folder": "a folder", "fifo": "a named pipe (FIFO)", "device": "a device"}[kind]
+    assert code == 1 and out == "" and f"cannot read model {model}: it is {called}" in err
+    assert "no such file" not in err
+
+
+def test_a_damaged_config_is_said_once_not_cannot_read_twice(tmp_path, points, capsys):
+    model = tmp_path / "model.npz"
+    np.savez(model, **nn.MLP([2, 3, 2]).state_dict(), __config__=np.array('{"sizes": 1e400}'))
+    code, _, err = run(["predict", "--model", str(model), "--input", str(points)], capsys)
+    assert code == 1 and err.count("cannot read") == 1 and "1e400" in err
+
+
+@pytest.mark.skipif(not np.isfinite(np.longdouble("1e400")), reason="np.longdouble is float64 here")
+def test_a_model_of_longdoubles_beyond_float64_is_refused_not_predicted(tmp_path, points, capsys):
+    state = nn.MLP([2, 3, 2], seed=0).state_dict()
+    state["0.weight"] = np.full((2, 3), np.longdouble("1e400"))
+    model = tmp_path / "wide.npz"
+    np.savez(model, **state, __config__=np.array('{"sizes": [2, 3, 2], "activation": "tanh"}'))
+    code, out, err = run(["predict", "--model", str(model), "--input", str(points)], capsys)
+    assert code == 1 and out == "" and "not finite: '0.weight' holds 1e+400" in err
 
 
 def test_a_file_over_the_size_bound_is_refused_before_it_is_read(

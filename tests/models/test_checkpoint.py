@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import stat
 import tracemalloc
 import zipfile
 
@@ -320,6 +321,69 @@ def test_a_pipe_is_refused_rather_than_waited_on(tmp_path, model):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     refused(nn.load, model, fifo, match="not a regular file")
+
+
+# ---------------------------------------------------------------------- wider than float64
+HUGE = np.full((2, 3), np.longdouble("1e400"))  # finite as float128, inf as float64
+
+
+@pytest.mark.skipif(not np.isfinite(HUGE).all(), reason="np.longdouble is float64 here")
+def test_a_longdouble_beyond_float64_in_a_file_is_not_finite_and_changes_nothing(tmp_path, model):
+    path = write_npz(tmp_path / "wide.npz", model_entries(model, **{"0.weight": npy_of(HUGE)}))
+    before = model.state_dict()
+    message = refused(nn.load, model, path, match=r"not finite: '0.weight' holds 1e\+400")
+    assert "beyond float64's range" in message
+    assert same_state(model, before)
+
+
+def test_a_config_number_beyond_float64_is_refused_as_save_refuses_it(tmp_path, model):
+    config = npy_of(np.array('{"sizes": [2, 3, 2], "scale": 1e400}'))
+    path = write_npz(tmp_path / "config.npz", model_entries(model, __config__=config))
+    refused(nn.load_config, path, match="holds the number 1e400, beyond float64's range")
+    with pytest.raises(ValueError, match="JSON-able"):
+        nn.save(model, tmp_path / "inf.npz", config={"scale": float("inf")})
+
+
+# ---------------------------------------------------------------------- saving
+def _non_regular(tmp_path, kind):
+    """A path of ``kind`` in tmp_path, and what a message calls it."""
+    target = tmp_path / "target.npz"
+    if kind == "folder":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        (tmp_path / "real.npz").write_bytes(b"kept")
+        target.symlink_to(tmp_path / "real.npz")
+    elif kind == "dangling symlink":
+        target.symlink_to(tmp_path / "nowhere.npz")
+    else:
+        try:
+            os.mknod(target, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # /dev/null's numbers
+        except OSError:
+            pytest.skip("creating a device node needs root")
+    names = {"folder": "a folder", "fifo": "a named pipe", "device": "a device"}
+    return target, names.get(kind, "a symbolic link")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "symlink", "dangling symlink", "device"])
+def test_save_refuses_a_target_that_is_not_a_regular_file_writing_nothing(tmp_path, model, kind):
+    target, called = _non_regular(tmp_path, kind)
+    mode, listing = os.lstat(target).st_mode, sorted(os.listdir(tmp_path))
+    with pytest.raises(ValueError, match=f"{re.escape(repr(str(target)))}: it is {called}"):
+        nn.save(model, target)
+    assert os.lstat(target).st_mode == mode and sorted(os.listdir(tmp_path)) == listing
+    if kind == "symlink":
+        assert (tmp_path / "real.npz").read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize("path", ["", "folder/"])
+def test_save_refuses_a_path_that_names_no_file(tmp_path, model, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ValueError, match=f"expected a file name, got {path!r}"):
+        nn.save(model, path)
+    assert os.listdir(tmp_path) == ["folder"] and os.listdir(tmp_path / "folder") == []
 
 
 def test_a_file_that_is_not_an_npz_is_refused(tmp_path, model):

@@ -194,6 +194,19 @@ def test_load_state_dict_not_strict_still_refuses_a_wrong_shape_and_changes_noth
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
 
 
+@pytest.mark.skipif(not np.isfinite(np.longdouble("1e400")), reason="np.longdouble is float64 here")
+def test_a_longdouble_beyond_float64_is_not_finite_and_changes_nothing():
+    model = nn.MLP([2, 3, 2], seed=0)
+    before = model.state_dict()
+    state = {**before, "0.weight": np.full((2, 3), np.longdouble("1e400"))}
+    (problem,) = model.state_problems(state)
+    assert problem.startswith("not finite: '0.weight' holds 1e+400 at index (0, 0)")
+    assert "beyond float64's range" in problem
+    with pytest.raises(ValueError, match=r"nothing was changed.*\n  not finite: '0.weight'"):
+        model.load_state_dict(state)
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
 def test_load_state_dict_takes_a_mapping_and_a_bool():
     with pytest.raises(TypeError, match="maps names to arrays, got list"):
         RunningNorm(2).load_state_dict([("scale", np.ones(2))])

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import re
 import reprlib
+import stat
 import sys
 import zipfile
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 
-from tinygrad_moons import checkpoint, nn, reading
+from tinygrad_moons import checkpoint, nn, reading, validate
 from tinygrad_moons.atomic import written_whole
 from tinygrad_moons.cli.options import activation_name, add_activation
 from tinygrad_moons.cli.terminal import UserError
@@ -66,8 +67,16 @@ def load_model(path: str, chosen: str | None = None) -> nn.MLP:
     A file never makes this import code: an activation the file names as
     ``package.module:function`` is imported only when ``chosen`` (``--activation``)
     names the same, and an ``chosen`` other than the file's is refused."""
-    if not Path(path).is_file():
-        raise UserError(f"cannot read model {path}: no such file")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UserError(f"cannot read model {path}: no such file") from None
+    except OSError as error:
+        raise UserError(f"cannot read model {path}: {error.strerror or error}") from None
+    if not stat.S_ISREG(mode):  # zipfile would wait on a pipe or read a device for ever
+        raise UserError(
+            f"cannot read model {path}: it is {validate.file_kind(mode)}, not a model file"
+        )
     if not zipfile.is_zipfile(path):
         raise UserError(
             f"{path} is not a model file: train --save writes .npz archives, and this file "
@@ -75,8 +84,10 @@ def load_model(path: str, chosen: str | None = None) -> nn.MLP:
         )
     try:
         config = nn.load_config(path)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot read model {path}: {error}") from None
+    except OSError as error:
+        raise UserError(f"cannot read model {path}: {error.strerror or error}") from None
+    except ValueError as error:  # "cannot read 'path': ...", said once
+        raise UserError(error) from None
     if not isinstance(config, dict) or "sizes" not in config:
         raise UserError(f"{path} holds no architecture; save models with train --save")
     sizes, activation = config.get("sizes"), config.get("activation", "tanh")

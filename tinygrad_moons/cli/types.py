@@ -20,6 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from tinygrad_moons.atomic import target_problem
 from tinygrad_moons.validate import number
 
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding, which the write-up's start uses
@@ -90,14 +91,13 @@ def output_file(text: str) -> str:
     """A file the command can create: checked before any work, so that a long run does
     not end in an unwritable path. Its folder must exist (none is created) and accept a
     new file, and its name must fit the file system's limit."""
+    # No file name, or a folder, a device, a pipe or a symbolic link, which the write would
+    # replace by a file: the check written_whole makes, made here before any work.
+    problem = target_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     path = Path(text)
-    if not text or text.endswith(("/", os.sep)):
-        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
     _check_name_length(text, path)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}")
-    if path.exists() and not path.is_file():  # a device or a pipe would be replaced by a file
-        raise argparse.ArgumentTypeError(f"cannot write {text!r}: it is not a regular file")
     folder = path.parent
     if not folder.exists():
         nearest = next(parent for parent in folder.parents if parent.exists())
