@@ -38,7 +38,7 @@ from typing import IO, NamedTuple
 import numpy as np
 
 from tinygrad_moons.atomic import written_whole
-from tinygrad_moons.validate import array_problem, not_finite
+from tinygrad_moons.validate import array_problem, file_kind, not_finite
 
 CONFIG_KEY = "__config__"
 
@@ -130,7 +130,7 @@ def _open_regular(path: str) -> int:
             raise _Unreadable("it is a directory, not a saved .npz file")
         if not stat.S_ISREG(mode.st_mode):
             # zipfile would read a device such as /dev/zero, or wait on a pipe, forever.
-            raise _Unreadable("it is not a regular file (a device, pipe or socket?)")
+            raise _Unreadable(f"it is {file_kind(mode.st_mode)}, not a regular file")
         with open(path, "rb") as file:
             start = file.read(len(_NPY_MAGIC))
     except FileNotFoundError:

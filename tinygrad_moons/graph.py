@@ -671,14 +671,13 @@ class _Tape(Recorder):
     def made(self, tensor: Tensor, source: Any) -> None:
         if isinstance(source, Tensor):
             fn: Callable[..., Any] = _same_data if source.data is tensor.data else _float64_copy
-        elif _contains_traced(source) or isinstance(source, np.ndarray):
-            self._known(source)  # a plain array sharing a derived value's memory: refused
-            if not _contains_traced(source):
-                return  # a constant: an array the function was given
+        elif _contains_traced(source):
+            self._known(source)
             # A float64 array a ufunc made anew (Dropout's mask / (1 - p)) is no one else's:
             # the replay wraps it, as an eager x * array does, instead of copying it.
             fn = _same_data if id(source) in self.fresh_ids else _float64_copy
         else:
+            self._known(source)  # a plain array sharing a derived value's memory: refused
             return  # a constant: numbers or an array the function was given
         self.made_ids.add(id(tensor))
         self.entries.append((Derived(fn, {}), (source,), tensor))

@@ -401,18 +401,21 @@ class Schedule(abc.ABC):
                 f"the optimiser has {len(groups)} parameter groups, the schedule was made for "
                 f"{len(self.base_lrs)}: make the schedule after the last add_param_group"
             )
-        for i, (group, lr0) in enumerate(zip(groups, self.base_lrs, strict=True)):
-            if i < len(self._rates) and group["lr"] != self._rates[i]:
+        rates = [self.lr_at(self.t, lr0) for lr0 in self.base_lrs]
+        for i, (group, lr0, last, rate) in enumerate(
+            zip(groups, self.base_lrs, self._rates, rates, strict=True)
+        ):
+            if group["lr"] != last:
                 warnings.warn(
                     f"{type(self).__name__}: the lr of parameter group {i} was set to "
                     f"{group['lr']!r} since the schedule's last step, which sets it to "
-                    f"{self.lr_at(self.t, lr0)!r} from its starting rate {lr0!r}: the schedule "
-                    f"overwrites any other change (set base_lrs to change its start)",
+                    f"{rate!r} from its starting rate {lr0!r}: the schedule overwrites any "
+                    f"other change (set base_lrs to change its start)",
                     UserWarning,
                     stacklevel=2,
                 )
-            group["lr"] = self.lr_at(self.t, lr0)
-        self._rates = [group["lr"] for group in groups]
+            group["lr"] = rate
+        self._rates = rates
 
 
 class InverseTimeDecay(Schedule):

@@ -364,16 +364,13 @@ def library_model(model: Module) -> bool:
 
 def _modes_agree(model: Module) -> bool:
     """Whether train and eval mode provably give ``model`` the same forward, so that the
-    training step's forward on all the data is also its eval-mode score: every module is
-    the library's, none is a BatchNorm (batch statistics and an update of the running ones
-    in training, the running ones in eval) and no Dropout has p > 0. A Module of the
-    user's own may read ``self.training``, so it never agrees. Checked once per fit (and
-    again when a callback replaces parameters): the step itself pays nothing for it."""
-    return all(
-        type(module).__module__ == Module.__module__
-        and not isinstance(module, _BatchNorm)
-        and not (isinstance(module, Dropout) and module.p > 0)
-        for module in model.modules()
+    training step's forward on all the data is also its eval-mode score: ``library_model``
+    (every module the library's, none a BatchNorm: batch statistics and an update of the
+    running ones in training, the running ones in eval) and no Dropout with p > 0. A
+    Module of the user's own may read ``self.training``, so it never agrees. Checked once
+    per fit (and again when a callback replaces parameters): the step pays nothing for it."""
+    return library_model(model) and not any(
+        isinstance(module, Dropout) and module.p > 0 for module in model.modules()
     )
 
 
