@@ -259,10 +259,23 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
         raise TypeError(
             f"{what} must be real numbers (bool, int or float), got dtype {array.dtype}"
         )
-    return np.array(array, dtype=np.float64, copy=True, order="C")  # C order, as gradcheck perturbs
+    # C order, as gradcheck perturbs
+    return _canonical(np.array(array, dtype=np.float64, copy=True, order="C"))
 
 
 _FLOAT64 = np.dtype(np.float64)  # the dtype's one instance: `is` is the quick test
+
+
+def _canonical(array: np.ndarray) -> np.ndarray:
+    """A float64 ``array`` whose dtype is ``_FLOAT64`` itself: the array, or a view of it.
+
+    An unpickled array (joblib, multiprocessing) carries an equal float64 dtype that is
+    another instance, and numpy passes that instance on to every result computed from it.
+    The engine's quick tests (``dtype is _FLOAT64``) would send each op down its slow path
+    for them; an array enters the engine through here so they never see one."""
+    return array if array.dtype is _FLOAT64 else array.view(_FLOAT64)
+
+
 _ARRAY, _SCALAR = np.ndarray, np.float64  # speed: one lookup each in the hot loops
 _ONE = np.ones(())  # copied: a loss's backward starts from a new 1.0 (np.ones is slower)
 
@@ -310,8 +323,8 @@ class Tensor(ArrayMethods):
         is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
         A new shape is allowed (the graph and the version are not told, as in torch)."""
-        if type(value) is np.ndarray and value.dtype is _FLOAT64:
-            self._data = value
+        if type(value) is np.ndarray and value.dtype == _FLOAT64:
+            self._data = _canonical(value)  # the array itself, or a view of its memory
         else:
             self._data = _as_float64_array(value, "a tensor's data")
 
@@ -347,10 +360,10 @@ class Tensor(ArrayMethods):
         """
         if value is None or (
             type(value) is np.ndarray
-            and value.dtype is _FLOAT64
+            and value.dtype == _FLOAT64
             and value.shape == self._data.shape
         ):
-            self._grad = value
+            self._grad = value if value is None else _canonical(value)
             return
         grad = _as_float64_array(value, "a tensor's grad")
         if grad.shape != self.shape:
@@ -991,7 +1004,7 @@ def _lift(value: Any) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if type(value) is np.ndarray and value.dtype == np.float64:
-        return Tensor._wrap(value)
+        return Tensor._wrap(_canonical(value))
     if type(value) is float:
         return Tensor._wrap(np.array(value))  # speed: a float's array is float64 already
     if type(value) is int:
@@ -1475,7 +1488,7 @@ def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
     if isinstance(out, (np.ndarray, np.number, float, int)) and not isinstance(out, bool):
         array = np.asarray(out)
         if array.dtype.kind in "biuf":
-            return array.astype(np.float64, copy=False)
+            return _canonical(array.astype(np.float64, copy=False))
     raise TypeError(
         f"{cls.__name__ if cls else 'a Function'}.forward returned {type(out).__name__}"
         + (f" of dtype {out.dtype}" if isinstance(out, np.ndarray) else "")
@@ -1801,7 +1814,7 @@ def _lifted(ctx: Function) -> _Lifted:
     labels, constant inputs) stay as they are."""
     saved = []
     for value in ctx.saved_tensors:
-        if type(value) is np.ndarray and value.dtype is _FLOAT64:
+        if type(value) is np.ndarray and value.dtype == _FLOAT64:  # any instance of it
             value = _node_of(ctx, value)
         saved.append(value)
     return _Lifted(ctx, tuple(saved))
