@@ -106,6 +106,7 @@ from tinygrad_moons.products import (  # noqa: F401
     triu,
 )
 from tinygrad_moons.tensor import Tensor, derived
+from tinygrad_moons.tensor import is_recording as _is_recording
 from tinygrad_moons.validate import axes as _axes
 from tinygrad_moons.validate import finite
 
@@ -285,6 +286,14 @@ def class_labels(
     return validate.class_labels(labels, n_rows, n_classes, name=name, rows=rows)
 
 
+def _labels_read_afresh(labels: Any, n_rows: int, n_classes: int) -> np.ndarray:
+    """``class_labels`` for a capture: a copy while it records (the op it feeds keeps them),
+    the checked labels themselves at a replay, whose cross-entropy reads them at once into
+    the positions it picks (no copy of the labels per replay)."""
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    return validate.class_labels(labels, n_rows, n_classes, copy=_is_recording())
+
+
 # ---------------------------------------------------------------------- losses
 def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy of softmax(logits) against integer labels, fused and stable.
@@ -310,12 +319,15 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     # makes the sum of squares NaN or inf (so can overflow: then the full check decides)
     if not math.isfinite(np.vdot(values, values)):
         finite("logits", values)
-    if isinstance(labels, Tensor) or (
-        isinstance(labels, np.ndarray) and type(labels) is not np.ndarray
+    if (
+        isinstance(labels, Tensor)
+        or (isinstance(labels, np.ndarray) and type(labels) is not np.ndarray)
+        or _is_recording()
     ):
-        # labels in a Tensor or derived from data (argmax): read and checked through
-        # derived, so a captured step takes them afresh at every replay
-        y = derived(class_labels, labels, shape[0], shape[1])
+        # labels in a Tensor, derived from data (argmax), or any labels a capture sees (an
+        # array or a list may change in place between replays): read and checked through
+        # derived, so a captured step takes them afresh at every replay, as eagerly
+        y = derived(_labels_read_afresh, labels, shape[0], shape[1])
     else:
         y = class_labels(labels, shape[0], shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)

@@ -676,9 +676,13 @@ class _Tape(Recorder):
             # A float64 array a ufunc made anew (Dropout's mask / (1 - p)) is no one else's:
             # the replay wraps it, as an eager x * array does, instead of copying it.
             fn = _same_data if id(source) in self.fresh_ids else _float64_copy
+        elif _fixed(source):
+            return  # numbers: the same at every replay
         else:
             self._known(source)  # a plain array sharing a derived value's memory: refused
-            return  # a constant: numbers or an array the function was given
+            # An array or a list the function reads: eagerly each call copies it as it is
+            # then, so every replay copies it afresh (a change in place is seen, as eagerly)
+            fn = _float64_copy
         self.made_ids.add(id(tensor))
         self.entries.append((Derived(fn, {}), (source,), tensor))
 
@@ -717,8 +721,16 @@ class _Element:
 
 
 def _float64_copy(source: Any) -> np.ndarray:
-    """``Tensor(source)``'s data: a float64 copy."""
-    return np.array(source, dtype=np.float64)
+    """``Tensor(source)``'s data: a float64 copy in C order, as the constructor makes it."""
+    return np.array(source, dtype=np.float64, order="C")
+
+
+def _fixed(value: Any) -> bool:
+    """Whether ``value`` cannot change between replays: Python and numpy numbers, and tuples
+    of them. Arrays (a 0-d one too) and lists can change in place."""
+    if isinstance(value, tuple):
+        return all(_fixed(part) for part in value)
+    return isinstance(value, (int, float, complex, bool, np.generic))
 
 
 def _same_data(source: np.ndarray) -> np.ndarray:
@@ -740,8 +752,8 @@ def record(fn: Callable[[], Any]) -> tuple[tuple[Tensor, ...], _Entries]:
 
     >>> from tinygrad_moons import Tensor
     >>> (out,), applied = record(lambda: (Tensor([1.0, 2.0], requires_grad=True) * 3).sum())
-    >>> [type(ctx).__name__ for ctx, _, _ in applied], out.item()
-    (['Mul', 'Sum'], 9.0)
+    >>> [type(ctx).__name__ for ctx, _, _ in applied], out.item()  # the list, read afresh
+    (['Derived', 'Mul', 'Sum'], 9.0)
     """
     outputs, tape = _record(fn)
     return outputs, tape.entries
@@ -805,8 +817,11 @@ def _leaves(entries: _Entries, made: set[int]) -> list[tuple[Tensor, tuple[int, 
 def _constants(first: _Entries, second: _Entries, made: set[int]) -> dict[int, float]:
     """The 0-d Tensors ``fn`` made anew on each call (numbers it lifted), by value.
 
-    A leaf that is another object on the second call was made by ``fn`` itself: nobody
-    else holds it, so its number is kept from capture and written into the source.
+    A leaf that is another object, around another array, on the second call was made by
+    ``fn`` itself from a number: nobody else holds it, so its number is kept from capture
+    and written into the source. One around the same array both times wraps an array
+    ``fn`` was given (``w * np.array(2.0)`` made outside): the user may change it in place,
+    so it stays a leaf, read at every replay.
     """
     constants = {}
     for (ctx, args_a, _), (_, args_b, _) in zip(first, second, strict=True):
@@ -817,6 +832,7 @@ def _constants(first: _Entries, second: _Entries, made: set[int]) -> dict[int, f
                 isinstance(b, Tensor)
                 and id(b) not in made
                 and a is not b
+                and a.data is not b.data
                 and not b.requires_grad
                 and b.data.shape == ()
             ):

@@ -238,6 +238,11 @@ def _escaping(call: str, tensor: Tensor) -> None:
         _state.recorder.escaped(call, tensor)
 
 
+def is_recording() -> bool:
+    """Whether a recorder (``graph.capture``'s) watches the ops of the current thread."""
+    return _state.recorder is not None
+
+
 def is_grad_enabled() -> bool:
     """Whether ops record the graph in the current thread: True unless ``no_grad()`` or
     ``set_grad_enabled(False)`` turned it off (and no ``enable_grad()`` on again)."""

@@ -157,6 +157,9 @@ def _data(X: Any, y: Any, model: Module, name: str) -> tuple[Tensor, np.ndarray]
     X = _features(X, model, f"{name}X")
     n_classes = _output_width(model, X)
     labels = F.class_labels(y, len(X), n_classes, name=f"{name}y", rows=f"{name}X")
+    # fit's own copy, which nothing writes: read-only, a capture may keep what it derives
+    # from it (the cross-entropy's positions and one-hot rows) instead of reading it again
+    labels.flags.writeable = False
     return Tensor(X), labels
 
 

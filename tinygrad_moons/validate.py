@@ -351,13 +351,21 @@ def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
 
 
 def class_labels(
-    labels: Any, n_rows: int, n_classes: int, *, name: str = "labels", rows: str = "the logits"
+    labels: Any,
+    n_rows: int,
+    n_classes: int,
+    *,
+    name: str = "labels",
+    rows: str = "the logits",
+    copy: bool = True,
 ) -> np.ndarray:
     """Labels as an int64 array of length ``n_rows`` with values in [0, n_classes).
 
     Anything else is a ValueError naming the first offending label and its position (a
     string, bool, NaN, infinity, fraction, negative or too large value), or the lengths.
     Floats with whole values are accepted. ``name`` and ``rows`` word the messages.
+    ``copy=False`` gives int64 labels back as they are, for a caller that only reads them
+    at once (an op keeps its own copy: the caller may change them before backward).
     ``F.softmax_cross_entropy`` checks its labels with it, and ``fit`` its y.
 
     >>> class_labels([0.0, 1.0, 1.0], 3, 2)
@@ -387,7 +395,7 @@ def class_labels(
             f"{n_classes} classes), got dtype {raw.dtype}: label {value!r} at position "
             f"{position} {_label_problem(value, n_classes)}"
         )
-    return raw.astype(np.int64)
+    return raw.astype(np.int64, copy=copy)
 
 
 def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:

@@ -178,7 +178,8 @@ def test_the_source_of_the_write_ups_network_reads_like_its_backprop():
     lines = [line.strip() for line in source.splitlines()]
     for expected in [
         "np.tanh(z1, out=a1)",
-        "np.subtract(probs, onehot, out=dz2)",  # delta3 = probs - onehot(y)
+        "np.copyto(dz2, probs)",  # delta3 = probs
+        "dz2_flat[picks] -= 1.0",  # delta3[range(N), y] -= 1, y read at every replay
         "a1.T.dot(dz2, out=dW2_part)",  # dW2 = a1^T delta3, as the write-up writes it
         "dz2.dot(W2.T, out=da1) if W2.flags.forc else np.matmul(dz2, W2.T, out=da1)",
         "np.multiply(dz1, da1, out=dz1)",  # delta2 = (1 - a1^2) * delta3 W2^T

@@ -189,7 +189,7 @@ def _identifier(text: str) -> str:
     return name
 
 
-_ELEMENTWISE = re.compile(r"np\.(add|subtract|multiply|divide|tanh|exp|log|maximum)\(")
+_ELEMENTWISE = re.compile(r"np\.(add|subtract|multiply|divide|tanh|exp|log|maximum|copyto)\(")
 
 
 def _allocate(p: Program, lines: list[tuple[str, tuple[str, ...]]]) -> int:

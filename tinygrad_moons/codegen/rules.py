@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -189,8 +190,9 @@ def _tanh_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
 
 def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
     """Per row logsumexp(z) - z[y], shifted by the row maximum; twin:
-    ``ops.SoftmaxCrossEntropy.forward``. Labels fixed at capture become constants; labels
-    derived from a Tensor (a mini-batch's) are read at every replay."""
+    ``ops.SoftmaxCrossEntropy.forward``. Labels derived (a Tensor's, a mini-batch's, any
+    that ``F.softmax_cross_entropy`` was given) and arrays handed to the op that may be
+    written are read at every replay; read-only ones (fit's own copy) become constants."""
     z = node.inputs[0]
     labels, reduction = node.args[1], node.args[2]
     n, classes = node.shape(0)
@@ -210,12 +212,13 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
         p.emit(f"np.maximum.reduce({z}, axis=1, keepdims=True, out={rowmax})")
     p.emit(f"np.subtract({z}, {rowmax}, out={shifted})")
     shifted_flat = p.view(shifted, "flat", lambda a: a.reshape(-1))
-    if node.inputs[1] is None:  # labels fixed at capture
+    if node.inputs[1] is None and _unwritable(labels):  # the same at every replay
         picks = p.bind("picks", np.arange(n) * classes + labels)
-    else:  # labels derived from a Tensor (a batch's): the flat positions at every replay
+    else:  # labels that may change (a batch's, the caller's): their positions every replay
+        current = node.inputs[1] if node.inputs[1] is not None else p.bind("labels", labels)
         picks = node.saved["picks"] = p.bind("picks", np.empty(n, dtype=np.intp))
         row_starts = p.bind("row_starts", np.arange(n) * classes)
-        p.emit(f"np.add({row_starts}, {node.inputs[1]}, out={picks})")
+        p.emit(f"np.add({row_starts}, {current}, out={picks})")
     p.emit(f"{shifted_flat}.take({picks}, out={picked})", (shifted,))  # z[y] - max, first:
     p.emit(f"np.exp({shifted}, out={probs})")  # then exp may overwrite the shifted logits
     if 1 < classes <= 16:
@@ -234,6 +237,15 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
     if reduction == "sum":  # np.sum without its Python wrapper
         return p.scalar("ce", f"np.add.reduce({losses})")
     return p.scalar("ce", f"np.mean({losses})")
+
+
+def _unwritable(array: Any) -> bool:
+    """Whether no one can write ``array`` in place: it, or the array owning its memory,
+    is read-only (a read-only view of a writable array is not enough)."""
+    owner = array
+    while isinstance(owner, np.ndarray) and isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    return isinstance(owner, np.ndarray) and owner.base is None and not owner.flags.writeable
 
 
 def _softmax_cross_entropy_backward(p: Program, node: Node, grad: Grad) -> list[Grad | None]:
