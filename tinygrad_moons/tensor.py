@@ -1380,6 +1380,7 @@ class Function:
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
     _leaf = False  # see Tensor._leaf
+    _aliases: dict[int, tuple[np.ndarray, Any]] | None = None  # see _distinct_arrays
     # True for the built-in ops, whose backward is written to run on Tensors too (see
     # ops.py): grad(..., create_graph=True) differentiates it. A user's Function is
     # differentiable once.
@@ -1442,7 +1443,7 @@ class Function:
             and count > 1
             and (arrays[0] is arrays[1] if count == 2 else len(set(map(id, arrays))) < count)
         ):
-            _distinct_arrays(arrays, parents)
+            _distinct_arrays(ctx, arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not _ARRAY or out.dtype is not _FLOAT64:
             if type(out) is tuple:
@@ -1496,19 +1497,35 @@ def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
     )
 
 
-def _distinct_arrays(arrays: list[Any], parents: list[Any]) -> None:
-    """Give ``forward`` a view where one array object comes through two arguments of
-    different graph nodes (``x * x.detach()``, ``x * x.data``): under ``create_graph`` a
-    saved array is matched to its node by identity (``_node_of``), and the constant must
-    not be taken for ``x``. A view shares the memory, and the version, of its base."""
-    for i in range(1, len(arrays)):
-        array = arrays[i]
-        if not isinstance(array, np.ndarray):
-            continue
-        for j in range(i):
-            if arrays[j] is array and parents[j] is not parents[i]:
-                arrays[i] = array.view()
-                break
+def _distinct_arrays(ctx: Function, arrays: list[Any], parents: list[Any]) -> None:
+    """Give ``forward`` one view per graph node where one array object comes through
+    arguments of different nodes (``x * x.detach()``, ``x.data * x``, ``x * d`` for
+    ``d = x.detach().requires_grad_()``), and note on ``ctx`` whose each view is.
+
+    Under ``create_graph`` a saved array is matched to its node (``_node_of``); by
+    identity alone the shared object would be taken for whichever argument holds it
+    first, a constant for ``x`` or ``x`` for the constant, and a second derivative
+    would silently lose or gain a term. Every position gets a view, the first too: a
+    position keeping the object itself would still match another node's array. A view
+    shares the memory, and the version, of its base."""
+    groups: dict[int, list[int]] = {}
+    for i, array in enumerate(arrays):
+        if isinstance(array, np.ndarray):
+            groups.setdefault(id(array), []).append(i)
+    aliases: dict[int, tuple[np.ndarray, Any]] = {}
+    for positions in groups.values():
+        if len({id(parents[i]) for i in positions}) < 2:
+            continue  # one node (or all constants): the object itself is unambiguous
+        views: dict[int, np.ndarray] = {}
+        for i in positions:
+            parent = parents[i]
+            view = views.get(id(parent))
+            if view is None:
+                view = views[id(parent)] = arrays[i].view()
+                aliases[id(view)] = (view, parent)  # the view kept: its id stays its own
+            arrays[i] = view
+    if aliases:
+        ctx._aliases = aliases
 
 
 class _Output(Function):
@@ -1832,6 +1849,9 @@ def _node_of(ctx: Function, array: np.ndarray) -> Any:
         tensor = Tensor._wrap(array, True)
         tensor._ctx = ctx
         return tensor
+    aliases = ctx._aliases
+    if aliases is not None and key in aliases:  # one node's view of a shared array
+        return _node_of_alias(aliases[key])
     for parent in ctx.parents:
         if parent is None:
             continue
@@ -1843,6 +1863,17 @@ def _node_of(ctx: Function, array: np.ndarray) -> Any:
             tensor._ctx = parent
             return tensor
     return array
+
+
+def _node_of_alias(alias: tuple[np.ndarray, Any]) -> Any:
+    """The node an argument's view (``_distinct_arrays``) stands for: its leaf, a Tensor
+    of the op that made it, or the view itself for a constant."""
+    view, parent = alias
+    if parent is None or isinstance(parent, Tensor):
+        return view if parent is None else parent
+    tensor = Tensor._wrap(view, True)
+    tensor._ctx = parent
+    return tensor
 
 
 def _recorded_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
