@@ -290,8 +290,18 @@ class Tensor(ArrayMethods):
     array([[2., 4.]])
     """
 
-    # _view and _views (unset unless this is a view, or has views): see _as_view
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
+    # _view and _views (unset unless this is a view, or has views): see _as_view;
+    # _former (unset until a leaf's data is replaced): see _note_former
+    __slots__ = (
+        "_data",
+        "_grad",
+        "requires_grad",
+        "_ctx",
+        "_view",
+        "_views",
+        "_former",
+        "__weakref__",
+    )
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
     _derived = staticmethod(derived)  # for ArrayMethods, which tensor.py imports
 
@@ -323,10 +333,11 @@ class Tensor(ArrayMethods):
         is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
         A new shape is allowed (the graph and the version are not told, as in torch)."""
-        if type(value) is np.ndarray and value.dtype == _FLOAT64:
-            self._data = _canonical(value)  # the array itself, or a view of its memory
-        else:
-            self._data = _as_float64_array(value, "a tensor's data")
+        old = replace_data(self, value)
+        if self._ctx is None:
+            _note_former(self, old)
+        elif self._data.shape == old.shape:
+            _renamed(self)
 
     # Read by a C getter (every op reads it), written through the check above.
     data = property(
@@ -1010,6 +1021,73 @@ def _lift(value: Any) -> Tensor:
     if type(value) is int:
         return Tensor._wrap(np.array(value, dtype=np.float64))
     return Tensor(value)
+
+
+def replace_data(tensor: Tensor, value: Any) -> np.ndarray:
+    """``tensor.data = value`` without telling the graph (``Tensor._set_data`` does), for a
+    compiled step writing its output's fresh values: its own backward knows the node. The
+    old array is returned."""
+    old = tensor._data
+    if type(value) is np.ndarray and value.dtype == _FLOAT64:
+        tensor._data = _canonical(value)  # the array itself, or a view of its memory
+    else:
+        tensor._data = _as_float64_array(value, "a tensor's data")
+    return old
+
+
+def _note_former(leaf: Tensor, old: np.ndarray) -> None:
+    """After ``t.data = ...`` on a leaf: note that ``old`` was its array until now.
+
+    An op applied before keeps ``old`` and its backward reads it (the forward's values),
+    first order and, under ``create_graph``, through ``_node_of``, which knows a leaf's
+    saved array by identity: without this note ``old`` would be a constant there and a
+    second derivative would silently lose the terms through it. Entries are
+    (weak reference to the array, the op number from which it was the data, the number
+    at which it stopped being); those whose array is gone are dropped."""
+    history = getattr(leaf, "_former", ())
+    since = history[-1][2] if history else -1  # when ``old`` became the data
+    kept = [entry for entry in history if entry[0]() is not None]
+    kept.append((weakref.ref(old), since, next(_op_numbers)))
+    leaf._former = kept
+
+
+def _was_data_of(leaf: Tensor, array: np.ndarray, number: int) -> bool:
+    """Whether ``array`` was ``leaf``'s array when op ``number`` was applied."""
+    for ref, since, until in getattr(leaf, "_former", ()):
+        if ref() is array and since < number < until:
+            return True
+    return False
+
+
+def _former_data(leaf: Tensor, array: np.ndarray) -> Tensor:
+    """``array``, a former array of ``leaf``, as a Tensor in the graph whose gradient goes
+    to ``leaf`` (a ``NewData`` node): a backward reads the forward's values, as the first
+    order does, and differentiates through them."""
+    node = ops.NewData()
+    node.parents, node.needs_input_grad = (leaf,), (True,)
+    node._shape, node._number, node._out = array.shape, next(_op_numbers), id(array)
+    tensor = Tensor._wrap(array, True)
+    tensor._ctx = node
+    return tensor
+
+
+def _renamed(tensor: Tensor) -> None:
+    """After ``t.data = ...`` on a tensor made by an op: ``t`` becomes the output of a
+    ``NewData`` node whose output is its new array and whose gradient goes on to the op that
+    made it, as torch's ``t.data = ...`` keeps ``grad_fn``.
+
+    Under ``create_graph`` a saved array is known for ``t`` by the id of the output of
+    ``t``'s node (``_node_of``): left on the old node, the new array would be a constant (a
+    term of a second derivative silently lost) and a later array given the old one's id
+    would be taken for ``t``. Not under a recording (graph.capture), which knows its
+    nodes from ``apply`` and never differentiates twice; with a new shape the gradient
+    cannot reach the old node, and the walk says so at the op that used ``t``."""
+    if _state.recorder is not None:
+        return
+    node = ops.NewData()
+    node.parents, node.needs_input_grad = (tensor._ctx,), (True,)
+    node._shape, node._number, node._out = tensor._data.shape, next(_op_numbers), id(tensor._data)
+    tensor._ctx = node
 
 
 def _reshaped(tensor: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -1858,6 +1936,8 @@ def _node_of(ctx: Function, array: np.ndarray) -> Any:
         if isinstance(parent, Tensor):
             if parent._data is array:
                 return parent
+            if _was_data_of(parent, array, ctx._number):
+                return _former_data(parent, array)
         elif parent._out == key:
             tensor = Tensor._wrap(array, True)
             tensor._ctx = parent
