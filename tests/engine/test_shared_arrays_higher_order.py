@@ -76,3 +76,15 @@ def test_a_derived_tensor_and_its_detached_copy_in_one_op():
     (g,) = grad((y.detach() * y).sum(), [x], create_graph=True)
     assert not g.requires_grad
     np.testing.assert_array_equal(g.data, 4.0 * X)
+
+
+def test_hessian_of_a_function_closing_over_its_own_input():
+    # autograd.hessian differentiates a fresh leaf on the input's array; the closed-over
+    # constant t, first in t * z, was taken for that leaf and added 2 sin z to the diagonal
+    from tinygrad_moons import autograd
+
+    t = Tensor(X.copy())
+    got = autograd.hessian(lambda z: (t * z * z.sin()).sum(), t)
+    tt = torch.tensor(X.copy())
+    want = torch.autograd.functional.hessian(lambda z: (tt * z * z.sin()).sum(), tt)
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12, atol=1e-12)
