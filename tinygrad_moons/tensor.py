@@ -333,7 +333,7 @@ class Tensor(ArrayMethods):
         is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
         A new shape is allowed (the graph and the version are not told, as in torch)."""
-        old = replace_data(self, value)
+        old = _replace_data(self, value)
         if self._ctx is None:
             _note_former(self, old)
         elif self._data.shape == old.shape:
@@ -1023,7 +1023,7 @@ def _lift(value: Any) -> Tensor:
     return Tensor(value)
 
 
-def replace_data(tensor: Tensor, value: Any) -> np.ndarray:
+def _replace_data(tensor: Tensor, value: Any) -> np.ndarray:
     """``tensor.data = value`` without telling the graph (``Tensor._set_data`` does), for a
     compiled step writing its output's fresh values: its own backward knows the node. The
     old array is returned."""

@@ -383,7 +383,7 @@ def generate(
         accumulate=engine.accumulate,
         leaves_changed=leaves_changed,
         derived_again=derived_again,
-        replace_data=engine.replace_data,
+        replace_data=engine._replace_data,
     )
     p.taken.update(p.env)
     value: dict[int, str] = {}
