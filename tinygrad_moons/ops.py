@@ -335,6 +335,17 @@ class Clone(Op):
         return grad
 
 
+class NewData(Op):
+    """z = x's array after (or, for a leaf, before) ``x.data = ...``, still linked to x's
+    node: the array given to a tensor made by an op (``tensor._renamed``: torch's
+    ``t.data = ...`` keeps ``grad_fn``), or a leaf's former array that an op saved
+    (``tensor._former_data``). Never applied;  dz/dx = 1."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
 class Overwrite(Op):
     """z = x written into ``into``, an existing array, which z then is;  dz/dx = 1 (a
     recorded in-place update of memory that ``detach()`` shares, as torch writes one)."""

@@ -295,8 +295,18 @@ class Tensor(ArrayMethods):
     array([[2., 4.]])
     """
 
-    # _view and _views (unset unless this is a view, or has views): see _as_view
-    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_view", "_views", "__weakref__")
+    # _view and _views (unset unless this is a view, or has views): see _as_view;
+    # _former (unset until a leaf's data is replaced): see _note_former
+    __slots__ = (
+        "_data",
+        "_grad",
+        "requires_grad",
+        "_ctx",
+        "_view",
+        "_views",
+        "_former",
+        "__weakref__",
+    )
     _leaf = True  # in a context's parents: a leaf Tensor (a Function there has False)
     _derived = staticmethod(derived)  # for ArrayMethods, which tensor.py imports
 
@@ -328,10 +338,11 @@ class Tensor(ArrayMethods):
         is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
         A new shape is allowed (the graph and the version are not told, as in torch)."""
-        if type(value) is np.ndarray and value.dtype == _FLOAT64:
-            self._data = _canonical(value)  # the array itself, or a view of its memory
-        else:
-            self._data = _as_float64_array(value, "a tensor's data")
+        old = _replace_data(self, value)
+        if self._ctx is None:
+            _note_former(self, old)
+        elif self._data.shape == old.shape:
+            _renamed(self)
 
     # Read by a C getter (every op reads it), written through the check above.
     data = property(
@@ -1017,6 +1028,73 @@ def _lift(value: Any) -> Tensor:
     return Tensor(value)
 
 
+def _replace_data(tensor: Tensor, value: Any) -> np.ndarray:
+    """``tensor.data = value`` without telling the graph (``Tensor._set_data`` does), for a
+    compiled step writing its output's fresh values: its own backward knows the node. The
+    old array is returned."""
+    old = tensor._data
+    if type(value) is np.ndarray and value.dtype == _FLOAT64:
+        tensor._data = _canonical(value)  # the array itself, or a view of its memory
+    else:
+        tensor._data = _as_float64_array(value, "a tensor's data")
+    return old
+
+
+def _note_former(leaf: Tensor, old: np.ndarray) -> None:
+    """After ``t.data = ...`` on a leaf: note that ``old`` was its array until now.
+
+    An op applied before keeps ``old`` and its backward reads it (the forward's values),
+    first order and, under ``create_graph``, through ``_node_of``, which knows a leaf's
+    saved array by identity: without this note ``old`` would be a constant there and a
+    second derivative would silently lose the terms through it. Entries are
+    (weak reference to the array, the op number from which it was the data, the number
+    at which it stopped being); those whose array is gone are dropped."""
+    history = getattr(leaf, "_former", ())
+    since = history[-1][2] if history else -1  # when ``old`` became the data
+    kept = [entry for entry in history if entry[0]() is not None]
+    kept.append((weakref.ref(old), since, next(_op_numbers)))
+    leaf._former = kept
+
+
+def _was_data_of(leaf: Tensor, array: np.ndarray, number: int) -> bool:
+    """Whether ``array`` was ``leaf``'s array when op ``number`` was applied."""
+    for ref, since, until in getattr(leaf, "_former", ()):
+        if ref() is array and since < number < until:
+            return True
+    return False
+
+
+def _former_data(leaf: Tensor, array: np.ndarray) -> Tensor:
+    """``array``, a former array of ``leaf``, as a Tensor in the graph whose gradient goes
+    to ``leaf`` (a ``NewData`` node): a backward reads the forward's values, as the first
+    order does, and differentiates through them."""
+    node = ops.NewData()
+    node.parents, node.needs_input_grad = (leaf,), (True,)
+    node._shape, node._number, node._out = array.shape, next(_op_numbers), id(array)
+    tensor = Tensor._wrap(array, True)
+    tensor._ctx = node
+    return tensor
+
+
+def _renamed(tensor: Tensor) -> None:
+    """After ``t.data = ...`` on a tensor made by an op: ``t`` becomes the output of a
+    ``NewData`` node whose output is its new array and whose gradient goes on to the op that
+    made it, as torch's ``t.data = ...`` keeps ``grad_fn``.
+
+    Under ``create_graph`` a saved array is known for ``t`` by the id of the output of
+    ``t``'s node (``_node_of``): left on the old node, the new array would be a constant (a
+    term of a second derivative silently lost) and a later array given the old one's id
+    would be taken for ``t``. Not under a recording (graph.capture), which knows its
+    nodes from ``apply`` and never differentiates twice; with a new shape the gradient
+    cannot reach the old node, and the walk says so at the op that used ``t``."""
+    if _state.recorder is not None:
+        return
+    node = ops.NewData()
+    node.parents, node.needs_input_grad = (tensor._ctx,), (True,)
+    node._shape, node._number, node._out = tensor._data.shape, next(_op_numbers), id(tensor._data)
+    tensor._ctx = node
+
+
 def _reshaped(tensor: Tensor, shape: tuple[int, ...]) -> Tensor:
     """``tensor.reshape(shape)``, a view of it when numpy's reshape is one."""
     return _as_view(
@@ -1385,6 +1463,7 @@ class Function:
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
     _leaf = False  # see Tensor._leaf
+    _aliases: dict[int, tuple[np.ndarray, Any]] | None = None  # see _distinct_arrays
     # True for the built-in ops, whose backward is written to run on Tensors too (see
     # ops.py): grad(..., create_graph=True) differentiates it. A user's Function is
     # differentiable once.
@@ -1447,7 +1526,7 @@ class Function:
             and count > 1
             and (arrays[0] is arrays[1] if count == 2 else len(set(map(id, arrays))) < count)
         ):
-            _distinct_arrays(arrays, parents)
+            _distinct_arrays(ctx, arrays, parents)
         out = cls.forward(ctx, *arrays)
         if type(out) is not _ARRAY or out.dtype is not _FLOAT64:
             if type(out) is tuple:
@@ -1501,19 +1580,35 @@ def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
     )
 
 
-def _distinct_arrays(arrays: list[Any], parents: list[Any]) -> None:
-    """Give ``forward`` a view where one array object comes through two arguments of
-    different graph nodes (``x * x.detach()``, ``x * x.data``): under ``create_graph`` a
-    saved array is matched to its node by identity (``_node_of``), and the constant must
-    not be taken for ``x``. A view shares the memory, and the version, of its base."""
-    for i in range(1, len(arrays)):
-        array = arrays[i]
-        if not isinstance(array, np.ndarray):
-            continue
-        for j in range(i):
-            if arrays[j] is array and parents[j] is not parents[i]:
-                arrays[i] = array.view()
-                break
+def _distinct_arrays(ctx: Function, arrays: list[Any], parents: list[Any]) -> None:
+    """Give ``forward`` one view per graph node where one array object comes through
+    arguments of different nodes (``x * x.detach()``, ``x.data * x``, ``x * d`` for
+    ``d = x.detach().requires_grad_()``), and note on ``ctx`` whose each view is.
+
+    Under ``create_graph`` a saved array is matched to its node (``_node_of``); by
+    identity alone the shared object would be taken for whichever argument holds it
+    first, a constant for ``x`` or ``x`` for the constant, and a second derivative
+    would silently lose or gain a term. Every position gets a view, the first too: a
+    position keeping the object itself would still match another node's array. A view
+    shares the memory, and the version, of its base."""
+    groups: dict[int, list[int]] = {}
+    for i, array in enumerate(arrays):
+        if isinstance(array, np.ndarray):
+            groups.setdefault(id(array), []).append(i)
+    aliases: dict[int, tuple[np.ndarray, Any]] = {}
+    for positions in groups.values():
+        if len({id(parents[i]) for i in positions}) < 2:
+            continue  # one node (or all constants): the object itself is unambiguous
+        views: dict[int, np.ndarray] = {}
+        for i in positions:
+            parent = parents[i]
+            view = views.get(id(parent))
+            if view is None:
+                view = views[id(parent)] = arrays[i].view()
+                aliases[id(view)] = (view, parent)  # the view kept: its id stays its own
+            arrays[i] = view
+    if aliases:
+        ctx._aliases = aliases
 
 
 class _Output(Function):
@@ -1837,17 +1932,33 @@ def _node_of(ctx: Function, array: np.ndarray) -> Any:
         tensor = Tensor._wrap(array, True)
         tensor._ctx = ctx
         return tensor
+    aliases = ctx._aliases
+    if aliases is not None and key in aliases:  # one node's view of a shared array
+        return _node_of_alias(aliases[key])
     for parent in ctx.parents:
         if parent is None:
             continue
         if isinstance(parent, Tensor):
             if parent._data is array:
                 return parent
+            if _was_data_of(parent, array, ctx._number):
+                return _former_data(parent, array)
         elif parent._out == key:
             tensor = Tensor._wrap(array, True)
             tensor._ctx = parent
             return tensor
     return array
+
+
+def _node_of_alias(alias: tuple[np.ndarray, Any]) -> Any:
+    """The node an argument's view (``_distinct_arrays``) stands for: its leaf, a Tensor
+    of the op that made it, or the view itself for a constant."""
+    view, parent = alias
+    if parent is None or isinstance(parent, Tensor):
+        return view if parent is None else parent
+    tensor = Tensor._wrap(view, True)
+    tensor._ctx = parent
+    return tensor
 
 
 def _recorded_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:

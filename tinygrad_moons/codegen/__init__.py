@@ -383,6 +383,7 @@ def generate(
         accumulate=engine.accumulate,
         leaves_changed=leaves_changed,
         derived_again=derived_again,
+        replace_data=engine._replace_data,
     )
     p.taken.update(p.env)
     value: dict[int, str] = {}
@@ -474,7 +475,7 @@ def generate(
         if name in p.buffers or name in p.scalars:  # a float64 ndarray of ours: into the slot
             assignments.append((f"{tensor}._data = {p.array(name)}", ()))
         else:
-            assignments.append((f"{tensor}.data = {name}", ()))
+            assignments.append((f"replace_data({tensor}, {name})", ()))
     forward_lines = forward_lines + assignments
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
     read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
