@@ -339,6 +339,8 @@ class Tensor(ArrayMethods):
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
         A new shape is allowed (the graph and the version are not told, as in torch)."""
         old = _replace_data(self, value)
+        if self._data is old:  # t.data -= x: written in place, the same array, nothing to note
+            return
         if self._ctx is None:
             _note_former(self, old)
         elif self._data.shape == old.shape:

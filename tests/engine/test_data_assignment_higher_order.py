@@ -88,3 +88,15 @@ def test_replacing_a_leaf_s_array_often_keeps_a_short_history():
     for step in range(1000):
         x.data = x.data - 0.001 * step
     assert len(x._former) <= 2
+
+
+def test_writing_through_data_in_place_notes_nothing():
+    # t.data -= x hands the setter the array it holds: no history entry for a leaf, no
+    # new node for a tensor made by an op (a training loop does it every step)
+    x = Tensor(X.copy(), requires_grad=True)
+    y = x * 2.0
+    for _ in range(100):
+        x.data -= 0.001
+        y.data -= 0.001
+    assert len(getattr(x, "_former", ())) == 0
+    assert type(y._ctx).__name__ == "Mul"
