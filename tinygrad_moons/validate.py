@@ -330,17 +330,28 @@ def _label_problem(value: Any, n_classes: int) -> str | None:
 _UNSIGNED = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}  # by itemsize
 
 
+def _all_class_indices(raw: np.ndarray, n_classes: int) -> bool:
+    """Whether every integer label is in [0, n_classes), in one pass: viewed as unsigned, a
+    negative label is larger than every class index, so all are good when the largest is
+    below n_classes (found by argmax, a plain loop: a third of the time of the maximum's
+    reduction at 200 labels).
+
+    The view reads the bytes in this machine's order: for labels stored in the other
+    (``'>i8'``, from a file or another machine) it would read 2**56 as 1 and pass a label
+    that then indexes another row's logit, so those are never judged here."""
+    if not raw.dtype.isnative:
+        return False
+    if not raw.size:
+        return True
+    unsigned = raw.view(_UNSIGNED[raw.itemsize])
+    return bool(unsigned[unsigned.argmax()] < n_classes)
+
+
 def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
     """The position of the first label that is not a class index, found without a Python
     loop for numeric dtypes; None if every label is one."""
     if raw.dtype.kind in "iu":
-        # The common case in one pass: viewed as unsigned, a negative label is larger than
-        # every class index, so all are good when the largest is below n_classes (found by
-        # argmax, a plain loop: a third of the time of the maximum's reduction at 200 labels)
-        if not raw.size:
-            return None
-        unsigned = raw.view(_UNSIGNED[raw.itemsize])
-        if unsigned[unsigned.argmax()] < n_classes:
+        if _all_class_indices(raw, n_classes):  # the common case
             return None
         bad = (raw < 0) | (raw >= n_classes)
     elif raw.dtype.kind == "f":
