@@ -34,6 +34,7 @@ from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
 from tinygrad_moons.validate import flag as _flag
 from tinygrad_moons.validate import keepdims as _keepdims
+from tinygrad_moons.validate import unmasked as _unmasked
 
 Axis = int | tuple[int, ...] | None
 
@@ -248,6 +249,7 @@ def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """Copy ``data`` into a new float64 array, refusing what is not real numbers."""
     if isinstance(data, Tensor):
         return data._data.copy()
+    _unmasked(what, data)
     try:
         array = np.asarray(data)
     except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths

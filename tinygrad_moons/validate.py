@@ -257,6 +257,45 @@ def random_state(seed: Seed) -> np.random.RandomState:
     raise TypeError(f"seed must be an int, a numpy RandomState or None, got {type(seed).__name__}")
 
 
+def masked(name: str, values: Any) -> str | None:
+    """The problem of a numpy masked array that hides elements, or None (any other value,
+    and a masked array with nothing masked, whose numbers are all there).
+
+    np.asarray, and so every float64 copy, keeps the hidden values and drops the mask: the
+    numbers would silently include what was masked out.
+
+    >>> masked("X", np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+    'X is a masked array with 1 masked element(s), the first at index (1,)'
+    """
+    if not isinstance(values, np.ma.MaskedArray) or not np.ma.is_masked(values):
+        return None
+    hidden = np.ma.getmaskarray(values)
+    first = tuple(int(i) for i in np.argwhere(hidden)[0])
+    return (
+        f"{name} is a masked array with {int(hidden.sum())} masked element(s), the first at "
+        f"index {first}"
+    )
+
+
+def unmasked(name: str, values: Any) -> Any:
+    """``values`` unchanged unless ``masked`` finds masked elements: then a ValueError
+    saying so and what to do (numpy would read the hidden values in their place).
+
+    >>> unmasked("X", np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a masked array with 1 masked element(s), the first at index (1,): \
+numpy would read the values hidden there. Fill them (a.filled(value)) or drop them
+    """
+    problem = masked(name, values)
+    if problem is not None:
+        raise ValueError(
+            f"{problem}: numpy would read the values hidden there. Fill them "
+            f"(a.filled(value)) or drop them"
+        )
+    return values
+
+
 def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:
     """``values`` as an array; if they are not all numbers of the dtype ``kinds`` and did
     not come as an array, an object array of the user's own values, so that an error can
@@ -377,6 +416,7 @@ def class_labels(
     if type(labels) is np.ndarray:  # speed: as_user_array gives an array itself back
         raw = labels
     else:
+        unmasked(name, labels)
         raw = as_user_array(labels, "iuf", f"{name} must be a 1-D array of class indices")
     if raw.ndim != 1 or len(raw) != n_rows:
         if raw.ndim != 1:
@@ -418,7 +458,7 @@ def features(X: Any, name: str = "X") -> np.ndarray:
     ...
     ValueError: X must hold real numbers, got dtype object: X[1, 1] is 'x'
     """
-    X = as_user_array(X, "biuf", f"{name} must be a 2-D array (N, features)")
+    X = as_user_array(unmasked(name, X), "biuf", f"{name} must be a 2-D array (N, features)")
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
     if X.dtype.kind not in "biuf":

@@ -32,3 +32,38 @@ def test_big_endian_labels_give_the_native_labels_loss(dtype):
     want = F.softmax_cross_entropy(Tensor(LOGITS), native, reduction="sum").data
     got = F.softmax_cross_entropy(Tensor(LOGITS), native.astype(dtype), reduction="sum").data
     np.testing.assert_array_equal(got, want)
+
+
+# np.asarray of a masked array keeps the values under the mask and drops the mask: each way
+# in took the hidden 99.0 as a number. Nothing masked: the numbers are all there, accepted.
+HIDDEN = np.ma.masked_array([[1.0, 99.0], [3.0, 4.0]], mask=[[False, True], [False, False]])
+REFUSED = "masked array with 1 masked element"
+
+
+def _set(name: str):
+    def enter(value):
+        setattr(Tensor(np.zeros((2, 2))), name, value)
+
+    return enter
+
+
+@pytest.mark.parametrize(
+    "enter",
+    [
+        Tensor,
+        lambda a: Tensor(np.ones((2, 2)), requires_grad=True) * a,  # an operand
+        _set("data"),
+        _set("grad"),
+        lambda a: F.where(a > 2.0, Tensor(np.ones((2, 2))), 0.0),
+        lambda a: F.softmax_cross_entropy(Tensor(np.zeros((2, 2))), a[0].astype(int) % 2),
+    ],
+    ids=["Tensor", "operand", "data", "grad", "where", "labels"],
+)
+def test_a_masked_array_with_masked_elements_is_refused(enter):
+    with pytest.raises(ValueError, match=REFUSED):
+        enter(HIDDEN)
+
+
+def test_a_masked_array_with_nothing_masked_gives_its_numbers():
+    nothing_hidden = np.ma.masked_array(HIDDEN.data)
+    np.testing.assert_array_equal(Tensor(nothing_hidden).data, HIDDEN.data)
