@@ -67,3 +67,28 @@ def test_a_masked_array_with_masked_elements_is_refused(enter):
 def test_a_masked_array_with_nothing_masked_gives_its_numbers():
     nothing_hidden = np.ma.masked_array(HIDDEN.data)
     np.testing.assert_array_equal(Tensor(nothing_hidden).data, HIDDEN.data)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda m, t: m * t,
+        lambda m, t: m + t,
+        lambda m, t: m - t,
+        lambda m, t: m / t,
+        lambda m, t: m**t,
+    ],
+    ids=["*", "+", "-", "/", "**"],
+)
+def test_a_masked_array_on_the_left_never_loses_the_gradient(op):
+    # np.ma's operators read the other operand's `_data`, once the Tensor's array: masked
+    # * t was a masked array computed outside the graph, and loss + (masked * t).sum()
+    # had no gradient from it (torch: masked arrays are not its operands at all)
+    t = Tensor([0.5, 1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="requires grad"):
+        op(np.ma.masked_array([1.0, 2.0, 3.0]), t)
+
+
+def test_a_masked_array_on_the_left_of_a_constant_tensor_computes_on_its_values():
+    got = np.ma.masked_array([1.0, 2.0, 3.0]) * Tensor([0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(got, [0.5, 2.0, 6.0])
