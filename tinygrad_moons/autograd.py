@@ -67,7 +67,7 @@ def _seeds(outputs: tuple[Tensor, ...], grad_outputs: Any, create_graph: bool) -
         if create_graph:
             seed = seed if isinstance(seed, Tensor) else Tensor._wrap(seed)
         elif isinstance(seed, Tensor):
-            seed = seed._data
+            seed = seed._array
         seeds.append(seed)
     return seeds
 
@@ -137,7 +137,7 @@ def _prepare(inputs: Tensors, create_graph: bool) -> tuple[bool, tuple[Tensor, .
         if create_graph and t.requires_grad:
             prepared.append(t)
         else:
-            prepared.append(Tensor._wrap(t._data, True))
+            prepared.append(Tensor._wrap(t._array, True))
     return is_tuple, tuple(prepared)
 
 

@@ -42,7 +42,7 @@ from tinygrad_moons.tensor import Tensor, _owner, written
 __all__ = ["FlatStep", "Layout"]
 
 _ALIGN = 8  # float64 elements in 64 bytes: every parameter's view starts on a cache line
-_DATA = operator.attrgetter("_data")  # a parameter's array, read from the slot
+_DATA = operator.attrgetter("_array")  # a parameter's array, read from the slot
 _STEPPED = (SGD, Adam)  # whose _update is elementwise, so it may run on the whole array
 
 
@@ -91,7 +91,7 @@ class _Group:
         self.data_views = self.layout.views(self.data)
         self.previous_views = self.layout.views(self.previous)
         self.grad_views = self.layout.views(self.grad)
-        self.own = [p._data for p in params]
+        self.own = [p._array for p in params]
         self.state: dict[str, Any] = {}  # the group's state, flat
         self.published: dict[str, np.ndarray] = {}  # what the parameters' states view
         keys = set(states[0])
@@ -163,7 +163,7 @@ class FlatStep:
         if type(optimizer) not in _STEPPED:
             return None
         stepped = [p for p in optimizer.params if p.requires_grad]
-        owners = {id(_owner(p._data)) for p in stepped}
+        owners = {id(_owner(p._array)) for p in stepped}
         if len(owners) != len(stepped):
             return None
         groups = []
@@ -191,8 +191,8 @@ class FlatStep:
         """Make every parameter's ``.data`` its view of the flat array, values copied."""
         for g in self.groups:
             for p, view in zip(g.params, g.data_views, strict=True):
-                view[...] = p._data
-                p._data = view
+                view[...] = p._array
+                p._array = view
         self.adopted = True
 
     def release(self) -> None:
@@ -203,9 +203,9 @@ class FlatStep:
         back = []
         for g in self.groups:
             for p, view, own in zip(g.params, g.data_views, g.own, strict=True):
-                if p._data is view:
+                if p._array is view:
                     own[...] = view
-                    p._data = own
+                    p._array = own
                     back.append(p)
         self.adopted = False
         self.active = False
@@ -268,5 +268,5 @@ class FlatStep:
         for g in self.groups:
             np.copyto(g.data, g.previous)
             for p, view, before in zip(g.params, g.data_views, g.previous_views, strict=True):
-                if p._data is not view:
-                    p._data[...] = before
+                if p._array is not view:
+                    p._array[...] = before

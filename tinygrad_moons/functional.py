@@ -213,6 +213,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
             "where takes its condition as a boolean array, not a Tensor (its float64 data "
             "are not a mask): compare the Tensor, e.g. where(t > 0, t, 0.0)"
         )
+    validate.unmasked("where's condition", condition)
     condition = np.asanyarray(condition)  # a mask a capture traced stays traced
     if condition.dtype != np.bool_:
         raise TypeError(f"where needs a boolean condition, got dtype {condition.dtype}")

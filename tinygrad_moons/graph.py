@@ -244,7 +244,7 @@ class StaticGraph:
             split[0]()
             self._forwarded, self._valued, self._backwarded = self._fresh, False, False
             self._write_mark = newest_write()
-            self.output._data = self._unvalued
+            self.output._array = self._unvalued
         return self.output
 
     def value(self) -> Tensor:

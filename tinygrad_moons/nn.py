@@ -33,7 +33,16 @@ import tinygrad_moons.functional as F
 from tinygrad_moons import checkpoint, habits
 from tinygrad_moons.parameters import zero_grads
 from tinygrad_moons.tensor import Tensor, derived, no_grad, written
-from tinygrad_moons.validate import Seed, array_problem, flag, not_finite, number, whole, width
+from tinygrad_moons.validate import (
+    Seed,
+    array_problem,
+    flag,
+    masked,
+    not_finite,
+    number,
+    whole,
+    width,
+)
 from tinygrad_moons.validate import random_state as as_random_state
 
 __all__ = [
@@ -327,8 +336,9 @@ class Module(habits.RefusesTorchOptions):
         for name, tensor in own.items():
             if name not in state:
                 continue
+            problem = masked(name, state[name])  # np.asarray drops the mask
             value = np.asarray(state[name])
-            problem = array_problem(name, value.dtype, value.shape, tensor.shape)
+            problem = problem or array_problem(name, value.dtype, value.shape, tensor.shape)
             if problem is not None or (problem := not_finite(name, value)) is not None:
                 problems.append(problem)
         return missing, unexpected, problems

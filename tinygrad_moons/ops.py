@@ -91,7 +91,7 @@ class xp:  # noqa: N801 (a namespace, as the array API's ``xp``)
     @staticmethod
     def sign(x: Any) -> np.ndarray:
         """-1, 0 or 1 per element: a constant (its derivative is 0 almost everywhere)."""
-        return np.sign(x._data if isinstance(x, Tensor) else x)
+        return np.sign(x._array if isinstance(x, Tensor) else x)
 
     @staticmethod
     def where(condition: Any, x: Any, y: Any) -> Any:

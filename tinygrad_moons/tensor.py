@@ -34,6 +34,7 @@ from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
 from tinygrad_moons.validate import flag as _flag
 from tinygrad_moons.validate import keepdims as _keepdims
+from tinygrad_moons.validate import unmasked as _unmasked
 
 Axis = int | tuple[int, ...] | None
 
@@ -252,7 +253,8 @@ def is_grad_enabled() -> bool:
 def _as_float64_array(data: Any, what: str = "Tensor data") -> np.ndarray:
     """Copy ``data`` into a new float64 array, refusing what is not real numbers."""
     if isinstance(data, Tensor):
-        return data._data.copy()
+        return data._array.copy()
+    _unmasked(what, data)
     try:
         array = np.asarray(data)
     except ValueError:  # numpy's "inhomogeneous shape": rows of different lengths
@@ -296,9 +298,11 @@ class Tensor(ArrayMethods):
     """
 
     # _view and _views (unset unless this is a view, or has views): see _as_view;
-    # _former (unset until a leaf's data is replaced): see _note_former
+    # _former (unset until a leaf's data is replaced): see _note_former.
+    # Not "_data": numpy's masked arrays read any operand's ``_data`` as its values, so
+    # ``masked * t`` computed on the array outside the graph and lost t's gradient.
     __slots__ = (
-        "_data",
+        "_array",
         "_grad",
         "requires_grad",
         "_ctx",
@@ -313,7 +317,7 @@ class Tensor(ArrayMethods):
     def __init__(self, data: Any, requires_grad: bool = False, **torch_keywords: Any) -> None:
         if torch_keywords:
             habits.keywords("Tensor", torch_keywords, ("dtype", "device"))
-        self._data: np.ndarray = _as_float64_array(data)
+        self._array: np.ndarray = _as_float64_array(data)
         self._grad: np.ndarray | None = None
         if requires_grad is not False and requires_grad is not True:  # speed: the common case
             requires_grad = _flag("Tensor's requires_grad", requires_grad)
@@ -326,7 +330,7 @@ class Tensor(ArrayMethods):
     def _wrap(cls, array: np.ndarray, requires_grad: bool = False) -> Tensor:
         """A Tensor around ``array`` itself, no copy, no checks: for ops and the engine."""
         tensor = cls.__new__(cls)
-        tensor._data = array
+        tensor._array = array
         tensor._grad = None
         tensor.requires_grad = requires_grad
         tensor._ctx = None
@@ -339,36 +343,36 @@ class Tensor(ArrayMethods):
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
         A new shape is allowed (the graph and the version are not told, as in torch)."""
         old = _replace_data(self, value)
-        if self._data is old:  # t.data -= x: written in place, the same array, nothing to note
+        if self._array is old:  # t.data -= x: written in place, the same array, nothing to note
             return
         if self._ctx is None:
             _note_former(self, old)
-        elif self._data.shape == old.shape:
+        elif self._array.shape == old.shape:
             _renamed(self)
 
     # Read by a C getter (every op reads it), written through the check above.
     data = property(
-        operator.attrgetter("_data"),
+        operator.attrgetter("_array"),
         _set_data,
         doc="The float64 ndarray the tensor holds (the array itself, no copy).",
     )
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+        return self._array.shape
 
     @property
     def ndim(self) -> int:
-        return self._data.ndim
+        return self._array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self._data.dtype
+        return self._array.dtype
 
     @property
     def size(self) -> int:
         """numpy's number of elements: an int (that refuses torch's call ``t.size()``)."""
-        return habits.Size(self._data.size)
+        return habits.Size(self._array.size)
 
     def _set_grad(self, value: Any) -> None:
         """None, or an array of this tensor's shape (a Tensor, a list: its float64 copy).
@@ -379,7 +383,7 @@ class Tensor(ArrayMethods):
         if value is None or (
             type(value) is np.ndarray
             and value.dtype == _FLOAT64
-            and value.shape == self._data.shape
+            and value.shape == self._array.shape
         ):
             self._grad = value if value is None else _canonical(value)
             return
@@ -405,22 +409,22 @@ class Tensor(ArrayMethods):
 
     def __len__(self) -> int:
         """The size of the first axis; a 0-d tensor has none (a TypeError, as torch's)."""
-        if self._data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor: it has no first axis (use item())")
-        return len(self._data)
+        return len(self._array)
 
     def __bool__(self) -> bool:
         """The truth of a one-element tensor; any other is ambiguous, as in torch and numpy.
 
         Without this, ``if t:`` would fall back to ``len(t)``: True for ``Tensor([0.0])``.
         """
-        if self._data.size != 1:
+        if self._array.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous: use "
                 f"(t != 0).any() or (t != 0).all(), or t.item() for a one-element tensor"
             )
         _escaping("bool()", self)
-        return bool(self._data.reshape(()))
+        return bool(self._array.reshape(()))
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
@@ -428,11 +432,11 @@ class Tensor(ArrayMethods):
         return self._number()
 
     def _number(self) -> float:
-        if self._data.size != 1:
+        if self._array.size != 1:
             raise ValueError(
                 f"item() needs a tensor with one element, this one has shape {self.shape}"
             )
-        return float(self._data.reshape(()))
+        return float(self._array.reshape(()))
 
     def __float__(self) -> float:
         """``float(t)``: ``t.item()``, for a one-element tensor only, as in torch."""
@@ -444,7 +448,7 @@ class Tensor(ArrayMethods):
         an empty spec is ``str(t)``."""
         if not spec:
             return str(self)
-        if self._data.size != 1:
+        if self._array.size != 1:
             raise TypeError(
                 f"format spec {spec!r} needs a one-element tensor, this one has shape "
                 f"{self.shape} (format t.numpy() or its elements instead)"
@@ -459,13 +463,13 @@ class Tensor(ArrayMethods):
     def numpy(self) -> np.ndarray:
         """The underlying array itself (no copy)."""
         _escaping("numpy()", self)
-        return self._data
+        return self._array
 
     def __getstate__(self) -> tuple[None, dict[str, Any]]:
         """Pickled and deep-copied without the links between views and their base (weak
         references, which cannot be pickled): the copy owns its data."""
         return None, {
-            "_data": self._data,
+            "_array": self._array,
             "_grad": self._grad,
             "requires_grad": self.requires_grad,
             "_ctx": self._ctx,
@@ -475,14 +479,14 @@ class Tensor(ArrayMethods):
         """A tensor sharing this one's array and its version, cut from the graph, not
         requiring grad, as torch's: an in-place update of either one, recorded or not,
         writes into that array, so the other sees it (see ``_take``)."""
-        detached = Tensor._wrap(self._data)
+        detached = Tensor._wrap(self._array)
         _note_detached(detached)
         if _state.recorder is not None:
             _state.recorder.made(detached, self)
         return detached
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._array, separator=", ", prefix="Tensor(")
         extra = ""
         if self._ctx is not None:
             extra = f", grad_fn={type(self._ctx).__name__}"
@@ -499,11 +503,11 @@ class Tensor(ArrayMethods):
         """
         _refuse_numpy("numpy.array", self)
         _escaping("numpy.asarray()", self)
-        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+        if dtype is not None and np.dtype(dtype) != self._array.dtype:
             if copy is False:
                 raise ValueError(f"a Tensor's data are float64: no {dtype} view without a copy")
-            return self._data.astype(dtype)
-        return self._data.copy() if copy else self._data
+            return self._array.astype(dtype)
+        return self._array.copy() if copy else self._array
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         """``np.dot(t, w)``, ``np.concatenate([t, u])`` ...: numpy on the data of tensors that
@@ -611,11 +615,11 @@ class Tensor(ArrayMethods):
         if not _needs_recording(self, value, "t[index] = ..."):
             values = _values(value)
             try:
-                self._data[index] = values
+                self._array[index] = values
             except ValueError:
                 raise ValueError(
                     f"t[index] = v needs v to broadcast to the shape of t[index], "
-                    f"{self._data[index].shape}; got shape {np.shape(values)}"
+                    f"{self._array[index].shape}; got shape {np.shape(values)}"
                 ) from None
             written(self)
             return
@@ -642,7 +646,7 @@ class Tensor(ArrayMethods):
     def _version(self) -> int:
         """How many times this tensor's array has been written in place (shared with every
         tensor holding the same array or a view of it, as ``detach()`` gives)."""
-        return _version_of(self._data)
+        return _version_of(self._array)
 
     # ------------------------------------------------------------------ comparisons
     # Boolean ndarrays, no gradient (as torch's, whose results do not require grad); computed
@@ -946,12 +950,12 @@ class Tensor(ArrayMethods):
                 "under no_grad()"
             )
         if grad is None:
-            if self._data.size != 1:
+            if self._array.size != 1:
                 raise ValueError(
                     f"backward() without a gradient needs a one-element tensor; this one "
                     f"has shape {self.shape}: pass grad= of that shape"
                 )
-            return _ONE.copy() if self._data.ndim == 0 else np.ones(self.shape)  # speed
+            return _ONE.copy() if self._array.ndim == 0 else np.ones(self.shape)  # speed
         seed = _as_float64_array(grad, "the gradient passed to backward()")
         if seed.shape != self.shape:
             raise ValueError(
@@ -993,7 +997,7 @@ def _tensors_in(value: Any) -> list[Tensor]:
 def _arrays_in(value: Any) -> Any:
     """``value`` with every Tensor inside tuples, lists and dicts replaced by its data."""
     if isinstance(value, Tensor):
-        return value._data
+        return value._array
     if isinstance(value, (tuple, list)):
         return type(value)(_arrays_in(part) for part in value)
     if isinstance(value, dict):
@@ -1034,11 +1038,11 @@ def _replace_data(tensor: Tensor, value: Any) -> np.ndarray:
     """``tensor.data = value`` without telling the graph (``Tensor._set_data`` does), for a
     compiled step writing its output's fresh values: its own backward knows the node. The
     old array is returned."""
-    old = tensor._data
+    old = tensor._array
     if type(value) is np.ndarray and value.dtype == _FLOAT64:
-        tensor._data = _canonical(value)  # the array itself, or a view of its memory
+        tensor._array = _canonical(value)  # the array itself, or a view of its memory
     else:
-        tensor._data = _as_float64_array(value, "a tensor's data")
+        tensor._array = _as_float64_array(value, "a tensor's data")
     return old
 
 
@@ -1093,7 +1097,7 @@ def _renamed(tensor: Tensor) -> None:
         return
     node = ops.NewData()
     node.parents, node.needs_input_grad = (tensor._ctx,), (True,)
-    node._shape, node._number, node._out = tensor._data.shape, next(_op_numbers), id(tensor._data)
+    node._shape, node._number, node._out = tensor._array.shape, next(_op_numbers), id(tensor._array)
     tensor._ctx = node
 
 
@@ -1131,8 +1135,8 @@ def _as_view(
     recorded update of base each of its views is taken again from its new array
     (``again(base)``); see ``_take``. Without this either update would leave the other
     tensor's values as they were, silently."""
-    array = view._data
-    if array.base is not None and _owner(array) is _owner(base._data):
+    array = view._array
+    if array.base is not None and _owner(array) is _owner(base._array):
         view._view = (base, again, write_back)
         views = getattr(base, "_views", None)
         if views is None:
@@ -1154,13 +1158,13 @@ def _retake_views(tensor: Tensor, old: np.ndarray) -> None:
     for ref in views:
         view = ref()
         link = None if view is None else getattr(view, "_view", None)
-        if link is None or link[0] is not tensor or _owner(view._data) is not _owner(old):
+        if link is None or link[0] is not tensor or _owner(view._array) is not _owner(old):
             continue
         fresh = link[1](tensor)
         if tensor._views and tensor._views[-1]() is fresh:
             tensor._views[-1] = ref  # the view itself, not the fresh one, is tensor's
-        view_old = view._data
-        view._data, view._ctx, view.requires_grad = fresh._data, fresh._ctx, fresh.requires_grad
+        view_old = view._array
+        view._array, view._ctx, view.requires_grad = fresh._array, fresh._ctx, fresh.requires_grad
         view._view = getattr(fresh, "_view", None)
         _retake_views(view, view_old)
 
@@ -1171,7 +1175,7 @@ def _viewed_leaf(tensor: Tensor) -> Tensor | None:
     link = getattr(tensor, "_view", None)
     while link is not None:
         base = link[0]
-        if _owner(base._data) is not _owner(tensor._data):
+        if _owner(base._array) is not _owner(tensor._array):
             return None
         if base._ctx is None:
             return base if base.requires_grad else None
@@ -1193,7 +1197,7 @@ def _plain_index(index: Any) -> Any:
 
 def _values(other: Any) -> Any:
     """The numbers an operand stands for, for comparisons and in-place updates."""
-    return other._data if isinstance(other, Tensor) else other
+    return other._array if isinstance(other, Tensor) else other
 
 
 def _needs_recording(tensor: Tensor, other: Any, what: str) -> bool:
@@ -1228,7 +1232,7 @@ def _in_place(tensor: Tensor, ufunc: np.ufunc, op: Callable, other: Any, symbol:
     if not _needs_recording(tensor, other, f"t {symbol}= ..."):
         values = _values(other)
         try:
-            ufunc(tensor._data, values, out=tensor._data)
+            ufunc(tensor._array, values, out=tensor._array)
         except (ValueError, TypeError):
             raise ValueError(
                 f"t {symbol}= x changes t in place, so x must broadcast to t's shape "
@@ -1263,9 +1267,9 @@ def _take(tensor: Tensor, result: Tensor) -> None:
             "grad) inside graph.capture: the captured step would replay the value before "
             "the update; write t = t + x (a new tensor) in the captured function"
         )
-    old = tensor._data
+    old = tensor._array
     link = getattr(tensor, "_view", None)
-    if link is not None and _owner(link[0]._data) is _owner(old):
+    if link is not None and _owner(link[0]._array) is _owner(old):
         # a view: its base takes the update, then takes this view (and the others) again
         _take(link[0], link[2](link[0], result))
         return
@@ -1273,7 +1277,7 @@ def _take(tensor: Tensor, result: Tensor) -> None:
         # a tensor from detach() holds this array too: the update goes into it, as torch's
         result = ops.Overwrite.apply(result, old)
         written(tensor)
-    tensor._data, tensor._ctx, tensor.requires_grad = result._data, result._ctx, True
+    tensor._array, tensor._ctx, tensor.requires_grad = result._array, result._ctx, True
     if link is not None:
         tensor._view = None
     _retake_views(tensor, old)
@@ -1311,7 +1315,7 @@ def written(*tensors: Tensor) -> None:
     number = next(_op_numbers)
     _newest_write[0] = number
     for tensor in tensors:
-        owner = _owner(tensor._data)
+        owner = _owner(tensor._array)
         entry = _writes.get(id(owner))
         if entry is None or entry[0]() is not owner:
             _writes[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner))), [0])
@@ -1338,7 +1342,7 @@ _detached: dict[int, tuple[Any, list[Any]]] = {}  # id(owner) -> (weakref(owner)
 
 
 def _note_detached(tensor: Tensor) -> None:
-    owner = _owner(tensor._data)
+    owner = _owner(tensor._array)
     entry = _detached.get(id(owner))
     if entry is None or entry[0]() is not owner:
         _detached[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner), _detached)), [])
@@ -1350,13 +1354,13 @@ def _note_detached(tensor: Tensor) -> None:
 
 def _shares_memory(tensor: Tensor) -> bool:
     """Whether a live tensor from ``detach()`` holds memory of ``tensor``'s array."""
-    owner = _owner(tensor._data)
+    owner = _owner(tensor._array)
     entry = _detached.get(id(owner))
     if entry is None or entry[0]() is not owner:
         return False
     for ref in entry[1]:
         alias = ref()
-        if alias is not None and _owner(alias._data) is owner:
+        if alias is not None and _owner(alias._array) is owner:
             return True
     return False
 
@@ -1510,7 +1514,7 @@ class Function:
         needs = []
         for arg in args:
             if isinstance(arg, Tensor):
-                arrays.append(arg._data)
+                arrays.append(arg._array)
                 if arg.requires_grad:
                     node = arg._ctx
                     parents.append(arg if node is None else node)
@@ -1536,7 +1540,7 @@ class Function:
             out = _converted_output(ctx, out)
         state = _state
         result = _new_tensor(Tensor)  # Tensor._wrap, written out
-        result._data = out
+        result._array = out
         result._grad = None
         if needs_grad and state.grad_enabled:
             result.requires_grad = True
@@ -1733,7 +1737,7 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
             if parent._leaf:
                 # a float64 array of the leaf's shape needs no check; anything else is
                 # checked, then accumulate converts it
-                shape = parent._data.shape
+                shape = parent._array.shape
                 if not (
                     kind is _ARRAY and parent_grad.dtype is _FLOAT64 and parent_grad.shape == shape
                 ):
@@ -1832,7 +1836,7 @@ def input_gradients(ctx: Function, grad: Any) -> tuple[Any, ...]:
     for parent, parent_grad in zip(parents, grads, strict=True):
         if parent is None or parent_grad is None:
             continue
-        shape = parent._data.shape if parent._leaf else parent._shape
+        shape = parent._array.shape if parent._leaf else parent._shape
         kind = type(parent_grad)
         if (
             (kind is not np.ndarray and kind is not np.float64)
@@ -1941,7 +1945,7 @@ def _node_of(ctx: Function, array: np.ndarray) -> Any:
         if parent is None:
             continue
         if isinstance(parent, Tensor):
-            if parent._data is array:
+            if parent._array is array:
                 return parent
             if _was_data_of(parent, array, ctx._number):
                 return _former_data(parent, array)

@@ -317,11 +317,11 @@ class _SquaredWeights:
             return squares
         squares = 0.0
         for w in self.weights:
-            squares += np.vdot(w._data, w._data)
+            squares += np.vdot(w._array, w._array)
         return squares
 
 
-_DATA = operator.attrgetter("_data")  # a tensor's array, read from the slot
+_DATA = operator.attrgetter("_array")  # a tensor's array, read from the slot
 
 
 def _check_loss(objective: np.ndarray) -> float:
@@ -494,7 +494,7 @@ class _Pass:
             self.forward()
             return
         self.replays += 1
-        z = self.outputs[1]._data
+        z = self.outputs[1]._array
         if self.check_logits.small(z) and self._penalty_small():
             return
         graph.value()
@@ -726,7 +726,7 @@ class _Epochs:
         are)."""
         if not self.scoring.training:
             return None
-        return [p._data.tobytes() for p in self.params]
+        return [p._array.tobytes() for p in self.params]
 
     def parameters_changed(
         self, before: list[tuple[int, int, int, bool]], now: list[tuple[int, int, int, bool]]
@@ -765,7 +765,7 @@ def _parameters_state(params: list[Tensor]) -> list[tuple[int, int, int, bool]]:
     """What a callback may change in the parameters (``model.parameters()``, or fit's list
     of them, which only a callback makes stale): each one's identity, its array's
     identity and version, and whether it requires grad."""
-    return [(id(p), id(p._data), p._version, p.requires_grad) for p in params]
+    return [(id(p), id(p._array), p._version, p.requires_grad) for p in params]
 
 
 # ---------------------------------------------------------------------- progress

@@ -257,6 +257,45 @@ def random_state(seed: Seed) -> np.random.RandomState:
     raise TypeError(f"seed must be an int, a numpy RandomState or None, got {type(seed).__name__}")
 
 
+def masked(name: str, values: Any) -> str | None:
+    """The problem of a numpy masked array that hides elements, or None (any other value,
+    and a masked array with nothing masked, whose numbers are all there).
+
+    np.asarray, and so every float64 copy, keeps the hidden values and drops the mask: the
+    numbers would silently include what was masked out.
+
+    >>> masked("X", np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+    'X is a masked array with 1 masked element(s), the first at index (1,)'
+    """
+    if not isinstance(values, np.ma.MaskedArray) or not np.ma.is_masked(values):
+        return None
+    hidden = np.ma.getmaskarray(values)
+    first = tuple(int(i) for i in np.argwhere(hidden)[0])
+    return (
+        f"{name} is a masked array with {int(hidden.sum())} masked element(s), the first at "
+        f"index {first}"
+    )
+
+
+def unmasked(name: str, values: Any) -> Any:
+    """``values`` unchanged unless ``masked`` finds masked elements: then a ValueError
+    saying so and what to do (numpy would read the hidden values in their place).
+
+    >>> unmasked("X", np.ma.masked_array([1.0, 2.0], mask=[False, True]))
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a masked array with 1 masked element(s), the first at index (1,): \
+numpy would read the values hidden there. Fill them (a.filled(value)) or drop them
+    """
+    problem = masked(name, values)
+    if problem is not None:
+        raise ValueError(
+            f"{problem}: numpy would read the values hidden there. Fill them "
+            f"(a.filled(value)) or drop them"
+        )
+    return values
+
+
 def as_user_array(values: Any, kinds: str, what: str) -> np.ndarray:
     """``values`` as an array; if they are not all numbers of the dtype ``kinds`` and did
     not come as an array, an object array of the user's own values, so that an error can
@@ -330,17 +369,28 @@ def _label_problem(value: Any, n_classes: int) -> str | None:
 _UNSIGNED = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}  # by itemsize
 
 
+def _all_class_indices(raw: np.ndarray, n_classes: int) -> bool:
+    """Whether every integer label is in [0, n_classes), in one pass: viewed as unsigned, a
+    negative label is larger than every class index, so all are good when the largest is
+    below n_classes (found by argmax, a plain loop: a third of the time of the maximum's
+    reduction at 200 labels).
+
+    The view reads the bytes in this machine's order: for labels stored in the other
+    (``'>i8'``, from a file or another machine) it would read 2**56 as 1 and pass a label
+    that then indexes another row's logit, so those are never judged here."""
+    if not raw.dtype.isnative:
+        return False
+    if not raw.size:
+        return True
+    unsigned = raw.view(_UNSIGNED[raw.itemsize])
+    return bool(unsigned[unsigned.argmax()] < n_classes)
+
+
 def _first_bad_label(raw: np.ndarray, n_classes: int) -> int | None:
     """The position of the first label that is not a class index, found without a Python
     loop for numeric dtypes; None if every label is one."""
     if raw.dtype.kind in "iu":
-        # The common case in one pass: viewed as unsigned, a negative label is larger than
-        # every class index, so all are good when the largest is below n_classes (found by
-        # argmax, a plain loop: a third of the time of the maximum's reduction at 200 labels)
-        if not raw.size:
-            return None
-        unsigned = raw.view(_UNSIGNED[raw.itemsize])
-        if unsigned[unsigned.argmax()] < n_classes:
+        if _all_class_indices(raw, n_classes):  # the common case
             return None
         bad = (raw < 0) | (raw >= n_classes)
     elif raw.dtype.kind == "f":
@@ -374,6 +424,7 @@ def class_labels(
     if type(labels) is np.ndarray:  # speed: as_user_array gives an array itself back
         raw = labels
     else:
+        unmasked(name, labels)
         raw = as_user_array(labels, "iuf", f"{name} must be a 1-D array of class indices")
     if raw.ndim != 1 or len(raw) != n_rows:
         if raw.ndim != 1:
@@ -415,7 +466,7 @@ def features(X: Any, name: str = "X") -> np.ndarray:
     ...
     ValueError: X must hold real numbers, got dtype object: X[1, 1] is 'x'
     """
-    X = as_user_array(X, "biuf", f"{name} must be a 2-D array (N, features)")
+    X = as_user_array(unmasked(name, X), "biuf", f"{name} must be a 2-D array (N, features)")
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (N, features), got {X.shape}")
     if X.dtype.kind not in "biuf":

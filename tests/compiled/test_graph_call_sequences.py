@@ -73,18 +73,18 @@ class _Eager:
     def __call__(self, arrays, grads=None):
         """(outputs' data, gradients) at ``arrays``, adding into ``grads`` as eager does;
         the parameters' data and .grad are put back."""
-        data = [p._data for p in self.params]
+        data = [p._array for p in self.params]
         kept = [p._grad for p in self.params]
         try:
             for p, a, g in zip(self.params, arrays, grads or [None] * len(arrays), strict=True):
-                p._data, p._grad = a, None if g is None else g.copy()
+                p._array, p._grad = a, None if g is None else g.copy()
             out = self.fn()
             outputs = out if isinstance(out, tuple) else (out,)
             outputs[0].backward()
             return [o.data.copy() for o in outputs], [p.grad.copy() for p in self.params]
         finally:
             for p, a, g in zip(self.params, data, kept, strict=True):
-                p._data, p._grad = a, g
+                p._array, p._grad = a, g
 
 
 def _same(a, b):

@@ -309,7 +309,7 @@ def _run(lib, program):
     verdicts, recorded = [], []
     for kind, target, symbol, operand, silent in program:
         other = 0.75 if operand == "const" else env[operand]
-        before = getattr(env[target], "_data", None)
+        before = getattr(env[target], "_array", None)
         try:
             with quiet() if silent else nullcontext():
                 if kind == "in place":
@@ -328,7 +328,7 @@ def _run(lib, program):
             verdicts.append("ok")
         except RuntimeError:
             verdicts.append("raised")
-        recorded.append(kind == "in place" and getattr(env[target], "_data", None) is not before)
+        recorded.append(kind == "in place" and getattr(env[target], "_array", None) is not before)
     values = {k: _values(v) for k, v in env.items()}
     parts = [(v * (i + 1.0)).sum() for i, v in enumerate(env.values()) if v.requires_grad]
     if not parts:  # every tensor rebound under no_grad: nothing to differentiate, in either

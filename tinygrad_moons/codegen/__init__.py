@@ -393,7 +393,7 @@ def generate(
         name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
         value[id(leaf)] = name
         leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
-        reads.append(f"{name} = {leaf_tensor[id(leaf)]}._data")  # .data's slot, unchecked
+        reads.append(f"{name} = {leaf_tensor[id(leaf)]}._array")  # .data's slot, unchecked
         if leaf.requires_grad:
             p.leaf_buffer[id(leaf)] = p.buffer("d" + name, leaf.data.shape)
             if gradients is not None and id(leaf) in gradients and not accumulate:
@@ -473,7 +473,7 @@ def generate(
         tensor = p.bind("output_tensor", output)
         name = value[id(output)]
         if name in p.buffers or name in p.scalars:  # a float64 ndarray of ours: into the slot
-            assignments.append((f"{tensor}._data = {p.array(name)}", ()))
+            assignments.append((f"{tensor}._array = {p.array(name)}", ()))
         else:
             assignments.append((f"replace_data({tensor}, {name})", ()))
     forward_lines = forward_lines + assignments
