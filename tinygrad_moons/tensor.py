@@ -342,9 +342,9 @@ class Tensor(ArrayMethods):
         is; other real numbers (lists, ints, bools, float32) become a float64 copy; complex
         numbers, strings and objects are a TypeError here, not deep inside a later backward.
         A new shape is allowed (the graph and the version are not told, as in torch)."""
-        old = _replace_data(self, value)
-        if self._array is old:  # t.data -= x: written in place, the same array, nothing to note
+        if value is self._array:  # t.data -= x: written in place, the same array, nothing to note
             return
+        old = _replace_data(self, value)
         if self._ctx is None:
             _note_former(self, old)
         elif self._array.shape == old.shape:
