@@ -182,7 +182,8 @@ def derived_again(fn: Callable[..., Any], shape: tuple[int, ...], *args: Any, **
     """A derived value at replay, ``fn`` on the current values; one of another shape than
     at capture is a GraphChangedError (Python may have read the shape, as ``len()``)."""
     value = fn(*args, **kwargs)
-    if np.shape(value) != shape:
+    # speed: an array's own shape; np.shape (a Python function) for anything else
+    if (value.shape if type(value) is np.ndarray else np.shape(value)) != shape:
         raise GraphChangedError(
             f"{getattr(fn, '__name__', 'a derived value')} gave shape {np.shape(value)} "
             f"where the captured graph has {shape}: the shape follows the data, and the "
