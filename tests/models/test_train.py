@@ -787,6 +787,29 @@ def test_an_optimizer_of_another_models_parameters_is_refused_before_training(mo
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
 
 
+@pytest.mark.parametrize("given", [False, True])
+def test_a_schedule_made_on_another_optimizer_is_refused_before_training(moons, given):
+    # It would decay a rate nothing reads: every epoch at the starting rate, silently.
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    before = model.state_dict()
+    scheduled = optim.SGD(model.parameters(), lr=0.04)
+    stepped = optim.SGD(model.parameters(), lr=0.04) if given else None
+    expected = "the optimizer given" if given else r"its own SGD\(model.parameters\(\), lr=0.01\)"
+    with pytest.raises(ValueError, match=rf"schedule was made on another optimizer .*{expected}"):
+        fit(
+            model,
+            X,
+            y,
+            epochs=2,
+            optimizer=stepped,
+            schedule=optim.InverseTimeDecay(scheduled, k=0.5),
+            progress=False,
+        )
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+    assert scheduled.lr == 0.04
+
+
 def test_parameters_left_out_of_the_optimizer_and_an_unused_lr_are_warned_of(moons):
     X, y = moons
     model = nn.MLP([2, 3, 2], seed=0)
