@@ -254,8 +254,16 @@ def batches(
 
 # ---------------------------------------------------------------------- the objective
 def penalised_weights(model: Module) -> list[Tensor]:
-    """The weights of every Linear in ``model``: what ``reg`` penalises (biases are not)."""
-    return [m.weight for m in model.modules() if isinstance(m, Linear) and m.weight.requires_grad]
+    """The weights of every Linear in ``model``: what ``reg`` penalises (biases are not).
+
+    Each weight once, as ``parameters()`` lists it: a weight tied between two Linears is
+    one parameter, penalised once, as a Linear used twice is (and as torch's weight_decay
+    counts it), not twice the penalty and twice its gradient."""
+    weights: dict[int, Tensor] = {}
+    for m in model.modules():
+        if isinstance(m, Linear) and m.weight.requires_grad:
+            weights.setdefault(id(m.weight), m.weight)
+    return list(weights.values())
 
 
 class _BatchLabels:
