@@ -12,8 +12,9 @@ that reads the parameters through the model. ``release`` gives every parameter i
 array back, holding the values it reached.
 
 The flat step stands down, for the rest of the fit, at the first thing it cannot follow
-(a parameter's ``.data`` replaced, the optimiser's state loaded, a group added, a step
-taken by ``optimizer.step()``): the optimiser's own step carries on, with the same numbers.
+(a parameter's ``.data`` replaced, the optimiser's state loaded, cleared or given new
+arrays, a group added, a step taken by ``optimizer.step()``): the optimiser's own step
+carries on, with the same numbers.
 
 >>> from tinygrad_moons import Tensor, optim
 >>> w, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0], requires_grad=True)
@@ -94,6 +95,7 @@ class _Group:
         self.own = [p._array for p in params]
         self.state: dict[str, Any] = {}  # the group's state, flat
         self.published: dict[str, np.ndarray] = {}  # what the parameters' states view
+        self.entries: list[list[tuple[str, Any]]] = []  # each state's entries, as published
         keys = set(states[0])
         for key in keys:
             values = [state[key] for state in states]
@@ -118,6 +120,20 @@ class _Group:
             else:
                 for state in self.states:
                     state[key] = value
+        self.entries = [list(state.items()) for state in self.states]
+
+    def intact(self) -> bool:
+        """Whether every parameter's state still holds exactly what ``publish`` put there.
+        A callback that clears a state or gives it new arrays (resetting momentum, or Adam's
+        moments and step) changes what the optimiser's own step reads, never the flat
+        state: the flat step must not go on from its own."""
+        for state, entries in zip(self.states, self.entries, strict=True):
+            if len(state) != len(entries):
+                return False
+            for key, value in entries:
+                if state.get(key, state) is not value:
+                    return False
+        return True
 
 
 def _uniform(states: list[dict[str, Any]], params: list[Tensor]) -> bool:
@@ -227,7 +243,7 @@ class FlatStep:
         ):
             return False
         for g in self.groups:
-            if g.group["params"] is not g.params_list:
+            if g.group["params"] is not g.params_list or not g.intact():
                 return False
         return all(map(operator.is_, map(_DATA, self.params), self._views))
 

@@ -196,6 +196,24 @@ def _optimizer_for(model: Module, optimizer: Optimizer | None, lr: float) -> Opt
     return optimizer
 
 
+def _schedule_for(schedule: Schedule | None, optimizer: Optimizer, given: bool) -> None:
+    """A ValueError when ``schedule`` sets the rates of another optimiser than the one fit
+    steps (``given``: whether the caller passed it): the epochs would run at the starting
+    rate throughout, while the schedule decays a rate nothing reads."""
+    if schedule is None or schedule.optimizer is optimizer:
+        return
+    ours = (
+        "the optimizer given"
+        if given
+        else f"its own SGD(model.parameters(), lr={_rate(optimizer)!r})"
+    )
+    raise ValueError(
+        f"the schedule was made on another optimizer than the one fit steps ({ours}): its "
+        f"rates would never be used; pass optimizer=schedule.optimizer, or make the schedule "
+        f"on the optimizer passed"
+    )
+
+
 def _rate(optimizer: Optimizer) -> float:
     """The optimiser's learning rate, which History.lr records; with parameter groups at
     different rates, the largest."""
@@ -236,8 +254,16 @@ def batches(
 
 # ---------------------------------------------------------------------- the objective
 def penalised_weights(model: Module) -> list[Tensor]:
-    """The weights of every Linear in ``model``: what ``reg`` penalises (biases are not)."""
-    return [m.weight for m in model.modules() if isinstance(m, Linear) and m.weight.requires_grad]
+    """The weights of every Linear in ``model``: what ``reg`` penalises (biases are not).
+
+    Each weight once, as ``parameters()`` lists it: a weight tied between two Linears is
+    one parameter, penalised once, as a Linear used twice is (and as torch's weight_decay
+    counts it), not twice the penalty and twice its gradient."""
+    weights: dict[int, Tensor] = {}
+    for m in model.modules():
+        if isinstance(m, Linear) and m.weight.requires_grad:
+            weights.setdefault(id(m.weight), m.weight)
+    return list(weights.values())
 
 
 class _BatchLabels:
@@ -868,7 +894,9 @@ def fit(
     """Train ``model`` on (X, y) for ``epochs`` passes over the data; return the History.
 
     - ``optimizer``: defaults to ``SGD(model.parameters(), lr)`` (``lr`` is used for
-      nothing else); ``schedule`` is stepped once per epoch, after the optimiser.
+      nothing else); ``schedule`` is stepped once per epoch, after the optimiser, and must
+      have been made on that optimiser (a ValueError otherwise: it would set the rates of
+      one that nothing steps).
     - ``batch_size``: None (or N, the number of rows) is full-batch gradient descent; one
       larger than N is clipped to N with a UserWarning, as MLPClassifier; otherwise each
       epoch visits every row once in batches, reshuffled per epoch from ``seed`` when
@@ -929,7 +957,9 @@ def fit(
     if validation is not None and len(validation) != 2:
         raise ValueError("validation must be a pair (X_val, y_val)")
     val = _data(*validation, model, "validation ") if validation is not None else None
+    given = optimizer is not None
     optimizer = _optimizer_for(model, optimizer, lr)
+    _schedule_for(schedule, optimizer, given)
     if reg and not penalised_weights(model):
         warnings.warn(
             f"reg={reg!r} penalises nothing: it applies to the weights of nn.Linear layers "

@@ -205,6 +205,22 @@ def _reload_state(epoch, model, optimizer):
         optimizer.load_state_dict(optimizer.state_dict())
 
 
+def _clear_state(epoch, model, optimizer):
+    # Momentum, or Adam's moments and step, reset: the optimiser's own step starts afresh.
+    if epoch == 2:
+        for state in optimizer.state:
+            state.clear()
+
+
+def _new_state_arrays(epoch, model, optimizer):
+    # The state's arrays replaced by new ones (zeros), not written into.
+    if epoch == 2:
+        for state in optimizer.state:
+            for key, value in state.items():
+                if isinstance(value, np.ndarray):
+                    state[key] = np.zeros_like(value)
+
+
 def _rate_changed_in_place(epoch, model, optimizer):
     # A rate the flat step must read afresh: a float replaced by an array, then written into.
     if epoch == 1:
@@ -216,7 +232,15 @@ def _rate_changed_in_place(epoch, model, optimizer):
 @pytest.mark.parametrize("kind", ["sgd", "momentum", "nesterov", "adam"])
 @pytest.mark.parametrize(
     "callback",
-    [None, _change_hyperparameters, _replace_data, _reload_state, _rate_changed_in_place],
+    [
+        None,
+        _change_hyperparameters,
+        _replace_data,
+        _reload_state,
+        _clear_state,
+        _new_state_arrays,
+        _rate_changed_in_place,
+    ],
 )
 def test_compiled_fit_with_the_flat_step_equals_eager_fit(kind, callback):
     _same(_fit(False, kind, callback), _fit(True, kind, callback))

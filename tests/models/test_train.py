@@ -168,6 +168,47 @@ def test_one_mini_batch_epoch_is_sgd_on_each_batch_with_the_penalty_scaled_by_it
         np.testing.assert_allclose(value, params[name], rtol=1e-12, atol=1e-15, err_msg=name)
 
 
+class _Tied(nn.Module):
+    """Two Linears sharing one weight (tied weights): one parameter, used twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = nn.Linear(2, 2, seed=0), nn.Linear(2, 2, seed=1)
+        self.second.weight = self.first.weight
+
+    def forward(self, x):
+        return self.second(self.first(x).tanh())
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_weight_tied_between_two_linears_is_penalised_once_as_torch_counts_it(moons, compiled):
+    # Penalised per Linear, the tied weight had twice the penalty and twice its gradient,
+    # where a Linear used twice (one module) had it once.
+    torch = pytest.importorskip("torch")
+    X, y = moons
+    model = _Tied()
+    ours = [p.data.copy() for p in model.parameters()]
+    weight, b1, b2 = (torch.tensor(a, requires_grad=True) for a in ours)
+    sgd = torch.optim.SGD([weight, b1, b2], lr=0.01)
+    inputs, labels = torch.tensor(X), torch.tensor(y)
+    losses = []
+    for _ in range(3):
+        logits = torch.tanh(inputs @ weight + b1) @ weight + b2
+        loss = torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
+        sgd.zero_grad()
+        (loss + 0.1 / 2 * (weight**2).sum()).backward()
+        sgd.step()
+        with torch.no_grad():
+            logits = torch.tanh(inputs @ weight + b1) @ weight + b2
+            data_loss = torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
+            losses.append(((data_loss + 0.1 / 2 * (weight**2).sum()) / len(y)).item())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # eager: a Module of the test's own
+        history = fit(model, X, y, epochs=3, reg=0.1, progress=False, compiled=compiled)
+    np.testing.assert_allclose(history.loss, losses, rtol=1e-12)
+    np.testing.assert_allclose(model.first.weight.data, weight.detach().numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_one_batch_of_all_rows_equals_full_batch_training_exactly(moons, shuffle):
     X, y = moons
@@ -785,6 +826,29 @@ def test_an_optimizer_of_another_models_parameters_is_refused_before_training(mo
     with pytest.raises(ValueError, match=r"updates none of the model's parameters \(0.weight"):
         fit(model, X, y, epochs=2, optimizer=optim.SGD(other.parameters(), lr=0.1), progress=False)
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("given", [False, True])
+def test_a_schedule_made_on_another_optimizer_is_refused_before_training(moons, given):
+    # It would decay a rate nothing reads: every epoch at the starting rate, silently.
+    X, y = moons
+    model = nn.MLP([2, 3, 2], seed=0)
+    before = model.state_dict()
+    scheduled = optim.SGD(model.parameters(), lr=0.04)
+    stepped = optim.SGD(model.parameters(), lr=0.04) if given else None
+    expected = "the optimizer given" if given else r"its own SGD\(model.parameters\(\), lr=0.01\)"
+    with pytest.raises(ValueError, match=rf"schedule was made on another optimizer .*{expected}"):
+        fit(
+            model,
+            X,
+            y,
+            epochs=2,
+            optimizer=stepped,
+            schedule=optim.InverseTimeDecay(scheduled, k=0.5),
+            progress=False,
+        )
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+    assert scheduled.lr == 0.04
 
 
 def test_parameters_left_out_of_the_optimizer_and_an_unused_lr_are_warned_of(moons):
