@@ -214,7 +214,10 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
             "are not a mask): compare the Tensor, e.g. where(t > 0, t, 0.0)"
         )
     validate.unmasked("where's condition", condition)
-    condition = np.asanyarray(condition)  # a mask a capture traced stays traced
+    # a mask a capture traced stays traced; a list (or tuple) of bools is derived, so a
+    # capture reads it afresh at every replay as eager does, not a copy made at capture
+    if not isinstance(condition, np.ndarray):
+        condition = derived(np.asarray, condition)
     if condition.dtype != np.bool_:
         raise TypeError(f"where needs a boolean condition, got dtype {condition.dtype}")
     x, y = _tensor(x), _tensor(y)

@@ -66,7 +66,14 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from tinygrad_moons.codegen import GraphChangedError, Node, Step, generate, leaves_changed
+from tinygrad_moons.codegen import (
+    GraphChangedError,
+    Node,
+    Step,
+    captured_leaves,
+    generate,
+    leaves_changed,
+)
 from tinygrad_moons.codegen.program import Derived
 from tinygrad_moons.tensor import (
     Function,
@@ -155,9 +162,7 @@ class StaticGraph:
         self._write_mark = -1
         self._unvalued = np.full(self.output.shape, np.nan).view(_Unvalued)
         # What the leaves were at capture, for the accumulating step generated later.
-        self._captured_leaves = tuple(
-            x for leaf, _ in self._leaves for x in (leaf.shape, np.dtype(np.float64))
-        )
+        self._captured_leaves = captured_leaves([leaf for leaf, _ in self._leaves])
 
     def check(self, fn: Callable[[], Tensor | tuple[Tensor, ...]]) -> tuple[Tensor, ...]:
         """Call ``fn`` once more, eagerly, and raise ``GraphChangedError`` if it builds another

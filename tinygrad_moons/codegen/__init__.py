@@ -680,16 +680,18 @@ def _contribute(p: Program, leaf: Tensor, g: Grad, tensor: str, contributed: set
 
 
 def _leaf_check(p: Program, leaves: list[Tensor], value: dict[int, str]) -> list[str]:
-    """Lines refusing leaves whose shape or dtype changed since capture (one comparison)."""
+    """Lines refusing leaves whose shape or dtype changed since capture (one comparison);
+    a leaf not C-contiguous takes the slow check of its layout (``leaves_changed``)."""
     if not leaves:
         return []
     got = [f"    {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
-    expected = p.bind("captured", tuple(x for leaf in leaves for x in (leaf.shape, _FLOAT64)))
+    contiguous = " and ".join(f"{value[id(leaf)]}.flags.c_contiguous" for leaf in leaves)
+    expected = p.bind("captured", captured_leaves(leaves))
     return [
-        "# the leaves keep the shapes (and dtype) they had at capture",
+        "# the leaves keep the shapes (and dtype, a C-like layout) they had at capture",
         "if (",
         *got,
-        f") != {expected}:",
+        f") != {expected} or not ({contiguous}):",
         f"    leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})",
     ]
 
@@ -697,8 +699,17 @@ def _leaf_check(p: Program, leaves: list[Tensor], value: dict[int, str]) -> list
 _FLOAT64 = np.dtype(np.float64)
 
 
+def captured_leaves(leaves: list[Tensor]) -> tuple[Any, ...]:
+    """What the leaf check expects: each leaf's shape and float64."""
+    return tuple(x for leaf in leaves for x in (leaf.shape, _FLOAT64))
+
+
 def leaves_changed(leaves: list[Tensor], captured: tuple[Any, ...]) -> None:
-    """Raise the GraphChangedError naming the first leaf whose shape or dtype changed."""
+    """Raise the GraphChangedError naming the first leaf whose shape or dtype changed, or
+    whose data is laid out in another order than C's (a transpose, ``np.asfortranarray``):
+    eager results follow their input's layout, and a sum over them adds in memory order,
+    while the step writes C-ordered buffers; the last bits would differ from eager's. A
+    view in C's order (a slice with steps) is read as it is: its results are C-ordered."""
     for leaf, shape in zip(leaves, captured[::2], strict=True):
         data = leaf.data
         if data.shape != shape or data.dtype != _FLOAT64:
@@ -706,6 +717,20 @@ def leaves_changed(leaves: list[Tensor], captured: tuple[Any, ...]) -> None:
                 f"a leaf of the captured graph had shape {shape}, float64, and now has "
                 f"shape {data.shape}, {data.dtype}: capture the graph again"
             )
+        if not _c_ordered(data):
+            raise GraphChangedError(
+                f"a leaf of the captured graph (shape {shape}) holds data in another order "
+                f"than C's (strides {data.strides}: a transpose, np.asfortranarray): eager "
+                f"results follow that layout and their sums add in another order, so the "
+                f"replay would differ in the last bits; give it np.ascontiguousarray(data)"
+            )
+
+
+def _c_ordered(array: np.ndarray) -> bool:
+    """Whether numpy lays out a ufunc's result of ``array`` in C order (``order='K'``):
+    the strides of its axes longer than 1 do not grow, in absolute value."""
+    strides = [abs(s) for s, n in zip(array.strides, array.shape, strict=True) if n > 1]
+    return all(a >= b for a, b in zip(strides, strides[1:]))
 
 
 def _function(
