@@ -755,14 +755,18 @@ class _Epochs:
         return [p._array.tobytes() for p in self.params]
 
     def parameters_changed(
-        self, before: list[tuple[int, int, int, bool]], now: list[tuple[int, int, int, bool]]
+        self,
+        before: list[tuple[int, int, int, bool]],
+        now: list[tuple[int, int, int, bool]],
+        resettled: bool = False,
     ) -> None:
         """A callback replaced, froze or rewrote parameters (``_parameters_state`` went from
-        ``before`` to ``now``, or their values changed): capture the passes again if the
-        parameters or their flags changed, and redo the forward that the next full-batch
+        ``before`` to ``now``, or their values changed) or changed a module's settings
+        (``resettled``): capture the passes again if the parameters, their flags or the
+        settings changed, and redo the forward that the next full-batch
         step would otherwise reuse from before the change (the step would follow stale
         values, silently)."""
-        if [entry[::3] for entry in now] != [entry[::3] for entry in before]:
+        if resettled or [entry[::3] for entry in now] != [entry[::3] for entry in before]:
             self.weights = penalised_weights(self.model)
             self.squared_weights = _SquaredWeights(self.weights, self.flat)
             self.library = library_model(self.model)
@@ -785,6 +789,26 @@ class _Epochs:
             for p, copy in zip(self.params, self.copies, strict=True):
                 p.data[...] = copy
         return TrainingDiverged(*self.last_step, what)
+
+
+def _module_settings(model: Module) -> list[tuple[Any, ...]]:
+    """What a callback may change in the modules besides their tensors: each module's own
+    attributes (Dropout's ``p`` and random stream, an activation's slope or function, the
+    ``training`` flag of ``model.eval()``). A captured step keeps them as they were at
+    capture, so a change must make ``fit`` capture its passes again, as eagerly the next
+    forward reads them. Numbers, strings and tuples by value, anything else by identity."""
+    return [
+        (id(module), *[(name, _setting(value)) for name, value in vars(module).items()])
+        for module in model.modules()
+    ]
+
+
+def _setting(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, complex, str, tuple, frozenset)):
+        return value
+    if isinstance(value, dict):  # the module's registry: which names hold what
+        return tuple(value.items())
+    return id(value)
 
 
 def _parameters_state(params: list[Tensor]) -> list[tuple[int, int, int, bool]]:
@@ -1021,11 +1045,13 @@ def fit(
                 if callbacks:
                     # fit's list: the model's own walk (~10 us) is left to after the callbacks
                     before, values = _parameters_state(run.params), run.reused_values()
+                    settings = _module_settings(model)
                     if any([callback(epoch, history) for callback in callbacks]):
                         break
                     now = _parameters_state(model.parameters())
-                    if now != before or run.reused_values() != values:
-                        run.parameters_changed(before, now)
+                    resettled = _module_settings(model) != settings
+                    if now != before or run.reused_values() != values or resettled:
+                        run.parameters_changed(before, now, resettled)
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:

@@ -134,3 +134,48 @@ def test_compiled_must_be_none_true_or_false():
     X, y = data.make_moons()
     with pytest.raises(TypeError, match="compiled must be None, True or False"):
         fit(nn.MLP([2, 3, 2], seed=0), X, y, epochs=1, compiled="yes", progress=False)
+
+
+def _change_at_epoch_2(kind, model):
+    """A callback that changes a module's setting (not a tensor) after epoch 2."""
+
+    def callback(epoch, history):
+        if epoch != 2:
+            return
+        if kind == "eval":
+            model.eval()
+        for module in model.modules():
+            if kind == "dropout p" and isinstance(module, nn.Dropout):
+                module.p = 0.0
+            if kind == "dropout stream" and isinstance(module, nn.Dropout):
+                module.rng = np.random.RandomState(5)
+            if kind == "slope" and isinstance(module, nn.LeakyReLU):
+                module.slope = 0.5
+
+    return callback
+
+
+@pytest.mark.parametrize("kind", ["dropout p", "dropout stream", "eval", "slope"])
+@pytest.mark.parametrize("batch_size", [None, 25])
+def test_a_callback_changing_a_modules_setting_is_followed_compiled_as_eagerly(kind, batch_size):
+    # the captured step kept Dropout's p, its stream, the mode and the slope of capture:
+    # compiled fit went on with them while eager read the new ones, another History
+    X, y = data.make_moons(100, seed=0)
+    histories = []
+    for compiled in (True, False):
+        model = nn.MLP([2, 8, 2], "leaky_relu", dropout=0.5, seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            history = fit(
+                model,
+                X,
+                y,
+                epochs=6,
+                batch_size=batch_size,
+                compiled=compiled,
+                seed=0,
+                callbacks=[_change_at_epoch_2(kind, model)],
+                progress=False,
+            )
+        histories.append((history.loss, history.accuracy))
+    assert histories[0] == histories[1]
