@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from torch_twin import leaf_and_grad
 
 from tinygrad_moons import Tensor, grad
 
@@ -20,12 +21,7 @@ X = np.array([0.3, -0.7, 1.2])
 
 def _second(lib, build):
     """(d/dx sum f, d/dx sum of that) for ``f = build(x)``."""
-    if lib == "tm":
-        x = Tensor(X.copy(), requires_grad=True)
-        differentiate = grad
-    else:
-        x = torch.tensor(X.copy(), requires_grad=True)
-        differentiate = torch.autograd.grad
+    x, differentiate = leaf_and_grad(lib, X)
     (g,) = differentiate(build(x, lib).sum(), [x], create_graph=True)
     (h,) = differentiate(g.sum(), [x])
     return [np.asarray(t.detach().numpy()) for t in (g, h)]

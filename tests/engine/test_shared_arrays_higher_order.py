@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from torch_twin import leaf_and_grad
 
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, grad
@@ -21,12 +22,7 @@ X = np.array([0.3, -0.7, 1.2])
 def _penalty_gradients(make, f, lib):
     """d/d(x, d) of |dy/dx|^2 + |dy/dd|^2 for y = sum f(x, d, x's constant), with d a
     second leaf on x's array; None where an input is unused (0 then)."""
-    if lib == "tm":
-        x = Tensor(X.copy(), requires_grad=True)
-        differentiate = grad
-    else:
-        x = torch.tensor(X.copy(), requires_grad=True)
-        differentiate = torch.autograd.grad
+    x, differentiate = leaf_and_grad(lib, X)
     d = x.detach().requires_grad_()
     const = x.data if lib == "tm" and make == "data" else x.detach()
     y = f(x, d, const, lib).sum()
