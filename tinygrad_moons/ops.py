@@ -294,7 +294,8 @@ class Mul(Op):
 
 
 class Div(Op):
-    """z = x / y;  dz/dx = 1 / y, dz/dy = -x / y^2."""
+    """z = x / y;  dz/dx = 1 / y, dz/dy = -(x / y) / y (as torch's: y * y would overflow
+    or underflow where x / y^2 need not, and its derivative at y = 0 be inf * 0)."""
 
     @staticmethod
     def forward(ctx, x, y):
@@ -307,7 +308,7 @@ class Div(Op):
         x, y = ctx.saved_tensors
         x_shape, y_shape = ctx.shapes
         dx = unbroadcast(grad / y, x_shape) if ctx.needs_input_grad[0] else None
-        dy = unbroadcast(-grad * x / (y * y), y_shape) if ctx.needs_input_grad[1] else None
+        dy = unbroadcast(-grad * ((x / y) / y), y_shape) if ctx.needs_input_grad[1] else None
         return dx, dy
 
 
