@@ -836,21 +836,31 @@ class Softplus(Op):
 
 # ---------------------------------------------------------------------- selection
 def _shared_pick(ctx: Function, grad: Any) -> tuple[Any, Any]:
-    """The backward of Maximum and Minimum: x gets ``ctx.share`` of each gradient, y the
-    rest (the share is piecewise constant: a constant)."""
+    """The backward of Maximum and Minimum: x gets ``ctx.shares[0]`` of each gradient, y
+    ``ctx.shares[1]`` (piecewise constant: constants)."""
     x_shape, y_shape = ctx.shapes
-    dx = unbroadcast(grad * ctx.share, x_shape) if ctx.needs_input_grad[0] else None
-    dy = unbroadcast(grad * (1.0 - ctx.share), y_shape) if ctx.needs_input_grad[1] else None
+    x_share, y_share = ctx.shares
+    dx = unbroadcast(grad * x_share, x_shape) if ctx.needs_input_grad[0] else None
+    dy = unbroadcast(grad * y_share, y_shape) if ctx.needs_input_grad[1] else None
     return dx, dy
 
 
+def _shares(x_loses: np.ndarray, y_loses: np.ndarray, tie: np.ndarray) -> tuple[Any, Any]:
+    """Each side's share of the gradient, as torch's: all of it unless it loses, half on a
+    tie; where x or y is NaN nothing compares true, so both get all of it."""
+    half = 0.5 * tie
+    return 1.0 - x_loses - half, 1.0 - y_loses - half
+
+
 class Maximum(Op):
-    """z = max(x, y) elementwise;  dz/dx = 1 where x > y, 1/2 where x = y (torch's), else 0."""
+    """z = max(x, y) elementwise;  dz/dx = 1 where x > y, 1/2 where x = y, 0 where x < y,
+    and 1 to both where either is NaN (z NaN), as torch's."""
 
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.shape, y.shape)
-        ctx.share = (x > y) + 0.5 * (x == y)
+        with np.errstate(invalid="ignore"):
+            ctx.shares = _shares(x < y, x > y, x == y)
         return np.maximum(x, y)
 
     @staticmethod
@@ -859,12 +869,14 @@ class Maximum(Op):
 
 
 class Minimum(Op):
-    """z = min(x, y) elementwise;  dz/dx = 1 where x < y, 1/2 where x = y (torch's), else 0."""
+    """z = min(x, y) elementwise;  dz/dx = 1 where x < y, 1/2 where x = y, 0 where x > y,
+    and 1 to both where either is NaN (z NaN), as torch's."""
 
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.shape, y.shape)
-        ctx.share = (x < y) + 0.5 * (x == y)
+        with np.errstate(invalid="ignore"):
+            ctx.shares = _shares(x > y, x < y, x == y)
         return np.minimum(x, y)
 
     @staticmethod

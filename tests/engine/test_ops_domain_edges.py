@@ -151,6 +151,8 @@ AGREE = [
         [0.0, 0.0, inf, inf, 2.0],
     ),
     ("maximum tie", F.maximum, torch.maximum, [1.0, 2.0, 3.0, inf], [1.0, 1.0, 4.0, inf]),
+    ("maximum, NaN", F.maximum, torch.maximum, [nan, 1.0, nan], [1.0, nan, nan]),
+    ("minimum, NaN", F.minimum, torch.minimum, [nan, 1.0, nan], [1.0, nan, nan]),
     ("minimum tie", F.minimum, torch.minimum, [1.0, 2.0, 3.0, -inf], [1.0, 1.0, 4.0, -inf]),
     ("fmax tie, NaN", F.fmax, torch.fmax, [1.0, 2.0, nan, nan, 1.0], [1.0, 1.0, 1.0, nan, nan]),
     ("fmin tie, NaN", F.fmin, torch.fmin, [1.0, 2.0, nan, nan, 1.0], [1.0, 1.0, 1.0, nan, nan]),
