@@ -1475,14 +1475,18 @@ class _Binary(Op):
 
 
 class Arctan2(_Binary):
-    """z = arctan2(y, x) (numpy's order: y first);  dz/dy = x / r^2, dz/dx = -y / r^2."""
+    """z = arctan2(y, x) (numpy's order: y first);  dz/dy = (x / r) / r, dz/dx = -(y / r) / r
+    with r = hypot(x, y) (x^2 + y^2 would underflow or overflow where these need not), and
+    0 at the origin, as torch's."""
 
     ufunc = np.arctan2
 
     @staticmethod
     def slopes(y, x):
-        r2 = x * x + y * y
-        return x / r2, -y / r2
+        r = _each(Hypot, np.hypot, x, y)
+        origin = r == 0.0  # a mask: comparisons give ndarrays for Tensors too
+        safe = xp.where(origin, 1.0, r)  # no 0/0 in the branch where() drops
+        return xp.where(origin, 0.0, (x / safe) / safe), xp.where(origin, 0.0, (-y / safe) / safe)
 
 
 class Hypot(_Binary):

@@ -181,6 +181,13 @@ AGREE = [
     ("max, NaN", Tensor.max, torch.amax, [1.0, nan, 3.0]),
     ("max, infinities", Tensor.max, torch.amax, [inf, inf, 1.0]),
     ("max, all -inf", Tensor.max, torch.amax, [-inf, -inf]),
+    (
+        "arctan2 at the origin",
+        F.arctan2,
+        torch.atan2,
+        [0.0, 1.0, -0.0, 0.0, 1e200],
+        [0.0, 0.0, -1.0, -1.0, 1e200],
+    ),
     ("hypot at the origin", F.hypot, torch.hypot, [0.0, 3.0, inf], [0.0, 4.0, 1.0]),
     ("logaddexp at infinities", F.logaddexp, torch.logaddexp, [-inf, inf, 1.0], [-inf, inf, 1.0]),
     ("logaddexp2 at infinities", F.logaddexp2, torch.logaddexp2, [-inf, inf], [-inf, inf]),
@@ -260,4 +267,32 @@ def test_value_and_two_derivatives_as_torch(ours, theirs, arrays):
     _assert_same(got[0], want[0], "value")
     for order, (ours_d, theirs_d) in enumerate(zip(got[1:], want[1:]), start=1):
         for position, (a, b) in enumerate(zip(ours_d, theirs_d)):
+            _assert_same(a, b, f"derivative of order {order}, input {position}")
+
+
+# name, ours, the inputs, then our value, first and second derivatives, and torch's answer
+OURS = [
+    (
+        # arctan2's slope is x / r^2: torch's r^2 = x^2 + y^2 underflows to 0 and its
+        # reciprocal inf is taken as 0; (x / r) / r with r = hypot(x, y) is the float it is
+        "arctan2 near the origin: 1 / (2e-200), torch's 0",
+        F.arctan2,
+        ([1e-200], [1e-200]),
+        [np.pi / 4],
+        [[5e199], [-5e199]],
+        [[nan], [nan]],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("ours", "arrays", "value", "first", "second"),
+    [c[1:] for c in OURS],
+    ids=[c[0] for c in OURS],
+)
+def test_where_we_answer_otherwise(ours, arrays, value, first, second):
+    got_value, got_first, got_second = _ours(ours, arrays)
+    _assert_same(got_value, value, "value")
+    for order, (got, want) in enumerate([(got_first, first), (got_second, second)], start=1):
+        for position, (a, b) in enumerate(zip(got, want)):
             _assert_same(a, b, f"derivative of order {order}, input {position}")
