@@ -251,6 +251,12 @@ AGREE = [
         [1.0, 3.0, 3.0, 2.0],
     ),
     (
+        "max_pool2d, padding ties with -inf",
+        lambda x: F.max_pool2d(x.reshape(1, 1, 3, 3), 2, stride=1, padding=1),
+        lambda x: TF.max_pool2d(x.reshape(1, 1, 3, 3), 2, stride=1, padding=1),
+        [-inf, -inf, -inf, -inf, -inf, 1.0, -inf, nan, -inf],
+    ),
+    (
         "max_pool2d, overlapping ties",
         lambda x: F.max_pool2d(x.reshape(1, 1, 3, 3), 2, stride=1),
         lambda x: TF.max_pool2d(x.reshape(1, 1, 3, 3), 2, stride=1),
