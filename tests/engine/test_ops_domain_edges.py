@@ -288,6 +288,49 @@ OURS = [
         [[5e199], [-5e199]],
         [[nan], [nan]],
     ),
+    (
+        # torch's NaN is its where() meeting 0 * (-inf) in its own formula; x^y for y > 1
+        # is smooth at x = 0 (d2/dx2 of x^2 is 2) and 0^y is 0 for every y > 0
+        "x ** y at x = 0, y = 2: the true 2 and 0, torch's NaN",
+        lambda x, y: x**y,
+        ([0.0], [2.0]),
+        [0.0],
+        [[0.0], [0.0]],
+        [[2.0], [0.0]],
+    ),
+    (
+        "0 ** y for y > 0: constant 0, second derivative 0, torch's NaN",
+        lambda y: 0.0**y,
+        ([1.0, 0.5],),
+        [0.0, 0.0],
+        [[0.0, 0.0]],
+        [[0.0, 0.0]],
+    ),
+    (
+        # sigmoid(x - y) at -inf or +inf: flat, so its derivative is 0 (torch: inf / inf)
+        "logaddexp with one side out of reach: second derivative 0, torch's NaN",
+        F.logaddexp,
+        ([-inf, 1e308], [0.0, -1e308]),
+        [0.0, 1e308],
+        [[0.0, 1.0], [1.0, 0.0]],
+        [[0.0, 0.0], [0.0, 0.0]],
+    ),
+    (
+        "sinc at 0: second derivative the true -pi^2/3 (docs/api.md), torch's NaN",
+        Tensor.sinc,
+        ([0.0],),
+        [1.0],
+        [[0.0]],
+        [[-(np.pi**2) / 3]],
+    ),
+    (
+        "floor_divide: derivative 0 (docs/api.md); torch has none for two tensors",
+        F.floor_divide,
+        ([-3.0, 1.0], [2.0, 0.0]),
+        [-2.0, inf],
+        [[0.0, 0.0], [0.0, 0.0]],
+        [[0.0, 0.0], [0.0, 0.0]],
+    ),
 ]
 
 
@@ -302,3 +345,13 @@ def test_where_we_answer_otherwise(ours, arrays, value, first, second):
     for order, (got, want) in enumerate([(got_first, first), (got_second, second)], start=1):
         for position, (a, b) in enumerate(zip(got, want)):
             _assert_same(a, b, f"derivative of order {order}, input {position}")
+
+
+def test_where_torch_gives_nan_for_bad_input_we_raise():
+    """docs/api.md: n - ddof <= 0 and non-finite logits are ValueErrors (torch: NaN, 0)."""
+    with pytest.raises(ValueError, match="ddof=1 would divide by 0"):
+        Tensor([3.0], requires_grad=True).var(ddof=1)
+    with pytest.raises(ValueError, match="ddof=0 would divide by 0"):
+        Tensor(np.zeros(0), requires_grad=True).std()
+    with pytest.raises(ValueError, match="logits must be finite"):
+        _ce(Tensor([0.0, -inf], requires_grad=True))
