@@ -130,8 +130,12 @@ def max_pool2d(
     dilation = _pair(dilation, "dilation", 1)
     windows = _windows(x.detach(), kernel, stride, padding, dilation, -np.inf, "max_pool2d")
     n, c, oh, ow, kh, kw = windows.shape
+    inside = None
+    if padding != (0, 0):  # where each window sees x, not padding: a constant of the shapes
+        ones = Tensor._wrap(np.ones((1, 1, *x.shape[2:])))
+        inside = _windows(ones, kernel, stride, padding, dilation, 0.0, "max_pool2d").data > 0
     # derived: a captured step finds each window's maximum afresh at every replay
-    first = derived(_first_maxima, windows)
+    first = derived(_first_maxima, windows, inside)
     rows = np.arange(oh)[:, None] * stride[0] + (first // kw) * dilation[0] - padding[0]
     cols = np.arange(ow)[None, :] * stride[1] + (first % kw) * dilation[1] - padding[1]
     images = np.arange(n)[:, None, None, None]
@@ -139,9 +143,17 @@ def max_pool2d(
     return x[images, channels, rows, cols]
 
 
-def _first_maxima(windows: np.ndarray) -> np.ndarray:
-    """Where in each window (N, C, OH, OW, kh, kw) its first maximum sits, 0 to kh kw - 1."""
-    return np.argmax(windows.reshape(*windows.shape[:4], -1), axis=-1)
+def _first_maxima(windows: np.ndarray, inside: np.ndarray | None) -> np.ndarray:
+    """Where in each window (N, C, OH, OW, kh, kw) its first maximum sits, 0 to kh kw - 1
+    (its first NaN if it has one). With padding, the first maximum ``inside`` x, as torch's:
+    where x's values there are all -inf, a padding cell ties with them but is no element
+    of x (its index would wrap round to the far edge)."""
+    flat = windows.reshape(*windows.shape[:4], -1)
+    if inside is None:
+        return np.argmax(flat, axis=-1)
+    with np.errstate(invalid="ignore"):
+        top = flat == np.max(flat, axis=-1, keepdims=True)
+    return np.argmax((top | np.isnan(flat)) & inside.reshape(*inside.shape[:4], -1), axis=-1)
 
 
 def avg_pool2d(

@@ -67,7 +67,7 @@ def radians(x: Any) -> Tensor:
 
 def arctan2(y: Any, x: Any) -> Tensor:
     """The angle of the point (x, y), numpy's arctan2(y, x) (y first), broadcasting;
-    d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)."""
+    d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2), and 0 at the origin (torch's)."""
     return ops.Arctan2.apply(as_tensor(y), as_tensor(x))
 
 

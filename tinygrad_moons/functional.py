@@ -232,7 +232,8 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
 
 
 def maximum(x: Any, y: Any) -> Tensor:
-    """max(x, y) elementwise, broadcasting; tied elements share the gradient equally.
+    """max(x, y) elementwise, broadcasting; tied elements share the gradient equally, and
+    where x or y is NaN both get all of it (torch's).
 
     >>> maximum(Tensor([1.0, 5.0]), 3.0).data
     array([3., 5.])
@@ -241,7 +242,8 @@ def maximum(x: Any, y: Any) -> Tensor:
 
 
 def minimum(x: Any, y: Any) -> Tensor:
-    """min(x, y) elementwise, broadcasting; tied elements share the gradient equally."""
+    """min(x, y) elementwise, broadcasting; tied elements share the gradient equally, and
+    where x or y is NaN both get all of it (torch's)."""
     return ops.Minimum.apply(_tensor(x), _tensor(y))
 
 

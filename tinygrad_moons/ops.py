@@ -294,7 +294,8 @@ class Mul(Op):
 
 
 class Div(Op):
-    """z = x / y;  dz/dx = 1 / y, dz/dy = -x / y^2."""
+    """z = x / y;  dz/dx = 1 / y, dz/dy = -(x / y) / y (as torch's: y * y would overflow
+    or underflow where x / y^2 need not, and its derivative at y = 0 be inf * 0)."""
 
     @staticmethod
     def forward(ctx, x, y):
@@ -307,7 +308,7 @@ class Div(Op):
         x, y = ctx.saved_tensors
         x_shape, y_shape = ctx.shapes
         dx = unbroadcast(grad / y, x_shape) if ctx.needs_input_grad[0] else None
-        dy = unbroadcast(-grad * x / (y * y), y_shape) if ctx.needs_input_grad[1] else None
+        dy = unbroadcast(-grad * ((x / y) / y), y_shape) if ctx.needs_input_grad[1] else None
         return dx, dy
 
 
@@ -835,21 +836,31 @@ class Softplus(Op):
 
 # ---------------------------------------------------------------------- selection
 def _shared_pick(ctx: Function, grad: Any) -> tuple[Any, Any]:
-    """The backward of Maximum and Minimum: x gets ``ctx.share`` of each gradient, y the
-    rest (the share is piecewise constant: a constant)."""
+    """The backward of Maximum and Minimum: x gets ``ctx.shares[0]`` of each gradient, y
+    ``ctx.shares[1]`` (piecewise constant: constants)."""
     x_shape, y_shape = ctx.shapes
-    dx = unbroadcast(grad * ctx.share, x_shape) if ctx.needs_input_grad[0] else None
-    dy = unbroadcast(grad * (1.0 - ctx.share), y_shape) if ctx.needs_input_grad[1] else None
+    x_share, y_share = ctx.shares
+    dx = unbroadcast(grad * x_share, x_shape) if ctx.needs_input_grad[0] else None
+    dy = unbroadcast(grad * y_share, y_shape) if ctx.needs_input_grad[1] else None
     return dx, dy
 
 
+def _shares(x_loses: np.ndarray, y_loses: np.ndarray, tie: np.ndarray) -> tuple[Any, Any]:
+    """Each side's share of the gradient, as torch's: all of it unless it loses, half on a
+    tie; where x or y is NaN nothing compares true, so both get all of it."""
+    half = 0.5 * tie
+    return 1.0 - x_loses - half, 1.0 - y_loses - half
+
+
 class Maximum(Op):
-    """z = max(x, y) elementwise;  dz/dx = 1 where x > y, 1/2 where x = y (torch's), else 0."""
+    """z = max(x, y) elementwise;  dz/dx = 1 where x > y, 1/2 where x = y, 0 where x < y,
+    and 1 to both where either is NaN (z NaN), as torch's."""
 
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.shape, y.shape)
-        ctx.share = (x > y) + 0.5 * (x == y)
+        with np.errstate(invalid="ignore"):
+            ctx.shares = _shares(x < y, x > y, x == y)
         return np.maximum(x, y)
 
     @staticmethod
@@ -858,12 +869,14 @@ class Maximum(Op):
 
 
 class Minimum(Op):
-    """z = min(x, y) elementwise;  dz/dx = 1 where x < y, 1/2 where x = y (torch's), else 0."""
+    """z = min(x, y) elementwise;  dz/dx = 1 where x < y, 1/2 where x = y, 0 where x > y,
+    and 1 to both where either is NaN (z NaN), as torch's."""
 
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.shape, y.shape)
-        ctx.share = (x < y) + 0.5 * (x == y)
+        with np.errstate(invalid="ignore"):
+            ctx.shares = _shares(x > y, x < y, x == y)
         return np.minimum(x, y)
 
     @staticmethod
@@ -1462,14 +1475,18 @@ class _Binary(Op):
 
 
 class Arctan2(_Binary):
-    """z = arctan2(y, x) (numpy's order: y first);  dz/dy = x / r^2, dz/dx = -y / r^2."""
+    """z = arctan2(y, x) (numpy's order: y first);  dz/dy = (x / r) / r, dz/dx = -(y / r) / r
+    with r = hypot(x, y) (x^2 + y^2 would underflow or overflow where these need not), and
+    0 at the origin, as torch's."""
 
     ufunc = np.arctan2
 
     @staticmethod
     def slopes(y, x):
-        r2 = x * x + y * y
-        return x / r2, -y / r2
+        r = _each(Hypot, np.hypot, x, y)
+        origin = r == 0.0  # a mask: comparisons give ndarrays for Tensors too
+        safe = xp.where(origin, 1.0, r)  # no 0/0 in the branch where() drops
+        return xp.where(origin, 0.0, (x / safe) / safe), xp.where(origin, 0.0, (-y / safe) / safe)
 
 
 class Hypot(_Binary):
