@@ -84,8 +84,8 @@ def test_runs_that_end_apart_are_not_called_a_cycle():
 
 @pytest.mark.slow
 def test_the_sweep_table_of_the_reproduce_page_is_what_sweep_prints(tmp_path, capsys):
-    """The rows the page does not mark machine-dependent: sizes 1, 5, 20 and 50 whole, and
-    size 3's training accuracy."""
+    """The rows the pages (reproduce.md, tutorial.md) do not mark machine-dependent: sizes
+    1, 5, 20 and 50 whole, and size 3's training accuracy."""
     page = (Path(__file__).parents[2] / "docs" / "reproduce.md").read_text()
     table = page.split("hidden  final loss  train acc  held-out acc")[1].split("```")[0]
     argv = ["sweep", "--hidden", "1", "3", "5", "20", "50", "--n-jobs", "2"]
@@ -97,3 +97,14 @@ def test_the_sweep_table_of_the_reproduce_page_is_what_sweep_prints(tmp_path, ca
             assert row in printed
         elif hidden == 3:
             assert re.search(r"^\s+3\s+\S+\s+" + re.escape(row.split()[2]), printed, re.M)
+    # docs/tutorial.md prints the same table as Markdown: the same rows held
+    tutorial = (Path(__file__).parents[2] / "docs" / "tutorial.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| ([\d.]+) \| ([\d.]+%) \| ([\d.]+%) \|$", tutorial, re.M)
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5, 20, 50]
+    for hidden, *cells in rows:
+        if int(hidden) in (1, 5, 20, 50):
+            assert re.search(
+                rf"^\s+{hidden}\s+" + r"\s+".join(map(re.escape, cells)) + "$", printed, re.M
+            )
+        elif hidden == "3":
+            assert re.search(r"^\s+3\s+\S+\s+" + re.escape(cells[1]), printed, re.M)

@@ -1,0 +1,74 @@
+"""Numbers the docs' prose states about the write-up's training, read from the pages and
+recomputed: change a number on a page, or the run it describes, and a test here fails."""
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_moons import data, reference
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+
+
+def page(name):
+    """The page's text with its line breaks made spaces, so a phrase may span lines."""
+    return " ".join((DOCS / name).read_text().split())
+
+
+def found(pattern, text):
+    match = re.search(pattern, text)
+    assert match, f"the docs no longer say {pattern!r}"
+    return match.groups()
+
+
+@pytest.fixture(scope="module")
+def post_losses():
+    """The post's own formulas (reference.py), hidden sizes 1 and 3, 20,000 passes."""
+    X, y = data.make_moons()
+    return {h: reference.train(X, y, h, passes=20000)[1] for h in (1, 3)}
+
+
+def test_the_api_tables_cycles_are_where_the_posts_runs_end(post_losses):
+    text = page("api.md")
+    for hidden, pattern in [
+        (1, r"\| 1 \| [^|]*\| period-2 oscillation \((\d[\d.]*\d) / (\d[\d.]*\d)\)"),
+        (3, r"\| 3 \| [^|]*\| period-2 oscillation from ~1200 \((\d[\d.]*\d) / (\d[\d.]*\d)\)"),
+    ]:
+        printed = found(pattern, text)
+        digits = len(printed[0].split(".")[1])
+        pair = sorted(f"{v:.{digits}f}" for v in post_losses[hidden][-2:])
+        assert sorted(printed) == pair, f"hidden {hidden}"
+
+
+def test_the_spike_and_the_settling_the_pages_describe(post_losses):
+    losses = post_losses[3]
+    peak_pass = 1100 + int(np.argmax(losses[1100:2100]))  # losses[i]: after pass i
+    peak, at = found(r"up to about (\d[\d.]*\d) near pass ([\d,]+)", page("reproduce.md"))
+    assert f"{losses[peak_pass]:.2f}" == peak
+    assert abs(peak_pass - int(at.replace(",", ""))) <= 10  # "near"
+    low, spike, level = found(
+        r"falling to about (\d[\d.]*\d) by pass 1,200 the loss spikes several times, once to "
+        r"about (\d[\d.]*\d), before settling near (\d[\d.]*\d)",
+        page("maths.md"),
+    )
+    assert f"{losses[1200]:.4f}" == low
+    assert f"{losses[peak_pass]:.2f}" == spike
+    assert f"{losses[-2:].mean():.3f}" == level
+
+
+def test_the_annealed_rate_settles_where_the_pages_say():
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import annealing
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    final = f"{annealing.train(0.03, 20000, 0.001).loss[-1]:.5f}"
+    (on_reproduce,) = found(
+        r"0\.03 / \(1 \+ 0\.001 t\) settles at (\d[\d.]*\d)", page("reproduce.md")
+    )
+    (on_maths,) = found(r"`examples/annealing.py` settles at (\d[\d.]*\d)", page("maths.md"))
+    assert on_reproduce == on_maths == final
