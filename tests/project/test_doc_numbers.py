@@ -3,6 +3,7 @@ recomputed: change a number on a page, or the run it describes, and a test here 
 
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,31 @@ def test_the_api_tables_cycles_are_where_the_posts_runs_end(post_losses):
         digits = len(printed[0].split(".")[1])
         pair = sorted(f"{v:.{digits}f}" for v in post_losses[hidden][-2:])
         assert sorted(printed) == pair, f"hidden {hidden}"
+
+
+def test_the_logistic_baseline_scores_what_the_pages_say():
+    """The write-up's LogisticRegressionCV on its 200 points (tutorial.md, reproduce.md)."""
+    from sklearn.datasets import make_moons
+    from sklearn.linear_model import LogisticRegressionCV
+
+    X, y = data.make_moons()
+    assert np.array_equal(X, make_moons(200, noise=0.2, random_state=0)[0])
+    with warnings.catch_warnings():  # the write-up's defaults; scikit-learn announces new ones
+        warnings.simplefilter("ignore", FutureWarning)
+        score = f"{LogisticRegressionCV().fit(X, y).score(X, y):.1%}"
+    tutorial, reproduce = page("tutorial.md"), page("reproduce.md")
+    printed = [
+        *found(r"of the training points\"\) # (\d+\.\d%)", tutorial),
+        *found(r"Logistic regression's straight boundary \((\d+\.\d%)\)", tutorial),
+        *found(r"`Logistic regression: training accuracy (\d+\.\d%)`", reproduce),
+    ]
+    assert printed == [score] * 3
+    # the network's beside it is the size-3 row of the sweep table (held by the slow test of
+    # tests/cli/test_reproduce_command.py): the pages quote the same number
+    (network,) = found(r"training accuracy \d+\.\d%`, the network's (\d+\.\d%)", reproduce)
+    (alt,) = found(r"the network's curved one \((\d+\.\d%)\)", tutorial)
+    (row,) = found(r"\| 3 \| [\d.]+ \| (\d+\.\d%) \|", tutorial)
+    assert network == alt == row
 
 
 def test_the_spike_and_the_settling_the_pages_describe(post_losses):
