@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_moons import data, reference
+from tinygrad_moons import data, reference, three_gradients
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -37,12 +37,65 @@ def test_the_api_tables_cycles_are_where_the_posts_runs_end(post_losses):
     text = page("api.md")
     for hidden, pattern in [
         (1, r"\| 1 \| [^|]*\| period-2 oscillation \((\d[\d.]*\d) / (\d[\d.]*\d)\)"),
-        (3, r"\| 3 \| [^|]*\| period-2 oscillation from ~1200 \((\d[\d.]*\d) / (\d[\d.]*\d)\)"),
+        (
+            3,
+            r"\| 3 \| [^|]*\| spikes [^|]* period-2 oscillation from ~\d+ "
+            r"\((\d[\d.]*\d) / (\d[\d.]*\d)\)",
+        ),
     ]:
         printed = found(pattern, text)
         digits = len(printed[0].split(".")[1])
         pair = sorted(f"{v:.{digits}f}" for v in post_losses[hidden][-2:])
         assert sorted(printed) == pair, f"hidden {hidden}"
+
+
+def test_the_api_tables_size_3_spikes_and_cycle_begin_where_it_says(post_losses):
+    """The spikes: the first pass after 1000 on which the post's loss rises. The cycle: the
+    pass from which it alternates up, down, up, ... to the end."""
+    spikes, cycle = found(
+        r"\| 3 \| [^|]*\| spikes from ~(\d+), then a period-2 oscillation from ~(\d+) ",
+        page("api.md"),
+    )
+    turns = np.sign(np.diff(post_losses[3]))  # turns[i]: from pass i to pass i + 1
+    rises_from = 1000 + int(np.flatnonzero(turns[1000:] > 0)[0]) + 1
+    alternating_from = int(np.flatnonzero(turns[1:] == turns[:-1]).max()) + 2
+    for measured, said in [(rises_from, spikes), (alternating_from, cycle)]:
+        assert abs(measured - int(said)) <= 0.05 * int(said), (measured, said)
+
+
+def test_the_api_tables_tolerances_are_the_tests():
+    """The last column and the prose under it are three_gradients' constants."""
+    text = (DOCS / "api.md").read_text()
+    table = text.split("| hidden | passes 0-1000 |")[1].split("\n\n")[0]
+    covered = set()
+    for sizes, last in re.findall(r"^\| ([\d, ]+) \|.*\| ([^|]*) \|$", table, re.M):
+        (rtol,) = found(r"rel (\d+(?:\.\d+)?e-\d+)", last)
+        for hidden in map(int, sizes.split(",")):
+            covered.add(hidden)
+            if "unordered pair" in last:
+                assert (
+                    hidden in three_gradients.SETTLED and float(rtol) == three_gradients.LAST_RTOL
+                )
+            else:
+                (passes,) = found(r"compare passes 0-(\d+) only", last)
+                assert hidden not in three_gradients.SETTLED
+                assert int(passes) == three_gradients.COMPARED_PASSES[hidden]
+                assert float(rtol) == three_gradients.EARLY_RTOL
+    assert covered == set(three_gradients.COMPARED_PASSES)
+    passes, rtol = found(r"The tests compare passes 0-(\d+) at a relative (\S+) ", page("api.md"))
+    assert float(rtol) == three_gradients.EARLY_RTOL
+    assert {three_gradients.COMPARED_PASSES[h] for h in three_gradients.SETTLED} == {int(passes)}
+
+
+def test_the_api_pages_six_decimals_are_the_posts(post_losses):
+    losses = post_losses[3]
+    printed = found(
+        r"hidden size 3 gives (\d\.\d+) at pass 0 and (\d\.\d+) at pass 1000; at pass 19000 it "
+        r"prints (\d\.\d+) or (\d\.\d+) depending on the phase",
+        page("api.md"),
+    )
+    assert printed[:2] == (f"{losses[0]:f}", f"{losses[1000]:f}")
+    assert sorted(printed[2:]) == sorted([f"{losses[19000]:f}", f"{losses[19001]:f}"])
 
 
 def test_the_logistic_baseline_scores_what_the_pages_say():
