@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_moons import data, reference, three_gradients
+from tinygrad_moons import data, nn, optim, reference, three_gradients
+from tinygrad_moons.train import fit, predict
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -121,6 +122,45 @@ def test_the_logistic_baseline_scores_what_the_pages_say():
     (alt,) = found(r"the network's curved one \((\d+\.\d%)\)", tutorial)
     (row,) = found(r"\| 3 \| [\d.]+ \| (\d+\.\d%) \|", tutorial)
     assert network == alt == row
+
+
+def test_the_readers_objective_ends_in_the_cycle_maths_md_describes():
+    """`train --reg 2` (maths.md): its two cycle points' loss, training and held-out accuracy.
+    Trained until the parameters repeat bit for bit every two epochs (epoch 2636 here): from
+    there every later epoch of the same parity, the 20,000th too, is the same point."""
+    X, y = data.make_moons()
+    X_test, y_test = data.held_out_moons()
+    model = nn.MLP([2, 3, 2], seed=0)  # as `train` makes and trains it
+    states, points = [], {}
+
+    def record(epoch, history):
+        states.append(b"".join(p.data.tobytes() for p in model.parameters()))
+        test = np.mean(predict(model, X_test) == y_test)
+        points[epoch % 2] = (
+            f"{history.loss[-1]:.4f}",
+            f"{history.accuracy[-1]:.1%}",
+            f"{test:.1%}",
+        )
+        return len(states) > 3 and states[-1] == states[-3] and states[-2] == states[-4]
+
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    history = fit(model, X, y, reg=2.0, optimizer=optimizer, callbacks=[record], progress=False)
+    assert len(history.loss) < 20000, "no bitwise period-2 cycle within the run"
+    ends = found(
+        r"on the machine these pages were made on at loss (\d\.\d+) with (\d+\.\d%) training "
+        r"and (\d+\.\d%) held-out accuracy; at the other point, where another machine may end, "
+        r"(\d\.\d+), (\d+\.\d%) and (\d+\.\d%) \(which one the run ends on is machine-dependent",
+        page("maths.md"),
+    )
+    assert sorted([ends[:3], ends[3:]]) == sorted(points.values())
+    # the post's run it is set against: the size-3 row of reproduce.md's table, to 4 digits
+    post = found(
+        r"The post's objective ends at (\d\.\d+), (\d+\.\d%) and (\d+\.\d%)", page("maths.md")
+    )
+    row = found(
+        r"(?m)^\s+3\s+(\d\.\d+)\s+(\d+\.\d%)\s+(\d+\.\d%)$", (DOCS / "reproduce.md").read_text()
+    )
+    assert post == (f"{float(row[0]):.4f}", row[1], row[2])
 
 
 def test_the_spike_and_the_settling_the_pages_describe(post_losses):
