@@ -4,6 +4,7 @@ image a page links to exists and is made by docs/make_figures.py."""
 import importlib
 import importlib.util
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -174,3 +175,60 @@ def test_make_figures_refuses_an_unknown_name(capsys):
         make_figures_module().main(["nonesuch.png"])
     assert exit_info.value.code == 2
     assert "no figure named nonesuch.png" in capsys.readouterr().err
+
+
+def test_the_benchmark_page_is_its_saved_run(tmp_path, capsys):
+    """docs/benchmarks.md's "One run" is figures/benchmark.json's: its tables are what
+    make_figures.py prints from that file, its date and machine that file's, the prose's
+    ratios the tables'; the first block's hand-written measurements are that run's to three
+    figures; the targets' table is bench.TARGETS'."""
+    from tinygrad_moons import bench
+
+    saved = DOCS / "figures" / "benchmark.json"
+    (tmp_path / saved.name).write_bytes(saved.read_bytes())
+    make_figures_module()._benchmark(tmp_path / "benchmark.png", False, reuse=True)
+    measured_line, *printed = capsys.readouterr().out.splitlines()
+    page = " ".join((DOCS / "benchmarks.md").read_text().split())
+    lines = (DOCS / "benchmarks.md").read_text().splitlines()
+    # the tables (the page says what bounds each miss in its own words)
+    missing = [line for line in printed if line and line not in lines]
+    assert missing == ["What bounds each target not met (this run, this machine):"]
+    one_run = page.split("## One run")[1]
+    record = json.loads(saved.read_text())
+    assert f"Measured once, on {record['date']}," in one_run
+    for part in record["machine"].removesuffix(" (15 min)").split(", "):
+        assert part in one_run, part
+    table_ratios = set(re.findall(r"\| (\d\.\d\d)x \|", "\n".join(printed)))
+    says = one_run.split("What the run says:")[1].split("What bounds the two misses")[0]
+    prose_ratios = set(re.findall(r"(?<![-\d.])(\d\.\d\d)×", says))
+    assert prose_ratios and prose_ratios <= table_ratios, prose_ratios - table_ratios
+    # the first block's three measurements
+    run = {(m["n"], m["hidden"], m["method"]): m for m in record["measurements"]}
+    written = re.findall(
+        r'bench\.Measurement\((\d+), (\d+), "(\w+)", ([\d.e-]+), \[[^\]]*\], ([\d_]+)\)',
+        page.split("## What it measures")[0],
+    )
+    assert len(written) == 3
+    for n, hidden, method, seconds, peak in written:
+        m = run[int(n), int(hidden), method]
+        assert float(seconds) == float(f"{m['seconds']:.3g}"), method
+        assert int(peak.replace("_", "")) == int(float(f"{m['peak_bytes']:.3g}")), method
+    # the targets' table: each workload's limit
+    targets = page.split("## Targets")[1].split("## What bounds a miss")[0]
+    stated = set()
+    for workloads, limit in re.findall(r"\| [^|]+ \| ([\d,× ]+) \| ([\d.]+) × ", targets):
+        for workload in workloads.split(", "):
+            n, hidden = (int(v.replace(",", "")) for v in workload.split(" × "))
+            stated.add(((n, hidden), float(limit)))
+    assert stated == {(t.workload, t.limit) for t in bench.TARGETS}
+    # how it measures: run_benchmark's defaults
+    defaults = inspect.signature(bench.run_benchmark).parameters
+    samples, ms = re.search(
+        r"make the write-up's step last about (\d+) ms; .* each figure is the median of (\d+) "
+        r"samples",
+        page,
+    ).groups()[::-1]
+    assert int(samples) == defaults["repeats"].default
+    assert int(ms) / 1000 == defaults["min_time"].default
+    (runs,) = re.search(r"the two interleaved, (\d+) runs each", page).groups()
+    assert int(runs) == defaults["fit_repeats"].default
