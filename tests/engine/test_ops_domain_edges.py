@@ -7,61 +7,18 @@ maths has no value, where both give NaN). ``OURS`` holds the points where we ans
 otherwise, on purpose: each with the value we give and why (torch raises, or its NaN is
 an artefact of its formula where the limit exists)."""
 
-import warnings
-
 import numpy as np
 import pytest
+from torch_twin import assert_same as _assert_same
+from torch_twin import ours as _ours
+from torch_twin import theirs as _theirs
 
-import tinygrad_moons as tm
 import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 inf, nan = np.inf, np.nan
-
-
-def _ours(fn, arrays):
-    """(value, first derivatives, second derivatives) of ``fn`` at ``arrays``: the first
-    contracted with ones, the second the gradient of the sum of all the first."""
-    tensors = [Tensor(np.array(a, dtype=float), requires_grad=True) for a in arrays]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        out = fn(*tensors)
-        firsts = tm.grad(out, tensors, np.ones(out.shape), create_graph=True, allow_unused=True)
-        live = [g for g in firsts if g is not None and (g._ctx is not None or g.requires_grad)]
-        seconds = [None] * len(tensors)
-        if live:
-            total = live[0].sum()
-            for g in live[1:]:
-                total = total + g.sum()
-            seconds = tm.grad(total, tensors, allow_unused=True)
-    first = [np.zeros(np.shape(a)) if g is None else g.data for a, g in zip(arrays, firsts)]
-    second = [np.zeros(np.shape(a)) if h is None else h.data for a, h in zip(arrays, seconds)]
-    return out.data, first, second
-
-
-def _theirs(fn, arrays):
-    tensors = [torch.tensor(np.array(a, dtype=float), requires_grad=True) for a in arrays]
-    out = fn(*tensors)
-    firsts = torch.autograd.grad(
-        out, tensors, torch.ones_like(out), create_graph=True, allow_unused=True
-    )
-    live = [g for g in firsts if g is not None and g.requires_grad]
-    seconds = [None] * len(tensors)
-    if live:
-        seconds = torch.autograd.grad(sum(g.sum() for g in live), tensors, allow_unused=True)
-
-    def array(a, t):
-        return np.zeros(np.shape(a)) if t is None else t.detach().numpy(force=True)
-
-    first = [array(a, g) for a, g in zip(arrays, firsts)]
-    second = [array(a, h) for a, h in zip(arrays, seconds)]
-    return out.detach().numpy(), first, second
-
-
-def _assert_same(got, want, what):
-    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=what)
 
 
 def _pow(p):
