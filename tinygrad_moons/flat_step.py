@@ -158,6 +158,10 @@ class FlatStep:
     def __init__(self, optimizer: Optimizer, groups: list[_Group]) -> None:
         self.optimizer, self.groups = optimizer, groups
         self.params = [p for g in groups for p in g.params]
+        # The optimiser's parameters it does not step (frozen when it was built): the
+        # optimiser's zero_grad() sets their .grad to None every step, so must the flat step.
+        stepped = {id(p) for p in self.params}
+        self.unstepped = [p for p in optimizer.params if id(p) not in stepped]
         self.gradients: dict[Tensor, np.ndarray] = {
             p: view for g in groups for p, view in zip(g.params, g.grad_views, strict=True)
         }

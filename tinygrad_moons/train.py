@@ -662,7 +662,10 @@ class _Epochs:
         flat = self.flat
         self.last_step = (epoch, self.rate)
         if flat is not None and flat.active and batch.graph is not None:
-            # The replay writes every stepped gradient afresh, into the flat array.
+            # The replay writes every stepped gradient afresh, into the flat array; the
+            # others' .grad goes to None, as the optimiser's zero_grad() does eagerly.
+            for p in flat.unstepped:
+                p.grad = None
             batch.graph.backward(overwrite=True)
             if self.mean:  # the gradient of the batch's objective divided by its rows
                 flat.divide_gradients(len(batch.X.data))
