@@ -94,6 +94,8 @@ class _Group:
         self.grad_views = self.layout.views(self.grad)
         self.own = [p._array for p in params]
         self.state: dict[str, Any] = {}  # the group's state, flat
+        self.kept: dict[str, Any] = {}  # the state from before the latest step (``keep``)
+        self.buffers: dict[str, np.ndarray] = {}  # where ``keep`` copies the state's arrays
         self.published: dict[str, np.ndarray] = {}  # what the parameters' states view
         self.entries: list[list[tuple[str, Any]]] = []  # each state's entries, as published
         keys = set(states[0])
@@ -121,6 +123,34 @@ class _Group:
                 for state in self.states:
                     state[key] = value
         self.entries = [list(state.items()) for state in self.states]
+
+    def keep(self) -> None:
+        """Copy the state (numbers, and arrays into buffers kept for them) for ``restore``."""
+        kept = {}
+        for key, value in self.state.items():
+            if isinstance(value, np.ndarray):
+                buffer = self.buffers.get(key)
+                if buffer is None:
+                    buffer = self.buffers[key] = self.layout.array()
+                np.copyto(buffer, value)
+                value = buffer
+            kept[key] = value
+        self.kept = kept
+
+    def restore(self) -> None:
+        """The state back as ``keep`` copied it, in place; an entry the step made (its first
+        step's momentum, Adam's moments) removed, from the parameters' states too."""
+        for key in [key for key in self.state if key not in self.kept]:
+            del self.state[key]
+            self.published.pop(key, None)
+            for state in self.states:
+                state.pop(key, None)
+        for key, value in self.kept.items():
+            if isinstance(value, np.ndarray):
+                np.copyto(self.state[key], value)
+            else:
+                self.state[key] = value
+        self.publish()
 
     def intact(self) -> bool:
         """Whether every parameter's state still holds exactly what ``publish`` put there.
@@ -158,6 +188,10 @@ class FlatStep:
     def __init__(self, optimizer: Optimizer, groups: list[_Group]) -> None:
         self.optimizer, self.groups = optimizer, groups
         self.params = [p for g in groups for p in g.params]
+        # The optimiser's parameters it does not step (frozen when it was built): the
+        # optimiser's zero_grad() sets their .grad to None every step, so must the flat step.
+        stepped = {id(p) for p in self.params}
+        self.unstepped = [p for p in optimizer.params if id(p) not in stepped]
         self.gradients: dict[Tensor, np.ndarray] = {
             p: view for g in groups for p, view in zip(g.params, g.grad_views, strict=True)
         }
@@ -253,13 +287,14 @@ class FlatStep:
             np.divide(g.grad, rows, out=g.grad)
 
     def step(self) -> bool:
-        """The optimiser's step, its parameters' copies kept first (``restore``); False,
+        """The optimiser's step, copies of its parameters and state kept first (``restore``); False,
         with nothing done, when the flat step has stood down (or does so now)."""
         if not self.active or not self.followable():
             return self.stand_down()
         optimizer = self.optimizer
         for g in self.groups:
             g.previous[...] = g.data
+            g.keep()
             group = g.group
             if self._plain and not group["momentum"] and not group["weight_decay"]:
                 # SGD._update's theta -= lr * grad, into a buffer kept for it: the same bits
@@ -278,10 +313,14 @@ class FlatStep:
         return True
 
     def restore(self) -> None:
-        """Put the parameters back as they were before the latest step: a parameter whose
-        ``.data`` was replaced since (by a callback) gets those values written into its new
-        array, as the optimiser's own guard writes its copies into ``p.data``."""
+        """Put the parameters and the optimiser's state and step count back as they were
+        before the latest step: a parameter whose ``.data`` was replaced since (by a
+        callback) gets those values written into its new array, as the optimiser's own
+        guard writes its copies into ``p.data``."""
+        self.optimizer.steps -= 1
+        self._steps = self.optimizer.steps
         for g in self.groups:
+            g.restore()
             np.copyto(g.data, g.previous)
             for p, view, before in zip(g.params, g.data_views, g.previous_views, strict=True):
                 if p._array is not view:

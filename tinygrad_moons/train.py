@@ -74,7 +74,9 @@ class TrainingDiverged(ValueError):
     """The loss became NaN or infinite; ``epoch`` and ``lr`` are those of the breaking step,
     ``what`` says what became non-finite.
 
-    ``fit`` raises it after putting the parameters back as they were before that step.
+    ``fit`` raises it after putting the parameters, and the optimiser's state and step
+    count, back as they were before that step; the schedule has not stepped for the
+    breaking epoch, so the rate is ``lr``.
     """
 
     def __init__(self, epoch: int, lr: float, what: str) -> None:
@@ -83,8 +85,8 @@ class TrainingDiverged(ValueError):
         self.what = what
         super().__init__(
             f"training diverged at epoch {epoch} with learning rate {lr:g}: {what}; the "
-            f"parameters are back to what they were before the step that broke them (try a "
-            f"smaller learning rate)"
+            f"parameters and the optimizer's state are back to what they were before the step "
+            f"that broke them (try a smaller learning rate)"
         )
 
 
@@ -587,6 +589,7 @@ class _Epochs:
         self.flat = FlatStep.build(optimizer) if compiled else None
         self.squared_weights = _SquaredWeights(self.weights, self.flat)
         self.kept_flat = False  # whether the latest step kept its copies in self.flat
+        self.kept_state: dict[str, Any] = optimizer.state_dict()  # else, the optimiser's
         self.last_step: tuple[int, float] | None = None
         self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
         self.accuracy = _Accuracy(labels)
@@ -662,7 +665,10 @@ class _Epochs:
         flat = self.flat
         self.last_step = (epoch, self.rate)
         if flat is not None and flat.active and batch.graph is not None:
-            # The replay writes every stepped gradient afresh, into the flat array.
+            # The replay writes every stepped gradient afresh, into the flat array; the
+            # others' .grad goes to None, as the optimiser's zero_grad() does eagerly.
+            for p in flat.unstepped:
+                p.grad = None
             batch.graph.backward(overwrite=True)
             if self.mean:  # the gradient of the batch's objective divided by its rows
                 flat.divide_gradients(len(batch.X.data))
@@ -685,6 +691,7 @@ class _Epochs:
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
         self.kept_flat = False
+        self.kept_state = self.optimizer.state_dict()
         self.optimizer.step()
 
     def begin_epoch(self) -> float:
@@ -780,7 +787,8 @@ class _Epochs:
             self.scoring.forward()
 
     def diverged(self, epoch: int, what: str) -> TrainingDiverged:
-        """The error to raise, after restoring the parameters from before the last step."""
+        """The error to raise, after restoring the parameters and the optimiser's state
+        and step count from before the last step."""
         if self.last_step is None:
             return TrainingDiverged(epoch, _rate(self.optimizer), f"{what} before the first step")
         if self.kept_flat:
@@ -788,6 +796,7 @@ class _Epochs:
         else:
             for p, copy in zip(self.params, self.copies, strict=True):
                 p.data[...] = copy
+            self.optimizer.load_state_dict(self.kept_state)
         return TrainingDiverged(*self.last_step, what)
 
 
@@ -959,7 +968,8 @@ def fit(
     epoch's forward pass gives it for free; otherwise (a Module of your own, which may
     read ``self.training``, included) each epoch makes both passes.
     A NaN or infinite loss or logits raise ``TrainingDiverged`` naming the epoch and the
-    learning rate of the step that broke, with the parameters restored to before it.
+    learning rate of the step that broke, with the parameters and the optimiser's state
+    and step count restored to before it.
     A run that ends with a loss no lower than its start, or a training accuracy no better
     than always predicting the most frequent class, gives one ``NoProgressWarning``.
 
