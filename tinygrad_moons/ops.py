@@ -1188,6 +1188,9 @@ class SoftmaxCrossEntropy(Op):
             losses = np.log(total[:, 0]) - shifted.reshape(-1).take(picks)
             exp /= total
         ctx.save_for_backward(logits, labels)
+        # the first order reads the probabilities, not the logits: a write into the logits
+        # after the forward is no error there, as in torch (which saves log-softmax's output)
+        ctx.read_first_order = (labels,)
         ctx.probs, ctx.picks, ctx.reduction = exp, picks, reduction
         return _reduce(losses, reduction)
 
@@ -1229,14 +1232,19 @@ class SumOfSquares(Op):
 
     @staticmethod
     def forward(ctx, *arrays):
-        ctx.save_for_backward(*arrays)
+        # only the inputs that need a gradient are saved (torch's x * x saves no constant):
+        # a constant may then change in place after the forward without an error
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(*[a if need else None for a, need in zip(arrays, needs)])
         return np.array(sum([np.vdot(a, a) for a in arrays]))  # 0-d: no scalar to convert
 
     @staticmethod
     def backward(ctx, grad):
         scale = 2.0 * grad
         saved = ctx.saved_tensors
-        return scale * saved[0] if len(saved) == 1 else tuple([scale * a for a in saved])
+        if len(saved) == 1:
+            return scale * saved[0]
+        return tuple([None if a is None else scale * a for a in saved])
 
 
 # ====================================================================== second wave

@@ -1398,14 +1398,16 @@ def modified_in_place(what: str, versions: tuple[int, int], hint: str) -> Runtim
     )
 
 
-def _check_versions(order: list[Function]) -> None:
+def _check_versions(order: list[Function], create_graph: bool) -> None:
     """RuntimeError, in torch's words, if an op about to be walked saved an array that has
-    been written in place since the op ran."""
+    been written in place since the op ran and its backward reads it (a first-order
+    backward may read fewer: ``Function.read_first_order``)."""
     for ctx in order:
         number = ctx._number
         if number > _newest_write[0]:
             continue
-        for saved in ctx.saved_tensors:
+        read = None if create_graph else ctx.read_first_order
+        for saved in ctx.saved_tensors if read is None else read:
             if not isinstance(saved, np.ndarray):
                 continue
             versions = written_since(saved, number)
@@ -1468,6 +1470,9 @@ class Function:
     parents: tuple[Function | Tensor | None, ...]
     needs_input_grad: tuple[bool, ...]
     saved_tensors: tuple[np.ndarray, ...] = ()
+    # the saved arrays a first-order backward reads, when fewer than saved_tensors (which
+    # a recorded one reads): only these are checked for writes since the forward
+    read_first_order: tuple[np.ndarray, ...] | None = None
     _leaf = False  # see Tensor._leaf
     _aliases: dict[int, tuple[np.ndarray, Any]] | None = None  # see _distinct_arrays
     # True for the built-in ops, whose backward is written to run on Tensors too (see
@@ -1754,12 +1759,12 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
             pending[parent] = parent_grad if total is None else total + parent_grad
 
 
-def _checked_order(pending: dict[Function, Any]) -> list[Function]:
+def _checked_order(pending: dict[Function, Any], create_graph: bool = False) -> list[Function]:
     """The walk's order from the ops in ``pending``, versions checked when a write has
     happened since the oldest of them was applied."""
     order = _order(list(pending))
     if order and _newest_write[0] > order[-1]._number:
-        _check_versions(order)
+        _check_versions(order, create_graph)
     return order
 
 
@@ -1794,7 +1799,7 @@ def _walk(
             _deliver(root, seed, wanted)
         else:
             pending[node] = pending[node] + seed if node in pending else seed
-    order = _checked_order(pending)
+    order = _checked_order(pending, create_graph)
     recorder = _state.recorder
     vjp = _recorded_gradients if create_graph else input_gradients
     for ctx in order:

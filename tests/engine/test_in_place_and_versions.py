@@ -14,7 +14,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tinygrad_moons.functional as F
 from tinygrad_moons import Function, Tensor, gradcheck, nn, no_grad, optim
+
+TF = torch.nn.functional
 
 VERSION_ERROR = "modified by an inplace operation"
 
@@ -177,6 +180,38 @@ def test_writing_a_saved_array_that_only_a_constants_gradient_reads_is_allowed_a
         w += 1.0
     y.backward()
     np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+
+
+def test_writing_the_logits_after_a_cross_entropy_is_allowed_as_torch():
+    # found by tests/engine/test_program_fuzz.py: the op saved the logits (for a recorded
+    # backward) and refused a first-order backward that reads only its probabilities;
+    # torch's cross_entropy saves log_softmax's output, so writing the logits is no error
+    z = Tensor([[0.2, 0.9], [0.4, -0.3]], requires_grad=True)
+    tz = torch.tensor(z.data, requires_grad=True)
+    loss, tloss = F.softmax_cross_entropy(z, [0, 1]), TF.cross_entropy(tz, torch.tensor([0, 1]))
+    with no_grad():
+        z -= 1.0
+    with torch.no_grad():
+        tz -= 1.0
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_allclose(z.grad, tz.grad.numpy(), rtol=1e-15)
+
+
+def test_writing_a_constant_after_an_l2_that_needs_no_gradient_of_it_is_allowed_as_torch():
+    # found by tests/engine/test_program_fuzz.py: F.l2 saved every input, the constants too,
+    # and refused a backward after a write into one; torch's (d * d).sum() saves no constant
+    x = Tensor(np.array([0.2, -0.7]), requires_grad=True)
+    tx = torch.tensor(x.data, requires_grad=True)
+    loss = F.l2(x.detach(), x.tanh())
+    tloss = (tx.detach() ** 2).sum() + (tx.tanh() ** 2).sum()
+    with no_grad():
+        x += 2.5  # the detached tensor shares x's array: the saved constant changes too
+    with torch.no_grad():
+        tx += 2.5
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-15)
 
 
 # ---------------------------------------------------------------------- habits
