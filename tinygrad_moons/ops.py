@@ -437,6 +437,18 @@ def _swap_last(a: Any) -> Any:
     return a.transpose(tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
 
 
+def _private_copies(ctx: Function, x: np.ndarray, w: np.ndarray) -> tuple[Any, Any]:
+    """Copies of the operands of a batched matmul that its backward will read, noted on
+    ``ctx`` as its inputs' (``Function._copies``, which ``create_graph`` differentiates
+    through). torch's matmul copies an operand it broadcasts over the batch or folds into
+    a matrix, and a write into that input after the forward then leaves its backward
+    alone; copying whatever the backward reads answers wherever torch does."""
+    need_x, need_w = ctx.needs_input_grad[:2]
+    x, w = (x.copy() if need_w else x), (w.copy() if need_x else w)
+    ctx._copies = {id(a): i for i, (a, copied) in enumerate(((x, need_w), (w, need_x))) if copied}
+    return x, w
+
+
 class MatMul(Op):
     """Z = X @ W, numpy's matmul for 2 or more dimensions: X (..., n, k), W (..., k, m);
     dX = G W^T, dW = X^T G per matrix of the stack, summed over broadcast batch axes.
@@ -444,10 +456,11 @@ class MatMul(Op):
 
     @staticmethod
     def forward(ctx, x, w):
-        _needed(ctx, x, w)
         if x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[0]:  # speed: the common case
+            _needed(ctx, x, w)
             return matrix_product(x, w)
         _check_matmul_shapes(x, w)
+        _needed(ctx, *_private_copies(ctx, x, w))
         return x @ w
 
     @staticmethod

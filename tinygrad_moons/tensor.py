@@ -1070,12 +1070,13 @@ def _was_data_of(leaf: Tensor, array: np.ndarray, number: int) -> bool:
     return False
 
 
-def _former_data(leaf: Tensor, array: np.ndarray) -> Tensor:
-    """``array``, a former array of ``leaf``, as a Tensor in the graph whose gradient goes
-    to ``leaf`` (a ``NewData`` node): a backward reads the forward's values, as the first
-    order does, and differentiates through them."""
+def _former_data(parent: Any, array: np.ndarray) -> Tensor:
+    """``array``, a former array of a leaf ``parent`` or an op's private copy of an input
+    (``Function._copies``), as a Tensor in the graph whose gradient goes to ``parent`` (a
+    ``NewData`` node): a backward reads the forward's values, as the first order does, and
+    differentiates through them."""
     node = ops.NewData()
-    node.parents, node.needs_input_grad = (leaf,), (True,)
+    node.parents, node.needs_input_grad = (parent,), (True,)
     node._shape, node._number, node._out = array.shape, next(_op_numbers), id(array)
     tensor = Tensor._wrap(array, True)
     tensor._ctx = node
@@ -1475,6 +1476,8 @@ class Function:
     read_first_order: tuple[np.ndarray, ...] | None = None
     _leaf = False  # see Tensor._leaf
     _aliases: dict[int, tuple[np.ndarray, Any]] | None = None  # see _distinct_arrays
+    # id of a saved private copy of an input -> the input's position (see _node_of)
+    _copies: dict[int, int] | None = None
     # True for the built-in ops, whose backward is written to run on Tensors too (see
     # ops.py): grad(..., create_graph=True) differentiates it. A user's Function is
     # differentiable once.
@@ -1943,6 +1946,10 @@ def _node_of(ctx: Function, array: np.ndarray) -> Any:
         tensor = Tensor._wrap(array, True)
         tensor._ctx = ctx
         return tensor
+    copies = ctx._copies
+    if copies is not None and key in copies:  # a private copy of an input
+        parent = ctx.parents[copies[key]]
+        return array if parent is None else _former_data(parent, array)
     aliases = ctx._aliases
     if aliases is not None and key in aliases:  # one node's view of a shared array
         return _node_of_alias(aliases[key])

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_moons.functional as F
+from tests.torch_twin import leaf_and_grad
 from tinygrad_moons import Function, Tensor, gradcheck, nn, no_grad, optim
 
 TF = torch.nn.functional
@@ -212,6 +213,64 @@ def test_writing_a_constant_after_an_l2_that_needs_no_gradient_of_it_is_allowed_
     loss.backward()
     tloss.backward()
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-15)
+
+
+# found by the slow run of tests/engine/test_program_fuzz.py: a batched matmul saved a
+# view of its operand, and a write into the leaf after the forward stopped the backward;
+# torch's matmul copies an operand it broadcasts over the batch (expand, then reshape)
+# and answers. Ours now saves copies of a batched matmul's operands: the backward reads
+# the forward's values, in the first order and under create_graph alike.
+def _batched_products(lib, a, b):
+    """A broadcast batch, a 2-D operand against a batch, and a batch against a batch."""
+    stack = F.stack if lib == "tm" else torch.stack
+    broadcast = stack([a, a], 0) @ a.swapaxes(-1, -2)  # (2, 2, 1, 3) @ (2, 3, 1)
+    folded = b.T @ a.swapaxes(-1, -2)  # (2, 3) @ (2, 3, 1)
+    batch = a.swapaxes(-1, -2) @ a  # (2, 3, 1) @ (2, 1, 3)
+    return (broadcast**2).sum() + (folded**3).sum() + (batch * batch.tanh()).sum()
+
+
+@pytest.mark.parametrize("order", ["backward", "hessian-vector product"])
+def test_a_batched_matmuls_operands_written_after_the_forward_give_the_forwards_gradient(order):
+    rng = np.random.RandomState(3)
+    a0, b0 = rng.uniform(-1, 1, (2, 1, 3)), rng.uniform(-1, 1, (3, 2))
+    results = {}
+    for lib, write in (("tm", True), ("torch", False)):  # torch's answer: no write at all
+        (a, grad_of), (b, _) = leaf_and_grad(lib, a0), leaf_and_grad(lib, b0)
+        loss = _batched_products(lib, a, b)
+        if write:
+            with no_grad():
+                a *= 2.0
+                b -= 0.5
+        firsts = grad_of(loss, [a, b], create_graph=order != "backward")
+        if order != "backward":
+            firsts = grad_of(sum((g * g.tanh()).sum() for g in firsts), [a, b])
+        results[lib] = [np.asarray(g.data if lib == "tm" else g.detach().numpy()) for g in firsts]
+    for ours, theirs in zip(results["tm"], results["torch"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def test_torch_answers_after_a_write_into_a_broadcast_matmul_operand_and_so_do_we():
+    a0 = np.array([[[0.2, 0.9, 0.4]], [[0.2, -0.3, 0.6]]])  # the fuzzer's program, reduced
+    grads = []
+    for lib in ("tm", "torch"):
+        a, _ = leaf_and_grad(lib, a0)
+        stack = F.stack if lib == "tm" else torch.stack
+        loss = (stack([a, a], 0) @ a.swapaxes(-1, -2)).exp().sum()
+        with no_grad() if lib == "tm" else torch.no_grad():
+            a -= 2.5
+        loss.backward()
+        grads.append(np.asarray(a.grad if lib == "tm" else a.grad.numpy()))
+    np.testing.assert_allclose(*grads, rtol=1e-13)
+
+
+def test_a_write_into_a_2d_matmul_operand_after_the_forward_is_refused_as_by_torch():
+    for lib in ("tm", "torch"):
+        (x, _), (w, _) = leaf_and_grad(lib, np.ones((2, 3))), leaf_and_grad(lib, np.ones((3, 2)))
+        loss = (x @ w).sum()
+        with no_grad() if lib == "tm" else torch.no_grad():
+            w += 1.0
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            loss.backward()
 
 
 # ---------------------------------------------------------------------- habits
