@@ -174,6 +174,8 @@ class ArrayMethods:
         x = self.transpose([*kept, *axes]).reshape(*rows, -1)  # type: ignore[attr-defined]
         if x.shape[-1] == 0:
             return x.sum(-1).reshape(out_shape) + 1.0
+        if x.shape[-1] == 1:  # a new tensor, as torch's: never a view of the input
+            return x.reshape(out_shape).clone()  # type: ignore[attr-defined]
         leftovers = []
         while x.shape[-1] > 1:
             half = x.shape[-1] // 2
