@@ -90,13 +90,14 @@ class ArrayMethods:
 
     # ------------------------------------------------------------------ reordering, repeating
     def flip(self, axis: Axis = None, **torch_keywords: Any) -> Any:
-        """Reversed along ``axis`` (None: every axis), as ``np.flip``."""
+        """Reversed along ``axis`` (None: every axis), as ``np.flip``, as a new tensor, as
+        torch's (numpy's is a view: a later write into either would reach the other)."""
         if torch_keywords:
             habits.keywords("Tensor.flip", torch_keywords, ("dims",))
         flipped = range(self.ndim) if axis is None else _axes(axis, self.ndim, self.shape)
         backwards = slice(None, None, -1)
         index = tuple(backwards if a in flipped else slice(None) for a in range(self.ndim))
-        return self[index]  # type: ignore[index]
+        return self[index].clone()  # type: ignore[index]
 
     def roll(self, shift: Any, axis: Axis = None, **torch_keywords: Any) -> Any:
         """Shifted ``shift`` places along ``axis`` (None: flattened), the end wrapping round

@@ -265,11 +265,14 @@ ONE_ELEMENT = {
     "max": (lambda t, a: t.max(axis=a), lambda t, a: t.amax(a)),
     "min": (lambda t, a: t.min(axis=a), lambda t, a: t.amin(a)),
     "cumsum": (lambda t, a: t.cumsum(axis=a), lambda t, a: t.cumsum(a)),
+    "flip": (lambda t, a: t.flip(a), lambda t, a: t.flip(a)),
 }
 
 
 def _one_element_run(lib, kind, shape, axis, written):
-    x = (Tensor if lib == "ours" else torch.tensor)(np.full(shape, 3.0), requires_grad=True)
+    x = (Tensor if lib == "ours" else torch.tensor)(
+        np.arange(3.0, 3.0 + np.prod(shape)).reshape(shape), requires_grad=True
+    )
     y = x * 1.0
     out = ONE_ELEMENT[kind][lib == "torch"](y, axis)
     with no_grad() if lib == "ours" else torch.no_grad():
@@ -284,6 +287,19 @@ def _one_element_run(lib, kind, shape, axis, written):
 def test_a_reduction_or_scan_over_one_element_is_a_new_tensor_as_torchs(kind, shape_axis, written):
     got = _one_element_run("ours", kind, *shape_axis, written)
     want = _one_element_run("torch", kind, *shape_axis, written)
+    for what, a, b in zip(("input", "result"), got, want, strict=True):
+        np.testing.assert_allclose(
+            a, b, rtol=1e-12, err_msg=f"{what} after a write into the {written}"
+        )
+
+
+# flip was a view (numpy's), torch's a new tensor: y = x * 1; f = y.flip(0); y *= 5 changed
+# f in ours alone (found by tests/engine/test_program_fuzz.py)
+@pytest.mark.parametrize("written", ["input", "result"])
+@pytest.mark.parametrize("shape_axis", [((3,), 0), ((2, 3), 1), ((2, 3), (0, 1))])
+def test_flip_is_a_new_tensor_as_torchs(shape_axis, written):
+    got = _one_element_run("ours", "flip", *shape_axis, written)
+    want = _one_element_run("torch", "flip", *shape_axis, written)
     for what, a, b in zip(("input", "result"), got, want, strict=True):
         np.testing.assert_allclose(
             a, b, rtol=1e-12, err_msg=f"{what} after a write into the {written}"
