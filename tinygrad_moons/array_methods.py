@@ -90,13 +90,14 @@ class ArrayMethods:
 
     # ------------------------------------------------------------------ reordering, repeating
     def flip(self, axis: Axis = None, **torch_keywords: Any) -> Any:
-        """Reversed along ``axis`` (None: every axis), as ``np.flip``."""
+        """Reversed along ``axis`` (None: every axis), as ``np.flip``, as a new tensor, as
+        torch's (numpy's is a view: a later write into either would reach the other)."""
         if torch_keywords:
             habits.keywords("Tensor.flip", torch_keywords, ("dims",))
         flipped = range(self.ndim) if axis is None else _axes(axis, self.ndim, self.shape)
         backwards = slice(None, None, -1)
         index = tuple(backwards if a in flipped else slice(None) for a in range(self.ndim))
-        return self[index]  # type: ignore[index]
+        return self[index].clone()  # type: ignore[index]
 
     def roll(self, shift: Any, axis: Axis = None, **torch_keywords: Any) -> Any:
         """Shifted ``shift`` places along ``axis`` (None: flattened), the end wrapping round
@@ -174,6 +175,8 @@ class ArrayMethods:
         x = self.transpose([*kept, *axes]).reshape(*rows, -1)  # type: ignore[attr-defined]
         if x.shape[-1] == 0:
             return x.sum(-1).reshape(out_shape) + 1.0
+        if x.shape[-1] == 1:  # a new tensor, as torch's: never a view of the input
+            return x.reshape(out_shape).clone()  # type: ignore[attr-defined]
         leftovers = []
         while x.shape[-1] > 1:
             half = x.shape[-1] // 2

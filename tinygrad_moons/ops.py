@@ -815,7 +815,7 @@ class ReLU(Op):
     @staticmethod
     def backward(ctx, grad):
         (positive,) = ctx.saved_tensors
-        return grad * positive
+        return xp.where(positive, grad, 0.0)  # exactly 0 where masked, as torch's (not inf * 0)
 
 
 class LeakyReLU(Op):
@@ -854,9 +854,15 @@ def _shared_pick(ctx: Function, grad: Any) -> tuple[Any, Any]:
     ``ctx.shares[1]`` (piecewise constant: constants)."""
     x_shape, y_shape = ctx.shapes
     x_share, y_share = ctx.shares
-    dx = unbroadcast(grad * x_share, x_shape) if ctx.needs_input_grad[0] else None
-    dy = unbroadcast(grad * y_share, y_shape) if ctx.needs_input_grad[1] else None
+    dx = unbroadcast(_share_of(grad, x_share), x_shape) if ctx.needs_input_grad[0] else None
+    dy = unbroadcast(_share_of(grad, y_share), y_shape) if ctx.needs_input_grad[1] else None
     return dx, dy
+
+
+def _share_of(grad: Any, share: np.ndarray) -> Any:
+    """grad * share, exactly 0 where the share is 0 (as torch's, where an infinite or NaN
+    gradient of the side that lost would give inf * 0 = NaN)."""
+    return xp.where(share == 0.0, 0.0, grad) * share
 
 
 def _shares(x_loses: np.ndarray, y_loses: np.ndarray, tie: np.ndarray) -> tuple[Any, Any]:

@@ -904,6 +904,8 @@ class Tensor(ArrayMethods):
         if axis is None:
             return self.reshape(-1).cumprod(0)
         (axis,) = _axes(axis, self.ndim, self.shape)
+        if self.shape[axis] <= 1:  # a new tensor, as torch's: never the input itself
+            return self.clone()
         n, out, shift = self.shape[axis], self, 1
         while shift < n:
             front = tuple(

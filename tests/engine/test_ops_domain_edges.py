@@ -107,6 +107,24 @@ AGREE = [
         [1.0, 0.0, 1.0, -1.0, inf],
         [0.0, 0.0, inf, inf, 2.0],
     ),
+    # an infinite gradient reaching the side masked off: exactly 0 there, as torch's (not
+    # inf * 0 = NaN); sqrt's at 0 and 1 / x's are infinite
+    ("relu, sqrt after", lambda x: x.relu().sqrt(), lambda x: x.relu().sqrt(), [-1.0, 0.0, 4.0]),
+    ("relu, 1 / x after", lambda x: x.relu() ** -1, lambda x: x.relu() ** -1, [-1.0, 0.0, 2.0]),
+    (
+        "maximum, sqrt after",
+        lambda x, y: F.maximum(x, y).sqrt(),
+        lambda x, y: torch.maximum(x, y).sqrt(),
+        [-1.0, 0.0, 4.0, 0.0],
+        [0.0, 0.0, 1.0, -1.0],
+    ),
+    (
+        "minimum, sqrt after",
+        lambda x, y: (-F.minimum(x, y)).sqrt(),
+        lambda x, y: (-torch.minimum(x, y)).sqrt(),
+        [1.0, 0.0, -4.0, 0.0],
+        [0.0, 0.0, -1.0, 1.0],
+    ),
     ("maximum tie", F.maximum, torch.maximum, [1.0, 2.0, 3.0, inf], [1.0, 1.0, 4.0, inf]),
     ("maximum, NaN", F.maximum, torch.maximum, [nan, 1.0, nan], [1.0, nan, nan]),
     ("minimum, NaN", F.minimum, torch.minimum, [nan, 1.0, nan], [1.0, nan, nan]),

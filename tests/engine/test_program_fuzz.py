@@ -5,7 +5,12 @@ calls, the first and second derivatives by ``grad(..., create_graph=True)`` and 
 verdict (raised or not) must agree.
 
 Statements: arithmetic with broadcasting and numbers on either side, powers, matmul,
-unary functions, reductions, reshape / transpose / indexing (views), boolean masks,
+unary functions (trigonometric, hyperbolic, softplus, leaky relu, clip, sign / floor /
+ceil, logs of positive values), maximum / minimum / logaddexp / arctan2 / hypot,
+reductions (sum, mean, max, min, prod, var, std), ops along an axis (softmax,
+log_softmax, cumsum, cumprod, flip, roll, repeat, sort, expand_dims, swapaxes),
+reshape / transpose / squeeze / indexing (views), boolean masks, hstack / vstack /
+dstack, ``F.mse``, ``F.binary_cross_entropy_with_logits``,
 ``F.softmax_cross_entropy``, ``F.l2``, ``F.where``, ``F.concatenate`` / ``F.stack``,
 ``detach()``, ``clone()``, reuse of any earlier value, in-place updates (``t op= x``,
 ``t[index] = v``) recorded and under ``no_grad()``, leaves written under ``no_grad()``
@@ -52,15 +57,61 @@ UNARY = {
     "cube": (lambda x: x**3, lambda x: x**3),
     "reciprocal": (lambda x: x**-1, lambda x: x**-1),
     "2 ** x": (lambda x: 2.0**x, lambda x: 2.0**x),
+    "sin": (lambda x: x.sin(), torch.sin),
+    "cos": (lambda x: x.cos(), torch.cos),
+    "sinh": (lambda x: x.sinh(), torch.sinh),
+    "cosh": (lambda x: x.cosh(), torch.cosh),
+    "arctan": (lambda x: x.arctan(), torch.atan),
+    "arcsinh": (lambda x: x.arcsinh(), torch.asinh),
+    "expm1": (lambda x: x.expm1(), torch.expm1),
+    "sign": (lambda x: x.sign(), torch.sign),
+    "floor": (lambda x: x.floor(), torch.floor),
+    "ceil": (lambda x: x.ceil(), torch.ceil),
+    "softplus": (F.softplus, TF.softplus),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.1), lambda x: TF.leaky_relu(x, 0.1)),
+    "clip": (lambda x: x.clip(-0.5, 1.0), lambda x: x.clamp(-0.5, 1.0)),
+    "clip below": (lambda x: F.clip(x, 0.25, None), lambda x: x.clamp(min=0.25)),
+    "log1p of positive": (lambda x: (x * x).log1p(), lambda x: (x * x).log1p()),
+    "log2 of positive": (lambda x: (x * x + 0.5).log2(), lambda x: (x * x + 0.5).log2()),
+    "arcsin inside": (lambda x: (0.9 * x.tanh()).arcsin(), lambda x: (0.9 * x.tanh()).asin()),
+    "arctanh inside": (lambda x: (0.9 * x.tanh()).arctanh(), lambda x: (0.9 * x.tanh()).atanh()),
+    "arccosh above 1": (lambda x: (x * x + 1.5).arccosh(), lambda x: (x * x + 1.5).acosh()),
 }
+_SAME = lambda f: (f, f)  # noqa: E731 (one spelling for both libraries)
+# name: (ours, torch's)
 BINARY = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
+    "+": _SAME(lambda a, b: a + b),
+    "-": _SAME(lambda a, b: a - b),
+    "*": _SAME(lambda a, b: a * b),
+    "/": _SAME(lambda a, b: a / b),
     # a positive base: x ** y at x = 0 differs from torch on purpose (docs/api.md, "d/dx
     # x^0 = 0 even at x = 0"; tests/engine/test_ops_domain_edges.py, OURS)
-    "exp(a) ** b": lambda a, b: a.exp() ** b,
+    "exp(a) ** b": _SAME(lambda a, b: a.exp() ** b),
+    "maximum": (F.maximum, torch.maximum),
+    "minimum": (F.minimum, torch.minimum),
+    "logaddexp": (F.logaddexp, torch.logaddexp),
+    "arctan2": (F.arctan2, torch.atan2),
+    "hypot": (F.hypot, torch.hypot),
+}
+# name: (ours, torch's), of a value of at least one axis and an axis of it
+ALONG = {
+    "softmax": (F.softmax, torch.softmax),
+    "log_softmax": (F.log_softmax, torch.log_softmax),
+    "cumsum": _SAME(lambda x, a: x.cumsum(a)),
+    "cumprod": _SAME(lambda x, a: x.cumprod(a)),
+    "flip": (lambda x, a: x.flip(a), lambda x, a: x.flip(a)),
+    "roll": (lambda x, a: x.roll(1, a), lambda x, a: x.roll(1, a)),
+    "repeat": (lambda x, a: x.repeat(2, a), lambda x, a: x.repeat_interleave(2, a)),
+    "sort": (lambda x, a: x.sort(a), lambda x, a: torch.sort(x, dim=a, stable=True).values),
+    "expand_dims": (lambda x, a: x.expand_dims(a), lambda x, a: x.unsqueeze(a)),
+    "swapaxes with the last": (lambda x, a: x.swapaxes(a, -1), lambda x, a: x.transpose(a, -1)),
+}
+ALONG_VIEWS = {"expand_dims", "swapaxes with the last"}
+# name: (ours, torch's) of one or more values of one shape
+JOINS = {
+    "hstack": (F.hstack, torch.hstack),
+    "vstack": (F.vstack, torch.vstack),
+    "dstack": (F.dstack, torch.dstack),
 }
 IN_PLACE = {
     "+": lambda t, x: t.__iadd__(x),
@@ -90,6 +141,8 @@ class _Ours:
 
     @staticmethod
     def reduce(kind, x, axis, keepdims):
+        if kind in ("var", "std"):
+            return getattr(x, kind)(axis=axis, keepdims=keepdims, ddof=0)
         return getattr(x, kind)(axis=axis, keepdims=keepdims)
 
     @staticmethod
@@ -97,6 +150,8 @@ class _Ours:
         return F.softmax_cross_entropy(x, labels, reduction=reduction)
 
     l2 = staticmethod(F.l2)
+    mse = staticmethod(F.mse)
+    bce = staticmethod(F.binary_cross_entropy_with_logits)
     where = staticmethod(F.where)
     concatenate = staticmethod(F.concatenate)
     stack = staticmethod(F.stack)
@@ -139,7 +194,15 @@ class _Torch:
             return x.sum(dim=dims, keepdim=keepdims) if x.ndim else x.clone()
         if kind == "mean":
             return x.mean(dim=dims, keepdim=keepdims) if x.ndim else x.clone()
-        return torch.amax(x, dim=dims, keepdim=keepdims)
+        if kind in ("var", "std"):
+            return getattr(x, kind)(
+                dim=None if axis is None else axis, correction=0, keepdim=keepdims
+            )
+        if kind == "prod":
+            if axis is not None:
+                return x.prod(axis, keepdim=keepdims)
+            return x.reshape(-1).prod(0).reshape((1,) * x.ndim if keepdims else ())
+        return (torch.amax if kind == "max" else torch.amin)(x, dim=dims, keepdim=keepdims)
 
     @staticmethod
     def ce(x, labels, reduction):
@@ -148,6 +211,14 @@ class _Torch:
     @staticmethod
     def l2(*ts):
         return sum(((t * t).sum() for t in ts[1:]), (ts[0] * ts[0]).sum())
+
+    @staticmethod
+    def mse(a, b, reduction):
+        return TF.mse_loss(a, b, reduction=reduction)
+
+    @staticmethod
+    def bce(x, targets, reduction):
+        return TF.binary_cross_entropy_with_logits(x, torch.tensor(targets), reduction=reduction)
 
     @staticmethod
     def where(mask, a, b):
@@ -194,7 +265,11 @@ def _torch_index(index):
     return index
 
 
-VIEWS = {"reshape", "transpose", "index", "detach"}  # results that share memory
+VIEWS = {"reshape", "transpose", "index", "detach", "squeeze"}  # results that share memory
+
+
+def _is_view(statement) -> bool:
+    return statement[0] in VIEWS or (statement[0] == "along" and statement[1] in ALONG_VIEWS)
 
 
 def _overlapping(write, operand, ours):
@@ -212,16 +287,32 @@ def _statement(lib, env, statement):
     """The new value of a statement, or None for an update in place."""
     kind, *args = statement
     ours = lib.name == "ours"
-    get = (lambda i: env[i]) if not lib.private or kind in VIEWS else (lambda i: _own(env[i]))
+    view = _is_view(statement)
+    get = (lambda i: env[i]) if not lib.private or view else (lambda i: _own(env[i]))
     if kind == "unary":
         name, i = args
         return UNARY[name][0 if ours else 1](get(i))
     if kind == "binary":
         name, i, j = args
-        return BINARY[name](get(i), get(j))
+        return BINARY[name][0 if ours else 1](get(i), get(j))
     if kind == "number":
         name, i, c, left = args
-        return BINARY[name](c, get(i)) if left else BINARY[name](get(i), c)
+        op = BINARY[name][0]
+        return op(c, get(i)) if left else op(get(i), c)
+    if kind == "along":
+        name, i, axis = args
+        return ALONG[name][0 if ours else 1](get(i), axis)
+    if kind == "join":
+        name, indices = args
+        return JOINS[name][0 if ours else 1]([get(i) for i in indices])
+    if kind == "squeeze":
+        return env[args[0]].squeeze()
+    if kind == "mse":
+        i, j, reduction = args
+        return lib.mse(get(i), get(j), reduction)
+    if kind == "bce":
+        i, targets, reduction = args
+        return lib.bce(get(i), np.array(targets), reduction)
     if kind == "matmul":
         i, j, transposed = args
         b = get(j)
@@ -298,7 +389,7 @@ class Run:
             self.raised = f"{type(error).__name__}: {error}"
             return False
         if out is not None:
-            self.env.append(_own(out) if self.lib.private and statement[0] not in VIEWS else out)
+            self.env.append(_own(out) if self.lib.private and not _is_view(statement) else out)
         return True
 
     def finish(self, seed, writes, phase, directions):
@@ -376,7 +467,8 @@ def _draw_statement(draw, shapes, leaves):
             [
                 "unary", "binary", "number", "matmul", "reduce", "reshape", "transpose",
                 "index", "mask index", "where", "ce", "l2", "concatenate", "stack", "detach",
-                "clone", "in place", "in place, no_grad", "setitem",
+                "clone", "in place", "in place, no_grad", "setitem", "unary", "binary",
+                "along", "along", "join", "squeeze", "mse", "bce",
             ]
         )
     )  # fmt: skip
@@ -409,8 +501,30 @@ def _draw_statement(draw, shapes, leaves):
         return ("unary", "tanh", i)
     if kind == "reduce":
         axis = draw(st.sampled_from([None, *range(len(shape))]))
-        name = draw(st.sampled_from(["sum", "mean", "max"]))
+        # var and std over no element: a ValueError here, NaN in torch (docs/api.md,
+        # Tensor.var: "n - ddof ≤ 0 is a ValueError")
+        names = ["sum", "mean", "max", "min", "prod"] + (["var", "std"] if 0 not in shape else [])
+        name = draw(st.sampled_from(names))
         return ("reduce", name, i, axis, draw(st.booleans()))
+    if kind == "along":
+        if not shape:
+            return ("unary", "tanh", i)
+        axis = draw(st.sampled_from(range(len(shape))))
+        return ("along", draw(st.sampled_from(sorted(ALONG))), i, axis)
+    if kind == "join":
+        same = [j for j in range(n) if shapes[j] == shape]
+        indices = [i, *draw(st.lists(st.sampled_from(same), max_size=2))]
+        return ("join", draw(st.sampled_from(sorted(JOINS))), indices)
+    if kind == "squeeze":
+        return ("squeeze", i)
+    # an empty batch's mean is a ValueError here and NaN in torch (docs/api.md, "On an
+    # empty batch (N = 0)"): "sum" and "none" alone there
+    reduction = st.sampled_from(["sum", "none"] if 0 in shape else ["mean", "sum", "none"])
+    if kind == "mse":
+        return ("mse", i, pick([j for j in range(n) if shapes[j] == shape]), draw(reduction))
+    if kind == "bce":
+        targets = np.random.RandomState(draw(st.integers(0, 99))).uniform(0, 1, size=shape)
+        return ("bce", i, targets.tolist(), draw(reduction))
     if kind == "reshape":
         size = int(np.prod(shape))
         options = [(size,), (1, size), tuple(reversed(shape)), (*shape, 1)]
@@ -538,11 +652,20 @@ def _refused_on_purpose(got, expected, phase):
     return phase in SAVES_AN_INPUT.get(op, ())
 
 
+def _refused_logits(ours, theirs, statement):
+    """docs/api.md, "### functional": logits that are not finite are refused (ValueError);
+    torch's cross-entropies answer (inf or NaN)."""
+    return statement[0] in ("ce", "bce") and theirs is None and "must be finite" in (ours or "")
+
+
 def check_program(arrays, program, writes, phase, seed):
     ours = Run(_Ours, arrays)
     theirs = Run(_Torch(private=False), arrays)
     for position, statement in enumerate(program):
         done = ours.step(statement), theirs.step(statement)
+        if not all(done) and _refused_logits(ours.raised, theirs.raised, statement):
+            event(f"{statement[0]} of logits not finite refused on purpose")
+            return
         if not all(done):
             _assert_same_verdict(ours.raised, theirs.raised, f"statement {position} {statement}")
             event(f"statement refused: {(theirs.raised or '')[:40]}")

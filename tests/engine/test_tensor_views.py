@@ -251,3 +251,56 @@ def test_a_tensor_with_views_pickles_and_copies_without_its_links():
     with no_grad():
         copied += 1.0  # its own data now: W is not written
     np.testing.assert_array_equal(W.data, W0)
+
+
+# ---------------------------------------------------------------------- new results
+# A reduction or scan over one element is a new tensor in torch. prod and cumprod gave the
+# input itself or a view of it: ``p = (x * 1).prod(axis=0)`` for x of shape (1, 1), then
+# a write into x * 1 changed p, and one into p changed x * 1 (silent wrong answers).
+ONE_ELEMENT = {
+    "prod": (lambda t, a: t.prod(axis=a), lambda t, a: t.prod(a) if t.ndim else t.prod()),
+    "cumprod": (lambda t, a: t.cumprod(axis=a), lambda t, a: t.cumprod(a)),
+    "sum": (lambda t, a: t.sum(axis=a), lambda t, a: t.sum(a)),
+    "mean": (lambda t, a: t.mean(axis=a), lambda t, a: t.mean(a)),
+    "max": (lambda t, a: t.max(axis=a), lambda t, a: t.amax(a)),
+    "min": (lambda t, a: t.min(axis=a), lambda t, a: t.amin(a)),
+    "cumsum": (lambda t, a: t.cumsum(axis=a), lambda t, a: t.cumsum(a)),
+    "flip": (lambda t, a: t.flip(a), lambda t, a: t.flip(a)),
+}
+
+
+def _one_element_run(lib, kind, shape, axis, written):
+    x = (Tensor if lib == "ours" else torch.tensor)(
+        np.arange(3.0, 3.0 + np.prod(shape)).reshape(shape), requires_grad=True
+    )
+    y = x * 1.0
+    out = ONE_ELEMENT[kind][lib == "torch"](y, axis)
+    with no_grad() if lib == "ours" else torch.no_grad():
+        (y if written == "input" else out).__imul__(5.0)
+    as_array = (lambda t: t.data) if lib == "ours" else (lambda t: t.detach().numpy())
+    return as_array(y), as_array(out)
+
+
+@pytest.mark.parametrize("written", ["input", "result"])
+@pytest.mark.parametrize("shape_axis", [((1, 1), 0), ((2, 1), 1), ((1, 3), 0), ((1,), 0)])
+@pytest.mark.parametrize("kind", sorted(ONE_ELEMENT))
+def test_a_reduction_or_scan_over_one_element_is_a_new_tensor_as_torchs(kind, shape_axis, written):
+    got = _one_element_run("ours", kind, *shape_axis, written)
+    want = _one_element_run("torch", kind, *shape_axis, written)
+    for what, a, b in zip(("input", "result"), got, want, strict=True):
+        np.testing.assert_allclose(
+            a, b, rtol=1e-12, err_msg=f"{what} after a write into the {written}"
+        )
+
+
+# flip was a view (numpy's), torch's a new tensor: y = x * 1; f = y.flip(0); y *= 5 changed
+# f in ours alone (found by tests/engine/test_program_fuzz.py)
+@pytest.mark.parametrize("written", ["input", "result"])
+@pytest.mark.parametrize("shape_axis", [((3,), 0), ((2, 3), 1), ((2, 3), (0, 1))])
+def test_flip_is_a_new_tensor_as_torchs(shape_axis, written):
+    got = _one_element_run("ours", "flip", *shape_axis, written)
+    want = _one_element_run("torch", "flip", *shape_axis, written)
+    for what, a, b in zip(("input", "result"), got, want, strict=True):
+        np.testing.assert_allclose(
+            a, b, rtol=1e-12, err_msg=f"{what} after a write into the {written}"
+        )
