@@ -11,6 +11,7 @@ array([[3., 4.],
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -35,11 +36,13 @@ class ArrayMethods:
 
     __slots__ = ()
     # Provided by Tensor: shape, ndim, reshape, transpose, __getitem__, __mul__, data, and
-    # _derived (tensor.derived: a value computed from the data, recorded by a capture).
+    # _derived (tensor.derived: a value computed from the data, recorded by a capture),
+    # _diagonal_view (a recorded view, as torch's).
     shape: tuple[int, ...]
     ndim: int
     data: np.ndarray
     _derived: Any
+    _diagonal_view: Any
 
     def _one_axis(self, axis: Any) -> int:
         (found,) = _axes(axis, self.ndim, self.shape)
@@ -142,17 +145,14 @@ class ArrayMethods:
     # ------------------------------------------------------------------ diagonals
     def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
         """The diagonal ``offset`` above the main one of the (axis1, axis2) planes, as the
-        last axis, as ``np.diagonal``."""
+        last axis, as ``np.diagonal``: a view, as torch's (an in-place update of it
+        updates t; numpy's is read-only)."""
         if self.ndim < 2:
             raise ValueError("diag requires an array of at least two dimensions")
         a, b = self._one_axis(axis1), self._one_axis(axis2)
         if a == b:
             raise ValueError("axis1 and axis2 cannot be the same")
-        planes = self.moveaxis((a, b), (-2, -1))
-        rows, cols = planes.shape[-2:]
-        length = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
-        steps = np.arange(length)
-        return planes[..., steps - min(offset, 0), steps + max(offset, 0)]
+        return self._diagonal_view(operator.index(offset), a, b)
 
     def trace(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
         """The sum of the diagonal ``diagonal(offset, axis1, axis2)``, as ``np.trace``."""

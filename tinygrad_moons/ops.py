@@ -1067,6 +1067,72 @@ class SetItem(Op):
         return dx, dv, None
 
 
+def _diagonal_of(x: np.ndarray, where: tuple[int, int, int]) -> np.ndarray:
+    """np.diagonal's view of x (``where``: offset, axis1, axis2), writable where x is."""
+    view = np.diagonal(x, *where)
+    if x.flags.writeable:
+        view.flags.writeable = True
+    return view
+
+
+class Diagonal(Op):
+    """z = the diagonal ``offset`` of x's (axis1, axis2) planes as its last axis, a view of
+    x's array (torch's; numpy's is read-only);  the gradient goes on that diagonal of zeros."""
+
+    @staticmethod
+    def forward(ctx, x, offset, axis1, axis2):
+        ctx.shape, ctx.where = x.shape, (offset, axis1, axis2)
+        return _diagonal_of(x, ctx.where)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if isinstance(grad, Tensor):
+            return DiagonalEmbed.apply(grad, ctx.shape, *ctx.where), None, None, None
+        return DiagonalEmbed.forward(ctx, grad, ctx.shape, *ctx.where), None, None, None
+
+
+class DiagonalEmbed(Op):
+    """z = zeros of ``shape`` with x on the diagonal ``offset`` of its (axis1, axis2)
+    planes;  dz/dx = that diagonal of the gradient (Diagonal's backward, and Diagonal its)."""
+
+    @staticmethod
+    def forward(ctx, x, shape, offset, axis1, axis2):
+        ctx.where = (offset, axis1, axis2)
+        out = np.zeros(shape)
+        _diagonal_of(out, ctx.where)[...] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if isinstance(grad, Tensor):
+            return Diagonal.apply(grad, *ctx.where), None, None, None, None
+        return np.diagonal(grad, *ctx.where).copy(), None, None, None, None
+
+
+class SetDiagonal(Op):
+    """z = x with v on the diagonal ``offset`` of its (axis1, axis2) planes (an update of
+    ``t.diagonal()`` recorded);  dz/dx = 1 off that diagonal, 0 on it; dz/dv = 1 on it."""
+
+    @staticmethod
+    def forward(ctx, x, v, offset, axis1, axis2):
+        ctx.where = (offset, axis1, axis2)
+        out = x.copy()
+        _diagonal_of(out, ctx.where)[...] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_x, need_v = ctx.needs_input_grad[:2]
+        if isinstance(grad, Tensor):
+            zeros = np.zeros(np.diagonal(grad.data, *ctx.where).shape)
+            dx = SetDiagonal.apply(grad, zeros, *ctx.where) if need_x else None
+            dv = Diagonal.apply(grad, *ctx.where) if need_v else None
+            return dx, dv, None, None, None
+        dx = SetDiagonal.forward(ctx, grad, 0.0, *ctx.where) if need_x else None
+        dv = np.diagonal(grad, *ctx.where).copy() if need_v else None
+        return dx, dv, None, None, None
+
+
 class Concatenate(Op):
     """z = the arrays joined along ``axis``;  each input's gradient is its own slice of dz."""
 

@@ -813,6 +813,16 @@ class Tensor(ArrayMethods):
             lambda base, view: ops.SetItem.apply(base, view, index),
         )
 
+    def _diagonal_view(self, offset: int, axis1: int, axis2: int) -> Tensor:
+        """``diagonal`` (ArrayMethods) on axes already checked: a view, written back into
+        this tensor when it is updated in place (see ``_as_view``)."""
+        return _as_view(
+            self,
+            ops.Diagonal.apply(self, offset, axis1, axis2),
+            lambda base: base._diagonal_view(offset, axis1, axis2),
+            lambda base, view: ops.SetDiagonal.apply(base, view, offset, axis1, axis2),
+        )
+
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]

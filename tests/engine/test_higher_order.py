@@ -353,3 +353,18 @@ def test_the_derivatives_switches_take_a_bool(call, option, value):
     x = Tensor([3.0], requires_grad=True)
     with pytest.raises(TypeError, match=f"{option} takes True or False, got {value!r}"):
         call(y, x, value)
+
+
+@pytest.mark.parametrize("where", [(0, 0, 1), (1, 0, 1), (-1, 1, 0), (1, 2, 0)])
+def test_diagonal_its_embedding_and_its_update_to_third_order_against_torch(where):
+    # the diagonal is a view whose backward (DiagonalEmbed) and whose recorded update
+    # (SetDiagonal) are ops of their own: the third order runs each one's Tensor backward
+    x = np.random.default_rng(5).normal(size=(3, 4) if where[1:] != (2, 0) else (2, 3, 4))
+
+    def composed(t):
+        y = t * t.tanh()
+        d = y.diagonal(*where)
+        d *= 3.0
+        return d**3 + y.diagonal(*where).exp()
+
+    agree_to_second_order(composed, composed, [x], 5, third=True)

@@ -299,6 +299,23 @@ OURS = [
         [[-(np.pi**2) / 3]],
     ),
     (
+        # found by tests/engine/test_program_fuzz.py; torch's is the product / the value
+        "prod with an infinite value: the others' product, torch's inf / inf NaN",
+        lambda x: x.prod(),
+        ([inf, 2.0],),
+        [inf],
+        [[2.0, inf]],
+        [[1.0, 1.0]],
+    ),
+    (
+        "cumprod with an infinite value: 1 + the next, torch's NaN",
+        lambda x: x.cumprod(),
+        ([inf, 2.0],),
+        [inf, inf],
+        [[3.0, inf]],
+        [[1.0, 1.0]],
+    ),
+    (
         "floor_divide: derivative 0 (docs/api.md); torch has none for two tensors",
         F.floor_divide,
         ([-3.0, 1.0], [2.0, 0.0]),

@@ -17,6 +17,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from test_in_place_and_versions import _values
 
+from tests.torch_twin import leaf_and_grad
 from tinygrad_moons import Tensor, no_grad
 
 W0 = np.arange(6.0).reshape(2, 3)
@@ -96,6 +97,7 @@ VIEWS = {
     "T": (lambda t: t.ndim == 2, lambda t: t.T),
     "flat": (lambda t: t.ndim >= 1, lambda t: t.reshape(-1)),
     "ellipsis": (lambda t: t.ndim >= 1, lambda t: t[..., :1]),
+    "diagonal": (lambda t: t.ndim == 2, lambda t: t.diagonal(1)),
     "detach": (lambda t: True, lambda t: t.detach()),
 }
 SOURCES = ("a", "plain", "made")
@@ -304,3 +306,51 @@ def test_flip_is_a_new_tensor_as_torchs(shape_axis, written):
         np.testing.assert_allclose(
             a, b, rtol=1e-12, err_msg=f"{what} after a write into the {written}"
         )
+
+
+# diagonal was a copy (advanced indexing), torch's a view: W.diagonal() += 5 under no_grad,
+# torch's habit for adding a ridge, changed nothing, silently; a write into the input was
+# not seen by the diagonal (found by tests/engine/test_program_fuzz.py)
+DIAGONALS = [((3, 4), 0, 0, 1), ((3, 4), 1, 0, 1), ((3, 4), -1, 1, 0), ((2, 3, 4), 1, 2, 0)]
+
+
+def _diagonal_run(lib, shape, offset, axis1, axis2, written):
+    x, grad_of = leaf_and_grad(
+        "tm" if lib == "ours" else "torch", np.linspace(-1, 2, np.prod(shape)).reshape(shape)
+    )
+    quiet = no_grad if lib == "ours" else torch.no_grad
+    y = x * 1.0
+    d = y.diagonal(offset, axis1, axis2)
+    kept = d * 1.0  # saved before the writes below
+    if written == "input, quietly":
+        with quiet():
+            y *= 2.0
+    elif written == "input":
+        y += x
+    else:  # the diagonal, recorded: y's values and graph change
+        d *= 3.0
+    loss = (y * y.tanh()).sum() + (d**3).sum() + (kept * d).sum()
+    (first,) = grad_of(loss, [x], create_graph=True)
+    (second,) = grad_of((first * first).sum(), [x])
+    as_array = (lambda t: t.data) if lib == "ours" else (lambda t: t.detach().numpy())
+    return [as_array(t) for t in (y, d, first, second)]
+
+
+@pytest.mark.parametrize("written", ["input, quietly", "input", "diagonal"])
+@pytest.mark.parametrize("where", DIAGONALS)
+def test_diagonal_is_a_view_as_torchs(where, written):
+    got = _diagonal_run("ours", *where, written)
+    want = _diagonal_run("torch", *where, written)
+    for what, a, b in zip(("input", "diagonal", "gradient", "second"), got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13, err_msg=what)
+
+
+def test_a_ridge_added_to_a_parameters_diagonal_under_no_grad_updates_it():
+    W = Tensor(np.zeros((3, 3)), requires_grad=True)
+    with no_grad():
+        ridge = W.diagonal()
+        ridge += 0.5
+    np.testing.assert_array_equal(W.data, 0.5 * np.eye(3))
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        W.diagonal().__iadd__(1.0)
+    np.testing.assert_array_equal(W.data, 0.5 * np.eye(3))
