@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons.tensor import Function, Tensor
+from tinygrad_moons.validate import cross_entropy_call
 
 
 class Op(Function):
@@ -1152,13 +1153,18 @@ def _fold_rows(ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
 class SoftmaxCrossEntropy(Op):
     """Per row, l = logsumexp(z) - z[y], fused and stable;  dl/dz = softmax(z) - onehot(y).
 
-    ``labels`` are validated integer class indices (see ``functional.softmax_cross_entropy``).
+    ``labels`` are integer class indices, checked here (``validate.cross_entropy_call``:
+    the words of ``F.softmax_cross_entropy``) and, in a capture, at every replay that may
+    read other labels; ``checked=True`` skips both, for a caller that has checked them and
+    whose labels cannot change unchecked (``F.softmax_cross_entropy``, ``fit``).
     The probabilities stay on ``ctx`` for the first-order backward; handed Tensors, the
     backward rebuilds them from the logits (``xp.softmax``), so they are differentiated too.
     """
 
     @staticmethod
-    def forward(ctx, logits, labels, reduction):
+    def forward(ctx, logits, labels, reduction="mean", checked=False):
+        if checked is not True:  # a negative label would pick another row's logit
+            labels = cross_entropy_call(logits, labels, reduction)
         n, classes = logits.shape
         # speed: z.reshape(-1).take(picks) and flat indexing beat z[rows, labels] twice
         # over. Labels a capture traces (a batch's) are read as numbers, as z[rows, labels]
@@ -1204,7 +1210,8 @@ class SoftmaxCrossEntropy(Op):
         else:
             dz = ctx.probs.copy()  # C order, whichever order forward left the probabilities in
             dz.reshape(-1)[ctx.picks] -= 1.0
-        return _scaled(dz, _reduction_grad(grad, ctx.reduction, len(labels))), None, None
+        dz = _scaled(dz, _reduction_grad(grad, ctx.reduction, len(labels)))
+        return (dz, None, None, None)[: len(ctx.needs_input_grad)]  # None per other argument
 
 
 class BinaryCrossEntropyWithLogits(Op):

@@ -448,7 +448,7 @@ class _Pass:
         """(summed cross-entropy + penalty * |W|^2, logits), in Tensor operations only."""
         labels = self.labels if self.batch_labels is None else derived(self.batch_labels)
         logits = self.run.model(self.X)
-        objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
+        objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum", True)  # checked by fit
         if self.penalty and self.run.weights:
             objective = objective + self.penalty * F.l2(*self.run.weights)
         return objective, logits
