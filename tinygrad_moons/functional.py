@@ -110,8 +110,6 @@ from tinygrad_moons.tensor import is_recording as _is_recording
 from tinygrad_moons.validate import axes as _axes
 from tinygrad_moons.validate import finite
 
-_REDUCTIONS = ("mean", "sum", "none")
-
 
 def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
@@ -265,11 +263,6 @@ def clip(x: Any, low: Any, high: Any) -> Tensor:
 
 
 # ---------------------------------------------------------------------- validation
-def _check_reduction(reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-
-
 def _check_not_empty(values: np.ndarray, reduction: str) -> None:
     """ "mean" over no elements is 0/0: refused rather than a silent NaN."""
     if reduction == "mean" and values.size == 0:
@@ -312,14 +305,11 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
     An empty batch (N = 0) gives 0 for "sum" and an empty array for "none", as PyTorch
     does; its "mean" is a ValueError (PyTorch returns NaN).
     """
-    _check_reduction(reduction)
+    validate.reduction(reduction)
     logits = _tensor(logits)
     values = logits.data  # speed: the array's own shape, not the Tensor's properties
     shape = values.shape
-    if len(shape) != 2:
-        raise ValueError(f"logits must have shape (N, C); got shape {shape}")
-    if shape[1] == 0:
-        raise ValueError(f"logits must score at least one class (C >= 1); got shape {shape}")
+    validate.logits_shape(shape)
     _check_not_empty(values, reduction)
     # speed: one BLAS pass finds the common case, every logit finite; a NaN or an infinity
     # makes the sum of squares NaN or inf (so can overflow: then the full check decides)
@@ -336,7 +326,7 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
         y = derived(_labels_read_afresh, labels, shape[0], shape[1])
     else:
         y = class_labels(labels, shape[0], shape[1])
-    return ops.SoftmaxCrossEntropy.apply(logits, y, reduction)
+    return ops.SoftmaxCrossEntropy.apply(logits, y, reduction, True)  # checked: above
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Tensor:
@@ -349,7 +339,7 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str =
     No elements (an empty batch, N = 0) give 0 for "sum" and an empty array for "none",
     as PyTorch does; their "mean" is a ValueError (PyTorch returns NaN).
     """
-    _check_reduction(reduction)
+    validate.reduction(reduction)
     logits = _tensor(logits)
     targets = targets if isinstance(targets, Tensor) else Tensor(targets)
     if targets.shape != logits.shape:
@@ -371,7 +361,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     No elements (an empty batch, N = 0) give 0 for "sum" and an empty array for "none",
     as PyTorch does; their "mean" is a ValueError (PyTorch returns NaN).
     """
-    _check_reduction(reduction)
+    validate.reduction(reduction)
     pred = _tensor(pred)
     target = _tensor(target)
     if pred.shape != target.shape:

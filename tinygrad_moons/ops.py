@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_moons.tensor import Function, Tensor
+from tinygrad_moons.validate import cross_entropy_call
 
 
 class Op(Function):
@@ -387,6 +388,11 @@ class TensorPow(Op):
 
     As torch: dz/dx is 0 where y = 0, dz/dy is 0 where x = 0 and y >= 0; elsewhere the
     derivative may be inf (x = 0, y < 1) or NaN (ln x for x < 0), and is returned as such.
+    Differentiated again (``create_graph``), the second derivatives are the maths' where
+    it has them (d2/dx2 at y = 0 is 0, as x^0 = 1 for every x; d2/dxdy at y = 0 is 1/x)
+    and NaN where it has none: at x = 0, d/dy of dz/dx for y = 1 or y = 0 (dz/dx jumps
+    there), d/dy of dz/dy for y = 0 (z jumps from 1 to 0), d/dx of dz/dy for 0 <= y <= 1
+    (x^(y-1) ln x has no finite limit), and d/dy of dz/dx at y = 0 for x < 0 (ln x).
     """
 
     @staticmethod
@@ -399,6 +405,7 @@ class TensorPow(Op):
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
         dx = dy = None
+        recorded = isinstance(out, Tensor)  # create_graph: the slopes are differentiated
         # Where the answer is 0 by definition, the other branch is fed a harmless value
         # (y = 1, x = 1), so no inf * 0 = NaN reaches a derivative of higher order.
         with np.errstate(divide="ignore", invalid="ignore"):  # inf / NaN are the answer there
@@ -406,12 +413,44 @@ class TensorPow(Op):
                 zero = y == 0.0
                 y_safe = xp.where(zero, 1.0, y)
                 slope = xp.where(zero, 0.0, y_safe * x ** (y_safe - 1.0))
+                if recorded:
+                    slope = slope + _pow_dx_at_edges(x, y, zero)
                 dx = unbroadcast(grad * slope, x.shape)
             if ctx.needs_input_grad[1]:
                 zero = (x == 0.0) & (y >= 0.0)
                 slope = xp.where(zero, 0.0, out * xp.log(xp.where(zero, 1.0, x)))
+                if recorded:  # z(0, y) = 0 for y > 0: flat in y, but not in x for y <= 1
+                    slope = slope + NoSlope.apply(y, zero & (y == 0.0))
+                    slope = slope + NoSlope.apply(x, zero & (y <= 1.0))
                 dy = unbroadcast(grad * slope, y.shape)
         return dx, dy
+
+
+def _pow_dx_at_edges(x: Tensor, y: Tensor, zero: np.ndarray) -> Tensor:
+    """What ``TensorPow``'s dz/dx = 0 at y = 0 leaves out of its own derivatives: a term
+    of value 0 whose d/dy is 1/x where x > 0 (y x^(y-1) near y = 0), NaN where x <= 0 or
+    1/x^2 overflows; and NaN for d/dy at x = 0, y = 1 (dz/dx is 0, 1, inf across it)."""
+    plain = x.data
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        smooth = zero & (plain > 1e-150)  # 1/x and its x-derivative -1/x^2 finite
+        inverse = 1.0 / xp.where(smooth, x, 1.0)
+        near_zero = xp.where(smooth, y * inverse, 0.0)  # value 0: y = 0 there
+    edges = (zero & ~smooth) | ((plain == 0.0) & (y.data == 1.0))
+    return near_zero + NoSlope.apply(y, edges)
+
+
+class NoSlope(Op):
+    """z = 0 (the broadcast shape of x and ``mask``);  dz/dx = NaN where ``mask``, else 0:
+    added to a derivative where the maths gives it no derivative of its own (x ** y)."""
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask, ctx.shape = mask, np.shape(x)
+        return np.zeros(np.broadcast_shapes(np.shape(x), np.shape(mask)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(xp.where(ctx.mask, grad * math.nan, 0.0), ctx.shape), None
 
 
 def _check_matmul_shapes(x: np.ndarray, w: np.ndarray) -> None:
@@ -1237,13 +1276,18 @@ def _fold_rows(ufunc: np.ufunc, rows: np.ndarray) -> np.ndarray:
 class SoftmaxCrossEntropy(Op):
     """Per row, l = logsumexp(z) - z[y], fused and stable;  dl/dz = softmax(z) - onehot(y).
 
-    ``labels`` are validated integer class indices (see ``functional.softmax_cross_entropy``).
+    ``labels`` are integer class indices, checked here (``validate.cross_entropy_call``:
+    the words of ``F.softmax_cross_entropy``) and, in a capture, at every replay that may
+    read other labels; ``checked=True`` skips both, for a caller that has checked them and
+    whose labels cannot change unchecked (``F.softmax_cross_entropy``, ``fit``).
     The probabilities stay on ``ctx`` for the first-order backward; handed Tensors, the
     backward rebuilds them from the logits (``xp.softmax``), so they are differentiated too.
     """
 
     @staticmethod
-    def forward(ctx, logits, labels, reduction):
+    def forward(ctx, logits, labels, reduction="mean", checked=False):
+        if checked is not True:  # a negative label would pick another row's logit
+            labels = cross_entropy_call(logits, labels, reduction)
         n, classes = logits.shape
         # speed: z.reshape(-1).take(picks) and flat indexing beat z[rows, labels] twice
         # over. Labels a capture traces (a batch's) are read as numbers, as z[rows, labels]
@@ -1289,7 +1333,8 @@ class SoftmaxCrossEntropy(Op):
         else:
             dz = ctx.probs.copy()  # C order, whichever order forward left the probabilities in
             dz.reshape(-1)[ctx.picks] -= 1.0
-        return _scaled(dz, _reduction_grad(grad, ctx.reduction, len(labels))), None, None
+        dz = _scaled(dz, _reduction_grad(grad, ctx.reduction, len(labels)))
+        return (dz, None, None, None)[: len(ctx.needs_input_grad)]  # None per other argument
 
 
 class BinaryCrossEntropyWithLogits(Op):

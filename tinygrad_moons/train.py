@@ -448,7 +448,7 @@ class _Pass:
         """(summed cross-entropy + penalty * |W|^2, logits), in Tensor operations only."""
         labels = self.labels if self.batch_labels is None else derived(self.batch_labels)
         logits = self.run.model(self.X)
-        objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum")
+        objective = ops.SoftmaxCrossEntropy.apply(logits, labels, "sum", True)  # checked by fit
         if self.penalty and self.run.weights:
             objective = objective + self.penalty * F.l2(*self.run.weights)
         return objective, logits
@@ -812,6 +812,18 @@ def _module_settings(model: Module) -> list[tuple[Any, ...]]:
     ]
 
 
+def _own_modes(model: Module) -> list[tuple[Module, bool]]:
+    """Each module with its own ``training`` flag (not ``evaluating``'s view of it)."""
+    return [(module, module.__dict__["training"]) for module in model.modules()]
+
+
+def _restore_modes(modes: list[tuple[Module, bool]]) -> None:
+    """Put back the flags ``_own_modes`` read, module by module (``model.train(flag)``
+    would give every submodule the model's flag, ending a submodule's eval mode)."""
+    for module, training in modes:
+        module.training = training
+
+
 def _setting(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, complex, str, tuple, frozenset)):
         return value
@@ -966,7 +978,8 @@ def fit(
     statistics, which scoring leaves alone). With full batches and a model of the library's
     modules without Dropout or BatchNorm, training and eval mode agree and the next
     epoch's forward pass gives it for free; otherwise (a Module of your own, which may
-    read ``self.training``, included) each epoch makes both passes.
+    read ``self.training``, included) each epoch makes both passes. Every module trains
+    during fit; each gets its own ``training`` flag back when fit returns or raises.
     A NaN or infinite loss or logits raise ``TrainingDiverged`` naming the epoch and the
     learning rate of the step that broke, with the parameters and the optimiser's state
     and step count restored to before it.
@@ -1009,12 +1022,12 @@ def fit(
     rng = as_random_state(seed) if seed is not None or (batch_size and shuffle) else None
     history = History()
     bar = _progress_bar(progress, epochs)
-    was_training = model.training
-    model.train()
+    modes = _own_modes(model)  # each module's own flag: a submodule may be in eval mode
     start = time.perf_counter()
     epoch = 0
     run: _Epochs | None = None
     try:
+        model.train()
         with np.errstate(over="ignore", invalid="ignore"):
             run = _Epochs(
                 model,
@@ -1069,7 +1082,7 @@ def fit(
             run.release()
         if bar is not None:
             bar.close()
-        model.train(was_training)
+        _restore_modes(modes)
     _warn_if_no_progress(history, start_loss, labels)
     return history
 

@@ -449,6 +449,51 @@ def class_labels(
     return raw.astype(np.int64, copy=copy)
 
 
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduction(value: Any) -> None:
+    """Nothing when ``value`` names a loss's reduction; else a ValueError naming it.
+
+    >>> reduction("avg")
+    Traceback (most recent call last):
+    ...
+    ValueError: reduction must be one of ('mean', 'sum', 'none'), got 'avg'
+    """
+    if value not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {value!r}")
+
+
+def logits_shape(shape: tuple[int, ...]) -> None:
+    """Nothing when ``shape`` is (N, C) with C >= 1; else a ValueError naming it."""
+    if len(shape) != 2:
+        raise ValueError(f"logits must have shape (N, C); got shape {shape}")
+    if shape[1] == 0:
+        raise ValueError(f"logits must score at least one class (C >= 1); got shape {shape}")
+
+
+def cross_entropy_call(logits: np.ndarray, labels: Any, reduction_name: Any) -> np.ndarray:
+    """The labels of ``ops.SoftmaxCrossEntropy`` applied directly (a layer's own code, a
+    captured function), as ``class_labels`` gives them (``copy=False``), after the checks
+    ``F.softmax_cross_entropy`` makes of the reduction and the logits' shape: the same
+    ValueErrors, in the same words. A negative or too large label would otherwise index
+    another row's logit (numpy's negative indices), a silent wrong loss.
+
+    >>> cross_entropy_call(np.zeros((2, 3)), [0, -1], "sum")
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must be integer class indices (whole numbers in [0, 3) for 3 classes), got dtype int64: label -1 at position 1 is negative
+    """  # noqa: E501 (a doctest's output is one line)
+    reduction(reduction_name)
+    shape = np.shape(logits)
+    logits_shape(shape)
+    # a capture's traced labels are read as the plain array (no decision on them recorded)
+    traced = isinstance(labels, np.ndarray) and not isinstance(labels, (np.ma.MaskedArray))
+    raw = np.asarray(labels) if traced else labels
+    checked = class_labels(raw, shape[0], shape[1], copy=False)
+    return labels if checked is raw and raw is not labels else checked
+
+
 def _first_non_number(values: np.ndarray) -> tuple[int, ...] | None:
     """Where the first element that is not a real number (a bool counts as one) sits."""
     for index, value in np.ndenumerate(values):

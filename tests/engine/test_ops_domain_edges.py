@@ -274,6 +274,16 @@ OURS = [
         [[2.0], [0.0]],
     ),
     (
+        # dz/dx = y x^(y-1) is y / x + O(y^2) near y = 0: d2/dxdy = 1/x (the y-derivative
+        # torch's mask of dz/dx at y = 0 drops); d2/dx2 stays 0 (x^0 = 1 for every x)
+        "x ** y at y = 0, x = 2: d2/dxdy the true 1/2, torch's 0",
+        lambda x, y: x**y,
+        ([2.0], [0.0]),
+        [1.0],
+        [[0.0], [np.log(2.0)]],
+        [[0.5], [0.5 + np.log(2.0) ** 2]],
+    ),
+    (
         "0 ** y for y > 0: constant 0, second derivative 0, torch's NaN",
         lambda y: 0.0**y,
         ([1.0, 0.5],),

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_moons import ops
+from tinygrad_moons import ops, validate
 from tinygrad_moons.codegen.program import Grad, Node, Program
 from tinygrad_moons.tensor import Function
 
@@ -213,12 +213,19 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
     p.emit(f"np.subtract({z}, {rowmax}, out={shifted})")
     shifted_flat = p.view(shifted, "flat", lambda a: a.reshape(-1))
     if node.inputs[1] is None and _unwritable(labels):  # the same at every replay
-        picks = p.bind("picks", np.arange(n) * classes + labels)
+        picks = p.bind("picks", np.arange(n) * classes + np.asarray(labels).astype(np.intp))
     else:  # labels that may change (a batch's, the caller's): their positions every replay
         current = node.inputs[1] if node.inputs[1] is not None else p.bind("labels", labels)
         picks = node.saved["picks"] = p.bind("picks", np.empty(n, dtype=np.intp))
         row_starts = p.bind("row_starts", np.arange(n) * classes)
-        p.emit(f"np.add({row_starts}, {current}, out={picks})")
+        if (
+            len(node.args) > 3 and node.args[3] is True
+        ):  # checked by the caller, at every replay (F's derived)
+            p.emit(f"np.add({row_starts}, {current}, out={picks})")
+        else:  # the op's own check, as eagerly; whole-number float labels cast exactly
+            check = p.bind("check_labels", validate.class_labels)
+            p.emit(f"{check}({current}, {n}, {classes}, copy=False)")
+            p.emit(f"np.add({row_starts}, {current}, out={picks}, casting='unsafe')")
     p.emit(f"{shifted_flat}.take({picks}, out={picked})", (shifted,))  # z[y] - max, first:
     p.emit(f"np.exp({shifted}, out={probs})")  # then exp may overwrite the shifted logits
     if 1 < classes <= 16:
@@ -256,7 +263,7 @@ def _softmax_cross_entropy_backward(p: Program, node: Node, grad: Grad) -> list[
     out = p.target(node, 0, "d" + node.inputs[0])
     if "picks" not in node.saved:
         onehot = np.zeros((n, classes))
-        onehot[np.arange(n), labels] = 1.0
+        onehot[np.arange(n), np.asarray(labels).astype(np.intp)] = 1.0  # checked whole numbers
         p.emit(f"np.subtract({node.saved['probs']}, {p.bind('onehot', onehot)}, out={out})")
     else:  # as ops.SoftmaxCrossEntropy: a copy of the softmax, minus 1 at each label
         p.emit(f"np.copyto({out}, {node.saved['probs']})")
@@ -272,7 +279,7 @@ def _softmax_cross_entropy_backward(p: Program, node: Node, grad: Grad) -> list[
         p.emit(f"np.multiply({out}, {grad.expr}, out={out})")  # times 1.0 is exact
     elif grad.const != 1.0:
         p.emit(f"np.multiply({out}, {grad.const!r}, out={out})")
-    return [Grad(out), None, None]
+    return [Grad(out)] + [None] * (len(node.args) - 1)  # none for the labels and settings
 
 
 def _sum_of_squares_forward(p: Program, node: Node) -> str:
