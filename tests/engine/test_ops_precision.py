@@ -56,3 +56,92 @@ def test_sinc_third_derivative_near_0():
     (h,) = grad(g.sum(), [x], create_graph=True)
     (t,) = grad(h.sum(), [x])
     np.testing.assert_allclose(t.data, np.pi**4 / 5 * x.data, rtol=1e-9)
+
+
+# ---------------------------------------------------------------- inverse trig, hyperbolic
+# Each first derivative (backward(), and grad(create_graph=True)) and second, against 50
+# digits at the float x. Before: 1 - x*x cancels near |x| = 1 (arcsin' at 1 - 1e-8 was
+# 2.8e-10 relative off, arctanh' 5.5e-10), x*x - 1 near 1 for arccosh, and x*x overflows
+# from |x| = 1.3e154 on, where arccosh' and arcsinh' were 0 for the true ~1/|x| (and
+# arctan'' 0 from |x| = 1e77 on for -2/x^3, its (1 + x^2)^2 overflowing)
+mpmath = pytest.importorskip("mpmath")
+mpmath.mp.dps = 50
+ULP = 2.0**-52
+_mp = mpmath.mpf
+
+
+def _edge(x):
+    """(1 - x)(1 + x), exact in mpmath."""
+    return (1 - x) * (1 + x)
+
+
+EXACT = {  # name: (f', f'') at an mpf x
+    "arcsin": (lambda x: _edge(x) ** _mp(-0.5), lambda x: x * _edge(x) ** _mp(-1.5)),
+    "arccos": (lambda x: -(_edge(x) ** _mp(-0.5)), lambda x: -x * _edge(x) ** _mp(-1.5)),
+    "arctanh": (lambda x: 1 / _edge(x), lambda x: 2 * x / _edge(x) ** 2),
+    "arccosh": (lambda x: (-_edge(x)) ** _mp(-0.5), lambda x: -x * (-_edge(x)) ** _mp(-1.5)),
+    "arcsinh": (lambda x: (1 + x * x) ** _mp(-0.5), lambda x: -x * (1 + x * x) ** _mp(-1.5)),
+    "arctan": (lambda x: 1 / (1 + x * x), lambda x: -2 * x / (1 + x * x) ** 2),
+}
+INSIDE = [1e-300, 1e-20, 1e-8, 0.1, 0.3, 0.49, 0.5, 0.51, 0.7, 0.9, 0.999]
+TO_1 = [1 - 1e-8, 1 - 1e-12, 1 - 1e-15, float(np.nextafter(1.0, 0.0))]
+ABOVE_1 = [float(np.nextafter(1.0, 2.0)), 1 + 1e-15, 1 + 1e-12, 1 + 1e-8, 1.5, 2.0, 10.0]
+HUGE = [1e8, 1e20, 1e76, 1e78, 1e100, 1e150, 1e154, 1e155, 1e200, 1e300, 1.7e308]
+GRID = {
+    "arcsin": INSIDE + TO_1 + [-x for x in INSIDE + TO_1],
+    "arccos": INSIDE + TO_1 + [-x for x in INSIDE + TO_1],
+    "arctanh": INSIDE + TO_1 + [-x for x in INSIDE + TO_1],
+    "arccosh": ABOVE_1 + HUGE,
+    "arcsinh": INSIDE + [1.0, 2.0] + HUGE + [-x for x in INSIDE + HUGE],
+    "arctan": INSIDE + [1.0, 2.0] + HUGE + [-x for x in INSIDE + HUGE],
+}
+
+
+def _exact(name, points):
+    """f' and f'' at each point to 50 digits, rounded to float."""
+    first, second = EXACT[name]
+    return (
+        np.array([float(first(_mp(x))) for x in points]),
+        np.array([float(second(_mp(x))) for x in points]),
+    )
+
+
+def _assert_ulps(got, want, ulps, what):
+    """Within ``ulps`` units in the last place, relative; where the truth is subnormal,
+    within a few of its spacing (5e-324) absolute."""
+    np.testing.assert_allclose(got, want, rtol=ulps * ULP, atol=1e-322, err_msg=what)
+
+
+@pytest.mark.parametrize("name", sorted(EXACT))
+def test_inverse_functions_derivatives_to_a_few_ulp(name):
+    """Measured after: at most 1.0 ulp first, 1.5 second, over the grid."""
+    points = GRID[name]
+    want_first, want_second = _exact(name, points)
+    leaf = Tensor(np.array(points), requires_grad=True)
+    getattr(leaf, name)().sum().backward()
+    _assert_ulps(leaf.grad, want_first, 3, "first, backward()")
+    _, (first,), (second,) = ours(getattr(Tensor, name), [points])
+    _assert_ulps(first, want_first, 3, "first, create_graph")
+    _assert_ulps(second, want_second, 4, "second")
+
+
+TORCH_NAMES = {"arcsin": "asin", "arccos": "acos", "arctanh": "atanh", "arccosh": "acosh"}
+TORCH_NAMES.update(arcsinh="asinh", arctan="atan")
+# torch's formulas (1 - x*x, x*x - 1, 1 + x*x) are exact away from |x| = 1 and from huge |x|
+AS_TORCH = {
+    "arcsin": [-0.45, -1e-8, 0.0, 1e-8, 0.2, 0.45],
+    "arccos": [-0.45, -1e-8, 0.0, 1e-8, 0.2, 0.45],
+    "arctanh": [-0.45, -1e-8, 0.0, 1e-8, 0.2, 0.45],
+    "arccosh": [2.0, 3.5, 10.0, 1e5, 1e20],
+    "arcsinh": [-1e20, -3.0, -1e-8, 0.0, 0.5, 7.0, 1e5],
+    "arctan": [-1e20, -3.0, -1e-8, 0.0, 0.5, 7.0, 1e5],
+}
+
+
+@pytest.mark.parametrize("name", sorted(AS_TORCH))
+def test_inverse_functions_as_torch_where_torch_is_exact(name):
+    points = AS_TORCH[name]
+    got = ours(getattr(Tensor, name), [points])
+    want = theirs(getattr(torch, TORCH_NAMES[name]), [points])
+    for order in (1, 2):
+        _assert_ulps(got[order][0], want[order][0], 4, f"order {order}")
