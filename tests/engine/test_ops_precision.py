@@ -7,11 +7,13 @@ sinc is compared with its Taylor series summed exactly (math.fsum, 15 terms) for
 first derivative is 0 and its second 0, the truth -3.3e-9 and -pi^2/3)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from torch_twin import ours, theirs
 
+import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, grad
 
 torch = pytest.importorskip("torch")
@@ -145,3 +147,81 @@ def test_inverse_functions_as_torch_where_torch_is_exact(name):
     want = theirs(getattr(torch, TORCH_NAMES[name]), [points])
     for order in (1, 2):
         _assert_ulps(got[order][0], want[order][0], 4, f"order {order}")
+
+
+# ---------------------------------------------------------------- expm1, sigmoid
+def _mp_sigmoid(x):
+    return 1 / (1 + mpmath.exp(-x))
+
+
+def _derivatives(method, points):
+    """(value, first by backward(), first and second by create_graph) at ``points``."""
+    leaf = Tensor(np.array(points), requires_grad=True)
+    method(leaf).sum().backward()
+    value, (first,), (second,) = ours(method, [points])
+    return value, leaf.grad, first, second
+
+
+EXPM1 = [-745.0, -700.0, -100.0, -40.0, -20.0, -10.0, -1.0, -1e-8, 0.0, 1e-300, 1e-8, 1.0, 700.0]
+
+
+def test_expm1_derivative_is_exp_to_the_last_digit():
+    """e^x from the forward, not z + 1 (z = e^x - 1 rounds to -1 from x = -38 on: the
+    derivative was 0 at -40 for 4.2e-18, and 5e-8 relative off at -20)."""
+    _, fast, first, second = _derivatives(Tensor.expm1, EXPM1)
+    want = np.array([float(mpmath.exp(_mp(x))) for x in EXPM1])
+    _assert_ulps(fast, want, 1, "first, backward()")
+    _assert_ulps(first, want, 1, "first, create_graph")
+    _assert_ulps(second, want, 1, "second")
+
+
+SIGMOID = [-800.0, -745.0, -720.0, -700.0, -100.0, -40.0, -20.0, -10.0, -1.0, -1e-8, 0.0]
+SIGMOID += [1e-8, 1.0, 10.0, 20.0, 36.0, 40.0, 100.0, 700.0, 720.0, 745.0, 800.0]
+
+
+def test_sigmoid_and_its_derivatives_to_a_few_ulp():
+    """s = 1 / (1 + e^-x) and s' = s(-x) s(x): before, s was (1 + tanh(x/2)) / 2 (1e-12
+    relative off at -10, 0 at -100 for 3.7e-44) and s' = s (1 - s) 0 from x = 37 on."""
+    value, fast, first, second = _derivatives(Tensor.sigmoid, SIGMOID)
+    s = [_mp_sigmoid(_mp(x)) for x in SIGMOID]
+    c = [_mp_sigmoid(-_mp(x)) for x in SIGMOID]
+    _assert_ulps(value, np.array([float(v) for v in s]), 2, "value")
+    want = np.array([float(a * b) for a, b in zip(s, c)])
+    _assert_ulps(fast, want, 3, "first, backward()")
+    _assert_ulps(first, want, 3, "first, create_graph")
+    # s'' = s' (1 - 2s): near 0, where it crosses 0, the difference of s(-x) and s(x)
+    # leaves an absolute error of some 1e-16 s' (torch's 1 - 2s too)
+    want = np.array([float(a * b * (b - a)) for a, b in zip(s, c)])
+    np.testing.assert_allclose(second, want, rtol=4 * ULP, atol=2e-16 * 0.25, err_msg="second")
+    far = np.abs(SIGMOID) >= 1
+    _assert_ulps(second[far], want[far], 4, "second, |x| >= 1")
+
+
+def test_sigmoid_without_warnings_at_any_input():
+    points = [-np.inf, -1e308, -800.0, 800.0, 1e308, np.inf]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, fast, first, second = _derivatives(Tensor.sigmoid, points)
+    np.testing.assert_array_equal(value, [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    for got in (fast, first, second):
+        np.testing.assert_array_equal(got, np.zeros(6))
+
+
+def test_sigmoid_as_torch_where_torch_is_exact():
+    """torch's s = 1 / (1 + e^-x) is exact until e^-x overflows (0 at -720 for 2e-313);
+    its s (1 - s) where 1 - s does not cancel, x <= 1 (it is 0 from x = 37 on)."""
+    points = [x for x in SIGMOID if abs(x) <= 700]
+    got, want = ours(Tensor.sigmoid, [points]), theirs(torch.sigmoid, [points])
+    _assert_ulps(got[0], want[0], 2, "value")
+    low = np.array(points) <= 1
+    _assert_ulps(got[1][0][low], want[1][0][low], 3, "first")
+
+
+def test_softplus_and_logaddexp_slopes_are_the_exact_sigmoid():
+    """Both take their derivative from the sigmoid: at -100 it is 3.7e-44 (it was 0)."""
+    points = [-700.0, -100.0, -40.0, -1.0, 40.0]
+    want = np.array([float(_mp_sigmoid(_mp(x))) for x in points])
+    _, (first,), _ = ours(F.softplus, [points])
+    _assert_ulps(first, want, 2, "softplus")
+    _, (dx, _), _ = ours(F.logaddexp, [points, np.zeros(len(points))])
+    _assert_ulps(dx, want, 2, "logaddexp")
