@@ -225,3 +225,32 @@ def test_softplus_and_logaddexp_slopes_are_the_exact_sigmoid():
     _assert_ulps(first, want, 2, "softplus")
     _, (dx, _), _ = ours(F.logaddexp, [points, np.zeros(len(points))])
     _assert_ulps(dx, want, 2, "logaddexp")
+
+
+# ---------------------------------------------------------------- tan, log, log1p: as they were
+# Checked and already exact (no fix): tan' = 1 / cos^2 x (1 ulp, next to pi/2 too), ln' =
+# 1 / x, log1p' = 1 / (1 + x), its 1 + x exact near -1 (0.5 ulp; second 1 ulp)
+EDGES = {
+    "tan": (
+        [1e-300, 1e-8, 0.5, 1.5, np.pi / 2, 1.57079632679, 3.0, 1e5, 1e10, -np.pi / 2],
+        lambda x: 1 / mpmath.cos(x) ** 2,
+        lambda x: 2 * mpmath.sin(x) / mpmath.cos(x) ** 3,
+    ),
+    "log": ([1e-300, 1e-8, 0.5, 1.0, 2.0, 1e300], lambda x: 1 / x, lambda x: -1 / x**2),
+    "log1p": (
+        [-1 + 1e-16, -1 + 1e-8, -0.5, -1e-8, 1e-300, 1e-8, 1.0, 1e8, 1e300],
+        lambda x: 1 / (1 + x),
+        lambda x: -1 / (1 + x) ** 2,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_tan_log_log1p_derivatives_to_an_ulp(name):
+    points, exact_first, exact_second = EDGES[name]
+    _, fast, first, second = _derivatives(getattr(Tensor, name), points)
+    want = np.array([float(exact_first(_mp(x))) for x in points])
+    _assert_ulps(fast, want, 2, "first, backward()")
+    _assert_ulps(first, want, 2, "first, create_graph")
+    want = np.array([float(exact_second(_mp(x))) for x in points])
+    _assert_ulps(second, want, 3, "second")
