@@ -879,11 +879,11 @@ class Sigmoid(Op):
 
 
 class ReLU(Op):
-    """z = max(x, 0);  dz/dx = 1 where x > 0, else 0."""
+    """z = max(x, 0), NaN for NaN;  dz/dx = 0 where x <= 0, else 1 (at NaN too, as torch's)."""
 
     @staticmethod
     def forward(ctx, x):
-        positive = x > 0
+        positive = ~(x <= 0)  # not x > 0: relu(NaN) is NaN (torch's, np.maximum's), never 0
         ctx.save_for_backward(positive)
         return np.where(positive, x, 0.0)
 
