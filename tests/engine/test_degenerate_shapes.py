@@ -8,14 +8,18 @@ asserted instead."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch_twin import assert_same, ours, theirs
 
 import tinygrad_moons.functional as F
-from tinygrad_moons import Tensor, nn
+from tinygrad_moons import Tensor, grad, nn
 
 EMPTY = [(0,), (0, 3), (3, 0), (2, 0, 3)]
 
@@ -34,6 +38,59 @@ def agree(our_fn, torch_fn, arrays):
         for i, (g, w) in enumerate(zip(got[order], want[order])):
             assert g.shape == arrays[i].shape, f"{name} of input {i}: shape {g.shape}"
             assert_same(g, w, f"{name} of input {i}")
+
+
+# (name, ours, torch's, input shapes): every row at every shape in EMPTY and its axes
+AXIS_OPS = {
+    "sum": (lambda x, a: x.sum(axis=a), lambda x, a: x.sum(dim=a)),
+    "sum keepdims": (lambda x, a: x.sum(axis=a, keepdims=True), lambda x, a: x.sum(a, True)),
+    "mean": (lambda x, a: x.mean(axis=a), lambda x, a: x.mean(dim=a)),
+    "prod": (lambda x, a: x.prod(axis=a), lambda x, a: x.prod(dim=a)),
+    "prod keepdims": (lambda x, a: F.prod(x, a, keepdims=True), lambda x, a: x.prod(a, True)),
+    "cumsum": (lambda x, a: x.cumsum(axis=a), lambda x, a: x.cumsum(a)),
+    "cumprod": (lambda x, a: F.cumprod(x, axis=a), lambda x, a: x.cumprod(a)),
+    "softmax": (lambda x, a: F.softmax(x, axis=a), lambda x, a: torch.softmax(x, a)),
+    "log_softmax": (lambda x, a: F.log_softmax(x, axis=a), lambda x, a: torch.log_softmax(x, a)),
+    "sort": (lambda x, a: x.sort(axis=a), lambda x, a: x.sort(dim=a, stable=True).values),
+    "flip": (lambda x, a: x.flip(axis=a), lambda x, a: x.flip((a,))),
+    "roll": (lambda x, a: x.roll(1, axis=a), lambda x, a: x.roll(1, a)),
+    "diff": (lambda x, a: F.diff(x, axis=a), lambda x, a: torch.diff(x, dim=a)),
+    "repeat": (lambda x, a: x.repeat(2, axis=a), lambda x, a: x.repeat_interleave(2, a)),
+    "concatenate": (
+        lambda x, a: F.concatenate([x, x * 2], axis=a),
+        lambda x, a: torch.cat([x, x * 2], a),
+    ),
+    "stack": (lambda x, a: F.stack([x, x], axis=a), lambda x, a: torch.stack([x, x], a)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AXIS_OPS))
+@pytest.mark.parametrize("shape", EMPTY, ids=str)
+def test_ops_along_every_axis_of_an_empty_array_agree_with_torch(name, shape):
+    """(0, 3).prod(axis=1) was a ValueError ("cannot reshape array of size 0 into shape
+    (0,newaxis)"): the reshape to (rows, -1) cannot infer -1 when rows hold nothing."""
+    our_op, torch_op = AXIS_OPS[name]
+    for axis in range(-len(shape), len(shape)):
+        agree(lambda x, a=axis: our_op(x, a), lambda x, a=axis: torch_op(x, a), [_data(shape)])
+
+
+@pytest.mark.parametrize("shape", EMPTY, ids=str)
+def test_whole_array_reductions_of_empty_arrays_are_numpys(shape):
+    """sum 0, prod 1, mean NaN (numpy and torch), max and min refused (numpy and torch)."""
+    x = Tensor(np.zeros(shape), requires_grad=True)
+    for reduce, value in (("sum", 0.0), ("prod", 1.0)):
+        out = getattr(x, reduce)()
+        assert out.shape == () and out.item() == value
+        (g,) = grad(out, [x])
+        assert g.shape == shape
+    with warnings.catch_warnings():  # numpy's "Mean of empty slice"
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isnan(x.mean().item())
+    for reduce in ("max", "min"):
+        with pytest.raises(ValueError):
+            getattr(x, reduce)()
+        with pytest.raises(ValueError):
+            getattr(x, reduce)(axis=shape.index(0))
 
 
 # ---------------------------------------------------------------- extreme values
@@ -102,3 +159,16 @@ def test_relu_keeps_nan_through_every_spelling():
     x = np.array([nan, -1.0, 2.0, -0.0])
     for out in (F.relu(x), Tensor(x).relu(), nn.ReLU()(Tensor(x))):
         np.testing.assert_array_equal(out.data, np.maximum(x, 0.0))
+
+
+# ---------------------------------------------------------------- drawn shapes
+SHAPES = st.lists(st.integers(0, 3), min_size=1, max_size=3).map(tuple)
+DRAWN = ["sum", "mean", "prod", "cumsum", "cumprod", "softmax", "log_softmax", "sort", "diff"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(shape=SHAPES, name=st.sampled_from(DRAWN), data=st.data())
+def test_drawn_shapes_with_empty_axes_agree_with_torch(shape, name, data):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    our_op, torch_op = AXIS_OPS[name]
+    agree(lambda x: our_op(x, axis), lambda x: torch_op(x, axis), [_data(shape)])
