@@ -93,6 +93,32 @@ def test_whole_array_reductions_of_empty_arrays_are_numpys(shape):
             getattr(x, reduce)(axis=shape.index(0))
 
 
+@pytest.mark.parametrize("padding", [0, 1])
+@pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
+def test_pooling_a_batch_of_no_images_agrees_with_torch(pool, padding):
+    """max_pool2d of x (0, 2, 4, 4) was a ValueError ("cannot reshape array of size 0 into
+    shape (0,2,2,2,newaxis)"): each window was flattened with -1, which no element fixes."""
+    agree(
+        lambda x: getattr(F, pool)(x, 2, padding=padding),
+        lambda x: getattr(TF, pool)(x, 2, padding=padding),
+        [_data((0, 2, 4, 4))],
+    )
+
+
+def test_conv2d_of_no_images_and_of_no_channels():
+    """N = 0 as torch's; C = 0 sums over nothing: the bias alone, (N, O, OH, OW) (torch's
+    result is (N, 0, OH, OW), O lost)."""
+    agree(F.conv2d, TF.conv2d, [_data((0, 2, 5, 5)), _data((3, 2, 3, 3), 1), _data((3,), 2)])
+    x, w = Tensor(np.ones((2, 0, 5, 5)), requires_grad=True), Tensor(np.ones((3, 0, 3, 3)))
+    out = F.conv2d(x, w, np.arange(3.0))
+    assert out.shape == (2, 3, 3, 3)
+    np.testing.assert_array_equal(
+        out.data, np.broadcast_to(np.arange(3.0)[:, None, None], (2, 3, 3, 3))
+    )
+    (g,) = grad(out.sum(), [x])
+    assert g.shape == (2, 0, 5, 5)
+
+
 # ---------------------------------------------------------------- extreme values
 inf, nan = np.inf, np.nan
 VALUES = {
