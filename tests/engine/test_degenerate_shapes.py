@@ -119,6 +119,19 @@ def test_conv2d_of_no_images_and_of_no_channels():
     assert g.shape == (2, 0, 5, 5)
 
 
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap"])
+def test_padding_a_0d_tensor_gives_it_back_as_numpys(mode):
+    """np.pad(np.array(1.5), 1) is array(1.5): a 0-d array has no axis to pad. F.pad gave
+    it back for the copying modes but raised IndexError ("index 0 is out of bounds for
+    size 0") for "constant", the default, reading a constant of no axis."""
+    x = Tensor(1.5, requires_grad=True)
+    out = F.pad(x, 1, mode=mode)
+    assert out.shape == () and out.item() == np.pad(np.array(1.5), 1, mode=mode)
+    assert out is not x and grad(out, [x])[0].item() == 1.0
+    with pytest.raises(ValueError, match="pad's mode"):
+        F.pad(x, 1, mode="circular")
+
+
 # ---------------------------------------------------------------- extreme values
 inf, nan = np.inf, np.nan
 VALUES = {
