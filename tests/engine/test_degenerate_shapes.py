@@ -93,6 +93,158 @@ def test_whole_array_reductions_of_empty_arrays_are_numpys(shape):
             getattr(x, reduce)(axis=shape.index(0))
 
 
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ((3, 0), (0, 4)),
+        ((0, 3), (3, 4)),
+        ((3, 4), (4, 0)),
+        ((2, 3, 0), (0, 4)),
+        ((1, 3, 0), (2, 0, 4)),
+    ],
+    ids=str,
+)
+def test_matmul_and_linear_with_an_empty_axis_agree_with_torch(a, b):
+    """An inner size of 0 gives zeros of the result's shape, and gradients of the inputs'."""
+    agree(lambda x, w: x @ w, lambda x, w: x @ w, [_data(a), _data(b, 1)])
+    if len(a) == 2 and len(b) == 2:
+        args = [_data(a), _data(b, 1), _data(b[1:], 2)]
+        agree(F.linear, lambda x, w, c: x @ w + c, args)
+
+
+BROADCASTS = [
+    ((0,), (1,)),
+    ((0,), ()),
+    ((0, 3), (1, 3)),
+    ((0, 3), (3,)),
+    ((3, 0), (3, 1)),
+    ((0, 1), (1, 0)),
+    ((1,), ()),
+    ((1, 1), ()),
+    ((1,), (1, 1)),
+    ((2, 1), (1, 3)),
+]
+BINARY = {
+    "+": (lambda x, y: x + y,) * 2,
+    "*": (lambda x, y: x * y,) * 2,
+    "/": (lambda x, y: x / y,) * 2,
+    "**": (lambda x, y: x**y,) * 2,
+    "maximum": (F.maximum, torch.maximum),
+    "arctan2": (F.arctan2, torch.atan2),
+    "logaddexp": (F.logaddexp, torch.logaddexp),
+}
+
+
+@pytest.mark.parametrize("op", sorted(BINARY))
+@pytest.mark.parametrize("a, b", BROADCASTS, ids=str)
+def test_broadcasting_against_size_one_and_empty_unbroadcasts_gradients(op, a, b):
+    """Each input's gradient has its own shape: (1,) against (), (1, 1) and empty arrays."""
+    arrays = [np.abs(_data(a)) + 0.5, np.abs(_data(b, 1)) + 0.5]
+    agree(*BINARY[op], arrays)
+    agree(*BINARY[op], arrays[::-1])
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        np.array([], dtype=int),
+        np.zeros(3, dtype=bool),
+        (np.array([], dtype=int), np.array([], dtype=int)),
+        np.zeros((3, 4), dtype=bool),
+        np.array(False),
+        np.array(True),
+        slice(5, None),
+    ],
+    ids=lambda i: repr(i)[:30],
+)
+def test_indexing_with_nothing_selected_agrees_with_torch(index):
+    as_torch = tuple(map(torch.tensor, index)) if isinstance(index, tuple) else index
+    as_torch = torch.tensor(index) if isinstance(index, np.ndarray) else as_torch
+    agree(lambda x: x[index], lambda x: x[as_torch], [_data((3, 4))])
+
+
+JOINS = [
+    (
+        "concatenate",
+        lambda a, b: F.concatenate([a, b]),
+        lambda a, b: torch.cat([a, b]),
+        (0, 3),
+        (2, 3),
+    ),
+    (
+        "concatenate 1",
+        lambda a, b: F.concatenate([a, b], 1),
+        lambda a, b: torch.cat([a, b], 1),
+        (2, 0),
+        (2, 3),
+    ),
+    (
+        "concatenate None",
+        lambda a, b: F.concatenate([a, b], None),
+        lambda a, b: torch.cat([a.ravel(), b.ravel()]),
+        (0, 3),
+        (2, 3),
+    ),
+    ("stack 0-d", lambda a, b: F.stack([a, b], -1), lambda a, b: torch.stack([a, b], -1), (), ()),
+    ("hstack", lambda a, b: F.hstack([a, b]), lambda a, b: torch.hstack([a, b]), (0,), (3,)),
+    ("vstack", lambda a, b: F.vstack([a, b]), lambda a, b: torch.vstack([a, b]), (0, 3), (3,)),
+    ("vstack 0-d", lambda a, b: F.vstack([a, b]), lambda a, b: torch.vstack([a, b]), (), ()),
+    ("dstack 0-d", lambda a, b: F.dstack([a, b]), lambda a, b: torch.dstack([a, b]), (), ()),
+    (
+        "column_stack",
+        lambda a, b: F.column_stack([a, b]),
+        lambda a, b: torch.column_stack([a, b]),
+        (0,),
+        (0,),
+    ),
+    (
+        "einsum",
+        lambda a, b: F.einsum("ij,jk->ik", a, b),
+        lambda a, b: torch.einsum("ij,jk->ik", a, b),
+        (3, 0),
+        (0, 4),
+    ),
+    ("outer", F.outer, torch.outer, (0,), (3,)),
+    ("inner", F.inner, torch.inner, (0,), (0,)),
+    ("kron", F.kron, torch.kron, (0,), (3,)),
+    ("cross", F.cross, torch.linalg.cross, (0, 3), (0, 3)),
+]
+
+
+@pytest.mark.parametrize("name, our_op, torch_op, a, b", JOINS, ids=[j[0] for j in JOINS])
+def test_joins_and_products_with_empty_parts_agree_with_torch(name, our_op, torch_op, a, b):
+    agree(our_op, torch_op, [_data(a), _data(b, 1)])
+
+
+UNARY_0D_AND_EMPTY = {
+    "exp": (Tensor.exp, torch.exp),
+    "abs": (Tensor.abs, torch.abs),
+    "relu": (Tensor.relu, torch.relu),
+    "sigmoid": (Tensor.sigmoid, torch.sigmoid),
+    "reshape(-1)": (lambda x: x.reshape(-1), lambda x: x.reshape(-1)),
+    "T": (lambda x: x.T, lambda x: x.permute(tuple(reversed(range(x.ndim))))),
+    "clip": (lambda x: x.clip(-0.5, 0.5), lambda x: x.clamp(-0.5, 0.5)),
+    "atleast_3d": (F.atleast_3d, torch.atleast_3d),
+    "tile": (lambda x: F.tile(x, (2, 2)), lambda x: torch.tile(x, (2, 2))),
+    "l2": (F.l2, lambda x: (x * x).sum()),
+    "sum": (Tensor.sum, torch.sum),
+    "cumsum": (Tensor.cumsum, lambda x: x.reshape(-1).cumsum(0)),
+    "sort None": (lambda x: x.sort(axis=None), lambda x: x.reshape(-1).sort().values),
+    "max_pool2d": (
+        lambda x: F.max_pool2d(x.reshape(0, 2, 4, 4) if x.size == 0 else x.reshape(1, 1, 1, -1), 1),
+        lambda x: TF.max_pool2d(
+            x.reshape(0, 2, 4, 4) if x.numel() == 0 else x.reshape(1, 1, 1, -1), 1
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY_0D_AND_EMPTY))
+@pytest.mark.parametrize("shape", [(), (0,), (0, 32)], ids=str)
+def test_elementwise_and_reshaping_of_0d_and_empty_agree_with_torch(name, shape):
+    agree(*UNARY_0D_AND_EMPTY[name], [_data(shape)])
+
+
 @pytest.mark.parametrize("padding", [0, 1])
 @pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
 def test_pooling_a_batch_of_no_images_agrees_with_torch(pool, padding):
@@ -198,6 +350,34 @@ def test_relu_keeps_nan_through_every_spelling():
     x = np.array([nan, -1.0, 2.0, -0.0])
     for out in (F.relu(x), Tensor(x).relu(), nn.ReLU()(Tensor(x))):
         np.testing.assert_array_equal(out.data, np.maximum(x, 0.0))
+
+
+# ---------------------------------------------------------------- deliberate differences
+def test_documented_refusals_where_torch_answers():
+    """docs/api.md: var and std over no elements, an empty batch's mean loss, and an axis
+    given to a 0-d tensor (which has none) are ValueErrors here; torch answers NaN, NaN
+    and the value itself."""
+    with pytest.raises(ValueError, match="var over 0 element"):
+        Tensor(np.zeros((0, 3))).var(axis=0)
+    with pytest.raises(ValueError, match="var over 0 element"):
+        Tensor(np.zeros((3, 0))).std()
+    with pytest.raises(ValueError, match="N=0"):
+        F.softmax_cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="N=0"):
+        F.mse(np.zeros((3, 0)), np.zeros((3, 0)))
+    for axis in (0, -1):
+        for reduce in ("sum", "mean", "max", "prod", "cumsum", "sort"):
+            with pytest.raises(ValueError, match=r"out of range for shape \(\)"):
+                getattr(Tensor(1.5), reduce)(axis=axis)
+    assert Tensor(np.ones((2, 3))).sum(axis=()).shape == (2, 3)  # numpy's: nothing reduced
+
+
+@pytest.mark.parametrize("axis", [(0, 0), (1, -1)])
+def test_repeated_axes_are_refused_as_numpys(axis):
+    x = Tensor(np.ones((2, 3)))
+    for reduce in (x.sum, x.mean, x.max, x.prod, x.var):
+        with pytest.raises(ValueError, match="repeated"):
+            reduce(axis=axis)
 
 
 # ---------------------------------------------------------------- drawn shapes
