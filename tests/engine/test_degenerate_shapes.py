@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as TF
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from torch_twin import assert_same, ours, theirs
 
 import tinygrad_moons.functional as F
@@ -391,3 +392,16 @@ def test_drawn_shapes_with_empty_axes_agree_with_torch(shape, name, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="axis")
     our_op, torch_op = AXIS_OPS[name]
     agree(lambda x: our_op(x, axis), lambda x: torch_op(x, axis), [_data(shape)])
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    shapes=hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=0, max_dims=3, min_side=0, max_side=2
+    ),
+    op=st.sampled_from(sorted(BINARY)),
+)
+def test_drawn_broadcasts_with_empty_and_size_one_axes_agree_with_torch(shapes, op):
+    """Every gradient unbroadcast to its own input's shape, whatever 0s and 1s meet."""
+    a, b = shapes.input_shapes
+    agree(*BINARY[op], [np.abs(_data(a)) + 0.5, np.abs(_data(b, 1)) + 0.5])
