@@ -405,3 +405,19 @@ def test_drawn_broadcasts_with_empty_and_size_one_axes_agree_with_torch(shapes, 
     """Every gradient unbroadcast to its own input's shape, whatever 0s and 1s meet."""
     a, b = shapes.input_shapes
     agree(*BINARY[op], [np.abs(_data(a)) + 0.5, np.abs(_data(b, 1)) + 0.5])
+
+
+@pytest.mark.parametrize("name", ["arcsin", "arccos", "arccosh"])
+@pytest.mark.parametrize("value", [2.0, -2.0, 1e155, -1e155, 1e308, -1e308, inf, -inf])
+def test_inverse_functions_have_no_derivative_outside_their_domain(name, value):
+    """Where arcsin, arccos or arccosh is NaN, so are its first and second derivatives.
+    arcsin'(1e200) was 0, not NaN: ((1 - x)(1 + x)) ** -0.5 with the product overflowing
+    to -inf is pow(-inf, -0.5) = +0 (torch's NaN); arccosh' at -inf the same way."""
+    if name == "arccosh" and value >= 1.0:
+        return
+    x = Tensor([value], requires_grad=True)
+    with np.errstate(invalid="ignore", over="ignore"):  # (1 - x)(1 + x) overflows
+        out = getattr(x, name)()
+        (first,) = grad(out.sum(), [x], create_graph=True)
+        (second,) = grad(first.sum(), [x])
+    assert np.isnan(out.item()) and np.isnan(first.item()) and np.isnan(second.item())
