@@ -11,6 +11,7 @@ array([[3., 4.],
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -172,7 +173,8 @@ class ArrayMethods:
         if not keepdims:
             out_shape = tuple(self.shape[a] for a in kept)
         rows = tuple(self.shape[a] for a in kept)
-        x = self.transpose([*kept, *axes]).reshape(*rows, -1)  # type: ignore[attr-defined]
+        reduced = math.prod(self.shape[a] for a in axes)  # not -1: rows may hold no elements
+        x = self.transpose([*kept, *axes]).reshape(*rows, reduced)  # type: ignore[attr-defined]
         if x.shape[-1] == 0:
             return x.sum(-1).reshape(out_shape) + 1.0
         if x.shape[-1] == 1:  # a new tensor, as torch's: never a view of the input

@@ -340,6 +340,10 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0
     """
     x = _tensor(x)
     widths = _pad_widths(pad_width, x.ndim)
+    if mode != "constant" and mode not in _INDEX_MODES:
+        raise ValueError(f"pad's mode must be 'constant' or one of {_INDEX_MODES}, got {mode!r}")
+    if not x.ndim:  # numpy's: a 0-d array has no axis to pad round
+        return x.reshape(())
     if mode == "constant":
         values = np.broadcast_to(np.asarray(constant_values, dtype=np.float64), (x.ndim, 2))
         if (values == values.flat[0]).all():
@@ -349,9 +353,7 @@ def pad(x: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0
             x = ops.Pad.apply(x, zero[:a] + [(lo, 0)] + zero[a + 1 :], float(values[a, 0]))
             x = ops.Pad.apply(x, zero[:a] + [(0, hi)] + zero[a + 1 :], float(values[a, 1]))
         return x
-    if mode not in _INDEX_MODES:
-        raise ValueError(f"pad's mode must be 'constant' or one of {_INDEX_MODES}, got {mode!r}")
     if x.size == 0 and any(lo or hi for lo, hi in widths):
         raise ValueError(f"can't extend empty axes with mode {mode!r} (shape {x.shape})")
     positions = [np.pad(np.arange(n), w, mode=mode) for n, w in zip(x.shape, widths)]
-    return x[np.ix_(*positions)] if x.ndim else x.reshape(())
+    return x[np.ix_(*positions)]

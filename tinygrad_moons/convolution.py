@@ -148,12 +148,13 @@ def _first_maxima(windows: np.ndarray, inside: np.ndarray | None) -> np.ndarray:
     (its first NaN if it has one). With padding, the first maximum ``inside`` x, as torch's:
     where x's values there are all -inf, a padding cell ties with them but is no element
     of x (its index would wrap round to the far edge)."""
-    flat = windows.reshape(*windows.shape[:4], -1)
+    cells = windows.shape[4] * windows.shape[5]  # not -1: a batch of N = 0 has no elements
+    flat = windows.reshape(*windows.shape[:4], cells)
     if inside is None:
         return np.argmax(flat, axis=-1)
     with np.errstate(invalid="ignore"):
         top = flat == np.max(flat, axis=-1, keepdims=True)
-    return np.argmax((top | np.isnan(flat)) & inside.reshape(*inside.shape[:4], -1), axis=-1)
+    return np.argmax((top | np.isnan(flat)) & inside.reshape(*inside.shape[:4], cells), axis=-1)
 
 
 def avg_pool2d(

@@ -879,11 +879,11 @@ class Sigmoid(Op):
 
 
 class ReLU(Op):
-    """z = max(x, 0);  dz/dx = 1 where x > 0, else 0."""
+    """z = max(x, 0), NaN for NaN;  dz/dx = 0 where x <= 0, else 1 (at NaN too, as torch's)."""
 
     @staticmethod
     def forward(ctx, x):
-        positive = x > 0
+        positive = ~(x <= 0)  # not x > 0: relu(NaN) is NaN (torch's, np.maximum's), never 0
         ctx.save_for_backward(positive)
         return np.where(positive, x, 0.0)
 
@@ -1557,24 +1557,39 @@ def _one_minus_square(x: Any) -> Any:
     return _exact_value((1.0 - values) * (1.0 + values), x, lambda t: 1.0 - t * t)
 
 
+def _nan_outside(x: Any, inside: Any) -> Any:
+    """1 where ``inside(x)`` holds, NaN elsewhere (a constant, exact as a factor): a
+    derivative ``u ** -0.5`` is +0, not NaN, where u overflows to -inf (pow(-inf, -1/2)),
+    so arcsin' would be 0 at |x| >= 1.4e154 and arccosh' at -inf, where the value is NaN."""
+    values = x._array if isinstance(x, Tensor) else x
+    with np.errstate(invalid="ignore"):
+        return _const_like(x, np.where(inside(values), 1.0, np.nan))
+
+
+def _within_one(values: np.ndarray) -> np.ndarray:
+    return np.abs(values) <= 1.0
+
+
 class Arcsin(_Unary):
-    """z = arcsin x;  dz/dx = ((1 - x)(1 + x))^(-1/2) (``_one_minus_square``)."""
+    """z = arcsin x;  dz/dx = ((1 - x)(1 + x))^(-1/2) (``_one_minus_square``), NaN
+    for |x| > 1."""
 
     ufunc = np.arcsin
 
     @staticmethod
     def slope(x):
-        return _one_minus_square(x) ** -0.5
+        return _one_minus_square(x) ** -0.5 * _nan_outside(x, _within_one)
 
 
 class Arccos(_Unary):
-    """z = arccos x;  dz/dx = -((1 - x)(1 + x))^(-1/2) (``_one_minus_square``)."""
+    """z = arccos x;  dz/dx = -((1 - x)(1 + x))^(-1/2) (``_one_minus_square``), NaN
+    for |x| > 1."""
 
     ufunc = np.arccos
 
     @staticmethod
     def slope(x):
-        return -(_one_minus_square(x) ** -0.5)
+        return -(_one_minus_square(x) ** -0.5) * _nan_outside(x, _within_one)
 
 
 class Arctan(_Unary):
@@ -1601,13 +1616,14 @@ class Arcsinh(_Unary):
 
 class Arccosh(_Unary):
     """z = arccosh x;  dz/dx = (x - 1)^(-1/2) (x + 1)^(-1/2): x - 1 exact near 1, where
-    x^2 - 1 cancels, and no x^2 to overflow at huge x."""
+    x^2 - 1 cancels, and no x^2 to overflow at huge x; NaN for x < 1 (-inf included)."""
 
     ufunc = np.arccosh
 
     @staticmethod
     def slope(x):
-        return (x - 1.0) ** -0.5 * (x + 1.0) ** -0.5
+        factor = _nan_outside(x, lambda values: values >= 1.0)
+        return (x - 1.0) ** -0.5 * (x + 1.0) ** -0.5 * factor
 
 
 class Arctanh(_Unary):
