@@ -678,11 +678,15 @@ class Tensor(ArrayMethods):
     def sum(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
         if torch_keywords:
             habits.keywords("Tensor.sum", torch_keywords, ("dim", "keepdim"))
+        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
+            keepdims = _keepdims("Tensor.sum", keepdims)
         return ops.Sum.apply(self, _checked_axis(self, axis), keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
         if torch_keywords:
             habits.keywords("Tensor.mean", torch_keywords, ("dim", "keepdim"))
+        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
+            keepdims = _keepdims("Tensor.mean", keepdims)
         return ops.Mean.apply(self, _checked_axis(self, axis), keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
@@ -708,6 +712,8 @@ class Tensor(ArrayMethods):
             habits.keywords(
                 "Tensor.var", torch_keywords, ("dim", "keepdim", "unbiased", "correction")
             )
+        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
+            keepdims = _keepdims("Tensor.var", keepdims)
         return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def std(
@@ -718,6 +724,8 @@ class Tensor(ArrayMethods):
             habits.keywords(
                 "Tensor.std", torch_keywords, ("dim", "keepdim", "unbiased", "correction")
             )
+        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
+            keepdims = _keepdims("Tensor.std", keepdims)
         return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def argmax(self, axis: int = -1, **torch_keywords: Any) -> np.ndarray:

@@ -254,10 +254,12 @@ def test_tensor_and_ops_import_each_other_and_nothing_else_of_the_engine():
     assert not (ROOT / "tinygrad_moons" / "tensor_methods.py").exists()
 
 
-@pytest.mark.parametrize("method", ["max", "min", "prod"])
+@pytest.mark.parametrize("method", ["max", "min", "prod", "sum", "mean", "var", "std"])
 def test_keepdims_is_refused_where_numpy_refuses_it_and_taken_as_numpy_takes_it(method):
-    # these reductions handle keepdims themselves: a string or None must not be read as
-    # a truth value (bool("False") would keep the axis silently)
+    # max, min and prod handle keepdims themselves: a string or None must not be read as
+    # a truth value (bool("False") would keep the axis silently); sum, mean, var and std
+    # hand it to numpy, whose TypeError ("'str' object cannot be interpreted as an
+    # integer") named no argument
     t = Tensor(np.arange(1.0, 7.0).reshape(2, 3))
     for bad in ("False", "True", None, 1.0):
         with pytest.raises(TypeError, match=f"Tensor.{method}'s keepdims takes True or False"):
