@@ -368,3 +368,5 @@ def test_where_torch_gives_nan_for_bad_input_we_raise():
         Tensor(np.zeros(0), requires_grad=True).std()
     with pytest.raises(ValueError, match="logits must be finite"):
         _ce(Tensor([0.0, -inf], requires_grad=True))
+    with pytest.raises(ValueError, match=r"logits must be finite; found nan at index \(1,\)"):
+        F.binary_cross_entropy_with_logits(Tensor([0.0, nan], requires_grad=True), [1.0, 0.0])
