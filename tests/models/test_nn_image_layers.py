@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, grad, nn
 
 
@@ -157,3 +158,26 @@ def test_flatten_and_pool_layers():
     assert nn.Flatten()(x).shape == (2, 48)
     _agree(nn.MaxPool2d(2), torch.nn.MaxPool2d(2), x)
     _agree(nn.AvgPool2d(3, 1, 1), torch.nn.AvgPool2d(3, 1, 1), x)
+
+
+TOO_SMALL = [((2, 3, 1, 1), 2, None, 0, 1), ((1, 2, 1, 5), (4, 2), 1, (1, 0), 1)]
+
+
+@pytest.mark.parametrize(
+    ("pool", "shape", "kernel", "stride", "padding", "dilation"),
+    [(pool, *case) for pool in ("max_pool2d", "avg_pool2d") for case in TOO_SMALL]
+    + [("max_pool2d", (1, 1, 3, 3), 2, 1, 0, 3)],
+)
+def test_a_pool_too_big_for_its_image_is_refused_in_torchs_words(
+    pool, shape, kernel, stride, padding, dilation
+):
+    """A window larger than the padded image is torch's "Output size is too small", naming
+    the sizes as torch does (it said conv2d's "Kernel size can't be greater than actual
+    input size", which torch never says of a pool)."""
+    x = np.random.default_rng(0).normal(size=shape)
+    extra = {"dilation": dilation} if dilation != 1 else {}
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch.nn.functional, pool)(torch.tensor(x), kernel, stride, padding, **extra)
+    with pytest.raises(ValueError) as ours:
+        getattr(F, pool)(x, kernel, stride, padding, **extra)
+    assert str(ours.value) == f"{pool}: {theirs.value}"
