@@ -51,7 +51,7 @@ def _activation(draw):
 
 def _batchnorm(draw, kind, channels):
     eps = draw(st.sampled_from([1e-5, 1e-3, 0.5]))
-    momentum = draw(st.sampled_from([0.1, 0.0, 0.5, 1.0]))
+    momentum = draw(st.sampled_from([0.1, 0.0, 0.5, 1.0, None]))
     return (kind, channels, eps, momentum, draw(st.booleans()))
 
 
@@ -235,9 +235,7 @@ def copy_into_torch(ours, theirs):
     for name, array in ours.state_dict().items():
         module = ours[int(name.split(".")[0])]
         with torch.no_grad():
-            torch_state[name].copy_(
-                torch.tensor(np.ascontiguousarray(_layout(name, module)(array)))
-            )
+            torch_state[name].copy_(torch.tensor(np.array(_layout(name, module)(array), order="C")))
 
 
 def pairs(ours, theirs):

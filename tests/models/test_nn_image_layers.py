@@ -181,3 +181,30 @@ def test_a_pool_too_big_for_its_image_is_refused_in_torchs_words(
     with pytest.raises(ValueError) as ours:
         getattr(F, pool)(x, kernel, stride, padding, **extra)
     assert str(ours.value) == f"{pool}: {theirs.value}"
+
+
+@pytest.mark.parametrize(("cls", "shape"), [("BatchNorm1d", (5, 3)), ("BatchNorm2d", (4, 3, 2, 3))])
+def test_batchnorm_momentum_none_is_torchs_cumulative_average(cls, shape, tmp_path):
+    """momentum=None: the running statistics are the plain mean of every training batch's,
+    counted in num_batches_tracked, as torch's (it was float(None), a TypeError). The count
+    is saved and loaded, so a resumed run goes on averaging with the right weights."""
+    ours, theirs = getattr(nn, cls)(3, momentum=None), getattr(torch.nn, cls)(3, momentum=None)
+    theirs = theirs.double()
+    rng = np.random.default_rng(5)
+    for step in range(5):
+        if step == 3:  # resumed from a saved file
+            nn.save(ours, tmp_path / "bn.npz")
+            ours = getattr(nn, cls)(3, momentum=None)
+            nn.load(ours, tmp_path / "bn.npz")
+        _agree(ours, theirs, rng.normal(size=shape) * 2 + 1)
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            np.testing.assert_allclose(
+                getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-12
+            )
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.eval(), theirs.eval()
+    _agree(ours, theirs, rng.normal(size=shape))
+    late = getattr(nn, cls)(3)
+    late.momentum = None
+    with pytest.raises(ValueError, match="make it with momentum=None"):
+        late(rng.normal(size=shape))
