@@ -1030,19 +1030,36 @@ class Conv2d(Module):
 class MaxPool2d(Module):
     """``F.max_pool2d`` as a layer (stride defaults to the kernel size)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+    ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation = dilation
 
     def forward(self, x: Any) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
 
 
-class AvgPool2d(MaxPool2d):
-    """``F.avg_pool2d`` as a layer (stride defaults to the kernel size)."""
+class AvgPool2d(Module):
+    """``F.avg_pool2d`` as a layer (stride defaults to the kernel size; zero padding counts
+    in the mean unless ``count_include_pad=False``, as torch's). ``count_include_pad`` is
+    keyword-only: torch's fourth argument is ``ceil_mode``, which a habit would pass here."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        *,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.count_include_pad = flag("AvgPool2d's count_include_pad", count_include_pad)
 
     def forward(self, x: Any) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
 
 
 class Flatten(Module):

@@ -134,7 +134,10 @@ def models(draw):
     pool = draw(st.sampled_from([None, "max", "avg"]))
     if pool:
         k = draw(st.sampled_from([1, 2, 3]))
-        layers.append((pool, k, draw(st.sampled_from([None, 1, 2])), draw(st.integers(0, k // 2))))
+        stride, padding = draw(st.sampled_from([None, 1, 2])), draw(st.integers(0, k // 2))
+        # max: dilation; avg: count_include_pad
+        extra = draw(st.sampled_from([1, 2])) if pool == "max" else draw(st.booleans())
+        layers.append((pool, k, stride, padding, extra))
     layers.append(("flatten",))
     layers.append(("lazy_linear", classes, draw(st.booleans())))  # width known once built
     return ("images", channels, size), layers, classes
@@ -182,9 +185,11 @@ def _build(spec, rng, features):
         theirs = torch.nn.Conv2d(c, o, k, s, p, d, g, bias=bias).double()
         return ours, theirs, features
     if kind in ("max", "avg"):
-        _, k, s, p = spec
-        ours = (nn.MaxPool2d if kind == "max" else nn.AvgPool2d)(k, s, p)
-        theirs = (torch.nn.MaxPool2d if kind == "max" else torch.nn.AvgPool2d)(k, s, p)
+        _, k, s, p, extra = spec
+        if kind == "max":
+            return nn.MaxPool2d(k, s, p, extra), torch.nn.MaxPool2d(k, s, p, extra), features
+        ours = nn.AvgPool2d(k, s, p, count_include_pad=extra)
+        theirs = torch.nn.AvgPool2d(k, s, p, count_include_pad=extra)
         return ours, theirs, features
     if kind == "flatten":
         return nn.Flatten(), torch.nn.Flatten(), features

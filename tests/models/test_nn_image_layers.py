@@ -208,3 +208,21 @@ def test_batchnorm_momentum_none_is_torchs_cumulative_average(cls, shape, tmp_pa
     late.momentum = None
     with pytest.raises(ValueError, match="make it with momentum=None"):
         late(rng.normal(size=shape))
+
+
+@pytest.mark.parametrize(
+    ("layer", "arguments"),
+    [
+        ("MaxPool2d", {"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 2}),
+        ("AvgPool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
+        ("AvgPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ],
+)
+def test_pool_layers_take_torchs_dilation_and_count_include_pad(layer, arguments):
+    """The layers take what their functions take, as torch's do: nn.AvgPool2d(3,
+    count_include_pad=False) was a TypeError naming MaxPool2d.__init__, and MaxPool2d had
+    no dilation. count_include_pad is keyword-only: torch's fourth argument is ceil_mode."""
+    ours, theirs = getattr(nn, layer)(**arguments), getattr(torch.nn, layer)(**arguments)
+    _agree(ours, theirs, np.random.default_rng(6).normal(size=(2, 3, 6, 5)))
+    with pytest.raises(TypeError):
+        nn.AvgPool2d(3, 2, 1, True)  # torch's ceil_mode=True, which is not here
