@@ -8,7 +8,8 @@ in PyTorch float64 with our parameters copied in, and both take 3 to 6 steps of
 switching between train and eval mode, zeroing grads to None or in place, through the
 model or the optimiser, and resuming once from state dicts mid-run. After every step the
 loss, every gradient, every parameter, BatchNorm's running statistics and every group's lr
-must agree to rtol = atol = 1e-11 (1e-10 in models with a normalisation layer); each step
+must agree to rtol 1e-11, atol 1e-11 times the array's largest element or 1 (1e-10 in
+models with a normalisation layer), until a loss passes 1e6 (diverging); each step
 starts both models from our parameters, so rounding is not amplified over steps. Measured
 gaps: up to 4.2e-12 relative (a gradient that cancels, summed over a 5 x 5 image, and
 BatchNorm1d's); a plain Linear model agrees to a few 1e-16. Ten bugs planted in optim,
@@ -55,7 +56,7 @@ def _batchnorm(draw, kind, channels):
     return (kind, channels, eps, momentum, draw(st.booleans()))
 
 
-def _dense_blocks(draw, width, classes):
+def _dense_blocks(draw, width, classes, batchnorm=True):
     """Linear / activation / LayerNorm / BatchNorm1d blocks from ``width`` to ``classes``."""
     layers = []
     for _ in range(draw(st.integers(0, 2))):
@@ -65,7 +66,7 @@ def _dense_blocks(draw, width, classes):
         # whatever comes in, and BatchNorm after a weight of one input is the same for
         # every scale of it; but for eps, so the gradients before them are rounding noise
         # or eps's 1e-7, known to 1e-9 relative, which Adam scales up to whole steps
-        norms = [None] + ["layernorm"] * (out > 2) + ["batchnorm1d"] * (width > 1)
+        norms = [None] + ["layernorm"] * (out > 2) + ["batchnorm1d"] * (width > 1 and batchnorm)
         norm = draw(st.sampled_from(norms))
         # A bias just before BatchNorm has a gradient of zero, computed as rounding noise
         # that Adam would scale up to a step: torch's models leave it out there too.
@@ -100,9 +101,11 @@ def models(draw):
         if dim > 2 and draw(st.booleans()):
             layers.append(("layernorm", dim, 1e-5, draw(st.booleans())))
         layers.append(("flatten",))
+        # no BatchNorm: a batch of a few rows of a small table may hold two distinct rows,
+        # which BatchNorm maps to plus or minus one whatever they are (as above)
         return (
             ("indices", count, length),
-            layers + _dense_blocks(draw, length * dim, classes),
+            layers + _dense_blocks(draw, length * dim, classes, batchnorm=False),
             classes,
         )
     groups = draw(st.sampled_from([1, 2]))
@@ -150,12 +153,15 @@ def _build(spec, rng, features):
         name, slope = spec[1], spec[2]
         if name == "leaky_relu":
             return nn.LeakyReLU(slope), torch.nn.LeakyReLU(slope), features
+        if name == "softplus":
+            # torch's Softplus returns x itself above threshold=20, 2e-9 short at 20 (1e-10
+            # relative); ours is log(1 + e^x) to the last digit. Above 40 x is exact.
+            return nn.Softplus(), torch.nn.Softplus(threshold=40.0), features
         ours = nn.ACTIVATIONS[name]()
         theirs = {
             "tanh": torch.nn.Tanh,
             "sigmoid": torch.nn.Sigmoid,
             "relu": torch.nn.ReLU,
-            "softplus": torch.nn.Softplus,
             "identity": torch.nn.Identity,
         }[name]()
         return ours, theirs, features
@@ -347,7 +353,10 @@ def make_optimisers(spec, ours, theirs, membership):
 # ---------------------------------------------------------------------- the run
 def close(ours, theirs, what, rtol=RTOL):
     theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
-    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol, err_msg=what)
+    # atol: the same fraction of the array's largest element (an element of a gradient
+    # that cancels to about zero next to large ones is known to that much only)
+    atol = rtol * max(1.0, float(np.max(np.abs(theirs), initial=0.0)))
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, err_msg=what)
 
 
 def loss_of(kind, reduction, out, target, lib):
@@ -403,7 +412,7 @@ def check_run(input_spec, layers, classes, opt_spec, plan, seed):
         else:
             target = rng.randn(len(x), classes)
         torch_loss = loss_of(loss_kind, reduction, theirs(torch_x), target, "torch")
-        if not abs(torch_loss.item()) < 1e8:  # diverged: no last digits left to compare
+        if not abs(torch_loss.item()) < 1e6:  # diverging: no last digits left to compare
             return
         loss = loss_of(loss_kind, reduction, ours(x), target, "ours")
         close(loss.data, torch_loss, f"loss at step {step}", rtol)
@@ -462,7 +471,7 @@ def test_random_models_train_as_torch(case):
 
 
 @pytest.mark.slow
-@fuzz_settings(1000)
+@fuzz_settings(2500)
 @given(runs())
 def test_random_models_train_as_torch_many(case):
     check_run(*case)
