@@ -66,3 +66,16 @@ def theirs(fn: Any, arrays: Any) -> tuple[np.ndarray, list, list]:
 def assert_same(got: Any, want: Any, what: str) -> None:
     """Equal to 1e-9 relative (1e-12 absolute), NaN and infinities as such."""
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=what)
+
+
+def fuzz_settings(examples: int) -> Any:
+    """The differential fuzzers' hypothesis settings: ``examples`` cases, derandomized (CI
+    draws the same ones every run), no deadline."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )

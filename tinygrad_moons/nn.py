@@ -1030,19 +1030,36 @@ class Conv2d(Module):
 class MaxPool2d(Module):
     """``F.max_pool2d`` as a layer (stride defaults to the kernel size)."""
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+    ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.dilation = dilation
 
     def forward(self, x: Any) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
 
 
-class AvgPool2d(MaxPool2d):
-    """``F.avg_pool2d`` as a layer (stride defaults to the kernel size)."""
+class AvgPool2d(Module):
+    """``F.avg_pool2d`` as a layer (stride defaults to the kernel size; zero padding counts
+    in the mean unless ``count_include_pad=False``, as torch's). ``count_include_pad`` is
+    keyword-only: torch's fourth argument is ``ceil_mode``, which a habit would pass here."""
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        *,
+        count_include_pad: bool = True,
+    ) -> None:
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.count_include_pad = flag("AvgPool2d's count_include_pad", count_include_pad)
 
     def forward(self, x: Any) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
 
 
 class Flatten(Module):
@@ -1060,18 +1077,25 @@ class _BatchNorm(Module):
     """Normalises each channel (axis 1) over the batch and the other axes, as torch's:
     training uses the batch's mean and biased variance and updates the buffers
     ``running_mean`` and ``running_var`` (unbiased) by ``momentum``; eval uses them.
+    ``momentum=None`` is torch's cumulative average: the buffers are the mean of every
+    training batch's statistics, counted in the buffer ``num_batches_tracked``.
     ``weight`` (ones) and ``bias`` (zeros) scale and shift, with ``affine=True``."""
 
     ndims: tuple[int, ...] = ()
 
     def __init__(
-        self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
     ) -> None:
         super().__init__()
         self.num_features = whole("num_features", num_features)
         affine = flag(f"{type(self).__name__}'s affine", affine)
-        self.eps, self.momentum = float(eps), float(momentum)
-        if not (self.eps > 0.0 and 0.0 <= self.momentum <= 1.0):
+        self.eps = float(eps)
+        self.momentum = None if momentum is None else float(momentum)
+        if not (self.eps > 0.0 and 0.0 <= (0.0 if momentum is None else self.momentum) <= 1.0):
             raise ValueError(
                 f"BatchNorm needs eps > 0 and momentum in [0, 1], got {eps}, {momentum}"
             )
@@ -1079,6 +1103,8 @@ class _BatchNorm(Module):
         self.bias = Tensor(np.zeros(num_features), requires_grad=True) if affine else None
         self.register_buffer("running_mean", Tensor(np.zeros(num_features)))
         self.register_buffer("running_var", Tensor(np.ones(num_features)))
+        if momentum is None:  # torch's cumulative average counts the batches
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros(())))
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -1101,6 +1127,14 @@ class _BatchNorm(Module):
             var = x.var(axis=axes, keepdims=True)
             with no_grad():
                 m = self.momentum
+                if m is None:  # the cumulative average: 1/n of the n-th batch
+                    if "num_batches_tracked" not in self._registered:
+                        raise ValueError(
+                            f"{type(self).__name__}'s momentum was set to None after it "
+                            f"was made: make it with momentum=None for the cumulative average"
+                        )
+                    self.num_batches_tracked += 1.0
+                    m = 1.0 / self.num_batches_tracked.item()
                 self.running_mean *= 1.0 - m
                 self.running_mean += m * mean.data.reshape(-1)
                 self.running_var *= 1.0 - m

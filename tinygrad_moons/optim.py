@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import math
+import operator
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,7 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
         self.defaults = self._check_options(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self._states: list[list[dict[str, Any]]] = []  # per group, per parameter
+        self._owners: list[list[Tensor]] = []  # per group, whose states _states holds
         self.steps = 0
         refuse_module(params)
         if isinstance(params, dict):
@@ -130,6 +132,31 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
             {"params": params, **self._check_options({**self.defaults, **options})}
         )
         self._states.append([{} for _ in params])
+        self._owners.append(list(params))
+
+    def _follow_params(self) -> None:
+        """The states follow the parameters when a group's ``"params"`` list was edited
+        (a parameter replaced, added, removed or moved between groups), as torch's, whose
+        states are keyed by parameter: each keeps its own state, a new one starts afresh.
+        The edited lists are checked as the constructor checks them."""
+        if all(
+            len(group["params"]) == len(owners) and all(map(operator.is_, group["params"], owners))
+            for group, owners in zip(self.param_groups, self._owners, strict=True)
+        ):
+            return
+        lists = [parameter_list(group["params"], frozen=True) for group in self.param_groups]
+        if len({id(p) for params in lists for p in params}) != sum(map(len, lists)):
+            raise ValueError("some parameters appear in more than one parameter group")
+        old = {
+            id(p): state
+            for owners, states in zip(self._owners, self._states, strict=True)
+            for p, state in zip(owners, states, strict=True)
+        }
+        for group, params in zip(self.param_groups, lists, strict=True):
+            if not isinstance(group["params"], list):
+                group["params"] = params
+        self._states = [[old.get(id(p), {}) for p in params] for params in lists]
+        self._owners = lists
 
     def _check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """``options`` checked and normalised (every key of ``lr`` and ``HYPER``)."""
@@ -144,6 +171,7 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
     def state(self) -> list[dict[str, Any]]:
         """Every parameter's state (a dict, empty before its first update), in the order of
         ``params``."""
+        self._follow_params()
         return [state for states in self._states for state in states]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -152,6 +180,7 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
 
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
+        self._follow_params()
         for group, states in zip(self.param_groups, self._states, strict=True):
             self._step_group(group, states)
         self.steps += 1
@@ -174,6 +203,7 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
     def state_dict(self) -> dict[str, Any]:
         """Copies of every group's options (its parameters as positions in ``params``, as
         torch's), the step count and every parameter's state."""
+        self._follow_params()
         groups, start = [], 0
         for group in self.param_groups:
             count = len(group["params"])
@@ -189,6 +219,7 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what ``state_dict()`` gave (copied, so the dict stays the caller's): the
         groups' options and the parameters' states; the parameters stay this optimiser's."""
+        self._follow_params()
         expected = {"param_groups", "steps", "state"}
         if not isinstance(state_dict, dict) or set(state_dict) != expected:
             given = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict)
@@ -225,6 +256,7 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
         self.steps = int(state_dict["steps"])
         copies = iter([_copy_state(state) for state in states])
         self._states = [[next(copies) for _ in group["params"]] for group in self.param_groups]
+        self._owners = [list(group["params"]) for group in self.param_groups]
 
 
 def _copy_state(state: dict[str, Any]) -> dict[str, Any]:

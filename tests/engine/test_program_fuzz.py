@@ -31,11 +31,11 @@ from contextlib import nullcontext
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 import tinygrad_moons.functional as F
-from tests.torch_twin import leaf_and_grad
+from tests.torch_twin import fuzz_settings, leaf_and_grad
 from tinygrad_moons import Tensor, no_grad
 
 TF = torch.nn.functional
@@ -742,23 +742,14 @@ def programs(draw):
     return arrays, program, writes, phase, seed
 
 
-def _fuzz(examples):
-    return settings(
-        max_examples=examples,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-
-
-@_fuzz(200)
+@fuzz_settings(200)
 @given(programs())
 def test_random_programs_agree_with_torch(case):
     check_program(*case)
 
 
 @pytest.mark.slow
-@_fuzz(5000)
+@fuzz_settings(5000)
 @given(programs())
 def test_random_programs_agree_with_torch_many(case):
     check_program(*case)

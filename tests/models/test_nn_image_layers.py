@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import tinygrad_moons.functional as F
 from tinygrad_moons import Tensor, grad, nn
 
 
@@ -157,3 +158,71 @@ def test_flatten_and_pool_layers():
     assert nn.Flatten()(x).shape == (2, 48)
     _agree(nn.MaxPool2d(2), torch.nn.MaxPool2d(2), x)
     _agree(nn.AvgPool2d(3, 1, 1), torch.nn.AvgPool2d(3, 1, 1), x)
+
+
+TOO_SMALL = [((2, 3, 1, 1), 2, None, 0, 1), ((1, 2, 1, 5), (4, 2), 1, (1, 0), 1)]
+
+
+@pytest.mark.parametrize(
+    ("pool", "shape", "kernel", "stride", "padding", "dilation"),
+    [(pool, *case) for pool in ("max_pool2d", "avg_pool2d") for case in TOO_SMALL]
+    + [("max_pool2d", (1, 1, 3, 3), 2, 1, 0, 3)],
+)
+def test_a_pool_too_big_for_its_image_is_refused_in_torchs_words(
+    pool, shape, kernel, stride, padding, dilation
+):
+    """A window larger than the padded image is torch's "Output size is too small", naming
+    the sizes as torch does (it said conv2d's "Kernel size can't be greater than actual
+    input size", which torch never says of a pool)."""
+    x = np.random.default_rng(0).normal(size=shape)
+    extra = {"dilation": dilation} if dilation != 1 else {}
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch.nn.functional, pool)(torch.tensor(x), kernel, stride, padding, **extra)
+    with pytest.raises(ValueError) as ours:
+        getattr(F, pool)(x, kernel, stride, padding, **extra)
+    assert str(ours.value) == f"{pool}: {theirs.value}"
+
+
+@pytest.mark.parametrize(("cls", "shape"), [("BatchNorm1d", (5, 3)), ("BatchNorm2d", (4, 3, 2, 3))])
+def test_batchnorm_momentum_none_is_torchs_cumulative_average(cls, shape, tmp_path):
+    """momentum=None: the running statistics are the plain mean of every training batch's,
+    counted in num_batches_tracked, as torch's (it was float(None), a TypeError). The count
+    is saved and loaded, so a resumed run goes on averaging with the right weights."""
+    ours, theirs = getattr(nn, cls)(3, momentum=None), getattr(torch.nn, cls)(3, momentum=None)
+    theirs = theirs.double()
+    rng = np.random.default_rng(5)
+    for step in range(5):
+        if step == 3:  # resumed from a saved file
+            nn.save(ours, tmp_path / "bn.npz")
+            ours = getattr(nn, cls)(3, momentum=None)
+            nn.load(ours, tmp_path / "bn.npz")
+        _agree(ours, theirs, rng.normal(size=shape) * 2 + 1)
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            np.testing.assert_allclose(
+                getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-12
+            )
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.eval(), theirs.eval()
+    _agree(ours, theirs, rng.normal(size=shape))
+    late = getattr(nn, cls)(3)
+    late.momentum = None
+    with pytest.raises(ValueError, match="make it with momentum=None"):
+        late(rng.normal(size=shape))
+
+
+@pytest.mark.parametrize(
+    ("layer", "arguments"),
+    [
+        ("MaxPool2d", {"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 2}),
+        ("AvgPool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
+        ("AvgPool2d", {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ],
+)
+def test_pool_layers_take_torchs_dilation_and_count_include_pad(layer, arguments):
+    """The layers take what their functions take, as torch's do: nn.AvgPool2d(3,
+    count_include_pad=False) was a TypeError naming MaxPool2d.__init__, and MaxPool2d had
+    no dilation. count_include_pad is keyword-only: torch's fourth argument is ceil_mode."""
+    ours, theirs = getattr(nn, layer)(**arguments), getattr(torch.nn, layer)(**arguments)
+    _agree(ours, theirs, np.random.default_rng(6).normal(size=(2, 3, 6, 5)))
+    with pytest.raises(TypeError):
+        nn.AvgPool2d(3, 2, 1, True)  # torch's ceil_mode=True, which is not here
