@@ -1824,7 +1824,12 @@ class Einsum(Op):
     def forward(ctx, spec, *operands):
         ctx.spec = spec
         ctx.save_for_backward(*operands)
-        return np.einsum(spec, *operands, optimize=len(operands) > 1)
+        # In C order, as a compiled step's buffers are: numpy would lay a contraction's
+        # result out in its operands' order (a convolution's (n, o, y, x) came out as
+        # (o, n, y, x) in memory), the elementwise ops after it would follow that layout
+        # eagerly, and a sum over them (the bias's gradient) would add in another order
+        # than the replay's, different in the last bits.
+        return np.einsum(spec, *operands, optimize=len(operands) > 1, order="C")
 
     @staticmethod
     def backward(ctx, grad):
@@ -1872,7 +1877,7 @@ def _einsum_grad(grad, output, terms, operands, i, sizes):
     if any(isinstance(a, Tensor) for a in args):
         lifted = [a if isinstance(a, Tensor) else Tensor._wrap(a) for a in args]
         return Einsum.apply(spec, *lifted)
-    return np.einsum(spec, *args, optimize=True)
+    return np.einsum(spec, *args, optimize=True, order="C")  # C order: see forward
 
 
 # ---------------------------------------------------------------------- sliding windows
