@@ -293,10 +293,7 @@ def test_penalties_through_each_stack_are_torchs(name, training):
 def test_penalties_through_random_models_are_torchs(model, kind, training, seed):
     input_spec, layers, _ = model
     built = build_twins(input_spec, layers, np.random.RandomState(seed))
-    # None: images too small for the windows. A max pool's window that dilation places on
-    # padding alone is -inf (docs/api.md), and torch's backward through it writes outside
-    # the image, corrupting the heap: such models are left to test_nn_image_layers
-    if built is not None and np.isfinite(built[0].eval()(built[2]).data).all():
+    if built is not None:  # None: images too small, or a max pool over padding alone
         norms = (nn.LayerNorm, nn.BatchNorm1d, nn.BatchNorm2d)
         rtol = NORM_RTOL if any(isinstance(m, norms) for m in built[0]) else RTOL
         check_model(*built, kind, training, seed, rtol)
