@@ -130,7 +130,8 @@ def max_pool2d(
     x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
 ) -> Tensor:
     """torch's max_pool2d: the maximum of each window (stride defaults to the kernel size;
-    padding counts as -inf). As torch's, each window's gradient goes to its first maximum."""
+    padding counts as -inf, and a window that dilation places on padding alone is -inf).
+    As torch's, each window's gradient goes to its first maximum."""
     x = _images(x, "max_pool2d")
     kernel, stride, padding = _pool_arguments(kernel_size, stride, padding)
     dilation = _pair(dilation, "dilation", 1)
@@ -146,7 +147,14 @@ def max_pool2d(
     cols = np.arange(ow)[None, :] * stride[1] + (first % kw) * dilation[1] - padding[1]
     images = np.arange(n)[:, None, None, None]
     channels = np.arange(c)[None, :, None, None]
-    return x[images, channels, rows, cols]
+    pooled = x[images, channels, rows, cols]
+    if inside is not None:
+        # dilation can step over the image: a window of padding alone is -inf, as torch's,
+        # through no element of x (its first cell's index would wrap round to the far edge)
+        empty = ~inside.any(axis=(4, 5))
+        if empty.any():
+            pooled = ops.Where.apply(empty, Tensor._wrap(np.array(-np.inf)), pooled)
+    return pooled
 
 
 def _first_maxima(windows: np.ndarray, inside: np.ndarray | None) -> np.ndarray:

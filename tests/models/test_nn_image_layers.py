@@ -226,3 +226,24 @@ def test_pool_layers_take_torchs_dilation_and_count_include_pad(layer, arguments
     _agree(ours, theirs, np.random.default_rng(6).normal(size=(2, 3, 6, 5)))
     with pytest.raises(TypeError):
         nn.AvgPool2d(3, 2, 1, True)  # torch's ceil_mode=True, which is not here
+
+
+@pytest.mark.parametrize(
+    ("shape", "arguments"),
+    [((2, 1, 1, 1), (2, None, 1, 2)), ((1, 2, 1, 4), ((2, 1), 1, (1, 0), (2, 1)))],
+)
+def test_a_max_pool_window_on_padding_alone_is_minus_inf_through_no_pixel(shape, arguments):
+    """Dilation can step over a small image: MaxPool2d(2, padding=1, dilation=2) on a 1 x 1
+    image reads rows and columns -1 and 1, padding alone. torch gives -inf; ours gave the
+    pixel at [-1, -1] (the first cell's index wrapped round to the far edge: 0.7 for the
+    image [[0.7]]), and passed it the gradient. torch's backward there writes outside the
+    image (malloc's "unaligned tcache chunk" abort), so only its forward is compared."""
+    x = np.random.default_rng(7).normal(size=shape)
+    expected = torch.nn.functional.max_pool2d(torch.tensor(x), *arguments).numpy()
+    assert np.all(expected == -np.inf)
+    t = Tensor(x, requires_grad=True)
+    out = F.max_pool2d(t, *arguments)
+    np.testing.assert_array_equal(out.data, expected)
+    (g,) = grad(out, t, np.ones(out.shape), allow_unused=True)
+    assert g is None or not g.data.any()
+    np.testing.assert_array_equal(nn.MaxPool2d(*arguments)(x).data, expected)
