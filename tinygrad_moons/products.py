@@ -251,9 +251,9 @@ def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
         raise ValueError("diff requires input that is at least one dimensional")
     (axis,) = _axes(axis, x.ndim, x.shape)
     parts = []
-    for extra in (prepend, None, append):
-        if extra is None:
-            parts.append(x if not parts else None)
+    for extra in (prepend, x, append):
+        if extra is None or extra is x:
+            parts.append(extra)
             continue
         extra = _tensor(extra)
         if extra.ndim == 0:
