@@ -63,6 +63,17 @@ CASES = [
     ),
     ("tensordot negative", lambda m, a, b: m.tensordot(a, b, ([-1], [-2])), [(2, 3), (4, 3, 5)]),
     ("tensordot ints pair", lambda m, a, b: m.tensordot(a, b, (1, 0)), [(2, 3), (3, 4)]),
+    (
+        "tensordot array axes",
+        lambda m, a, b: m.tensordot(a, b, np.array([[1], [0]])),
+        [(2, 3), (3, 4)],
+    ),
+    ("tensordot 0-d array", lambda m, a, b: m.tensordot(a, b, np.array(1)), [(2, 3), (3, 4)]),
+    (
+        "tensordot rows of arrays",
+        lambda m, a, b: m.tensordot(a, b, (np.array([0, 1]), np.array([1, 0]))),
+        [(2, 3), (3, 2)],
+    ),
     ("tensordot empty lists", lambda m, a, b: m.tensordot(a, b, ([], [])), [(2,), (3,)]),
     (
         "tensordot negative pair",
