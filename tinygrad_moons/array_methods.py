@@ -110,11 +110,16 @@ class ArrayMethods:
             habits.keywords("Tensor.roll", torch_keywords, ("dims",))
         if axis is None:
             return self.ravel().roll(shift, 0).reshape(self.shape)
-        axes = _axes(axis, self.ndim, self.shape)
-        shifts = np.broadcast_to(np.asarray(shift, dtype=int), (len(axes),))
-        total = dict.fromkeys(axes, 0)
-        for a, s in zip(axes, shifts, strict=True):
-            total[a] += int(s)
+        # numpy's: shift and axis broadcast together, and an axis named twice rolls twice
+        shifts, axes = np.broadcast_arrays(
+            np.asarray(shift, dtype=int), np.asarray(axis, dtype=object)
+        )
+        if axes.ndim > 1:
+            raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
+        total: dict[int, int] = {}
+        for a, s in zip(axes.ravel(), shifts.ravel(), strict=True):
+            a = self._one_axis(a)
+            total[a] = total.get(a, 0) + int(s)
         out: Any = self
         for a, s in total.items():
             out = out._gather(a, np.roll(np.arange(self.shape[a]), s))

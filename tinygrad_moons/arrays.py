@@ -254,7 +254,7 @@ def rollaxis(x: Any, axis: int, start: int = 0) -> Tensor:
     axis = _axis(axis, x)
     if not -x.ndim <= start <= x.ndim:
         raise ValueError(f"rollaxis: start {start} is out of range for shape {x.shape}")
-    start = start % (x.ndim + 1) if start < 0 else start
+    start = start + x.ndim if start < 0 else start  # numpy's: -1 is before the last axis
     if axis < start:
         start -= 1
     return moveaxis(x, axis, start) if axis != start else x.reshape(x.shape)

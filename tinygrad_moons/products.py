@@ -119,13 +119,16 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Tensor:
     """The sum of products over a's ``axes[0]`` and b's ``axes[1]`` (an int n: a's last n
     with b's first n), as ``np.tensordot``; the free axes of a, then of b."""
     a, b = _tensor(a), _tensor(b)
+    if isinstance(axes, np.ndarray):  # numpy's: an array of axes reads as its lists
+        axes = axes.tolist()
     if isinstance(axes, (int, np.integer)):
         if not 0 <= axes <= min(a.ndim, b.ndim):
             raise ValueError(f"tensordot: axes={axes} for shapes {a.shape} and {b.shape}")
         a_axes, b_axes = tuple(range(a.ndim - axes, a.ndim)), tuple(range(axes))
     else:
-        a_axes = _axes(axes[0], a.ndim, a.shape)
-        b_axes = _axes(axes[1], b.ndim, b.shape)
+        a_part, b_part = (p.tolist() if isinstance(p, np.ndarray) else p for p in axes)
+        a_axes = _axes(a_part, a.ndim, a.shape)
+        b_axes = _axes(b_part, b.ndim, b.shape)
         if len(a_axes) != len(b_axes):
             raise ValueError("shape-mismatch for sum")
     if any(a.shape[i] != b.shape[j] for i, j in zip(a_axes, b_axes)):
@@ -251,9 +254,9 @@ def diff(x: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
         raise ValueError("diff requires input that is at least one dimensional")
     (axis,) = _axes(axis, x.ndim, x.shape)
     parts = []
-    for extra in (prepend, None, append):
-        if extra is None:
-            parts.append(x if not parts else None)
+    for extra in (prepend, x, append):
+        if extra is None or extra is x:
+            parts.append(extra)
             continue
         extra = _tensor(extra)
         if extra.ndim == 0:
