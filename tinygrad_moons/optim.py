@@ -139,10 +139,11 @@ class Optimizer(abc.ABC, habits.RefusesTorchOptions):
         (a parameter replaced, added, removed or moved between groups), as torch's, whose
         states are keyed by parameter: each keeps its own state, a new one starts afresh.
         The edited lists are checked as the constructor checks them."""
-        if all(
-            len(group["params"]) == len(owners) and all(map(operator.is_, group["params"], owners))
-            for group, owners in zip(self.param_groups, self._owners, strict=True)
-        ):
+        for group, owners in zip(self.param_groups, self._owners, strict=True):
+            params = group["params"]  # speed: every step asks; a loop, not a generator
+            if len(params) != len(owners) or not all(map(operator.is_, params, owners)):
+                break
+        else:
             return
         lists = [parameter_list(group["params"], frozen=True) for group in self.param_groups]
         if len({id(p) for params in lists for p in params}) != sum(map(len, lists)):
