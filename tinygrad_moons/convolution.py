@@ -52,13 +52,14 @@ def _windows(
     """x padded with ``fill`` and cut into its windows, (N, C, OH, OW, kh, kw), checked."""
     height, width = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
     span = ((kernel[0] - 1) * dilation[0] + 1, (kernel[1] - 1) * dilation[1] + 1)
-    if (span[0] > height or span[1] > width) and what != "conv2d":  # torch's words for pools
-        c, sizes = x.shape[1], [(n - k) // s + 1 for n, k, s in zip((height, width), span, stride)]
-        raise ValueError(
-            f"{what}: Given input size: ({c}x{x.shape[2]}x{x.shape[3]}). Calculated output size: "
-            f"({c}x{sizes[0]}x{sizes[1]}). Output size is too small"
-        )
     if span[0] > height or span[1] > width:
+        if what != "conv2d":  # torch's words for pools
+            c = x.shape[1]
+            sizes = [(n - k) // s + 1 for n, k, s in zip((height, width), span, stride)]
+            raise ValueError(
+                f"{what}: Given input size: ({c}x{x.shape[2]}x{x.shape[3]}). Calculated output "
+                f"size: ({c}x{sizes[0]}x{sizes[1]}). Output size is too small"
+            )
         raise ValueError(
             f"{what}: calculated padded input size per channel: ({height} x {width}). Kernel "
             f"size: ({span[0]} x {span[1]}). Kernel size can't be greater than actual input size"

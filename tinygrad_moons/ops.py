@@ -1199,8 +1199,7 @@ class SetDiagonal(Op):
     def backward(ctx, grad):
         need_x, need_v = ctx.needs_input_grad[:2]
         if isinstance(grad, Tensor):
-            zeros = np.zeros(np.diagonal(grad.data, *ctx.where).shape)
-            dx = SetDiagonal.apply(grad, zeros, *ctx.where) if need_x else None
+            dx = SetDiagonal.apply(grad, 0.0, *ctx.where) if need_x else None
             dv = Diagonal.apply(grad, *ctx.where) if need_v else None
             return dx, dv, None, None, None
         dx = SetDiagonal.forward(ctx, grad, 0.0, *ctx.where) if need_x else None

@@ -678,15 +678,13 @@ class Tensor(ArrayMethods):
     def sum(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
         if torch_keywords:
             habits.keywords("Tensor.sum", torch_keywords, ("dim", "keepdim"))
-        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
-            keepdims = _keepdims("Tensor.sum", keepdims)
+        keepdims = _keepdims("Tensor.sum", keepdims)  # numpy's TypeError would name no argument
         return ops.Sum.apply(self, _checked_axis(self, axis), keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
         if torch_keywords:
             habits.keywords("Tensor.mean", torch_keywords, ("dim", "keepdim"))
-        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
-            keepdims = _keepdims("Tensor.mean", keepdims)
+        keepdims = _keepdims("Tensor.mean", keepdims)  # numpy's TypeError would name no argument
         return ops.Mean.apply(self, _checked_axis(self, axis), keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False, **torch_keywords: Any) -> Tensor:
@@ -712,8 +710,7 @@ class Tensor(ArrayMethods):
             habits.keywords(
                 "Tensor.var", torch_keywords, ("dim", "keepdim", "unbiased", "correction")
             )
-        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
-            keepdims = _keepdims("Tensor.var", keepdims)
+        keepdims = _keepdims("Tensor.var", keepdims)  # numpy's TypeError would name no argument
         return ops.Var.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def std(
@@ -724,8 +721,7 @@ class Tensor(ArrayMethods):
             habits.keywords(
                 "Tensor.std", torch_keywords, ("dim", "keepdim", "unbiased", "correction")
             )
-        if keepdims is not False and keepdims is not True:  # numpy's error names no argument
-            keepdims = _keepdims("Tensor.std", keepdims)
+        keepdims = _keepdims("Tensor.std", keepdims)  # numpy's TypeError would name no argument
         return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
     def argmax(self, axis: int = -1, **torch_keywords: Any) -> np.ndarray:

@@ -218,9 +218,8 @@ def _softmax_cross_entropy_forward(p: Program, node: Node) -> str:
         current = node.inputs[1] if node.inputs[1] is not None else p.bind("labels", labels)
         picks = node.saved["picks"] = p.bind("picks", np.empty(n, dtype=np.intp))
         row_starts = p.bind("row_starts", np.arange(n) * classes)
-        if (
-            len(node.args) > 3 and node.args[3] is True
-        ):  # checked by the caller, at every replay (F's derived)
+        checked = len(node.args) > 3 and node.args[3] is True  # by the caller (F's derived)
+        if checked:
             p.emit(f"np.add({row_starts}, {current}, out={picks})")
         else:  # the op's own check, as eagerly; whole-number float labels cast exactly
             check = p.bind("check_labels", validate.class_labels)
