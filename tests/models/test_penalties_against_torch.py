@@ -38,6 +38,8 @@ composition of the same formula from mean, var and sqrt, which agrees with ours 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -56,6 +58,13 @@ RTOL = 1e-10
 # LayerNorms over 3 features, an input moved by 1e-15 relative moves the penalty's
 # gradient by 5e-11 relative, and the libraries' roundings land 2.8e-10 apart
 NORM_RTOL = 1e-9
+# ...and some are worse: after an Embedding of width 1, Linear(1, 3) and a LayerNorm, torch's
+# own penalty gradient for the Linear's bias moves by 1.1e-9 when its parameters move by
+# 1e-15 relative, and ours is 1.09e-9 from torch's. Such a model is checked to within what
+# it is known to: SHAKE times the largest move of torch's result under that shake, on top
+# of the tolerance (a planted bug is off by a part of the value, not by this).
+SHAKE = 1e-15
+SHAKE_MARGIN = 10.0
 LOSSES = ["cross_entropy", "mse", "bce", "log_softmax", "softmax"]
 T = torch.nn.functional
 
@@ -209,25 +218,59 @@ def row_norms(g):
     return ((g**2).reshape(g.shape[0], -1).sum(-1) + 1e-12) ** 0.5
 
 
-def same_all(ours, theirs, layouts, what, rtol=RTOL):
-    """Our results (None or Tensors) against torch's, in torch's layout."""
-    for layout, mine, want in zip(layouts, ours, theirs):
+def shaken_twin(theirs, seed):
+    """A copy of torch's model with every parameter moved by about SHAKE relative: how far
+    its results move says how well the model's results are known at all."""
+    shaken = copy.deepcopy(theirs)
+    rng = np.random.RandomState(seed)
+    with torch.no_grad():
+        for q in shaken.parameters():
+            q.mul_(torch.tensor(1.0 + SHAKE * rng.randn(*q.shape)))
+    return shaken
+
+
+def agree(mine, want, what, rtol, shaken=None):
+    """``close``, with the room the shaken twin's result (``shaken``) shows the value has."""
+    if shaken is None:
+        close(mine, want, what, rtol)
+        return
+    want, shaken = (
+        np.asarray(a.detach().numpy() if isinstance(a, torch.Tensor) else a) for a in (want, shaken)
+    )
+    room = SHAKE_MARGIN * float(np.max(np.abs(shaken - want), initial=0.0))
+    atol = rtol * max(1.0, float(np.max(np.abs(want), initial=0.0))) + room
+    np.testing.assert_allclose(mine, want, rtol=rtol, atol=atol, err_msg=what)
+
+
+def same_all(ours, theirs, layouts, what, rtol=RTOL, shaken=None):
+    """Our results (None or Tensors) against torch's, in torch's layout; with ``shaken``,
+    the shaken twin's results, within the room they show (``agree``)."""
+    shaken = [None] * len(theirs) if shaken is None else shaken
+    for layout, mine, want, moved in zip(layouts, ours, theirs, shaken):
         if want is None:
             assert mine is None or not mine.data.any(), what
             continue
-        close(layout(np.zeros(want.shape) if mine is None else mine.data), want, what, rtol)
+        mine = layout(np.zeros(want.shape) if mine is None else mine.data)
+        agree(mine, want, what, rtol, moved)
 
 
-def check_model(ours, theirs, x, kind, training, seed=0, rtol=RTOL):
-    """The penalty, double backprop and Hessian-vector checks of the module docstring."""
-    ours.train(training)
-    theirs.train(training)
+def check_model(ours, theirs, x, kind, training, seed=0, rtol=RTOL, shaken=None):
+    """The penalty, double backprop and Hessian-vector checks of the module docstring; with
+    ``shaken`` (``shaken_twin`` of torch's model), each within the room it shows."""
+    models = {"ours": ours, "torch": theirs} | ({} if shaken is None else {"shaken": shaken})
+    for model in models.values():
+        model.train(training)
     named = pairs(ours, theirs)
     layouts = [layout for *_, layout in named] + [np.asarray]
-    wanted = {"ours": [p for _, p, _, _ in named], "torch": [q for _, _, q, _ in named]}
-    differentiate = {"ours": grad, "torch": torch.autograd.grad}
-    rest = dict(zip(("ours", "torch"), split(ours, theirs, x)))
-    make_input = split(ours, theirs, x)[2]
+    wanted = {lib: [q for _, _, q, _ in pairs(ours, model)] for lib, model in models.items()}
+    wanted["ours"] = [p for _, p, _, _ in named]
+    differentiate = {lib: torch.autograd.grad for lib in models} | {"ours": grad}
+    # per library: the model after the input, and a function making a fresh input
+    parts = {}
+    for lib in ("torch", "shaken")[: len(models) - 1]:
+        ours_rest, torch_rest, make_input = split(ours, models[lib], x)
+        parts[lib] = torch_rest, make_input
+    parts = {"ours": (ours_rest, make_input)} | parts
     rng = np.random.RandomState(seed)
     n, classes = ours(x).shape
     arrays = (rng.randint(0, classes, n), rng.randn(n, classes))
@@ -237,7 +280,21 @@ def check_model(ours, theirs, x, kind, training, seed=0, rtol=RTOL):
     vectors = [rng.randn(*p.shape) for p in wanted["ours"]]
 
     def run(stage):
-        return [stage(rest[lib], make_input(lib), lib, differentiate[lib]) for lib in rest]
+        """The stage's results of ours, torch's, and the shaken twin's (or None)."""
+        results = {
+            lib: stage(model, make_input(lib), lib, differentiate[lib])
+            for lib, (model, make_input) in parts.items()
+        }
+        return results["ours"], results["torch"], results.get("shaken")
+
+    def check(stage_results, names):
+        """A stage's values against torch's, one by one, then its list of results."""
+        ours_values, torch_values, shaken_values = stage_results
+        shaken_values = shaken_values or [None] * len(ours_values)
+        *single, results = names
+        for what, mine, want, moved in zip(single, ours_values, torch_values, shaken_values):
+            agree(mine.data, want, what, rtol, moved)
+        same_all(ours_values[-1], torch_values[-1], layouts, results, rtol, shaken_values[-1])
 
     def penalty(model, x, lib, d):
         out = model(x)
@@ -246,20 +303,20 @@ def check_model(ours, theirs, x, kind, training, seed=0, rtol=RTOL):
         total = loss_of(kind, out, arrays, lib) + 10.0 * ((row_norms(g) - 1.0) ** 2).mean()
         return out, g, total, d(total, wanted[lib] + [x], allow_unused=True)
 
-    (out, g, total, results), (t_out, t_g, t_total, t_results) = run(penalty)
-    close(out.data, t_out, "the output", rtol)
-    close(g.data, t_g, "d out / d input", rtol)
-    close(total.data, t_total, "the penalised loss", rtol)
-    same_all(results, t_results, layouts, "the penalised loss's gradients", rtol)
+    names = (
+        "the output",
+        "d out / d input",
+        "the penalised loss",
+        "the penalised loss's gradients",
+    )
+    check(run(penalty), names)
 
     def double_backprop(model, x, lib, d):
         loss = loss_of(kind, model(x), arrays, lib)
         (g,) = d(loss, x, create_graph=True)
         return g, d(loss + (g**2).sum(), wanted[lib], allow_unused=True)
 
-    (g, results), (t_g, t_results) = run(double_backprop)
-    close(g.data, t_g, "d loss / d input", rtol)
-    same_all(results, t_results, layouts, "double backprop's gradients", rtol)
+    check(run(double_backprop), ("d loss / d input", "double backprop's gradients"))
 
     def hessian_vector(model, x, lib, d):
         loss = loss_of(kind, model(x), arrays, lib)
@@ -273,8 +330,8 @@ def check_model(ours, theirs, x, kind, training, seed=0, rtol=RTOL):
             return [None] * (len(wanted[lib]) + 1)
         return d(sum(terms[1:], terms[0]), wanted[lib] + [x], allow_unused=True)
 
-    ours_hv, theirs_hv = run(hessian_vector)
-    same_all(ours_hv, theirs_hv, layouts, "H v with respect to the parameters", rtol)
+    ours_hv, theirs_hv, shaken_hv = run(hessian_vector)
+    same_all(ours_hv, theirs_hv, layouts, "H v with respect to the parameters", rtol, shaken_hv)
 
 
 # ---------------------------------------------------------------------- the tests
@@ -296,7 +353,8 @@ def test_penalties_through_random_models_are_torchs(model, kind, training, seed)
     if built is not None:  # None: images too small, or a max pool over padding alone
         norms = (nn.LayerNorm, nn.BatchNorm1d, nn.BatchNorm2d)
         rtol = NORM_RTOL if any(isinstance(m, norms) for m in built[0]) else RTOL
-        check_model(*built, kind, training, seed, rtol)
+        shaken = shaken_twin(built[1], seed) if rtol == NORM_RTOL else None
+        check_model(*built, kind, training, seed, rtol, shaken)
 
 
 def dense_twins(layers, rows, seed):
