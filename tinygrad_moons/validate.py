@@ -341,6 +341,27 @@ def axes(axis: Any, ndim: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(found)
 
 
+def matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    """Refuse operands of ``a @ b`` that numpy and torch refuse: a 0-d one (torch's words),
+    or inner sizes that differ (a 1-D operand's one axis is its inner size).
+
+    >>> matmul_shapes((3,), (4, 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: matmul: the inner sizes of shapes (3,) and (4, 2) differ (3 and 4)
+    """
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(
+            f"both arguments to matmul need to be at least 1D, but they are {len(a)}D and "
+            f"{len(b)}D (for a product with a number, write a * b)"
+        )
+    inner = b[0] if len(b) == 1 else b[-2]
+    if a[-1] != inner:
+        raise ValueError(
+            f"matmul: the inner sizes of shapes {a} and {b} differ ({a[-1]} and {inner})"
+        )
+
+
 def _label_problem(value: Any, n_classes: int) -> str | None:
     """Why one label is not a class index in [0, n_classes), or None if it is one."""
     if value is None:
