@@ -140,9 +140,19 @@ def leaky_relu(x: Any, slope: float = 0.01, **torch_keywords: Any) -> Tensor:
     return ops.LeakyReLU.apply(_tensor(x), float(slope))
 
 
-def softplus(x: Any) -> Tensor:
-    """ln(1 + e^x), finite for any input; d/dx = sigmoid(x)."""
-    return ops.Softplus.apply(_tensor(x))
+def softplus(x: Any, beta: float = 1.0, threshold: float | None = None) -> Tensor:
+    """ln(1 + e^(beta x)) / beta, finite for any input; d/dx = sigmoid(beta x). With a
+    ``threshold`` (torch's default is 20), x itself where beta x > threshold, as torch's;
+    None (the default here) keeps the formula everywhere (2e-9 above torch's x at 20).
+
+    >>> softplus([0.0, 30.0], beta=2.0, threshold=20.0).data
+    array([ 0.34657359, 30.        ])
+    """
+    x = _tensor(x)
+    beta, threshold = validate.softplus_options(beta, threshold)
+    scaled = x if beta == 1.0 else x * beta
+    out = ops.Softplus.apply(scaled) if beta == 1.0 else ops.Softplus.apply(scaled) / beta
+    return out if threshold is None else where(scaled > threshold, x, out)
 
 
 def softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:

@@ -362,6 +362,54 @@ def matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
         )
 
 
+def padding_word(value: str, stride: tuple[int, int]) -> str:
+    """A convolution's padding given as a word, torch's: 'valid' (none) or 'same' (the
+    output the input's size, for stride 1 alone), refused in torch's words otherwise.
+
+    >>> padding_word("same", (2, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: padding='same' is not supported for strided convolutions
+    """
+    if value not in ("same", "valid"):
+        raise ValueError(f"Invalid padding string {value!r}, should be one of {{'same', 'valid'}}")
+    if value == "same" and stride != (1, 1):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    return value
+
+
+def softplus_options(beta: Any, threshold: Any) -> tuple[float, float | None]:
+    """softplus's ``beta`` (a finite number but 0, where ln(1 + e^(beta x)) / beta has no
+    value: torch answers inf) and ``threshold`` (a number, or None for no threshold).
+
+    >>> softplus_options(0, 20)
+    Traceback (most recent call last):
+    ...
+    ValueError: softplus's beta must be a finite number other than 0, got 0
+    """
+    beta_value = number("softplus's beta", beta, low=-math.inf)
+    if beta_value == 0.0:
+        raise ValueError(f"softplus's beta must be a finite number other than 0, got {beta!r}")
+    if threshold is None:
+        return beta_value, None
+    return beta_value, number("softplus's threshold", threshold, low=-math.inf)
+
+
+def row_index(name: str, value: Any, count: int) -> int:
+    """``value`` as a row of ``count`` rows, torch's way: an int in [-count, count), a
+    negative one counted from the end.
+
+    >>> row_index("padding_idx", -1, 4)
+    3
+    """
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not is_int or not -count <= value < count:
+        raise ValueError(
+            f"{name} must be an int in [{-count}, {count}) (within num_embeddings), got {value!r}"
+        )
+    return int(value) % count
+
+
 def _label_problem(value: Any, n_classes: int) -> str | None:
     """Why one label is not a class index in [0, n_classes), or None if it is one."""
     if value is None:
