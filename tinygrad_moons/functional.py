@@ -184,25 +184,28 @@ def log_softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """x @ weight + bias, the write-up's layout: x (n, in), weight (in, out), bias (out,) or
     (1, out) or None. dx = G W^T, dW = x^T G, db = sum over rows of G. For a 2-D x one
-    fused op; x of more dimensions (..., n, in), such as a batch of sequences, is a batched
-    matmul plus the bias, as torch's ``nn.Linear``.
+    fused op; another x, one sample (in,) or a batch of sequences (..., n, in), is ``@``
+    plus the bias, and a bias of another shape that broadcasts to the output without
+    enlarging it ((1,), (), ...) is added as torch's linear adds it.
 
     >>> x = Tensor([[1.0, 2.0]])
     >>> linear(x, Tensor([[1.0], [1.0]]), Tensor([0.5])).data
     array([[3.5]])
     """
     x, weight = _tensor(x), _tensor(weight)
-    if bias is None:
-        return ops.MatMul.apply(x, weight)
-    bias = _tensor(bias)
-    if x.ndim <= 2:
-        return ops.Linear.apply(x, weight, bias)
-    if weight.ndim != 2 or bias.shape not in ((weight.shape[-1],), (1, weight.shape[-1])):
+    if weight.ndim != 2:
         raise ValueError(
-            f"linear needs weight (k, m) and bias (m,) or (1, m) for x (..., n, k); got "
-            f"shapes {x.shape}, {weight.shape} and {bias.shape}"
+            f"linear needs a weight (k, m); got shapes {x.shape} for x and {weight.shape} "
+            f"for weight"
         )
-    return ops.Add.apply(ops.MatMul.apply(x, weight), bias)
+    if bias is None:
+        return x @ weight
+    bias = _tensor(bias)
+    if x.ndim == 2 and bias.shape in ((weight.shape[1],), (1, weight.shape[1])):
+        return ops.Linear.apply(x, weight, bias)
+    out = x @ weight
+    validate.bias_fits(bias.shape, out.shape)
+    return ops.Add.apply(out, bias)
 
 
 # ---------------------------------------------------------------------- combining, selecting
@@ -255,9 +258,10 @@ def minimum(x: Any, y: Any) -> Tensor:
     return ops.Minimum.apply(_tensor(x), _tensor(y))
 
 
-def clip(x: Any, low: Any, high: Any) -> Tensor:
+def clip(x: Any, low: Any = None, high: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
     """x limited to [low, high], as ``np.clip`` (where low > high, every value is high);
-    either bound may be None, and a bound that is a Tensor gets its gradient.
+    either bound may be None, and a bound that is a Tensor gets its gradient. The bounds
+    by position or as numpy 2's (and torch's) ``min=`` and ``max=``.
 
     Gradients as ``torch.clamp``: x gets it where low <= x <= high (bounds included), low
     where x < low, high where x > high.
@@ -265,8 +269,7 @@ def clip(x: Any, low: Any, high: Any) -> Tensor:
     >>> clip(Tensor([-2.0, 0.5, 2.0]), -1.0, 1.0).data
     array([-1. ,  0.5,  1. ])
     """
-    if low is None and high is None:
-        raise ValueError("clip needs low or high (or both); got None for both")
+    low, high = validate.clip_bounds(low, high, min, max)
     low = None if low is None else _tensor(low)
     high = None if high is None else _tensor(high)
     return ops.Clip.apply(_tensor(x), low, high)

@@ -32,9 +32,11 @@ import numpy as np
 from tinygrad_moons import habits
 from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
+from tinygrad_moons.validate import clip_bounds as _clip_bounds
 from tinygrad_moons.validate import flag as _flag
 from tinygrad_moons.validate import keepdims as _keepdims
 from tinygrad_moons.validate import matmul_shapes as _matmul_shapes
+from tinygrad_moons.validate import reshape_order as _reshape_order
 from tinygrad_moons.validate import unmasked as _unmasked
 
 Axis = int | tuple[int, ...] | None
@@ -769,9 +771,14 @@ class Tensor(ArrayMethods):
         return ops.ReLU.apply(self)
 
     # ------------------------------------------------------------------ shape
-    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+    def reshape(self, *shape: int | Sequence[int], order: str = "C") -> Tensor:
+        """The same values in ``shape``, read and written in numpy's ``order``: 'C' (the
+        last index fastest) or 'F' (the first fastest, the C reshape of the axes reversed)."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
+        if _reshape_order(order) == "F":
+            reversed_shape = tuple(reversed(np.empty(self.shape).reshape(shape).shape))
+            return _transposed(_reshaped(_transposed(self, None), reversed_shape), None)
         return _reshaped(self, shape)
 
     @property
@@ -932,10 +939,12 @@ class Tensor(ArrayMethods):
             shift *= 2
         return out
 
-    def clip(self, low: Any, high: Any) -> Tensor:
-        """Limited to [low, high], as ``np.clip`` (``F.clip``: gradients as torch's clamp)."""
-        if low is None and high is None:
-            raise ValueError("clip needs low or high (or both); got None for both")
+    def clip(
+        self, low: Any = None, high: Any = None, *, min: Any = None, max: Any = None
+    ) -> Tensor:
+        """Limited to [low, high], as ``np.clip`` (``F.clip``: gradients as torch's clamp);
+        the bounds by position or as numpy 2's and torch's ``min=`` and ``max=``."""
+        low, high = _clip_bounds(low, high, min, max)
         low = None if low is None else _lift(low)
         high = None if high is None else _lift(high)
         return ops.Clip.apply(self, low, high)

@@ -410,6 +410,51 @@ def row_index(name: str, value: Any, count: int) -> int:
     return int(value) % count
 
 
+def clip_bounds(low: Any, high: Any, minimum: Any, maximum: Any) -> tuple[Any, Any]:
+    """clip's bounds, given by position (low, high) or by numpy 2's and torch's keywords
+    ``min`` and ``max``: each once, at least one of the two not None (torch's rule).
+
+    >>> clip_bounds(None, None, 0.0, None)
+    (0.0, None)
+    """
+    if (low is not None and minimum is not None) or (high is not None and maximum is not None):
+        raise TypeError(
+            "clip takes each bound once: by position (low, high) or as min= and max=, not both"
+        )
+    low = minimum if low is None else low
+    high = maximum if high is None else high
+    if low is None and high is None:
+        raise ValueError("clip needs low or high (or both); got None for both")
+    return low, high
+
+
+def reshape_order(order: Any) -> str:
+    """reshape's ``order``: numpy's 'C' (last index fastest) or 'F' (first fastest).
+    numpy's 'A' follows the array's memory layout, which no op here promises, so it is
+    refused rather than answered differently for equal Tensors."""
+    if order == "A":
+        raise ValueError(
+            "reshape's order='A' reads in the memory order of the array, which ops here do "
+            "not promise: write order='F' (what 'A' is for a Fortran-ordered array) or 'C'"
+        )
+    if order not in ("C", "F"):
+        raise ValueError(f"reshape's order must be 'C' or 'F', got {order!r}")
+    return order
+
+
+def bias_fits(bias: tuple[int, ...], out: tuple[int, ...]) -> None:
+    """A bias must broadcast to the product's shape ``out`` without enlarging it, as
+    torch's linear adds it."""
+    try:
+        fits = np.broadcast_shapes(bias, out) == out
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"linear's bias of shape {bias} does not broadcast to the shape of x @ weight, {out}"
+        )
+
+
 def _label_problem(value: Any, n_classes: int) -> str | None:
     """Why one label is not a class index in [0, n_classes), or None if it is one."""
     if value is None:
