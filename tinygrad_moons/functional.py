@@ -155,11 +155,21 @@ def softplus(x: Any, beta: float = 1.0, threshold: float | None = None) -> Tenso
     return out if threshold is None else where(scaled > threshold, x, out)
 
 
+def _a_number_along_its_own_axis(x: Tensor, axis: Any) -> bool:
+    """A 0-d x with axis 0 or -1, which torch's softmax and log_softmax take as the one
+    axis of a single number (numpy's reductions refuse a 0-d array an axis)."""
+    is_int = isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)
+    return x.ndim == 0 and is_int and axis in (0, -1)
+
+
 def softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
-    """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
+    """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows; a
+    0-d x along axis 0 or -1 is 1, as torch's."""
     if torch_keywords:
         habits.keywords("F.softmax", torch_keywords, ("dim",))
     x = _tensor(x)
+    if _a_number_along_its_own_axis(x, axis):  # torch's: 1 (and d/dx 0)
+        return softmax(x.reshape(1), 0).reshape(())
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's (numpy's max has no identity)
         return x.reshape(x.shape)
@@ -167,7 +177,8 @@ def softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
 
 
 def log_softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
-    """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1.
+    """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1 (a 0-d x
+    along axis 0 or -1 is 0, as torch's).
 
     >>> log_softmax([1000.0, 0.0]).data
     array([    0., -1000.])
@@ -175,6 +186,8 @@ def log_softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
     if torch_keywords:
         habits.keywords("F.log_softmax", torch_keywords, ("dim",))
     x = _tensor(x)
+    if _a_number_along_its_own_axis(x, axis):  # torch's: 0 (and d/dx 0)
+        return log_softmax(x.reshape(1), 0).reshape(())
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's
         return x.reshape(x.shape)

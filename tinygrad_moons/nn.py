@@ -1159,15 +1159,22 @@ class _BatchNorm(Module):
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)
         if self.training or not self.track_running_stats:
             count = x.size // self.num_features
-            if count < 2:
+            if count == 1:
                 raise ValueError(
                     f"Expected more than 1 value per channel when training, got input size "
                     f"{x.shape}"
                 )
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)
-            if self.training and self.track_running_stats:
-                self._track(mean.data.reshape(-1), var.data.reshape(-1) * (count / (count - 1)))
+            if count == 0:  # torch's: an empty output, the batch counted, no statistics
+                if self.training and self.track_running_stats:
+                    with no_grad():
+                        self.num_batches_tracked += 1.0
+                mean, var = Tensor(np.zeros(shape)), Tensor(np.ones(shape))
+            else:
+                mean = x.mean(axis=axes, keepdims=True)
+                var = x.var(axis=axes, keepdims=True)
+                if self.training and self.track_running_stats:
+                    unbiased = var.data.reshape(-1) * (count / (count - 1))
+                    self._track(mean.data.reshape(-1), unbiased)
         else:
             mean = self.running_mean.detach().reshape(shape)
             var = self.running_var.detach().reshape(shape)

@@ -332,6 +332,53 @@ def test_batchnorm_state_without_the_count_is_refused_naming_it():
     assert layer.load_state_dict(state, strict=False).missing_keys == ["num_batches_tracked"]
 
 
+@pytest.mark.parametrize(
+    ("cls", "shape"),
+    [
+        ("BatchNorm1d", (0, 3)),
+        ("BatchNorm1d", (0, 3, 4)),
+        ("BatchNorm1d", (2, 3, 0)),
+        ("BatchNorm2d", (0, 3, 2, 2)),
+        ("BatchNorm2d", (1, 3, 0, 2)),
+    ],
+)
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_of_no_values_per_channel_is_torchs(cls, shape, momentum):
+    """Training on a batch with no values per channel (N = 0, or an empty length): an
+    empty output, zero gradients for weight and bias, the running statistics unchanged and
+    the batch counted, as torch 2.13 does (so momentum=None's next batch weighs 1/2)."""
+    ours_layer = getattr(nn, cls)(3, momentum=momentum)
+    theirs_layer = getattr(torch.nn, cls)(3, momentum=momentum).double()
+    rng = np.random.default_rng(11)
+    for batch in (rng.normal(size=(4, *shape[1:2], *[n or 2 for n in shape[2:]])), np.ones(shape)):
+        x, tx = Tensor(batch, requires_grad=True), torch.tensor(batch, requires_grad=True)
+        out, theirs_out = ours_layer(x), theirs_layer(tx)
+        assert out.shape == tuple(theirs_out.shape)
+        np.testing.assert_allclose(out.data, theirs_out.detach().numpy(), rtol=1e-12, atol=1e-12)
+        params = [x, ours_layer.weight, ours_layer.bias]
+        gradients = grad((out * 2.0).sum(), params, allow_unused=True)
+        torch_params = [tx, theirs_layer.weight, theirs_layer.bias]
+        torch_gradients = torch.autograd.grad((theirs_out * 2.0).sum(), torch_params)
+        for g, tg in zip(gradients, torch_gradients, strict=True):
+            np.testing.assert_allclose(g.data, tg.numpy(), rtol=1e-12, atol=1e-12)
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            want = getattr(theirs_layer, name).numpy()
+            np.testing.assert_allclose(getattr(ours_layer, name).data, want, rtol=1e-13)
+    ours_layer.eval(), theirs_layer.eval()
+    assert ours_layer(np.ones(shape)).shape == tuple(
+        theirs_layer(torch.ones(shape, dtype=torch.float64)).shape
+    )
+
+
+def test_batchnorm_of_one_value_per_channel_is_refused_as_torchs():
+    for layer in (nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)):
+        x = np.ones((1, 3)) if isinstance(layer, nn.Module) else torch.ones(1, 3)
+        with pytest.raises(
+            ValueError, match="Expected more than 1 value per channel when training"
+        ):
+            layer(x)
+
+
 # ---------------------------------------------------------------------- Softplus
 @pytest.mark.parametrize(
     ("beta", "threshold"), [(1.0, 20.0), (2.0, 20.0), (0.5, 3.0), (-1.5, 2.0), (3.0, -1.0)]
