@@ -15,6 +15,7 @@ import torch.nn.functional as TF
 import tinygrad_moons.functional as F
 from tests.torch_twin import assert_same, ours, theirs
 from tinygrad_moons import Tensor, grad, nn
+from tinygrad_moons.graph import capture
 
 
 def _same_derivatives(our_fn, torch_fn, arrays, what):
@@ -459,3 +460,54 @@ def test_softplus_second_derivative_at_the_threshold_is_the_formulas():
     np.testing.assert_allclose(first, torch_first, rtol=1e-15)
     np.testing.assert_allclose(second, beta * s * (1 - s), rtol=1e-14)
     assert torch_second[0] == 0.0
+
+
+# ---------------------------------------------------------------------- captured steps
+def _trajectory(replayed: bool, steps: int = 6):
+    """SGD on images through Conv2d('same'), both pools with ceil_mode and Softplus with a
+    threshold, plus an Embedding with a padding row; new data each step, so every mask
+    (the pools' maxima, the threshold, the indices) must be found afresh at each replay."""
+    rng = np.random.RandomState(12)
+    images = Tensor(rng.randn(3, 2, 5, 5))
+    indices = Tensor(rng.randint(0, 4, size=(3, 2)).astype(float))
+    conv = nn.Conv2d(2, 3, (2, 3), padding="same", seed=0)
+    embedding = nn.Embedding(4, 2, padding_idx=1, seed=1)
+    head = nn.Linear(3 * 3 * 3 + 2 * 3 * 3 + 2 * 2, 2, seed=2)
+    softplus = nn.Softplus(beta=2.0, threshold=1.0)
+    params = [*conv.parameters(), *embedding.parameters(), *head.parameters()]
+
+    def loss():
+        features = softplus(conv(images))
+        pooled = F.max_pool2d(features, 2, ceil_mode=True).flatten(1)
+        averaged = F.avg_pool2d(features[:, :2], 3, 2, 1, False, ceil_mode=True).flatten(1)
+        embedded = embedding(indices).flatten(1)
+        joined = F.concatenate([pooled, averaged, embedded], axis=1)
+        return (head(joined) ** 2).sum()
+
+    graph = capture(loss) if replayed else None
+    history = []
+    for _ in range(steps):
+        images.data[...] = rng.randn(*images.shape) * 2
+        indices.data[...] = rng.randint(0, 4, size=indices.shape)
+        if replayed:
+            value = graph.replay()
+        else:
+            value = loss()
+            value.backward()
+        history.append((value.item(), [p.grad.copy() for p in params]))
+        for p in params:
+            p.data -= 0.01 * p.grad
+            p.grad = None
+    return history, [p.data.copy() for p in params]
+
+
+def test_a_captured_step_with_the_new_options_replays_as_eager_bit_for_bit():
+    eager, eager_params = _trajectory(replayed=False)
+    replayed, replayed_params = _trajectory(replayed=True)
+    for (loss_e, grads_e), (loss_r, grads_r) in zip(eager, replayed, strict=True):
+        assert loss_e == loss_r
+        for a, b in zip(grads_e, grads_r, strict=True):
+            np.testing.assert_array_equal(a, b)
+    for a, b in zip(eager_params, replayed_params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert eager[0][1][2][1].tolist() == [0.0, 0.0]  # the padding row: no gradient
