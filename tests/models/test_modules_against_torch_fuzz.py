@@ -12,7 +12,7 @@ model or the optimiser, resuming once from state dicts mid-run and setting an op
 group by hand. After every step the loss, every gradient, every parameter, BatchNorm's
 running statistics and every group's lr must agree to rtol 1e-11, atol 1e-11 times the
 array's largest element or 1 (1e-10 in models with a normalisation layer), until a loss
-passes 1e6 (diverging). Each stage starts from our numbers, so rounding is not amplified:
+passes 1e4 (diverging). Each stage starts from our numbers, so rounding is not amplified:
 torch's optimiser steps on our gradients once they are compared, and each step starts
 torch's model from our parameters and buffers. Measured
 gaps: up to 4.2e-12 relative (a gradient that cancels, summed over a 5 x 5 image, and
@@ -458,7 +458,10 @@ def check_run(input_spec, layers, classes, opt_spec, plan, seed):
         else:
             target = rng.randn(len(x), classes)
         torch_loss = loss_of(loss_kind, reduction, theirs(torch_x), target, "torch")
-        if not abs(torch_loss.item()) < 1e6:  # diverging: no last digits left to compare
+        # diverging: no last digits left to compare. A loss of 1e5 (an MSE of outputs near
+        # 330) saturates tanh, whose 1 - tanh^2 of 1e-9 is known to 1e-7 relative in both
+        # libraries: a gradient of an Embedding then parted by 1.5e-9 (seed 191)
+        if not abs(torch_loss.item()) < 1e4:
             return
         loss = loss_of(loss_kind, reduction, ours(x), target, "ours")
         close(loss.data, torch_loss, f"loss at step {step}", rtol)
