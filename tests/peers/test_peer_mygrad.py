@@ -634,10 +634,11 @@ def test_convnd_fwd_trivial():
 
 @pytest.mark.parametrize(
     "x_shape, w_shape",
-    [((1, 1, 4, 4), (1, 2, 2, 2)), ((1, 1, 4, 4), (1, 1, 5, 5)), ((1, 4, 4), (1, 1, 2, 2))],
-    ids=["channels", "kernel_too_large", "x_not_4d"],
+    [((1, 1, 4, 4), (1, 2, 2, 2)), ((1, 1, 4, 4), (1, 1, 5, 5)), ((4, 4), (1, 1, 2, 2))],
+    ids=["channels", "kernel_too_large", "x_not_3d_or_4d"],
 )
 def test_bad_conv_shapes(x_shape, w_shape):
+    """MyGrad's x of 3 dimensions is torch's one unbatched image here; 2 is refused."""
     conv2d = need("conv2d")
     with pytest.raises(ValueError):
         conv2d(Tensor(np.ones(x_shape)), Tensor(np.ones(w_shape)))
