@@ -140,16 +140,36 @@ def leaky_relu(x: Any, slope: float = 0.01, **torch_keywords: Any) -> Tensor:
     return ops.LeakyReLU.apply(_tensor(x), float(slope))
 
 
-def softplus(x: Any) -> Tensor:
-    """ln(1 + e^x), finite for any input; d/dx = sigmoid(x)."""
-    return ops.Softplus.apply(_tensor(x))
+def softplus(x: Any, beta: float = 1.0, threshold: float | None = None) -> Tensor:
+    """ln(1 + e^(beta x)) / beta, finite for any input; d/dx = sigmoid(beta x). With a
+    ``threshold`` (torch's default is 20), x itself where beta x > threshold, as torch's;
+    None (the default here) keeps the formula everywhere (2e-9 above torch's x at 20).
+
+    >>> softplus([0.0, 30.0], beta=2.0, threshold=20.0).data
+    array([ 0.34657359, 30.        ])
+    """
+    x = _tensor(x)
+    beta, threshold = validate.softplus_options(beta, threshold)
+    scaled = x if beta == 1.0 else x * beta
+    out = ops.Softplus.apply(scaled) if beta == 1.0 else ops.Softplus.apply(scaled) / beta
+    return out if threshold is None else where(scaled > threshold, x, out)
+
+
+def _a_number_along_its_own_axis(x: Tensor, axis: Any) -> bool:
+    """A 0-d x with axis 0 or -1, which torch's softmax and log_softmax take as the one
+    axis of a single number (numpy's reductions refuse a 0-d array an axis)."""
+    is_int = isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)
+    return x.ndim == 0 and is_int and axis in (0, -1)
 
 
 def softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
-    """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows."""
+    """e^x / sum(e^x) along ``axis``, computed from x - max(x) so it never overflows; a
+    0-d x along axis 0 or -1 is 1, as torch's."""
     if torch_keywords:
         habits.keywords("F.softmax", torch_keywords, ("dim",))
     x = _tensor(x)
+    if _a_number_along_its_own_axis(x, axis):  # torch's: 1 (and d/dx 0)
+        return softmax(x.reshape(1), 0).reshape(())
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's (numpy's max has no identity)
         return x.reshape(x.shape)
@@ -157,7 +177,8 @@ def softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
 
 
 def log_softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
-    """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1.
+    """x - logsumexp(x) along ``axis``; exact where softmax would round to 0 or 1 (a 0-d x
+    along axis 0 or -1 is 0, as torch's).
 
     >>> log_softmax([1000.0, 0.0]).data
     array([    0., -1000.])
@@ -165,6 +186,8 @@ def log_softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
     if torch_keywords:
         habits.keywords("F.log_softmax", torch_keywords, ("dim",))
     x = _tensor(x)
+    if _a_number_along_its_own_axis(x, axis):  # torch's: 0 (and d/dx 0)
+        return log_softmax(x.reshape(1), 0).reshape(())
     _axes(axis, x.ndim, x.shape)
     if x.size == 0:  # no element: the empty result, as torch's
         return x.reshape(x.shape)
@@ -174,25 +197,28 @@ def log_softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """x @ weight + bias, the write-up's layout: x (n, in), weight (in, out), bias (out,) or
     (1, out) or None. dx = G W^T, dW = x^T G, db = sum over rows of G. For a 2-D x one
-    fused op; x of more dimensions (..., n, in), such as a batch of sequences, is a batched
-    matmul plus the bias, as torch's ``nn.Linear``.
+    fused op; another x, one sample (in,) or a batch of sequences (..., n, in), is ``@``
+    plus the bias, and a bias of another shape that broadcasts to the output without
+    enlarging it ((1,), (), ...) is added as torch's linear adds it.
 
     >>> x = Tensor([[1.0, 2.0]])
     >>> linear(x, Tensor([[1.0], [1.0]]), Tensor([0.5])).data
     array([[3.5]])
     """
     x, weight = _tensor(x), _tensor(weight)
-    if bias is None:
-        return ops.MatMul.apply(x, weight)
-    bias = _tensor(bias)
-    if x.ndim <= 2:
-        return ops.Linear.apply(x, weight, bias)
-    if weight.ndim != 2 or bias.shape not in ((weight.shape[-1],), (1, weight.shape[-1])):
+    if weight.ndim != 2:
         raise ValueError(
-            f"linear needs weight (k, m) and bias (m,) or (1, m) for x (..., n, k); got "
-            f"shapes {x.shape}, {weight.shape} and {bias.shape}"
+            f"linear needs a weight (k, m); got shapes {x.shape} for x and {weight.shape} "
+            f"for weight"
         )
-    return ops.Add.apply(ops.MatMul.apply(x, weight), bias)
+    if bias is None:
+        return x @ weight
+    bias = _tensor(bias)
+    if x.ndim == 2 and bias.shape in ((weight.shape[1],), (1, weight.shape[1])):
+        return ops.Linear.apply(x, weight, bias)
+    out = x @ weight
+    validate.bias_fits(bias.shape, out.shape)
+    return ops.Add.apply(out, bias)
 
 
 # ---------------------------------------------------------------------- combining, selecting
@@ -245,9 +271,10 @@ def minimum(x: Any, y: Any) -> Tensor:
     return ops.Minimum.apply(_tensor(x), _tensor(y))
 
 
-def clip(x: Any, low: Any, high: Any) -> Tensor:
+def clip(x: Any, low: Any = None, high: Any = None, *, min: Any = None, max: Any = None) -> Tensor:
     """x limited to [low, high], as ``np.clip`` (where low > high, every value is high);
-    either bound may be None, and a bound that is a Tensor gets its gradient.
+    either bound may be None, and a bound that is a Tensor gets its gradient. The bounds
+    by position or as numpy 2's (and torch's) ``min=`` and ``max=``.
 
     Gradients as ``torch.clamp``: x gets it where low <= x <= high (bounds included), low
     where x < low, high where x > high.
@@ -255,8 +282,7 @@ def clip(x: Any, low: Any, high: Any) -> Tensor:
     >>> clip(Tensor([-2.0, 0.5, 2.0]), -1.0, 1.0).data
     array([-1. ,  0.5,  1. ])
     """
-    if low is None and high is None:
-        raise ValueError("clip needs low or high (or both); got None for both")
+    low, high = validate.clip_bounds(low, high, min, max)
     low = None if low is None else _tensor(low)
     high = None if high is None else _tensor(high)
     return ops.Clip.apply(_tensor(x), low, high)

@@ -205,6 +205,13 @@ MODULES: dict[str, dict[str, str]] = {
 _SWITCH = "leave it out: a switch between PyTorch's implementations (numpy has one)"
 
 # torch's constructor option -> why it is not taken (for optimisers and layers)
+_PADDING_MODE = (
+    "leave it out: Conv2d pads with zeros; pad x first, F.pad(x, ((0, 0), (0, 0), (p, p), "
+    "(p, p)), mode=...) ('reflect'; 'edge' for torch's 'replicate', 'wrap' for 'circular'), "
+    "and give padding=0"
+)
+_NO_RENORM = "Embedding never renormalises its rows (rescale weight's rows under no_grad())"
+
 OPTIONS: dict[str, str] = {
     "amsgrad": "leave it out: Adam is torch's with amsgrad=False (no AMSGrad variant)",
     "dampening": "leave it out: SGD is torch's with dampening=0",
@@ -221,6 +228,15 @@ OPTIONS: dict[str, str] = {
     "dtype": _LEAVE_OUT.format("every Tensor is float64"),
     "descending": _write("t.sort(axis).flip(axis) (ascending, then reversed)"),
     "retain_graph": _LEAVE_OUT.format("the graph is always kept (walking it again adds again)"),
+    "padding_mode": _PADDING_MODE,
+    "return_indices": _LEAVE_OUT.format("the pools give the values alone"),
+    "divisor_override": _write("F.avg_pool2d(x, k, s, p) * (kh * kw / divisor) (the sums)"),
+    "max_norm": _LEAVE_OUT.format(_NO_RENORM),
+    "norm_type": _LEAVE_OUT.format(_NO_RENORM),
+    "scale_grad_by_freq": _LEAVE_OUT.format("repeated indices add their gradients, unscaled"),
+    "sparse": _LEAVE_OUT.format("gradients are dense arrays"),
+    "_weight": _write("emb.weight.data[...] = values under no_grad() once it is made"),
+    "_freeze": _write("emb.weight.requires_grad_(False)"),
 }
 
 

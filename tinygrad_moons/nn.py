@@ -40,6 +40,9 @@ from tinygrad_moons.validate import (
     masked,
     not_finite,
     number,
+    padding_word,
+    row_index,
+    softplus_options,
     whole,
     width,
 )
@@ -518,10 +521,18 @@ class LeakyReLU(Module):
 
 
 class Softplus(Module):
-    """ln(1 + e^x)."""
+    """ln(1 + e^(beta x)) / beta, and x itself where beta x > ``threshold``, as torch's
+    (``F.softplus``); torch's default threshold is 20, the default here None (none)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float | None = None) -> None:
+        super().__init__()
+        self.beta, self.threshold = softplus_options(beta, threshold)
 
     def forward(self, x: Any) -> Tensor:
-        return F.softplus(x)
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta:g}, threshold={self.threshold}"
 
 
 class Identity(Module):
@@ -970,8 +981,9 @@ def _activation_module(activation: str | type[Module]) -> type[Module]:
 
 # ------------------------------------------------------------ layers for images and tokens
 class Conv2d(Module):
-    """torch's Conv2d over NCHW images: weight (out, in / groups, kh, kw), bias (out,),
-    both drawn uniform in +-1/sqrt(in / groups * kh * kw) as torch's default.
+    """torch's Conv2d over NCHW images (or one CHW image): weight (out, in / groups, kh, kw),
+    bias (out,), both drawn uniform in +-1/sqrt(in / groups * kh * kw) as torch's default;
+    ``padding`` as ``F.conv2d``'s, torch's 'same' and 'valid' included.
 
     >>> Conv2d(1, 4, 3, padding=1, seed=0)(np.ones((2, 1, 8, 8))).shape
     (2, 4, 8, 8)
@@ -983,7 +995,7 @@ class Conv2d(Module):
         out_channels: int,
         kernel_size: int | tuple[int, int],
         stride: int | tuple[int, int] = 1,
-        padding: int | tuple[int, int] = 0,
+        padding: int | tuple[int, int] | str = 0,
         dilation: int | tuple[int, int] = 1,
         groups: int = 1,
         *,
@@ -1002,6 +1014,8 @@ class Conv2d(Module):
         kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
         self.kernel_size = (whole("kernel_size", kh), whole("kernel_size", kw))
         flag("Conv2d's bias", bias)
+        if isinstance(padding, str):  # refused now, as torch's, not at the first forward
+            padding_word(padding, (stride, stride) if isinstance(stride, int) else tuple(stride))
         self.stride, self.padding, self.dilation = stride, padding, dilation
         rng = as_random_state(seed)
         fan_in = self.in_channels // self.groups * kh * kw
@@ -1028,23 +1042,34 @@ class Conv2d(Module):
 
 
 class MaxPool2d(Module):
-    """``F.max_pool2d`` as a layer (stride defaults to the kernel size)."""
+    """``F.max_pool2d`` as a layer (stride defaults to the kernel size). ``ceil_mode`` is
+    keyword-only: torch's fifth argument is ``return_indices``."""
 
     def __init__(
-        self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: Any = 0,
+        dilation: Any = 1,
+        *,
+        ceil_mode: bool = False,
     ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation = dilation
+        self.ceil_mode = flag("MaxPool2d's ceil_mode", ceil_mode)
 
     def forward(self, x: Any) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return F.max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, ceil_mode=self.ceil_mode
+        )
 
 
 class AvgPool2d(Module):
     """``F.avg_pool2d`` as a layer (stride defaults to the kernel size; zero padding counts
     in the mean unless ``count_include_pad=False``, as torch's). ``count_include_pad`` is
-    keyword-only: torch's fourth argument is ``ceil_mode``, which a habit would pass here."""
+    keyword-only, as ``ceil_mode``: torch's fourth argument is ``ceil_mode``, which a habit
+    would pass here."""
 
     def __init__(
         self,
@@ -1052,14 +1077,23 @@ class AvgPool2d(Module):
         stride: Any = None,
         padding: Any = 0,
         *,
+        ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode = flag("AvgPool2d's ceil_mode", ceil_mode)
         self.count_include_pad = flag("AvgPool2d's count_include_pad", count_include_pad)
 
     def forward(self, x: Any) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.count_include_pad)
+        return F.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.count_include_pad,
+            ceil_mode=self.ceil_mode,
+        )
 
 
 class Flatten(Module):
@@ -1077,9 +1111,11 @@ class _BatchNorm(Module):
     """Normalises each channel (axis 1) over the batch and the other axes, as torch's:
     training uses the batch's mean and biased variance and updates the buffers
     ``running_mean`` and ``running_var`` (unbiased) by ``momentum``; eval uses them.
-    ``momentum=None`` is torch's cumulative average: the buffers are the mean of every
-    training batch's statistics, counted in the buffer ``num_batches_tracked``.
-    ``weight`` (ones) and ``bias`` (zeros) scale and shift, with ``affine=True``."""
+    ``num_batches_tracked`` counts the training batches, as torch's; ``momentum=None`` is
+    torch's cumulative average, the buffers the mean of every training batch's statistics.
+    ``track_running_stats=False`` keeps no buffers (they are None) and uses the batch's
+    statistics in eval mode too. ``weight`` (ones) and ``bias`` (zeros) scale and shift,
+    with ``affine=True``."""
 
     ndims: tuple[int, ...] = ()
 
@@ -1089,10 +1125,13 @@ class _BatchNorm(Module):
         eps: float = 1e-5,
         momentum: float | None = 0.1,
         affine: bool = True,
+        track_running_stats: bool = True,
     ) -> None:
         super().__init__()
         self.num_features = whole("num_features", num_features)
         affine = flag(f"{type(self).__name__}'s affine", affine)
+        tracking = flag(f"{type(self).__name__}'s track_running_stats", track_running_stats)
+        self.track_running_stats = tracking
         self.eps = float(eps)
         self.momentum = None if momentum is None else float(momentum)
         if not (self.eps > 0.0 and 0.0 <= (0.0 if momentum is None else self.momentum) <= 1.0):
@@ -1101,10 +1140,12 @@ class _BatchNorm(Module):
             )
         self.weight = Tensor(np.ones(num_features), requires_grad=True) if affine else None
         self.bias = Tensor(np.zeros(num_features), requires_grad=True) if affine else None
+        if not tracking:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+            return
         self.register_buffer("running_mean", Tensor(np.zeros(num_features)))
         self.register_buffer("running_var", Tensor(np.ones(num_features)))
-        if momentum is None:  # torch's cumulative average counts the batches
-            self.register_buffer("num_batches_tracked", Tensor(np.zeros(())))
+        self.register_buffer("num_batches_tracked", Tensor(np.zeros(())))
 
     def forward(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -1116,29 +1157,24 @@ class _BatchNorm(Module):
             )
         axes = (0, *range(2, x.ndim))
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)
-        if self.training:
+        if self.training or not self.track_running_stats:
             count = x.size // self.num_features
-            if count < 2:
+            if count == 1:
                 raise ValueError(
                     f"Expected more than 1 value per channel when training, got input size "
                     f"{x.shape}"
                 )
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)
-            with no_grad():
-                m = self.momentum
-                if m is None:  # the cumulative average: 1/n of the n-th batch
-                    if "num_batches_tracked" not in self._registered:
-                        raise ValueError(
-                            f"{type(self).__name__}'s momentum was set to None after it "
-                            f"was made: make it with momentum=None for the cumulative average"
-                        )
-                    self.num_batches_tracked += 1.0
-                    m = 1.0 / self.num_batches_tracked.item()
-                self.running_mean *= 1.0 - m
-                self.running_mean += m * mean.data.reshape(-1)
-                self.running_var *= 1.0 - m
-                self.running_var += m * var.data.reshape(-1) * (count / (count - 1))
+            if count == 0:  # torch's: an empty output, the batch counted, no statistics
+                if self.training and self.track_running_stats:
+                    with no_grad():
+                        self.num_batches_tracked += 1.0
+                mean, var = Tensor(np.zeros(shape)), Tensor(np.ones(shape))
+            else:
+                mean = x.mean(axis=axes, keepdims=True)
+                var = x.var(axis=axes, keepdims=True)
+                if self.training and self.track_running_stats:
+                    unbiased = var.data.reshape(-1) * (count / (count - 1))
+                    self._track(mean.data.reshape(-1), unbiased)
         else:
             mean = self.running_mean.detach().reshape(shape)
             var = self.running_var.detach().reshape(shape)
@@ -1147,8 +1183,22 @@ class _BatchNorm(Module):
             out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
         return out
 
+    def _track(self, mean: np.ndarray, unbiased_var: np.ndarray) -> None:
+        """Count the batch and move the running statistics towards its own, by momentum
+        or (momentum=None) by 1/n for the n-th batch, the cumulative average."""
+        with no_grad():
+            self.num_batches_tracked += 1.0
+            m = self.momentum
+            if m is None:
+                m = 1.0 / self.num_batches_tracked.item()
+            self.running_mean *= 1.0 - m
+            self.running_mean += m * mean
+            self.running_var *= 1.0 - m
+            self.running_var += m * unbiased_var
+
     def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        shown = f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        return shown if self.track_running_stats else f"{shown}, track_running_stats=False"
 
 
 class BatchNorm1d(_BatchNorm):
@@ -1199,25 +1249,45 @@ class LayerNorm(Module):
 
 class Embedding(Module):
     """A lookup table: row i of ``weight`` (num_embeddings, embedding_dim), drawn N(0, 1)
-    as torch's, for each integer index i; repeated indices add their gradients.
+    as torch's, for each integer index i; repeated indices add their gradients. The row
+    ``padding_idx`` (negative: from the end), as torch's, starts as zeros and gets no
+    gradient: it stays what it is set to.
 
     >>> Embedding(10, 3, seed=0)(np.array([[1, 2], [1, 9]])).shape
     (2, 2, 3)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, *, seed: Seed = None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        *,
+        seed: Seed = None,
+    ) -> None:
         super().__init__()
         self.num_embeddings = whole("num_embeddings", num_embeddings)
         self.embedding_dim = whole("embedding_dim", embedding_dim)
+        if padding_idx is not None:
+            padding_idx = row_index("Embedding's padding_idx", padding_idx, num_embeddings)
+        self.padding_idx = padding_idx
         rng = as_random_state(seed)
-        self.weight = Tensor(rng.randn(num_embeddings, embedding_dim), requires_grad=True)
+        weight = rng.randn(num_embeddings, embedding_dim)
+        if padding_idx is not None:
+            weight[padding_idx] = 0.0
+        self.weight = Tensor(weight, requires_grad=True)
 
     def forward(self, indices: Any) -> Tensor:
+        table = self.weight
+        if self.padding_idx is not None:  # the padding row's values, through no gradient
+            padding_row = np.arange(self.num_embeddings)[:, None] == self.padding_idx
+            table = F.where(padding_row, table.detach(), table)
         # derived: a captured step reads (and checks) a Tensor's indices at every replay
-        return self.weight[derived(_embedding_rows, indices, self.num_embeddings)]
+        return table[derived(_embedding_rows, indices, self.num_embeddings)]
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        shown = f"{self.num_embeddings}, {self.embedding_dim}"
+        return shown if self.padding_idx is None else f"{shown}, padding_idx={self.padding_idx}"
 
 
 def _embedding_rows(indices: Any, count: int) -> np.ndarray:

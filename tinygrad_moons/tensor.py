@@ -32,8 +32,11 @@ import numpy as np
 from tinygrad_moons import habits
 from tinygrad_moons.array_methods import ArrayMethods
 from tinygrad_moons.validate import axes as _axes
+from tinygrad_moons.validate import clip_bounds as _clip_bounds
 from tinygrad_moons.validate import flag as _flag
 from tinygrad_moons.validate import keepdims as _keepdims
+from tinygrad_moons.validate import matmul_shapes as _matmul_shapes
+from tinygrad_moons.validate import reshape_order as _reshape_order
 from tinygrad_moons.validate import unmasked as _unmasked
 
 Axis = int | tuple[int, ...] | None
@@ -582,12 +585,13 @@ class Tensor(ArrayMethods):
         return ops.TensorPow.apply(_lift(base), self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        """numpy's matmul for operands of 2 or more dimensions, batch dimensions broadcasting;
-        a 1-D operand or mismatched inner sizes is a ValueError naming both shapes."""
-        return ops.MatMul.apply(self, _lift(other))
+        """numpy's matmul: batch dimensions broadcast, a 1-D operand is a vector (1-D @ 1-D
+        the 0-d inner product); a 0-d operand or mismatched inner sizes is a ValueError
+        naming both shapes."""
+        return _matmul(self, _lift(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(_lift(other), self)
+        return _matmul(_lift(other), self)
 
     # ------------------------------------------------------------------ in place
     # torch's rules with micrograd's results: see ``_in_place``.
@@ -767,9 +771,14 @@ class Tensor(ArrayMethods):
         return ops.ReLU.apply(self)
 
     # ------------------------------------------------------------------ shape
-    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+    def reshape(self, *shape: int | Sequence[int], order: str = "C") -> Tensor:
+        """The same values in ``shape``, read and written in numpy's ``order``: 'C' (the
+        last index fastest) or 'F' (the first fastest, the C reshape of the axes reversed)."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
+        if _reshape_order(order) == "F":
+            reversed_shape = tuple(reversed(np.empty(self.shape).reshape(shape).shape))
+            return _transposed(_reshaped(_transposed(self, None), reversed_shape), None)
         return _reshaped(self, shape)
 
     @property
@@ -930,10 +939,12 @@ class Tensor(ArrayMethods):
             shift *= 2
         return out
 
-    def clip(self, low: Any, high: Any) -> Tensor:
-        """Limited to [low, high], as ``np.clip`` (``F.clip``: gradients as torch's clamp)."""
-        if low is None and high is None:
-            raise ValueError("clip needs low or high (or both); got None for both")
+    def clip(
+        self, low: Any = None, high: Any = None, *, min: Any = None, max: Any = None
+    ) -> Tensor:
+        """Limited to [low, high], as ``np.clip`` (``F.clip``: gradients as torch's clamp);
+        the bounds by position or as numpy 2's and torch's ``min=`` and ``max=``."""
+        low, high = _clip_bounds(low, high, min, max)
         low = None if low is None else _lift(low)
         high = None if high is None else _lift(high)
         return ops.Clip.apply(self, low, high)
@@ -1116,6 +1127,21 @@ def _renamed(tensor: Tensor) -> None:
     node.parents, node.needs_input_grad = (tensor._ctx,), (True,)
     node._shape, node._number, node._out = tensor._array.shape, next(_op_numbers), id(tensor._array)
     tensor._ctx = node
+
+
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b as numpy's matmul: a 1-D a is a row (1, k), a 1-D b a column (k, 1), and the
+    axis each added is dropped from the product, so gradients flow through two reshapes."""
+    _matmul_shapes(a.shape, b.shape)
+    if a.ndim >= 2 and b.ndim >= 2:
+        return ops.MatMul.apply(a, b)
+    product = ops.MatMul.apply(
+        _reshaped(a, (1, a.shape[0])) if a.ndim == 1 else a,
+        _reshaped(b, (b.shape[0], 1)) if b.ndim == 1 else b,
+    )
+    added = {product.ndim - 2} if a.ndim == 1 else set()
+    added |= {product.ndim - 1} if b.ndim == 1 else set()
+    return _reshaped(product, tuple(n for i, n in enumerate(product.shape) if i not in added))
 
 
 def _reshaped(tensor: Tensor, shape: tuple[int, ...]) -> Tensor:

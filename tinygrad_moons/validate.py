@@ -341,6 +341,120 @@ def axes(axis: Any, ndim: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(found)
 
 
+def matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    """Refuse operands of ``a @ b`` that numpy and torch refuse: a 0-d one (torch's words),
+    or inner sizes that differ (a 1-D operand's one axis is its inner size).
+
+    >>> matmul_shapes((3,), (4, 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: matmul: the inner sizes of shapes (3,) and (4, 2) differ (3 and 4)
+    """
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(
+            f"both arguments to matmul need to be at least 1D, but they are {len(a)}D and "
+            f"{len(b)}D (for a product with a number, write a * b)"
+        )
+    inner = b[0] if len(b) == 1 else b[-2]
+    if a[-1] != inner:
+        raise ValueError(
+            f"matmul: the inner sizes of shapes {a} and {b} differ ({a[-1]} and {inner})"
+        )
+
+
+def padding_word(value: str, stride: tuple[int, int]) -> str:
+    """A convolution's padding given as a word, torch's: 'valid' (none) or 'same' (the
+    output the input's size, for stride 1 alone), refused in torch's words otherwise.
+
+    >>> padding_word("same", (2, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: padding='same' is not supported for strided convolutions
+    """
+    if value not in ("same", "valid"):
+        raise ValueError(f"Invalid padding string {value!r}, should be one of {{'same', 'valid'}}")
+    if value == "same" and stride != (1, 1):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    return value
+
+
+def softplus_options(beta: Any, threshold: Any) -> tuple[float, float | None]:
+    """softplus's ``beta`` (a finite number but 0, where ln(1 + e^(beta x)) / beta has no
+    value: torch answers inf) and ``threshold`` (a number, or None for no threshold).
+
+    >>> softplus_options(0, 20)
+    Traceback (most recent call last):
+    ...
+    ValueError: softplus's beta must be a finite number other than 0, got 0
+    """
+    beta_value = number("softplus's beta", beta, low=-math.inf)
+    if beta_value == 0.0:
+        raise ValueError(f"softplus's beta must be a finite number other than 0, got {beta!r}")
+    if threshold is None:
+        return beta_value, None
+    return beta_value, number("softplus's threshold", threshold, low=-math.inf)
+
+
+def row_index(name: str, value: Any, count: int) -> int:
+    """``value`` as a row of ``count`` rows, torch's way: an int in [-count, count), a
+    negative one counted from the end.
+
+    >>> row_index("padding_idx", -1, 4)
+    3
+    """
+    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not is_int or not -count <= value < count:
+        raise ValueError(
+            f"{name} must be an int in [{-count}, {count}) (within num_embeddings), got {value!r}"
+        )
+    return int(value) % count
+
+
+def clip_bounds(low: Any, high: Any, minimum: Any, maximum: Any) -> tuple[Any, Any]:
+    """clip's bounds, given by position (low, high) or by numpy 2's and torch's keywords
+    ``min`` and ``max``: each once, at least one of the two not None (torch's rule).
+
+    >>> clip_bounds(None, None, 0.0, None)
+    (0.0, None)
+    """
+    if (low is not None and minimum is not None) or (high is not None and maximum is not None):
+        raise TypeError(
+            "clip takes each bound once: by position (low, high) or as min= and max=, not both"
+        )
+    low = minimum if low is None else low
+    high = maximum if high is None else high
+    if low is None and high is None:
+        raise ValueError("clip needs low or high (or both); got None for both")
+    return low, high
+
+
+def reshape_order(order: Any) -> str:
+    """reshape's ``order``: numpy's 'C' (last index fastest) or 'F' (first fastest).
+    numpy's 'A' follows the array's memory layout, which no op here promises, so it is
+    refused rather than answered differently for equal Tensors."""
+    if order == "A":
+        raise ValueError(
+            "reshape's order='A' reads in the memory order of the array, which ops here do "
+            "not promise: write order='F' (what 'A' is for a Fortran-ordered array) or 'C'"
+        )
+    if order not in ("C", "F"):
+        raise ValueError(f"reshape's order must be 'C' or 'F', got {order!r}")
+    return order
+
+
+def bias_fits(bias: tuple[int, ...], out: tuple[int, ...]) -> None:
+    """A bias must broadcast to the product's shape ``out`` without enlarging it, as
+    torch's linear adds it."""
+    try:
+        fits = np.broadcast_shapes(bias, out) == out
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"linear's bias of shape {bias} does not broadcast to the shape of x @ weight, {out}"
+        )
+
+
 def _label_problem(value: Any, n_classes: int) -> str | None:
     """Why one label is not a class index in [0, n_classes), or None if it is one."""
     if value is None:

@@ -272,6 +272,24 @@ def test_conv2d_of_no_images_and_of_no_channels():
     assert g.shape == (2, 0, 5, 5)
 
 
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_of_a_number_along_its_own_axis_is_torchs(name, axis):
+    """torch's softmax and log_softmax take a 0-d tensor with dim 0 or -1 (1 and 0, with
+    derivatives 0); it was refused here as the reductions refuse it. Another axis is
+    refused by both."""
+    agree(
+        lambda x: getattr(F, name)(x, axis) * x,  # times x: a live second derivative
+        lambda x: getattr(torch, name)(x, axis) * x,
+        [np.array(-2.5)],
+    )
+    assert getattr(F, name)(Tensor(3.0), axis).shape == ()
+    with pytest.raises(IndexError):
+        getattr(torch, name)(torch.tensor(3.0), 1)
+    with pytest.raises(ValueError, match=r"axis 1 is out of range for shape \(\)"):
+        getattr(F, name)(Tensor(3.0), 1)
+
+
 @pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric", "wrap"])
 def test_padding_a_0d_tensor_gives_it_back_as_numpys(mode):
     """np.pad(np.array(1.5), 1) is array(1.5): a 0-d array has no axis to pad. F.pad gave

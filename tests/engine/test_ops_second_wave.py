@@ -607,7 +607,7 @@ def test_conv_and_pools_against_finite_differences():
     [
         (lambda: F.conv2d(np.ones((1, 2, 4, 4)), np.ones((1, 3, 2, 2))), "3 channels"),
         (lambda: F.conv2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3))), "Kernel size"),
-        (lambda: F.conv2d(np.ones((2, 4, 4)), np.ones((1, 2, 2, 2))), r"\(N, C, H, W\)"),
+        (lambda: F.conv2d(np.ones((4, 4)), np.ones((1, 2, 2, 2))), r"\(N, C, H, W\)"),
         (lambda: F.max_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2), "half of effective"),
         (lambda: F.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), stride=0), "stride"),
     ],

@@ -143,9 +143,9 @@ def test_matmul_of_incompatible_shapes_names_both():
         Tensor(np.ones((2, 3))) @ Tensor(np.ones((2, 3)))
 
 
-def test_matmul_of_non_2d_operands_names_both_shapes():
-    with pytest.raises(ValueError, match=r"\(3,\).*\(3, 2\)"):
-        Tensor(np.ones(3)) @ np.ones((3, 2))
+def test_matmul_of_a_vector_that_does_not_fit_names_both_shapes():
+    with pytest.raises(ValueError, match=r"\(3,\).*\(4, 2\)"):
+        Tensor(np.ones(3)) @ np.ones((4, 2))
 
 
 def test_power_takes_a_number_a_tensor_or_an_array_as_exponent():

@@ -90,11 +90,11 @@ def test_batchnorm_train_eval_and_running_statistics_as_torch(cls, shape):
     )
     for _ in range(3):
         _agree(ours, theirs, rng.normal(size=shape) * 2 + 1)
-    for name in ("running_mean", "running_var"):
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
         np.testing.assert_allclose(
             getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-12
         )
-    assert set(ours.state_dict()) == {"weight", "bias", "running_mean", "running_var"}
+    assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.eval(), theirs.eval()
     before = ours.running_mean.data.copy()
     _agree(ours, theirs, rng.normal(size=shape))
@@ -204,10 +204,16 @@ def test_batchnorm_momentum_none_is_torchs_cumulative_average(cls, shape, tmp_pa
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.eval(), theirs.eval()
     _agree(ours, theirs, rng.normal(size=shape))
-    late = getattr(nn, cls)(3)
-    late.momentum = None
-    with pytest.raises(ValueError, match="make it with momentum=None"):
-        late(rng.normal(size=shape))
+    # momentum set to None later averages over the batches counted so far, as torch's
+    late, late_torch = getattr(nn, cls)(3), getattr(torch.nn, cls)(3).double()
+    for step in range(3):
+        if step == 2:
+            late.momentum = late_torch.momentum = None
+        _agree(late, late_torch, rng.normal(size=shape) + step)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(
+            getattr(late, name).data, getattr(late_torch, name).numpy(), rtol=1e-12
+        )
 
 
 @pytest.mark.parametrize(
