@@ -31,7 +31,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import IO, NamedTuple
 
@@ -296,9 +296,12 @@ def _parse_config(values: np.ndarray) -> dict:
 
 # ---------------------------------------------------------------------- read
 def _name_problems(
-    entries: dict[str, list[zipfile.ZipInfo]], expected: Mapping[str, tuple[int, ...]] | None
+    entries: dict[str, list[zipfile.ZipInfo]],
+    expected: Mapping[str, tuple[int, ...]] | None,
+    optional: Collection[str] = (),
 ) -> list[str]:
-    """Names stored twice among those read; with ``expected``, missing and unexpected ones."""
+    """Names stored twice among those read; with ``expected``, missing (unless
+    ``optional``) and unexpected ones."""
     stored = [
         f"damaged: {name!r} is stored {len(infos)} times"
         for name, infos in entries.items()
@@ -306,7 +309,9 @@ def _name_problems(
     ]
     if expected is None:
         return stored
-    missing = [f"missing: {name!r}" for name in expected if name not in entries]
+    missing = [
+        f"missing: {name!r}" for name in expected if name not in entries and name not in optional
+    ]
     unexpected = [
         f"unexpected: {name!r}" for name in entries if name not in expected and name != CONFIG_KEY
     ]
@@ -326,15 +331,18 @@ def _too_big(expected: Mapping[str, tuple[int, ...]], file_bytes: int) -> str | 
 
 
 def read(
-    path: str | os.PathLike, expected: Mapping[str, tuple[int, ...]] | None = None
+    path: str | os.PathLike,
+    expected: Mapping[str, tuple[int, ...]] | None = None,
+    optional: Collection[str] = (),
 ) -> tuple[dict[str, np.ndarray], dict | None, list[str]]:
-    """(arrays, config, problems) of the .npz ``path``: ``expected`` maps names to shapes.
+    """(arrays, config, problems) of the .npz ``path``: ``expected`` maps names to shapes,
+    of which the file may leave out those in ``optional``.
 
-    ``arrays`` holds every expected name, read as stored, and only when ``problems`` is
-    empty; ``config`` is None when the file holds none (or cannot be read). ``problems``
-    lists damage, pickled entries, missing, unexpected, mis-typed, mis-shaped and
-    non-finite arrays, each once. Without ``expected`` only the config entry is read. A
-    missing file raises FileNotFoundError.
+    ``arrays`` holds every expected name the file has, read as stored, and only when
+    ``problems`` is empty; ``config`` is None when the file holds none (or cannot be
+    read). ``problems`` lists damage, pickled entries, missing, unexpected, mis-typed,
+    mis-shaped and non-finite arrays, each once. Without ``expected`` only the config
+    entry is read. A missing file raises FileNotFoundError.
     """
     path = os.fspath(path)
     wanted = {name: tuple(shape) for name, shape in (expected or {}).items()}
@@ -343,7 +351,7 @@ def read(
             too_big = _too_big(wanted, os.stat(path).st_size)
             if too_big is not None:
                 return {}, None, [too_big]
-            problems = _name_problems(entries, expected)
+            problems = _name_problems(entries, expected, optional)
             readable = [n for n in [*wanted, CONFIG_KEY] if len(entries.get(n, ())) == 1]
             with ExitStack() as open_entries:
                 headers: dict[str, tuple[IO[bytes], _Header]] = {}

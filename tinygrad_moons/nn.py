@@ -327,13 +327,27 @@ class Module(habits.RefusesTorchOptions):
         into one changes the module only once it is loaded back (``load_state_dict``)."""
         return {name: tensor.data.copy() for name, tensor in self._named_state(_STATE)}
 
+    def _optional_state(self) -> tuple[str, ...]:
+        """This module's own buffers that a state dict may leave out, loading then leaving
+        them as they are: buffers added after states were saved without them."""
+        return ()
+
+    def _optional_below(self) -> set[str]:
+        """``_optional_state`` of this module and every submodule, by dotted name."""
+        return {
+            f"{prefix}.{name}" if prefix else name
+            for prefix, module in self.named_modules()
+            for name in module._optional_state()
+        }
+
     def _state_check(self, state: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
         """(missing names, unexpected names, problems of the names present: mis-shaped, not
-        real numbers, not finite)."""
+        real numbers, not finite). An optional name (``_optional_state``) may be missing."""
         if not isinstance(state, Mapping):
             raise TypeError(f"a state dict maps names to arrays, got {type(state).__name__}")
         own = dict(self._named_state(_STATE))
-        missing = [name for name in own if name not in state]
+        optional = self._optional_below()
+        missing = [name for name in own if name not in state and name not in optional]
         unexpected = [name for name in state if name not in own]
         problems = []
         for name, tensor in own.items():
@@ -1196,6 +1210,11 @@ class _BatchNorm(Module):
             self.running_var *= 1.0 - m
             self.running_var += m * unbiased_var
 
+    def _optional_state(self) -> tuple[str, ...]:
+        """The count, which states saved before it was kept with a numeric momentum lack:
+        left as it is, as torch's load_state_dict leaves it for a dict without it."""
+        return ("num_batches_tracked",) if self.track_running_stats else ()
+
     def extra_repr(self) -> str:
         shown = f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
         return shown if self.track_running_stats else f"{shown}, track_running_stats=False"
@@ -1333,7 +1352,7 @@ def load(module: Module, path: str | os.PathLike) -> None:
     ValueError lists every problem, and the module is unchanged, unless the file matches."""
     _require_module("load", module)
     expected = {name: tensor.shape for name, tensor in module._named_state(_STATE)}
-    state, _, problems = checkpoint.read(path, expected)
+    state, _, problems = checkpoint.read(path, expected, optional=module._optional_below())
     if problems:
         raise ValueError(
             f"cannot load {os.fspath(path)!r} into {type(module).__name__} (nothing was "

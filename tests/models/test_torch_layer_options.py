@@ -14,7 +14,7 @@ import torch.nn.functional as TF
 
 import tinygrad_moons.functional as F
 from tests.torch_twin import assert_same, ours, theirs
-from tinygrad_moons import Tensor, grad, nn
+from tinygrad_moons import Tensor, checkpoint, grad, nn
 from tinygrad_moons.graph import capture
 
 
@@ -323,14 +323,43 @@ def test_batchnorm_state_dicts_round_trip_with_torchs(momentum):
         np.testing.assert_allclose(getattr(back, name).numpy(), want, rtol=1e-13)
 
 
-def test_batchnorm_state_without_the_count_is_refused_naming_it():
-    """A state dict from before the count was kept (or torch's of version 1) is missing it:
-    strict loading names it; strict=False loads the rest and reports it."""
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("strict", [True, False])
+def test_batchnorm_state_without_the_count_loads_as_torchs(momentum, strict, tmp_path):
+    """A state saved before the count was kept (numeric momentum) lacks it: it loads, by
+    load_state_dict and from a file by nn.load, strictly or not, with no key reported
+    missing, and leaves the layer's own count as it is, as torch's load_state_dict does
+    with a dict without it; the statistics are the state's."""
+    rng = np.random.default_rng(3)
+    source = nn.BatchNorm1d(3, momentum=momentum)
+    source(rng.normal(size=(5, 3)))
+    state = {k: v for k, v in source.state_dict().items() if k != "num_batches_tracked"}
+    theirs_layer = torch.nn.BatchNorm1d(3, momentum=momentum).double()
+    theirs_layer.num_batches_tracked += 4
+    result = theirs_layer.load_state_dict({k: torch.tensor(v) for k, v in state.items()}, strict)
+    assert result.missing_keys == []
+    for load in ("dict", "file"):
+        layer = nn.BatchNorm1d(3, momentum=momentum)
+        layer.num_batches_tracked.data[...] = 4.0
+        if load == "dict":
+            assert layer.load_state_dict(state, strict=strict).missing_keys == []
+        else:
+            path = tmp_path / f"old_{strict}.npz"
+            checkpoint.write(path, state)
+            nn.load(layer, path)
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            want = getattr(theirs_layer, name).numpy()
+            np.testing.assert_array_equal(getattr(layer, name).data, want, err_msg=name)
+
+
+def test_batchnorm_state_without_the_statistics_is_refused_naming_them():
+    """Only the count may be left out: a state without a running statistic is refused
+    strictly, naming it, and reported by strict=False."""
     layer = nn.BatchNorm1d(3)
-    state = {k: v for k, v in layer.state_dict().items() if k != "num_batches_tracked"}
-    with pytest.raises(ValueError, match="missing: 'num_batches_tracked'"):
+    state = {k: v for k, v in layer.state_dict().items() if k != "running_var"}
+    with pytest.raises(ValueError, match="missing: 'running_var'"):
         layer.load_state_dict(state)
-    assert layer.load_state_dict(state, strict=False).missing_keys == ["num_batches_tracked"]
+    assert layer.load_state_dict(state, strict=False).missing_keys == ["running_var"]
 
 
 @pytest.mark.parametrize(
