@@ -589,6 +589,10 @@ class _Epochs:
         self.flat = FlatStep.build(optimizer) if compiled else None
         self.squared_weights = _SquaredWeights(self.weights, self.flat)
         self.kept_flat = False  # whether the latest step kept its copies in self.flat
+        # Whether no code but fit's own has run since the flat step's latest step: then the
+        # next needs no look at what a callback or a schedule could have changed (FlatStep's
+        # ``follow``). A Module of the user's own may run its code in a replay: never settled.
+        self.settled = False
         self.kept_state: dict[str, Any] = optimizer.state_dict()  # else, the optimiser's
         self.last_step: tuple[int, float] | None = None
         self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
@@ -672,7 +676,8 @@ class _Epochs:
             batch.graph.backward(overwrite=True)
             if self.mean:  # the gradient of the batch's objective divided by its rows
                 flat.divide_gradients(len(batch.X.data))
-            self.kept_flat = flat.step()
+            self.kept_flat = flat.step(follow=not self.settled)
+            self.settled = self.kept_flat and self.library
             if self.kept_flat:
                 return
             self._step(epoch)  # it stood down: the gradients are in place all the same
@@ -690,7 +695,7 @@ class _Epochs:
         """Keep the parameters, then the optimiser's own step."""
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
-        self.kept_flat = False
+        self.kept_flat = self.settled = False
         self.kept_state = self.optimizer.state_dict()
         self.optimizer.step()
 
@@ -1061,6 +1066,7 @@ def fit(
                 history.seconds.append(clock() - start)
                 if schedule is not None:
                     schedule.step()
+                    run.settled = False  # a schedule of the user's own may do anything
                 if bar is not None:
                     bar.update(1)
                     if epoch % max(1, epochs // 100) == 0:
@@ -1069,6 +1075,7 @@ def fit(
                     # fit's list: the model's own walk (~10 us) is left to after the callbacks
                     before, values = _parameters_state(run.params), run.reused_values()
                     settings = _module_settings(model)
+                    run.settled = False
                     if any([callback(epoch, history) for callback in callbacks]):
                         break
                     now = _parameters_state(model.parameters())
