@@ -281,9 +281,9 @@ class StaticGraph:
         no_grad) into a leaf's array that the forward read and the gradients read."""
         if overwrite is not True and overwrite is not False:  # speed: fit calls it every step
             overwrite = flag("backward(overwrite)", overwrite)
-        if self._fresh.backward is None:
-            raise ValueError("backward() needs an output that requires grad")
         fresh = self._fresh
+        if fresh.backward is None:
+            raise ValueError("backward() needs an output that requires grad")
         if self._forwarded is not fresh or (self._backwarded and not fresh.backward_again):
             self._refuse_backward()
         if newest_write() != self._write_mark:
@@ -295,7 +295,7 @@ class StaticGraph:
                         f"backward() after forward() writes the gradients afresh, but leaf {i} "
                         f"of grad_leaves has a .grad: set it to None first, or use replay()"
                     )
-        self._fresh.backward()
+        fresh.backward()
         self._backwarded = True
 
     def _refuse_backward(self) -> NoReturn:
