@@ -393,6 +393,7 @@ def generate(
     for leaf in leaves:
         name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
         value[id(leaf)] = name
+        p.leaf_names.add(name)
         leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
         reads.append(f"{name} = {leaf_tensor[id(leaf)]}._array")  # .data's slot, unchecked
         if leaf.requires_grad:
@@ -479,7 +480,9 @@ def generate(
             assignments.append((f"replace_data({tensor}, {name})", ()))
     forward_lines = forward_lines + assignments
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
-    read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
+    read = [
+        leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used | p.vouched
+    ]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
     # The leaves' arrays a forward read, kept for its backward and value(): eager's saved
     # arrays, not those a leaf holds after ``leaf.data = ...`` since.
@@ -491,7 +494,9 @@ def generate(
     kept = [name for name, _ in kept_leaves]
     keep = [(f"forward_leaves = {', '.join(kept)},", ())] if kept else []
     unpack = [(f"{', '.join(kept)}, = forward_leaves", ())] if kept else []
-    globals_ = [*p.globals, "forward_leaves"] if kept else p.globals
+    globals_ = [*p.globals, "forward_leaves"] if kept else list(p.globals)
+    if p.whole_flag:  # the backward's products read the forward's check
+        globals_.append(p.whole_flag)
     forward_source = _function("forward", reads, check + forward_lines + keep, globals_)
     backward_source = (
         _function("backward", [], unpack + backward_lines, []) if backward_lines else ""
@@ -681,18 +686,26 @@ def _contribute(p: Program, leaf: Tensor, g: Grad, tensor: str, contributed: set
 
 def _leaf_check(p: Program, leaves: list[Tensor], value: dict[int, str]) -> list[str]:
     """Lines refusing leaves whose shape or dtype changed since capture (one comparison);
-    a leaf not C-contiguous takes the slow check of its layout (``leaves_changed``)."""
+    a leaf not C-contiguous takes the slow check of its layout (``leaves_changed``). Where
+    a product asks (``_product``), the outcome is kept in ``p.whole_flag``: True when the
+    fast path passed, every leaf C-contiguous."""
     if not leaves:
         return []
     got = [f"    {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
     contiguous = " and ".join(f"{value[id(leaf)]}.flags.c_contiguous" for leaf in leaves)
     expected = p.bind("captured", captured_leaves(leaves))
+    refuse = f"leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})"
+    comment = "# the leaves keep the shapes (and dtype, a C-like layout) they had at capture"
+    if not p.whole_flag:
+        return [comment, "if (", *got, f") != {expected} or not ({contiguous}):", f"    {refuse}"]
+    flag = p.whole_flag
     return [
-        "# the leaves keep the shapes (and dtype, a C-like layout) they had at capture",
-        "if (",
+        comment,
+        f"{flag} = (",
         *got,
-        f") != {expected} or not ({contiguous}):",
-        f"    leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})",
+        f") == {expected} and {contiguous}",
+        f"if not {flag}:",
+        f"    {refuse}",
     ]
 
 
