@@ -372,8 +372,8 @@ class _Accuracy:
     over two columns, whether column 1 is the larger (argmax's ties go to 0, as here),
     without argmax's loop over rows; otherwise argmax. ``flush`` compares the rows with
     the labels and counts them for all the pending epochs at once, in a few calls instead
-    of a few per epoch; fit flushes before anything reads History (a callback, fit's
-    return), which so holds the same numbers as if each epoch had counted its own.
+    of a few per epoch. fit flushes before anything reads History (a callback, fit's
+    return), so History holds the same numbers as if each epoch had counted its own.
     """
 
     def __init__(self, labels: np.ndarray, into: list[float]) -> None:
