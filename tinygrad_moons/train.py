@@ -469,6 +469,7 @@ class _Pass:
         self.objective: Tensor | None = None
         self.replays = 0
         self.check_logits = _LogitsCheck()
+        self.quiet_since = -1  # run.interruptions at the latest replay, which checked the leaves
 
     def load(self, rows: np.ndarray) -> None:
         """Make the data's ``rows`` (as many as the pass has) the pass's batch: gathered in
@@ -527,7 +528,7 @@ class _Pass:
             try:
                 if self.replays == 1:  # the parameters have moved since capture: look again
                     self._check(graph)
-                graph.forward()  # no mode to set: the graph is the mode's
+                graph.forward(True, self._trusted())  # no mode to set: the graph is the mode's
                 self.replays += 1
                 objective, logits = self.outputs
             except GraphChangedError as error:  # a shape that follows the values, say
@@ -552,7 +553,7 @@ class _Pass:
             self.forward()
             return
         try:
-            graph.forward(value=False)
+            graph.forward(False, self._trusted())
         except GraphChangedError as error:
             self.graph = None
             self.run.eager_because(str(error))
@@ -565,6 +566,16 @@ class _Pass:
         graph.value()
         self.check_logits(z)
         _check_loss(self.outputs[0].data)
+
+    def _trusted(self) -> bool:
+        """Whether the replay may leave out the check of the leaves' shapes and layouts
+        (``StaticGraph.forward``'s ``trusted``): no code but fit's own has run since this
+        pass's latest replay (no callback, no schedule; a library model, whose replays run
+        none of the user's), so its leaves are the arrays that replay checked, as they were."""
+        run = self.run
+        quiet = self.quiet_since == run.interruptions and run.library
+        self.quiet_since = run.interruptions
+        return quiet
 
     def _penalty_small(self) -> bool:
         """Whether penalty * |W|^2 (or the bound above it of ``_SquaredWeights``) is at
@@ -631,6 +642,9 @@ class _Epochs:
         # next needs no look at what a callback or a schedule could have changed (FlatStep's
         # ``follow``). A Module of the user's own may run its code in a replay: never settled.
         self.settled = False
+        # How many times code not fit's own (callbacks, a schedule) has run between epochs:
+        # a pass's replay checks its leaves again after any (``_Pass._trusted``).
+        self.interruptions = 0
         self.kept_state: dict[str, Any] = optimizer.state_dict()  # else, the optimiser's
         self.last_step: tuple[int, float] | None = None
         self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
@@ -738,6 +752,12 @@ class _Epochs:
         self.kept_flat = self.settled = False
         self.kept_state = self.optimizer.state_dict()
         self.optimizer.step()
+
+    def interrupted(self) -> None:
+        """Code not fit's own is about to run (callbacks, a schedule): the next flat step
+        and each pass's next replay look again at what it may have changed."""
+        self.settled = False
+        self.interruptions += 1
 
     def begin_epoch(self) -> float:
         """The learning rate of the epoch about to run (a schedule may have changed it)."""
@@ -1115,7 +1135,7 @@ def fit(
                 history.seconds.append(clock() - start)
                 if schedule is not None:
                     schedule.step()
-                    run.settled = False  # a schedule of the user's own may do anything
+                    run.interrupted()  # a schedule of the user's own may do anything
                 if bar is not None:
                     bar.update(1)
                     if epoch % max(1, epochs // 100) == 0:
@@ -1124,7 +1144,7 @@ def fit(
                     # fit's list: the model's own walk (~10 us) is left to after the callbacks
                     before, values = _parameters_state(run.params), run.reused_values()
                     settings = _module_settings(model)
-                    run.settled = False
+                    run.interrupted()
                     run.flush()  # History whole before a callback reads it
                     if any([callback(epoch, history) for callback in callbacks]):
                         break

@@ -385,6 +385,7 @@ def generate(
         leaves_changed=leaves_changed,
         derived_again=derived_again,
         replace_data=engine._replace_data,
+        trust_leaves=False,  # set by StaticGraph.forward(trusted=True), for one forward
     )
     p.taken.update(p.env)
     value: dict[int, str] = {}
@@ -495,7 +496,9 @@ def generate(
     keep = [(f"forward_leaves = {', '.join(kept)},", ())] if kept else []
     unpack = [(f"{', '.join(kept)}, = forward_leaves", ())] if kept else []
     globals_ = [*p.globals, "forward_leaves"] if kept else list(p.globals)
-    if p.whole_flag:  # the backward's products read the forward's check
+    if check:  # the check's one-shot trust, and its outcome that the backward's products read
+        globals_.append("trust_leaves")
+    if p.whole_flag:
         globals_.append(p.whole_flag)
     forward_source = _function("forward", reads, check + forward_lines + keep, globals_)
     backward_source = (
@@ -688,24 +691,33 @@ def _leaf_check(p: Program, leaves: list[Tensor], value: dict[int, str]) -> list
     """Lines refusing leaves whose shape or dtype changed since capture (one comparison);
     a leaf not C-contiguous takes the slow check of its layout (``leaves_changed``). Where
     a product asks (``_product``), the outcome is kept in ``p.whole_flag``: True when the
-    fast path passed, every leaf C-contiguous."""
+    fast path passed, every leaf C-contiguous. Left out, once, when the caller has set
+    ``trust_leaves`` (``StaticGraph.forward(trusted=True)``): the leaves are the arrays the
+    latest forward checked, as they were."""
     if not leaves:
         return []
-    got = [f"    {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
+    got = [f"        {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
     contiguous = " and ".join(f"{value[id(leaf)]}.flags.c_contiguous" for leaf in leaves)
     expected = p.bind("captured", captured_leaves(leaves))
     refuse = f"leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})"
-    comment = "# the leaves keep the shapes (and dtype, a C-like layout) they had at capture"
     if not p.whole_flag:
-        return [comment, "if (", *got, f") != {expected} or not ({contiguous}):", f"    {refuse}"]
-    flag = p.whole_flag
+        changed = f"    ) != {expected} or not ({contiguous}):"
+        check = ["    if (", *got, changed, f"        {refuse}"]
+    else:
+        flag = p.whole_flag
+        check = [
+            f"    {flag} = (",
+            *got,
+            f"    ) == {expected} and {contiguous}",
+            f"    if not {flag}:",
+            f"        {refuse}",
+        ]
     return [
-        comment,
-        f"{flag} = (",
-        *got,
-        f") == {expected} and {contiguous}",
-        f"if not {flag}:",
-        f"    {refuse}",
+        "# the leaves keep the shapes (and dtype, a C-like layout) they had at capture",
+        "if trust_leaves:  # the arrays the latest forward checked, as they were: once",
+        "    trust_leaves = False",
+        "else:",
+        *check,
     ]
 
 
