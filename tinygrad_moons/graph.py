@@ -232,16 +232,25 @@ class StaticGraph:
             self._backwarded = True
         return self.output
 
-    def forward(self, value: bool = True) -> Tensor:
+    def forward(self, value: bool = True, trusted: bool = False) -> Tensor:
         """Only the forward pass (``replay(backward=False)``), for a ``backward()`` later.
 
         With ``value=False`` it leaves out what only ``output``'s own value needs (a loss's
         sum and penalty, where the other outputs and the gradients do not read them):
         ``value()`` computes it, before ``backward()``; until then ``output``'s data is an
         array of NaN that refuses to be read (a RuntimeError naming ``value()``).
+
+        ``trusted=True`` leaves out the check of the leaves' shapes, dtypes and layouts, for
+        a caller that knows no code but its own has run since the latest forward of this
+        graph, which checked them (``fit`` with no callback between: ~1 us of its ~30 us
+        epoch): no leaf has been given another array or had its own reshaped. Where the
+        latest forward was ``replay()``'s adding into ``.grad`` (or none), it checks all
+        the same.
         """
         if value is not True and value is not False:  # speed: fit calls it every step
             value = flag("forward(value)", value)
+        if trusted is True and self._forwarded is self._fresh:
+            self._fresh.namespace["trust_leaves"] = True
         split = None if value else self._fresh.split()
         if split is None:
             self._run_forward(self._fresh)
@@ -281,9 +290,9 @@ class StaticGraph:
         no_grad) into a leaf's array that the forward read and the gradients read."""
         if overwrite is not True and overwrite is not False:  # speed: fit calls it every step
             overwrite = flag("backward(overwrite)", overwrite)
-        if self._fresh.backward is None:
-            raise ValueError("backward() needs an output that requires grad")
         fresh = self._fresh
+        if fresh.backward is None:
+            raise ValueError("backward() needs an output that requires grad")
         if self._forwarded is not fresh or (self._backwarded and not fresh.backward_again):
             self._refuse_backward()
         if newest_write() != self._write_mark:
@@ -295,7 +304,7 @@ class StaticGraph:
                         f"backward() after forward() writes the gradients afresh, but leaf {i} "
                         f"of grad_leaves has a .grad: set it to None first, or use replay()"
                     )
-        self._fresh.backward()
+        fresh.backward()
         self._backwarded = True
 
     def _refuse_backward(self) -> NoReturn:

@@ -359,27 +359,64 @@ def _check_loss(objective: np.ndarray) -> float:
     return loss
 
 
-class _Accuracy:
-    """The fraction of rows whose largest logit is at their label, for one set of labels.
+# The bytes of predictions that _Accuracy keeps to count at once: thousands of epochs of
+# the write-up's 200 points, one or a few of a large data set.
+_PREDICTIONS_BYTES = 1 << 20
 
-    argmax over two columns is column 1 exactly where it is larger (ties go to 0): the same
-    for the finite logits this sees, computed into a buffer kept for the logits' array (a
-    compiled pass hands out the same one every epoch), without argmax's loop over rows.
+
+class _Accuracy:
+    """The fraction of rows whose largest logit is at their label, epoch after epoch, for
+    one set of labels, appended to ``into`` (a History list) by ``flush``.
+
+    Each epoch's predictions go into a row of a block kept for them, in one numpy call:
+    over two columns, whether column 1 is the larger (argmax's ties go to 0, as here),
+    without argmax's loop over rows; otherwise argmax. ``flush`` compares the rows with
+    the labels and counts them for all the pending epochs at once, in a few calls instead
+    of a few per epoch. fit flushes before anything reads History (a callback, fit's
+    return), so History holds the same numbers as if each epoch had counted its own.
     """
 
-    def __init__(self, labels: np.ndarray) -> None:
-        self.labels, self.n = labels, len(labels)
+    def __init__(self, labels: np.ndarray, into: list[float]) -> None:
+        self.labels, self.n, self.into = labels, len(labels), into
         self.label_is_1 = labels == 1
-        self.correct = np.empty(len(labels), dtype=bool)
         self.z: np.ndarray | None = None
+        self.block = np.empty((0, self.n), dtype=bool)
+        self.pending = 0  # the rows of the block not yet counted
 
-    def __call__(self, z: np.ndarray) -> float:
-        if z.shape[1] != 2:
-            return np.count_nonzero(z.argmax(axis=1) == self.labels) / self.n
+    def __call__(self, z: np.ndarray) -> None:
+        """Note the predictions of ``z``, one epoch's logits, for ``flush`` to count."""
         if z is not self.z:
-            self.z, self.z0, self.z1 = z, z[:, 0], z[:, 1]
-        correct = np.greater(self.z1, self.z0, out=self.correct)
-        return np.count_nonzero(np.equal(correct, self.label_is_1, out=correct)) / self.n
+            self._see(z)
+        if self.pending == len(self.block):
+            self.flush()
+        if self.two:
+            np.greater(self.z1, self.z0, out=self.block[self.pending])
+        else:
+            np.argmax(z, axis=1, out=self.block[self.pending])
+        self.pending += 1
+
+    def _see(self, z: np.ndarray) -> None:
+        """Views of new logits (a compiled pass hands out the same array every epoch), and
+        a block of the kind their predictions take, if that changed."""
+        self.z, self.two = z, z.shape[1] == 2
+        self.z0, self.z1 = z[:, 0], z[:, 1]
+        kind = np.dtype(bool) if self.two else np.dtype(np.intp)
+        if self.block.dtype != kind or not len(self.block):
+            self.flush()
+            epochs = max(1, _PREDICTIONS_BYTES // max(1, self.n * kind.itemsize))
+            self.block = np.empty((epochs, self.n), dtype=kind)
+            self.expected = self.label_is_1 if self.two else self.labels
+
+    def flush(self) -> None:
+        """Append the accuracy of each noted epoch not yet counted, in their order."""
+        pending, self.pending = self.pending, 0
+        if pending == 1:
+            right = np.equal(self.block[0], self.expected)
+            self.into.append(np.count_nonzero(right) / self.n)
+        elif pending:
+            right = np.equal(self.block[:pending], self.expected)
+            # whole counts over n: the same division, so the same bits, as count / n one by one
+            self.into.extend((np.count_nonzero(right, axis=1) / self.n).tolist())
 
 
 def library_model(model: Module) -> bool:
@@ -432,6 +469,7 @@ class _Pass:
         self.objective: Tensor | None = None
         self.replays = 0
         self.check_logits = _LogitsCheck()
+        self.quiet_since = -1  # run.interruptions at the latest replay, which checked the leaves
 
     def load(self, rows: np.ndarray) -> None:
         """Make the data's ``rows`` (as many as the pass has) the pass's batch: gathered in
@@ -490,7 +528,7 @@ class _Pass:
             try:
                 if self.replays == 1:  # the parameters have moved since capture: look again
                     self._check(graph)
-                graph.forward()  # no mode to set: the graph is the mode's
+                graph.forward(True, self._trusted())  # no mode to set: the graph is the mode's
                 self.replays += 1
                 objective, logits = self.outputs
             except GraphChangedError as error:  # a shape that follows the values, say
@@ -515,7 +553,7 @@ class _Pass:
             self.forward()
             return
         try:
-            graph.forward(value=False)
+            graph.forward(False, self._trusted())
         except GraphChangedError as error:
             self.graph = None
             self.run.eager_because(str(error))
@@ -528,6 +566,16 @@ class _Pass:
         graph.value()
         self.check_logits(z)
         _check_loss(self.outputs[0].data)
+
+    def _trusted(self) -> bool:
+        """Whether the replay may leave out the check of the leaves' shapes and layouts
+        (``StaticGraph.forward``'s ``trusted``): no code but fit's own has run since this
+        pass's latest replay (no callback, no schedule; a library model, whose replays run
+        none of the user's), so its leaves are the arrays that replay checked, as they were."""
+        run = self.run
+        quiet = self.quiet_since == run.interruptions and run.library
+        self.quiet_since = run.interruptions
+        return quiet
 
     def _penalty_small(self) -> bool:
         """Whether penalty * |W|^2 (or the bound above it of ``_SquaredWeights``) is at
@@ -573,6 +621,7 @@ class _Epochs:
         batch_size: int | None,
         shuffle: bool,
         rng: np.random.RandomState | None,
+        history: History,
         mean: bool = False,
     ) -> None:
         self.model, self.X, self.labels, self.reg = model, X, labels, reg
@@ -589,10 +638,19 @@ class _Epochs:
         self.flat = FlatStep.build(optimizer) if compiled else None
         self.squared_weights = _SquaredWeights(self.weights, self.flat)
         self.kept_flat = False  # whether the latest step kept its copies in self.flat
+        # Whether no code but fit's own has run since the flat step's latest step: then the
+        # next needs no look at what a callback or a schedule could have changed (FlatStep's
+        # ``follow``). A Module of the user's own may run its code in a replay: never settled.
+        self.settled = False
+        # How many times code not fit's own (callbacks, a schedule) has run between epochs:
+        # a pass's replay checks its leaves again after any (``_Pass._trusted``).
+        self.interruptions = 0
         self.kept_state: dict[str, Any] = optimizer.state_dict()  # else, the optimiser's
         self.last_step: tuple[int, float] | None = None
         self.rate = _rate(optimizer)  # the epoch's (History.lr); schedules change it after
-        self.accuracy = _Accuracy(labels)
+        self.history = history
+        self.accuracy = _Accuracy(labels, history.accuracy)
+        self.val_accuracy: _Accuracy | None = None
         self.reason: str | None = None
         self.passes: dict[tuple[int, bool], _Pass] = {}
         self.in_order = np.arange(len(labels))  # the rows of an epoch without shuffle
@@ -672,7 +730,8 @@ class _Epochs:
             batch.graph.backward(overwrite=True)
             if self.mean:  # the gradient of the batch's objective divided by its rows
                 flat.divide_gradients(len(batch.X.data))
-            self.kept_flat = flat.step()
+            self.kept_flat = flat.step(follow=not self.settled)
+            self.settled = self.kept_flat and self.library
             if self.kept_flat:
                 return
             self._step(epoch)  # it stood down: the gradients are in place all the same
@@ -690,17 +749,24 @@ class _Epochs:
         """Keep the parameters, then the optimiser's own step."""
         for p, copy in zip(self.params, self.copies, strict=True):
             copy[...] = p.data
-        self.kept_flat = False
+        self.kept_flat = self.settled = False
         self.kept_state = self.optimizer.state_dict()
         self.optimizer.step()
+
+    def interrupted(self) -> None:
+        """Code not fit's own is about to run (callbacks, a schedule): the next flat step
+        and each pass's next replay look again at what it may have changed."""
+        self.settled = False
+        self.interruptions += 1
 
     def begin_epoch(self) -> float:
         """The learning rate of the epoch about to run (a schedule may have changed it)."""
         self.rate = _rate(self.optimizer)
         return self.rate
 
-    def epoch(self, epoch: int) -> tuple[float, float]:
-        """One epoch's steps; then (the write-up's loss, the accuracy) on all the data.
+    def epoch(self, epoch: int) -> float:
+        """One epoch's steps; then the write-up's loss on all the data (returned) and the
+        accuracy (noted for History, ``_Accuracy``).
 
         Mini-batches come as ``batches`` makes them, the permutation drawn from the same
         stream, but each batch's rows are gathered straight into its pass's inputs.
@@ -726,7 +792,9 @@ class _Epochs:
                     batch.load(rows)
                 batch.step_forward()
                 step(batch, epoch)
-        return self.score()
+        loss, logits = self.score()
+        self.accuracy(logits)
+        return loss
 
     def _batch_pass(self, rows: np.ndarray) -> _Pass:
         """The pass of batches of ``len(rows)`` rows, made on these rows (their own arrays,
@@ -737,19 +805,28 @@ class _Epochs:
         self.passes[m, True] = made = self._pass(X, labels, penalty, training=True, fixed=False)
         return made
 
-    def score(self) -> tuple[float, float]:
-        """(the write-up's loss, the accuracy) on all the data, for the current parameters."""
+    def score(self) -> tuple[float, np.ndarray]:
+        """(the write-up's loss, the logits) on all the data, for the current parameters."""
         loss, logits = self.scoring.forward()
-        return loss / self.n, self.accuracy(logits)
+        return loss / self.n, logits
 
-    def validate(self, X: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-        """(mean cross-entropy, accuracy) on the validation data, in eval mode."""
+    def validate(self, X: np.ndarray, labels: np.ndarray) -> float:
+        """The mean cross-entropy on the validation data, in eval mode (returned), and the
+        accuracy (noted for History)."""
         key = (len(labels), False)
         if key not in self.passes:
             self.passes[key] = self._pass(X, labels, 0.0, training=False, fixed=True)
-            self.val_accuracy = _Accuracy(labels)
+            if self.val_accuracy is None:
+                self.val_accuracy = _Accuracy(labels, self.history.val_accuracy)
         loss, logits = self.passes[key].forward()
-        return loss / len(labels), self.val_accuracy(logits)
+        self.val_accuracy(logits)
+        return loss / len(labels)
+
+    def flush(self) -> None:
+        """History's accuracies up to the latest epoch (``_Accuracy.flush``)."""
+        self.accuracy.flush()
+        if self.val_accuracy is not None:
+            self.val_accuracy.flush()
 
     def reused_values(self) -> list[bytes] | None:
         """The parameters' bytes while the next step reuses the scoring forward (full
@@ -1039,6 +1116,7 @@ def fit(
                 batch_size,
                 shuffle,
                 rng,
+                history,
                 mean=reduction == "mean",
             )
             try:  # with full batches and modes that agree, also the first step's forward
@@ -1051,16 +1129,13 @@ def fit(
             clock, begin_epoch, run_epoch = time.perf_counter, run.begin_epoch, run.epoch
             for epoch in range(epochs):
                 history.lr.append(begin_epoch())
-                loss, accuracy = run_epoch(epoch)
-                history.loss.append(loss)
-                history.accuracy.append(accuracy)
+                history.loss.append(run_epoch(epoch))  # the accuracy noted, for flush()
                 if val is not None:
-                    val_loss, val_accuracy = run.validate(val[0].data, val[1])
-                    history.val_loss.append(val_loss)
-                    history.val_accuracy.append(val_accuracy)
+                    history.val_loss.append(run.validate(val[0].data, val[1]))
                 history.seconds.append(clock() - start)
                 if schedule is not None:
                     schedule.step()
+                    run.interrupted()  # a schedule of the user's own may do anything
                 if bar is not None:
                     bar.update(1)
                     if epoch % max(1, epochs // 100) == 0:
@@ -1069,12 +1144,15 @@ def fit(
                     # fit's list: the model's own walk (~10 us) is left to after the callbacks
                     before, values = _parameters_state(run.params), run.reused_values()
                     settings = _module_settings(model)
+                    run.interrupted()
+                    run.flush()  # History whole before a callback reads it
                     if any([callback(epoch, history) for callback in callbacks]):
                         break
                     now = _parameters_state(model.parameters())
                     resettled = _module_settings(model) != settings
                     if now != before or run.reused_values() != values or resettled:
                         run.parameters_changed(before, now, resettled)
+            run.flush()
     except _NonFinite as error:
         raise run.diverged(epoch, error.what) from None
     finally:

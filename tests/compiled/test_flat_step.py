@@ -147,11 +147,16 @@ def test_capture_writes_gradients_into_the_arrays_it_is_given():
 
 
 # ---------------------------------------------------------------------- in fit
-def _fit(compiled, kind, callback=None, epochs=6, **options):
+def _fit(compiled, kind, callback=None, epochs=6, schedule=None, watch=True, **options):
+    """fit with the callback (and a record of the states it leaves) after every epoch; with
+    ``watch=False`` no callback at all, so that nothing but fit (and ``schedule``, made on
+    the optimiser, if given) runs between the steps."""
     X, y = data.make_moons()
     model = nn.MLP([2, 4, 2], seed=0)
     params = model.parameters()
     optimizer = _optimiser(kind, [{"params": params[:2], "lr": 0.01}, {"params": params[2:]}])
+    if schedule is not None:
+        options["schedule"] = schedule(optimizer)
     seen = []
 
     def record(epoch, history):
@@ -167,7 +172,7 @@ def _fit(compiled, kind, callback=None, epochs=6, **options):
             y,
             epochs=epochs,
             optimizer=optimizer,
-            callbacks=[record],
+            callbacks=[record] if watch else None,
             compiled=compiled,
             progress=False,
             **options,
@@ -253,13 +258,51 @@ def test_compiled_fit_with_the_flat_step_equals_eager_fit_by_batches_and_means(k
     _same(_fit(False, **same), _fit(True, **same))
 
 
+class _UnfollowableSchedule(optim.ExponentialDecay):
+    """A schedule of the user's own that, at its second step, also does what the flat step
+    cannot follow: the optimiser's state cleared, then a parameter given a new array."""
+
+    def step(self):
+        super().step()
+        if self.t == 2:
+            for state in self.optimizer.state:
+                state.clear()
+            params = self.optimizer.param_groups[0]["params"]
+            params[0].data = params[0].data * 0.5
+
+
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("options", [{}, {"batch_size": 64, "seed": 1}])
+def test_with_no_callback_the_flat_step_still_follows_a_schedule_of_the_users_own(kind, options):
+    """With no callback, fit's flat step leaves out its checks between steps of its own, but
+    not after a schedule's step: one of the user's own may change what it cannot follow."""
+    same = dict(kind=kind, watch=False, schedule=lambda o: _UnfollowableSchedule(o, 0.9))
+    _same(_fit(False, **same, **options), _fit(True, **same, **options))
+
+
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "adam"])
+def test_a_step_taken_eagerly_between_flat_steps_is_followed(kind, monkeypatch):
+    """Mini-batches of 64, 64, 64 and 8 rows, the pass of 8 left eager (as one that cannot
+    be captured is): its optimiser step, taken between flat steps with no callback between
+    them, is one the flat step cannot follow, and it stands down, as it must."""
+    real = train_module._Pass.compile
+
+    def compile_but_8(self):
+        if len(self.labels) != 8:
+            real(self)
+
+    monkeypatch.setattr(train_module._Pass, "compile", compile_but_8)
+    same = dict(kind=kind, watch=False, batch_size=64, shuffle=False, epochs=4)
+    _same(_fit(False, **same), _fit(True, **same))
+
+
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 def test_the_flat_step_is_what_compiled_fit_takes(kind, monkeypatch):
     steps = []
     real = FlatStep.step
 
-    def counting(self):
-        taken = real(self)
+    def counting(self, follow=True):
+        taken = real(self, follow)
         steps.append(taken)
         return taken
 
@@ -296,7 +339,9 @@ def test_a_divergence_on_the_flat_step_restores_the_parameters_bit_for_bit(monke
     epoch 156's step, bit for bit, as the eager fit's do."""
     steps = []
     real = FlatStep.step
-    monkeypatch.setattr(FlatStep, "step", lambda self: steps.append(1) or real(self))
+    monkeypatch.setattr(
+        FlatStep, "step", lambda self, follow=True: steps.append(1) or real(self, follow)
+    )
     X, y = data.make_moons()
     outcomes = []
     for compiled in (False, True):

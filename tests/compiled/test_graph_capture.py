@@ -181,9 +181,12 @@ def test_the_source_of_the_write_ups_network_reads_like_its_backprop():
         "np.copyto(dz2, probs)",  # delta3 = probs
         "dz2_flat[picks] -= 1.0",  # delta3[range(N), y] -= 1, y read at every replay
         "a1.T.dot(dz2, out=dW2_part)",  # dW2 = a1^T delta3, as the write-up writes it
-        "dz2.dot(W2.T, out=da1) if W2.flags.forc else np.matmul(dz2, W2.T, out=da1)",
+        # the layout asked only where the leaf check's fast path did not vouch for it
+        "dz2.dot(W2.T, out=da1) if leaves_whole or W2.flags.forc "
+        "else np.matmul(dz2, W2.T, out=da1)",
         "np.multiply(dz1, da1, out=dz1)",  # delta2 = (1 - a1^2) * delta3 W2^T
-        "X.T.dot(dz1, out=dW1_part) if X.flags.forc else np.matmul(X.T, dz1, out=dW1_part)",
+        "X.T.dot(dz1, out=dW1_part) if leaves_whole or X.flags.forc "
+        "else np.matmul(X.T, dz1, out=dW1_part)",
         "np.multiply(0.01, W1, out=dW1)",  # + reg W1
     ]:
         assert expected in lines, expected

@@ -275,3 +275,56 @@ def test_a_mask_kept_after_its_capture_is_a_plain_array():
     capture(fn)
     assert bool(kept[0].any()) and kept[0].tolist() == [True, False]
     assert type(kept[0] & kept[0]) is np.ndarray
+
+
+# ---------------------------------------------------------------------- a trusted forward
+def test_a_trusted_forward_leaves_out_the_leaf_check_once_and_only_after_a_forward():
+    """``forward(trusted=True)`` skips the check of the leaves' shapes for that one forward,
+    and only where the latest forward was this step's (which checked them): a leaf
+    reshaped in place before an untrusted forward, or before the first, is refused."""
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    x = Tensor(np.ones((4, 2)))
+    graph = capture(lambda: (x @ w).sum())
+    graph.forward(trusted=True)  # no forward before it: checked all the same
+    graph.forward(trusted=True)  # skipped once
+    x.data.shape = (2, 4)  # in place: nothing else could tell
+    with pytest.raises(GraphChangedError, match=r"had shape \(4, 2\), float64, and now has"):
+        graph.forward()  # the trust went with the forward it was given to
+    x.data.shape = (4, 2)
+    graph.replay()  # forward()'s step, checked; w.grad set
+    graph.replay()  # adding into w.grad: another step than forward()'s
+    x.data.shape = (2, 4)
+    with pytest.raises(GraphChangedError, match=r"had shape \(4, 2\)"):
+        graph.forward(trusted=True)  # the latest forward was not this step's: checked
+
+
+def _fit_reshaping_a_weight_in_place(compiled):
+    """The errors fit ends with (the one raised, then what it was raised while handling)
+    when its callback reshapes the first weight's array in place after epoch 2."""
+    X, y = data.make_moons()
+    model = nn.MLP([2, 4, 2], dropout=0.2, seed=0)  # each epoch's step makes its own forward
+
+    def reshape(epoch, history):
+        if epoch == 2:
+            model[0].weight.data.shape = (4, 2)  # (2, 4) before: the same array
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(Exception) as error:
+            fit(model, X, y, epochs=6, callbacks=[reshape], progress=False, compiled=compiled)
+    chain, raised = [], error.value
+    while raised is not None:
+        chain.append((type(raised), str(raised)))
+        raised = raised.__context__
+    return chain
+
+
+def test_a_callback_reshaping_a_parameter_in_place_is_seen_by_the_next_replay():
+    """Between epochs with no callback the replays leave out the leaf check (nothing but
+    fit runs); after a callback they check again: a weight reshaped in place by one is a
+    GraphChangedError, and the fit goes on eagerly to the eager fit's own error, never a
+    replay reading the array with its new shape as if it had the old."""
+    eager = _fit_reshaping_a_weight_in_place(False)
+    compiled = _fit_reshaping_a_weight_in_place(True)
+    assert eager[-1] in compiled
+    assert compiled[-1][0] is GraphChangedError and "now has shape (4, 2)" in compiled[-1][1]

@@ -817,6 +817,51 @@ def test_tied_logits_count_as_class_0_in_the_accuracy(compiled):
     assert history.accuracy == [np.mean(y == 0)] * 2
 
 
+def _accuracy_of(model, X, y):
+    """The fraction of rows whose largest output is at their label, as argmax counts it."""
+    with evaluating(model):
+        return float(np.mean(model(Tensor(X)).data.argmax(axis=1) == y))
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("block", [1, 3, None])  # epochs counted at once; None: fit's own
+def test_historys_accuracies_are_each_epochs_own_however_many_are_counted_at_once(
+    compiled, classes, block, monkeypatch
+):
+    """fit counts the epochs' predictions in blocks (``_Accuracy``), flushed before any
+    callback and at its return: History's accuracies are each epoch's argmax count, on the
+    training and the validation data, with a callback reading them as they come or none,
+    blocks of 1, 3 (7 epochs: a partial last block) or fit's own size."""
+    import tinygrad_moons.train as train_module
+
+    if block is not None:  # in epochs of the 200 training rows (bool over 2 classes, intp)
+        itemsize = 1 if classes == 2 else np.dtype(np.intp).itemsize
+        monkeypatch.setattr(train_module, "_PREDICTIONS_BYTES", block * 200 * itemsize)
+    X, y = data.make_moons(200, seed=3)
+    X_val, y_val = data.make_moons(50, seed=4)
+    runs = []
+    for watch in (False, True):
+        model = nn.MLP([2, 5, classes], seed=1)
+        seen, expected, expected_val = [], [], []
+
+        def callback(epoch, history, model=model, seen=seen, exp=expected, ev=expected_val):
+            exp.append(_accuracy_of(model, X, y))
+            ev.append(_accuracy_of(model, X_val, y_val))
+            seen.append((list(history.accuracy), list(history.val_accuracy)))
+
+        history = fit(
+            model, X, y, epochs=7, lr=0.01, validation=(X_val, y_val), progress=False,
+            compiled=compiled, callbacks=[callback] if watch else None,
+        )  # fmt: skip
+        runs.append(history)
+    quiet, watched = runs
+    assert quiet.accuracy == watched.accuracy == expected
+    assert quiet.val_accuracy == watched.val_accuracy == expected_val
+    assert seen == [(expected[: i + 1], expected_val[: i + 1]) for i in range(7)]
+    assert len(set(expected)) > 1  # the accuracy moved: the epochs are told apart
+
+
 # ---------------------------------------------------------------------- the optimiser given
 def test_an_optimizer_of_another_models_parameters_is_refused_before_training(moons):
     # It would step tensors the loss never reads: a run that changes nothing.

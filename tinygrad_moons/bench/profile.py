@@ -47,6 +47,7 @@ FIT_PARTS: dict[str, tuple[str, ...]] = {
     ),
     "History's accuracy, checks": (  # and a replayed step's cheap finiteness bounds
         "tinygrad_moons.train:_Accuracy.__call__",
+        "tinygrad_moons.train:_Accuracy.flush",
         "tinygrad_moons.train:_LogitsCheck.__call__",
         "tinygrad_moons.train:_LogitsCheck.small",
         "tinygrad_moons.train:_Pass._penalty_small",

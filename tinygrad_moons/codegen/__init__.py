@@ -385,6 +385,7 @@ def generate(
         leaves_changed=leaves_changed,
         derived_again=derived_again,
         replace_data=engine._replace_data,
+        trust_leaves=False,  # set by StaticGraph.forward(trusted=True), for one forward
     )
     p.taken.update(p.env)
     value: dict[int, str] = {}
@@ -393,6 +394,7 @@ def generate(
     for leaf in leaves:
         name = p.fresh(names.get(id(leaf), "x"), numbered=id(leaf) not in names)
         value[id(leaf)] = name
+        p.leaf_names.add(name)
         leaf_tensor[id(leaf)] = p.bind(f"{name}_tensor", leaf)
         reads.append(f"{name} = {leaf_tensor[id(leaf)]}._array")  # .data's slot, unchecked
         if leaf.requires_grad:
@@ -479,7 +481,9 @@ def generate(
             assignments.append((f"replace_data({tensor}, {name})", ()))
     forward_lines = forward_lines + assignments
     used = set(re.findall(r"\w+", " ".join(text for text, _ in forward_lines)))
-    read = [leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used]
+    read = [
+        leaf for leaf in leaves if id(leaf) not in constants or value[id(leaf)] in used | p.vouched
+    ]
     check = [(line, ()) for line in _leaf_check(p, read, value)]
     # The leaves' arrays a forward read, kept for its backward and value(): eager's saved
     # arrays, not those a leaf holds after ``leaf.data = ...`` since.
@@ -491,7 +495,11 @@ def generate(
     kept = [name for name, _ in kept_leaves]
     keep = [(f"forward_leaves = {', '.join(kept)},", ())] if kept else []
     unpack = [(f"{', '.join(kept)}, = forward_leaves", ())] if kept else []
-    globals_ = [*p.globals, "forward_leaves"] if kept else p.globals
+    globals_ = [*p.globals, "forward_leaves"] if kept else list(p.globals)
+    if check:  # the check's one-shot trust, and its outcome that the backward's products read
+        globals_.append("trust_leaves")
+    if p.whole_flag:
+        globals_.append(p.whole_flag)
     forward_source = _function("forward", reads, check + forward_lines + keep, globals_)
     backward_source = (
         _function("backward", [], unpack + backward_lines, []) if backward_lines else ""
@@ -681,18 +689,35 @@ def _contribute(p: Program, leaf: Tensor, g: Grad, tensor: str, contributed: set
 
 def _leaf_check(p: Program, leaves: list[Tensor], value: dict[int, str]) -> list[str]:
     """Lines refusing leaves whose shape or dtype changed since capture (one comparison);
-    a leaf not C-contiguous takes the slow check of its layout (``leaves_changed``)."""
+    a leaf not C-contiguous takes the slow check of its layout (``leaves_changed``). Where
+    a product asks (``_product``), the outcome is kept in ``p.whole_flag``: True when the
+    fast path passed, every leaf C-contiguous. Left out, once, when the caller has set
+    ``trust_leaves`` (``StaticGraph.forward(trusted=True)``): the leaves are the arrays the
+    latest forward checked, as they were."""
     if not leaves:
         return []
-    got = [f"    {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
+    got = [f"        {value[id(leaf)]}.shape, {value[id(leaf)]}.dtype," for leaf in leaves]
     contiguous = " and ".join(f"{value[id(leaf)]}.flags.c_contiguous" for leaf in leaves)
     expected = p.bind("captured", captured_leaves(leaves))
+    refuse = f"leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})"
+    if not p.whole_flag:
+        changed = f"    ) != {expected} or not ({contiguous}):"
+        check = ["    if (", *got, changed, f"        {refuse}"]
+    else:
+        flag = p.whole_flag
+        check = [
+            f"    {flag} = (",
+            *got,
+            f"    ) == {expected} and {contiguous}",
+            f"    if not {flag}:",
+            f"        {refuse}",
+        ]
     return [
         "# the leaves keep the shapes (and dtype, a C-like layout) they had at capture",
-        "if (",
-        *got,
-        f") != {expected} or not ({contiguous}):",
-        f"    leaves_changed({p.bind('leaf_tensors', list(leaves))}, {expected})",
+        "if trust_leaves:  # the arrays the latest forward checked, as they were: once",
+        "    trust_leaves = False",
+        "else:",
+        *check,
     ]
 
 

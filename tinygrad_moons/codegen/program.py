@@ -85,6 +85,12 @@ class Program:
         self.globals: list[str] = []  # called ops' results, which backward() reads too
         self.values: dict[int, str] = {}  # id(Tensor or derived array) -> its name
         self.scalars: set[str] = set()  # 0-d values held as numpy scalars, not buffers
+        self.leaf_names: set[str] = set()  # the names the leaves' arrays are read into
+        # The name of the leaf check's outcome, True when it found every leaf it looks at
+        # C-contiguous (made by the first product that asks it), and the leaves whose
+        # layout a product takes from it, which the check must look at.
+        self.whole_flag = ""
+        self.vouched: set[str] = set()
 
     # names ---------------------------------------------------------------
     def fresh(self, prefix: str, numbered: bool = False) -> str:

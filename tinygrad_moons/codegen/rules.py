@@ -65,6 +65,12 @@ def _product(p: Program, a: str, b: str, out: str) -> None:
         p.emit(dot)
         return
     whole = " and ".join(f"{name}.flags.forc" for name in asked)
+    if all(name in p.leaf_names for name in asked):
+        # the leaf check's outcome first: True, every leaf is C-contiguous, and the flags
+        # are asked (an attribute object each) only when a leaf took the check's slow path
+        p.whole_flag = p.whole_flag or p.fresh("leaves_whole")
+        p.vouched.update(asked)
+        whole = f"{p.whole_flag} or {whole}"
     p.emit(f"{dot} if {whole} else np.matmul({a}, {b}, out={out})")
 
 
