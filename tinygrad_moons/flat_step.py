@@ -247,14 +247,19 @@ class FlatStep:
 
     def release(self) -> None:
         """Give each parameter its own array back, holding the values it reached (a
-        parameter whose ``.data`` was replaced meanwhile keeps what it was given)."""
+        parameter whose ``.data`` was replaced meanwhile keeps what it was given; one whose
+        view was reshaped in place, by a callback, gets a copy of it in its new shape, so
+        that fit's end raises the error the fit met, not one of its own)."""
         if not self.adopted:
             return
         back = []
         for g in self.groups:
             for p, view, own in zip(g.params, g.data_views, g.own, strict=True):
                 if p._array is view:
-                    own[...] = view
+                    if own.shape == view.shape:
+                        own[...] = view
+                    else:
+                        own = view.copy()
                     p._array = own
                     back.append(p)
         self.adopted = False

@@ -326,5 +326,5 @@ def test_a_callback_reshaping_a_parameter_in_place_is_seen_by_the_next_replay():
     replay reading the array with its new shape as if it had the old."""
     eager = _fit_reshaping_a_weight_in_place(False)
     compiled = _fit_reshaping_a_weight_in_place(True)
-    assert eager[-1] in compiled
+    assert compiled[0] == eager[0]  # the error raised is the fit's, not one of its clean-up
     assert compiled[-1][0] is GraphChangedError and "now has shape (4, 2)" in compiled[-1][1]
