@@ -535,29 +535,30 @@ class Tensor(ArrayMethods):
         return getattr(ufunc, method)(*_arrays_in(inputs), **_arrays_in(kwargs))
 
     # ------------------------------------------------------------------ arithmetic
+    # speed: a Tensor operand is passed on without the call to _lift
     def __add__(self, other: Any) -> Tensor:
-        return ops.Add.apply(self, _lift(other))
+        return ops.Add.apply(self, other if type(other) is Tensor else _lift(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return ops.Add.apply(_lift(other), self)
+        return ops.Add.apply(other if type(other) is Tensor else _lift(other), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(self, _lift(other))
+        return ops.Sub.apply(self, other if type(other) is Tensor else _lift(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return ops.Sub.apply(_lift(other), self)
+        return ops.Sub.apply(other if type(other) is Tensor else _lift(other), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(self, _lift(other))
+        return ops.Mul.apply(self, other if type(other) is Tensor else _lift(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return ops.Mul.apply(_lift(other), self)
+        return ops.Mul.apply(other if type(other) is Tensor else _lift(other), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(self, _lift(other))
+        return ops.Div.apply(self, other if type(other) is Tensor else _lift(other))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return ops.Div.apply(_lift(other), self)
+        return ops.Div.apply(other if type(other) is Tensor else _lift(other), self)
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
@@ -584,10 +585,10 @@ class Tensor(ArrayMethods):
     def __matmul__(self, other: Any) -> Tensor:
         """numpy's matmul for operands of 2 or more dimensions, batch dimensions broadcasting;
         a 1-D operand or mismatched inner sizes is a ValueError naming both shapes."""
-        return ops.MatMul.apply(self, _lift(other))
+        return ops.MatMul.apply(self, other if type(other) is Tensor else _lift(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return ops.MatMul.apply(_lift(other), self)
+        return ops.MatMul.apply(other if type(other) is Tensor else _lift(other), self)
 
     # ------------------------------------------------------------------ in place
     # torch's rules with micrograd's results: see ``_in_place``.
@@ -1332,7 +1333,9 @@ def written(*tensors: Tensor) -> None:
     number = next(_op_numbers)
     _newest_write[0] = number
     for tensor in tensors:
-        owner = _owner(tensor._array)
+        owner = tensor._array
+        if owner.base is not None:  # speed: a parameter owns its memory, no call for it
+            owner = _owner(owner)
         entry = _writes.get(id(owner))
         if entry is None or entry[0]() is not owner:
             _writes[id(owner)] = entry = (weakref.ref(owner, _forget(id(owner))), [0])
@@ -1531,42 +1534,44 @@ class Function:
         Tensors (its backward then receives one gradient per output).
         """
         # speed: every op's forward passes here: the arguments read without helper calls
-        # (the engine's cost per op is ~1 us; each call is ~0.1), one or two Tensors (most
-        # ops' calls) without the general loop's lists. Each path sets the same on ctx.
+        # (the engine's cost per op is ~1 us; each call is ~0.1), one, two or three Tensors
+        # (most ops' calls) without the general loop's lists. Each path sets the same on ctx.
         ctx = cls()
-        if len(args) == 2 and type(args[0]) is Tensor and type(args[1]) is Tensor:
+        count = len(args)
+        if count == 2 and type(args[0]) is Tensor and type(args[1]) is Tensor:
             # two Tensors (x @ w, x + b, x * y): the general loop below for them, ~0.4 us
-            # of its ~1.2 less
+            # of its ~1.2 less. A Tensor that requires grad hands its node on: its op's
+            # context, or itself for a leaf.
             x, y = args
             a, b = x._array, y._array
-            px = py = None
-            if x.requires_grad:
-                px = x._ctx
-                if px is None:
-                    px = x
-            if y.requires_grad:
-                py = y._ctx
-                if py is None:
-                    py = y
+            px = (x if x._ctx is None else x._ctx) if x.requires_grad else None
+            py = (y if y._ctx is None else y._ctx) if y.requires_grad else None
             ctx.needs_input_grad = (px is not None, py is not None)
             parents = (px, py)
             needs_grad = px is not None or py is not None
             if needs_grad and a is b:
-                arrays = [a, b]
-                _distinct_arrays(ctx, arrays, parents)
-                a, b = arrays
+                a, b = _distinct_arrays(ctx, [a, b], parents)
             out = cls.forward(ctx, a, b)
-        elif len(args) == 1 and type(args[0]) is Tensor:  # speed: x.tanh(), -x, x.sum()
+        elif count == 1 and type(args[0]) is Tensor:  # x.tanh(), -x, x.sum()
             (x,) = args
-            px = None
-            if x.requires_grad:
-                px = x._ctx
-                if px is None:
-                    px = x
+            px = (x if x._ctx is None else x._ctx) if x.requires_grad else None
             ctx.needs_input_grad = (px is not None,)
             parents = (px,)
             needs_grad = px is not None
             out = cls.forward(ctx, x._array)
+        elif count == 3 and type(args[0]) is type(args[1]) is type(args[2]) is Tensor:
+            # F.linear's x, weight and bias: nn.Linear's one op
+            x, y, z = args
+            a, b, c = x._array, y._array, z._array
+            px = (x if x._ctx is None else x._ctx) if x.requires_grad else None
+            py = (y if y._ctx is None else y._ctx) if y.requires_grad else None
+            pz = (z if z._ctx is None else z._ctx) if z.requires_grad else None
+            parents = (px, py, pz)
+            ctx.needs_input_grad = (px is not None, py is not None, pz is not None)
+            needs_grad = px is not None or py is not None or pz is not None
+            if needs_grad and (a is b or a is c or b is c):
+                a, b, c = _distinct_arrays(ctx, [a, b, c], parents)
+            out = cls.forward(ctx, a, b, c)
         else:
             arrays = []
             parents = []
@@ -1646,7 +1651,7 @@ def _as_output(out: Any, cls: type | None = None) -> np.ndarray:
     )
 
 
-def _distinct_arrays(ctx: Function, arrays: list[Any], parents: list[Any]) -> None:
+def _distinct_arrays(ctx: Function, arrays: list[Any], parents: Sequence[Any]) -> list[Any]:
     """Give ``forward`` one view per graph node where one array object comes through
     arguments of different nodes (``x * x.detach()``, ``x.data * x``, ``x * d`` for
     ``d = x.detach().requires_grad_()``), and note on ``ctx`` whose each view is.
@@ -1656,7 +1661,8 @@ def _distinct_arrays(ctx: Function, arrays: list[Any], parents: list[Any]) -> No
     first, a constant for ``x`` or ``x`` for the constant, and a second derivative
     would silently lose or gain a term. Every position gets a view, the first too: a
     position keeping the object itself would still match another node's array. A view
-    shares the memory, and the version, of its base."""
+    shares the memory, and the version, of its base. ``arrays`` is returned, changed
+    in place."""
     groups: dict[int, list[int]] = {}
     for i, array in enumerate(arrays):
         if isinstance(array, np.ndarray):
@@ -1675,6 +1681,7 @@ def _distinct_arrays(ctx: Function, arrays: list[Any], parents: list[Any]) -> No
             arrays[i] = view
     if aliases:
         ctx._aliases = aliases
+    return arrays
 
 
 class _Output(Function):

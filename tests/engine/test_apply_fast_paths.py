@@ -1,4 +1,4 @@
-"""Function.apply reads one or two plain Tensors by a path of its own (speed); any other
+"""Function.apply reads one, two or three plain Tensors by paths of its own (speed); any other
 call takes its general loop. A Tensor subclass sends the same tensors down the general
 loop, so each case is run both ways and everything apply records must agree: the context's
 needs_input_grad and parents, the arrays forward received, the output, and the gradients
@@ -26,35 +26,25 @@ def _routed(tensor: Tensor) -> _Routed:
 
 
 class _Seen(Function):
-    """x * y + x, recording what forward received (an op whose backward reads both)."""
+    """The product of its arguments plus the first, recording what forward received (a
+    backward that reads every input), for one, two or three arguments."""
 
     @staticmethod
-    def forward(ctx, x, y):
-        ctx.received = (x, y)
+    def forward(ctx, *xs):
+        ctx.received = xs
         _Seen.last = ctx  # seen even when the output records no graph
-        ctx.save_for_backward(x, y)
-        return x * y + x
+        ctx.save_for_backward(*xs)
+        return np.prod(np.stack(xs), axis=0) + xs[0]
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        return grad * (y + 1.0), grad * x
-
-
-class _SeenOne(Function):
-    """x^3, recording what forward received."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.received = (x,)
-        _SeenOne.last = ctx
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 3.0 * x * x * grad
+        xs = ctx.saved_tensors
+        grads = []
+        for i in range(len(xs)):
+            others = [x for j, x in enumerate(xs) if j != i]
+            partial = np.prod(np.stack(others), axis=0) if others else np.ones_like(xs[0])
+            grads.append(grad * (partial + (1.0 if i == 0 else 0.0)))
+        return grads[0] if len(xs) == 1 else tuple(grads)
 
 
 def _kinds(seed: int) -> dict[str, Tensor]:
@@ -71,16 +61,16 @@ def _kinds(seed: int) -> dict[str, Tensor]:
     }
 
 
-def _recorded(op: type[Function], args: tuple[Tensor, ...], routed: bool) -> tuple:
+def _recorded(args: tuple[Tensor, ...], routed: bool) -> tuple:
     """What apply recorded for ``args`` (as plain Tensors, or routed to the general loop),
     with routed leaves named by the tensors they stand for."""
     routes = {id(a): _routed(a) for a in args}  # one routed object per tensor
     called = tuple(routes[id(a)] for a in args) if routed else args
-    out = op.apply(*called)
+    out = _Seen.apply(*called)
     back = dict(zip(map(id, called), args, strict=True))
     ctx = out._ctx
     if ctx is None:
-        return out.data, out.requires_grad, op.last.needs_input_grad, None, None, None, None
+        return out.data, out.requires_grad, _Seen.last.needs_input_grad, None, None, None, None
     parents = tuple(back.get(id(p), p) for p in ctx.parents)
     received = tuple(
         (a.copy(), any(a is t._array for t in args)) for a in ctx.received
@@ -108,11 +98,16 @@ def _assert_same(fast: tuple, general: tuple) -> None:
         assert a_is == b_is
 
 
-@pytest.mark.parametrize(("first", "second"), list(itertools.product(_kinds(0), repeat=2)))
-def test_two_tensors_record_what_the_general_loop_records(first, second):
-    kinds = _kinds(1)
-    args = (kinds[first], kinds[second])
-    fast, general = _recorded(_Seen, args, False), _recorded(_Seen, args, True)
+KINDS = list(_kinds(0))
+CALLS = [(k,) for k in KINDS] + list(itertools.product(KINDS, repeat=2))
+CALLS += list(itertools.product(KINDS, repeat=3))
+
+
+@pytest.mark.parametrize("kinds", CALLS, ids="-".join)
+def test_one_two_or_three_tensors_record_what_the_general_loop_records(kinds):
+    made = _kinds(1)
+    args = tuple(made[k] for k in kinds)
+    fast, general = _recorded(args, False), _recorded(args, True)
     _assert_same(fast, general)
     if fast[5] is None or not fast[6]:
         return
@@ -120,13 +115,6 @@ def test_two_tensors_record_what_the_general_loop_records(first, second):
     general_grads = grad(general[5].sum(), general[6])
     for a, b in zip(fast_grads, general_grads, strict=True):
         np.testing.assert_array_equal(a.data, b.data)
-
-
-@pytest.mark.parametrize("kind", list(_kinds(0)))
-def test_one_tensor_records_what_the_general_loop_records(kind):
-    x = _kinds(2)[kind]
-    fast, general = _recorded(_SeenOne, (x,), False), _recorded(_SeenOne, (x,), True)
-    _assert_same(fast, general)
 
 
 def test_the_same_tensor_twice_gets_one_array_and_both_gradients():
@@ -150,6 +138,6 @@ def test_under_no_grad_the_fast_path_records_nothing():
     kinds = _kinds(3)
     with no_grad():
         out = _Seen.apply(kinds["leaf"], kinds["intermediate"])
-        one = _SeenOne.apply(kinds["leaf"])
+        one = _Seen.apply(kinds["leaf"])
     assert not out.requires_grad and out._ctx is None
     assert not one.requires_grad and one._ctx is None
