@@ -181,11 +181,13 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     >>> linear(x, Tensor([[1.0], [1.0]]), Tensor([0.5])).data
     array([[3.5]])
     """
-    x, weight = _tensor(x), _tensor(weight)
+    # speed: nn.Linear's every call: Tensors passed on as they are, without calls
+    x = x if type(x) is Tensor else _tensor(x)
+    weight = weight if type(weight) is Tensor else _tensor(weight)
     if bias is None:
         return ops.MatMul.apply(x, weight)
-    bias = _tensor(bias)
-    if x.ndim <= 2:
+    bias = bias if type(bias) is Tensor else _tensor(bias)
+    if x._array.ndim <= 2:
         return ops.Linear.apply(x, weight, bias)
     if weight.ndim != 2 or bias.shape not in ((weight.shape[-1],), (1, weight.shape[-1])):
         raise ValueError(
@@ -324,8 +326,8 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
         # array or a list may change in place between replays): read and checked through
         # derived, so a captured step takes them afresh at every replay, as eagerly
         y = derived(_labels_read_afresh, labels, shape[0], shape[1])
-    else:
-        y = class_labels(labels, shape[0], shape[1])
+    else:  # not a Tensor: validate's check itself (class_labels reads a Tensor's data)
+        y = validate.class_labels(labels, shape[0], shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction, True)  # checked: above
 
 

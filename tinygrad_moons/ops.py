@@ -287,7 +287,6 @@ def _needed(ctx: Function, x: Any, y: Any) -> None:
     only a constant's gradient would read may then change in place without an error."""
     need_x, need_y = ctx.needs_input_grad[:2]
     ctx.save_for_backward(x if need_y else None, y if need_x else None)
-    ctx.shapes = (x.shape, y.shape)
 
 
 class Mul(Op):
@@ -514,6 +513,7 @@ class MatMul(Op):
             return matrix_product(x, w)
         _check_matmul_shapes(x, w)
         _needed(ctx, *_private_copies(ctx, x, w))
+        ctx.shapes = (x.shape, w.shape)  # for the sums over broadcast batch axes (backward)
         return x @ w
 
     @staticmethod
