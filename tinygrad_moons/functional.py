@@ -205,16 +205,18 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     >>> linear(x, Tensor([[1.0], [1.0]]), Tensor([0.5])).data
     array([[3.5]])
     """
-    x, weight = _tensor(x), _tensor(weight)
-    if weight.ndim != 2:
+    # speed: nn.Linear's every call: Tensors passed on as they are, without calls
+    x = x if type(x) is Tensor else _tensor(x)
+    weight = weight if type(weight) is Tensor else _tensor(weight)
+    if weight._array.ndim != 2:
         raise ValueError(
             f"linear needs a weight (k, m); got shapes {x.shape} for x and {weight.shape} "
             f"for weight"
         )
     if bias is None:
         return x @ weight
-    bias = _tensor(bias)
-    if x.ndim == 2 and bias.shape in ((weight.shape[1],), (1, weight.shape[1])):
+    bias = bias if type(bias) is Tensor else _tensor(bias)
+    if x._array.ndim == 2 and bias.shape in ((weight.shape[1],), (1, weight.shape[1])):
         return ops.Linear.apply(x, weight, bias)
     out = x @ weight
     validate.bias_fits(bias.shape, out.shape)
@@ -350,8 +352,8 @@ def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> 
         # array or a list may change in place between replays): read and checked through
         # derived, so a captured step takes them afresh at every replay, as eagerly
         y = derived(_labels_read_afresh, labels, shape[0], shape[1])
-    else:
-        y = class_labels(labels, shape[0], shape[1])
+    else:  # not a Tensor: validate's check itself (class_labels reads a Tensor's data)
+        y = validate.class_labels(labels, shape[0], shape[1])
     return ops.SoftmaxCrossEntropy.apply(logits, y, reduction, True)  # checked: above
 
 
