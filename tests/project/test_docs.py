@@ -192,14 +192,15 @@ def test_the_benchmark_page_is_its_saved_run(tmp_path, capsys):
     lines = (DOCS / "benchmarks.md").read_text().splitlines()
     # the tables (the page says what bounds each miss in its own words)
     missing = [line for line in printed if line and line not in lines]
-    assert missing == ["What bounds each target not met (this run, this machine):"]
+    bounds = "What bounds each target not met (this run, this machine):"
+    assert missing in ([], [bounds])  # a run with a miss: the page words its bound itself
     one_run = page.split("## One run")[1]
     record = json.loads(saved.read_text())
     assert f"Measured once, on {record['date']}," in one_run
     for part in record["machine"].removesuffix(" (15 min)").split(", "):
         assert part in one_run, part
     table_ratios = set(re.findall(r"\| (\d\.\d\d)x \|", "\n".join(printed)))
-    says = one_run.split("What the run says:")[1].split("What bounds the two misses")[0]
+    says = one_run.split("What the run says:")[1].split("What bounds")[0]
     prose_ratios = set(re.findall(r"(?<![-\d.])(\d\.\d\d)×", says))
     assert prose_ratios and prose_ratios <= table_ratios, prose_ratios - table_ratios
     # the first block's three measurements
