@@ -729,11 +729,15 @@ class Tensor(ArrayMethods):
         keepdims = _keepdims("Tensor.std", keepdims)  # numpy's TypeError would name no argument
         return ops.Std.apply(self, _checked_axis(self, axis), keepdims, ddof)
 
-    def argmax(self, axis: int = -1, **torch_keywords: Any) -> np.ndarray:
-        """Indices of the maxima along ``axis``, as an ndarray (no gradient)."""
+    def argmax(
+        self, axis: int | None = -1, keepdims: bool = False, **torch_keywords: Any
+    ) -> np.ndarray:
+        """Indices of the maxima along ``axis`` (None: in the flattened tensor), as an
+        ndarray (no gradient); ``keepdims`` as numpy's."""
         if torch_keywords:
-            habits.keywords("Tensor.argmax", torch_keywords, ("dim",))
-        return derived(np.argmax, self, axis=_checked_axis(self, axis))
+            habits.keywords("Tensor.argmax", torch_keywords, ("dim", "keepdim"))
+        keepdims = _keepdims("Tensor.argmax", keepdims)
+        return derived(np.argmax, self, axis=_checked_axis(self, axis), keepdims=keepdims)
 
     # ------------------------------------------------------------------ elementwise
     def exp(self) -> Tensor:

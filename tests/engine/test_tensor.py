@@ -120,6 +120,25 @@ def test_argmax_is_an_array_without_gradient():
     assert isinstance(t.argmax(), np.ndarray)
 
 
+@pytest.mark.parametrize("axis", [-1, 0, 1, None])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_argmax_takes_numpys_axis_and_keepdims(axis, keepdims):
+    """What docs/api.md's refusal of torch's keepdim= tells a user to write works."""
+    values = np.array([[1.0, 3.0, 2.0], [5.0, 0.0, 5.0]])
+    got = Tensor(values).argmax(axis, keepdims=keepdims)
+    want = np.argmax(values, axis=axis, keepdims=keepdims)
+    assert np.shape(got) == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_argmax_refuses_torchs_keywords_and_a_string_keepdims_naming_numpys():
+    t = Tensor([[1.0, 3.0]])
+    with pytest.raises(TypeError, match="keepdims=, not torch's keepdim="):
+        t.argmax(dim=0, keepdim=True)
+    with pytest.raises(TypeError, match="Tensor.argmax's keepdims takes True or False"):
+        t.argmax(0, keepdims="False")
+
+
 # ---------------------------------------------------------------- operands
 def test_arrays_and_numbers_combine_on_either_side():
     x = Tensor([1.0, 2.0], requires_grad=True)
