@@ -22,7 +22,7 @@ from tinygrad_moons import ops
 from tinygrad_moons.elementwise import as_tensor
 from tinygrad_moons.products import einsum
 from tinygrad_moons.tensor import Tensor, derived
-from tinygrad_moons.validate import flag, padding_word
+from tinygrad_moons.validate import flag, is_int, padding_word
 
 Pair = tuple[int, int]
 Sides = tuple[Pair, Pair]  # the padding (top, bottom), (left, right)
@@ -31,9 +31,7 @@ Sides = tuple[Pair, Pair]  # the padding (top, bottom), (left, right)
 def _pair(value: Any, name: str, minimum: int) -> Pair:
     """An int or a pair of ints, as a pair, each at least ``minimum`` (torch's forms)."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
-    ):
+    if len(pair) != 2 or not all(is_int(v) for v in pair):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value!r}")
@@ -130,7 +128,7 @@ def conv2d(
     stride, dilation = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
     if isinstance(padding, str):
         padding = padding_word(padding, stride)
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ValueError(f"groups must be a positive int, got {groups!r}")
     if weight.ndim != 4:
         raise ValueError(f"conv2d's weight must be (O, C / groups, kh, kw), got {weight.shape}")

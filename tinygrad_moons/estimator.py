@@ -49,6 +49,7 @@ from tinygrad_moons.train import (
 from tinygrad_moons.validate import (
     clipped_batch_size,
     finite_outputs,
+    is_int,
     number,
     random_state,
     two_classes,
@@ -119,7 +120,7 @@ class _Sizes(NamedTuple):
     """An int >= 1 or a sequence of them (hidden_layer_sizes), checked as a list."""
 
     def check(self, name: str, value: Any) -> list[int]:
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if is_int(value):
             value = [value]
         if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
             raise ValueError(f"{name} must be an int or a sequence of ints, got {value!r}")

@@ -158,8 +158,7 @@ def softplus(x: Any, beta: float = 1.0, threshold: float | None = None) -> Tenso
 def _a_number_along_its_own_axis(x: Tensor, axis: Any) -> bool:
     """A 0-d x with axis 0 or -1, which torch's softmax and log_softmax take as the one
     axis of a single number (numpy's reductions refuse a 0-d array an axis)."""
-    is_int = isinstance(axis, (int, np.integer)) and not isinstance(axis, bool)
-    return x.ndim == 0 and is_int and axis in (0, -1)
+    return x.ndim == 0 and validate.is_int(axis) and axis in (0, -1)
 
 
 def softmax(x: Any, axis: int = -1, **torch_keywords: Any) -> Tensor:

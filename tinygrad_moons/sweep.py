@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygrad_moons import data, nn
 from tinygrad_moons.train import fit, predict
-from tinygrad_moons.validate import Seed, flag, random_state, whole
+from tinygrad_moons.validate import Seed, flag, is_int, random_state, whole
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _seeds(seed: Seed, count: int) -> list[int]:
     """Each network's int seed: an int seed for every one (the write-up's start for each
     size); from a RandomState or None, ``count`` ints drawn in order in the caller, so
     that no job advances its own pickled copy of the state."""
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    if is_int(seed):
         return [int(seed)] * count
     rng = random_state(seed)  # a RandomState as given, None fresh entropy, else a TypeError
     return [int(s) for s in rng.randint(0, 2**32, size=count, dtype=np.int64)]
@@ -132,8 +132,7 @@ def workers(n_jobs: int | None, networks: int, *, local: bool = True) -> int:
     than 0, -1 every core of this machine when ``local``; None one), never more than the
     networks. A float, a bool, a string or 0 is a ValueError."""
     local = flag("workers' local", local)
-    is_int = isinstance(n_jobs, (int, np.integer)) and not isinstance(n_jobs, bool)
-    if n_jobs is not None and (not is_int or n_jobs == 0):
+    if n_jobs is not None and (not is_int(n_jobs) or n_jobs == 0):
         raise ValueError(
             f"n_jobs must be an int other than 0 (joblib's: -1 every core, -2 all but one) "
             f"or None, got {n_jobs!r}"

@@ -20,6 +20,16 @@ import numpy as np
 Seed = int | np.random.RandomState | None
 
 
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an integer, Python's or numpy's, and not a bool (an int to
+    Python, but True for 1 is never what a caller meant).
+
+    >>> is_int(3), is_int(np.int64(3)), is_int(True), is_int(3.0)
+    (True, True, False, False)
+    """
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def whole(name: str, value: Any, minimum: int = 1) -> int:
     """``value`` as an int of at least ``minimum``; floats and bools are refused.
 
@@ -30,8 +40,7 @@ def whole(name: str, value: Any, minimum: int = 1) -> int:
     ...
     ValueError: batch_size must be an int >= 1, got 0
     """
-    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not is_int or value < minimum:
+    if not is_int(value) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
 
@@ -252,7 +261,7 @@ def random_state(seed: Seed) -> np.random.RandomState:
         return seed
     if seed is None:
         return np.random.RandomState()
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+    if is_int(seed):
         return np.random.RandomState(int(seed))
     raise TypeError(f"seed must be an int, a numpy RandomState or None, got {type(seed).__name__}")
 
@@ -402,8 +411,7 @@ def row_index(name: str, value: Any, count: int) -> int:
     >>> row_index("padding_idx", -1, 4)
     3
     """
-    is_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not is_int or not -count <= value < count:
+    if not is_int(value) or not -count <= value < count:
         raise ValueError(
             f"{name} must be an int in [{-count}, {count}) (within num_embeddings), got {value!r}"
         )
