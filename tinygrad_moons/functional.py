@@ -151,7 +151,9 @@ def softplus(x: Any, beta: float = 1.0, threshold: float | None = None) -> Tenso
     x = _tensor(x)
     beta, threshold = validate.softplus_options(beta, threshold)
     scaled = x if beta == 1.0 else x * beta
-    out = ops.Softplus.apply(scaled) if beta == 1.0 else ops.Softplus.apply(scaled) / beta
+    out = ops.Softplus.apply(scaled)
+    if beta != 1.0:
+        out = out / beta
     return out if threshold is None else where(scaled > threshold, x, out)
 
 

@@ -1178,15 +1178,16 @@ class _BatchNorm(Module):
                     f"Expected more than 1 value per channel when training, got input size "
                     f"{x.shape}"
                 )
+            tracking = self.training and self.track_running_stats
             if count == 0:  # torch's: an empty output, the batch counted, no statistics
-                if self.training and self.track_running_stats:
+                if tracking:
                     with no_grad():
                         self.num_batches_tracked += 1.0
                 mean, var = Tensor(np.zeros(shape)), Tensor(np.ones(shape))
             else:
                 mean = x.mean(axis=axes, keepdims=True)
                 var = x.var(axis=axes, keepdims=True)
-                if self.training and self.track_running_stats:
+                if tracking:
                     unbiased = var.data.reshape(-1) * (count / (count - 1))
                     self._track(mean.data.reshape(-1), unbiased)
         else:
