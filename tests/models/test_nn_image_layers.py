@@ -18,6 +18,14 @@ def _params_to_torch(ours: nn.Module, theirs: torch.nn.Module) -> None:
             getattr(theirs, name).copy_(torch.tensor(value))
 
 
+def _same_buffers(ours, theirs):
+    """BatchNorm's running statistics and count, ours against torch's."""
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        np.testing.assert_allclose(
+            getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-12
+        )
+
+
 def _agree(ours, theirs, x, rtol=1e-9):
     """Same output, same gradients (input and parameters) and the same second derivative
     of the input (d/dx of <dL/dx, v>)."""
@@ -90,10 +98,7 @@ def test_batchnorm_train_eval_and_running_statistics_as_torch(cls, shape):
     )
     for _ in range(3):
         _agree(ours, theirs, rng.normal(size=shape) * 2 + 1)
-    for name in ("running_mean", "running_var", "num_batches_tracked"):
-        np.testing.assert_allclose(
-            getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-12
-        )
+    _same_buffers(ours, theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.eval(), theirs.eval()
     before = ours.running_mean.data.copy()
@@ -197,10 +202,7 @@ def test_batchnorm_momentum_none_is_torchs_cumulative_average(cls, shape, tmp_pa
             ours = getattr(nn, cls)(3, momentum=None)
             nn.load(ours, tmp_path / "bn.npz")
         _agree(ours, theirs, rng.normal(size=shape) * 2 + 1)
-        for name in ("running_mean", "running_var", "num_batches_tracked"):
-            np.testing.assert_allclose(
-                getattr(ours, name).data, getattr(theirs, name).numpy(), rtol=1e-12
-            )
+        _same_buffers(ours, theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.eval(), theirs.eval()
     _agree(ours, theirs, rng.normal(size=shape))
@@ -210,10 +212,7 @@ def test_batchnorm_momentum_none_is_torchs_cumulative_average(cls, shape, tmp_pa
         if step == 2:
             late.momentum = late_torch.momentum = None
         _agree(late, late_torch, rng.normal(size=shape) + step)
-    for name in ("running_mean", "running_var", "num_batches_tracked"):
-        np.testing.assert_allclose(
-            getattr(late, name).data, getattr(late_torch, name).numpy(), rtol=1e-12
-        )
+    _same_buffers(late, late_torch)
 
 
 @pytest.mark.parametrize(
